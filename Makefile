@@ -1,0 +1,54 @@
+# MemberCare: `make demo` installs everything and runs the demo; `make test` runs the whole suite.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export MEMBERCARE_VAR_DIR ?= $(CURDIR)/var
+export DJANGO_SETTINGS_MODULE := membercare.settings
+HOST ?= 127.0.0.1:8000
+
+.PHONY: install demo run test test-sqlite test-postgres lint messages bench-data bench clean
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+src/membercare/locale/%/LC_MESSAGES/django.mo: src/membercare/locale/%/LC_MESSAGES/django.po
+	@command -v msgfmt >/dev/null 2>&1 || apt-get install -y -qq gettext >/dev/null
+	msgfmt --check-format -o $@ $<
+
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard src/membercare/locale/*/LC_MESSAGES/django.po))
+
+install: $(VENV)/.installed node_modules/.package-lock.json $(MO_FILES)
+
+demo: install
+	mkdir -p $(MEMBERCARE_VAR_DIR)
+	$(BIN)/membercare migrate --noinput -v 0
+	$(BIN)/membercare demo_load --if-empty
+	$(BIN)/membercare runserver $(HOST) --noreload
+
+run: install
+	$(BIN)/membercare runserver $(HOST)
+
+test: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+test-postgres: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/membercare} $(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+
+messages: install
+	cd src/membercare && ../../$(BIN)/membercare makemessages -l zh_Hans -l en --no-obsolete --no-location
+
+clean:
+	rm -rf $(VENV) node_modules var

@@ -1,0 +1,129 @@
+"""Reads of the member archive: counter search, lists, the profile timeline."""
+
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from membercare.core.permissions import visible_stores
+from membercare.core.phone import normalize_phone
+from membercare.core.timeline import TimelineEvent, timeline_sources
+from membercare.org.models import Staff
+
+from .models import Member, MemberChange
+
+SEARCH_LIMIT = 50
+
+
+@dataclass
+class SearchResult:
+    members: list[Member]
+    kind: str  # what the box understood: card, phone, last4, member_no, name, tag, empty
+    truncated: bool
+
+
+def _base() -> QuerySet[Member]:
+    return Member.objects.select_related("home_store", "owner")
+
+
+def _name_query(text: str) -> QuerySet[Member]:
+    """Members whose name contains `text`. On PostgreSQL the name's n-grams go through a GIN index."""
+    needle = "".join(text.lower().split())
+    qs = _base()
+    if connection.vendor == "postgresql" and needle:
+        grams = [needle] if len(needle) == 1 else sorted({needle[i : i + 2] for i in range(len(needle) - 1)})
+        qs = qs.extra(where=["string_to_array(members_member.name_grams, ' ') @> %s::text[]"], params=[grams])
+    return qs.filter(name__icontains=text)
+
+
+def member_search(query: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
+    """One box, as at the counter: card number, full phone, last 4 digits, member number, name, tag.
+
+    Members are chain-wide, so the counter finds any member; lists and exports are store-scoped.
+    """
+    text = (query or "").strip()
+    if not text:
+        return SearchResult([], "empty", False)
+    digits = re.sub(r"[\s\-]", "", text)
+    found: list[Member] = []
+    kind = "name"
+    if re.fullmatch(r"\d{4}", digits):
+        kind = "last4"
+        found = list(_base().filter(phone_last4=digits).order_by("name", "pk")[: limit + 1])
+    else:
+        try:
+            phone = normalize_phone(text)
+        except ValidationError:
+            phone = None
+        if phone:
+            kind = "phone"
+            found = list(_base().filter(phone=phone))
+        if not found:
+            from membercare.loyalty.models import Card
+
+            card = Card.objects.filter(number__iexact=digits).select_related("member").first()
+            if card is not None:
+                kind, found = "card", [card.member]
+        if not found and re.fullmatch(r"[Mm]\d{1,8}", digits):
+            member = _base().filter(member_no__iexact=digits).first()
+            if member is not None:
+                kind, found = "member_no", [member]
+        if not found and not phone:
+            found = list(_name_query(text)[: limit + 1])
+            kind = "name"
+            if len(found) <= limit:
+                seen = {m.pk for m in found}
+                by_tag = _base().filter(tags__name__iexact=text).exclude(pk__in=seen).order_by("pk")
+                tagged = list(by_tag[: limit + 1 - len(found)])
+                if tagged and not found:
+                    kind = "tag"
+                found += tagged
+            found.sort(key=lambda m: (m.name != text, len(m.name), m.name))
+    return SearchResult(found[:limit], kind, len(found) > limit)
+
+
+def member_list(user: Staff, *, store_id: int | None = None, tag: str = "", owner_id: int | None = None,
+                query: str = "") -> QuerySet[Member]:
+    """Members registered in the stores the user may see (chain-wide for HQ), newest first."""
+    qs = _base().filter(home_store__in=visible_stores(user))
+    if store_id:
+        qs = qs.filter(home_store_id=store_id)
+    if tag:
+        qs = qs.filter(tags__name=tag)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    if query:
+        qs = qs.filter(Q(name__icontains=query) | Q(phone__endswith=query))
+    return qs.order_by("-created_at", "-pk")
+
+
+def _change_events(member: Member, limit: int) -> list[TimelineEvent]:
+    events = []
+    for change in member.changes.select_related("changed_by")[:limit]:
+        events.append(TimelineEvent(
+            at=change.changed_at, kind="change", title=change.get_action_display(),
+            detail=", ".join(change.changes)[:200], extra={"by": str(change.changed_by or "")},
+        ))
+    return events
+
+
+def member_timeline(member: Member, *, limit: int = 100) -> list[TimelineEvent]:
+    """Everything that happened with the member, newest first: purchases, contacts, complaints, ..."""
+    events = _change_events(member, limit)
+    for source in timeline_sources().values():
+        events.extend(source(member, limit))
+    events.sort(key=lambda e: e.at, reverse=True)
+    return events[:limit]
+
+
+def member_changes(member: Member) -> QuerySet[MemberChange]:
+    return member.changes.select_related("changed_by")
+
+
+TIMELINE_LABELS = {
+    "purchase": _("Purchase"), "return": _("Return"), "contact": _("Contact"),
+    "complaint": _("Complaint"), "message": _("Message"), "change": _("Archive"),
+}

@@ -1,0 +1,124 @@
+"""Writes to the member archive. Every function runs in a transaction and records edit history."""
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from membercare.core.crypto import blind_index
+from membercare.core.idnumber import mask_id_number
+from membercare.core.permissions import can_view_full_id, require
+from membercare.core.sequences import reserve_numbers
+from membercare.org.models import Staff, Store
+
+from .models import Member, MemberChange, SensitiveAccessLog, Tag
+from .validation import clean_member_data
+
+# Fields a user edits directly (tags handled separately; derived fields never).
+EDITABLE_FIELDS = (
+    "name", "phone", "gender", "birthday", "lunar_birthday_month", "lunar_birthday_day", "lunar_birthday_leap",
+    "celebrates_lunar", "address", "email", "wechat_id", "id_number", "occupation", "height_cm", "weight_kg",
+    "skin_tone", "clothing_size", "shoe_size", "first_purchase_style", "personality", "decision_style",
+    "shopping_time", "shopping_places", "other_brands", "notes", "preferred_channel", "preferred_time",
+    "consent_phone", "consent_sms", "consent_email", "consent_wechat",
+)
+SENSITIVE_FIELDS = {"id_number": mask_id_number}
+
+
+def format_member_no(number: int) -> str:
+    return f"M{number:08d}"
+
+
+def name_grams(name: str) -> str:
+    """Unigrams and bigrams of a name (lower case, no spaces): the tokens behind partial-name search."""
+    text = "".join(name.lower().split())
+    grams = dict.fromkeys(list(text) + [text[i : i + 2] for i in range(len(text) - 1)])
+    return " ".join(grams)
+
+
+def apply_derived_fields(member: Member) -> None:
+    member.phone_last4 = member.phone[-4:]
+    member.name_grams = name_grams(member.name)
+    member.id_number_index = blind_index(member.id_number) if member.id_number else ""
+
+
+def _display(field: str, value: Any) -> Any:
+    if field in SENSITIVE_FIELDS and value:
+        return SENSITIVE_FIELDS[field](value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def set_member_tags(member: Member, names: list[str]) -> None:
+    existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
+    missing = [Tag(name=n) for n in names if n not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
+    member.tags.set([existing[n] for n in names])
+
+
+@transaction.atomic
+def member_create(*, data: dict[str, Any], store: Store, by: Staff | None, owner: Staff | None = None,
+                  clean: bool = True) -> Member:
+    """Register a member. `data` is raw input unless `clean` is False (already cleaned)."""
+    cleaned = clean_member_data(data) if clean else dict(data)
+    tags = cleaned.pop("tags", [])
+    now = timezone.now()
+    member = Member(
+        member_no=format_member_no(reserve_numbers("member")[0]),
+        home_store=store,
+        owner=owner if owner is not None else by,
+        registered_by=by,
+        created_at=now,
+        **{k: v for k, v in cleaned.items() if k in EDITABLE_FIELDS},
+    )
+    apply_derived_fields(member)
+    member.save()
+    if tags:
+        set_member_tags(member, tags)
+    MemberChange.objects.create(
+        member=member, action=MemberChange.Action.CREATE, changed_by=by, changed_at=now,
+        changes={
+            f: [None, _display(f, v)] for f, v in cleaned.items() if f in EDITABLE_FIELDS and v not in ("", None)
+        },
+    )
+    return member
+
+
+@transaction.atomic
+def member_update(*, member: Member, data: dict[str, Any], by: Staff | None, clean: bool = True,
+                  action: str = MemberChange.Action.UPDATE) -> Member:
+    """Change some fields; records who changed what (old and new value) when anything changed."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    cleaned = clean_member_data(data, instance=member, partial=True) if clean else dict(data)
+    changes: dict[str, list[Any]] = {}
+    for field, value in cleaned.items():
+        if field not in EDITABLE_FIELDS:
+            continue
+        old = getattr(member, field)
+        if old != value:
+            changes[field] = [_display(field, old), _display(field, value)]
+            setattr(member, field, value)
+    if "tags" in cleaned:
+        old_tags = sorted(member.tags.values_list("name", flat=True))
+        if sorted(cleaned["tags"]) != old_tags:
+            set_member_tags(member, cleaned["tags"])
+            changes["tags"] = [", ".join(old_tags), ", ".join(cleaned["tags"])]
+    if changes:
+        apply_derived_fields(member)
+        member.save()
+        MemberChange.objects.create(
+            member=member, action=action, changed_by=by, changed_at=timezone.now(), changes=changes
+        )
+    return member
+
+
+@transaction.atomic
+def member_reveal_id_number(*, member: Member, by: Staff) -> str:
+    """The full ID number, for roles that may see it; every view is logged (PIPL)."""
+    require(can_view_full_id(by))
+    SensitiveAccessLog.objects.create(viewer=by, member=member, field="id_number", viewed_at=timezone.now())
+    return member.id_number

@@ -1,0 +1,82 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Series(models.Model):
+    """Product series (business, leather, golf, ...): card thresholds are set per series."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("product series")
+        verbose_name_plural = _("product series")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField(_("SKU"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    brand = models.ForeignKey("org.Brand", on_delete=models.PROTECT, related_name="products", verbose_name=_("brand"))
+    series = models.ForeignKey(Series, on_delete=models.PROTECT, related_name="products", verbose_name=_("series"))
+    full_price = models.DecimalField(_("full price"), max_digits=10, decimal_places=2)
+    is_consumable = models.BooleanField(_("consumable"), default=False)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class Receipt(models.Model):
+    """A sale (or a return, with negative amounts) at a store. Amounts in yuan, 2 places."""
+
+    class Source(models.TextChoices):
+        LIVE = "live", _("Recorded live")
+        UPLOAD = "upload", _("Uploaded by an offline store")
+        HISTORY = "history", _("Imported history")
+
+    number = models.CharField(_("receipt number"), max_length=30, unique=True)
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="receipts", verbose_name=_("store"))
+    clerk = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="receipts",
+        verbose_name=_("clerk"),
+    )
+    member = models.ForeignKey(
+        "members.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="receipts",
+        verbose_name=_("member"),
+    )
+    card_number = models.CharField(_("card number"), max_length=20, blank=True)
+    sold_at = models.DateTimeField(_("time"))
+    total_full_price = models.DecimalField(_("full price"), max_digits=12, decimal_places=2)
+    total_paid = models.DecimalField(_("paid"), max_digits=12, decimal_places=2)
+    is_group_purchase = models.BooleanField(_("group purchase"), default=False)
+    member_signed = models.BooleanField(_("member signed"), default=False)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.LIVE)
+
+    class Meta:
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
+        indexes = [models.Index(fields=["member", "sold_at"]), models.Index(fields=["store", "sold_at"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ReceiptLine(models.Model):
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
+    quantity = models.IntegerField(_("quantity"), default=1)
+    full_price = models.DecimalField(_("full price"), max_digits=12, decimal_places=2)
+    paid_amount = models.DecimalField(_("paid"), max_digits=12, decimal_places=2)
+    on_promotion = models.BooleanField(_("on promotion"), default=False)
+
+    class Meta:
+        verbose_name = _("receipt line")
+        verbose_name_plural = _("receipt lines")

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.http import HttpResponse
+from django.urls import include, path
+
+from membercare.api.api import api
+from membercare.core.permissions import can_administer
+
+
+def _admin_has_permission(request) -> bool:
+    return request.user.is_active and can_administer(request.user)
+
+
+admin.site.has_permission = _admin_has_permission  # only the administrator role uses Django admin
+admin.site.site_header = "MemberCare"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", lambda request: HttpResponse("ok")),
+    path("", include("membercare.web.urls")),
+]

@@ -1,0 +1,118 @@
+"""Pages for the counter, the store manager and HQ. Thin: rules live in services and selectors."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from membercare.core.permissions import (
+    can_export,
+    can_import,
+    can_see_full_phone,
+    can_view_full_id,
+    require,
+    visible_staff,
+    visible_stores,
+)
+from membercare.members.models import Member
+from membercare.members.selectors import TIMELINE_LABELS, member_changes, member_list, member_search, member_timeline
+from membercare.members.services import member_create, member_reveal_id_number, member_update
+
+from .forms import MemberForm
+
+
+def _home_store(request: HttpRequest):
+    return request.user.stores.order_by("pk").first() or visible_stores(request.user).order_by("pk").first()
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("member_search")
+
+
+def member_search_page(request: HttpRequest) -> HttpResponse:
+    """The counter: one box. htmx swaps only the results while the clerk types."""
+    query = request.GET.get("q", "")
+    result = member_search(query) if query else None
+    context = {"q": query, "result": result, "full_phone": can_see_full_phone(request.user)}
+    if request.htmx:
+        return render(request, "web/_search_results.html", context)
+    return render(request, "web/member_search.html", context)
+
+
+def member_list_page(request: HttpRequest) -> HttpResponse:
+    stores = visible_stores(request.user)
+    store_id = request.GET.get("store") or None
+    qs = member_list(request.user, store_id=int(store_id) if store_id and store_id.isdigit() else None,
+                     tag=request.GET.get("tag", ""), query=request.GET.get("q", "").strip())
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    return render(request, "web/member_list.html", {
+        "page": page, "stores": stores, "full_phone": can_see_full_phone(request.user),
+        "can_export": can_export(request.user), "can_import": can_import(request.user),
+        "filters": request.GET,
+    })
+
+
+def member_create_page(request: HttpRequest) -> HttpResponse:
+    store = _home_store(request)
+    if request.method == "POST":
+        form = MemberForm(request.POST)
+        if form.is_valid():
+            member = member_create(data=form.cleaned_member, store=store, by=request.user, clean=False)
+            messages.success(request, _("Member %(name)s registered (%(no)s).") % {
+                "name": member.name, "no": member.member_no})
+            return redirect("member_detail", pk=member.pk)
+    else:
+        form = MemberForm(initial={"phone": request.GET.get("phone", ""), "preferred_channel": "phone",
+                                   "preferred_time": "any"})
+    return render(request, "web/member_form.html", {"form": form, "store": store, "member": None})
+
+
+def member_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(Member, pk=pk)
+    if request.method == "POST":
+        form = MemberForm(request.POST, instance=member)
+        if form.is_valid():
+            member_update(member=member, data=form.cleaned_member, by=request.user, clean=False)
+            messages.success(request, _("Changes saved."))
+            return redirect("member_detail", pk=member.pk)
+    else:
+        form = MemberForm(initial=MemberForm.initial_from(member), instance=member)
+    return render(request, "web/member_form.html", {"form": form, "member": member, "store": member.home_store})
+
+
+def member_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(Member.objects.select_related("home_store", "owner", "registered_by"), pk=pk)
+    return render(request, "web/member_detail.html", {
+        "member": member,
+        "cards": member.cards.order_by("-issued_at"),
+        "timeline": member_timeline(member),
+        "timeline_labels": TIMELINE_LABELS,
+        "changes": member_changes(member)[:50],
+        "full_phone": True,  # the profile is for working with this member: the clerk needs to call
+        "can_view_full_id": can_view_full_id(request.user),
+    })
+
+
+@require_POST
+def member_reveal_id(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(Member, pk=pk)
+    require(can_view_full_id(request.user))
+    return HttpResponse(member_reveal_id_number(member=member, by=request.user))
+
+
+def staff_page(request: HttpRequest) -> HttpResponse:
+    """A manager sees their store's staff and their work; HQ sees the chain; a clerk sees themself."""
+    since = timezone.now() - timezone.timedelta(days=30)
+    staff = (
+        visible_staff(request.user).prefetch_related("stores")
+        .annotate(
+            registered=Count("registered_members", filter=Q(registered_members__created_at__gte=since),
+                             distinct=True),
+            owned=Count("owned_members", distinct=True),
+        ).order_by("role", "username")
+    )
+    return render(request, "web/staff.html", {"staff": staff})
