@@ -1,0 +1,105 @@
+"""Member export: masking per role, store scope and filters, headers in the user's language, the log."""
+
+import datetime as dt
+
+import openpyxl
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.utils import translation
+
+from membercare.core.idnumber import id_check_char
+from membercare.members.exports import export_headers, export_members
+from membercare.members.models import ExportLog
+from membercare.members.services import set_member_tags
+from tests.factories import MemberFactory
+
+ID_NUMBER = "11010519850321002" + id_check_char("11010519850321002")
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def members(store, other_store):
+    wang = MemberFactory(name="王小明", phone="13812345678", home_store=store, id_number=ID_NUMBER,
+                         birthday=dt.date(1985, 3, 21))
+    li = MemberFactory(name="李晓红", phone="13900001111", home_store=store, consent_sms=True)
+    far = MemberFactory(name="张伟", phone="13700002222", home_store=other_store)
+    set_member_tags(wang, ["喜欢喝茶"])
+    return wang, li, far
+
+
+def read(out):
+    rows = list(openpyxl.load_workbook(out).active.iter_rows(values_only=True))
+    header = list(rows[0])
+    return header, [dict(zip(header, row, strict=True)) for row in rows[1:]]
+
+
+def test_manager_export_masks_phones_and_id_numbers_and_stays_in_their_stores(members, manager):
+    with translation.override("en"):
+        out, count = export_members(manager)
+        header, rows = read(out)
+    assert count == 2
+    by_name = {r["Name"]: r for r in rows}
+    assert set(by_name) == {"王小明", "李晓红"}  # 张伟 is in another store
+    assert by_name["王小明"]["Mobile phone"] == "138****5678"
+    assert by_name["王小明"]["ID number"] == "110***********" + ID_NUMBER[-4:]
+    assert by_name["王小明"]["Tags"] == "喜欢喝茶"
+    assert by_name["王小明"]["Store code"] == "SH01"
+    assert by_name["王小明"]["Birthday"].date() == dt.date(1985, 3, 21)
+    assert by_name["李晓红"]["Marketing SMS"] == "Yes" and by_name["王小明"]["Marketing SMS"] == "No"
+    assert not any("13812345678" in str(v) for r in rows for v in r.values())
+    assert not any(ID_NUMBER in str(v) for r in rows for v in r.values())
+
+
+def test_specialist_sees_full_phones_but_never_full_id_numbers(members, specialist):
+    with translation.override("en"):
+        out, count = export_members(specialist)
+        _header, rows = read(out)
+    assert count == 3  # chain-wide
+    by_name = {r["Name"]: r for r in rows}
+    assert by_name["王小明"]["Mobile phone"] == "13812345678"
+    assert by_name["王小明"]["ID number"] != ID_NUMBER and by_name["王小明"]["ID number"].endswith(ID_NUMBER[-4:])
+
+
+def test_every_export_is_logged(members, manager, specialist):
+    export_members(manager, store_id=members[0].home_store_id, tag="喜欢喝茶", query="王")
+    export_members(specialist)
+    first, second = ExportLog.objects.order_by("pk")
+    assert first.exported_by == manager and first.kind == "members" and first.exported_at is not None
+    assert first.filters == {"store": members[0].home_store_id, "tag": "喜欢喝茶", "q": "王"}
+    assert first.row_count == 1 and first.full_data is False
+    assert second.exported_by == specialist and second.row_count == 3 and second.full_data is True
+
+
+def test_filters_are_the_member_lists(members, specialist, other_store):
+    _header, rows = read(export_members(specialist, store_id=other_store.pk)[0])
+    assert [r[export_headers()[1]] for r in rows] == ["张伟"]
+    _out, count = export_members(specialist, tag="喜欢喝茶")
+    assert count == 1
+    _out, count = export_members(specialist, query="1111")
+    assert count == 1
+
+
+def test_clerk_may_not_export(members, clerk):
+    with pytest.raises(PermissionDenied):
+        export_members(clerk)
+    assert ExportLog.objects.count() == 0
+
+
+def test_headers_are_in_the_users_language(members, manager):
+    with translation.override("en"):
+        header, _rows = read(export_members(manager)[0])
+        assert header == export_headers()
+    assert header[:4] == ["Member number", "Name", "Mobile phone", "Gender"]
+    with translation.override("zh-hans"):
+        header_zh, _rows = read(export_members(manager)[0])
+        assert header_zh == export_headers()
+
+
+def test_empty_export_has_the_header_row(specialist):
+    out, count = export_members(specialist, tag="nobody")
+    header, rows = read(out)
+    assert count == 0 and rows == [] and header == export_headers()
