@@ -1,0 +1,100 @@
+"""Playwright (sync API) in Debian's Chromium against pytest-django's live_server.
+
+Playwright's own browser download is never used: the tests drive /usr/bin/chromium, which .ci/run
+installs in CI. Outside CI, a machine without it skips these tests with a reason.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+CLERK_PASSWORD = "pass12345"  # tests/factories.py StaffFactory's password
+
+
+@pytest.fixture(autouse=True)
+def _django_allow_async_unsafe(monkeypatch):
+    """Playwright's sync API keeps an event loop running in this thread, so Django's ORM calls made by
+    the test (factories, assertions) would raise SynchronousOnlyOperation. Scoped to browser tests."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run should have installed Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests need it")
+    return str(CHROMIUM)
+
+
+@pytest.fixture
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # Between its sync calls Playwright marks its event loop as running in this thread, so
+            # asgiref keeps the ORM connections the test opened in a context-local slot of their own,
+            # which pytest-django's teardown does not see. Close them while that slot is visible,
+            # or PostgreSQL refuses to drop the test database ("being accessed by other users").
+            connections.close_all()
+
+
+class PageProblems:
+    """What went wrong in the page: failed responses (e.g. a 404 for htmx) and JavaScript errors."""
+
+    def __init__(self, page):
+        self.failed: list[str] = []
+        self.js_errors: list[str] = []
+        page.on("response", self._on_response)
+        page.on("pageerror", lambda exc: self.js_errors.append(str(exc)))
+
+    def _on_response(self, response):
+        if response.status >= 400:
+            self.failed.append(f"{response.status} {response.request.method} {response.url}")
+
+    def assert_none(self):
+        assert not self.failed, f"failed requests: {self.failed}"
+        assert not self.js_errors, f"JavaScript errors: {self.js_errors}"
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db):
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.problems = PageProblems(page)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def login_as():
+    """Log in through the real login page (fields id_username / id_password)."""
+
+    def _login(page, user, password: str = CLERK_PASSWORD):
+        page.goto("/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", password)
+        with page.expect_navigation():
+            page.click("main form button[type=submit]")
+        assert "/login/" not in page.url, f"login failed for {user.username}: still on {page.url}"
+
+    return _login
