@@ -38,7 +38,7 @@ run: install
 	$(BIN)/membercare runserver $(HOST)
 
 test: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 test-postgres: install
