@@ -440,3 +440,52 @@ def test_the_export_headers_are_read_back_by_the_import(language):
     _by_index, columns, ignored = map_columns(headers)
     assert {"name", "phone", "birthday", "gender", "store_code", "tags", "id_number"} <= set(columns)
     assert len(ignored) == 4
+
+
+def test_member_deleted_after_the_preview_is_created_with_a_fresh_number(store, manager):
+    gone = MemberFactory(phone="13812345678", home_store=store, member_no="M99999999")
+    upload = xlsx_upload([["姓名", "手机号", "生日", "性别"],
+                          ["王小明", "13812345678", "1985-03-21", "男"],
+                          ["李晓红", "13900001111", "1990-01-02", "女"]])
+    job = preview_import(upload=upload, default_store=store, user=manager)
+    assert (job.summary["new"], job.summary["merge"]) == (1, 1)
+    gone.delete()
+    confirm_import(job=job, user=manager)
+    numbers = sorted(Member.objects.values_list("member_no", flat=True))
+    assert len(numbers) == 2 and len(set(numbers)) == 2 and "M99999999" not in numbers
+
+
+def test_other_databases_fall_back_to_bulk_create(store, manager, monkeypatch):
+    from membercare.members import imports
+
+    monkeypatch.setattr(imports, "FAST_INSERT_VENDORS", set())
+    set_member_tags(MemberFactory(phone="13700002222", home_store=store, address=""), ["老顾客"])
+    upload = xlsx_upload([["姓名", "手机号", "生日", "性别", "标签", "身份证号", "地址"],
+                          ["王小明", "13812345678", "1985-03-21", "男", "喜欢喝茶,有车", valid_id(), ""],
+                          ["李晓红", "13900001111", "1990-01-02", "女", "", "", ""],
+                          ["张伟", "13700002222", "1990-01-02", "男", "喜欢喝茶", "", "北京"]])
+    job = confirm_import(job=preview_import(upload=upload, default_store=store, user=manager), user=manager)
+    assert job.summary["result"]["created"] == 2 and job.summary["result"]["merged"] == 1
+    wang = Member.objects.get(phone="13812345678")
+    assert wang.id_number == valid_id() and sorted(t.name for t in wang.tags.all()) == ["喜欢喝茶", "有车"]
+    assert sorted(t.name for t in Member.objects.get(phone="13700002222").tags.all()) == ["喜欢喝茶", "老顾客"]
+    assert MemberChange.objects.filter(action="import").count() == 2
+    assert MemberChange.objects.filter(action="merge").count() == 1
+
+
+def test_fast_path_stores_what_the_orm_would(store, manager):
+    """Dates, times, encrypted ID numbers and JSON history read back exactly through the ORM."""
+    upload = xlsx_upload([["姓名", "手机号", "生日", "性别", "身份证号", "标签", "邮箱", "短信同意"],
+                          ["王小明", "13812345678", dt.date(1985, 3, 21), "男", valid_id(), "喜欢喝茶", "w@example.com",
+                           "是"]])
+    job = confirm_import(job=preview_import(upload=upload, default_store=store, user=manager), user=manager)
+    wang = Member.objects.get(phone="13812345678")
+    assert wang.birthday == dt.date(1985, 3, 21)
+    assert wang.created_at == job.imported_at and wang.updated_at == job.imported_at
+    assert wang.id_number == valid_id() and Member.objects.filter(id_number_index=wang.id_number_index).count() == 1
+    assert wang.email == "w@example.com" and wang.consent_sms is True and wang.consent_email is False
+    assert wang.preferred_channel == "phone" and wang.preferred_time == "any"
+    change = wang.changes.get()
+    assert change.changed_at == job.imported_at
+    assert change.changes["name"] == [None, "王小明"] and change.changes["tags"] == [None, "喜欢喝茶"]
+    assert Member.objects.filter(tags__name="喜欢喝茶").get() == wang
