@@ -156,7 +156,8 @@ def _lunar_of(day: int) -> tuple[int, int, bool]:
 
     convert = getattr(LunarDate, "from_solar_date", None) or LunarDate.fromSolarDate
     lunar = convert(*(EPOCH + dt.timedelta(days=day)).timetuple()[:3])
-    return lunar.month, lunar.day, bool(lunar.isLeapMonth)
+    leap = getattr(lunar, "is_leap_month", None)
+    return lunar.month, lunar.day, bool(lunar.isLeapMonth if leap is None else leap)
 
 
 def lunar_birthdays(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

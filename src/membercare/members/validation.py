@@ -248,7 +248,7 @@ def lunar_birthday_in_year(member: Member, year: int) -> dt.date | None:
     for leap in ((True, False) if member.lunar_birthday_leap else (False,)):
         for d in (day, day - 1) if day == 30 else (day,):
             try:
-                return LunarDate(year, month, d, leap).toSolarDate()
+                return LunarDate(year, month, d, leap).to_solar_date()
             except ValueError:
                 continue
     return None
