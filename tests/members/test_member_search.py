@@ -34,10 +34,13 @@ def test_part_of_a_name(members, query):
     assert [m.name for m in result.members] == ["王小明"]
 
 
-def test_card_number(members, store):
+@pytest.mark.parametrize("query", ["JD880001234", "jd880001234", "JD 8800 01234", "JD-880001234"])
+def test_card_number_in_any_spelling(members, store, query):
     wang = members[0]
-    Card.objects.create(number="880001234", member=wang, kind="elite", brand=store.brand, issued_at=wang.created_at)
-    result = member_search("880001234")
+    Card.objects.create(number="jd 880001234", member=wang, kind="elite", brand=store.brand,
+                        issued_at=wang.created_at)
+    assert Card.objects.get().number == "JD880001234"  # stored in one spelling, looked up exactly
+    result = member_search(query)
     assert result.kind == "card"
     assert result.members == [wang]
 
@@ -51,8 +54,10 @@ def test_tag(members):
     assert result.members == [members[2]]
 
 
-def test_member_number(members):
-    result = member_search(members[1].member_no)
+@pytest.mark.parametrize("lower", [False, True])
+def test_member_number(members, lower):
+    number = members[1].member_no
+    result = member_search(number.lower() if lower else number)
     assert result.kind == "member_no"
     assert result.members == [members[1]]
 

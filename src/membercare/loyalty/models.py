@@ -33,3 +33,11 @@ class Card(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def save(self, *args, **kwargs):
+        self.number = normalize_card_number(self.number)  # looked up by exact match, so one spelling
+        super().save(*args, **kwargs)
+
+
+def normalize_card_number(value: str) -> str:
+    return "".join((value or "").split()).replace("-", "").upper()

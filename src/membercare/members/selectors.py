@@ -13,7 +13,7 @@ from membercare.core.phone import normalize_phone
 from membercare.core.timeline import TimelineEvent, timeline_sources
 from membercare.org.models import Staff
 
-from .models import Member, MemberChange
+from .models import Member, MemberChange, Tag
 
 SEARCH_LIMIT = 50
 
@@ -39,6 +39,19 @@ def _name_query(text: str) -> QuerySet[Member]:
     return qs.filter(name__icontains=text)
 
 
+CARD_OR_NO = re.compile(r"[0-9A-Za-z]{4,20}")
+
+
+def _by_card_or_member_no(number: str) -> tuple[list[Member], str] | None:
+    """Exact matches only (indexed): a card number (any status; the loyalty issue refuses void ones at
+    checkout), else a member number."""
+    members = list(_base().filter(cards__number=number)[:1])
+    if members:
+        return members, "card"
+    members = list(_base().filter(member_no=number)[:1]) if re.fullmatch(r"M\d{1,8}", number) else []
+    return (members, "member_no") if members else None
+
+
 def member_search(query: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
     """One box, as at the counter: card number, full phone, last 4 digits, member number, name, tag.
 
@@ -61,23 +74,16 @@ def member_search(query: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
         if phone:
             kind = "phone"
             found = list(_base().filter(phone=phone))
-        if not found:
-            from membercare.loyalty.models import Card
-
-            card = Card.objects.filter(number__iexact=digits).select_related("member").first()
-            if card is not None:
-                kind, found = "card", [card.member]
-        if not found and re.fullmatch(r"[Mm]\d{1,8}", digits):
-            member = _base().filter(member_no__iexact=digits).first()
-            if member is not None:
-                kind, found = "member_no", [member]
+        if not found and CARD_OR_NO.fullmatch(digits):
+            found, kind = _by_card_or_member_no(digits.upper()) or (found, kind)
         if not found and not phone:
             found = list(_name_query(text)[: limit + 1])
             kind = "name"
             if len(found) <= limit:
                 seen = {m.pk for m in found}
-                by_tag = _base().filter(tags__name__iexact=text).exclude(pk__in=seen).order_by("pk")
-                tagged = list(by_tag[: limit + 1 - len(found)])
+                tag_ids = list(Tag.objects.filter(name__iexact=text).values_list("pk", flat=True))  # tiny table
+                by_tag = _base().filter(tags__in=tag_ids).exclude(pk__in=seen).order_by("pk") if tag_ids else None
+                tagged = list(by_tag[: limit + 1 - len(found)]) if by_tag is not None else []
                 if tagged and not found:
                     kind = "tag"
                 found += tagged
