@@ -456,9 +456,9 @@ def test_member_deleted_after_the_preview_is_created_with_a_fresh_number(store, 
 
 
 def test_other_databases_fall_back_to_bulk_create(store, manager, monkeypatch):
-    from membercare.members import imports
+    from membercare.core import bulk
 
-    monkeypatch.setattr(imports, "FAST_INSERT_VENDORS", set())
+    monkeypatch.setattr(bulk, "FAST_INSERT_VENDORS", set())
     set_member_tags(MemberFactory(phone="13700002222", home_store=store, address=""), ["老顾客"])
     upload = xlsx_upload([["姓名", "手机号", "生日", "性别", "标签", "身份证号", "地址"],
                           ["王小明", "13812345678", "1985-03-21", "男", "喜欢喝茶,有车", valid_id(), ""],

@@ -12,16 +12,13 @@ carries the same message a clerk would see on the form, in the user's language.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime as dt
 import functools
 import io
 import logging
-import operator
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -29,14 +26,17 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from membercare.core.bulk import INSERT_BATCH, ModelBuilder, Stopwatch, bulk_insert
 from membercare.core.permissions import can_import, require, visible_stores
 from membercare.core.phone import normalize_phone
 from membercare.core.sequences import reserve_numbers
+from membercare.core.spreadsheet import SpreadsheetError as ImportFileError
+from membercare.core.spreadsheet import Table, cell_value, file_kind, is_blank, read_table, size_text
 from membercare.org.models import Staff, Store
 
 from .models import ImportJob, Member, MemberChange, Tag
@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 SUMMARY_ERROR_LIMIT = 1000
 SUMMARY_MERGE_LIMIT = 200
 LOOKUP_CHUNK = 900  # phones per `phone__in` query (below SQLite's historical 999-variable limit)
-INSERT_BATCH = 1000
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 STORE_CODE = "store_code"  # not a Member field: picks the registration store of a new member
@@ -145,14 +144,6 @@ def accepted_columns() -> list[tuple[str, bool]]:
     ]
 
 
-class ImportFileError(Exception):
-    """The file as a whole cannot be imported (empty, unreadable, too large, wrong columns)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
 @dataclass
 class RowError:
     row: int
@@ -206,107 +197,6 @@ def max_bytes() -> int:
 
 def max_rows() -> int:
     return int(getattr(settings, "MEMBERCARE_IMPORT_MAX_ROWS", 200_000))
-
-
-def _size_text(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
-
-
-def _kind(filename: str) -> str:
-    suffix = PurePath(filename or "").suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return "xlsx"
-    if suffix in (".csv", ".txt"):
-        return "csv"
-    raise ImportFileError(_("Upload an Excel workbook (.xlsx) or a CSV file (.csv)."))
-
-
-def _decode_text(data: bytes) -> str:
-    """CSV from Chinese Excel is GBK/GB18030; from elsewhere UTF-8 with or without a BOM."""
-    if data.startswith(codecs.BOM_UTF8):
-        candidates = [("utf-8-sig", data)]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = [("utf-16", data)]
-    else:
-        candidates = [("utf-8", data), ("gb18030", data)]
-    for encoding, raw in candidates:
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" in text:
-            break
-        return text
-    raise ImportFileError(
-        _("The file cannot be read as text: save it from Excel as “CSV (comma delimited)” or as .xlsx.")
-    )
-
-
-def _read_csv(data: bytes) -> Iterator[list[Any]]:
-    text = _decode_text(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((",", "\t", ";"), key=first_line.count)
-    try:
-        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    except csv.Error as exc:
-        raise ImportFileError(_("The CSV file is malformed: %(error)s") % {"error": exc}) from exc
-
-
-def _read_xlsx(data: bytes) -> Iterator[list[Any]]:
-    from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
-
-    try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = [
-            i for i, meta in enumerate(workbook.sheets_metadata)
-            if meta.typ == SheetTypeEnum.WorkSheet and meta.visible == SheetVisibleEnum.Visible
-        ] or [0]
-        sheet = workbook.get_sheet_by_index(sheets[0])
-        # iter_rows starts at A1 (leading blank rows included), so indexes are the rows the user sees
-        rows = sheet.iter_rows()
-    except PasswordError as exc:
-        raise ImportFileError(_("The workbook is protected with a password: remove the password first.")) from exc
-    except Exception as exc:  # calamine raises several kinds for a damaged or foreign file
-        raise ImportFileError(
-            _("The file is not a readable Excel workbook (.xlsx). Open it in Excel and save it again as .xlsx.")
-        ) from exc
-    yield from rows
-
-
-def _cell(value: Any) -> Any:
-    """Spreadsheet cell -> the raw value clean_member_data expects."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dt.time | dt.timedelta):
-        return str(value)
-    return value
-
-
-def _is_blank(values: Iterable[Any]) -> bool:
-    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
-
-
-@dataclass
-class Table:
-    headers: list[str]  # as written
-    header_row: int
-    rows: Iterator[tuple[int, list[Any]]]  # (spreadsheet row number, values)
-
-
-def read_table(data: bytes, filename: str) -> Table:
-    """The header row (the first non-blank row) and an iterator over the data rows with their numbers."""
-    if not data or not data.strip():
-        raise ImportFileError(_("The file is empty."))
-    kind = _kind(filename)
-    source = _read_xlsx(data) if kind == "xlsx" else _read_csv(data)
-    numbered = enumerate(source, start=1)
-    for number, values in numbered:
-        if not _is_blank(values):
-            headers = [str(v).strip() if v is not None else "" for v in values]
-            return Table(headers=headers, header_row=number, rows=numbered)
-    raise ImportFileError(_("The file is empty."))
 
 
 def map_columns(headers: list[str]) -> tuple[dict[int, str], dict[str, str], list[str]]:
@@ -369,7 +259,7 @@ def validate_table(table: Table, *, user: Staff, default_store: Store) -> Valida
     phone_header = columns["phone"]
 
     for number, values in table.rows:
-        if _is_blank(values):
+        if is_blank(values):
             continue
         result.total_rows += 1
         if result.total_rows > limit:
@@ -379,7 +269,7 @@ def validate_table(table: Table, *, user: Staff, default_store: Store) -> Valida
         raw: dict[str, Any] = {}
         width = len(values)
         for index, target in indexes:
-            raw[target] = _cell(values[index]) if index < width else ""
+            raw[target] = cell_value(values[index]) if index < width else ""
         store_code = str(raw.pop(STORE_CODE, "") or "").strip()
         birthday = raw.get("birthday")
         if isinstance(birthday, int | float) and not isinstance(birthday, bool) and 0 < birthday < 100000:
@@ -537,14 +427,14 @@ def _check_upload(upload: Any) -> bytes:
     if size is not None and size > limit:
         raise ImportFileError(
             _("The file is %(size)s; the limit is %(limit)s. Split it into smaller files.")
-            % {"size": _size_text(size), "limit": _size_text(limit)}
+            % {"size": size_text(size), "limit": size_text(limit)}
         )
-    _kind(upload.name)
+    file_kind(upload.name)
     upload.seek(0)
     data = upload.read(limit + 1)
     if len(data) > limit:
         raise ImportFileError(
-            _("The file is larger than %(limit)s. Split it into smaller files.") % {"limit": _size_text(limit)}
+            _("The file is larger than %(limit)s. Split it into smaller files.") % {"limit": size_text(limit)}
         )
     return data
 
@@ -594,128 +484,8 @@ def _ensure_tags(names: set[str]) -> dict[str, int]:
     return ids
 
 
-class _Stopwatch:
-    """Seconds per step of an import, kept in the job's summary (for the benchmark and for support)."""
-
-    def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps[name] = round(self.laps.get(name, 0.0) + now - self._last, 2)
-        self._last = now
-
-
-class _Builder:
-    """Makes model instances from positional values (Django's fast path: ~5x quicker than keywords).
-
-    `make(**values)` starts from each field's default, so it is used like the model's constructor.
-    """
-
-    def __init__(self, model: type) -> None:
-        self.model = model
-        fields = model._meta.concrete_fields
-        self.index = {f.attname: i for i, f in enumerate(fields)}
-        self.index.update({f.name: i for i, f in enumerate(fields)})
-        self.defaults = [None if f.primary_key else f.get_default() for f in fields]
-        # a callable default (dict, list, now) gives each instance its own value
-        self.per_instance = [(i, f) for i, f in enumerate(fields) if f.has_default() and callable(f.default)]
-
-    def make(self, values: dict[str, Any]) -> Any:
-        args = self.defaults.copy()
-        for i, f in self.per_instance:
-            args[i] = f.get_default()
-        index = self.index
-        for name, value in values.items():
-            args[index[name]] = value
-        return self.model(*args)
-
-
-# Plain fields whose Python value is already what the database driver takes (no get_db_prep_save needed).
-_PLAIN_FIELDS = (models.CharField, models.TextField, models.EmailField, models.BooleanField,
-                 models.PositiveSmallIntegerField, models.SmallIntegerField, models.IntegerField,
-                 models.BigIntegerField, models.ForeignKey)
-# Backends with a fast path in _bulk_insert; the others use bulk_create (tests empty this set to check it).
-FAST_INSERT_VENDORS = {"postgresql", "sqlite"}
-
-
-def _db_rows(objs: list[Any], fields: list[Any]) -> Iterator[list[Any]]:
-    """Database values of model instances, field by field as bulk_create would prepare them."""
-    getter = operator.attrgetter(*[f.attname for f in fields])
-    special = [(i, f, {} if isinstance(f, models.DateField) else None)  # DateTimeField is a DateField
-               for i, f in enumerate(fields) if type(f) not in _PLAIN_FIELDS]
-    single = len(fields) == 1
-    for obj in objs:
-        values = [getter(obj)] if single else list(getter(obj))
-        for i, f, cache in special:
-            value = values[i]
-            if value is None:
-                value = f.pre_save(obj, True)  # auto_now and the like
-            if cache is None:
-                values[i] = f.get_db_prep_save(value, connection)
-            else:  # dates repeat (one import time, shared birthdays): prepare each once
-                prepared = cache.get(value, cache)
-                if prepared is cache:
-                    prepared = cache[value] = f.get_db_prep_save(value, connection)
-                values[i] = prepared
-        yield values
-
-
-def _bulk_insert(model: type, objs: list[Any], *, returning: str | None = None) -> None:
-    """Insert many rows fast, in batches; with `returning` (a unique field) each object gets its pk.
-
-    bulk_create spends ~0.25 ms of Python per 46-column member row and PostgreSQL plans each
-    1000-row VALUES list slowly: 100,000 members took 25-30 s on either database, too slow for the
-    import's budget. So PostgreSQL takes the rows through COPY (ids drawn from the table's identity
-    sequence first) and SQLite through multi-row INSERTs with RETURNING; values are prepared by the
-    same field methods bulk_create uses. Other backends use bulk_create.
-    """
-    if not objs:
-        return
-    if connection.vendor not in FAST_INSERT_VENDORS:
-        model.objects.bulk_create(objs, batch_size=INSERT_BATCH)
-        return
-    meta = model._meta
-    pk = meta.pk
-    fields = [f for f in meta.concrete_fields if f is not pk]
-    qn = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            if returning:
-                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                               [meta.db_table, pk.column, len(objs)])
-                for obj, (new_id,) in zip(objs, cursor.fetchall(), strict=True):
-                    obj.pk = new_id
-                fields = [pk, *fields]
-            columns = ", ".join(qn(f.column) for f in fields)
-            with cursor.cursor.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:
-                for values in _db_rows(objs, fields):
-                    copy.write_row(values)
-            return
-        # SQLite: as many rows per statement as its variable limit allows
-        import sqlite3
-
-        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        per_statement = max(1, min(500, limit // len(fields)))
-        columns = ", ".join(qn(f.column) for f in fields)
-        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        key = meta.get_field(returning) if returning else None
-        suffix = f" RETURNING {qn(pk.column)}, {qn(key.column)}" if key else ""
-        by_key = {getattr(obj, key.attname): obj for obj in objs} if key else {}
-        rows = _db_rows(objs, fields)
-        for start in range(0, len(objs), per_statement):
-            count = min(per_statement, len(objs) - start)
-            params = [v for _ in range(count) for v in next(rows)]
-            cursor.execute(f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {', '.join([one] * count)}{suffix}",
-                           params)
-            if key:
-                for new_id, key_value in cursor.fetchall():  # RETURNING order is not guaranteed: match by key
-                    by_key[key_value].pk = new_id
-
-
-def _write(plan: Plan, numbers: list[int], *, user: Staff, now: dt.datetime, watch: _Stopwatch) -> None:
-    build = _Builder(Member)
+def _write(plan: Plan, numbers: list[int], *, user: Staff, now: dt.datetime, watch: Stopwatch) -> None:
+    build = ModelBuilder(Member)
     new_members: list[Member] = []
     for row, number in zip(plan.new, numbers, strict=False):
         values = {k: v for k, v in row.data.items() if k in EDITABLE_FIELDS}
@@ -725,7 +495,7 @@ def _write(plan: Plan, numbers: list[int], *, user: Staff, now: dt.datetime, wat
         apply_derived_fields(member)
         new_members.append(member)
     watch.lap("build members")
-    _bulk_insert(Member, new_members, returning="member_no")
+    bulk_insert(Member, new_members, returning="member_no")
     if any(m.pk is None for m in new_members):  # a backend that does not return ids from a bulk insert
         by_no = {m.member_no: m for m in new_members}
         for chunk in _chunks(list(by_no), LOOKUP_CHUNK):
@@ -750,14 +520,14 @@ def _write(plan: Plan, numbers: list[int], *, user: Staff, now: dt.datetime, wat
     if tag_names:
         tag_ids = _ensure_tags(tag_names)
         through = Member.tags.through
-        link = _Builder(through).make
+        link = ModelBuilder(through).make
         links = [link({"member_id": member.pk, "tag_id": tag_ids[t]})
                  for row, member in zip(plan.new, new_members, strict=True) for t in row.tags]
         links += [link({"member_id": m.member.pk, "tag_id": tag_ids[t]}) for m in plan.merges for t in m.add_tags]
-        _bulk_insert(through, links)  # merges add only tags the member lacks (read under lock)
+        bulk_insert(through, links)  # merges add only tags the member lacks (read under lock)
         watch.lap("tags")
 
-    change = _Builder(MemberChange).make
+    change = ModelBuilder(MemberChange).make
     changes = [
         change({
             "member_id": member.pk, "action": MemberChange.Action.IMPORT_CREATE, "changed_by_id": user.pk,
@@ -776,7 +546,7 @@ def _write(plan: Plan, numbers: list[int], *, user: Staff, now: dt.datetime, wat
         for m in plan.merges
     ]
     watch.lap("build history")
-    _bulk_insert(MemberChange, changes)
+    bulk_insert(MemberChange, changes)
     watch.lap("insert history")
 
 
@@ -790,7 +560,7 @@ def confirm_import(*, job: ImportJob, user: Staff) -> ImportJob:
     if job.status != ImportJob.Status.PREVIEWED:
         raise ImportFileError(_("This import has already been confirmed or discarded."))
     started = time.monotonic()
-    watch = _Stopwatch()
+    watch = Stopwatch()
     validation = job_validation(job, user=user)
     watch.lap("read and validate")
     # numbers for the new members the preview counted, reserved outside the import transaction
