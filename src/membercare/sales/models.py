@@ -59,6 +59,15 @@ class Receipt(models.Model):
     is_group_purchase = models.BooleanField(_("group purchase"), default=False)
     member_signed = models.BooleanField(_("member signed"), default=False)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.LIVE)
+    original = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="returns",
+                                 verbose_name=_("returned from"))
+    tier = models.CharField(_("card"), max_length=20, blank=True, default="")
+    birthday_privilege = models.BooleanField(_("birthday privilege"), default=False)
+    points_earned = models.IntegerField(_("points earned"), default=0)
+    points_redeemed = models.IntegerField(_("points redeemed"), default=0)
+    points_offset = models.DecimalField(_("points offset"), max_digits=12, decimal_places=2, default=0)
+    posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
+    late_upload = models.BooleanField(_("uploaded late"), default=False)
 
     class Meta:
         verbose_name = _("receipt")
@@ -76,6 +85,8 @@ class ReceiptLine(models.Model):
     full_price = models.DecimalField(_("full price"), max_digits=12, decimal_places=2)
     paid_amount = models.DecimalField(_("paid"), max_digits=12, decimal_places=2)
     on_promotion = models.BooleanField(_("on promotion"), default=False)
+    birthday_items = models.IntegerField(_("birthday items"), default=0)
+    original_line = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         verbose_name = _("receipt line")

@@ -1,0 +1,127 @@
+"""The points ledger: every change is an entry; the account balance is kept equal to the ledger sum.
+
+Callers hold the member's LoyaltyAccount row lock (`lock_account`) for the whole transaction, so two
+stores writing for the same member at once are serialised and no point is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from membercare.members.models import Member
+from membercare.org.models import Staff
+
+from .models import LoyaltyAccount, PointsEntry
+
+
+def lock_account(member: Member | int) -> LoyaltyAccount:
+    """The member's account, created if needed, locked until the transaction ends."""
+    member_id = member if isinstance(member, int) else member.pk
+    LoyaltyAccount.objects.get_or_create(member_id=member_id)
+    return LoyaltyAccount.objects.select_for_update().get(member_id=member_id)
+
+
+def _apply(account: LoyaltyAccount, delta: int) -> None:
+    LoyaltyAccount.objects.filter(pk=account.pk).update(points=F("points") + delta, updated_at=timezone.now())
+    account.points += delta
+
+
+def _consume(member_id: int, points: int, *, on: dt.date | None = None) -> None:
+    """Take `points` from the open earn lots, oldest (soonest to expire) first."""
+    lots = (PointsEntry.objects.select_for_update().filter(member_id=member_id, remaining__gt=0)
+            .order_by(F("expires_on").asc(nulls_last=True), "created_at", "pk"))
+    left = points
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        lot.remaining -= take
+        lot.save(update_fields=["remaining"])
+        left -= take
+    if left:  # balance says there is enough: the lots must agree
+        raise RuntimeError(f"points lots of member {member_id} are short by {left}")
+
+
+def points_earn(account: LoyaltyAccount, points: int, *, expires_on: dt.date | None, receipt=None,
+                reason: str = "", operator: Staff | None = None, kind: str = PointsEntry.Kind.EARN,
+                at: dt.datetime | None = None) -> PointsEntry | None:
+    if points <= 0:
+        return None
+    entry = PointsEntry.objects.create(member_id=account.member_id, kind=kind, points=points, remaining=points,
+                                       expires_on=expires_on, receipt=receipt, reason=reason, operator=operator,
+                                       created_at=at or timezone.now())
+    _apply(account, points)
+    return entry
+
+
+def points_take(account: LoyaltyAccount, points: int, *, kind: str, receipt=None, reason: str = "",
+                operator: Staff | None = None, at: dt.datetime | None = None, allow_short: bool = False) -> int:
+    """Redeem, reverse or adjust down. Returns the points actually taken (a reversal of points already
+    spent takes only what is left when `allow_short`; the shortfall is written in the reason)."""
+    if points <= 0:
+        return 0
+    take = points
+    if account.points < points:
+        if not allow_short:
+            raise ValidationError({"points": _("Only %(n)d points are available.") % {"n": account.points}})
+        take = account.points
+    if take:
+        _consume(account.member_id, take)
+        PointsEntry.objects.create(member_id=account.member_id, kind=kind, points=-take, receipt=receipt,
+                                   reason=reason, operator=operator, created_at=at or timezone.now())
+        _apply(account, -take)
+    return take
+
+
+@transaction.atomic
+def points_adjust(*, member: Member, points: int, reason: str, by: Staff) -> PointsEntry:
+    """A manual correction by the specialist, with a reason (kept in the ledger)."""
+    from membercare.core.permissions import can_edit_programme, require
+
+    require(can_edit_programme(by))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give a reason for the adjustment.")})
+    if points == 0:
+        raise ValidationError({"points": _("The adjustment must not be zero.")})
+    account = lock_account(member)
+    if points > 0:
+        from .programme import programme_at
+
+        return points_earn(account, points, expires_on=programme_at().points_expire_on(timezone.localdate()),
+                           reason=reason, operator=by, kind=PointsEntry.Kind.ADJUST)
+    points_take(account, -points, kind=PointsEntry.Kind.ADJUST, reason=reason, operator=by)
+    return PointsEntry.objects.filter(member=member).latest("pk")
+
+
+def points_expire_due(*, today: dt.date | None = None) -> int:
+    """The daily job: expire every lot whose date has passed (one transaction per member). Returns points."""
+    today = today or timezone.localdate()
+    member_ids = (PointsEntry.objects.filter(remaining__gt=0, expires_on__lt=today)
+                  .values_list("member_id", flat=True).distinct())
+    total = 0
+    for member_id in list(member_ids):
+        with transaction.atomic():
+            account = lock_account(member_id)
+            lots = list(PointsEntry.objects.select_for_update()
+                        .filter(member_id=member_id, remaining__gt=0, expires_on__lt=today))
+            expired = sum(lot.remaining for lot in lots)
+            if not expired:
+                continue
+            for lot in lots:
+                lot.remaining = 0
+            PointsEntry.objects.bulk_update(lots, ["remaining"])
+            PointsEntry.objects.create(member_id=member_id, kind=PointsEntry.Kind.EXPIRE, points=-expired,
+                                       reason=_("Expired"), created_at=timezone.now())
+            _apply(account, -expired)
+            total += expired
+    return total
+
+
+def ledger_sum(member: Member) -> int:
+    return PointsEntry.objects.filter(member=member).aggregate(s=Sum("points"))["s"] or 0

@@ -1,0 +1,157 @@
+"""The loyalty programme as data: rules, their defaults (DOMAIN.md's programme), versions by date.
+
+A programme is a JSON document stored in ProgrammeVersion. `programme_at(day)` gives the version that
+applies on a day, parsed into the dataclasses below; `programme_update` (in services) stores a new version.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+DEFAULT_RULES: dict[str, Any] = {
+    "points_per_yuan": 1,
+    "window_days": 365,
+    "accumulation_valid_days": 365,
+    "auto_approve_upgrades": True,
+    "retention_grace_levels": 1,
+    "points_expiry": "end_of_next_year",
+    "point_value": "0.01",
+    "max_redeem_share": "0.50",
+    "offline_upload_working_days": 3,
+    "tiers": [
+        {"code": "elite", "rank": 1, "brands": ["MAIN", "JUEDU"], "discount": "0.15",
+         "single_receipt_by_series": {"business": "5000", "leather": "3000", "golf": "3000"},
+         "single_receipt": None, "rolling_paid": "8000", "requires": None, "issue_brand": "MAIN",
+         "birthday": {"items": 2, "discount": "0.40", "brands": ["MAIN"]}},
+        {"code": "diamond", "rank": 2, "brands": ["MAIN", "JUEDU"], "discount": "0.20",
+         "single_receipt_by_series": {}, "single_receipt": "15000", "rolling_paid": "20000",
+         "requires": "elite", "issue_brand": "MAIN",
+         "birthday": {"items": 3, "discount": "0.50", "brands": ["MAIN"]}},
+        {"code": "knight", "rank": 1, "brands": ["JUEDU"], "discount": "0.15",
+         "single_receipt_by_series": {}, "single_receipt": "3000", "rolling_paid": "8000", "requires": None,
+         "issue_brand": "JUEDU", "birthday": {"items": 2, "discount": "0.40", "brands": ["JUEDU"]}},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Birthday:
+    items: int
+    discount: Decimal
+    brands: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tier:
+    code: str
+    rank: int
+    brands: tuple[str, ...]  # brands whose stores accept the card
+    discount: Decimal  # off full-price items, 0.15 = 8.5折
+    single_receipt_by_series: dict[str, Decimal]  # one receipt paying at least this in a series
+    single_receipt: Decimal | None  # one receipt paying at least this in total
+    rolling_paid: Decimal | None  # paid within the rolling window
+    requires: str | None  # the rolling threshold needs this card first (diamond: elite holders)
+    issue_brand: str  # brand of the issued card; its stores' sales count
+    birthday: Birthday | None
+
+
+@dataclass(frozen=True)
+class Programme:
+    points_per_yuan: int
+    window_days: int
+    accumulation_valid_days: int
+    auto_approve_upgrades: bool
+    retention_grace_levels: int
+    points_expiry: str  # "end_of_next_year" | "days:N" | "never"
+    point_value: Decimal  # yuan per point when redeemed as a cash offset
+    max_redeem_share: Decimal  # at most this share of a receipt may be paid with points
+    offline_upload_working_days: int
+    tiers: tuple[Tier, ...]
+
+    def tier(self, code: str) -> Tier | None:
+        return next((t for t in self.tiers if t.code == code), None)
+
+    def points_expire_on(self, earned: dt.date) -> dt.date | None:
+        if self.points_expiry == "never":
+            return None
+        if self.points_expiry.startswith("days:"):
+            return earned + dt.timedelta(days=int(self.points_expiry[5:]))
+        return dt.date(earned.year + 1, 12, 31)
+
+
+def _money(value: Any, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except Exception as exc:
+        raise ValidationError({field: _("“%(value)s” is not an amount.") % {"value": value}}) from exc
+    if amount < 0:
+        raise ValidationError({field: _("Must not be negative.")})
+    return amount.quantize(Decimal("0.01"))
+
+
+def _share(value: Any, field: str) -> Decimal:
+    share = _money(value, field)
+    if share >= 1:
+        raise ValidationError({field: _("A discount is a share below 1 (0.15 = 15% off).")})
+    return share
+
+
+def parse_programme(rules: dict[str, Any]) -> Programme:
+    """Check and convert a rules document; raises ValidationError naming the field."""
+    merged = copy.deepcopy(DEFAULT_RULES)
+    merged.update(rules or {})
+    tiers = []
+    codes = set()
+    for i, raw in enumerate(merged["tiers"]):
+        prefix = f"tiers[{i}]"
+        code = str(raw.get("code", "")).strip()
+        if code not in {"elite", "diamond", "knight"}:
+            raise ValidationError({prefix: _("Unknown card “%(code)s”.") % {"code": code}})
+        codes.add(code)
+        bday = raw.get("birthday")
+        tiers.append(Tier(
+            code=code, rank=int(raw.get("rank", 1)), brands=tuple(raw.get("brands") or ()),
+            discount=_share(raw.get("discount", 0), f"{prefix}.discount"),
+            single_receipt_by_series={k: _money(v, f"{prefix}.single_receipt_by_series")
+                                      for k, v in (raw.get("single_receipt_by_series") or {}).items()},
+            single_receipt=_money(raw["single_receipt"], f"{prefix}.single_receipt")
+            if raw.get("single_receipt") not in (None, "") else None,
+            rolling_paid=_money(raw["rolling_paid"], f"{prefix}.rolling_paid")
+            if raw.get("rolling_paid") not in (None, "") else None,
+            requires=raw.get("requires") or None, issue_brand=raw.get("issue_brand") or "MAIN",
+            birthday=Birthday(items=int(bday["items"]), discount=_share(bday["discount"], f"{prefix}.birthday"),
+                              brands=tuple(bday.get("brands") or ())) if bday else None,
+        ))
+    for t in tiers:
+        if t.requires and t.requires not in codes:
+            raise ValidationError({"tiers": _("“%(code)s” requires an unknown card.") % {"code": t.code}})
+    expiry = str(merged["points_expiry"])
+    if expiry not in ("end_of_next_year", "never") and not (expiry.startswith("days:") and expiry[5:].isdigit()):
+        raise ValidationError({"points_expiry": _("Use end_of_next_year, never or days:N.")})
+    return Programme(
+        points_per_yuan=int(merged["points_per_yuan"]), window_days=int(merged["window_days"]),
+        accumulation_valid_days=int(merged["accumulation_valid_days"]),
+        auto_approve_upgrades=bool(merged["auto_approve_upgrades"]),
+        retention_grace_levels=int(merged["retention_grace_levels"]), points_expiry=expiry,
+        point_value=_money(merged["point_value"], "point_value"),
+        max_redeem_share=_money(merged["max_redeem_share"], "max_redeem_share"),
+        offline_upload_working_days=int(merged["offline_upload_working_days"]), tiers=tuple(tiers),
+    )
+
+
+def programme_at(day: dt.date | None = None) -> Programme:
+    """The programme that applies on `day` (today by default); DOMAIN.md's default when none is stored."""
+    from django.utils import timezone
+
+    from .models import ProgrammeVersion
+
+    day = day or timezone.localdate()
+    version = ProgrammeVersion.objects.filter(effective_from__lte=day).order_by("-effective_from", "-pk").first()
+    return parse_programme(version.rules if version else DEFAULT_RULES)

@@ -1,0 +1,134 @@
+"""Card tiers: which card a member qualifies for, issuing accumulation cards, upgrades after a sale."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from membercare.core.sequences import reserve_numbers
+from membercare.members.models import Member
+
+from .models import Card, CardKind, CardStatus
+from .programme import Programme, Tier
+
+ACCUMULATION_PREFIX = "A"
+
+
+def card_rank(card: Card, programme: Programme) -> int:
+    tier = programme.tier(card.kind)
+    return tier.rank if tier else 0
+
+
+def card_brands(card: Card, programme: Programme) -> tuple[str, ...]:
+    """Brands whose stores accept the card: the tier's, or the issuing brand for an accumulation card."""
+    tier = programme.tier(card.kind)
+    return tier.brands if tier else (card.brand.code,)
+
+
+def usable_cards(member: Member, store, programme: Programme, *, on: dt.date) -> list[Card]:
+    """The member's active, unexpired cards this store accepts, best first."""
+    cards = [c for c in member.cards.select_related("brand").filter(status=CardStatus.ACTIVE)
+             if (c.valid_until is None or c.valid_until >= on) and store.brand.code in card_brands(c, programme)]
+    return sorted(cards, key=lambda c: (-card_rank(c, programme), c.pk))
+
+
+def rolling_paid(member: Member, brand_code: str, *, until: dt.datetime, days: int) -> Decimal:
+    """Paid at the brand's stores within the window (returns are negative receipts, so they count)."""
+    since = until - dt.timedelta(days=days)
+    total = (member.receipts.filter(store__brand__code=brand_code, sold_at__gt=since, sold_at__lte=until)
+             .aggregate(s=Sum("total_paid"))["s"])
+    return total or Decimal("0")
+
+
+def _series_paid(receipt) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for line in receipt.lines.select_related("product__series"):
+        code = line.product.series.code
+        out[code] = out.get(code, Decimal("0")) + line.paid_amount
+    return out
+
+
+def qualifies(tier: Tier, member: Member, receipt, *, current: Card | None, programme: Programme) -> bool:
+    """Does this sale (or the rolling window up to it) earn `tier`? A group purchase earns at most rank 1."""
+    if receipt.store.brand.code != tier.issue_brand:
+        return False
+    if tier.requires and not (current and current.kind in (tier.requires, tier.code)):
+        rolling_ok = False  # the rolling rule needs the prerequisite card; a single receipt does not
+    else:
+        rolling_ok = True
+    if receipt.is_group_purchase and tier.rank > 1:
+        return False
+    if tier.single_receipt is not None and receipt.total_paid >= tier.single_receipt:
+        return True
+    if tier.single_receipt_by_series:
+        by_series = _series_paid(receipt)
+        if any(by_series.get(s, Decimal("0")) >= amount for s, amount in tier.single_receipt_by_series.items()):
+            return True
+    if receipt.is_group_purchase:
+        return False
+    if tier.rolling_paid is not None and rolling_ok:
+        paid = rolling_paid(member, tier.issue_brand, until=receipt.sold_at, days=programme.window_days)
+        return paid >= tier.rolling_paid
+    return False
+
+
+def issue_accumulation_card(member: Member, store, programme: Programme, *, at: dt.datetime) -> Card:
+    number = f"{ACCUMULATION_PREFIX}{reserve_numbers('accumulation_card')[0]:09d}"
+    return Card.objects.create(
+        number=number, member=member, kind=CardKind.ACCUMULATION, status=CardStatus.ACTIVE, brand=store.brand,
+        issued_at=at, activated_at=at,
+        valid_until=timezone.localtime(at).date() + dt.timedelta(days=programme.accumulation_valid_days),
+    )
+
+
+def evaluate_after_sale(member: Member, receipt, card: Card | None, programme: Programme) -> Card | None:
+    """After a sale: the best tier the member now qualifies for at this brand. With auto-approval the
+    card is upgraded at once (same number; the next sale gets the new discount); otherwise a proposal
+    is left for the specialist. Returns the upgraded card, if any."""
+    current_rank = card_rank(card, programme) if card else 0
+    best: Tier | None = None
+    for tier in sorted(programme.tiers, key=lambda t: -t.rank):
+        if tier.rank > current_rank and qualifies(tier, member, receipt, current=card, programme=programme):
+            best = tier
+            break
+    if best is None:
+        return None
+    from .cards import propose_upgrade  # the card lifecycle decides how an upgrade is applied
+
+    return propose_upgrade(member=member, card=card, tier=best, receipt=receipt, programme=programme)
+
+
+def revert_upgrade_of(receipt) -> None:
+    """A return of the receipt that caused an upgrade, when the member no longer qualifies, undoes it."""
+    from .programme import programme_at
+
+    programme = programme_at(timezone.localtime(receipt.sold_at).date())
+    for card in Card.objects.filter(upgraded_by=receipt, status=CardStatus.ACTIVE):
+        tier = programme.tier(card.kind)
+        receipt.refresh_from_db()
+        net = receipt.total_paid + sum((r.total_paid for r in receipt.returns.all()), Decimal("0"))
+        still = tier is not None and _still_qualifies(tier, card, receipt, net, programme)
+        if not still:
+            card.kind = card.previous_kind or CardKind.ACCUMULATION
+            card.upgraded_by = None
+            card.previous_kind = ""
+            card.save(update_fields=["kind", "upgraded_by", "previous_kind"])
+
+
+def _still_qualifies(tier: Tier, card: Card, receipt, net_paid: Decimal, programme: Programme) -> bool:
+    if tier.single_receipt is not None and net_paid >= tier.single_receipt:
+        return True
+    if tier.single_receipt_by_series:
+        by_series = _series_paid(receipt)
+        for ret in receipt.returns.all():
+            for code, amount in _series_paid(ret).items():
+                by_series[code] = by_series.get(code, Decimal("0")) + amount
+        if any(by_series.get(s, Decimal("0")) >= a for s, a in tier.single_receipt_by_series.items()):
+            return True
+    if tier.rolling_paid is not None and not receipt.is_group_purchase:
+        paid = rolling_paid(card.member, tier.issue_brand, until=timezone.now(), days=programme.window_days)
+        return paid >= tier.rolling_paid
+    return False

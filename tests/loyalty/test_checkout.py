@@ -1,0 +1,122 @@
+"""Checkout through the service: pricing, tiers, birthday privilege, points, returns."""
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from membercare.loyalty.checkout import CheckoutError, LineIn, ReturnLineIn, checkout_post, return_post
+from membercare.loyalty.models import BirthdayUse, Card, CardStatus, PointsEntry
+from membercare.loyalty.points import ledger_sum
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def at(y, m, d, h=12):
+    return dt.datetime(y, m, d, h, tzinfo=TZ)
+
+
+def buy(chain, store=None, card="", phone="13800001234", lines=(("SHIRT", 1),), when=None, **kw):
+    return checkout_post(store=store or chain.shop, clerk=chain.clerk, card_number=card, phone="" if card else phone,
+                         lines=[LineIn(sku, qty) for sku, qty in lines], sold_at=when or at(2026, 6, 1), **kw)
+
+
+def test_first_purchase_issues_an_accumulation_card_and_earns_a_point_per_yuan(chain, member):
+    receipt = buy(chain, lines=[("SHIRT", 1), ("BELT", 1)])
+    card = Card.objects.get(member=member)
+    assert card.kind == "accumulation" and card.valid_until == dt.date(2027, 6, 1)
+    assert receipt.total_paid == Decimal("1999.00") and receipt.points_earned == 1999
+    assert member.loyalty.points == 1999 == ledger_sum(member)
+
+
+def test_one_business_receipt_of_5000_makes_an_elite_card_with_85_percent_prices(chain, member):
+    buy(chain, lines=[("SUIT", 1)])
+    card = Card.objects.get(member=member)
+    assert card.kind == "elite"
+    receipt = buy(chain, card=card.number, lines=[("SHIRT", 2)], when=at(2026, 6, 2))
+    assert receipt.total_paid == Decimal("1700.00") and receipt.tier == "elite"
+
+
+def test_promotion_items_keep_their_price(chain, member):
+    buy(chain, lines=[("SUIT", 1)])
+    card = Card.objects.get(member=member)
+    receipt = checkout_post(store=chain.shop, clerk=chain.clerk, card_number=card.number,
+                            lines=[LineIn("SHIRT", 1, promo_price=Decimal("600"))], sold_at=at(2026, 6, 2))
+    assert receipt.total_paid == Decimal("600.00")
+
+
+def test_birthday_privilege_once_per_month_across_stores(chain, member):
+    buy(chain, lines=[("SUIT", 1)], when=at(2026, 2, 1))
+    card = Card.objects.get(member=member)
+    receipt = buy(chain, card=card.number, lines=[("SHIRT", 3)], when=at(2026, 3, 10), birthday=True)
+    # two items at 6折, the third at the elite 8.5折; birthday items earn no points
+    assert receipt.total_paid == Decimal("600.00") * 2 + Decimal("850.00")
+    assert receipt.points_earned == 850
+    with pytest.raises(CheckoutError) as exc:
+        buy(chain, store=chain.shop2, card=card.number, when=at(2026, 3, 20), birthday=True)
+    assert exc.value.error_code == "birthday_used" and chain.shop.name in exc.value.text
+    assert BirthdayUse.objects.count() == 1
+
+
+def test_a_void_card_is_refused_with_the_reason(chain, member):
+    buy(chain, lines=[("SUIT", 1)])
+    card = Card.objects.get(member=member)
+    card.status = CardStatus.VOID
+    card.save()
+    with pytest.raises(CheckoutError) as exc:
+        buy(chain, card=card.number)
+    assert exc.value.error_code == "card_void"
+
+
+def test_points_redeem_and_full_return_restore_everything(chain, member):
+    buy(chain, lines=[("SHIRT", 2)])  # 2000 points
+    card = Card.objects.get(member=member)
+    receipt = buy(chain, card=card.number, lines=[("BAG", 1)], redeem_points=1000, when=at(2026, 6, 3))
+    assert receipt.points_offset == Decimal("10.00") and receipt.total_paid == Decimal("2990.00")
+    return_post(original=receipt, lines=None, clerk=chain.clerk, store=chain.shop, at=at(2026, 6, 4))
+    member.loyalty.refresh_from_db()
+    assert member.loyalty.points == 2000 == ledger_sum(member)
+    kinds = sorted(PointsEntry.objects.filter(receipt__original=receipt).values_list("kind", flat=True))
+    assert kinds == ["refund", "reverse"]
+
+
+def test_partial_returns_reverse_in_proportion_and_never_more(chain, member):
+    receipt = buy(chain, lines=[("SHIRT", 3)])  # 3000 points
+    line = receipt.lines.get()
+    return_post(original=receipt, lines=[ReturnLineIn(line.pk, 1)], clerk=chain.clerk, store=chain.shop)
+    member.loyalty.refresh_from_db()
+    assert member.loyalty.points == 2000
+    with pytest.raises(CheckoutError) as exc:
+        return_post(original=receipt, lines=[ReturnLineIn(line.pk, 3)], clerk=chain.clerk, store=chain.shop)
+    assert exc.value.error_code == "return_too_many"
+    return_post(original=receipt, lines=[ReturnLineIn(line.pk, 2)], clerk=chain.clerk, store=chain.shop)
+    member.loyalty.refresh_from_db()
+    assert member.loyalty.points == 0 == ledger_sum(member)
+
+
+@pytest.mark.parametrize("lines,code", [([("NOPE", 1)], "sku_unknown"), ([("SHIRT", 0)], "quantity_invalid"),
+                                        ([("SHIRT", -1)], "quantity_invalid")])
+def test_bad_baskets_write_nothing(chain, member, lines, code):
+    with pytest.raises(CheckoutError) as exc:
+        buy(chain, lines=lines)
+    assert exc.value.error_code == code
+    from membercare.sales.models import Receipt
+
+    assert not Receipt.objects.exists() and not Card.objects.exists()
+
+
+def test_price_mismatch(chain, member):
+    with pytest.raises(CheckoutError) as exc:
+        checkout_post(store=chain.shop, clerk=chain.clerk, phone=member.phone,
+                      lines=[LineIn("SHIRT", 1, full_price=Decimal("900"))])
+    assert exc.value.error_code == "price_mismatch"
+
+
+def test_knight_card_is_refused_at_a_main_brand_store(chain, member):
+    buy(chain, store=chain.jd_shop, lines=[("JDCOAT", 1)])
+    card = Card.objects.get(member=member)
+    assert card.kind == "knight"
+    with pytest.raises(CheckoutError) as exc:
+        buy(chain, card=card.number)
+    assert exc.value.error_code == "card_wrong_brand"
