@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views, views_io
 
@@ -17,4 +17,9 @@ urlpatterns = [
     path("members/import/<int:pk>/", views_io.import_preview, name="member_import_preview"),
     path("members/export/", views_io.export_members, name="member_export"),
     path("staff/", views.staff_page, name="staff"),
+    path("", include("membercare.web.urls_cards")),
+    path("", include("membercare.web.urls_checkout")),
+    path("", include("membercare.web.urls_programme")),
+    path("", include("membercare.web.urls_sales_upload")),
+    path("", include("membercare.web.urls_apikeys")),
 ]

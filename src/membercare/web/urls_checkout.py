@@ -1,0 +1,3 @@
+"""URLs of the checkout pages (included by web/urls.py)."""
+
+urlpatterns: list = []

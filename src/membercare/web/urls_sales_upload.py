@@ -1,0 +1,3 @@
+"""URLs of the sales_upload pages (included by web/urls.py)."""
+
+urlpatterns: list = []
