@@ -1,24 +1,76 @@
-from django.db import transaction
+"""Numbers for members, cards and receipts: unique, increasing, gap-tolerant, safe under concurrency.
+
+On PostgreSQL each name is a real database sequence (`nextval` takes no lock that lasts until commit,
+so checkouts in many stores do not queue behind one row). Elsewhere (SQLite, which serialises writers
+anyway) a NumberSequence row is locked and advanced.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from django.db import connection, transaction
 
 from .models import NumberSequence
 
+BLOCK_THRESHOLD = 1_000_000  # bigger reservations (bulk loaders) take one consecutive block
 
-@transaction.atomic
-def reserve_numbers(name: str, count: int = 1) -> range:
-    """Reserve `count` consecutive numbers of the named sequence; the row lock serialises callers."""
-    NumberSequence.objects.get_or_create(name=name)
-    seq = NumberSequence.objects.select_for_update().get(name=name)
-    start = seq.last + 1
-    seq.last += count
-    seq.save(update_fields=["last"])
+
+def _pg_sequence(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_]{1,40}", name):
+        raise ValueError(f"bad sequence name {name!r}")
+    seq = f"mc_seq_{name}"
+    with connection.cursor() as cur:
+        cur.execute("SELECT to_regclass(%s)", [seq])
+        if cur.fetchone()[0] is None:
+            # first use: continue from the table's counter (numbers handed out before sequences existed)
+            start = NumberSequence.objects.filter(name=name).values_list("last", flat=True).first() or 0
+            cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq} MINVALUE 0 START WITH {int(start) + 1}")
+    return seq
+
+
+def reserve_numbers(name: str, count: int = 1) -> Sequence[int]:
+    """`count` new numbers of the named sequence, increasing (consecutive unless other callers interleave)."""
+    if connection.vendor == "postgresql":
+        seq = _pg_sequence(name)
+        with connection.cursor() as cur:
+            if count >= BLOCK_THRESHOLD:
+                cur.execute("SELECT setval(%s, nextval(%s) + %s - 1)", [seq, seq, count])
+                end = cur.fetchone()[0]
+                return range(end - count + 1, end + 1)
+            cur.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [seq, count])
+            return [row[0] for row in cur.fetchall()]
+    with transaction.atomic():
+        NumberSequence.objects.get_or_create(name=name)
+        seq_row = NumberSequence.objects.select_for_update().get(name=name)
+        start = seq_row.last + 1
+        seq_row.last += count
+        seq_row.save(update_fields=["last"])
     return range(start, start + count)
 
 
 def advance_to_at_least(name: str, value: int) -> None:
     """Used by bulk loaders that write numbers themselves."""
+    if connection.vendor == "postgresql":
+        seq = _pg_sequence(name)
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT setval(%s, GREATEST((SELECT last_value FROM {seq}), %s))", [seq, value])
+        return
     with transaction.atomic():
         NumberSequence.objects.get_or_create(name=name)
-        seq = NumberSequence.objects.select_for_update().get(name=name)
-        if seq.last < value:
-            seq.last = value
-            seq.save(update_fields=["last"])
+        seq_row = NumberSequence.objects.select_for_update().get(name=name)
+        if seq_row.last < value:
+            seq_row.last = value
+            seq_row.save(update_fields=["last"])
+
+
+def last_number(name: str) -> int:
+    """The highest number handed out so far (0 when none)."""
+    if connection.vendor == "postgresql":
+        seq = _pg_sequence(name)
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT last_value, is_called FROM {seq}")
+            value, called = cur.fetchone()
+        return value if called else value - 1
+    return NumberSequence.objects.filter(name=name).values_list("last", flat=True).first() or 0

@@ -286,6 +286,9 @@ def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], car
     ident = identify(store=store, card_number=card_number, phone=phone, name=name, birthday=birthday_date, on=on,
                      programme=programme)
     account = lock_account(ident.member)  # serialises every write for this member
+    if ident.card is None:  # a concurrent first purchase may have issued the card meanwhile
+        cards = usable_cards(ident.member, store, programme, on=on)
+        ident = Identified(ident.member, cards[0] if cards else None)
     quote = basket_quote(store=store, ident=ident, lines=lines, birthday=birthday, redeem_points=redeem_points,
                          on=on, programme=programme, balance=account.points)
     card = ident.card
