@@ -1,0 +1,167 @@
+"""Reading the loyalty programme's versions: the one in force, the history, and what each version changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import CardKind, ProgrammeVersion
+from .programme import DEFAULT_RULES
+
+Change = tuple[str, Any, Any]  # (field path, old, new); None where a field did not exist
+
+FIELD_LABELS = {
+    "points_per_yuan": gettext_lazy("Points per ¥1 paid"),
+    "window_days": gettext_lazy("Rolling window (days)"),
+    "accumulation_valid_days": gettext_lazy("Accumulation card valid for (days)"),
+    "auto_approve_upgrades": gettext_lazy("Upgrades approved automatically"),
+    "retention_grace_levels": gettext_lazy("Anniversary retention grace (levels)"),
+    "points_expiry": gettext_lazy("Points expire"),
+    "point_value": gettext_lazy("Value of one point (¥)"),
+    "max_redeem_share": gettext_lazy("Most of a receipt payable with points"),
+    "offline_upload_working_days": gettext_lazy("Offline upload deadline (working days)"),
+    "rank": gettext_lazy("rank"),
+    "brands": gettext_lazy("accepted at brands"),
+    "discount": gettext_lazy("full-price discount"),
+    "single_receipt_by_series": gettext_lazy("one receipt in series"),
+    "single_receipt": gettext_lazy("one receipt in total"),
+    "rolling_paid": gettext_lazy("paid within the rolling window"),
+    "requires": gettext_lazy("rolling threshold needs card"),
+    "issue_brand": gettext_lazy("issuing brand"),
+    "birthday": gettext_lazy("birthday privilege"),
+    "items": gettext_lazy("items"),
+}
+
+
+def version_in_force(on: dt.date | None = None) -> ProgrammeVersion | None:
+    on = on or timezone.localdate()
+    return ProgrammeVersion.objects.filter(effective_from__lte=on).order_by("-effective_from", "-pk").first()
+
+
+def latest_version() -> ProgrammeVersion | None:
+    """The version that applies last (possibly scheduled for a future date): the base for the next edit."""
+    return ProgrammeVersion.objects.order_by("-effective_from", "-pk").first()
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        if not value and prefix:
+            out[prefix] = None
+        for key, item in value.items():
+            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) and "code" in v for v in value):
+        for item in value:  # cards are keyed by their code, not their position
+            rest = {k: v for k, v in item.items() if k != "code"}
+            _flatten(rest, f"{prefix}.{item['code']}", out)
+    else:
+        out[prefix] = value
+
+
+def flatten_rules(rules: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    _flatten(rules, "", out)
+    return out
+
+
+def _same(old: Any, new: Any) -> bool:
+    if old == new:
+        return True
+    if isinstance(old, bool) or isinstance(new, bool) or old is None or new is None:
+        return False
+    try:
+        return Decimal(str(old)) == Decimal(str(new))
+    except (InvalidOperation, ValueError):
+        return False
+
+
+def diff_rules(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    before, after = flatten_rules(old), flatten_rules(new)
+    keys = list(before) + [k for k in after if k not in before]
+    return [(k, before.get(k), after.get(k)) for k in keys if not _same(before.get(k), after.get(k))]
+
+
+def previous_version(version: ProgrammeVersion) -> ProgrammeVersion | None:
+    """The version this one replaces on its date: the one just before it in (applies from, stored) order."""
+    return (ProgrammeVersion.objects
+            .filter(effective_from__lte=version.effective_from)
+            .exclude(effective_from=version.effective_from, pk__gte=version.pk)
+            .order_by("-effective_from", "-pk").first())
+
+
+def programme_changes(version: ProgrammeVersion) -> list[Change]:
+    """What `version` changed against the version before it (DOMAIN.md's default for the first)."""
+    before = previous_version(version)
+    return diff_rules(before.rules if before else DEFAULT_RULES, version.rules)
+
+
+@dataclass
+class HistoryEntry:
+    version: ProgrammeVersion
+    changes: list[Change]
+    status: str  # "in_force" | "scheduled" | "past"
+
+
+def programme_history() -> list[HistoryEntry]:
+    """Every version, the latest-applying first, each with its changes (one query)."""
+    versions = list(ProgrammeVersion.objects.select_related("created_by").order_by("effective_from", "pk"))
+    current = version_in_force()
+    today = timezone.localdate()
+    entries = []
+    previous_rules = DEFAULT_RULES
+    for version in versions:
+        if current is not None and version.pk == current.pk:
+            status = "in_force"
+        elif version.effective_from > today:
+            status = "scheduled"
+        else:
+            status = "past"
+        entries.append(HistoryEntry(version, diff_rules(previous_rules, version.rules), status))
+        previous_rules = version.rules
+    return entries[::-1]
+
+
+# ------------------------------------------------------------------------------------------ display
+
+
+def zhe(discount: Any) -> str:
+    """0.15 -> '8.5' (as in 8.5折)."""
+    value = (Decimal("10") * (1 - Decimal(str(discount)))).normalize()
+    return format(value, "f")
+
+
+def change_label(path: str) -> str:
+    parts = path.split(".")
+    if parts[0] == "tiers" and len(parts) >= 3:
+        code = parts[1]
+        card = CardKind(code).label if code in CardKind.values else code
+        rest = parts[2:]
+        if rest[0] == "single_receipt_by_series" and len(rest) > 1:
+            return f"{card} · {FIELD_LABELS['single_receipt_by_series']} {rest[1]}"
+        return f"{card} · " + " · ".join(str(FIELD_LABELS.get(p, p)) for p in rest)
+    return " · ".join(str(FIELD_LABELS.get(p, p)) for p in parts)
+
+
+def change_value(path: str, value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    if path.endswith(".discount"):
+        try:
+            return _("%(zhe)s折 (%(pct)s%% off)") % {
+                "zhe": zhe(value), "pct": format((Decimal(str(value)) * 100).normalize(), "f")}
+        except (InvalidOperation, ValueError):
+            return str(value)
+    return str(value)
+
+
+def describe_changes(changes: list[Change]) -> list[tuple[str, str, str]]:
+    return [(change_label(p), change_value(p, old), change_value(p, new)) for p, old, new in changes]

@@ -1,0 +1,131 @@
+"""Writing the loyalty programme: each edit is a new ProgrammeVersion that applies from a stated date.
+
+Reads (the version in force, the history with old -> new) live in programme_selectors.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from membercare.org.models import Staff
+
+from .models import ProgrammeVersion
+from .programme import DEFAULT_RULES, parse_programme
+
+DEFAULT_EFFECTIVE_FROM = dt.date(2000, 1, 1)
+
+# whole-number settings and their smallest allowed value
+_WHOLE_NUMBERS = {
+    "points_per_yuan": 0,
+    "window_days": 1,
+    "accumulation_valid_days": 1,
+    "retention_grace_levels": 0,
+    "offline_upload_working_days": 0,
+}
+_TIER_KEYS = {"code", "rank", "brands", "discount", "single_receipt_by_series", "single_receipt", "rolling_paid",
+              "requires", "issue_brand", "birthday"}
+
+
+def _whole(value: Any, field: str, minimum: int) -> int:
+    if isinstance(value, bool):
+        raise ValidationError({field: _("Must be a whole number.")})
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationError({field: _("Must be a whole number.")}) from exc
+    if number != number.to_integral_value():
+        raise ValidationError({field: _("Must be a whole number.")})
+    if number < minimum:
+        raise ValidationError({field: _("Must be at least %(n)d.") % {"n": minimum}})
+    return int(number)
+
+
+def normalize_rules(rules: dict[str, Any]) -> dict[str, Any]:
+    """The complete rules document (defaults filled in), checked beyond what parse_programme checks:
+    unknown settings, whole numbers, shares below 1, duplicate cards. Raises ValidationError naming the field."""
+    if not isinstance(rules, dict):
+        raise ValidationError({"__all__": _("The programme must be a set of named settings.")})
+    unknown = sorted(set(rules) - set(DEFAULT_RULES))
+    if unknown:
+        raise ValidationError({unknown[0]: _("Unknown setting “%(name)s”.") % {"name": unknown[0]}})
+    merged = copy.deepcopy(DEFAULT_RULES)
+    merged.update(copy.deepcopy(rules))
+    for name, minimum in _WHOLE_NUMBERS.items():
+        merged[name] = _whole(merged[name], name, minimum)
+    if not isinstance(merged["auto_approve_upgrades"], bool):
+        raise ValidationError({"auto_approve_upgrades": _("Must be yes or no.")})
+    for name in ("point_value", "max_redeem_share"):
+        try:
+            amount = Decimal(str(merged[name]))
+        except (InvalidOperation, ValueError) as exc:
+            raise ValidationError({name: _("“%(value)s” is not an amount.") % {"value": merged[name]}}) from exc
+        if amount < 0:
+            raise ValidationError({name: _("Must not be negative.")})
+        merged[name] = str(amount)
+    if Decimal(merged["max_redeem_share"]) > 1:
+        raise ValidationError({"max_redeem_share": _("A share is at most 1 (0.50 = half of the receipt).")})
+    tiers = merged["tiers"]
+    if not isinstance(tiers, list) or not tiers:
+        raise ValidationError({"tiers": _("The programme needs at least one card.")})
+    seen = set()
+    for i, tier in enumerate(tiers):
+        prefix = f"tiers[{i}]"
+        if not isinstance(tier, dict):
+            raise ValidationError({prefix: _("Each card must be a set of named settings.")})
+        extra = sorted(set(tier) - _TIER_KEYS)
+        if extra:
+            raise ValidationError({f"{prefix}.{extra[0]}": _("Unknown setting “%(name)s”.") % {"name": extra[0]}})
+        code = tier.get("code")
+        if code in seen:
+            raise ValidationError({prefix: _("Card “%(code)s” appears twice.") % {"code": code}})
+        seen.add(code)
+        tier["rank"] = _whole(tier.get("rank", 1), f"{prefix}.rank", 1)
+        bday = tier.get("birthday")
+        if bday:
+            if not isinstance(bday, dict):
+                raise ValidationError({f"{prefix}.birthday": _("Must be a set of named settings.")})
+            bday["items"] = _whole(bday.get("items", 0), f"{prefix}.birthday.items", 0)
+            if "discount" not in bday:
+                raise ValidationError({f"{prefix}.birthday": _("The birthday discount is missing.")})
+    try:
+        parse_programme(merged)
+    except ValidationError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a value of the wrong shape
+        raise ValidationError({"__all__": _("The programme is malformed: %(error)s") % {"error": exc}}) from exc
+    return merged
+
+
+@transaction.atomic
+def programme_update(*, rules: dict[str, Any], effective_from: dt.date, by: Staff | None,
+                     note: str = "") -> ProgrammeVersion:
+    """Store a new version of the programme that applies from `effective_from` (today or later)."""
+    if not isinstance(effective_from, dt.date):
+        raise ValidationError({"effective_from": _("Give the date the change applies from.")})
+    if effective_from < timezone.localdate():
+        raise ValidationError({"effective_from": _("A change cannot apply from a past date.")})
+    complete = normalize_rules(rules)
+    return ProgrammeVersion.objects.create(
+        effective_from=effective_from, rules=complete, note=(note or "").strip()[:200], created_by=by,
+        created_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def programme_ensure_default() -> ProgrammeVersion:
+    """The first version (DOMAIN.md's programme, applying from 2000-01-01) when none is stored yet."""
+    existing = ProgrammeVersion.objects.order_by("effective_from", "pk").first()
+    if existing is not None:
+        return existing
+    return ProgrammeVersion.objects.create(
+        effective_from=DEFAULT_EFFECTIVE_FROM, rules=copy.deepcopy(DEFAULT_RULES),
+        note="", created_by=None, created_at=timezone.now(),
+    )

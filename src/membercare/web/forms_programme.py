@@ -1,0 +1,201 @@
+"""The programme editor: a form over the rules document (discounts shown as 折), not a raw JSON box.
+
+The form only converts between what the specialist types and the rules document; the rules themselves
+are checked by loyalty.programme_services.programme_update, whose errors are put back next to the field.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from membercare.loyalty.models import CardKind
+from membercare.loyalty.programme_selectors import change_label, zhe
+from membercare.org.models import Brand
+from membercare.sales.models import Series
+
+EXPIRY_CHOICES = [
+    ("end_of_next_year", _("At the end of the year after they were earned")),
+    ("days", _("A number of days after they were earned")),
+    ("never", _("Never")),
+]
+GENERAL = ("window_days", "accumulation_valid_days", "auto_approve_upgrades", "retention_grace_levels",
+           "points_per_yuan", "point_value", "max_redeem_share_pct", "points_expiry", "points_expiry_days",
+           "offline_upload_working_days")
+_TIER_ERROR = re.compile(r"^tiers\[(\d+)\](?:\.(.+))?$")
+
+
+def _zhe_field(label, required=True):
+    return forms.DecimalField(label=label, required=required, min_value=Decimal("0"), max_value=Decimal("10"),
+                              decimal_places=1, max_digits=3,
+                              widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
+                              help_text=_("10 = full price, 8.5 = 15% off"))
+
+
+def _money_field(label, required=False):
+    return forms.DecimalField(label=label, required=required, min_value=Decimal("0"), decimal_places=2,
+                              max_digits=12, widget=forms.NumberInput(attrs={"step": "1", "inputmode": "decimal"}))
+
+
+def _share_from_zhe(value: Decimal) -> str:
+    return str(((Decimal("10") - value) / 10).quantize(Decimal("0.01")))
+
+
+class ProgrammeForm(forms.Form):
+    base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    effective_from = forms.DateField(label=_("Applies from"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), max_length=200, required=False,
+                           help_text=_("Why the programme changes, e.g. the spring campaign"))
+    window_days = forms.IntegerField(label=_("Rolling window (days)"), min_value=1)
+    accumulation_valid_days = forms.IntegerField(label=_("Accumulation card valid for (days)"), min_value=1)
+    auto_approve_upgrades = forms.BooleanField(label=_("Upgrades approved automatically"), required=False)
+    retention_grace_levels = forms.IntegerField(label=_("Anniversary retention grace (levels)"), min_value=0)
+    points_per_yuan = forms.IntegerField(label=_("Points per ¥1 paid"), min_value=0)
+    point_value = forms.DecimalField(label=_("Value of one point (¥)"), min_value=Decimal("0"), decimal_places=4,
+                                     max_digits=8)
+    max_redeem_share_pct = forms.DecimalField(label=_("Most of a receipt payable with points (%)"),
+                                              min_value=Decimal("0"), max_value=Decimal("100"), decimal_places=0,
+                                              max_digits=3)
+    points_expiry = forms.ChoiceField(label=_("Points expire"), choices=EXPIRY_CHOICES)
+    points_expiry_days = forms.IntegerField(label=_("Days until points expire"), min_value=1, required=False)
+    offline_upload_working_days = forms.IntegerField(label=_("Offline upload deadline (working days)"), min_value=0)
+
+    def __init__(self, *args, base_rules: dict[str, Any], base_version: int | None = None, **kwargs):
+        self.base_rules = copy.deepcopy(base_rules)
+        super().__init__(*args, **kwargs)
+        db_series = dict(Series.objects.values_list("code", "name"))
+        rule_series = [s for t in self.base_rules["tiers"] for s in (t.get("single_receipt_by_series") or {})]
+        self.series = list(db_series) + [s for s in dict.fromkeys(rule_series) if s not in db_series]
+        brands = list(Brand.objects.order_by("pk").values_list("code", "name"))
+        for tier in self.base_rules["tiers"]:  # brands named in the rules but not (yet) in the database
+            for code in (tier.get("birthday") or {}).get("brands") or []:
+                if code not in {b for b, _name in brands}:
+                    brands.append((code, code))
+        self.tier_fields: list[tuple[str, str, list[str]]] = []
+        for tier in self.base_rules["tiers"]:
+            code = tier["code"]
+            p = f"t_{code}_"
+            self.fields[p + "zhe"] = _zhe_field(_("Full-price discount (折)"))
+            names = [p + "zhe"]
+            for s in self.series:
+                self.fields[p + "series_" + s] = _money_field(
+                    _("One receipt ≥ ¥ in %(series)s") % {"series": db_series.get(s, s)})
+                names.append(p + "series_" + s)
+            self.fields[p + "single_receipt"] = _money_field(_("One receipt ≥ ¥ in total"))
+            self.fields[p + "rolling_paid"] = _money_field(_("Paid ≥ ¥ within the rolling window"))
+            self.fields[p + "bday_items"] = forms.IntegerField(label=_("Birthday privilege: items"), min_value=0,
+                                                               help_text=_("0 = no birthday privilege"))
+            self.fields[p + "bday_zhe"] = _zhe_field(_("Birthday privilege: discount (折)"), required=False)
+            self.fields[p + "bday_brands"] = forms.MultipleChoiceField(
+                label=_("Birthday privilege: at the stores of"), choices=brands, required=False,
+                widget=forms.CheckboxSelectMultiple)
+            names += [p + "single_receipt", p + "rolling_paid", p + "bday_items", p + "bday_zhe", p + "bday_brands"]
+            label = CardKind(code).label if code in CardKind.values else code
+            self.tier_fields.append((code, label, names))
+        if not self.is_bound:
+            self.initial.update(self._initial(base_version))
+
+    def _initial(self, base_version: int | None) -> dict[str, Any]:
+        r = self.base_rules
+        expiry = str(r["points_expiry"])
+        data: dict[str, Any] = {
+            "base_version": base_version, "effective_from": timezone.localdate(),
+            **{k: r[k] for k in ("window_days", "accumulation_valid_days", "auto_approve_upgrades",
+                                 "retention_grace_levels", "points_per_yuan", "point_value",
+                                 "offline_upload_working_days")},
+            "max_redeem_share_pct": (Decimal(str(r["max_redeem_share"])) * 100).normalize(),
+            "points_expiry": "days" if expiry.startswith("days:") else expiry,
+            "points_expiry_days": int(expiry[5:]) if expiry.startswith("days:") else None,
+        }
+        for tier in r["tiers"]:
+            p = f"t_{tier['code']}_"
+            data[p + "zhe"] = zhe(tier.get("discount") or 0)
+            for s in self.series:
+                data[p + "series_" + s] = (tier.get("single_receipt_by_series") or {}).get(s)
+            data[p + "single_receipt"] = tier.get("single_receipt")
+            data[p + "rolling_paid"] = tier.get("rolling_paid")
+            bday = tier.get("birthday") or {}
+            data[p + "bday_items"] = bday.get("items", 0)
+            data[p + "bday_zhe"] = zhe(bday["discount"]) if bday.get("discount") is not None else None
+            data[p + "bday_brands"] = bday.get("brands") or []
+        return data
+
+    def general_fields(self):
+        return [self[name] for name in GENERAL]
+
+    def tiers(self):
+        return [(label, [self[n] for n in names]) for _code, label, names in self.tier_fields]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("points_expiry") == "days" and not data.get("points_expiry_days"):
+            self.add_error("points_expiry_days", _("Give the number of days."))
+        for code, _label, _names in self.tier_fields:
+            p = f"t_{code}_"
+            if data.get(p + "bday_items") and data.get(p + "bday_zhe") is None:
+                self.add_error(p + "bday_zhe", _("Give the birthday discount."))
+        return data
+
+    def rules(self) -> dict[str, Any]:
+        """The rules document the specialist typed (call after is_valid())."""
+        d = self.cleaned_data
+        rules = copy.deepcopy(self.base_rules)
+        for name in ("window_days", "accumulation_valid_days", "auto_approve_upgrades", "retention_grace_levels",
+                     "points_per_yuan", "offline_upload_working_days"):
+            rules[name] = d[name]
+        rules["point_value"] = str(d["point_value"].normalize())
+        rules["max_redeem_share"] = str((d["max_redeem_share_pct"] / 100).quantize(Decimal("0.01")))
+        rules["points_expiry"] = (f"days:{d['points_expiry_days']}" if d["points_expiry"] == "days"
+                                  else d["points_expiry"])
+        for tier in rules["tiers"]:
+            p = f"t_{tier['code']}_"
+            tier["discount"] = _share_from_zhe(d[p + "zhe"])
+            tier["single_receipt_by_series"] = {s: str(d[p + "series_" + s]) for s in self.series
+                                                if d.get(p + "series_" + s) is not None}
+            for name in ("single_receipt", "rolling_paid"):
+                tier[name] = str(d[p + name]) if d.get(p + name) is not None else None
+            if d[p + "bday_items"]:
+                tier["birthday"] = {"items": d[p + "bday_items"], "discount": _share_from_zhe(d[p + "bday_zhe"]),
+                                    "brands": list(d[p + "bday_brands"])}
+            else:
+                tier["birthday"] = None
+        return rules
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Put programme_update's errors (keyed by rule path) next to the form field they concern."""
+        for key, messages in exc.message_dict.items():
+            field = self._field_for(key)
+            for message in messages:
+                self.add_error(field, message if field or key == "__all__" else f"{self._label(key)}: {message}")
+
+    def _label(self, key: str) -> str:
+        match = _TIER_ERROR.match(key)
+        if match and int(match.group(1)) < len(self.tier_fields):
+            code = self.tier_fields[int(match.group(1))][0]
+            key = f"tiers.{code}" + (f".{match.group(2)}" if match.group(2) else "")
+            if not match.group(2):
+                return self.tier_fields[int(match.group(1))][1]
+        return change_label(key)
+
+    def _field_for(self, key: str) -> str | None:
+        if key == "max_redeem_share":
+            return "max_redeem_share_pct"
+        if key in self.fields:
+            return key
+        match = _TIER_ERROR.match(key)
+        if match:
+            index, rest = int(match.group(1)), match.group(2) or ""
+            if index < len(self.tier_fields):
+                p = f"t_{self.tier_fields[index][0]}_"
+                name = {"discount": "zhe", "single_receipt": "single_receipt", "rolling_paid": "rolling_paid",
+                        "birthday": "bday_zhe", "birthday.items": "bday_items"}.get(rest)
+                if name:
+                    return p + name
+        return None

@@ -1,0 +1,111 @@
+"""The programme editor and history pages: only the specialist and the admin; a form, not JSON."""
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.urls import reverse
+
+from membercare.loyalty.models import ProgrammeVersion
+from membercare.loyalty.programme import programme_at
+from membercare.loyalty.programme_selectors import latest_version
+from membercare.web.forms_programme import ProgrammeForm
+from tests.loyalty.conftest import chain  # noqa: F401
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True)
+def today():
+    with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=TZ), tick=False):
+        yield dt.date(2026, 6, 1)
+
+
+def form_data(**changes):
+    """What the editor shows, as the browser would post it back, with some fields changed."""
+    base = latest_version()
+    form = ProgrammeForm(base_rules=base.rules, base_version=base.pk)
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif isinstance(value, list):
+            data[name] = value
+        elif value is not None:
+            data[name] = str(value)
+    data.update({k: str(v) for k, v in changes.items()})
+    return data
+
+
+@pytest.mark.parametrize("user", ["clerk", "manager"])
+def test_clerk_and_manager_are_refused(login, request, user):
+    client = login(request.getfixturevalue(user))
+    assert client.get(reverse("programme_edit")).status_code == 403
+    assert client.get(reverse("programme_history")).status_code == 403
+    assert client.post(reverse("programme_edit"), {"window_days": "10"}).status_code == 403
+    assert ProgrammeVersion.objects.count() == 0
+
+
+def test_the_editor_shows_discounts_as_zhe(login, specialist, chain):  # noqa: F811
+    page = login(specialist).get(reverse("programme_edit")).content.decode()
+    assert ProgrammeVersion.objects.count() == 1  # DOMAIN.md's programme stored as the first version
+    assert 'name="t_elite_zhe"' in page and 'value="8.5"' in page
+    assert 'name="t_elite_series_business"' in page and 'name="t_knight_bday_brands"' in page
+    assert "<textarea" not in page  # not a raw JSON box
+
+
+def test_specialist_edits_and_history_shows_the_change(login, specialist, chain):  # noqa: F811
+    client = login(specialist)
+    client.get(reverse("programme_edit"))
+    response = client.post(reverse("programme_edit"), form_data(
+        t_elite_zhe="8", t_elite_series_golf="", t_diamond_bday_items="4", window_days="180",
+        effective_from="2026-07-01", note="summer"))
+    assert response.status_code == 302 and response.url == reverse("programme_history")
+    version = latest_version()
+    assert version.effective_from == dt.date(2026, 7, 1) and version.created_by == specialist
+    assert programme_at(dt.date(2026, 7, 1)).tier("elite").discount == Decimal("0.20")
+    assert programme_at(dt.date(2026, 6, 30)).tier("elite").discount == Decimal("0.15")
+    elite = programme_at(dt.date(2026, 7, 1)).tier("elite")
+    assert "golf" not in elite.single_receipt_by_series and elite.single_receipt_by_series["business"] == 5000
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("programme_history")).content.decode()
+    assert "summer" in page and "2026-07-01" in page and str(specialist) in page
+    row = page[page.index("Elite card · full-price discount"):]
+    assert row.index("8.5折 (15% off)") < row.index("8折 (20% off)") < row.index("</tr>")  # old -> new
+    row = page[page.index("Rolling window (days)"):]
+    assert row.index("365") < row.index("180") < row.index("</tr>")
+    assert "Diamond card · birthday privilege · items" in page
+
+
+def test_bad_input_is_shown_next_to_the_field_and_nothing_saved(login, specialist, chain):  # noqa: F811
+    client = login(specialist)
+    client.get(reverse("programme_edit"))
+    response = client.post(reverse("programme_edit"), form_data(
+        t_elite_zhe="0", t_knight_rolling_paid="-5", effective_from="2026-05-01"))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "t_knight_rolling_paid" in form.errors  # the form's own check (the service would refuse it too)
+    assert ProgrammeVersion.objects.count() == 1
+    # the service's own refusal (0折 = a discount of 1) lands next to the discount field
+    response = client.post(reverse("programme_edit"), form_data(t_elite_zhe="0", effective_from="2026-06-01"))
+    assert "t_elite_zhe" in response.context["form"].errors
+    response = client.post(reverse("programme_edit"), form_data(effective_from="2026-05-31"))
+    assert "effective_from" in response.context["form"].errors
+    assert 'value="2026-05-31"' in response.content.decode()  # what was typed stays
+    assert ProgrammeVersion.objects.count() == 1
+
+
+def test_a_concurrent_save_is_not_overwritten_silently(login, specialist, admin_user, chain):  # noqa: F811
+    client = login(specialist)
+    client.get(reverse("programme_edit"))
+    stale = form_data(t_elite_zhe="7")
+    from membercare.loyalty.programme_services import programme_update
+    programme_update(rules={"window_days": 200}, effective_from=dt.date(2026, 6, 1), by=admin_user)
+    response = client.post(reverse("programme_edit"), stale)
+    assert response.status_code == 200 and response.context["form"].non_field_errors()
+    assert ProgrammeVersion.objects.count() == 2
