@@ -32,7 +32,7 @@ demo: install
 	mkdir -p $(MEMBERCARE_VAR_DIR)
 	$(BIN)/membercare migrate --noinput -v 0
 	$(BIN)/membercare demo_load --if-empty
-	$(BIN)/membercare runserver $(HOST) --noreload
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-0} $(BIN)/membercare runserver $(HOST) --noreload
 
 run: install
 	$(BIN)/membercare runserver $(HOST)

@@ -137,3 +137,42 @@ def test_assets_are_served_locally(login, clerk):
         "http://www.w3.org", "")
     response = login(clerk).get("/static/vendor/htmx/htmx.min.js")
     assert response.status_code == 200
+
+
+def test_search_fragment_is_not_cached_as_the_page(login, clerk, store):
+    MemberFactory(home_store=store, phone="13912345678")
+    client = login(clerk)
+    fragment = client.get(reverse("member_search"), {"q": "5678"}, HTTP_HX_REQUEST="true")
+    page = client.get(reverse("member_search"), {"q": "5678"})
+    assert "HX-Request" in fragment["Vary"] and "HX-Request" in page["Vary"]
+    assert fragment["Cache-Control"] == "no-store"
+    assert "<header" not in fragment.content.decode() and "<header" in page.content.decode()
+
+
+def test_edit_history_speaks_the_users_language(login, clerk, store):
+    client = login(clerk)
+    client.post(reverse("member_create"), FORM)
+    member = Member.objects.get(phone="13900001111")
+    client.post(reverse("member_edit", args=[member.pk]), {**FORM, "consent_sms": "on", "decision_style": "decisive"})
+    page = client.get(reverse("member_detail", args=[member.pk])).content.decode()
+    assert "同意营销短信：否 → 是" in page and "决策类型：— → 果断型" in page
+    assert "consent_sms" not in page and "decision_style" not in page
+
+
+def test_required_errors_are_said_once(login, clerk, store):
+    page = login(clerk).post(reverse("member_create"), {**FORM, "name": ""}).content.decode()
+    assert page.count("这个字段是必填项。") == 1
+
+
+def test_refusal_and_missing_pages_are_friendly(login, clerk, settings):
+    settings.DEBUG = False
+    client = login(clerk)
+    refused = client.get(reverse("member_export"))
+    assert refused.status_code == 403 and "会员维护系统" in refused.content.decode()
+    missing = client.get("/members/999999/")
+    assert missing.status_code == 404 and "<header" in missing.content.decode()
+
+
+def test_the_administrator_role_can_work_in_django_admin(login, admin_user):
+    page = login(admin_user).get("/admin/org/store/")
+    assert page.status_code == 200

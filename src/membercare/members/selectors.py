@@ -2,8 +2,9 @@
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -106,12 +107,40 @@ def member_list(user: Staff, *, store_id: int | None = None, tag: str = "", owne
     return qs.order_by("-created_at", "-pk")
 
 
+def _display_value(field_name: str, value: Any) -> str:
+    if value in (None, ""):
+        return "—"
+    try:
+        field = Member._meta.get_field(field_name)
+    except FieldDoesNotExist:
+        return str(value)
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if getattr(field, "choices", None):
+        return str(dict(field.choices).get(value, value))
+    return str(value)
+
+
+def change_rows(change: MemberChange) -> list[tuple[str, str, str]]:
+    """(field label, old, new) in the user's language, for the profile's edit history."""
+    rows = []
+    for name, values in (change.changes or {}).items():
+        try:
+            label = str(Member._meta.get_field(name).verbose_name)
+        except FieldDoesNotExist:
+            label = name
+        old, new = (list(values) + [None, None])[:2]
+        rows.append((label, _display_value(name, old), _display_value(name, new)))
+    return rows
+
+
 def _change_events(member: Member, limit: int) -> list[TimelineEvent]:
     events = []
     for change in member.changes.select_related("changed_by")[:limit]:
+        labels = "、".join(label for label, _old, _new in change_rows(change))
         events.append(TimelineEvent(
             at=change.changed_at, kind="change", title=change.get_action_display(),
-            detail=", ".join(change.changes)[:200], extra={"by": str(change.changed_by or "")},
+            detail=labels[:200], extra={"by": str(change.changed_by or "")},
         ))
     return events
 

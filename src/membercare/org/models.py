@@ -90,6 +90,17 @@ class Staff(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
 
+    def has_perm(self, perm, obj=None) -> bool:
+        """The administrator role manages users, stores and keys in Django admin without per-model grants."""
+        if self.is_active and self.role == Role.ADMIN:
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label) -> bool:
+        if self.is_active and self.role == Role.ADMIN:
+            return True
+        return super().has_module_perms(app_label)
+
     @property
     def is_chain_wide(self) -> bool:
         return self.role in (Role.SPECIALIST, Role.ADMIN) or self.is_superuser

@@ -67,7 +67,7 @@ class MemberForm(forms.Form):
         self.instance = instance
         self.duplicate_of: int | None = None
         super().__init__(*args, **kwargs)
-        if instance is not None:
+        if instance is not None and instance.id_number:
             self.fields["id_number"].help_text = _("Leave empty to keep the stored number (%(masked)s).") % {
                 "masked": instance.masked_id_number or "—"}
 
@@ -87,7 +87,10 @@ class MemberForm(forms.Form):
                     if field == "phone" and self.duplicate_of:
                         url = reverse("member_detail", args=[self.duplicate_of])
                         message = format_html('{} <a href="{}">{}</a>', message, url, _("Open that member"))
-                    self.add_error(field if field in self.fields else None, message)
+                    target = field if field in self.fields else None
+                    if target and target in self.errors:
+                        continue  # the form field already said it (e.g. "required"): say it once
+                    self.add_error(target, message)
         return self.cleaned_data
 
     @classmethod

@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,7 +20,14 @@ from membercare.core.permissions import (
     visible_stores,
 )
 from membercare.members.models import Member
-from membercare.members.selectors import TIMELINE_LABELS, member_changes, member_list, member_search, member_timeline
+from membercare.members.selectors import (
+    TIMELINE_LABELS,
+    change_rows,
+    member_changes,
+    member_list,
+    member_search,
+    member_timeline,
+)
 from membercare.members.services import member_create, member_reveal_id_number, member_update
 
 from .forms import MemberForm
@@ -39,8 +47,12 @@ def member_search_page(request: HttpRequest) -> HttpResponse:
     result = member_search(query) if query else None
     context = {"q": query, "result": result, "full_phone": can_see_full_phone(request.user)}
     if request.htmx:
-        return render(request, "web/_search_results.html", context)
-    return render(request, "web/member_search.html", context)
+        response = render(request, "web/_search_results.html", context)
+        response["Cache-Control"] = "no-store"  # Back must never show the bare fragment
+    else:
+        response = render(request, "web/member_search.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def member_list_page(request: HttpRequest) -> HttpResponse:
@@ -91,7 +103,7 @@ def member_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
         "cards": member.cards.order_by("-issued_at"),
         "timeline": member_timeline(member),
         "timeline_labels": TIMELINE_LABELS,
-        "changes": member_changes(member)[:50],
+        "changes": [(c, change_rows(c)) for c in member_changes(member)[:50]],
         "full_phone": True,  # the profile is for working with this member: the clerk needs to call
         "can_view_full_id": can_view_full_id(request.user),
     })
