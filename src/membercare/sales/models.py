@@ -91,3 +91,35 @@ class ReceiptLine(models.Model):
     class Meta:
         verbose_name = _("receipt line")
         verbose_name_plural = _("receipt lines")
+
+
+class SalesUpload(models.Model):
+    """An offline store's sales file: previewed first (dry run), posted receipt by receipt on confirm."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        POSTING = "posting", _("Posting")
+        POSTED = "posted", _("Posted")
+        DISCARDED = "discarded", _("Discarded")
+
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="sales_uploads",
+                              verbose_name=_("store"))
+    file = models.FileField(_("file"), upload_to="sales_uploads/%Y/%m/", blank=True)
+    original_name = models.CharField(_("file name"), max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("uploaded by"))
+    created_at = models.DateTimeField(_("uploaded at"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PREVIEWED)
+    summary = models.JSONField(default=dict)
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name=_("posted by"))
+    posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
+    receipts = models.ManyToManyField(Receipt, blank=True, related_name="+", verbose_name=_("receipts"))
+
+    class Meta:
+        verbose_name = _("sales upload")
+        verbose_name_plural = _("sales uploads")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
