@@ -1,0 +1,108 @@
+"""Forms of the counter checkout (stores without a POS integration) and of returns.
+
+They only read what was typed; every rule (identification, prices, the birthday privilege, points) is
+checked by loyalty.checkout, whose refusals the views put next to the field they concern.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from membercare.loyalty.checkout import LineIn, ReturnLineIn
+from membercare.org.models import Store
+
+BIG = {"autocomplete": "off", "class": "big"}
+FIELDS = ("store", "card", "phone", "name", "birthday_date", "lines", "birthday", "redeem_points", "__all__")
+
+
+class CheckoutForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput, required=False)  # one post per form, even on a double tap
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), empty_label=None)
+    card = forms.CharField(label=_("Card number"), required=False, max_length=30,
+                           widget=forms.TextInput(attrs={**BIG, "autofocus": True}))
+    phone = forms.CharField(label=_("Mobile phone"), required=False, max_length=30,
+                            widget=forms.TextInput(attrs={**BIG, "inputmode": "tel"}))
+    name = forms.CharField(label=_("Name"), required=False, max_length=50, widget=forms.TextInput(attrs=BIG),
+                           help_text=_("Card forgotten: name + phone + birthday"))
+    birthday_date = forms.DateField(label=_("Birthday"), required=False,
+                                    widget=forms.DateInput(attrs={**BIG, "type": "date"}))
+    birthday = forms.BooleanField(label=_("Birthday privilege"), required=False)
+    redeem_points = forms.IntegerField(label=_("Points to redeem"), required=False, min_value=0,
+                                       widget=forms.NumberInput(attrs={**BIG, "inputmode": "numeric"}))
+
+    def __init__(self, *args, stores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores
+        if not self.is_bound:
+            self.initial.setdefault("token", uuid.uuid4().hex)
+            first = stores.first()
+            self.initial.setdefault("store", first.pk if first else None)
+
+    @property
+    def has_identity(self) -> bool:
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return bool(data.get("card") or data.get("phone"))
+
+    def identify_kwargs(self) -> dict:
+        d = self.cleaned_data
+        return {"card_number": (d.get("card") or "").strip(), "phone": (d.get("phone") or "").strip(),
+                "name": (d.get("name") or "").strip(), "birthday": d.get("birthday_date") or ""}
+
+
+class LineForm(forms.Form):
+    sku = forms.CharField(label=_("SKU"), required=False, max_length=30,
+                          widget=forms.TextInput(attrs={**BIG, "style": "text-transform:uppercase"}))
+    quantity = forms.IntegerField(label=_("Quantity"), required=False, min_value=1,
+                                  widget=forms.NumberInput(attrs={**BIG, "inputmode": "numeric"}))
+    promo_price = forms.DecimalField(label=_("Promotion price"), required=False, min_value=Decimal("0"),
+                                     max_digits=10, decimal_places=2,
+                                     widget=forms.NumberInput(attrs={**BIG, "inputmode": "decimal", "step": "0.01"}))
+
+
+LineFormSet = forms.formset_factory(LineForm, extra=4, max_num=50, absolute_max=50)
+
+
+def basket_lines(formset) -> list[LineIn]:
+    """The filled-in rows (call after is_valid()); a row without a SKU is ignored, a blank quantity is 1."""
+    lines = []
+    for row in formset.cleaned_data:
+        sku = (row.get("sku") or "").strip().upper()
+        if sku:
+            lines.append(LineIn(sku=sku, quantity=row.get("quantity") or 1, promo_price=row.get("promo_price")))
+    return lines
+
+
+def formset_with_one_more_row(data):
+    data = data.copy()
+    total = int(data.get("line-TOTAL_FORMS") or 0)
+    data["line-TOTAL_FORMS"] = str(min(total + 1, 50))
+    return data
+
+
+class ReturnForm(forms.Form):
+    """One quantity box per line of the original receipt: how many units come back."""
+
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = []
+        for line, left in lines:
+            name = f"qty_{line.pk}"
+            self.fields[name] = forms.IntegerField(
+                label=str(line.product), required=False, min_value=0,
+                widget=forms.NumberInput(attrs={**BIG, "inputmode": "numeric", "min": 0, "max": left}))
+            self.rows.append((line, left, name))
+        if not self.is_bound:
+            self.initial.setdefault("token", uuid.uuid4().hex)
+
+    def row_fields(self):
+        return [(line, left, self[name]) for line, left, name in self.rows]
+
+    def return_lines(self) -> list[ReturnLineIn]:
+        return [ReturnLineIn(line.pk, self.cleaned_data[name]) for line, _left, name in self.rows
+                if self.cleaned_data.get(name)]
