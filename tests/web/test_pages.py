@@ -1,5 +1,7 @@
 """The web pages: login required, per-role permissions on the server, Chinese by default, English on switch."""
 
+import re
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -176,3 +178,16 @@ def test_refusal_and_missing_pages_are_friendly(login, clerk, settings):
 def test_the_administrator_role_can_work_in_django_admin(login, admin_user):
     page = login(admin_user).get("/admin/org/store/")
     assert page.status_code == 200
+
+
+def test_profile_shows_points_and_their_history(login, clerk, store):
+    from membercare.loyalty.models import LoyaltyAccount, PointsEntry
+    from membercare.loyalty.points import lock_account, points_earn
+
+    member = MemberFactory(home_store=store)
+    account = lock_account(member)
+    points_earn(account, 120, expires_on=None, reason="开业积分")
+    page = login(clerk).get(reverse("member_detail", args=[member.pk])).content.decode()
+    assert re.search(r'id="points">\s*<h2>[^<]*: 120</h2>', page)
+    assert "+120" in page and "开业积分" in page
+    assert LoyaltyAccount.objects.get(member=member).points == 120 == PointsEntry.objects.get().points

@@ -125,3 +125,13 @@ def points_expire_due(*, today: dt.date | None = None) -> int:
 
 def ledger_sum(member: Member) -> int:
     return PointsEntry.objects.filter(member=member).aggregate(s=Sum("points"))["s"] or 0
+
+
+def points_balance(member: Member) -> int:
+    return LoyaltyAccount.objects.filter(member=member).values_list("points", flat=True).first() or 0
+
+
+def points_history(member: Member, *, limit: int = 20):
+    """The member's latest ledger entries, newest first (with receipt and operator)."""
+    return (PointsEntry.objects.filter(member=member).select_related("receipt", "operator")
+            .order_by("-created_at", "-pk")[:limit])

@@ -19,6 +19,7 @@ from membercare.core.permissions import (
     visible_staff,
     visible_stores,
 )
+from membercare.loyalty.points import points_balance, points_history
 from membercare.members.models import Member
 from membercare.members.selectors import (
     TIMELINE_LABELS,
@@ -101,6 +102,9 @@ def member_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/member_detail.html", {
         "member": member,
         "cards": member.cards.order_by("-issued_at"),
+        "points": points_balance(member),
+        "points_history": points_history(member, limit=10),
+        "birthday_uses": member.birthday_uses.select_related("store").order_by("-used_at")[:5],
         "timeline": member_timeline(member),
         "timeline_labels": TIMELINE_LABELS,
         "changes": [(c, change_rows(c)) for c in member_changes(member)[:50]],
