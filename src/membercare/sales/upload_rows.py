@@ -104,7 +104,9 @@ class UploadReceipt:
     deadline_estimated: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"receipt": self.number, "rows": self.rows, "sold_at": timezone.localtime(self.sold_at).isoformat(),
+        local = timezone.localtime(self.sold_at)
+        return {"receipt": self.number, "rows": self.rows, "sold_at": local.isoformat(),
+                "time": local.strftime("%Y-%m-%d %H:%M"),
                 "card_number": self.card_number, "phone": self.phone, "member": self.member_name,
                 "birthday": self.birthday, "items": sum(line.quantity for line in self.lines),
                 "paid": str(self.paid) if self.paid is not None else "", "points": self.points,
