@@ -1,8 +1,11 @@
-"""REST API for POS systems (django-ninja; OpenAPI at /api/docs).
+"""REST API (django-ninja; OpenAPI at /api/docs).
 
-The loyalty issue adds per-store API keys and the checkout endpoints. Until then staff sessions
-authenticate, with the same permission rules as the web pages.
+/api/pos/ is for POS systems, authenticated by per-store API keys (api/pos.py). The other endpoints
+authenticate staff sessions, with the same permission rules as the web pages. Errors are always JSON
+{"code", "message", "field"} (api/errors.py).
 """
+
+import os
 
 from ninja import NinjaAPI, Schema
 from ninja.security import SessionAuth
@@ -10,7 +13,17 @@ from ninja.security import SessionAuth
 from membercare.core.permissions import can_see_full_phone
 from membercare.members.selectors import member_search
 
+from .errors import install_error_handlers
+from .pos import router as pos_router
+
 api = NinjaAPI(title="MemberCare API", version="1", auth=SessionAuth(), urls_namespace="api")
+install_error_handlers(api)
+api.add_router("/pos/", pos_router)
+
+if os.environ.get("MEMBERCARE_BENCH_ENDPOINT") == "1":  # the benchmark's reference endpoint, never in production
+    from .bench_ref import router as bench_router
+
+    api.add_router("/bench/", bench_router)
 
 
 class MemberOut(Schema):

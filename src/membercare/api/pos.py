@@ -1,0 +1,242 @@
+"""The POS API (mounted at /api/pos/): member lookup, basket quote, checkout, return, points, card status.
+
+Authenticated by the store's API key; the key's store is the store of every request. Writes need an
+Idempotency-Key header. The rules live in membercare.loyalty.checkout; this module only translates
+HTTP to service calls and results to JSON.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+from ninja import Header, Query, Router
+
+from membercare.loyalty import checkout as core
+from membercare.loyalty.models import Card, CardKind, CardStatus, LoyaltyAccount, PointsEntry, normalize_card_number
+from membercare.members.models import Member
+from membercare.org.models import Staff, Store
+from membercare.sales.models import Receipt, ReceiptLine
+
+from . import pos_schemas as s
+from .auth import PosKeyAuth
+from .errors import ApiError, ErrorOut
+from .idempotency import idempotent, require_key
+
+router = Router(auth=PosKeyAuth(), tags=["pos"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+IdempotencyKey = Header(None, alias="Idempotency-Key", description="Unique per sale or return (e.g. a UUID); "
+                                                                   "a retry with the same key replays the result.")
+
+
+def _store(request: HttpRequest) -> Store:
+    return request.auth.store
+
+
+# -------------------------------------------------------------------------------------------- output
+
+
+def money(value: Decimal | int | None) -> str:
+    return f"{Decimal(value or 0):.2f}"
+
+
+KIND_LABELS = dict(CardKind.choices)
+STATUS_LABELS = dict(CardStatus.choices)
+
+
+def card_out(card: Card | None) -> dict[str, Any] | None:
+    if card is None:
+        return None
+    return {"number": card.number, "kind": card.kind, "kind_label": str(KIND_LABELS.get(card.kind, card.kind)),
+            "status": card.status, "status_label": str(STATUS_LABELS.get(card.status, card.status)),
+            "valid_until": card.valid_until.isoformat() if card.valid_until else None}
+
+
+def _balance(member_id: int) -> int:
+    return LoyaltyAccount.objects.filter(member_id=member_id).values_list("points", flat=True).first() or 0
+
+
+def member_out(member: Member, card: Card | None) -> dict[str, Any]:
+    return {"member_no": member.member_no, "name": member.name, "phone": member.masked_phone,
+            "card": card_out(card), "tier": card.kind if card else "", "points": _balance(member.pk)}
+
+
+def receipt_out(receipt: Receipt, *, points_change: int, card: Card | None = None,
+                balance: int | None = None) -> dict[str, Any]:
+    lines = ReceiptLine.objects.filter(receipt=receipt).select_related("product").order_by("pk")
+    return {
+        "number": receipt.number, "store": receipt.store.code, "sold_at": receipt.sold_at.isoformat(),
+        "member_no": receipt.member.member_no if receipt.member_id else None, "card_number": receipt.card_number,
+        "tier": receipt.tier,
+        "lines": [{"id": ln.pk, "sku": ln.product.sku, "name": ln.product.name, "quantity": ln.quantity,
+                   "full_price": money(ln.full_price), "paid": money(ln.paid_amount),
+                   "on_promotion": ln.on_promotion, "birthday_items": ln.birthday_items,
+                   "original_line_id": ln.original_line_id} for ln in lines],
+        "total_full_price": money(receipt.total_full_price), "total_paid": money(receipt.total_paid),
+        "points_earned": receipt.points_earned, "points_redeemed": receipt.points_redeemed,
+        "points_offset": money(receipt.points_offset), "points_change": points_change,
+        "birthday_privilege": receipt.birthday_privilege, "group_purchase": receipt.is_group_purchase,
+        "original": receipt.original.number if receipt.original_id else None,
+        "card": card_out(card), "points_balance": balance,
+    }
+
+
+def quote_out(quote: core.Quote) -> dict[str, Any]:
+    return {
+        "member": member_out(quote.member, quote.card), "tier": quote.tier,
+        "lines": [{"sku": ql.product.sku, "name": ql.product.name, "quantity": ql.quantity,
+                   "full_price": money(ql.full_price), "on_promotion": ql.on_promotion,
+                   "unit_prices": [money(p) for p in ql.unit_prices], "paid": money(ql.paid),
+                   "birthday_items": ql.birthday_items} for ql in quote.lines],
+        "total_full_price": money(quote.total_full_price), "total_paid": money(quote.total_paid),
+        "points_redeemed": quote.points_redeemed, "points_offset": money(quote.points_offset),
+        "to_pay": money(quote.to_pay), "points_earned": quote.points_earned, "birthday_items": quote.birthday_items,
+    }
+
+
+# --------------------------------------------------------------------------------------------- reads
+
+
+def _lines(payload: s.BasketIn) -> list[core.LineIn]:
+    return [core.LineIn(ln.sku, ln.quantity, ln.full_price, ln.promo_price) for ln in payload.lines]
+
+
+def _identify(store: Store, ref: s.MemberRefIn) -> core.Identified:
+    return core.identify(store=store, card_number=ref.card, phone=ref.phone, name=ref.name,
+                         birthday=ref.birthday or "")
+
+
+@router.get("/members/lookup", response={200: s.MemberOut, **ERRORS}, summary="Find the member at the till")
+def member_lookup(request, ref: Query[s.MemberRefIn]):
+    """By card number; or phone; or name + phone + birthday when the card is forgotten. A void, unknown or
+    expired card is refused with the reason. Returns the card this store accepts (none yet: the first
+    purchase issues an accumulation card), the tier and the points balance."""
+    ident = _identify(_store(request), ref)
+    return member_out(ident.member, ident.card)
+
+
+@router.post("/quote", response={200: s.QuoteOut, **ERRORS}, summary="Price a basket (writes nothing)")
+def basket_quote(request, payload: s.BasketIn):
+    store = _store(request)
+    ident = _identify(store, payload)
+    quote = core.basket_quote(store=store, ident=ident, lines=_lines(payload), birthday=payload.birthday_privilege,
+                              redeem_points=payload.redeem_points, balance=_balance(ident.member.pk))
+    return quote_out(quote)
+
+
+@router.get("/cards/{number}", response={200: s.CardStatusOut, **ERRORS}, summary="Card status")
+def card_status(request, number: str):
+    card = Card.objects.select_related("member").filter(number=normalize_card_number(number)).first()
+    if card is None:
+        raise ApiError(404, "card_unknown", _("Card %(number)s is unknown.") % {"number": number}, "number")
+    code = message = None
+    try:
+        core.identify(store=_store(request), card_number=card.number)
+    except core.CheckoutError as exc:
+        code, message = exc.error_code, exc.text
+    return {"card": card_out(card), "member_no": card.member.member_no, "usable_here": code is None,
+            "code": code, "message": message}
+
+
+def _member(member_no: str) -> Member:
+    member = Member.objects.filter(member_no=member_no).first()
+    if member is None:
+        raise ApiError(404, "member_unknown", _("No member has the number %(no)s.") % {"no": member_no},
+                       "member_no")
+    return member
+
+
+@router.get("/members/{member_no}/points", response={200: s.PointsOut, **ERRORS}, summary="Points and history")
+def points_history(request, member_no: str, page: int = 1, page_size: int = 20):
+    """The balance and the ledger (earn, redeem, expire, reverse, adjust, refund), newest first."""
+    member = _member(member_no)
+    if page < 1 or not 1 <= page_size <= 100:
+        raise ApiError(422, "invalid_parameter", _("page must be 1 or more and page_size between 1 and 100."),
+                       "page" if page < 1 else "page_size")
+    entries = PointsEntry.objects.filter(member=member).select_related("receipt").order_by("-created_at", "-pk")
+    start = (page - 1) * page_size
+    kinds = dict(PointsEntry.Kind.choices)
+    return {
+        "member_no": member.member_no, "balance": _balance(member.pk), "page": page, "page_size": page_size,
+        "total": entries.count(),
+        "entries": [{"id": e.pk, "kind": e.kind, "kind_label": str(kinds.get(e.kind, e.kind)), "points": e.points,
+                     "created_at": e.created_at, "expires_on": e.expires_on,
+                     "receipt": e.receipt.number if e.receipt_id else None, "reason": e.reason}
+                    for e in entries[start:start + page_size]],
+    }
+
+
+def _receipt(store: Store, number: str) -> Receipt:
+    receipt = Receipt.objects.select_related("store", "member", "original").filter(number=number).first()
+    if receipt is None:
+        raise ApiError(404, "receipt_unknown", _("Receipt %(number)s is unknown.") % {"number": number}, "number")
+    if receipt.store.brand_id != store.brand_id:
+        raise ApiError(422, "receipt_other_brand", _("Receipt %(number)s is from another brand's store.") % {
+            "number": number}, "number")
+    return receipt
+
+
+@router.get("/receipts/{number}", response={200: s.ReceiptOut, **ERRORS}, summary="A receipt (with line ids)")
+def receipt_detail(request, number: str):
+    receipt = _receipt(_store(request), number)
+    change = sum(PointsEntry.objects.filter(receipt=receipt).values_list("points", flat=True))
+    return JsonResponse(receipt_out(receipt, points_change=change), json_dumps_params={"ensure_ascii": False})
+
+
+# -------------------------------------------------------------------------------------------- writes
+
+
+def _clerk(store: Store, username: str) -> Staff | None:
+    if not username:
+        return None
+    clerk = Staff.objects.filter(username=username, is_active=True, stores=store).first()
+    if clerk is None:
+        raise core.CheckoutError("clerk_unknown", _("%(name)s is not a clerk of this store.") % {"name": username},
+                                 "clerk")
+    return clerk
+
+
+@router.post("/checkout", response={201: s.ReceiptOut, **ERRORS}, summary="Post a sale")
+def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = IdempotencyKey):
+    """Identify, price (tier discount on full-price items), birthday privilege, redeem and earn points,
+    record the receipt and re-evaluate the tier, in one transaction. Needs an Idempotency-Key."""
+    store = _store(request)
+    key = require_key(idempotency_key)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        clerk = _clerk(store, payload.clerk)
+        receipt = core.checkout_post(
+            store=store, clerk=clerk, lines=_lines(payload), card_number=payload.card, phone=payload.phone,
+            name=payload.name, birthday_date=payload.birthday or "", birthday=payload.birthday_privilege,
+            redeem_points=payload.redeem_points, group_purchase=payload.group_purchase,
+            member_signed=payload.member_signed)
+        card = Card.objects.filter(number=receipt.card_number).first()
+        return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed, card=card,
+                                balance=_balance(receipt.member_id))
+
+    return idempotent(request, store=store, key=key, endpoint="checkout", body=payload.model_dump(mode="json"),
+                      run=run)
+
+
+@router.post("/receipts/{number}/return", response={201: s.ReceiptOut, **ERRORS}, summary="Return (full or partial)")
+def receipt_return(request, number: str, payload: s.ReturnIn, idempotency_key: str | None = IdempotencyKey):
+    """Full return (no `lines`) or partial (original line ids and quantities): refunds in proportion,
+    reverses points and qualifying spend, refunds a points offset as points, re-evaluates the tier."""
+    store = _store(request)
+    key = require_key(idempotency_key)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        original = _receipt(store, number)
+        lines = None if payload.lines is None else [core.ReturnLineIn(ln.line_id, ln.quantity)
+                                                    for ln in payload.lines]
+        ret = core.return_post(original=original, lines=lines, clerk=None, store=store)
+        change = sum(PointsEntry.objects.filter(receipt=ret).values_list("points", flat=True))
+        card = Card.objects.filter(number=ret.card_number).first() if ret.card_number else None
+        return 201, receipt_out(ret, points_change=change, card=card,
+                                balance=_balance(ret.member_id) if ret.member_id else None)
+
+    return idempotent(request, store=store, key=key, endpoint=f"return:{number}",
+                      body=payload.model_dump(mode="json"), run=run)

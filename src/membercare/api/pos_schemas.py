@@ -1,0 +1,153 @@
+"""Request and response shapes of the POS API. Money is a string with 2 decimals ("1700.00")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from ninja import Field, Schema
+
+Money = str  # "1700.00"
+
+
+class LineIn(Schema):
+    sku: str = Field(..., min_length=1, max_length=30, examples=["SUIT-001"])
+    quantity: int = Field(..., description="Whole number above 0.")
+    full_price: Decimal | None = Field(None, max_digits=12, decimal_places=2,
+                                       description="The POS's catalogue unit price; refused if it differs from ours.")
+    promo_price: Decimal | None = Field(None, max_digits=12, decimal_places=2,
+                                        description="Unit price of an item on promotion: it keeps this price.")
+
+
+class MemberRefIn(Schema):
+    """Who buys: a card number; or a phone; or, when the card is forgotten, name + phone + birthday."""
+
+    card: str = Field("", max_length=40)
+    phone: str = Field("", max_length=30)
+    name: str = Field("", max_length=50)
+    birthday: dt.date | None = Field(None, description="The member's birthday, with name and phone.")
+
+
+class BasketIn(MemberRefIn):
+    lines: list[LineIn] = Field(..., max_length=200)
+    birthday_privilege: bool = Field(False, description="Use the birthday-month privilege on this basket.")
+    redeem_points: int = Field(0, description="Points to redeem as a cash offset.")
+
+
+class CheckoutIn(BasketIn):
+    group_purchase: bool = False
+    member_signed: bool = True
+    clerk: str = Field("", max_length=150, description="Username of the clerk (optional).")
+
+
+class ReturnLineIn(Schema):
+    line_id: int
+    quantity: int
+
+
+class ReturnIn(Schema):
+    lines: list[ReturnLineIn] | None = Field(None, max_length=200,
+                                             description="Lines to return; null or absent: everything left.")
+
+
+class CardOut(Schema):
+    number: str
+    kind: str
+    kind_label: str
+    status: str
+    status_label: str
+    valid_until: dt.date | None
+
+
+class MemberOut(Schema):
+    member_no: str
+    name: str
+    phone: str  # masked: 138****1234
+    card: CardOut | None
+    tier: str
+    points: int
+
+
+class CardStatusOut(Schema):
+    card: CardOut
+    member_no: str
+    usable_here: bool
+    code: str | None
+    message: str | None
+
+
+class QuoteLineOut(Schema):
+    sku: str
+    name: str
+    quantity: int
+    full_price: Money
+    on_promotion: bool
+    unit_prices: list[Money]
+    paid: Money
+    birthday_items: int
+
+
+class QuoteOut(Schema):
+    member: MemberOut
+    tier: str
+    lines: list[QuoteLineOut]
+    total_full_price: Money
+    total_paid: Money
+    points_redeemed: int
+    points_offset: Money
+    to_pay: Money
+    points_earned: int
+    birthday_items: int
+
+
+class ReceiptLineOut(Schema):
+    id: int
+    sku: str
+    name: str
+    quantity: int
+    full_price: Money
+    paid: Money
+    on_promotion: bool
+    birthday_items: int
+    original_line_id: int | None
+
+
+class ReceiptOut(Schema):
+    number: str
+    store: str
+    sold_at: dt.datetime
+    member_no: str | None
+    card_number: str
+    tier: str
+    lines: list[ReceiptLineOut]
+    total_full_price: Money
+    total_paid: Money
+    points_earned: int
+    points_redeemed: int
+    points_offset: Money
+    points_change: int
+    birthday_privilege: bool
+    group_purchase: bool
+    original: str | None
+    card: CardOut | None
+    points_balance: int | None
+
+
+class PointsEntryOut(Schema):
+    id: int
+    kind: str
+    kind_label: str
+    points: int
+    created_at: dt.datetime
+    expires_on: dt.date | None
+    receipt: str | None
+    reason: str
+
+
+class PointsOut(Schema):
+    member_no: str
+    balance: int
+    page: int
+    page_size: int
+    total: int
+    entries: list[PointsEntryOut]

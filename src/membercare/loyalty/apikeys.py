@@ -1,0 +1,95 @@
+"""Per-store API keys for POS systems.
+
+A key reads ``mc_<prefix>_<secret>``. Only the SHA-256 of the secret is stored; the whole key is
+shown once, when the administrator issues it. The prefix (unique, not secret) finds the row, the hash
+is compared in constant time. Every request reads the row, so a revoked key stops working at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from membercare.core.permissions import can_administer, require
+from membercare.org.models import Staff, Store
+
+from .models import ApiKey
+
+KEY_PREFIX = "mc"
+TOUCH_EVERY = dt.timedelta(minutes=1)  # last_used_at is written at most once a minute per key
+
+
+class ApiKeyRejected(Exception):
+    """The key is missing, malformed, unknown or revoked (`code` says which)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def apikey_issue(*, store: Store, name: str, by: Staff) -> tuple[ApiKey, str]:
+    """Issue a key for `store`. Returns the key row and the plaintext key (shown once, never stored)."""
+    require(can_administer(by))
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Give the key a name (e.g. the POS system and till).")})
+    if len(name) > 100:
+        raise ValidationError({"name": _("The name is too long (at most 100 characters).")})
+    for _attempt in range(5):
+        prefix = secrets.token_hex(4)
+        secret = secrets.token_urlsafe(32)
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.create(store=store, name=name, prefix=prefix, key_hash=_hash(secret),
+                                            created_by=by, created_at=timezone.now())
+        except IntegrityError:  # prefix taken: draw again
+            continue
+        return key, f"{KEY_PREFIX}_{prefix}_{secret}"
+    raise RuntimeError("could not draw a unique API key prefix")
+
+
+@transaction.atomic
+def apikey_revoke(*, key: ApiKey, by: Staff) -> ApiKey:
+    """Revoke a key: the next request with it is refused."""
+    require(can_administer(by))
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def apikey_list(*, by: Staff) -> QuerySet[ApiKey]:
+    require(can_administer(by))
+    return ApiKey.objects.select_related("store", "created_by").order_by("revoked_at", "store__code", "-created_at")
+
+
+def apikey_authenticate(raw: str) -> ApiKey:
+    """The active key for a presented plaintext key (with its store and brand loaded), or ApiKeyRejected."""
+    parts = (raw or "").strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        raise ApiKeyRejected("unauthenticated")
+    key = ApiKey.objects.select_related("store__brand").filter(prefix=parts[1]).first()
+    if key is None or not hmac.compare_digest(key.key_hash, _hash(parts[2])):
+        raise ApiKeyRejected("unauthenticated")
+    if key.revoked_at is not None:
+        raise ApiKeyRejected("api_key_revoked")
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
+        # a conditional UPDATE: several workers seeing a stale value write it once between them
+        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).exclude(
+            last_used_at__gt=now - TOUCH_EVERY).update(last_used_at=now)
+        key.last_used_at = now
+    return key

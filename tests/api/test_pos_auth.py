@@ -1,0 +1,95 @@
+"""POS API authentication: per-store keys, revoked at once, last use recorded cheaply."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from membercare.loyalty.apikeys import apikey_authenticate, apikey_issue, apikey_revoke
+from membercare.loyalty.models import ApiKey
+
+from .conftest import Pos
+
+
+def test_no_key_is_refused(client, chain, member):
+    r = client.get("/api/pos/members/lookup", {"phone": "13800001234"})
+    assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
+
+
+@pytest.mark.parametrize("header", ["Bearer mc_nope_nope", "Bearer garbage", "Basic abc", "Bearer "])
+def test_a_wrong_key_is_refused(client, keys, member, header):
+    r = client.get("/api/pos/members/lookup", {"phone": "13800001234"}, headers={"Authorization": header})
+    assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
+
+
+def test_a_right_prefix_with_a_wrong_secret_is_refused(client, keys, member):
+    prefix = keys["SH01"].split("_")[1]
+    r = client.get("/api/pos/members/lookup", {"phone": "13800001234"},
+                   headers={"Authorization": f"Bearer mc_{prefix}_wrongsecret"})
+    assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
+
+
+def test_x_api_key_header_works_too(client, keys, member):
+    r = client.get("/api/pos/members/lookup", {"phone": "13800001234"}, headers={"X-Api-Key": keys["SH01"]})
+    assert r.status_code == 200 and r.json()["phone"] == "138****1234"
+
+
+def test_a_revoked_key_stops_working_at_once(client, pos, hq_admin, chain, member):
+    assert pos.get("members/lookup", {"phone": "13800001234"})[0] == 200
+    key = ApiKey.objects.get(store=chain.shop)
+    apikey_revoke(key=key, by=hq_admin)
+    status, body = pos.get("members/lookup", {"phone": "13800001234"})
+    assert status == 401 and body["code"] == "api_key_revoked"
+    status, body = pos.checkout(("SHIRT", 1))
+    assert status == 401 and body["code"] == "api_key_revoked"
+
+
+def test_a_staff_session_does_not_open_the_pos_api(login, hq_admin, member):
+    r = login(hq_admin).get("/api/pos/members/lookup", {"phone": "13800001234"})
+    assert r.status_code == 401
+
+
+def test_the_session_search_endpoint_still_works_for_staff(login, hq_admin, member):
+    assert login(hq_admin).get("/api/members/search", {"q": "1234"}).status_code == 200
+
+
+def test_only_a_hash_is_stored_and_the_key_names_its_store(chain, hq_admin):
+    key, plain = apikey_issue(store=chain.shop2, name="收银机 2", by=hq_admin)
+    assert plain.startswith(f"mc_{key.prefix}_") and len(plain) > 40
+    assert plain.split("_", 2)[2] not in key.key_hash and len(key.key_hash) == 64
+    assert apikey_authenticate(plain).store == chain.shop2
+
+
+def test_only_the_administrator_issues_and_revokes(chain, specialist, hq_admin):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        apikey_issue(store=chain.shop, name="x", by=specialist)
+    key, _plain = apikey_issue(store=chain.shop, name="x", by=hq_admin)
+    with pytest.raises(PermissionDenied):
+        apikey_revoke(key=key, by=specialist)
+    assert ApiKey.objects.get().revoked_at is None
+
+
+def test_a_key_needs_a_name(chain, hq_admin):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        apikey_issue(store=chain.shop, name="  ", by=hq_admin)
+    assert not ApiKey.objects.exists()
+
+
+def test_last_use_is_written_at_most_once_a_minute(client, keys, chain, member):
+    pos = Pos(client, keys["SH01"])
+    pos.get("members/lookup", {"phone": "13800001234"})
+    key = ApiKey.objects.get(store=chain.shop)
+    first = key.last_used_at
+    assert first is not None
+    pos.get("members/lookup", {"phone": "13800001234"})
+    key.refresh_from_db()
+    assert key.last_used_at == first  # not rewritten within the minute
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now() - dt.timedelta(minutes=2))
+    pos.get("members/lookup", {"phone": "13800001234"})
+    key.refresh_from_db()
+    assert key.last_used_at > first - dt.timedelta(seconds=1) and key.last_used_at > timezone.now() - dt.timedelta(
+        seconds=30)
