@@ -380,3 +380,51 @@ def test_grace_zero_keeps_every_tier(chain, member):
     buy(chain, lines=[("SUIT", 1)], when=at(2025, 6, 1))
     assert cards_retention_due(dt.date(2026, 6, 1)) == []
     assert the_card(member).kind == "elite"
+
+
+# ------------------------------------------------------------------------------- lost card vs checkout race
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.xfail(strict=True, reason="checkout_post reads the card before it locks the member's account; it must "
+                                       "re-check the card's status after lock_account (change needed in checkout.py)")
+def test_a_checkout_racing_a_lost_report_is_refused(chain, member):
+    """A checkout that identified the card a moment before the lost report committed must not go through."""
+    import threading
+    import time
+
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and concurrent transactions are tested on PostgreSQL")
+    buy(chain, when=timezone.now())
+    card = the_card(member)
+    voided, identified = threading.Event(), threading.Event()
+    results = {}
+
+    def report():
+        try:
+            with transaction.atomic():
+                card_report_lost(card=card, by=chain.clerk, reason="lost")
+                voided.set()
+                identified.wait(10)
+                time.sleep(0.5)  # the checkout has read the card and now waits for the member's lock
+        finally:
+            connections.close_all()
+
+    def sale():
+        try:
+            voided.wait(10)
+            identified.set()
+            results["sale"] = buy(chain, card=card.number, when=timezone.now())
+        except Exception as exc:  # noqa: BLE001 - inspected below
+            results["sale"] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=report), threading.Thread(target=sale)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert isinstance(results["sale"], CheckoutError) and results["sale"].error_code == "card_void", results
