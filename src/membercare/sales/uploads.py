@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from membercare.core.permissions import require, visible_stores
 from membercare.core.spreadsheet import SpreadsheetError, Table, file_kind, is_blank, read_table, size_text
 from membercare.core.workdays import deadline_after
-from membercare.loyalty.checkout import CheckoutError, checkout_post
+from membercare.loyalty.checkout import CheckoutError, basket_quote, checkout_post, identify
 from membercare.loyalty.programme import programme_at
 from membercare.org.models import Staff, Store
 
@@ -125,8 +125,6 @@ def _column_of(columns: dict[str, str], checkout_field: str | None) -> str:
 def _dry_run(receipt: UploadReceipt, store: Store, columns: dict[str, str], validation: Validation,
              birthday_taken: dict[tuple[int, str], str]) -> None:
     """Identify the member and price the basket without writing: refusals become row errors."""
-    from membercare.loyalty.checkout import basket_quote, identify
-
     day = timezone.localtime(receipt.sold_at).date()
     programme = programme_at(day)
     try:
