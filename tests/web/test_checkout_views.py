@@ -1,26 +1,33 @@
 """The counter checkout page: identify, live quote (no writes), post, refusals next to the field, returns."""
 
 import datetime as dt
+import os
 import re
+import threading
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.conf import settings
+from django.db import connections
 from django.urls import reverse
 
 from membercare.loyalty.checkout import LineIn, checkout_post
 from membercare.loyalty.models import BirthdayUse, Card, CardStatus
 from membercare.loyalty.points import ledger_sum
 from membercare.sales.models import Receipt
+from tests.browser.conftest import _django_allow_async_unsafe, browser, chromium_path, login_as, page  # noqa: F401
 from tests.loyalty.conftest import chain, member  # noqa: F401
 
 TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(autouse=True)
-def today():
+def today(request):
+    if "page" in request.fixturenames:  # the browser test runs in real time
+        yield
+        return
     with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=TZ), tick=False):
         yield
 
@@ -65,15 +72,15 @@ def test_the_page_needs_a_login_and_a_store(client, db, specialist):
 
 
 def test_identify_by_card_shows_member_card_tier_and_points(counter, chain, member, elite):  # noqa: F811
-    page = counter.post(reverse("checkout_quote"), form(chain, card=elite.number)).content.decode()
-    assert "王芳" in page and elite.number in page and "Elite card" in page
-    assert '<dd id="points-balance">5000</dd>' in page
-    assert err(page, "card") == ""
+    html = counter.post(reverse("checkout_quote"), form(chain, card=elite.number)).content.decode()
+    assert "王芳" in html and elite.number in html and "Elite card" in html
+    assert '<dd id="points-balance">5000</dd>' in html
+    assert err(html, "card") == ""
 
 
 def test_identify_by_phone(counter, chain, member, elite):  # noqa: F811
-    page = counter.post(reverse("checkout_quote"), form(chain, phone="138 0000 1234")).content.decode()
-    assert "王芳" in page and elite.number in page
+    html = counter.post(reverse("checkout_quote"), form(chain, phone="138 0000 1234")).content.decode()
+    assert "王芳" in html and elite.number in html
 
 
 def test_identify_by_name_phone_and_birthday_when_the_card_is_forgotten(counter, chain, member, elite):  # noqa: F811
@@ -89,12 +96,12 @@ def test_identify_by_name_phone_and_birthday_when_the_card_is_forgotten(counter,
 
 def test_quote_prices_the_basket_and_writes_nothing(counter, chain, member, elite):  # noqa: F811
     receipts = Receipt.objects.count()
-    page = counter.post(reverse("checkout_quote"), form(
+    html = counter.post(reverse("checkout_quote"), form(
         chain, card=elite.number, lines=[("SHIRT", 2), ("BELT", 1, "500")], redeem_points=1000)).content.decode()
     # 2 x 850 (8.5折) + 500 promotion = 2200; 1000 points = ¥10 off
-    assert "2 × ¥850.00" in page and "1 × ¥500.00" in page
-    assert '<dd class="total" id="to-pay">¥2190.00</dd>' in page
-    assert '<dd id="points-earned">2190</dd>' in page
+    assert "2 × ¥850.00" in html and "1 × ¥500.00" in html
+    assert '<dd class="total" id="to-pay">¥2190.00</dd>' in html
+    assert '<dd id="points-earned">2190</dd>' in html
     assert Receipt.objects.count() == receipts
     elite.member.loyalty.refresh_from_db()
     assert elite.member.loyalty.points == 5000
@@ -102,10 +109,10 @@ def test_quote_prices_the_basket_and_writes_nothing(counter, chain, member, elit
 
 def test_quote_shows_the_birthday_items(counter, chain, member, elite):  # noqa: F811
     with time_machine.travel(dt.datetime(2026, 3, 10, 10, tzinfo=TZ), tick=False):
-        page = counter.post(reverse("checkout_quote"), form(
+        html = counter.post(reverse("checkout_quote"), form(
             chain, card=elite.number, lines=[("SHIRT", 3)], birthday="on")).content.decode()
-    assert "2 × ¥600.00" in page and "1 × ¥850.00" in page and "Birthday month" in page
-    assert '<dd id="points-earned">850</dd>' in page
+    assert "2 × ¥600.00" in html and "1 × ¥850.00" in html and "Birthday month" in html
+    assert '<dd id="points-earned">850</dd>' in html
 
 
 def test_post_records_the_receipt_and_shows_it(counter, chain, member):  # noqa: F811
@@ -114,10 +121,10 @@ def test_post_records_the_receipt_and_shows_it(counter, chain, member):  # noqa:
     receipt = Receipt.objects.get(member=member)
     assert response.status_code == 302 and response.url == reverse("checkout_receipt", args=[receipt.pk])
     assert receipt.total_paid == Decimal("5000.00") and receipt.points_earned == 5000 and receipt.clerk == chain.clerk
-    page = counter.get(response.url).content.decode()
+    html = counter.get(response.url).content.decode()
     card = Card.objects.get(member=member)
-    assert receipt.number in page and "¥5000.00" in page and '<dd id="points-earned">5000</dd>' in page
-    assert f"Upgraded with this sale to Elite card (card {card.number})." in page
+    assert receipt.number in html and "¥5000.00" in html and '<dd id="points-earned">5000</dd>' in html
+    assert f"Upgraded with this sale to Elite card (card {card.number})." in html
     # the same form posted again (a double tap) does not post twice
     again = counter.post(reverse("checkout"), form(chain, phone=member.phone, lines=[("SUIT", 1)], action="post"))
     assert again.url == response.url and Receipt.objects.count() == 1
@@ -127,15 +134,15 @@ def test_post_records_the_receipt_and_shows_it(counter, chain, member):  # noqa:
 def test_a_refusal_is_shown_next_to_the_field_and_the_input_stays(counter, chain, member, elite):  # noqa: F811
     response = counter.post(reverse("checkout"), form(chain, card=elite.number, lines=[("SHRIT", 2)],
                                                       redeem_points=7, action="post"))
-    page = response.content.decode()
+    html = response.content.decode()
     assert response.status_code == 422 and Receipt.objects.count() == 1
-    assert "unknown SKU “SHRIT”" in err(page, "lines")
-    assert 'value="SHRIT"' in page and f'value="{elite.number}"' in page and 'value="7"' in page
+    assert "unknown SKU “SHRIT”" in err(html, "lines")
+    assert 'value="SHRIT"' in html and f'value="{elite.number}"' in html and 'value="7"' in html
     elite.status = CardStatus.VOID
     elite.save()
-    page = counter.post(reverse("checkout"), form(chain, card=elite.number, lines=[("SHIRT", 1)],
+    html = counter.post(reverse("checkout"), form(chain, card=elite.number, lines=[("SHIRT", 1)],
                                                   action="post")).content.decode()
-    assert f"Card {elite.number} is void" in err(page, "card") and 'value="SHIRT"' in page
+    assert f"Card {elite.number} is void" in err(html, "card") and 'value="SHIRT"' in html
     assert Receipt.objects.count() == 1
 
 
@@ -145,16 +152,16 @@ def test_birthday_privilege_used_elsewhere_is_refused_at_the_checkbox(counter, c
                       birthday=True)
         response = counter.post(reverse("checkout"), form(chain, card=elite.number, lines=[("SHIRT", 1)],
                                                           birthday="on", action="post"))
-    page = response.content.decode()
-    assert "already used" in err(page, "birthday") and chain.shop2.name in err(page, "birthday")
-    assert '<input type="checkbox" name="birthday" id="id_birthday" checked>' in page
+    html = response.content.decode()
+    assert "already used" in err(html, "birthday") and chain.shop2.name in err(html, "birthday")
+    assert '<input type="checkbox" name="birthday" id="id_birthday" checked>' in html
     assert BirthdayUse.objects.count() == 1
 
 
 def test_add_line_keeps_what_was_typed(counter, chain, member):  # noqa: F811
-    page = counter.post(reverse("checkout"), form(chain, phone=member.phone, lines=[("SHIRT", 1)],
+    html = counter.post(reverse("checkout"), form(chain, phone=member.phone, lines=[("SHIRT", 1)],
                                                   action="add_line")).content.decode()
-    assert 'name="line-4-sku"' in page and 'value="SHIRT"' in page and 'value="13800001234"' in page
+    assert 'name="line-4-sku"' in html and 'value="SHIRT"' in html and 'value="13800001234"' in html
 
 
 def test_partial_return_from_the_receipt(counter, chain, member, elite):  # noqa: F811
@@ -162,8 +169,8 @@ def test_partial_return_from_the_receipt(counter, chain, member, elite):  # noqa
                             lines=[LineIn("SHIRT", 2), LineIn("BELT", 1)])
     shirt = receipt.lines.get(product__sku="SHIRT")
     url = reverse("checkout_return", args=[receipt.pk])
-    page = counter.get(url).content.decode()
-    assert f'name="qty_{shirt.pk}"' in page
+    html = counter.get(url).content.decode()
+    assert f'name="qty_{shirt.pk}"' in html
     too_many = counter.post(url, {"token": "r1", f"qty_{shirt.pk}": "3", "action": "lines"})
     assert too_many.status_code == 422 and "Only 2 of SHIRT can still be returned" in too_many.content.decode()
     assert 'value="3"' in too_many.content.decode() and receipt.returns.count() == 0
@@ -182,3 +189,64 @@ def test_receipts_of_other_stores_are_not_shown(counter, chain, member, elite): 
     assert counter.get(reverse("checkout_receipt", args=[other.pk])).status_code == 404
     assert counter.get(reverse("checkout_return", args=[other.pk])).status_code == 404
     assert counter.get(reverse("checkout_find_receipt"), {"number": other.number}).url == reverse("checkout")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_double_tap_posts_once_even_at_the_same_moment(chain, member):  # noqa: F811
+    """On PostgreSQL: two posts of the same form in two threads at once give one receipt, the same to both."""
+    from django.db import connection
+    from django.test import Client
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writes are tested on PostgreSQL")
+    barrier, results = threading.Barrier(2), []
+
+    def tap():
+        client = Client()
+        client.force_login(chain.clerk)
+        barrier.wait()
+        results.append(client.post(reverse("checkout"), form(chain, phone=member.phone, lines=[("SHIRT", 1)],
+                                                             token="same-form", action="post")))
+        connections.close_all()
+
+    threads = [threading.Thread(target=tap) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    receipt = Receipt.objects.get(member=member)
+    assert [r.status_code for r in results] == [302, 302]
+    assert {r.url for r in results} == {reverse("checkout_receipt", args=[receipt.pk])}
+    assert ledger_sum(member) == 1000
+
+@pytest.mark.browser
+@pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
+def test_in_a_browser_the_quote_follows_the_typing_and_post_shows_the_receipt(page, login_as, chain,  # noqa: F811
+                                                                              member):  # noqa: F811
+    from playwright.sync_api import expect
+
+    checkout_post(store=chain.shop, clerk=chain.clerk, phone=member.phone, lines=[LineIn("SUIT", 1)])
+    card = Card.objects.get(member=member)
+    page.set_viewport_size({"width": 1280, "height": 800})  # a 10-inch tablet, landscape
+    login_as(page, chain.clerk)
+    page.goto("/checkout/")
+    page.fill("#id_card", card.number)
+    expect(page.locator("#member-panel")).to_contain_text("王芳")
+    expect(page.locator("#points-balance")).to_have_text("5000")
+    page.fill("#id_line-0-sku", "SHIRT")
+    page.fill("#id_line-0-quantity", "2")
+    expect(page.locator("#to-pay")).to_have_text("¥1700.00")
+    page.fill("#id_line-1-sku", "NOPE")
+    expect(page.locator("#err-lines")).to_contain_text("NOPE")
+    page.fill("#id_line-1-sku", "")
+    expect(page.locator("#err-lines")).to_be_empty()
+    expect(page.locator("#to-pay")).to_have_text("¥1700.00")
+    if os.environ.get("CHECKOUT_SCREENSHOT"):
+        page.screenshot(path=os.environ["CHECKOUT_SCREENSHOT"], full_page=True)
+    with page.expect_navigation():
+        page.click("button[value=post]")
+    expect(page.locator("#paid")).to_have_text("¥1700.00")
+    receipt = Receipt.objects.filter(member=member).latest("pk")
+    assert receipt.total_paid == Decimal("1700.00") and receipt.number in page.locator("#receipt-number").inner_text()
+    page.problems.assert_none()

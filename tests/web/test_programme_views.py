@@ -57,6 +57,7 @@ def test_the_editor_shows_discounts_as_zhe(login, specialist, chain):  # noqa: F
     assert 'name="t_elite_zhe"' in page and 'value="8.5"' in page
     assert 'name="t_elite_series_business"' in page and 'name="t_knight_bday_brands"' in page
     assert "<textarea" not in page  # not a raw JSON box
+    assert 'name="effective_from" value="2026-06-01"' in page and 'name="max_redeem_share_pct" value="50"' in page
 
 
 def test_specialist_edits_and_history_shows_the_change(login, specialist, chain):  # noqa: F811

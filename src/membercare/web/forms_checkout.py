@@ -29,7 +29,7 @@ class CheckoutForm(forms.Form):
     name = forms.CharField(label=_("Name"), required=False, max_length=50, widget=forms.TextInput(attrs=BIG),
                            help_text=_("Card forgotten: name + phone + birthday"))
     birthday_date = forms.DateField(label=_("Birthday"), required=False,
-                                    widget=forms.DateInput(attrs={**BIG, "type": "date"}))
+                                    widget=forms.DateInput(attrs={**BIG, "type": "date"}, format="%Y-%m-%d"))
     birthday = forms.BooleanField(label=_("Birthday privilege"), required=False)
     redeem_points = forms.IntegerField(label=_("Points to redeem"), required=False, min_value=0,
                                        widget=forms.NumberInput(attrs={**BIG, "inputmode": "numeric"}))

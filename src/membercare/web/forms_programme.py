@@ -50,7 +50,8 @@ def _share_from_zhe(value: Decimal) -> str:
 
 class ProgrammeForm(forms.Form):
     base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    effective_from = forms.DateField(label=_("Applies from"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = forms.DateField(label=_("Applies from"),
+                                     widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     note = forms.CharField(label=_("Note"), max_length=200, required=False,
                            help_text=_("Why the programme changes, e.g. the spring campaign"))
     window_days = forms.IntegerField(label=_("Rolling window (days)"), min_value=1)
@@ -110,7 +111,7 @@ class ProgrammeForm(forms.Form):
             **{k: r[k] for k in ("window_days", "accumulation_valid_days", "auto_approve_upgrades",
                                  "retention_grace_levels", "points_per_yuan", "point_value",
                                  "offline_upload_working_days")},
-            "max_redeem_share_pct": (Decimal(str(r["max_redeem_share"])) * 100).normalize(),
+            "max_redeem_share_pct": (Decimal(str(r["max_redeem_share"])) * 100).quantize(Decimal("1")),
             "points_expiry": "days" if expiry.startswith("days:") else expiry,
             "points_expiry_days": int(expiry[5:]) if expiry.startswith("days:") else None,
         }
