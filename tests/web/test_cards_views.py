@@ -66,6 +66,7 @@ def test_review_queue_approve_and_reject_with_htmx(login, chain, member, special
     client = login(specialist)
     queue = client.get(reverse("card_applications"))
     html = queue.content.decode()
+    assert queue.context["counts"] == {"pending": 2, "approved": 0, "rejected": 0, "done": 0}
     assert reverse("card_approve", args=[elite.pk]) in html and reverse("card_reject", args=[diamond.pk]) in html
     row = client.post(reverse("card_approve", args=[elite.pk]), **HTMX)
     assert row.status_code == 200 and row.content.decode().lstrip().startswith(f'<tr id="app-{elite.pk}"')

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 
 from membercare.core.permissions import can_edit_programme, visible_stores
 from membercare.members.models import Member
@@ -18,13 +18,16 @@ _STATUS_ORDER = Case(
 )
 
 
+def _visible(user: Staff) -> QuerySet[CardApplication]:
+    qs = CardApplication.objects.all()
+    return qs if can_edit_programme(user) else qs.filter(store__in=visible_stores(user))
+
+
 def application_list(user: Staff, *, status: str = "", member: Member | None = None) -> QuerySet[CardApplication]:
     """Applications the user may see: the specialist and admin see the chain, others their stores' only.
     Pending first (oldest first, as a queue), then approved, then reviewed ones (newest first)."""
-    qs = CardApplication.objects.select_related("member", "store", "old_card", "new_card", "filed_by",
-                                                "reviewed_by", "receipt")
-    if not can_edit_programme(user):
-        qs = qs.filter(store__in=visible_stores(user))
+    qs = _visible(user).select_related("member", "store", "old_card", "new_card", "filed_by", "reviewed_by",
+                                       "receipt")
     if status:
         qs = qs.filter(status=status)
     if member is not None:
@@ -44,8 +47,8 @@ def application_get(user: Staff, pk: int) -> CardApplication | None:
 
 def application_counts(user: Staff) -> dict[str, int]:
     counts = {s: 0 for s in CardApplication.Status.values}
-    for status in application_list(user).values_list("status", flat=True):
-        counts[status] += 1
+    for row in _visible(user).order_by().values("status").annotate(n=Count("pk")):
+        counts[row["status"]] = row["n"]
     return counts
 
 

@@ -66,7 +66,8 @@ def apply_page(request: HttpRequest) -> HttpResponse:
     """/cards/apply/?member=<id>: a clerk files an application for the member."""
     require(can_work_members(request.user))
     member = _member(request)
-    initial = {"kind": request.GET.get("kind", CardApplication.Kind.NEW), "card_kind": request.GET.get("card_kind"),
+    initial = {"kind": request.GET.get("kind", CardApplication.Kind.NEW),
+               "card_kind": request.GET.get("card_kind", CardKind.ELITE),
                "old_card_number": request.GET.get("old", ""),
                "store": request.user.stores.order_by("pk").first() or member.home_store}
     form = CardApplicationForm(request.POST or None, initial=initial, user=request.user, member=member)
