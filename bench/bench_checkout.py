@@ -1,0 +1,221 @@
+"""Benchmark: the POS checkout API under gunicorn on PostgreSQL, against a bare INSERT+UPDATE endpoint.
+
+    .venv/bin/python bench/bench_checkout.py            # DB membercare_bench (1M members), 16 connections, 20 s
+
+Steps: migrate the database; issue an API key for one main-brand store; pick members whose active card
+that store accepts (by phone); start gunicorn (DJANGO_DEBUG=0, DB_CONN_MAX_AGE=60); then for --duration
+seconds keep --connections keep-alive HTTP connections busy, each posting 3-item checkout baskets that
+earn points (a fresh Idempotency-Key per sale); then the same against /api/bench/ref (one INSERT and one
+UPDATE in one transaction, mounted only with MEMBERCARE_BENCH_ENDPOINT=1). Prints req/s and p50/p95/p99.
+Every run adds real receipts to the benchmark database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/membercare_bench"
+
+
+def server_env(args) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": args.db, "DJANGO_DEBUG": "0", "DB_CONN_MAX_AGE": "60",
+                "MEMBERCARE_BENCH_ENDPOINT": "1", "DJANGO_SETTINGS_MODULE": "membercare.settings",
+                "LOG_LEVEL": "ERROR"})
+    return env
+
+
+def prepare(args) -> tuple[str, list[str], list[tuple[str, str]]]:
+    """(plaintext API key, member phones, [(sku, price)]) for one main-brand store."""
+    os.environ.update(server_env(args))
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.utils import timezone
+
+    from membercare.loyalty.apikeys import apikey_issue
+    from membercare.loyalty.checkout import CheckoutError, identify
+    from membercare.org.models import Role, Staff, Store
+    from membercare.sales.models import Product
+
+    store = (Store.objects.select_related("brand").filter(brand__parent__isnull=True, networked=True)
+             .order_by("code").first())
+    admin, _ = Staff.objects.get_or_create(username="bench_admin", defaults={"role": Role.ADMIN})
+    _key, plain = apikey_issue(store=store, name=f"bench {timezone.now():%Y-%m-%d %H:%M}", by=admin)
+    with connection.cursor() as cur:
+        cur.execute("""
+            SELECT m.phone FROM loyalty_card c TABLESAMPLE SYSTEM (2) JOIN members_member m ON m.id = c.member_id
+            WHERE c.status = 'active' AND (c.valid_until IS NULL OR c.valid_until >= current_date)
+            LIMIT %s""", [args.members * 2])
+        candidates = [row[0] for row in cur.fetchall()]
+        cur.execute("""CREATE TABLE IF NOT EXISTS bench_ref_log (id bigserial PRIMARY KEY, n integer NOT NULL,
+                       body text NOT NULL, at timestamptz NOT NULL)""")
+        cur.execute("CREATE TABLE IF NOT EXISTS bench_ref_counter (id integer PRIMARY KEY, hits bigint NOT NULL)")
+        cur.execute("INSERT INTO bench_ref_counter SELECT g, 0 FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING")
+    phones = []
+    for phone in candidates:  # keep members whose card this store accepts (the rules decide, not SQL)
+        try:
+            if identify(store=store, phone=phone).card is not None:
+                phones.append(phone)
+        except CheckoutError:
+            continue
+        if len(phones) >= args.members:
+            break
+    products = list(Product.objects.filter(brand=store.brand).values_list("sku", "full_price"))
+    print(f"store {store.code} ({store.name}); {len(phones)} members with a card valid there; "
+          f"{len(products)} products", flush=True)
+    return plain, phones, [(sku, str(price)) for sku, price in products]
+
+
+def start_server(args) -> subprocess.Popen:
+    cmd = [str(VENV_BIN / "gunicorn"), "membercare.wsgi", "-w", str(args.workers), "-k", "gthread",
+           "--threads", str(args.threads), "-b", f"127.0.0.1:{args.port}", "--log-level", "warning"]
+    print("server:", " ".join(cmd), flush=True)
+    proc = subprocess.Popen(cmd, env=server_env(args), cwd=ROOT, start_new_session=True)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=1).read()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    stop_server(proc)
+    raise SystemExit("gunicorn did not start")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)  # the process group of the gunicorn we started
+        proc.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def _connection_loop(port, make_request, deadline, latencies, statuses, record_after):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while True:
+            now = time.perf_counter()
+            if now >= deadline:
+                return
+            path, headers, body = make_request()
+            head = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
+                    f"Content-Length: {len(body)}", "Connection: keep-alive"]
+            head += [f"{k}: {v}" for k, v in headers.items()]
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+            t0 = time.perf_counter()
+            await writer.drain()
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            payload = await reader.readexactly(length)
+            t1 = time.perf_counter()
+            status = int(status_line.split()[1]) if status_line else 0
+            if t0 >= record_after:
+                latencies.append(t1 - t0)
+                statuses[status] = statuses.get(status, 0) + 1
+                if status >= 400 and statuses[status] <= 3:
+                    print(f"  {status}: {payload[:300]!r}", flush=True)
+    finally:
+        writer.close()
+
+
+async def _run(port, make_request, connections, warmup, duration):
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    start = time.perf_counter()
+    record_after = start + warmup
+    deadline = record_after + duration
+    await asyncio.gather(*(_connection_loop(port, make_request, deadline, latencies, statuses, record_after)
+                           for _ in range(connections)))
+    return latencies, statuses, duration
+
+
+def measure(label, port, make_request, args) -> dict:
+    latencies, statuses, duration = asyncio.run(_run(port, make_request, args.connections, args.warmup,
+                                                     args.duration))
+    latencies.sort()
+
+    def pct(p):
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else float("nan")
+
+    result = {"label": label, "requests": len(latencies), "rps": len(latencies) / duration,
+              "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+              "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"), "statuses": statuses}
+    print(f"{label:>10}: {result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.1f} ms  p95 {result['p95_ms']:6.1f} ms"
+          f"  p99 {result['p99_ms']:6.1f} ms  ({result['requests']} requests, statuses {statuses})", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--members", type=int, default=3000)
+    parser.add_argument("--skip-migrate", action="store_true")
+    parser.add_argument("--only", choices=["checkout", "ref"], default=None)
+    args = parser.parse_args()
+
+    if not args.skip_migrate:
+        subprocess.run([str(VENV_BIN / "membercare"), "migrate", "--no-input", "-v", "0"], env=server_env(args),
+                       cwd=ROOT, check=True)
+    key, phones, products = prepare(args)
+    if not phones:
+        raise SystemExit("no member with a card valid at the store")
+    rng = random.Random(7)
+    auth = {"Authorization": f"Bearer {key}"}
+
+    def checkout_request():
+        lines = [{"sku": sku, "quantity": 1, "full_price": price} for sku, price in rng.sample(products, 3)]
+        body = json.dumps({"phone": rng.choice(phones), "lines": lines}).encode()
+        return "/api/pos/checkout", {**auth, "Idempotency-Key": uuid.uuid4().hex}, body
+
+    def ref_request():
+        body = json.dumps({"phone": rng.choice(phones), "n": rng.randint(1, 10**6)}).encode()
+        return "/api/bench/ref", {}, body
+
+    proc = start_server(args)
+    results = []
+    try:
+        if args.only in (None, "checkout"):
+            results.append(measure("checkout", args.port, checkout_request, args))
+        if args.only in (None, "ref"):
+            results.append(measure("reference", args.port, ref_request, args))
+    finally:
+        stop_server(proc)
+    if len(results) == 2:
+        ratio = results[0]["rps"] / results[1]["rps"]
+        ok = results[0]["rps"] >= 300 and results[0]["p99_ms"] < 100 and ratio >= 1 / 3
+        print(f"checkout / reference = {ratio:.2f}; target (>= 300 req/s, p99 < 100 ms, >= 1/3 of the reference): "
+              f"{'met' if ok else 'NOT met'}")
+    print(json.dumps(results))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
