@@ -146,6 +146,16 @@ def test_a_refusal_is_shown_next_to_the_field_and_the_input_stays(counter, chain
     assert Receipt.objects.count() == 1
 
 
+def test_a_clerk_cannot_sell_at_another_store_or_type_absurd_quantities(counter, chain, member):  # noqa: F811
+    data = form(chain, phone=member.phone, lines=[("SHIRT", 1)], action="post")
+    data["store"] = str(chain.shop2.pk)  # not the clerk's store
+    response = counter.post(reverse("checkout"), data)
+    assert response.status_code == 422 and err(response.content.decode(), "store")
+    huge = counter.post(reverse("checkout_quote"), form(chain, phone=member.phone, lines=[("SHIRT", 10**9)]))
+    assert "Line 1, Quantity" in err(huge.content.decode(), "lines")
+    assert not Receipt.objects.exists()
+
+
 def test_birthday_privilege_used_elsewhere_is_refused_at_the_checkbox(counter, chain, member, elite):  # noqa: F811
     with time_machine.travel(dt.datetime(2026, 3, 10, 10, tzinfo=TZ), tick=False):
         checkout_post(store=chain.shop2, clerk=None, card_number=elite.number, lines=[LineIn("SHIRT", 1)],

@@ -56,7 +56,7 @@ class CheckoutForm(forms.Form):
 class LineForm(forms.Form):
     sku = forms.CharField(label=_("SKU"), required=False, max_length=30,
                           widget=forms.TextInput(attrs={**BIG, "style": "text-transform:uppercase"}))
-    quantity = forms.IntegerField(label=_("Quantity"), required=False, min_value=1,
+    quantity = forms.IntegerField(label=_("Quantity"), required=False, min_value=1, max_value=999,
                                   widget=forms.NumberInput(attrs={**BIG, "inputmode": "numeric"}))
     promo_price = forms.DecimalField(label=_("Promotion price"), required=False, min_value=Decimal("0"),
                                      max_digits=10, decimal_places=2,

@@ -36,7 +36,7 @@ def _zhe_field(label, required=True):
     return forms.DecimalField(label=label, required=required, min_value=Decimal("0"), max_value=Decimal("10"),
                               decimal_places=1, max_digits=3,
                               widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
-                              help_text=_("10 = full price, 8.5 = 15% off"))
+                              help_text=_("10折 = full price, 8.5折 = 15 percent off"))
 
 
 def _money_field(label, required=False):
