@@ -386,8 +386,6 @@ def test_grace_zero_keeps_every_tier(chain, member):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(strict=True, reason="checkout_post reads the card before it locks the member's account; it must "
-                                       "re-check the card's status after lock_account (change needed in checkout.py)")
 def test_a_checkout_racing_a_lost_report_is_refused(chain, member):
     """A checkout that identified the card a moment before the lost report committed must not go through."""
     import threading

@@ -289,6 +289,11 @@ def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], car
     if ident.card is None:  # a concurrent first purchase may have issued the card meanwhile
         cards = usable_cards(ident.member, store, programme, on=on)
         ident = Identified(ident.member, cards[0] if cards else None)
+    else:  # a lost report or an upgrade may have changed the card meanwhile: read it again under the lock
+        ident.card.refresh_from_db()
+        refusal = _card_refusal(ident.card, store, programme, on)
+        if refusal:
+            raise refusal
     quote = basket_quote(store=store, ident=ident, lines=lines, birthday=birthday, redeem_points=redeem_points,
                          on=on, programme=programme, balance=account.points)
     card = ident.card
