@@ -188,10 +188,17 @@ def test_partial_return_from_the_receipt(counter, chain, member, elite):  # noqa
     ret = receipt.returns.get()
     assert done.status_code == 302 and done.url == reverse("checkout_receipt", args=[ret.pk])
     assert ret.total_paid == Decimal("-850.00")
+    shown = counter.get(done.url).content.decode()
+    assert "Return " + ret.number in shown and "Reversed" in shown and "-849" in shown
     assert counter.post(url, {"token": "r1", f"qty_{shirt.pk}": "1", "action": "lines"}).url == done.url
     assert receipt.returns.count() == 1
     member.loyalty.refresh_from_db()
     assert member.loyalty.points == 5000 + 2549 - 849 == ledger_sum(member)  # 849 = 2549 x 850 / 2549.15
+    everything = counter.post(url, {"token": "r2", "action": "all"})
+    assert everything.status_code == 302 and receipt.returns.count() == 2
+    member.loyalty.refresh_from_db()
+    assert member.loyalty.points == 5000 == ledger_sum(member)
+    assert "Return items" not in counter.get(reverse("checkout_receipt", args=[receipt.pk])).content.decode()
 
 
 def test_receipts_of_other_stores_are_not_shown(counter, chain, member, elite):  # noqa: F811
@@ -199,6 +206,9 @@ def test_receipts_of_other_stores_are_not_shown(counter, chain, member, elite): 
     assert counter.get(reverse("checkout_receipt", args=[other.pk])).status_code == 404
     assert counter.get(reverse("checkout_return", args=[other.pk])).status_code == 404
     assert counter.get(reverse("checkout_find_receipt"), {"number": other.number}).url == reverse("checkout")
+    mine = checkout_post(store=chain.shop, clerk=None, card_number=elite.number, lines=[LineIn("SHIRT", 1)])
+    found = counter.get(reverse("checkout_find_receipt"), {"number": mine.number.lower()})
+    assert found.url == reverse("checkout_receipt", args=[mine.pk])
 
 
 @pytest.mark.postgres

@@ -13,7 +13,7 @@ from collections import defaultdict
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -31,7 +31,7 @@ from membercare.loyalty.checkout import (
     identify,
     return_post,
 )
-from membercare.loyalty.models import CardApplication, CardKind, IdempotencyRecord, LoyaltyAccount
+from membercare.loyalty.models import CardApplication, CardKind, IdempotencyRecord, LoyaltyAccount, PointsEntry
 from membercare.org.models import Store
 from membercare.sales.models import Receipt, ReceiptLine
 
@@ -208,7 +208,8 @@ def checkout_quote(request: HttpRequest) -> HttpResponse:
 
 def checkout_find_receipt(request: HttpRequest) -> HttpResponse:
     number = request.GET.get("number", "").strip()
-    receipt = Receipt.objects.filter(number__iexact=number, store__in=checkout_stores(request.user)).first()
+    receipt = (Receipt.objects.filter(Q(number=number) | Q(number=number.upper()))  # exact: the unique index
+               .filter(store__in=checkout_stores(request.user)).first())
     if receipt is None:
         messages.error(request, _("No receipt %(number)s at your stores.") % {"number": number})
         return redirect("checkout")
@@ -225,6 +226,9 @@ def checkout_receipt(request: HttpRequest, pk: int) -> HttpResponse:
         "receipt": receipt, "lines": receipt.lines.select_related("product").order_by("pk"),
         "upgraded": upgraded, "upgraded_label": CardKind(upgraded.kind).label if upgraded else "",
         "proposed": proposed, "returns": receipt.returns.order_by("sold_at"), "returnable": returnable,
+        "points_moves": [(PointsEntry.Kind(row["kind"]).label, row["total"]) for row in
+                         PointsEntry.objects.filter(receipt=receipt).values("kind").annotate(total=Sum("points"))
+                         .order_by("kind")],
         "tier_label": CardKind(receipt.tier).label if receipt.tier in CardKind.values else receipt.tier,
     })
 
