@@ -120,3 +120,22 @@ def test_knight_card_is_refused_at_a_main_brand_store(chain, member):
     with pytest.raises(CheckoutError) as exc:
         buy(chain, card=card.number)
     assert exc.value.error_code == "card_wrong_brand"
+
+
+@pytest.mark.parametrize("name,birthday", [("王芳", ""), ("", "1985-03-21"), ("王芳", "1985-03-22"), ("王芳", "abc")])
+def test_forgotten_card_needs_name_phone_and_birthday_together(chain, member, name, birthday):
+    from membercare.loyalty.checkout import identify
+
+    with pytest.raises(CheckoutError) as exc:
+        identify(store=chain.shop, phone=member.phone, name=name, birthday=birthday)
+    assert exc.value.error_code == "member_mismatch"
+    assert identify(store=chain.shop, phone=member.phone, name="王芳", birthday="1985-03-21").member == member
+
+
+def test_a_malformed_programme_is_a_validation_error():
+    from django.core.exceptions import ValidationError
+
+    from membercare.loyalty.programme import parse_programme
+
+    with pytest.raises(ValidationError):
+        parse_programme({"window_days": "abc"})

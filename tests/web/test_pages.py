@@ -191,3 +191,20 @@ def test_profile_shows_points_and_their_history(login, clerk, store):
     assert re.search(r'id="points">\s*<h2>[^<]*: 120</h2>', page)
     assert "+120" in page and "开业积分" in page
     assert LoyaltyAccount.objects.get(member=member).points == 120 == PointsEntry.objects.get().points
+
+
+def test_navigation_shows_what_the_role_may_open(login, clerk, specialist, admin_user):
+    clerk_page = login(clerk).get(reverse("member_search")).content.decode()
+    assert reverse("checkout") in clerk_page and reverse("card_applications") in clerk_page
+    assert reverse("programme_edit") not in clerk_page and reverse("apikey_list") not in clerk_page
+    hq = login(specialist).get(reverse("member_search")).content.decode()
+    assert reverse("programme_edit") in hq and reverse("birthday_audit") in hq and reverse("apikey_list") not in hq
+    assert reverse("apikey_list") in login(admin_user).get(reverse("member_search")).content.decode()
+
+
+def test_profile_links_to_cards_and_checkout_for_the_member(login, clerk, store):
+    member = MemberFactory(home_store=store, phone="13912345678")
+    page = login(clerk).get(reverse("member_detail", args=[member.pk])).content.decode()
+    assert reverse("card_member", args=[member.pk]) in page and f"{reverse('checkout')}?phone=13912345678" in page
+    checkout = login(clerk).get(reverse("checkout"), {"phone": "13912345678"}).content.decode()
+    assert 'value="13912345678"' in checkout

@@ -99,8 +99,11 @@ def identify(*, store: Store, card_number: str = "", phone: str = "", name: str 
         raise CheckoutError("member_unknown", _("No member has the phone number %(phone)s.") % {"phone": phone},
                             "phone")
     if name or birthday:  # the forgotten-card check: all three must match
-        given = parse_date(birthday) if isinstance(birthday, str) else birthday
-        if name.strip() != member.name or given != member.birthday:
+        try:
+            given = parse_date(birthday) if isinstance(birthday, str) else birthday
+        except ValidationError:
+            given = None
+        if not name or not given or name.strip() != member.name or given != member.birthday:
             raise CheckoutError("member_mismatch", _("Name, phone and birthday do not match one member."), "name")
     cards = usable_cards(member, store, programme, on=on)
     return Identified(member, cards[0] if cards else None)

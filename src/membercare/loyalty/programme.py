@@ -105,6 +105,15 @@ def _share(value: Any, field: str) -> Decimal:
 
 def parse_programme(rules: dict[str, Any]) -> Programme:
     """Check and convert a rules document; raises ValidationError naming the field."""
+    try:
+        return _parse_programme(rules)
+    except ValidationError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ValidationError({"rules": _("The programme is malformed: %(error)s") % {"error": exc}}) from exc
+
+
+def _parse_programme(rules: dict[str, Any]) -> Programme:
     merged = copy.deepcopy(DEFAULT_RULES)
     merged.update(rules or {})
     tiers = []

@@ -173,7 +173,8 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
     stores = checkout_stores(request.user)
     require(stores.exists())
     if request.method != "POST":
-        form, formset = CheckoutForm(stores=stores), LineFormSet(prefix="line")
+        initial = {k: request.GET[k] for k in ("phone", "card") if request.GET.get(k)}  # from a profile
+        form, formset = CheckoutForm(stores=stores, initial=initial), LineFormSet(prefix="line")
         errors: dict[str, list[str]] = defaultdict(list)
         return render(request, "web/checkout_page.html", _context(request, form, formset, errors, _blank_state()))
     action = request.POST.get("action", "")
