@@ -64,23 +64,34 @@ def member_out(member: Member, card: Card | None) -> dict[str, Any]:
             "card": card_out(card), "tier": card.kind if card else "", "points": _balance(member.pk)}
 
 
-def receipt_out(receipt: Receipt, *, points_change: int, card: Card | None = None,
+def _card_and_balance(number: str) -> tuple[dict[str, Any] | None, int | None]:
+    """The card (after any upgrade by this sale) and its member's points balance, in one query."""
+    row = (Card.objects.filter(number=number)
+           .values_list("number", "kind", "status", "valid_until", "member__loyalty__points").first())
+    if row is None:
+        return None, None
+    card = Card(number=row[0], kind=row[1], status=row[2], valid_until=row[3])
+    return card_out(card), row[4] or 0
+
+
+def receipt_out(receipt: Receipt, *, points_change: int, card: dict[str, Any] | None = None,
                 balance: int | None = None) -> dict[str, Any]:
-    lines = ReceiptLine.objects.filter(receipt=receipt).select_related("product").order_by("pk")
+    lines = (ReceiptLine.objects.filter(receipt_id=receipt.pk).order_by("pk")
+             .values_list("pk", "product__sku", "product__name", "quantity", "full_price", "paid_amount",
+                          "on_promotion", "birthday_items", "original_line_id"))
     return {
         "number": receipt.number, "store": receipt.store.code, "sold_at": receipt.sold_at.isoformat(),
         "member_no": receipt.member.member_no if receipt.member_id else None, "card_number": receipt.card_number,
         "tier": receipt.tier,
-        "lines": [{"id": ln.pk, "sku": ln.product.sku, "name": ln.product.name, "quantity": ln.quantity,
-                   "full_price": money(ln.full_price), "paid": money(ln.paid_amount),
-                   "on_promotion": ln.on_promotion, "birthday_items": ln.birthday_items,
-                   "original_line_id": ln.original_line_id} for ln in lines],
+        "lines": [{"id": pk, "sku": sku, "name": name, "quantity": qty, "full_price": money(full),
+                   "paid": money(paid), "on_promotion": promo, "birthday_items": bday, "original_line_id": orig}
+                  for pk, sku, name, qty, full, paid, promo, bday, orig in lines],
         "total_full_price": money(receipt.total_full_price), "total_paid": money(receipt.total_paid),
         "points_earned": receipt.points_earned, "points_redeemed": receipt.points_redeemed,
         "points_offset": money(receipt.points_offset), "points_change": points_change,
         "birthday_privilege": receipt.birthday_privilege, "group_purchase": receipt.is_group_purchase,
         "original": receipt.original.number if receipt.original_id else None,
-        "card": card_out(card), "points_balance": balance,
+        "card": card, "points_balance": balance,
     }
 
 
@@ -213,9 +224,9 @@ def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = Idemp
             name=payload.name, birthday_date=payload.birthday or "", birthday=payload.birthday_privilege,
             redeem_points=payload.redeem_points, group_purchase=payload.group_purchase,
             member_signed=payload.member_signed)
-        card = Card.objects.filter(number=receipt.card_number).first()
+        card, balance = _card_and_balance(receipt.card_number)
         return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed, card=card,
-                                balance=_balance(receipt.member_id))
+                                balance=balance)
 
     return idempotent(request, store=store, key=key, endpoint="checkout", body=payload.model_dump(mode="json"),
                       run=run)
@@ -234,9 +245,10 @@ def receipt_return(request, number: str, payload: s.ReturnIn, idempotency_key: s
                                                     for ln in payload.lines]
         ret = core.return_post(original=original, lines=lines, clerk=None, store=store)
         change = sum(PointsEntry.objects.filter(receipt=ret).values_list("points", flat=True))
-        card = Card.objects.filter(number=ret.card_number).first() if ret.card_number else None
-        return 201, receipt_out(ret, points_change=change, card=card,
-                                balance=_balance(ret.member_id) if ret.member_id else None)
+        card, balance = _card_and_balance(ret.card_number) if ret.card_number else (None, None)
+        if balance is None and ret.member_id:
+            balance = _balance(ret.member_id)
+        return 201, receipt_out(ret, points_change=change, card=card, balance=balance)
 
     return idempotent(request, store=store, key=key, endpoint=f"return:{number}",
                       body=payload.model_dump(mode="json"), run=run)
