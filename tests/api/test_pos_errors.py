@@ -160,6 +160,7 @@ def test_malformed_json_is_refused_with_a_readable_message(pos):
     ({"phone": "13800001234", "lines": [{"sku": "SHIRT", "quantity": "two"}]}, "lines.0.quantity"),
     ({"phone": "13800001234", "lines": [{"quantity": 1}]}, "lines.0.sku"),
     ({"phone": "13800001234", "lines": [{"sku": "SHIRT", "quantity": 1.5}]}, "lines.0.quantity"),
+    ({"phone": "13800001234", "lines": [{"sku": "SHIRT", "quantity": 10**12}]}, "lines.0.quantity"),
     ({"phone": "13800001234", "lines": [{"sku": "SHIRT", "quantity": 1, "full_price": "abc"}]},
      "lines.0.full_price"),
     ({"phone": "13800001234", "lines": "SHIRT"}, "lines"),
@@ -183,6 +184,7 @@ def test_a_bad_query_parameter(pos, member):
     assert_error(pos.get(f"members/{member.member_no}/points", {"page": "x"}), 422, "invalid_parameter", "page")
     assert_error(pos.get(f"members/{member.member_no}/points", {"page_size": 500}), 422, "invalid_parameter",
                  "page_size")
+    assert_error(pos.get(f"members/{member.member_no}/points", {"page": 10**7}), 422, "invalid_parameter", "page")
     assert_error(pos.get("members/M-NOPE/points"), 404, "member_unknown", "member_no")
 
 

@@ -276,3 +276,30 @@ def test_points_redeemed_as_cash_earn_nothing_themselves(pos, clock):
     assert body["points_change"] == 1990 and body["points_balance"] == 3990
     assert sum(PointsEntry.objects.values_list("points", flat=True)) == 3990
     assert Receipt.objects.count() == 2
+
+
+# ---------------------------------------------------------------- returns drop below a threshold
+
+
+def test_returning_the_receipt_that_made_an_elite_card_drops_it(pos, clock):
+    clock(2026, 6, 1)
+    _s, sale = pos.checkout(("SUIT", 1))
+    assert sale["card"]["kind"] == "elite"
+    clock(2026, 6, 3)
+    status, ret = pos.ret(sale["number"])
+    assert status == 201 and ret["card"]["kind"] == "accumulation" and ret["points_balance"] == 0
+    status, quote = pos.quote(("SHIRT", 1), card=sale["card"]["number"])
+    assert quote["total_paid"] == "1000.00"  # no elite price any more
+
+
+def test_a_return_below_20000_drops_a_diamond_back_to_elite(pos, clock):
+    clock(2026, 1, 5)
+    number = pos.checkout(("SUIT", 1))[1]["card"]["number"]
+    clock(2026, 4, 5)
+    pos.checkout(("SUIT", 3), card=number)
+    clock(2026, 9, 5)
+    _s, sale = pos.checkout(("SHIRT", 3), card=number)
+    assert sale["card"]["kind"] == "diamond"
+    clock(2026, 9, 6)
+    _s, ret = pos.ret(sale["number"], [{"line_id": sale["lines"][0]["id"], "quantity": 1}])  # 19450 paid
+    assert ret["card"]["kind"] == "elite"

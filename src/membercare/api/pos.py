@@ -164,9 +164,10 @@ def _member(member_no: str) -> Member:
 def points_history(request, member_no: str, page: int = 1, page_size: int = 20):
     """The balance and the ledger (earn, redeem, expire, reverse, adjust, refund), newest first."""
     member = _member(member_no)
-    if page < 1 or not 1 <= page_size <= 100:
-        raise ApiError(422, "invalid_parameter", _("page must be 1 or more and page_size between 1 and 100."),
-                       "page" if page < 1 else "page_size")
+    if not 1 <= page <= 100_000 or not 1 <= page_size <= 100:
+        raise ApiError(422, "invalid_parameter",
+                       _("page must be between 1 and 100000 and page_size between 1 and 100."),
+                       "page_size" if 1 <= page <= 100_000 else "page")
     entries = PointsEntry.objects.filter(member=member).select_related("receipt").order_by("-created_at", "-pk")
     start = (page - 1) * page_size
     kinds = dict(PointsEntry.Kind.choices)
@@ -243,7 +244,7 @@ def receipt_return(request, number: str, payload: s.ReturnIn, idempotency_key: s
         original = _receipt(store, number)
         lines = None if payload.lines is None else [core.ReturnLineIn(ln.line_id, ln.quantity)
                                                     for ln in payload.lines]
-        ret = core.return_post(original=original, lines=lines, clerk=None, store=store)
+        ret = core.return_post(original=original, lines=lines, clerk=_clerk(store, payload.clerk), store=store)
         change = sum(PointsEntry.objects.filter(receipt=ret).values_list("points", flat=True))
         card, balance = _card_and_balance(ret.card_number) if ret.card_number else (None, None)
         if balance is None and ret.member_id:

@@ -12,7 +12,7 @@ Money = str  # "1700.00"
 
 class LineIn(Schema):
     sku: str = Field(..., min_length=1, max_length=30, examples=["SUIT-001"])
-    quantity: int = Field(..., description="Whole number above 0.")
+    quantity: int = Field(..., le=9999, description="Whole number above 0.")
     full_price: Decimal | None = Field(None, max_digits=12, decimal_places=2,
                                        description="The POS's catalogue unit price; refused if it differs from ours.")
     promo_price: Decimal | None = Field(None, max_digits=12, decimal_places=2,
@@ -31,7 +31,7 @@ class MemberRefIn(Schema):
 class BasketIn(MemberRefIn):
     lines: list[LineIn] = Field(..., max_length=200)
     birthday_privilege: bool = Field(False, description="Use the birthday-month privilege on this basket.")
-    redeem_points: int = Field(0, description="Points to redeem as a cash offset.")
+    redeem_points: int = Field(0, le=10**9, description="Points to redeem as a cash offset.")
 
 
 class CheckoutIn(BasketIn):
@@ -42,12 +42,13 @@ class CheckoutIn(BasketIn):
 
 class ReturnLineIn(Schema):
     line_id: int
-    quantity: int
+    quantity: int = Field(..., le=9999)
 
 
 class ReturnIn(Schema):
     lines: list[ReturnLineIn] | None = Field(None, max_length=200,
                                              description="Lines to return; null or absent: everything left.")
+    clerk: str = Field("", max_length=150, description="Username of the clerk (optional).")
 
 
 class CardOut(Schema):
