@@ -84,7 +84,8 @@ def prepare(args) -> tuple[str, list[str], list[tuple[str, str]]]:
 
 def start_server(args) -> subprocess.Popen:
     cmd = [str(VENV_BIN / "gunicorn"), "membercare.wsgi", "-w", str(args.workers), "-k", "gthread",
-           "--threads", str(args.threads), "-b", f"127.0.0.1:{args.port}", "--log-level", "warning"]
+           "--threads", str(args.threads), "--worker-connections",
+           str(args.worker_connections or 2 * args.threads), "-b", f"127.0.0.1:{args.port}", "--log-level", "warning"]
     print("server:", " ".join(cmd), flush=True)
     proc = subprocess.Popen(cmd, env=server_env(args), cwd=ROOT, start_new_session=True)
     for _ in range(100):
@@ -105,54 +106,75 @@ def stop_server(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-async def _connection_loop(port, make_request, deadline, latencies, statuses, record_after):
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def _exchange(reader, writer, path, headers, body) -> tuple[int, bytes, bool]:
+    """One HTTP/1.1 request on a keep-alive connection: (status, body, server wants to close)."""
+    head = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
+            f"Content-Length: {len(body)}", "Connection: keep-alive"]
+    head += [f"{k}: {v}" for k, v in headers.items()]
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+    await writer.drain()
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionResetError("closed by the server")
+    length, close = 0, False
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+        elif name.lower() == "connection" and value.strip().lower() == "close":
+            close = True
+    return int(status_line.split()[1]), await reader.readexactly(length), close
+
+
+async def _connection_loop(port, make_request, deadline, latencies, statuses, record_after, counters):
+    reader = writer = None
     try:
-        while True:
-            now = time.perf_counter()
-            if now >= deadline:
-                return
+        while time.perf_counter() < deadline:
             path, headers, body = make_request()
-            head = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
-                    f"Content-Length: {len(body)}", "Connection: keep-alive"]
-            head += [f"{k}: {v}" for k, v in headers.items()]
-            writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
             t0 = time.perf_counter()
-            await writer.drain()
-            status_line = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
+            for attempt in (1, 2):  # a connection the server closed while idle is reopened once
+                if writer is None:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    counters["connects"] += 1
+                try:
+                    status, payload, close = await _exchange(reader, writer, path, headers, body)
                     break
-                name, _, value = line.decode("latin-1").partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-            payload = await reader.readexactly(length)
+                except (ConnectionError, asyncio.IncompleteReadError):
+                    writer.close()
+                    reader = writer = None
+                    if attempt == 2:
+                        raise
+            if close:
+                writer.close()
+                reader = writer = None
             t1 = time.perf_counter()
-            status = int(status_line.split()[1]) if status_line else 0
             if t0 >= record_after:
                 latencies.append(t1 - t0)
                 statuses[status] = statuses.get(status, 0) + 1
                 if status >= 400 and statuses[status] <= 3:
                     print(f"  {status}: {payload[:300]!r}", flush=True)
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
 
 
 async def _run(port, make_request, connections, warmup, duration):
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    counters = {"connects": 0}
     start = time.perf_counter()
     record_after = start + warmup
     deadline = record_after + duration
-    await asyncio.gather(*(_connection_loop(port, make_request, deadline, latencies, statuses, record_after)
-                           for _ in range(connections)))
-    return latencies, statuses, duration
+    await asyncio.gather(*(_connection_loop(port, make_request, deadline, latencies, statuses, record_after,
+                                            counters) for _ in range(connections)))
+    return latencies, statuses, duration, counters["connects"]
 
 
 def measure(label, port, make_request, args) -> dict:
-    latencies, statuses, duration = asyncio.run(_run(port, make_request, args.connections, args.warmup,
+    latencies, statuses, duration, connects = asyncio.run(_run(port, make_request, args.connections, args.warmup,
                                                      args.duration))
     latencies.sort()
 
@@ -161,9 +183,11 @@ def measure(label, port, make_request, args) -> dict:
 
     result = {"label": label, "requests": len(latencies), "rps": len(latencies) / duration,
               "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
-              "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"), "statuses": statuses}
+              "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"), "statuses": statuses,
+              "connections_opened": connects}
     print(f"{label:>10}: {result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.1f} ms  p95 {result['p95_ms']:6.1f} ms"
-          f"  p99 {result['p99_ms']:6.1f} ms  ({result['requests']} requests, statuses {statuses})", flush=True)
+          f"  p99 {result['p99_ms']:6.1f} ms  ({result['requests']} requests, statuses {statuses}, "
+          f"{connects} connections opened)", flush=True)
     return result
 
 
@@ -175,6 +199,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-connections", type=int, default=0,
+                        help="connections one worker may hold (default: 2 x --threads). gunicorn's default, 1000, lets "
+                             "the first worker take every keep-alive connection and leaves the others idle")
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--members", type=int, default=3000)
     parser.add_argument("--skip-migrate", action="store_true")
