@@ -99,7 +99,7 @@ def _money(value: Any, field: str) -> Decimal:
 def _share(value: Any, field: str) -> Decimal:
     share = _money(value, field)
     if share >= 1:
-        raise ValidationError({field: _("A discount is a share below 1 (0.15 = 15% off).")})
+        raise ValidationError({field: _("A discount is a share below 1 (0.15 means 15 percent off).")})
     return share
 
 

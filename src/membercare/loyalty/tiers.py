@@ -40,7 +40,8 @@ def rolling_paid(member: Member, brand_code: str, *, until: dt.datetime, days: i
     since = until - dt.timedelta(days=days)
     total = (member.receipts.filter(store__brand__code=brand_code, sold_at__gt=since, sold_at__lte=until)
              .aggregate(s=Sum("total_paid"))["s"])
-    return total or Decimal("0")
+    # SQLite sums decimals as floats (8000 may come back as 7999.999999999): back to exact cents
+    return (total or Decimal("0")).quantize(Decimal("0.01"))
 
 
 def _series_paid(receipt) -> dict[str, Decimal]:
