@@ -125,3 +125,22 @@ def test_concurrent_requests_with_one_key_post_once(keys, member):
     member.loyalty.refresh_from_db()
     assert member.loyalty.points == 2000 == sum(PointsEntry.objects.values_list("points", flat=True))
 
+
+
+def test_a_failed_attempt_records_nothing_and_the_retry_posts(pos, clock, monkeypatch):
+    import membercare.loyalty.checkout as core
+
+    clock(2026, 6, 1)
+    real = core.checkout_post
+
+    def failing(**kw):
+        real(**kw)  # posts, then the server fails before answering: everything must roll back
+        raise RuntimeError("lost the database half-way")
+
+    monkeypatch.setattr(core, "checkout_post", failing)
+    status, body = pos.checkout(("SHIRT", 1), idem="retry-me")
+    assert status == 500 and body["code"] == "server_error"
+    assert not Receipt.objects.exists() and not IdempotencyRecord.objects.exists()
+    monkeypatch.setattr(core, "checkout_post", real)
+    status, body = pos.checkout(("SHIRT", 1), idem="retry-me")
+    assert status == 201 and Receipt.objects.count() == 1

@@ -5,9 +5,11 @@ The message follows the request's language (Accept-Language: zh-hans by default,
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
@@ -15,6 +17,8 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from membercare.loyalty.checkout import CheckoutError
+
+logger = logging.getLogger("membercare.api")
 
 
 class ErrorOut(Schema):
@@ -101,6 +105,18 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(Http404)
     def _not_found(request, exc):
         return error_response(404, "not_found", _("Not found."))
+
+    @api.exception_handler(DjangoValidationError)
+    def _invalid(request, exc: DjangoValidationError):  # a service's refusal without a code of its own
+        field = next(iter(exc.error_dict), None) if hasattr(exc, "error_dict") else None
+        return error_response(422, "invalid", exc.messages[0] if exc.messages else _("Invalid."),
+                              None if field == "__all__" else field)
+
+    @api.exception_handler(Exception)
+    def _server_error(request, exc: Exception):  # logged with its traceback; the POS still gets JSON
+        logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
+        return error_response(500, "server_error", _("Something went wrong on the server; nothing was recorded. "
+                                                     "Retry with the same Idempotency-Key."))
 
     api.add_exception_handler(NinjaValidationError, _validation_error)
     api.add_exception_handler(HttpError, _http_error)
