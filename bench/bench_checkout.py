@@ -161,33 +161,74 @@ async def _connection_loop(port, make_request, deadline, latencies, statuses, re
             writer.close()
 
 
-async def _run(port, make_request, connections, warmup, duration):
+def _cpu_seconds(pids) -> float:
+    """utime + stime of the processes (all their threads), from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(server_pid: int) -> tuple[list[int], list[int]]:
+    """The gunicorn workers and the PostgreSQL backends serving the benchmark database."""
+    from django.db import connection
+
+    workers = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    with connection.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        backends = [row[0] for row in cur.fetchall()]
+    return [int(p) for p in workers], backends
+
+
+async def _run(port, make_request, connections, warmup, duration, server_pid):
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     counters = {"connects": 0}
     start = time.perf_counter()
     record_after = start + warmup
     deadline = record_after + duration
-    await asyncio.gather(*(_connection_loop(port, make_request, deadline, latencies, statuses, record_after,
-                                            counters) for _ in range(connections)))
-    return latencies, statuses, duration, counters["connects"]
+    cpu: dict[str, float] = {}
+
+    async def sample_cpu():  # server-side CPU over the measured window (app workers + database backends)
+        await asyncio.sleep(warmup)
+        pids = await asyncio.to_thread(_server_pids, server_pid)
+        app0, db0 = _cpu_seconds(pids[0]), _cpu_seconds(pids[1])
+        await asyncio.sleep(max(0.0, deadline - time.perf_counter()))
+        cpu["app"], cpu["db"] = _cpu_seconds(pids[0]) - app0, _cpu_seconds(pids[1]) - db0
+
+    await asyncio.gather(sample_cpu(), *(_connection_loop(port, make_request, deadline, latencies, statuses,
+                                                          record_after, counters) for _ in range(connections)))
+    return latencies, statuses, duration, counters["connects"], cpu
 
 
-def measure(label, port, make_request, args) -> dict:
-    latencies, statuses, duration, connects = asyncio.run(_run(port, make_request, args.connections, args.warmup,
-                                                     args.duration))
+def measure(label, port, make_request, args, server_pid) -> dict:
+    latencies, statuses, duration, connects, cpu = asyncio.run(
+        _run(port, make_request, args.connections, args.warmup, args.duration, server_pid))
     latencies.sort()
 
     def pct(p):
         return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else float("nan")
 
+    n = len(latencies) or 1
+    app_ms, db_ms = cpu["app"] / n * 1000, cpu["db"] / n * 1000
+    cpu_ms = app_ms + db_ms
     result = {"label": label, "requests": len(latencies), "rps": len(latencies) / duration,
               "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
               "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"), "statuses": statuses,
-              "connections_opened": connects}
+              "connections_opened": connects, "server_cpu_ms_per_request": cpu_ms, "app_cpu_ms": app_ms,
+              "db_cpu_ms": db_ms,
+              "capacity_rps_on_free_cores": os.cpu_count() * 1000 / cpu_ms if latencies else float("nan")}
     print(f"{label:>10}: {result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.1f} ms  p95 {result['p95_ms']:6.1f} ms"
           f"  p99 {result['p99_ms']:6.1f} ms  ({result['requests']} requests, statuses {statuses}, "
           f"{connects} connections opened)", flush=True)
+    print(f"{'':>10}  server CPU {cpu_ms:.2f} ms per request (gunicorn workers {app_ms:.2f}, PostgreSQL backends "
+          f"{db_ms:.2f}): "
+          f"at most ~{result['capacity_rps_on_free_cores']:.0f} req/s if all {os.cpu_count()} cores were free",
+          flush=True)
     return result
 
 
@@ -230,9 +271,9 @@ def main() -> None:
     results = []
     try:
         if args.only in (None, "checkout"):
-            results.append(measure("checkout", args.port, checkout_request, args))
+            results.append(measure("checkout", args.port, checkout_request, args, proc.pid))
         if args.only in (None, "ref"):
-            results.append(measure("reference", args.port, ref_request, args))
+            results.append(measure("reference", args.port, ref_request, args, proc.pid))
     finally:
         stop_server(proc)
     if len(results) == 2:
@@ -240,6 +281,7 @@ def main() -> None:
         ok = results[0]["rps"] >= 300 and results[0]["p99_ms"] < 100 and ratio >= 1 / 3
         print(f"checkout / reference = {ratio:.2f}; target (>= 300 req/s, p99 < 100 ms, >= 1/3 of the reference): "
               f"{'met' if ok else 'NOT met'}")
+    print("load average while measuring (other processes share this machine):", os.getloadavg())
     print(json.dumps(results))
     sys.stdout.flush()
 
