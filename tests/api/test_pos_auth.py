@@ -44,6 +44,13 @@ def test_a_revoked_key_stops_working_at_once(client, pos, hq_admin, chain, membe
     assert status == 401 and body["code"] == "api_key_revoked"
 
 
+def test_a_closed_store_s_key_is_refused(pos, chain, member):
+    chain.shop.is_active = False
+    chain.shop.save()
+    status, body = pos.get("members/lookup", {"phone": "13800001234"})
+    assert status == 403 and body["code"] == "store_inactive"
+
+
 def test_a_staff_session_does_not_open_the_pos_api(login, hq_admin, member):
     r = login(hq_admin).get("/api/pos/members/lookup", {"phone": "13800001234"})
     assert r.status_code == 401

@@ -32,4 +32,6 @@ class PosKeyAuth(HttpBearer):
         except ApiKeyRejected as exc:
             if exc.code == "api_key_revoked":
                 raise ApiError(401, exc.code, _("This API key has been revoked.")) from exc
+            if exc.code == "store_inactive":
+                raise ApiError(403, exc.code, _("The key's store is closed in MemberCare.")) from exc
             raise ApiError(401, "unauthenticated", _("The API key is not valid.")) from exc

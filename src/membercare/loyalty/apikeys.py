@@ -86,6 +86,8 @@ def apikey_authenticate(raw: str) -> ApiKey:
         raise ApiKeyRejected("unauthenticated")
     if key.revoked_at is not None:
         raise ApiKeyRejected("api_key_revoked")
+    if not key.store.is_active:
+        raise ApiKeyRejected("store_inactive")
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
         # a conditional UPDATE: several workers seeing a stale value write it once between them
