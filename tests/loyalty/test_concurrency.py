@@ -104,3 +104,12 @@ def test_birthday_privilege_is_used_once_whatever_the_interleaving(chain, member
     assert {r.error_code for r in refused} == {"birthday_used"}
     assert BirthdayUse.objects.filter(member=member).count() == 1
     assert ok[0].total_paid == Decimal("1200.00")  # 2 shirts at 6折
+
+
+def test_first_use_of_a_number_sequence_from_many_requests_at_once(db):
+    _postgres_only()
+    from membercare.core.sequences import reserve_numbers
+
+    results = run_together([lambda: reserve_numbers("race_test")[0] for _ in range(THREADS)])
+    assert all(isinstance(r, int) for r in results), results
+    assert len(set(results)) == THREADS

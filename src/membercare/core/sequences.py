@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from .models import NumberSequence
 
@@ -24,9 +24,15 @@ def _pg_sequence(name: str) -> str:
     with connection.cursor() as cur:
         cur.execute("SELECT to_regclass(%s)", [seq])
         if cur.fetchone()[0] is None:
-            # first use: continue from the table's counter (numbers handed out before sequences existed)
+            # first use: continue from the table's counter (numbers handed out before sequences existed).
+            # Several requests may get here at once: CREATE ... IF NOT EXISTS still races in the catalogue,
+            # so it runs in a savepoint and a loser simply uses the winner's sequence.
             start = NumberSequence.objects.filter(name=name).values_list("last", flat=True).first() or 0
-            cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq} MINVALUE 0 START WITH {int(start) + 1}")
+            try:
+                with transaction.atomic():
+                    cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq} MINVALUE 0 START WITH {int(start) + 1}")
+            except IntegrityError:
+                pass
     return seq
 
 
