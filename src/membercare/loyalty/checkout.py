@@ -311,15 +311,17 @@ def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], car
     )
     # the points offset is spread over the lines in proportion, so returns refund it exactly
     remaining_offset = quote.points_offset
+    new_lines = []
     for i, ql in enumerate(quote.lines):
         share = (quote.points_offset * ql.paid / quote.total_paid).quantize(CENT) if quote.total_paid else 0
         if i == len(quote.lines) - 1:
             share = remaining_offset
         remaining_offset -= share
-        ReceiptLine.objects.create(
+        new_lines.append(ReceiptLine(
             receipt=receipt, product=ql.product, quantity=ql.quantity, full_price=ql.full_price * ql.quantity,
             paid_amount=ql.paid - share, on_promotion=ql.on_promotion, birthday_items=ql.birthday_items,
-        )
+        ))
+    ReceiptLine.objects.bulk_create(new_lines)
     if quote.birthday_items:
         try:
             with transaction.atomic():

@@ -23,8 +23,11 @@ from .models import LoyaltyAccount, PointsEntry
 def lock_account(member: Member | int) -> LoyaltyAccount:
     """The member's account, created if needed, locked until the transaction ends."""
     member_id = member if isinstance(member, int) else member.pk
-    LoyaltyAccount.objects.get_or_create(member_id=member_id)
-    return LoyaltyAccount.objects.select_for_update().get(member_id=member_id)
+    account = LoyaltyAccount.objects.select_for_update().filter(member_id=member_id).first()
+    if account is None:  # first write for this member (get_or_create copes with a concurrent first write)
+        LoyaltyAccount.objects.get_or_create(member_id=member_id)
+        account = LoyaltyAccount.objects.select_for_update().get(member_id=member_id)
+    return account
 
 
 def _apply(account: LoyaltyAccount, delta: int) -> None:
