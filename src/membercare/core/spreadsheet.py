@@ -126,3 +126,16 @@ def read_table(data: bytes, filename: str) -> Table:
             headers = [str(v).strip() if v is not None else "" for v in values]
             return Table(headers=headers, header_row=number, rows=numbered)
     raise SpreadsheetError(_("The file is empty."))
+
+
+def columns_problem(title: str, *, missing: list[str], unknown: list[str], twice: list[str], outcome: str) -> str:
+    """One message for a header row that does not fit an import: what is missing, unknown or doubled."""
+    parts = [title]
+    if missing:
+        parts.append(_("Missing required columns: %(columns)s.") % {"columns": "、".join(missing)})
+    if unknown:
+        parts.append(_("Unknown columns: %(columns)s.") % {"columns": "、".join(f"“{h}”" for h in unknown)})
+    if twice:
+        parts.append(_("Columns given twice: %(columns)s.") % {"columns": "、".join(twice)})
+    parts.append(outcome)
+    return " ".join(parts)

@@ -36,7 +36,7 @@ from membercare.core.permissions import can_import, require, visible_stores
 from membercare.core.phone import normalize_phone
 from membercare.core.sequences import reserve_numbers
 from membercare.core.spreadsheet import SpreadsheetError as ImportFileError
-from membercare.core.spreadsheet import Table, cell_value, file_kind, is_blank, read_table, size_text
+from membercare.core.spreadsheet import Table, cell_value, columns_problem, file_kind, is_blank, read_table, size_text
 from membercare.org.models import Staff, Store
 
 from .models import ImportJob, Member, MemberChange, Tag
@@ -221,15 +221,9 @@ def map_columns(headers: list[str]) -> tuple[dict[int, str], dict[str, str], lis
             field_header[target] = header
     missing = [column_label(f) for f in REQUIRED_FIELDS if f not in field_header]
     if missing or unknown or twice:
-        parts = [_("The columns of the file do not match the member import.")]
-        if missing:
-            parts.append(_("Missing required columns: %(columns)s.") % {"columns": "、".join(missing)})
-        if unknown:
-            parts.append(_("Unknown columns: %(columns)s.") % {"columns": "、".join(f"“{h}”" for h in unknown)})
-        if twice:
-            parts.append(_("Columns given twice: %(columns)s.") % {"columns": "、".join(twice)})
-        parts.append(_("Nothing was imported."))
-        raise ImportFileError(" ".join(parts))
+        message = columns_problem(_("The columns of the file do not match the member import."),
+                                  missing=missing, unknown=unknown, twice=twice, outcome=_("Nothing was imported."))
+        raise ImportFileError(message)
     return by_index, field_header, ignored
 
 

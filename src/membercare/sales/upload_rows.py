@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from membercare.core.phone import normalize_phone
+from membercare.core.spreadsheet import columns_problem
 from membercare.loyalty.checkout import LineIn
 from membercare.loyalty.models import Card, normalize_card_number
 from membercare.members.models import Member
@@ -150,15 +151,9 @@ def map_columns(headers: list[str]) -> tuple[dict[int, str], dict[str, str]]:
     if "card_number" not in columns and "phone" not in columns:
         missing.append(f"{column_label('card_number')} | {column_label('phone')}")
     if missing or unknown or twice:
-        parts = [_("The columns of the file do not match the sales upload.")]
-        if missing:
-            parts.append(_("Missing required columns: %(columns)s.") % {"columns": "、".join(missing)})
-        if unknown:
-            parts.append(_("Unknown columns: %(columns)s.") % {"columns": "、".join(f"“{h}”" for h in unknown)})
-        if twice:
-            parts.append(_("Columns given twice: %(columns)s.") % {"columns": "、".join(twice)})
-        parts.append(_("Nothing was posted."))
-        raise SalesUploadError(" ".join(parts), "columns_invalid")
+        message = columns_problem(_("The columns of the file do not match the sales upload."),
+                                  missing=missing, unknown=unknown, twice=twice, outcome=_("Nothing was posted."))
+        raise SalesUploadError(message, "columns_invalid")
     return by_index, columns
 
 
