@@ -2,7 +2,7 @@
 
 Run a worker and the scheduler with:
     celery -A membercare.celery_app worker -B -l info
-The loyalty daily job runs every night at 02:30 (Asia/Shanghai) unless CELERY_BEAT_SCHEDULE is set.
+The loyalty daily job runs every night at 02:30 and the care daily job at 03:00 (Asia/Shanghai) unless CELERY_BEAT_SCHEDULE is set.
 """
 
 import os
@@ -19,4 +19,5 @@ app.autodiscover_tasks()
 if not app.conf.beat_schedule:
     app.conf.beat_schedule = {
         "loyalty-daily": {"task": "membercare.loyalty.tasks.loyalty_daily", "schedule": crontab(hour=2, minute=30)},
+        "care-daily": {"task": "membercare.care.tasks.care_daily", "schedule": crontab(hour=3, minute=0)},
     }

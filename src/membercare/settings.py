@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "membercare.members",
     "membercare.loyalty",
     "membercare.sales",
+    "membercare.care",
     "membercare.web",
     "membercare.api",
     "membercare.demo",

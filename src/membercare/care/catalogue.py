@@ -1,0 +1,80 @@
+"""What each care rule is called, why it makes a task, and what the clerk might say (the script hint).
+
+Titles and hints may use the task's context: %(holiday)s, %(event)s, %(birthday)s, %(days)s,
+%(last_purchase)s, %(product)s, %(next_on)s. Shown on the task list; the specialist sees the labels
+in the rule editor.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+RULE_LABELS = {
+    "new_member_callback": _("New member callback"),
+    "new_member_weekly": _("Last week's new member: check data and explain rights"),
+    "a_monthly_call": _("Monthly caring call (A member)"),
+    "new_stock_call": _("New stock arrives"),
+    "pre_holiday_call": _("Call before the holiday"),
+    "spend_drop_call": _("Buying less than usual"),
+    "dormant_review": _("Dormant for 3 months: review, then contact"),
+    "sleeping_call": _("Sleeping for 6 months: phone call"),
+    "birthday_greeting": _("Birthday greeting and gift"),
+    "holiday_greeting": _("Holiday greeting"),
+    "season_greeting": _("Season change greeting"),
+    "replenishment": _("Replenishment reminder"),
+    "campaign_notice": _("Campaign notice"),
+    "learn_surname": _("Learn the member's surname and introduce yourself"),
+    "follow_up": _("Follow-up"),
+}
+
+SCRIPT_HINTS = {
+    "new_member_callback": _("Thank them for the purchase; ask how the item wears; give care and washing advice; "
+                             "ask whether they were satisfied with the product, the store and the service."),
+    "new_member_weekly": _("Check that their details are complete and correct; tell them their rights as a "
+                           "member (discounts, birthday privilege, points)."),
+    "a_monthly_call": _("A caring call: life, health, family. Do not sell."),
+    "new_stock_call": _("Tell them what has just arrived (%(event)s) that fits their taste and sizes; invite "
+                        "them to try it."),
+    "pre_holiday_call": _("%(holiday)s is coming: wish them well and ask about their plans; mention nothing "
+                          "to buy unless they ask."),
+    "spend_drop_call": _("They come less often than they used to: ask how they are and whether anything "
+                         "bothered them; listen."),
+    "dormant_review": _("No purchase for %(days)s days. First check complaints on record and special "
+                        "circumstances, then choose the time and channel; record the reason."),
+    "sleeping_call": _("No purchase for %(days)s days: call, ask warmly how they are, and record the reason "
+                       "they stopped coming."),
+    "birthday_greeting": _("Birthday on %(birthday)s: send wishes only (no promotion), signed with the store "
+                           "and your name; prepare the birthday gift."),
+    "holiday_greeting": _("%(holiday)s greeting: wishes only, no promotion; sign with the store and your name."),
+    "season_greeting": _("%(holiday)s: care about the weather, clothing and diet; no new products."),
+    "replenishment": _("They buy %(product)s about every %(days)s days; the next purchase is due around "
+                       "%(next_on)s: remind them kindly."),
+    "campaign_notice": _("Tell them about %(event)s at least 5 days ahead."),
+    "learn_surname": _("You have served this member several times: learn their surname and introduce yourself."),
+    "follow_up": _("The next step agreed last time."),
+}
+
+
+def _filled(text, context: dict) -> str:
+    if not text:
+        return ""
+    try:
+        return str(text) % _Defaulting(context or {})
+    except (KeyError, TypeError, ValueError):
+        return str(text)
+
+
+class _Defaulting(dict):
+    def __missing__(self, key):  # a placeholder the context lacks prints as nothing rather than failing
+        return ""
+
+
+def rule_label(rule: str, context: dict | None = None) -> str:
+    label = RULE_LABELS.get(rule)
+    custom = (context or {}).get("title")
+    return str(custom or label or rule)
+
+
+def script_hint(rule: str, context: dict | None = None) -> str:
+    custom = (context or {}).get("script")
+    return _filled(custom or SCRIPT_HINTS.get(rule, ""), context or {})

@@ -1,0 +1,76 @@
+"""Care settings as data: segment thresholds and care rules (each switchable), versioned in CareConfig.
+
+DEFAULTS is what a new installation starts with (DOMAIN.md "Segments" and "Care plan"); a saved version
+holds the whole settings tree, and `care_config()` merges it over DEFAULTS so that a setting added in a
+later release has its default until someone changes it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "segments": {
+        "lifecycle": {"new_days": 30, "dormant_days": 90, "sleeping_days": 180, "lost_days": 365},
+        "abc": {"window_days": 365, "a_share": 0.20, "b_share": 0.30},
+        "seven": {
+            "high_value_share": 0.15,  # top share of 12-month sales
+            "high_loyalty_share": 0.50, "high_loyalty_max_gap_days": 30,
+            "high_ticket_share": 0.15, "ticket_window_days": 183,  # top share by average receipt over ~6 months
+            "high_freq_share": 0.15,  # low ticket (below the median receipt) and top share by frequency
+            "low_share": 0.15,  # bottom share of 12-month sales
+            "sleeping_days": 180,
+            "churn_recent_days": 90, "churn_ratio": 0.5, "churn_min_baseline_days": 2,
+        },
+        "rfm": {"window_days": 365},
+    },
+    "rules": {
+        "new_member_callback": {"enabled": True, "from_day": 3, "to_day": 7, "channel": "phone", "priority": 10},
+        "new_member_weekly": {"enabled": True, "weekday": 0, "channel": "phone", "priority": 20},
+        "a_monthly_call": {"enabled": True, "day_of_month": 1, "due_days": 14, "channel": "phone",
+                           "priority": 40},
+        "new_stock_call": {"enabled": True, "days_before": 3, "follow_up": ["A"], "channel": "phone",
+                           "priority": 35},
+        "pre_holiday_call": {"enabled": True, "days_before": 7, "follow_up": ["A"], "channel": "phone",
+                             "priority": 45},
+        "spend_drop_call": {"enabled": True, "follow_up": ["A", "B"], "channel": "phone", "priority": 25},
+        "dormant_review": {"enabled": True, "days": 90, "channel": "phone", "priority": 30},
+        "sleeping_call": {"enabled": True, "days": 180, "channel": "phone", "priority": 30},
+        "birthday_greeting": {"enabled": True, "days_before": 7, "channel": "sms", "priority": 15},
+        "holiday_greeting": {"enabled": True, "days_before": 3, "follow_up": ["A", "B"], "channel": "sms",
+                             "priority": 60,
+                             "holidays": ["new_year", "spring_festival", "lantern", "womens_day", "dragon_boat",
+                                          "qixi", "mid_autumn", "national_day", "double_ninth"]},
+        "season_greeting": {"enabled": True, "days_before": 2, "follow_up": ["A", "B"], "channel": "sms",
+                            "priority": 65},
+        "replenishment": {"enabled": True, "days_before": 3, "min_purchases": 3, "channel": "phone",
+                          "priority": 30},
+        "campaign_notice": {"enabled": True, "days_before": 5, "follow_up": ["A", "B", "C"], "channel": "sms",
+                            "priority": 50},
+        "learn_surname": {"enabled": True, "visits": 3, "channel": "visit", "priority": 70},
+    },
+}
+
+
+def merge(base: dict, override: dict) -> dict:
+    """A deep copy of `base` with `override`'s values (nested dicts merged key by key)."""
+    out = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def care_config() -> dict[str, Any]:
+    """The settings in force: the latest saved version merged over DEFAULTS."""
+    from .models import CareConfig
+
+    latest = CareConfig.objects.order_by("-created_at", "-pk").values_list("params", flat=True).first()
+    return merge(DEFAULTS, latest or {})
+
+
+def rule_settings(config: dict[str, Any], code: str) -> dict[str, Any]:
+    return config["rules"][code]

@@ -1,0 +1,280 @@
+"""The care engine's data: configuration, daily segments (current and history), tasks and contacts.
+
+Segments: `MemberSegments` holds each member's current classification (one row per member, rewritten by
+the daily job); `SegmentSpan` keeps the history as intervals — a new span starts only when something
+changes — so "which segment was this member in on day D" and month-over-month migration are one query.
+Tasks: one row per (rule, member, key); the unique constraint makes every task rule idempotent.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Lifecycle(models.TextChoices):
+    PROSPECT = "prospect", _("Prospect (no purchase yet)")
+    NEW = "new", _("New")
+    ACTIVE = "active", _("Active")
+    DORMANT = "dormant", _("Dormant")
+    SLEEPING = "sleeping", _("Sleeping")
+    LOST = "lost", _("Lost")
+
+
+class SpendClass(models.TextChoices):  # ABC by 12-month spend rank
+    A = "A", _("A (key)")
+    B = "B", _("B (regular)")
+    C = "C", _("C (ordinary)")
+
+
+class Pyramid(models.TextChoices):  # value pyramid from the RFM scores
+    KEY = "key", _("Key customer")
+    MAJOR = "major", _("Major customer")
+    POTENTIAL = "potential", _("Potential customer")
+    TARGET = "target", _("Target customer")
+
+
+class FollowUp(models.TextChoices):  # follow-up class with its cadence
+    A = "A", _("A: weekly")
+    B = "B", _("B: every two weeks")
+    C = "C", _("C: monthly")
+    D = "D", _("D: prospect to develop")
+
+
+# seed 004's seven segments, stored as flags
+SEVEN_SEGMENTS = [
+    ("high_value", _("High value")),
+    ("high_loyalty", _("High loyalty")),
+    ("high_ticket", _("High ticket")),
+    ("low_ticket_high_freq", _("Low ticket, high frequency")),
+    ("low_ticket_low_freq", _("Low ticket, low frequency")),
+    ("sleeping", _("Sleeping")),
+    ("churning", _("Visibly churning")),
+]
+
+
+class CareConfig(models.Model):
+    """Segment thresholds and care rules as data (care.config.DEFAULTS is the shape); each edit is a version."""
+
+    params = models.JSONField(_("settings"))
+    note = models.CharField(_("note"), max_length=200, blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("changed by"))
+    created_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("care settings version")
+        verbose_name_plural = _("care settings versions")
+        ordering = ["-created_at", "-pk"]
+
+
+class SegmentFields(models.Model):
+    """The classification of one member on a day (shared by the current row and the history spans)."""
+
+    lifecycle = models.CharField(_("lifecycle"), max_length=10, choices=Lifecycle.choices)
+    spend_class = models.CharField(_("spend class"), max_length=1, choices=SpendClass.choices, blank=True,
+                                   default="")
+    rfm_r = models.PositiveSmallIntegerField(_("R score"), default=0)  # 1..5, 0 = no purchase in the window
+    rfm_f = models.PositiveSmallIntegerField(_("F score"), default=0)
+    rfm_m = models.PositiveSmallIntegerField(_("M score"), default=0)
+    pyramid = models.CharField(_("value pyramid"), max_length=10, choices=Pyramid.choices, blank=True, default="")
+    follow_up = models.CharField(_("follow-up class"), max_length=1, choices=FollowUp.choices, default=FollowUp.D)
+    high_value = models.BooleanField(_("high value"), default=False)
+    high_loyalty = models.BooleanField(_("high loyalty"), default=False)
+    high_ticket = models.BooleanField(_("high ticket"), default=False)
+    low_ticket_high_freq = models.BooleanField(_("low ticket, high frequency"), default=False)
+    low_ticket_low_freq = models.BooleanField(_("low ticket, low frequency"), default=False)
+    sleeping = models.BooleanField(_("sleeping"), default=False)
+    churning = models.BooleanField(_("visibly churning"), default=False)
+
+    class Meta:
+        abstract = True
+
+
+SEGMENT_FIELD_NAMES = ["lifecycle", "spend_class", "rfm_r", "rfm_f", "rfm_m", "pyramid", "follow_up",
+                       *[code for code, _label in SEVEN_SEGMENTS]]
+
+
+class MemberSegments(SegmentFields):
+    """Current segments and the figures they were computed from (one row per member)."""
+
+    member = models.OneToOneField("members.Member", on_delete=models.CASCADE, primary_key=True,
+                                  related_name="segments")
+    computed_on = models.DateField(_("computed on"))
+    first_purchase_on = models.DateField(_("first purchase"), null=True, blank=True)
+    last_purchase_on = models.DateField(_("last purchase"), null=True, blank=True)
+    purchase_days_12m = models.PositiveIntegerField(_("purchase days in 12 months"), default=0)
+    spend_12m = models.DecimalField(_("spend in 12 months"), max_digits=14, decimal_places=2, default=0)
+    receipts_6m = models.PositiveIntegerField(_("receipts in 6 months"), default=0)
+    spend_6m = models.DecimalField(_("spend in 6 months"), max_digits=14, decimal_places=2, default=0)
+    purchase_days_3m = models.PositiveIntegerField(_("purchase days in 3 months"), default=0)
+    median_gap_days = models.PositiveIntegerField(_("median days between visits"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("member segments")
+        verbose_name_plural = _("member segments")
+        indexes = [models.Index(fields=["lifecycle"]), models.Index(fields=["spend_class"]),
+                   models.Index(fields=["follow_up"])]
+
+
+class SegmentSpan(SegmentFields):
+    """History: the member had these segments from `valid_from` until the day before `valid_to` (open: now)."""
+
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="segment_spans")
+    valid_from = models.DateField(_("from"))
+    valid_to = models.DateField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("segment history")
+        verbose_name_plural = _("segment history")
+        indexes = [models.Index(fields=["member", "valid_from"]), models.Index(fields=["valid_from", "valid_to"])]
+
+
+class DailyRun(models.Model):
+    """One run of the daily care job for a day; each step records when it finished, so a run killed
+    half-way is resumed (finished steps are skipped) and a second run the same day changes nothing."""
+
+    day = models.DateField(_("day"), unique=True)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    steps = models.JSONField(default=dict)  # {step: {"finished_at": iso, "count": n, "seconds": s}}
+    warnings = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = _("daily care run")
+        verbose_name_plural = _("daily care runs")
+        ordering = ["-day"]
+
+
+class CareEvent(models.Model):
+    """Something members should hear about ahead of time: new stock arriving, a campaign."""
+
+    class Kind(models.TextChoices):
+        NEW_STOCK = "new_stock", _("New stock arrives")
+        CAMPAIGN = "campaign", _("Campaign")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=100)
+    brand = models.ForeignKey("org.Brand", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("brand"))
+    series = models.ForeignKey("sales.Series", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("series"))
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    details = models.TextField(_("details"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("care event")
+        verbose_name_plural = _("care events")
+        ordering = ["-starts_on"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class CareChannel(models.TextChoices):
+    PHONE = "phone", _("Phone call")
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    EMAIL = "email", _("Email")
+    VISIT = "visit", _("In store")
+
+
+class Task(models.Model):
+    """Someone to contact, why, how and by when. (rule, member, key) is unique: a rule run twice on the same
+    day, or resumed after a crash, finds its tasks already there."""
+
+    rule = models.CharField(_("rule"), max_length=30)
+    key = models.CharField(max_length=40)  # what makes the task unique for the rule: a date, a period, an event
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="care_tasks")
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="care_tasks",
+                              verbose_name=_("store"))
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="care_tasks", verbose_name=_("assigned to"))
+    created_on = models.DateField(_("created on"))
+    due_on = models.DateField(_("due on"))
+    priority = models.PositiveSmallIntegerField(_("priority"), default=50)  # lower first
+    channel = models.CharField(_("channel"), max_length=10, choices=CareChannel.choices,
+                               default=CareChannel.PHONE)
+    context = models.JSONField(default=dict)  # rule-specific facts for the title and the script hint
+    status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+", verbose_name=_("done by"))
+
+    class Meta:
+        verbose_name = _("care task")
+        verbose_name_plural = _("care tasks")
+        constraints = [models.UniqueConstraint(fields=["rule", "member", "key"], name="care_task_once")]
+        indexes = [models.Index(fields=["assignee", "status", "due_on"]),
+                   models.Index(fields=["store", "status", "due_on"]),
+                   models.Index(fields=["member", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.member_id} {self.key}"
+
+
+class Outcome(models.TextChoices):
+    REACHED = "reached", _("Reached")
+    NO_ANSWER = "no_answer", _("No answer")
+    CALL_BACK = "call_back", _("Asked to call back later")
+    MESSAGE_SENT = "message_sent", _("Message sent")
+    REFUSED = "refused", _("Does not want to be contacted")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+
+class DormancyReason(models.TextChoices):
+    QUALITY = "quality", _("Quality")
+    SERVICE = "service", _("Service")
+    MOVED = "moved", _("Moved home or work")
+    ELSEWHERE = "elsewhere", _("Buys elsewhere")
+    TRAVELLING = "travelling", _("Travelling")
+    BUSY = "busy", _("Busy")
+    NO_TIME = "no_time", _("No time")
+    OTHER = "other", _("Other")
+
+
+class Contact(models.Model):
+    """One logged contact with a member (from a task or not)."""
+
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="contacts")
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                              verbose_name=_("by"))
+    store = models.ForeignKey("org.Store", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              verbose_name=_("store"))
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
+    at = models.DateTimeField(_("at"))
+    channel = models.CharField(_("channel"), max_length=10, choices=CareChannel.choices)
+    outcome = models.CharField(_("outcome"), max_length=15, choices=Outcome.choices)
+    reason = models.CharField(_("dormancy reason"), max_length=12, choices=DormancyReason.choices, blank=True,
+                              default="")
+    notes = models.TextField(_("notes"), blank=True)
+    next_step = models.CharField(_("next step"), max_length=200, blank=True)
+    next_due_on = models.DateField(_("next contact on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        indexes = [models.Index(fields=["member", "at"]), models.Index(fields=["staff", "at"])]
+
+
+class StoreCareSettings(models.Model):
+    """Per store: who receives tasks of members without an owner, or of a clerk who left."""
+
+    store = models.OneToOneField("org.Store", on_delete=models.CASCADE, primary_key=True,
+                                 related_name="care_settings")
+    default_assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="+",
+                                         verbose_name=_("default assignee"))
+
+    class Meta:
+        verbose_name = _("store care settings")
+        verbose_name_plural = _("store care settings")

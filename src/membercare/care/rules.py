@@ -1,0 +1,3 @@
+"""Care rules (placeholder: being written)."""
+
+RULES: dict = {}
