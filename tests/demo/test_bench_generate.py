@@ -86,3 +86,36 @@ def test_phones_unique_and_ids_valid():
     ids = id_numbers(rng, np.array([310101] * 50), np.arange(50) * 300, np.arange(50) % 2 == 1)
     assert all(normalize_id_number(i) == i for i in ids)
     assert all(int(i[16]) % 2 == k % 2 for k, i in enumerate(ids))  # odd sequence digit = male
+
+
+@pytest.mark.django_db
+def test_generated_points_balances_match_the_ledger_and_the_history():
+    """Every account balance is the sum of its open lots, lots never expired on the generation day, and a
+    member's balance is 1 point per whole yuan paid with a card on receipts whose points are still valid."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.db.models import Sum
+
+    from membercare.loyalty.models import LoyaltyAccount, PointsEntry
+    from membercare.loyalty.programme import programme_at
+
+    call_command("bench_generate", members=1500, receipts=6000, seed=5, stdout=io.StringIO())
+    accounts = dict(LoyaltyAccount.objects.values_list("member_id", "points"))
+    assert accounts and all(points > 0 for points in accounts.values())
+    ledger = dict(PointsEntry.objects.values("member_id").annotate(s=Sum("points")).values_list("member_id", "s"))
+    lots = dict(PointsEntry.objects.values("member_id").annotate(s=Sum("remaining"))
+                .values_list("member_id", "s"))
+    assert ledger == accounts == lots
+    today = dt.date.today()
+    assert not PointsEntry.objects.filter(expires_on__lt=today - dt.timedelta(days=1)).exists()
+
+    programme = programme_at(today)
+    member_id = max(accounts, key=accounts.get)  # the biggest balance: recompute it from the receipts
+    expected = 0
+    for receipt in Receipt.objects.filter(member_id=member_id).exclude(card_number=""):
+        earned_on = receipt.sold_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+        expires = programme.points_expire_on(earned_on)
+        if expires is None or expires >= today:
+            expected += int(receipt.total_paid * programme.points_per_yuan // Decimal(1))
+    assert accounts[member_id] == expected

@@ -23,14 +23,17 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from membercare.core.crypto import blind_index, encrypt
 from membercare.core.idnumber import id_check_char, mask_id_number
 from membercare.core.sequences import reserve_numbers
-from membercare.loyalty.models import Card, CardKind, CardStatus
+from membercare.loyalty.models import Card, CardKind, CardStatus, LoyaltyAccount, PointsEntry
+from membercare.loyalty.programme import programme_at
 from membercare.members.models import (
     Channel,
     ContactTime,
@@ -46,7 +49,20 @@ from membercare.org.models import Brand, Company, Region, Role, Staff, Store
 from membercare.sales.models import Product, Receipt, ReceiptLine, Series
 
 from . import data
-from .loader import BulkLoader, analyze, bools, code, const, dates, ints, money, stamps, text
+from .loader import (
+    BulkLoader,
+    analyze,
+    bools,
+    civil_from_days,
+    code,
+    const,
+    dates,
+    days_from_civil,
+    ints,
+    money,
+    stamps,
+    text,
+)
 
 DEMO_PASSWORD = "demo1234"
 DAY = 86400
@@ -796,7 +812,46 @@ def make_purchases(cfg: GenConfig, org: Org, cat: Catalogue, people: People, tod
 
 
 # ------------------------------------------------------------------------------------------- load
-LOADED_TABLES = [Member, Member.tags.through, MemberChange, Card, Receipt, ReceiptLine]
+LOADED_TABLES = [Member, Member.tags.through, MemberChange, Card, Receipt, ReceiptLine, LoyaltyAccount, PointsEntry]
+
+
+@dataclass
+class OpeningPoints:
+    """Points still valid on `today` from the purchase history: one earn lot per member and expiry date."""
+
+    member: np.ndarray  # member index per lot
+    points: np.ndarray
+    expires: np.ndarray  # days since 1970-01-01; -1 = never
+    at: np.ndarray  # UTC seconds of the last purchase in the lot
+    balance: np.ndarray  # per member
+    has_account: np.ndarray  # per member
+
+
+def opening_points(purchases: Purchases, n: int, today: int, today_date: dt.date) -> OpeningPoints:
+    """1 point per whole yuan paid on receipts with a card (the programme's rate), grouped by expiry date;
+    lots already expired on `today` are left out (they were spent or expired before go-live)."""
+    programme = programme_at(today_date)
+    with_card = purchases.card != 0
+    member, at = purchases.member[with_card], purchases.at[with_card]
+    points = (purchases.paid[with_card] * programme.points_per_yuan // 100).astype(np.int64)
+    day = (at + 8 * 3600) // 86400  # Asia/Shanghai dates
+    if programme.points_expiry == "never":
+        expires = np.full(len(day), -1, dtype=np.int64)
+    elif programme.points_expiry.startswith("days:"):
+        expires = day + int(programme.points_expiry[5:])
+    else:
+        year, _m, _d = civil_from_days(day)
+        expires = days_from_civil(year + 1, np.full(len(day), 12), np.full(len(day), 31))
+    keep = ((expires < 0) | (expires >= today)) & (points > 0)
+    member, at, points, expires = member[keep], at[keep], points[keep], expires[keep]
+    keys, lot = np.unique(np.stack([member, expires]), axis=1, return_inverse=True)
+    lot = lot.ravel()
+    lot_points = np.bincount(lot, weights=points, minlength=keys.shape[1]).astype(np.int64)
+    lot_at = np.zeros(keys.shape[1], dtype=np.int64)
+    np.maximum.at(lot_at, lot, at)
+    balance = np.bincount(keys[0], weights=lot_points, minlength=n).astype(np.int64)
+    return OpeningPoints(member=keys[0], points=lot_points, expires=keys[1], at=lot_at, balance=balance,
+                         has_account=balance > 0)
 
 
 def generate(cfg: GenConfig, log: Callable[[str], None] | None = None) -> Result:
@@ -904,6 +959,24 @@ def generate(cfg: GenConfig, log: Callable[[str], None] | None = None) -> Result
         }, nl)
         step("receipt lines written", t0)
         t0 = time.perf_counter()
+        opening = opening_points(purchases, n, today, today_date)
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = gettext("Opening balance: points from the purchase history")
+        nlots = len(opening.member)
+        loader.write(PointsEntry, {
+            "id": ints(loader.next_id(PointsEntry) + np.arange(nlots, dtype=np.int64)),
+            "member_id": ints(member_ids[opening.member]), "kind": const(PointsEntry.Kind.EARN.value),
+            "points": ints(opening.points), "remaining": ints(opening.points),
+            "expires_on": dates(opening.expires, null=opening.expires < 0), "reason": const(reason),
+            "created_at": stamps(opening.at),
+        }, nlots)
+        accounts = np.flatnonzero(opening.has_account)
+        loader.write(LoyaltyAccount, {
+            "member_id": ints(member_ids[accounts]), "points": ints(opening.balance[accounts]),
+            "updated_at": stamps(np.full(len(accounts), int(time.time()), dtype=np.int64)),
+        }, len(accounts))
+        step("points balances written", t0)
+        t0 = time.perf_counter()
         loader.finish()
         step("indexes and sequences", t0)
     t0 = time.perf_counter()
@@ -913,5 +986,6 @@ def generate(cfg: GenConfig, log: Callable[[str], None] | None = None) -> Result
     result.counts = {
         "stores": len(org.store_ids), "staff": Staff.objects.count(), "products": len(cat.ids),
         "members": n, "member_tags": len(tag_member), "cards": ncards, "receipts": nr, "receipt_lines": nl,
+        "points_lots": nlots, "loyalty_accounts": len(accounts),
     }
     return result
