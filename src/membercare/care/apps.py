@@ -6,3 +6,10 @@ class CareConfig(AppConfig):
     name = "membercare.care"
     label = "care"
     verbose_name = _("Care")
+
+    def ready(self) -> None:
+        from membercare.core.timeline import register_timeline_source
+
+        from .selectors import member_contact_events
+
+        register_timeline_source("contact", member_contact_events)

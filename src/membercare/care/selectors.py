@@ -1,0 +1,336 @@
+"""Care reads: the clerk's task list, the manager's view of a store, contacts on the timeline, the member's
+segments panel and the history of the care settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Case, Count, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from membercare.core.timeline import TimelineEvent
+from membercare.loyalty.models import Card, CardStatus
+from membercare.members.models import Member
+from membercare.org.models import Role, Staff, Store
+from membercare.sales.models import Receipt
+
+from .catalogue import rule_label, script_hint
+from .config import DEFAULTS, merge
+from .models import (
+    SEGMENT_FIELD_NAMES,
+    SEVEN_SEGMENTS,
+    CareChannel,
+    CareConfig,
+    Contact,
+    FollowUp,
+    Lifecycle,
+    MemberSegments,
+    Outcome,
+    Pyramid,
+    SegmentSpan,
+    SpendClass,
+    Task,
+    TaskStatus,
+)
+
+# highest card first when a member holds several
+CARD_ORDER = {"knight": 0, "diamond": 1, "elite": 2, "accumulation": 3}
+
+
+def open_complaints_count(member_ids: list[int]) -> dict[int, int]:
+    """Open complaints per member. No complaint model yet: issue 6 fills this hook in."""
+    return {}
+
+
+@dataclass
+class MemberFacts:
+    card: str = ""
+    last_purchase_on: dt.date | None = None
+    clothing_size: str = ""
+    shoe_size: str = ""
+    tags: list[str] = field(default_factory=list)
+    preferences: str = ""
+    open_complaints: int = 0
+    last_contact: Contact | None = None
+
+
+@dataclass
+class TaskRow:
+    task: Task
+    label: str
+    hint: str
+    overdue: bool
+    days_overdue: int
+    facts: MemberFacts
+
+    @property
+    def member(self) -> Member:
+        return self.task.member
+
+
+def _open_tasks_ordered(qs: QuerySet[Task], day: dt.date) -> QuerySet[Task]:
+    return qs.filter(status=TaskStatus.OPEN, due_on__lte=day).annotate(
+        is_overdue=Case(When(due_on__lt=day, then=Value(0)), default=Value(1), output_field=IntegerField()),
+    ).order_by("is_overdue", "priority", "due_on", "pk")
+
+
+def _last_contact_ids() -> Subquery:
+    return Subquery(Contact.objects.filter(member=OuterRef("member")).order_by("-at", "-pk").values("pk")[:1])
+
+
+def task_rows(tasks: list[Task], day: dt.date) -> list[TaskRow]:
+    """The tasks with their members' key facts, in a fixed number of queries (cards, last purchases, tags,
+    last contacts), whatever the number of tasks."""
+    member_ids = list({t.member_id for t in tasks})
+    cards: dict[int, Card] = {}
+    for card in Card.objects.filter(member_id__in=member_ids, status=CardStatus.ACTIVE).only(
+            "member_id", "kind", "number"):
+        best = cards.get(card.member_id)
+        if best is None or CARD_ORDER.get(card.kind, 9) < CARD_ORDER.get(best.kind, 9):
+            cards[card.member_id] = card
+    last_purchase = dict(MemberSegments.objects.filter(member_id__in=member_ids, last_purchase_on__isnull=False)
+                         .values_list("member_id", "last_purchase_on"))
+    missing = [m for m in member_ids if m not in last_purchase]
+    if missing:  # segments not computed yet for these members: read the receipts
+        for member_id, at in (Receipt.objects.filter(member_id__in=missing, total_paid__gt=0)
+                              .values("member_id").annotate(last=Max("sold_at")).values_list("member_id", "last")):
+            last_purchase[member_id] = timezone.localtime(at).date()
+    tags: dict[int, list[str]] = {}
+    for member_id, name in Member.tags.through.objects.filter(member_id__in=member_ids).values_list(
+            "member_id", "tag__name").order_by("tag__name"):
+        tags.setdefault(member_id, []).append(name)
+    contact_ids = [t.last_contact_id for t in tasks if getattr(t, "last_contact_id", None)]
+    contacts = {c.member_id: c for c in Contact.objects.filter(pk__in=contact_ids).select_related("staff")}
+    complaints = open_complaints_count(member_ids)
+    rows = []
+    for task in tasks:
+        member = task.member
+        card = cards.get(member.pk)
+        facts = MemberFacts(
+            card=card.get_kind_display() if card else "",
+            last_purchase_on=last_purchase.get(member.pk),
+            clothing_size=member.clothing_size, shoe_size=member.shoe_size,
+            tags=tags.get(member.pk, []),
+            preferences=_preferences(member),
+            open_complaints=complaints.get(member.pk, 0),
+            last_contact=contacts.get(member.pk),
+        )
+        hint = script_hint(task.rule, task.context)
+        if task.rule == "follow_up" and task.context.get("next_step"):
+            hint = f"{hint} {task.context['next_step']}"
+        overdue_days = (day - task.due_on).days
+        rows.append(TaskRow(task=task, label=rule_label(task.rule, task.context), hint=hint,
+                            overdue=overdue_days > 0, days_overdue=max(overdue_days, 0), facts=facts))
+    return rows
+
+
+def _preferences(member: Member) -> str:
+    parts = [f"{member.get_preferred_channel_display()} · {member.get_preferred_time_display()}"]
+    for value in (member.first_purchase_style, member.personality, member.get_decision_style_display()):
+        if value:
+            parts.append(str(value))
+    return " · ".join(parts)
+
+
+def my_tasks(staff: Staff, day: dt.date | None = None, *, limit: int = 200) -> list[TaskRow]:
+    """Today's and overdue open tasks of `staff`: overdue first, then by priority, then by due date."""
+    day = day or timezone.localdate()
+    qs = _open_tasks_ordered(Task.objects.filter(assignee=staff), day).select_related(
+        "member", "store").annotate(last_contact_id=_last_contact_ids())
+    return task_rows(list(qs[:limit]), day)
+
+
+def my_task_counts(staff: Staff, day: dt.date | None = None) -> dict[str, int]:
+    day = day or timezone.localdate()
+    return Task.objects.filter(assignee=staff, status=TaskStatus.OPEN).aggregate(
+        overdue=Count("pk", filter=Q(due_on__lt=day)), today=Count("pk", filter=Q(due_on=day)),
+        upcoming=Count("pk", filter=Q(due_on__gt=day, due_on__lte=day + dt.timedelta(days=7))),
+    )
+
+
+def task_row(task: Task, day: dt.date | None = None) -> TaskRow:
+    day = day or timezone.localdate()
+    task = Task.objects.select_related("member", "store").annotate(last_contact_id=_last_contact_ids()).get(
+        pk=task.pk)
+    return task_rows([task], day)[0]
+
+
+# ------------------------------------------------------------------------------------ the manager
+
+
+@dataclass
+class ClerkLine:
+    staff: Staff | None  # None: tasks nobody is assigned to
+    open: int = 0  # open and not yet overdue
+    overdue: int = 0
+    done_on_time: int = 0
+    done_late: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.done_on_time + self.done_late
+
+    @property
+    def total(self) -> int:
+        return self.open + self.overdue + self.done
+
+
+def store_staff(store: Store) -> QuerySet[Staff]:
+    """The active staff who work in the store (the people tasks can go to)."""
+    return Staff.objects.filter(stores=store, is_active=True, role__in=(Role.CLERK, Role.MANAGER)).order_by(
+        "role", "display_name", "username")
+
+
+def store_tasks(store: Store, start: dt.date, end: dt.date, *, day: dt.date | None = None) -> list[ClerkLine]:
+    """Per clerk, the store's tasks due from `start` to `end`: open, overdue (open and due before `day`),
+    done on time (on or before the due day) and done late. Every active clerk of the store has a line."""
+    day = day or timezone.localdate()
+    qs = Task.objects.filter(store=store, due_on__gte=start, due_on__lte=end).exclude(status=TaskStatus.CANCELLED)
+    done = Q(status=TaskStatus.DONE)
+    counts = qs.values("assignee").annotate(
+        open=Count("pk", filter=Q(status=TaskStatus.OPEN, due_on__gte=day)),
+        overdue=Count("pk", filter=Q(status=TaskStatus.OPEN, due_on__lt=day)),
+        done_on_time=Count("pk", filter=done & Q(done_at__date__lte=F("due_on"))),
+        done_late=Count("pk", filter=done & Q(done_at__date__gt=F("due_on"))),
+    )
+    by_staff = {row["assignee"]: row for row in counts}
+    people = {s.pk: s for s in store_staff(store)}
+    missing = [pk for pk in by_staff if pk is not None and pk not in people]
+    people.update({s.pk: s for s in Staff.objects.filter(pk__in=missing)})
+    lines = []
+    for pk, person in people.items():
+        row = by_staff.get(pk, {})
+        lines.append(ClerkLine(person, **{k: row.get(k, 0) for k in ("open", "overdue", "done_on_time",
+                                                                     "done_late")}))
+    if None in by_staff:
+        row = by_staff[None]
+        lines.append(ClerkLine(None, **{k: row[k] for k in ("open", "overdue", "done_on_time", "done_late")}))
+    return lines
+
+
+def store_open_tasks(store: Store, *, assignee_id: int | None = None, day: dt.date | None = None,
+                     limit: int = 300) -> list[Task]:
+    """The store's open tasks (overdue first), for the manager to reassign."""
+    day = day or timezone.localdate()
+    qs = Task.objects.filter(store=store, status=TaskStatus.OPEN).select_related("member", "assignee")
+    if assignee_id == 0:
+        qs = qs.filter(assignee__isnull=True)
+    elif assignee_id:
+        qs = qs.filter(assignee_id=assignee_id)
+    tasks = list(qs.order_by("due_on", "priority", "pk")[:limit])
+    for task in tasks:
+        task.label = rule_label(task.rule, task.context)
+        task.overdue = task.due_on < day
+    return tasks
+
+
+# ------------------------------------------------------------------------------------ the timeline
+
+
+def contact_title(contact: Contact) -> str:
+    channel = CareChannel(contact.channel).label if contact.channel in CareChannel.values else contact.channel
+    outcome = Outcome(contact.outcome).label if contact.outcome in Outcome.values else contact.outcome
+    return _("%(channel)s · %(outcome)s · %(staff)s") % {
+        "channel": channel, "outcome": outcome, "staff": contact.staff or "—"}
+
+
+def member_contact_events(member: Member, limit: int) -> list[TimelineEvent]:
+    """Every logged contact, for the member's timeline (registered as the "contact" source)."""
+    contacts = (Contact.objects.filter(member=member).select_related("staff", "task")
+                .order_by("-at", "-pk")[:limit])
+    events = []
+    for c in contacts:
+        detail = [c.notes] if c.notes else []
+        if c.reason:
+            detail.append(_("Reason: %(reason)s") % {"reason": c.get_reason_display()})
+        if c.next_step or c.next_due_on:
+            detail.append(_("Next step: %(step)s %(date)s") % {
+                "step": c.next_step, "date": c.next_due_on.isoformat() if c.next_due_on else ""})
+        events.append(TimelineEvent(
+            at=c.at, kind="contact", title=contact_title(c), detail=" · ".join(d.strip() for d in detail),
+            extra={"task": rule_label(c.task.rule, c.task.context) if c.task else "", "outcome": c.outcome},
+        ))
+    return events
+
+
+# --------------------------------------------------------------------------------- segments panel
+
+
+def _choice(enum, value: str) -> str:
+    return str(enum(value).label) if value in enum.values else (value or "—")
+
+
+def segment_labels(row: Any) -> dict[str, Any]:
+    """What a segments row (current or a history span) says, in words."""
+    return {
+        "lifecycle": _choice(Lifecycle, row.lifecycle),
+        "spend_class": _choice(SpendClass, row.spend_class) if row.spend_class else "—",
+        "rfm": f"R{row.rfm_r} F{row.rfm_f} M{row.rfm_m}",
+        "pyramid": _choice(Pyramid, row.pyramid) if row.pyramid else "—",
+        "follow_up": _choice(FollowUp, row.follow_up),
+        "flags": [str(label) for code, label in SEVEN_SEGMENTS if getattr(row, code, False)],
+    }
+
+
+def _history_from_spans(member: Member) -> list[Any]:
+    return list(SegmentSpan.objects.filter(member=member).order_by("-valid_from", "-pk")[:60])
+
+
+def member_segments_panel(member: Member) -> dict[str, Any]:
+    """Current segments (or None before the first daily run) and their history, newest first."""
+    current = MemberSegments.objects.filter(member=member).first()
+    try:  # written alongside the segments job; fall back to the spans themselves
+        from .segment_selectors import member_segment_history
+    except ImportError:
+        member_segment_history = None
+    spans = list(member_segment_history(member)) if member_segment_history else _history_from_spans(member)
+    history = []
+    for span in spans:
+        if not all(hasattr(span, name) for name in ("valid_from", *SEGMENT_FIELD_NAMES)):
+            continue
+        valid_to = getattr(span, "valid_to", None)  # the span ends the day before
+        history.append({"valid_from": span.valid_from, "valid_to": valid_to,
+                        "valid_until": valid_to - dt.timedelta(days=1) if valid_to else None, **segment_labels(span)})
+    history.sort(key=lambda h: h["valid_from"], reverse=True)
+    return {"current": current, "labels": segment_labels(current) if current else None, "history": history}
+
+
+# ------------------------------------------------------------------------------ settings history
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            out.update(_flatten(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(path, old, new) for each setting that differs, in the order of the settings."""
+    a, b = _flatten(old), _flatten(new)
+    return [(path, a.get(path), b.get(path)) for path in dict.fromkeys([*a, *b]) if a.get(path) != b.get(path)]
+
+
+@dataclass
+class ConfigVersion:
+    version: CareConfig
+    changes: list[tuple[str, Any, Any]]
+
+
+def care_config_history(limit: int = 100) -> list[ConfigVersion]:
+    """Every saved version, newest first, each with what it changed (old -> new) from the one before."""
+    versions = list(CareConfig.objects.select_related("created_by").order_by("created_at", "pk"))
+    entries = []
+    previous = DEFAULTS
+    for version in versions:
+        tree = merge(DEFAULTS, version.params or {})
+        entries.append(ConfigVersion(version, config_diff(previous, tree)))
+        previous = tree
+    return entries[::-1][:limit]
