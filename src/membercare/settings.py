@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "membercare.loyalty",
     "membercare.sales",
     "membercare.care",
+    "membercare.messaging",
     "membercare.web",
     "membercare.api",
     "membercare.demo",
@@ -145,3 +146,26 @@ ROLE_LABELS = {
     "specialist": _("VIP specialist"),
     "admin": _("Administrator"),
 }
+
+# --- messaging ----------------------------------------------------------------------------------------
+# A channel's backend: "class" plus options. The demo writes SMS and WeChat messages to var/outbox/ and
+# sends email through Django's email backend (a file in var/outbox/email unless EMAIL_HOST is set).
+# Production SMS: {"class": "membercare.messaging.backends.aliyun.AliyunSmsBackend", "access_key_id": ...,
+# "access_key_secret": ..., "sign_name": ...} (set MESSAGING_SMS_* in the environment).
+MESSAGING_BACKENDS = {
+    "sms": ({"class": "membercare.messaging.backends.aliyun.AliyunSmsBackend",
+             "access_key_id": os.environ["MESSAGING_SMS_ACCESS_KEY_ID"],
+             "access_key_secret": os.environ.get("MESSAGING_SMS_ACCESS_KEY_SECRET", ""),
+             "sign_name": os.environ.get("MESSAGING_SMS_SIGN_NAME", ""),
+             "endpoint": os.environ.get("MESSAGING_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/")}
+            if os.environ.get("MESSAGING_SMS_ACCESS_KEY_ID") else "membercare.messaging.backends.outbox.OutboxBackend"),
+    "email": "membercare.messaging.backends.email.EmailBackend",
+    "wechat": os.environ.get("MESSAGING_WECHAT_BACKEND", "membercare.messaging.backends.outbox.OutboxBackend"),
+}
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "membercare@localhost")
+if not EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "outbox" / "email"

@@ -1,3 +1,0 @@
-"""Care rules (placeholder: being written)."""
-
-RULES: dict = {}

@@ -1,0 +1,199 @@
+"""Bulk sends to a segment or a filtered list: preview, resumable enqueueing, progress.
+
+Audience (BulkSend.audience): {"lifecycle": [...], "spend_class": [...], "follow_up": [...], "flags": [...],
+"store_ids": [...], "member_ids": [...], "tag_ids": [...]} — every given key must match (AND).
+
+Enqueueing walks the audience in member-id order, a chunk per transaction, and records the last member
+id reached with the chunk: a crash resumes after the last committed chunk, and (bulk, member) is unique,
+so nobody is queued twice. Members who may not receive it get a "not sent" row with the reason, so the
+delivery log explains every member of the audience.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from membercare.members.models import Member
+from membercare.org.models import Staff
+
+from .config import messaging_config
+from .content import content_violations
+from .models import BulkSend, Message, MessageStatus, MessageTemplate, OptOut
+from .placeholders import member_values, render
+from .policy import (
+    CONSENT_FIELD,
+    EXCLUSION_REASONS,
+    QUIET_LABEL,
+    address_for,
+    exclusion,
+    in_quiet_hours,
+    is_marketing,
+    send_time,
+)
+
+CHUNK = 2000
+
+
+def audience_queryset(audience: dict) -> QuerySet[Member]:
+    qs = Member.objects.all()
+    seg = {}
+    for key in ("lifecycle", "spend_class", "follow_up"):
+        if audience.get(key):
+            seg[f"segments__{key}__in"] = list(audience[key])
+    for flag in audience.get("flags") or []:
+        seg[f"segments__{flag}"] = True
+    if seg:
+        qs = qs.filter(**seg)
+    if audience.get("store_ids"):
+        qs = qs.filter(home_store_id__in=audience["store_ids"])
+    if audience.get("member_ids"):
+        qs = qs.filter(pk__in=audience["member_ids"])
+    if audience.get("tag_ids"):
+        qs = qs.filter(tags__in=audience["tag_ids"]).distinct()
+    return qs.order_by("pk")
+
+
+def _week_count(at: dt.datetime):
+    return Count("messages", filter=Q(messages__is_marketing=True, messages__created_at__gte=at - dt.timedelta(
+        days=7)) & ~Q(messages__status__in=[MessageStatus.SKIPPED, MessageStatus.FAILED]))
+
+
+def bulk_preview(*, template: MessageTemplate, audience: dict, at: dt.datetime, samples: int = 3) -> dict:
+    """How many will receive it, how many are excluded and why, how many are held for quiet hours, and a
+    few rendered samples. Counted in the database (one aggregate query)."""
+    config = messaging_config()
+    channel, marketing = template.channel, is_marketing(template.category, config)
+    field = {"sms": "phone", "email": "email", "wechat": "wechat_id"}[channel]
+    members = audience_queryset(audience).annotate(
+        opted=Exists(OptOut.objects.filter(member=OuterRef("pk"), channel=channel)))
+    no_address = Q(**{field: ""})
+    opted = Q(opted=True) & ~no_address
+    no_consent = Q(**{CONSENT_FIELD[channel]: False}) & ~no_address & ~Q(opted=True) if marketing else Q(pk=None)
+    counts = members.aggregate(total=Count("pk"), no_address=Count("pk", filter=no_address),
+                               opted_out=Count("pk", filter=opted), no_consent=Count("pk", filter=no_consent))
+    capped = 0
+    if marketing:
+        eligible = members.exclude(no_address).exclude(opted=True).filter(**{CONSENT_FIELD[channel]: True})
+        capped = (eligible.annotate(week=_week_count(at)).filter(week__gte=int(config["weekly_cap"]))
+                  .values("pk").count())
+    excluded = {"no_address": counts["no_address"], "opted_out": counts["opted_out"],
+                "no_consent": counts["no_consent"], "capped": capped}
+    receive = counts["total"] - sum(excluded.values())
+    quiet = receive if in_quiet_hours(at, config) else 0
+    rendered = []
+    for member in audience_queryset(audience).select_related("home_store", "owner", "loyalty")[:samples]:
+        values = member_values(member)
+        rendered.append({"member": member.name, "to": address_for(member, channel),
+                         "subject": render(template.subject, values), "body": render(template.body, values)})
+    return {"total": counts["total"], "receive": receive, "excluded": excluded, "quiet_hours": quiet,
+            "reasons": {k: str(v) for k, v in EXCLUSION_REASONS.items()}, "quiet_label": str(QUIET_LABEL),
+            "samples": rendered}
+
+
+@transaction.atomic
+def bulk_schedule(*, name: str, template: MessageTemplate, audience: dict, scheduled_at: dt.datetime,
+                  by: Staff | None) -> BulkSend:
+    from django.core.exceptions import ValidationError
+
+    if not (name or "").strip():
+        raise ValidationError({"name": [_("The name is required.")]})
+    if not template.is_active:
+        raise ValidationError({"template": [_("This template is not active.")]})
+    preview = bulk_preview(template=template, audience=audience, at=scheduled_at, samples=0)
+    if preview["total"] == 0:
+        raise ValidationError({"audience": [_("Nobody matches this audience.")]})
+    return BulkSend.objects.create(name=name.strip(), template=template, audience=audience,
+                                   scheduled_at=scheduled_at, status=BulkSend.Status.SCHEDULED,
+                                   preview={k: v for k, v in preview.items() if k != "samples"}, created_by=by,
+                                   created_at=timezone.now())
+
+
+def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int | None = None) -> int:
+    """Create the bulk's messages (resuming where a previous run stopped). Returns how many were queued now.
+    `stop_after_chunks` stops early (tests simulate a crash with it)."""
+
+    config = messaging_config()
+    template = bulk.template
+    channel, marketing = template.channel, is_marketing(template.category, config)
+    BulkSend.objects.filter(pk=bulk.pk, status=BulkSend.Status.SCHEDULED).update(
+        status=BulkSend.Status.ENQUEUEING)
+    queued = chunks = 0
+    base = audience_queryset(bulk.audience).select_related("home_store", "owner", "loyalty")
+    while True:
+        with transaction.atomic():
+            locked = BulkSend.objects.select_for_update().get(pk=bulk.pk)
+            if locked.status == BulkSend.Status.CANCELLED:
+                return queued
+            members = list(base.filter(pk__gt=locked.enqueued_up_to)[:chunk])
+            if not members:
+                break
+            ids = [m.pk for m in members]
+            opted = set(OptOut.objects.filter(member_id__in=ids, channel=channel).values_list("member_id", flat=True))
+            from .services import marketing_sent_this_week
+
+            week = marketing_sent_this_week(ids, bulk.scheduled_at) if marketing else {}
+            tiers = _tiers(ids)
+            now = timezone.now()
+            rows = []
+            for member in members:
+                values = member_values(member, extra={"event": bulk.name, "tier": tiers.get(member.pk, "")})
+                body, subject = render(template.body, values), render(template.subject, values)
+                reason = exclusion(member, channel, marketing=marketing, opted_out=member.pk in opted,
+                                   sent_this_week=week.get(member.pk, 0), config=config)
+                if not reason and content_violations(template.category, f"{subject}\n{body}", config, values):
+                    reason = "content"
+                params = {k: v for k, v in values.items() if "{" + k + "}" in template.body}
+                if template.sms_template_code:
+                    params["_template_code"] = template.sms_template_code
+                rows.append(Message(
+                    member=member, channel=channel, category=template.category, is_marketing=marketing,
+                    template=template, bulk=locked, to=address_for(member, channel), subject=subject, body=body,
+                    params=params, store=member.home_store, status=MessageStatus.SKIPPED if reason else
+                    MessageStatus.QUEUED, skip_reason=reason,
+                    send_after=send_time(max(bulk.scheduled_at, now), config, member.preferred_time),
+                    created_at=now))
+                queued += 0 if reason else 1
+            Message.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+            locked.enqueued_up_to = ids[-1]
+            locked.save(update_fields=["enqueued_up_to"])
+        chunks += 1
+        if stop_after_chunks is not None and chunks >= stop_after_chunks:
+            return queued
+    BulkSend.objects.filter(pk=bulk.pk, status=BulkSend.Status.ENQUEUEING).update(status=BulkSend.Status.SENDING)
+    return queued
+
+
+def _tiers(member_ids: list[int]) -> dict[int, str]:
+    from membercare.loyalty.models import Card, CardKind, CardStatus
+
+    rank = {CardKind.DIAMOND: 4, CardKind.ELITE: 3, CardKind.KNIGHT: 2, CardKind.ACCUMULATION: 1}
+    best: dict[int, str] = {}
+    for member_id, kind in Card.objects.filter(member_id__in=member_ids, status=CardStatus.ACTIVE).values_list(
+            "member_id", "kind"):
+        if rank.get(kind, 0) > rank.get(best.get(member_id), 0):
+            best[member_id] = kind
+    return {m: str(CardKind(k).label) for m, k in best.items()}
+
+
+def bulk_progress(bulk: BulkSend) -> dict:
+    counts = Counter(dict(bulk.messages.values_list("status").annotate(n=Count("pk")).values_list("status", "n")))
+    reasons = dict(bulk.messages.filter(status=MessageStatus.SKIPPED).values_list("skip_reason")
+                   .annotate(n=Count("pk")).values_list("skip_reason", "n"))
+    total = bulk.preview.get("total", 0)
+    handled = sum(counts[s] for s in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.FAILED,
+                                      MessageStatus.SKIPPED, MessageStatus.UNKNOWN))
+    return {"total": total, "created": sum(counts.values()), "by_status": dict(counts), "skipped_by_reason": reasons,
+            "done_share": (handled / total) if total else 1.0}
+
+
+def bulk_due(now: dt.datetime | None = None) -> list[BulkSend]:
+    """Scheduled sends whose time has come, and sends interrupted while enqueueing (to resume)."""
+    now = now or timezone.now()
+    return list(BulkSend.objects.filter(Q(status=BulkSend.Status.SCHEDULED, scheduled_at__lte=now)
+                                        | Q(status=BulkSend.Status.ENQUEUEING)).order_by("scheduled_at"))

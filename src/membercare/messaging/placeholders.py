@@ -1,0 +1,81 @@
+"""Message placeholders: {name}, {title} (王女士), {store}, {clerk}, {tier}, {points}, ... filled per member.
+
+A template names placeholders in braces; an unknown one is refused when the template is saved (with the
+list of known ones), and rendering never fails on a member whose data is incomplete (an empty value).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.utils import formats
+from django.utils.translation import gettext_lazy as _
+
+from membercare.members.models import Member
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    label: object
+    sample: str
+
+
+PLACEHOLDERS: dict[str, Placeholder] = {
+    "name": Placeholder(_("member's full name"), "王丽"),
+    "title": Placeholder(_("surname and title, e.g. 王女士"), "王女士"),
+    "store": Placeholder(_("store name"), "静安店"),
+    "clerk": Placeholder(_("clerk's name"), "李娜"),
+    "tier": Placeholder(_("card tier"), "精英卡"),
+    "points": Placeholder(_("points balance"), "1280"),
+    "member_no": Placeholder(_("member number"), "M00000042"),
+    "birthday": Placeholder(_("birthday (month and day)"), "3月8日"),
+    "store_phone": Placeholder(_("store phone"), "021-12345678"),
+    "link": Placeholder(_("link (survey, event RSVP)"), "https://example.invalid/s/abc"),
+    "event": Placeholder(_("event or campaign name"), "秋季新品鉴赏会"),
+    "holiday": Placeholder(_("holiday name"), "中秋节"),
+}
+
+
+def placeholders_used(text: str) -> set[str]:
+    return set(PLACEHOLDER.findall(text or ""))
+
+
+def unknown_placeholders(text: str) -> list[str]:
+    return sorted(placeholders_used(text) - set(PLACEHOLDERS))
+
+
+def render(text: str, values: dict[str, object]) -> str:
+    """Fill {placeholders} from `values`; unknown or missing ones become empty (saved templates have no
+    unknown ones)."""
+
+    def fill(match: re.Match) -> str:
+        value = values.get(match.group(1))
+        return "" if value is None else str(value)
+
+    return PLACEHOLDER.sub(fill, text or "")
+
+
+def member_values(member: Member, *, store=None, clerk=None, extra: dict | None = None,
+                  tier_of: Callable[[Member], str] | None = None) -> dict[str, object]:
+    """The placeholder values for one member. `store` defaults to the member's home store, `clerk` to the
+    relationship owner."""
+    store = store or member.home_store
+    clerk = clerk or member.owner
+    account = getattr(member, "loyalty", None)  # None when the member has no points account yet
+    values: dict[str, object] = {
+        "name": member.name,
+        "title": member.title,
+        "store": store.name if store else "",
+        "store_phone": getattr(store, "phone", "") if store else "",
+        "clerk": (clerk.display_name or clerk.get_full_name() or clerk.username) if clerk else "",
+        "points": account.points if account is not None else 0,
+        "member_no": member.member_no,
+        "birthday": formats.date_format(member.birthday, "MONTH_DAY_FORMAT") if member.birthday else "",
+        "tier": tier_of(member) if tier_of else "",
+    }
+    values.update(extra or {})
+    return values
