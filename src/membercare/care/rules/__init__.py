@@ -1,0 +1,3 @@
+"""Care rules (being written): code -> function(day, config) -> number of tasks created."""
+
+RULES: dict = {}
