@@ -2,11 +2,14 @@
 
 from django.http import HttpRequest
 
-from membercare.core.permissions import can_administer, can_edit_programme
+from membercare.care.services import can_edit_care_settings, can_manage_store_tasks
+from membercare.core.permissions import can_administer, can_edit_programme, can_work_members
 
 
 def nav(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": {}}
-    return {"nav": {"programme": can_edit_programme(user), "administer": can_administer(user)}}
+    return {"nav": {"programme": can_edit_programme(user), "administer": can_administer(user),
+                    "care_tasks": can_work_members(user), "care_store": can_manage_store_tasks(user),
+                    "care_settings": can_edit_care_settings(user)}}

@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("membercare.web.urls_programme")),
     path("", include("membercare.web.urls_sales_upload")),
     path("", include("membercare.web.urls_apikeys")),
+    path("", include("membercare.web.urls_care")),
 ]

@@ -10,6 +10,8 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from membercare.care.selectors import member_segments_panel
+from membercare.care.services import can_act_on_member
 from membercare.core.permissions import (
     can_export,
     can_import,
@@ -110,6 +112,8 @@ def member_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
         "changes": [(c, change_rows(c)) for c in member_changes(member)[:50]],
         "full_phone": True,  # the profile is for working with this member: the clerk needs to call
         "can_view_full_id": can_view_full_id(request.user),
+        "segments": member_segments_panel(member),
+        "can_log_contact": can_act_on_member(request.user, member),
     })
 
 

@@ -1,0 +1,19 @@
+"""URLs of the care pages (included by web/urls.py)."""
+
+from django.urls import path
+
+from . import views_care
+
+urlpatterns = [
+    path("care/", views_care.care_tasks_page, name="care_tasks"),
+    path("care/tasks/<int:pk>/contact/", views_care.care_task_contact, name="care_task_contact"),
+    path("care/members/<int:pk>/contact/", views_care.member_contact_page, name="care_member_contact"),
+    path("care/store/", views_care.care_store_page, name="care_store"),
+    path("care/store/reassign/", views_care.care_store_reassign, name="care_store_reassign"),
+    path("care/store/leave/", views_care.care_store_leave, name="care_store_leave"),
+    path("care/store/default/", views_care.care_store_default, name="care_store_default"),
+    path("care/settings/", views_care.care_settings_page, name="care_settings"),
+    path("care/settings/history/", views_care.care_settings_history_page, name="care_settings_history"),
+    path("care/events/", views_care.care_events_page, name="care_events"),
+    path("care/events/<int:pk>/", views_care.care_event_edit_page, name="care_event_edit"),
+]
