@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +23,16 @@ from .models import DailyRun
 logger = logging.getLogger(__name__)
 
 StepFn = Callable[[dt.date, dict], int]
+
+_step_warnings: ContextVar[list[str] | None] = ContextVar("care_step_warnings", default=None)
+
+
+def warn(message: str) -> None:
+    """A step reports something the specialist should see (stored once in DailyRun.warnings)."""
+    collected = _step_warnings.get()
+    if collected is not None and message not in collected:
+        collected.append(message)
+    logger.warning("care daily: %s", message)
 
 
 def daily_steps() -> list[tuple[str, StepFn]]:
@@ -59,10 +70,16 @@ def care_daily(day: dt.date | None = None, *, force: bool = False,
             if name in locked.steps and not force:  # another process finished it meanwhile
                 run = locked
                 continue
-            count = fn(day, config)
+            token = _step_warnings.set([])
+            try:
+                count = fn(day, config)
+                warnings = _step_warnings.get() or []
+            finally:
+                _step_warnings.reset(token)
             locked.steps[name] = {"finished_at": timezone.now().isoformat(), "count": int(count or 0),
                                   "seconds": round(time.perf_counter() - started, 3)}
-            locked.save(update_fields=["steps"])
+            locked.warnings = [*locked.warnings, *(w for w in warnings if w not in locked.warnings)]
+            locked.save(update_fields=["steps", "warnings"])
             run = locked
         logger.info("care daily %s %s: %s in %.1f s", day, name, count, time.perf_counter() - started)
     if only is None:

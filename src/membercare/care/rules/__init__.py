@@ -1,3 +1,42 @@
-"""Care rules (being written): code -> function(day, config) -> number of tasks created."""
+"""The care rules of DOMAIN.md's care plan: code -> function(day, config) -> number of tasks created.
 
-RULES: dict = {}
+The daily job (care.daily) runs them in this order, each in its own transaction, after the segments step;
+each reads its settings from config["rules"][code] (care.config.DEFAULTS) and creates tasks through
+care.taskgen (idempotent: (rule, member, key) is unique).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from .dates import birthday_greeting, holiday_greeting, pre_holiday_call, season_greeting
+from .events import campaign_notice, new_stock_call
+from .lifecycle import (
+    a_monthly_call,
+    dormant_review,
+    new_member_callback,
+    new_member_weekly,
+    sleeping_call,
+    spend_drop_call,
+)
+from .purchases import learn_surname, replenishment
+
+Rule = Callable[[dt.date, dict], int]
+
+RULES: dict[str, Rule] = {
+    "new_member_callback": new_member_callback,
+    "new_member_weekly": new_member_weekly,
+    "a_monthly_call": a_monthly_call,
+    "new_stock_call": new_stock_call,
+    "pre_holiday_call": pre_holiday_call,
+    "spend_drop_call": spend_drop_call,
+    "dormant_review": dormant_review,
+    "sleeping_call": sleeping_call,
+    "birthday_greeting": birthday_greeting,
+    "holiday_greeting": holiday_greeting,
+    "season_greeting": season_greeting,
+    "replenishment": replenishment,
+    "campaign_notice": campaign_notice,
+    "learn_surname": learn_surname,
+}

@@ -1,0 +1,161 @@
+"""Rules on the calendar: birthdays, festivals (greeting and, for A members, a call) and season changes.
+
+Festival and season dates come from care.calendar (lunar calendar and solar terms). A festival's tasks are
+created `days_before` it, or on the first run after that day while the festival has not passed; each
+festival fires once (see base.fires), and the key (festival code and year) keeps it to one task per member.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from types import SimpleNamespace
+from typing import Any
+
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models.functions import ExtractDay, ExtractMonth, JSONObject
+
+from membercare.members.models import Member
+from membercare.members.validation import lunar_birthday_in_year
+
+from .. import calendar as care_calendar
+from ..daily import warn
+from ..models import MemberSegments
+from ..taskgen import insert_select
+from .base import date_value, default_language, fires, previous_run, rule_config, spec
+
+# "before major holidays" when the rule's settings name none
+MAJOR_HOLIDAYS = ["new_year", "spring_festival", "dragon_boat", "mid_autumn", "national_day"]
+
+
+def _warn_calendar(day: dt.date, until: dt.date) -> None:
+    for message in care_calendar.calendar_warnings(set(range(day.year, until.year + 1))):
+        warn(message)
+
+
+def _festival_rule(code: str, day: dt.date, config: dict[str, Any], *, seasons: bool, default_holidays: list[str],
+                   latest_before: int) -> int:
+    """Tasks for the festivals (or season starts) whose creation day (date - days_before) has come and no
+    earlier run saw, up to `latest_before` days before the date (0: the day itself); due that last day."""
+    s = rule_config(config, code)
+    lead = int(s.get("days_before", 3))
+    until = day + dt.timedelta(days=lead)
+    _warn_calendar(day, until)
+    prev = previous_run(code, day)
+    wanted = None if seasons else set(s.get("holidays", default_holidays))
+    created = 0
+    for feast in care_calendar.days_between(day, until, seasons=seasons):
+        due = feast.on - dt.timedelta(days=latest_before)
+        if (wanted is not None and feast.code not in wanted) or due < day:
+            continue
+        if not fires(feast.on - dt.timedelta(days=lead), day, prev):
+            continue
+        with default_language():
+            name = str(feast.name)
+        rows = (MemberSegments.objects.filter(follow_up__in=s.get("follow_up", ["A", "B"]))
+                .values(t_member=F("member_id"), t_key=Value(f"{feast.code}:{feast.on.year}"),
+                        t_due=date_value(due),
+                        t_context=JSONObject(holiday=Value(name), holiday_code=Value(feast.code),
+                                             holiday_on=Value(feast.on.isoformat()))))
+        created += insert_select(spec(code, day, config), rows)
+    return created
+
+
+def holiday_greeting(day: dt.date, config: dict[str, Any]) -> int:
+    """A greeting `days_before` (3) each festival of the rule's list, to the follow-up classes (A, B); due on
+    the festival. Key: festival code and year (mid_autumn:2026)."""
+    return _festival_rule("holiday_greeting", day, config, seasons=False,
+                          default_holidays=care_calendar.FESTIVAL_CODES, latest_before=0)
+
+
+def pre_holiday_call(day: dt.date, config: dict[str, Any]) -> int:
+    """A call to the follow-up classes (A) `days_before` (7) each major holiday (the rule's `holidays`, by
+    default New Year, Spring Festival, Dragon Boat, Mid-Autumn, National Day); due the day before it."""
+    return _festival_rule("pre_holiday_call", day, config, seasons=False, default_holidays=MAJOR_HOLIDAYS,
+                          latest_before=1)
+
+
+def season_greeting(day: dt.date, config: dict[str, Any]) -> int:
+    """A season-change greeting `days_before` (2) 立春, 立夏, 立秋 and 立冬, to the follow-up classes (A, B);
+    due on the day the season starts. Key: season code and year (autumn_begins:2026)."""
+    return _festival_rule("season_greeting", day, config, seasons=True, default_holidays=[], latest_before=0)
+
+
+# --- birthdays ---------------------------------------------------------------------------------------------
+
+def _lunar_code(month: int, day: int, leap: bool) -> int:
+    return (10000 if leap else 0) + month * 100 + day
+
+
+@functools.cache
+def _lunar_birthdays(year: int) -> dict[dt.date, tuple[int, ...]]:
+    """Solar date -> the lunar birthdays (as _lunar_code) celebrated on it, for lunar year `year`, converted
+    exactly as the member archive does (members.validation.lunar_birthday_in_year: a leap-month birthday in
+    the leap month when the year has one, else in the ordinary month; day 30 on day 29 in a short month)."""
+    out: dict[dt.date, list[int]] = {}
+    if not care_calendar.LUNAR_RANGE[0] <= year <= care_calendar.LUNAR_RANGE[1]:
+        return {}
+    for month in range(1, 13):
+        for lday in range(1, 31):
+            for leap in (False, True):
+                person = SimpleNamespace(lunar_birthday_month=month, lunar_birthday_day=lday,
+                                         lunar_birthday_leap=leap)
+                on = lunar_birthday_in_year(person, year)  # type: ignore[arg-type]
+                if on is not None:
+                    out.setdefault(on, []).append(_lunar_code(month, lday, leap))
+    return {on: tuple(codes) for on, codes in out.items()}
+
+
+def lunar_codes_on(on: dt.date) -> tuple[int, ...]:
+    """The lunar birthdays celebrated on solar date `on` (the lunar year is on's year or the one before)."""
+    return tuple(c for year in (on.year - 1, on.year) for c in _lunar_birthdays(year).get(on, ()))
+
+
+def solar_month_days_on(on: dt.date) -> tuple[int, ...]:
+    """month*100+day of the solar birthdays celebrated on `on`: Feb 29 birthdays on Feb 28 in a common year."""
+    codes = [on.month * 100 + on.day]
+    if on.month == 2 and on.day == 28 and not _is_leap(on.year):
+        codes.append(229)
+    return tuple(codes)
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def birthday_greeting(day: dt.date, config: dict[str, Any]) -> int:
+    """Greeting and gift reminder `days_before` (7) the birthday: every birthday from today to today + 7
+    (so a missed day is made up; on time the task appears exactly 7 days before). Key and due date: the
+    birthday's date in the year it is celebrated (a 3 January birthday is greeted from 27 December of the
+    year before, key 2027-01-03). A member who celebrates the lunar birthday is greeted on its solar date
+    for that year; someone born on 29 February is greeted for 28 February in a common year."""
+    code = "birthday_greeting"
+    s = rule_config(config, code)
+    until = day + dt.timedelta(days=int(s.get("days_before", 7)))
+    targets = [day + dt.timedelta(days=i) for i in range((until - day).days + 1)]
+    _warn_calendar(day, until)
+    task_spec = spec(code, day, config)
+    lunar_recorded = Q(celebrates_lunar=True, lunar_birthday_month__isnull=False, lunar_birthday_day__isnull=False)
+
+    solar = {md: on for on in targets for md in solar_month_days_on(on)}
+    created = _birthday_insert(
+        task_spec, Member.objects.exclude(lunar_recorded),
+        ExtractMonth("birthday") * 100 + ExtractDay("birthday"), solar, lunar=False)
+    lunar = {lc: on for on in targets for lc in lunar_codes_on(on)}
+    if lunar:
+        lunar_code = (Case(When(lunar_birthday_leap=True, then=Value(10000)), default=Value(0),
+                           output_field=IntegerField())
+                      + F("lunar_birthday_month") * 100 + F("lunar_birthday_day"))
+        created += _birthday_insert(task_spec, Member.objects.filter(lunar_recorded), lunar_code, lunar, lunar=True)
+    return created
+
+
+def _birthday_insert(task_spec, members, code_expr, by_code: dict[int, dt.date], *, lunar: bool) -> int:
+    if not by_code:
+        return 0
+    key = Case(*(When(b_code=c, then=Value(on.isoformat())) for c, on in by_code.items()))
+    due = Case(*(When(b_code=c, then=date_value(on)) for c, on in by_code.items()))
+    rows = (members.annotate(b_code=code_expr).filter(b_code__in=list(by_code))
+            .values(t_member=F("pk"), t_key=key, t_due=due,
+                    t_context=JSONObject(birthday=key, calendar=Value("lunar" if lunar else "solar"))))
+    return insert_select(task_spec, rows)
