@@ -20,4 +20,5 @@ if not app.conf.beat_schedule:
     app.conf.beat_schedule = {
         "loyalty-daily": {"task": "membercare.loyalty.tasks.loyalty_daily", "schedule": crontab(hour=2, minute=30)},
         "care-daily": {"task": "membercare.care.tasks.care_daily", "schedule": crontab(hour=3, minute=0)},
+        "messaging-tick": {"task": "membercare.messaging.tasks.messaging_tick", "schedule": 60.0},
     }

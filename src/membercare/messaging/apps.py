@@ -6,3 +6,10 @@ class MessagingConfig(AppConfig):
     name = "membercare.messaging"
     label = "messaging"
     verbose_name = _("Messaging")
+
+    def ready(self) -> None:
+        from membercare.core.timeline import register_timeline_source
+
+        from .selectors import member_message_events
+
+        register_timeline_source("message", member_message_events)

@@ -27,6 +27,12 @@ class OutboxBackend(Backend):
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if self.channel == "sms":  # billed like a real SMS: segments of 70 characters
+            from ..config import messaging_config
+            from ..policy import sms_segments
+
+            config = messaging_config()
+            return [SendResult(provider_id=f"outbox-{m.pk}", segments=sms_segments(m.body, config)) for m in messages]
         return [SendResult(provider_id=f"outbox-{m.pk}", segments=1) for m in messages]
 
     def send(self, message) -> SendResult:

@@ -1,0 +1,70 @@
+"""Messaging reads: the outbox / delivery log search, cost per channel, a member's messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from membercare.core.timeline import TimelineEvent
+
+from .config import messaging_config
+from .models import Message, MessageStatus
+
+
+def outbox_search(*, q: str = "", status: str = "", channel: str = "", category: str = "", bulk_id: int | None = None,
+                  since: dt.date | None = None, until: dt.date | None = None,
+                  store_ids: list[int] | None = None) -> QuerySet[Message]:
+    """Messages, newest first. `q` matches the member's name or number, the address (phone/email) or the text."""
+    qs = Message.objects.select_related("member", "bulk", "store").order_by("-created_at", "-pk")
+    if q:
+        qs = qs.filter(Q(member__name__startswith=q) | Q(member__member_no=q.upper()) | Q(to=q)
+                       | Q(body__contains=q))
+    if status:
+        qs = qs.filter(status=status)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if category:
+        qs = qs.filter(category=category)
+    if bulk_id:
+        qs = qs.filter(bulk_id=bulk_id)
+    if since:
+        qs = qs.filter(created_at__date__gte=since)
+    if until:
+        qs = qs.filter(created_at__date__lte=until)
+    if store_ids is not None:
+        qs = qs.filter(store_id__in=store_ids)
+    return qs
+
+
+def cost_by_channel(*, since: dt.date, until: dt.date) -> list[dict]:
+    """Per channel: messages sent, billed units (SMS segments of 70 characters) and cost in yuan."""
+    config = messaging_config()
+    rows = (Message.objects.filter(status__in=[MessageStatus.SENT, MessageStatus.DELIVERED],
+                                   sent_at__date__gte=since, sent_at__date__lte=until)
+            .values("channel").annotate(messages=Count("pk"), units=Sum("segments")).order_by("channel"))
+    out = []
+    for row in rows:
+        units = int(row["units"] or 0)
+        price = Decimal(str(config["sms"]["price_per_segment"] if row["channel"] == "sms"
+                            else config.get(row["channel"], {}).get("price", "0")))
+        out.append({"channel": row["channel"], "messages": row["messages"], "units": units,
+                    "cost": (price * units).quantize(Decimal("0.01"))})
+    return out
+
+
+def member_message_events(member, limit: int = 50) -> list[TimelineEvent]:
+    """The member's messages for the timeline."""
+    events = []
+    for m in Message.objects.filter(member=member).order_by("-created_at")[:limit]:
+        events.append(TimelineEvent(at=m.sent_at or m.created_at, kind="message",
+                                    title=f"{m.get_channel_display()} · {m.get_category_display()}",
+                                    detail=m.body[:120], extra={"status": m.get_status_display()}))
+    return events
+
+
+def today_range() -> tuple[dt.date, dt.date]:
+    today = timezone.localdate()
+    return today.replace(day=1), today

@@ -1,0 +1,59 @@
+"""The worker tick (due bulk sends, resuming an interrupted one), the delivery log search and the cost per
+channel, and messages on the member's timeline."""
+
+import io
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from membercare.core.timeline import timeline_sources
+from membercare.messaging.bulk import bulk_enqueue, bulk_schedule
+from membercare.messaging.models import BulkSend, Message, MessageStatus
+from membercare.messaging.selectors import cost_by_channel, outbox_search
+from membercare.messaging.services import message_send
+from tests.factories import MemberFactory, StaffFactory
+
+from .conftest import at
+
+
+@pytest.mark.django_db
+def test_the_worker_runs_due_bulk_sends_and_resumes_an_interrupted_one(outbox, birthday_template, store,
+                                                                        specialist):
+    clerk = StaffFactory(stores=[store])
+    for _i in range(12):
+        MemberFactory(home_store=store, owner=clerk)
+    with time_machine.travel(at(2026, 11, 2, 9, 30), tick=True):
+        later = bulk_schedule(name="later", template=birthday_template, audience={"store_ids": [store.pk]},
+                              scheduled_at=at(2026, 11, 5, 10), by=specialist)
+        now = bulk_schedule(name="now", template=birthday_template, audience={"store_ids": [store.pk]},
+                            scheduled_at=at(2026, 11, 2, 9, 30), by=specialist)
+        bulk_enqueue(now, chunk=5, stop_after_chunks=1)  # interrupted after 5 members
+        out = io.StringIO()
+        call_command("messages_worker", stdout=out)
+    assert "sent: 12" in out.getvalue()
+    assert BulkSend.objects.get(pk=later.pk).status == BulkSend.Status.SCHEDULED  # not due yet
+    assert Message.objects.filter(bulk=now).count() == 12 and len(outbox()) == 12
+
+
+@pytest.mark.django_db
+def test_delivery_log_search_and_cost_per_channel(outbox, store):
+    clerk = StaffFactory(display_name="李娜", stores=[store])
+    wang = MemberFactory(name="王丽", phone="13900005555", email="w@example.com", home_store=store, owner=clerk)
+    zhao = MemberFactory(name="赵敏", home_store=store, owner=clerk)
+    with time_machine.travel(at(2026, 11, 2, 10), tick=True):
+        long_text = "{title}，" + "天气转凉，注意添衣保暖，" * 8 + "{store} {clerk}"  # > 70 characters: 2 segments
+        message_send(member=wang, channel="sms", category="season", sender=clerk, body=long_text)
+        message_send(member=zhao, channel="sms", category="season", sender=clerk,
+                     body="{title}，立冬了。{store} {clerk}")
+        from membercare.messaging.delivery import deliver_all
+
+        deliver_all()
+    assert [m.member for m in outbox_search(q="王丽")] == [wang]
+    assert [m.member for m in outbox_search(q="13900005555")] == [wang]
+    assert outbox_search(status=MessageStatus.SENT).count() == 2
+    (sms,) = cost_by_channel(since=at(2026, 11, 1).date(), until=at(2026, 11, 30).date())
+    assert sms == {"channel": "sms", "messages": 2, "units": 3, "cost": Decimal("0.14")}  # 3 x 0.045 = 0.135
+    events = timeline_sources()["message"](wang)
+    assert len(events) == 1 and "天气转凉" in events[0].detail
