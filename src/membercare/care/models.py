@@ -127,6 +127,8 @@ class SegmentSpan(SegmentFields):
         verbose_name = _("segment history")
         verbose_name_plural = _("segment history")
         indexes = [models.Index(fields=["member", "valid_from"]), models.Index(fields=["valid_from", "valid_to"])]
+        constraints = [models.UniqueConstraint(fields=["member"], condition=models.Q(valid_to__isnull=True),
+                                               name="care_span_one_open")]  # at most one open span per member
 
 
 class DailyRun(models.Model):
@@ -278,3 +280,28 @@ class StoreCareSettings(models.Model):
     class Meta:
         verbose_name = _("store care settings")
         verbose_name_plural = _("store care settings")
+
+
+class PurchaseDay(models.Model):
+    """The daily job's compact input, kept up to date from the receipts (care.segments.refresh_purchase_days):
+    one row per member and local day (Asia/Shanghai) with a positive net sale. `paid_cents` is what was paid
+    that day net of returns (a return counts against the day of the receipt it returns); `receipts` counts
+    that day's sale receipts not entirely returned."""
+
+    pk = models.CompositePrimaryKey("member", "day")
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField(_("day"))
+    paid_cents = models.BigIntegerField(default=0)
+    receipts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("purchase day")
+        verbose_name_plural = _("purchase days")
+
+
+class CareCursor(models.Model):
+    """How far a derived table has read its source, e.g. the last receipt id folded into PurchaseDay."""
+
+    name = models.CharField(max_length=30, primary_key=True)
+    value = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
