@@ -347,3 +347,22 @@ def test_profile_before_the_first_daily_run(login, clerk, member):
     page = login(clerk).get(reverse("member_detail", args=[member.pk])).content.decode()
     assert 'id="segments"' in page
     assert gettext("Not computed yet: the daily job classifies every member each night.") in page
+
+
+def test_task_list_queries_do_not_grow_with_the_tasks(login, clerk, store):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(clerk)
+
+    def queries(n):
+        for i in range(n):
+            m = MemberFactory(home_store=store)
+            task(m, clerk, key=f"q{n}-{i}")
+            contact_log(member=m, staff=clerk, channel="phone", outcome="reached", notes=f"第{i}次")
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("care_tasks")).status_code == 200
+        return len(ctx)
+
+    few = queries(2)
+    assert queries(10) == few  # 12 tasks now, same number of queries
