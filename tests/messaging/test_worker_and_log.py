@@ -13,7 +13,7 @@ from membercare.messaging.bulk import bulk_enqueue, bulk_schedule
 from membercare.messaging.models import BulkSend, Message, MessageStatus
 from membercare.messaging.selectors import cost_by_channel, outbox_search
 from membercare.messaging.services import message_send
-from tests.factories import MemberFactory, StaffFactory
+from tests.factories import MemberFactory, StaffFactory, StoreFactory
 
 from .conftest import at
 
@@ -57,3 +57,21 @@ def test_delivery_log_search_and_cost_per_channel(outbox, store):
     assert sms == {"channel": "sms", "messages": 2, "units": 3, "cost": Decimal("0.14")}  # 3 x 0.045 = 0.135
     events = timeline_sources()["message"](wang)
     assert len(events) == 1 and "天气转凉" in events[0].detail
+
+
+@pytest.mark.django_db
+def test_bulk_rechecks_content_per_member_a_greeting_nobody_can_sign_is_not_sent(outbox, birthday_template, store,
+                                                                                 specialist):
+    clerk = StaffFactory(display_name="李娜", stores=[store])
+    signed = MemberFactory(home_store=store, owner=clerk)
+    unsigned = MemberFactory(home_store=store, owner=None)  # no relationship owner: no clerk's name to sign
+    outlet = StoreFactory(name="特价奥莱店")  # a store name that breaks the no-promotion rule of greetings
+    promo_name = MemberFactory(home_store=outlet, owner=StaffFactory(stores=[outlet]))
+    with time_machine.travel(at(2026, 11, 2, 10), tick=True):
+        bulk = bulk_schedule(name="生日", template=birthday_template, audience={"store_ids": [store.pk, outlet.pk]},
+                             scheduled_at=at(2026, 11, 2, 10), by=specialist)
+        bulk_enqueue(bulk)
+    status = {m.member_id: (m.status, m.skip_reason) for m in Message.objects.filter(bulk=bulk)}
+    assert status[signed.pk] == (MessageStatus.QUEUED, "")
+    assert status[unsigned.pk] == (MessageStatus.SKIPPED, "content")
+    assert status[promo_name.pk] == (MessageStatus.SKIPPED, "content")

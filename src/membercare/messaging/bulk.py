@@ -25,7 +25,7 @@ from membercare.org.models import Staff
 from .config import messaging_config
 from .content import content_violations
 from .models import BulkSend, Message, MessageStatus, MessageTemplate, OptOut
-from .placeholders import member_values, render
+from .placeholders import PLACEHOLDER, member_values, placeholders_used, render
 from .policy import (
     CONSENT_FIELD,
     EXCLUSION_REASONS,
@@ -124,6 +124,8 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
     BulkSend.objects.filter(pk=bulk.pk, status=BulkSend.Status.SCHEDULED).update(
         status=BulkSend.Status.ENQUEUEING)
     queued = chunks = 0
+    used = placeholders_used(f"{template.subject}\n{template.body}")
+    checker = ContentChecker(template.category, f"{template.subject}\n{template.body}", config)
     base = audience_queryset(bulk.audience).select_related("home_store", "owner", "loyalty")
     while True:
         with transaction.atomic():
@@ -138,16 +140,20 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
             from .services import marketing_sent_this_week
 
             week = marketing_sent_this_week(ids, bulk.scheduled_at) if marketing else {}
-            tiers = _tiers(ids)
+            tiers = _tiers(ids) if "tier" in used else {}
             now = timezone.now()
+            start = max(bulk.scheduled_at, now)
+            when: dict[str, dt.datetime] = {}  # send time per preferred contact time
             rows = []
             for member in members:
-                values = member_values(member, extra={"event": bulk.name, "tier": tiers.get(member.pk, "")})
+                values = member_values(member, only=used, extra={"event": bulk.name, "tier": tiers.get(member.pk, "")})
                 body, subject = render(template.body, values), render(template.subject, values)
                 reason = exclusion(member, channel, marketing=marketing, opted_out=member.pk in opted,
                                    sent_this_week=week.get(member.pk, 0), config=config)
-                if not reason and content_violations(template.category, f"{subject}\n{body}", config, values):
+                if not reason and not checker.passes(values):
                     reason = "content"
+                if member.preferred_time not in when:
+                    when[member.preferred_time] = send_time(start, config, member.preferred_time)
                 params = {k: v for k, v in values.items() if "{" + k + "}" in template.body}
                 if template.sms_template_code:
                     params["_template_code"] = template.sms_template_code
@@ -156,7 +162,7 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
                     template=template, bulk=locked, to=address_for(member, channel), subject=subject, body=body,
                     params=params, store=member.home_store, status=MessageStatus.SKIPPED if reason else
                     MessageStatus.QUEUED, skip_reason=reason,
-                    send_after=send_time(max(bulk.scheduled_at, now), config, member.preferred_time),
+                    send_after=when[member.preferred_time],
                     created_at=now))
                 queued += 0 if reason else 1
             Message.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
@@ -167,6 +173,31 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
             return queued
     BulkSend.objects.filter(pk=bulk.pk, status=BulkSend.Status.ENQUEUEING).update(status=BulkSend.Status.SENDING)
     return queued
+
+
+class ContentChecker:
+    """The content rules for one template sent to many members: the template's own text is checked once;
+    per member only the placeholder values are new, and each distinct value is checked once."""
+
+    def __init__(self, category: str, template_text: str, config: dict):
+        self.category, self.config = category, config
+        self.template_ok = not [v for v in content_violations(category, template_text, config) if v.found]
+        self.seen: dict[str, bool] = {}
+        required = [r for rule in config["content_rules"].get(category, []) for r in rule.get("require", [])]
+        self.required = [m.group(1) for r in required if (m := PLACEHOLDER.fullmatch(r))]  # e.g. {clerk}
+
+    def passes(self, values: dict) -> bool:
+        if not self.template_ok:
+            return False
+        if any(not values.get(name) for name in self.required):  # a greeting with nobody to sign it
+            return False
+        for value in values.values():
+            text = str(value)
+            if text not in self.seen:
+                self.seen[text] = not [v for v in content_violations(self.category, text, self.config) if v.found]
+            if not self.seen[text]:
+                return False
+        return True
 
 
 def _tiers(member_ids: list[int]) -> dict[int, str]:

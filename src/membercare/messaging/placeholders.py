@@ -60,22 +60,22 @@ def render(text: str, values: dict[str, object]) -> str:
 
 
 def member_values(member: Member, *, store=None, clerk=None, extra: dict | None = None,
-                  tier_of: Callable[[Member], str] | None = None) -> dict[str, object]:
-    """The placeholder values for one member. `store` defaults to the member's home store, `clerk` to the
-    relationship owner."""
+                  tier_of: Callable[[Member], str] | None = None, only: set[str] | None = None) -> dict[str, object]:
+    """The placeholder values for one member (only those in `only` when given: bulk sends compute what the
+    template uses). `store` defaults to the member's home store, `clerk` to the relationship owner."""
     store = store or member.home_store
     clerk = clerk or member.owner
-    account = getattr(member, "loyalty", None)  # None when the member has no points account yet
-    values: dict[str, object] = {
-        "name": member.name,
-        "title": member.title,
-        "store": store.name if store else "",
-        "store_phone": getattr(store, "phone", "") if store else "",
-        "clerk": (clerk.display_name or clerk.get_full_name() or clerk.username) if clerk else "",
-        "points": account.points if account is not None else 0,
-        "member_no": member.member_no,
-        "birthday": formats.date_format(member.birthday, "MONTH_DAY_FORMAT") if member.birthday else "",
-        "tier": tier_of(member) if tier_of else "",
+    getters: dict[str, Callable[[], object]] = {
+        "name": lambda: member.name,
+        "title": lambda: member.title,
+        "store": lambda: store.name if store else "",
+        "store_phone": lambda: getattr(store, "phone", "") if store else "",
+        "clerk": lambda: (clerk.display_name or clerk.get_full_name() or clerk.username) if clerk else "",
+        "points": lambda: getattr(getattr(member, "loyalty", None), "points", 0),  # no account yet: 0
+        "member_no": lambda: member.member_no,
+        "birthday": lambda: formats.date_format(member.birthday, "MONTH_DAY_FORMAT") if member.birthday else "",
+        "tier": lambda: tier_of(member) if tier_of else "",
     }
+    values = {key: get() for key, get in getters.items() if only is None or key in only}
     values.update(extra or {})
     return values
