@@ -82,14 +82,35 @@ def deliver_due(*, limit: int = 500, now: dt.datetime | None = None) -> dict[str
                 message.last_error = str(result if isinstance(result, TemporaryFailure | PermanentFailure)
                                          else result)[:300]
             done.append(message)
-    with transaction.atomic():
-        Message.objects.bulk_update(done, ["status", "sent_at", "provider_id", "segments", "last_error",
-                                           "send_after", "attempts", "skip_reason"], batch_size=1000)
+    _record(done)
     for message in done:
         key = {MessageStatus.SENT: "sent", MessageStatus.QUEUED: "retry", MessageStatus.FAILED: "failed",
                MessageStatus.SKIPPED: "skipped"}[message.status]
         counts[key] += 1
     return counts
+
+
+def _record(done: list[Message]) -> None:
+    """Write the outcomes: one UPDATE per group of messages with the same outcome (a batch of a thousand sent
+    messages is one statement), per message only where the provider gave its own reference."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    singles: list[Message] = []
+    for m in done:
+        if m.provider_id:
+            singles.append(m)
+        else:  # a retry moves send_after; otherwise it stays as it was
+            retry_at = m.send_after if m.status == MessageStatus.QUEUED else None
+            groups[(m.status, m.sent_at, m.segments, m.last_error, retry_at, m.attempts, m.skip_reason)].append(m.pk)
+    with transaction.atomic():
+        for (status, sent_at, segments, last_error, retry_at, attempts, skip_reason), ids in groups.items():
+            fields = {"status": status, "sent_at": sent_at, "segments": segments, "last_error": last_error,
+                      "attempts": attempts, "skip_reason": skip_reason}
+            if retry_at is not None:
+                fields["send_after"] = retry_at
+            Message.objects.filter(pk__in=ids).update(**fields)
+        if singles:
+            Message.objects.bulk_update(singles, ["status", "sent_at", "provider_id", "segments", "last_error",
+                                                  "send_after", "attempts", "skip_reason"], batch_size=500)
 
 
 def deliver_all(*, limit: int = 500, now: dt.datetime | None = None, max_batches: int | None = None

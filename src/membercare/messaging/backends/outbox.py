@@ -32,8 +32,8 @@ class OutboxBackend(Backend):
             from ..policy import sms_segments
 
             config = messaging_config()
-            return [SendResult(provider_id=f"outbox-{m.pk}", segments=sms_segments(m.body, config)) for m in messages]
-        return [SendResult(provider_id=f"outbox-{m.pk}", segments=1) for m in messages]
+            return [SendResult(segments=sms_segments(m.body, config)) for m in messages]
+        return [SendResult(segments=1) for m in messages]
 
     def send(self, message) -> SendResult:
         return self.send_many([message])[0]
