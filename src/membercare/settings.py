@@ -162,6 +162,8 @@ MESSAGING_BACKENDS = {
     "email": "membercare.messaging.backends.email.EmailBackend",
     "wechat": os.environ.get("MESSAGING_WECHAT_BACKEND", "membercare.messaging.backends.outbox.OutboxBackend"),
 }
+# the SMS provider posts members' replies to /api/messaging/inbound/sms with this in X-Messaging-Secret
+MESSAGING_INBOUND_SECRET = os.environ.get("MESSAGING_INBOUND_SECRET", "")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_TIMEOUT = 10

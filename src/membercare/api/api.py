@@ -19,6 +19,7 @@ from .pos import router as pos_router
 api = NinjaAPI(title="MemberCare API", version="1", auth=SessionAuth(), urls_namespace="api")
 install_error_handlers(api)
 api.add_router("/pos/", pos_router)
+api.add_router("/messaging/", "membercare.api.messaging.router")
 
 if os.environ.get("MEMBERCARE_BENCH_ENDPOINT") == "1":  # the benchmark's reference endpoint, never in production
     from .bench_ref import router as bench_router

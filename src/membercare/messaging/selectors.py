@@ -68,3 +68,24 @@ def member_message_events(member, limit: int = 50) -> list[TimelineEvent]:
 def today_range() -> tuple[dt.date, dt.date]:
     today = timezone.localdate()
     return today.replace(day=1), today
+
+
+# the message category a care task's rule sends (care task list: "send message")
+RULE_CATEGORY = {
+    "birthday_greeting": "birthday",
+    "holiday_greeting": "holiday",
+    "season_greeting": "season",
+    "sleeping_call": "missing_you",
+    "dormant_review": "missing_you",
+    "new_member_callback": "callback",
+    "new_stock_call": "new_arrivals",
+    "campaign_notice": "promotion",
+}
+
+
+def template_for(category: str, channel: str):
+    """The active template of a category, on `channel` if there is one, else on any channel (None: none)."""
+    from .models import MessageTemplate
+
+    templates = list(MessageTemplate.objects.filter(category=category, is_active=True).order_by("name", "pk"))
+    return next((t for t in templates if t.channel == channel), templates[0] if templates else None)

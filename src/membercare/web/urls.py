@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("membercare.web.urls_sales_upload")),
     path("", include("membercare.web.urls_apikeys")),
     path("", include("membercare.web.urls_care")),
+    path("", include("membercare.web.urls_messaging")),
 ]
