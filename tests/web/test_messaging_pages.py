@@ -196,6 +196,21 @@ def test_schedule_then_send_now_shows_the_progress(login, specialist, audience, 
     assert "100%" in progress
 
 
+def test_a_send_at_night_waits_for_the_end_of_the_quiet_hours(login, specialist, audience):
+    template = promo_template()
+    client = login(specialist)
+    client.post(reverse("messaging_bulk_new"), bulk_data(template, action="schedule", scheduled_at="2026-06-10T22:30"))
+    bulk = BulkSend.objects.get()
+    page = client.get(reverse("messaging_bulk", args=[bulk.pk])).content.decode()
+    assert reverse("messaging_bulk_send_now", args=[bulk.pk]) not in page  # not due yet: the worker sends it
+    with time_machine.travel(dt.datetime(2026, 6, 10, 22, 31, tzinfo=TZ), tick=False):
+        client.post(reverse("messaging_bulk_send_now", args=[bulk.pk]))
+        progress = client.get(reverse("messaging_bulk_progress", args=[bulk.pk]), **HTMX).content.decode()
+    assert Message.objects.filter(bulk=bulk, status=MessageStatus.QUEUED).count() == 2
+    assert 'data-finished="0"' in progress and 'hx-trigger="every 2s"' in progress
+    assert '<span id="bulk-next">' in progress and "06-11 09:00" in progress
+
+
 def test_cancelling_a_bulk_send_stops_what_is_not_sent(login, specialist, audience):
     template = promo_template()
     client = login(specialist)

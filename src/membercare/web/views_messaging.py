@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Min
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -222,9 +223,11 @@ def _bulk_state(bulk: BulkSend) -> dict:
         bulk.status == BulkSend.Status.SENDING and pending == 0)
     statuses = [(value, label, by_status.get(value, 0)) for value, label in MessageStatus.choices]
     reasons = [(code, str(SKIP_LABELS.get(code, code)), n) for code, n in progress["skipped_by_reason"].items()]
+    next_at = (bulk.messages.filter(status=MessageStatus.QUEUED).aggregate(at=Min("send_after"))["at"]
+               if by_status.get(MessageStatus.QUEUED) else None)
     return {"bulk": bulk, "progress": progress, "statuses": statuses, "reasons": reasons, "finished": finished,
             "percent": min(100, round(progress["done_share"] * 100)) if progress["created"] else 0,
-            "pending": pending, "can_cancel": bulk.status in CANCELLABLE and not finished,
+            "pending": pending, "next_at": next_at, "can_cancel": bulk.status in CANCELLABLE and not finished,
             "can_send_now": bulk.status in (BulkSend.Status.SCHEDULED, BulkSend.Status.ENQUEUEING)
             and bulk.scheduled_at <= timezone.now(), "send_now_limit": SEND_NOW_LIMIT,
             "small": bulk.preview.get("total", 0) <= SEND_NOW_LIMIT}
