@@ -1,8 +1,11 @@
 """Idempotent writes: the first result for (store, Idempotency-Key) is stored and replayed.
 
-The record is inserted first, inside the posting transaction. The unique constraint (store, key)
-makes a concurrent second request wait for the first one's commit and then fail its insert, so it
-replays the stored result instead of posting again; if the first one rolled back, the second posts.
+The record is inserted last, in the posting transaction, with the result. The unique constraint (store, key)
+makes a concurrent second request with the same key wait for the first one's commit and then fail its
+insert: its whole transaction (its own posting included) rolls back and it replays the stored result. Two
+requests for one sale also queue on the member's account lock before that, so the second one's wasted
+work is short. A refusal is recorded in a transaction of its own after the refused attempt rolled back;
+if a concurrent request with the key recorded a result first, that result is replayed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.loyalty import rows
 from membercare.loyalty.checkout import CheckoutError
 from membercare.loyalty.models import IdempotencyRecord
 from membercare.org.models import Store
@@ -51,23 +55,26 @@ def _replay(record: IdempotencyRecord, digest: str) -> JsonResponse:
     return response
 
 
+def _record(store: Store, key: str, endpoint: str, digest: str, status: int, payload: dict[str, Any]) -> None:
+    rows.insert([IdempotencyRecord(store_id=store.pk, key=key, endpoint=endpoint, request_hash=digest,
+                                   status_code=status, response=payload, created_at=timezone.now())])
+
+
 def idempotent(request: HttpRequest, *, store: Store, key: str, endpoint: str, body: Any,
                run: Callable[[], tuple[int, dict[str, Any]]]) -> JsonResponse:
     """Run `run` once per (store, key): it returns (status, JSON body). A refusal (CheckoutError, ApiError)
     is a result too and is replayed the same way; an unexpected exception rolls everything back."""
     digest = request_hash(endpoint, body)
     try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(store=store, key=key, endpoint=endpoint, request_hash=digest,
-                                                      status_code=0, response={}, created_at=timezone.now())
-            try:
+        try:
+            with transaction.atomic():
                 status, payload = run()
-            except CheckoutError as exc:  # the core's own atomic block has rolled its writes back
-                status, payload = 422, checkout_error_body(exc)
-            except ApiError as exc:
-                status, payload = exc.status, exc.payload
-            record.status_code, record.response = status, payload
-            record.save(update_fields=["status_code", "response"])
+                _record(store, key, endpoint, digest, status, payload)
+        except (CheckoutError, ApiError) as exc:  # the attempt's writes are rolled back; the refusal is the result
+            status, payload = (422, checkout_error_body(exc)) if isinstance(exc, CheckoutError) else (
+                exc.status, exc.payload)
+            with transaction.atomic():
+                _record(store, key, endpoint, digest, status, payload)
     except IntegrityError:
         existing = IdempotencyRecord.objects.filter(store=store, key=key).first()
         if existing is None:  # not our key's constraint: a real error

@@ -76,9 +76,14 @@ def _card_and_balance(number: str) -> tuple[dict[str, Any] | None, int | None]:
 
 def receipt_out(receipt: Receipt, *, points_change: int, card: dict[str, Any] | None = None,
                 balance: int | None = None) -> dict[str, Any]:
-    lines = (ReceiptLine.objects.filter(receipt_id=receipt.pk).order_by("pk")
-             .values_list("pk", "product__sku", "product__name", "quantity", "full_price", "paid_amount",
-                          "on_promotion", "birthday_items", "original_line_id"))
+    posted = getattr(receipt, "posted_lines", None)  # just written by this request: no need to read them back
+    if posted is not None:
+        lines = [(ln.pk, ln.product.sku, ln.product.name, ln.quantity, ln.full_price, ln.paid_amount,
+                  ln.on_promotion, ln.birthday_items, ln.original_line_id) for ln in posted]
+    else:
+        lines = (ReceiptLine.objects.filter(receipt_id=receipt.pk).order_by("pk")
+                 .values_list("pk", "product__sku", "product__name", "quantity", "full_price", "paid_amount",
+                              "on_promotion", "birthday_items", "original_line_id"))
     return {
         "number": receipt.number, "store": receipt.store.code, "sold_at": receipt.sold_at.isoformat(),
         "member_no": receipt.member.member_no if receipt.member_id else None, "card_number": receipt.card_number,
@@ -224,10 +229,10 @@ def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = Idemp
             store=store, clerk=clerk, lines=_lines(payload), card_number=payload.card, phone=payload.phone,
             name=payload.name, birthday_date=payload.birthday or "", birthday=payload.birthday_privilege,
             redeem_points=payload.redeem_points, group_purchase=payload.group_purchase,
-            member_signed=payload.member_signed)
-        card, balance = _card_and_balance(receipt.card_number)
-        return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed, card=card,
-                                balance=balance)
+            member_signed=payload.member_signed, savepoint=False)  # a refusal rolls back the whole request
+        # the card as it is after this sale (an upgrade included) and the balance, both known under the lock
+        return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed,
+                                card=card_out(receipt.card), balance=receipt.points_balance)
 
     return idempotent(request, store=store, key=key, endpoint="checkout", body=payload.model_dump(mode="json"),
                       run=run)

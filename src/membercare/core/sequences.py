@@ -17,10 +17,16 @@ from .models import NumberSequence
 BLOCK_THRESHOLD = 1_000_000  # bigger reservations (bulk loaders) take one consecutive block
 
 
+_KNOWN: set[tuple[str, str]] = set()  # (database, sequence) seen to exist by this process
+
+
 def _pg_sequence(name: str) -> str:
     if not re.fullmatch(r"[a-z0-9_]{1,40}", name):
         raise ValueError(f"bad sequence name {name!r}")
     seq = f"mc_seq_{name}"
+    known = (connection.settings_dict["NAME"], seq)
+    if known in _KNOWN:  # sequences are never dropped: once seen, no catalogue lookup per number
+        return seq
     with connection.cursor() as cur:
         cur.execute("SELECT to_regclass(%s)", [seq])
         if cur.fetchone()[0] is None:
@@ -33,6 +39,8 @@ def _pg_sequence(name: str) -> str:
                     cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq} MINVALUE 0 START WITH {int(start) + 1}")
             except IntegrityError:
                 pass
+    # remembered once the transaction that saw (or created) it commits: a creation may still roll back
+    transaction.on_commit(lambda: _KNOWN.add(known))
     return seq
 
 
@@ -45,6 +53,9 @@ def reserve_numbers(name: str, count: int = 1) -> Sequence[int]:
                 cur.execute("SELECT setval(%s, nextval(%s) + %s - 1)", [seq, seq, count])
                 end = cur.fetchone()[0]
                 return range(end - count + 1, end + 1)
+            if count == 1:
+                cur.execute("SELECT nextval(%s)", [seq])
+                return [cur.fetchone()[0]]
             cur.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [seq, count])
             return [row[0] for row in cur.fetchall()]
     with transaction.atomic():

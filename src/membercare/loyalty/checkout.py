@@ -19,10 +19,11 @@ from django.utils.translation import gettext as _
 from membercare.core.sequences import reserve_numbers
 from membercare.members.models import Member
 from membercare.members.validation import lunar_birthday_in_year, parse_date
-from membercare.org.models import Staff, Store
-from membercare.sales.models import Product, Receipt, ReceiptLine
+from membercare.org.models import Brand, Staff, Store
+from membercare.sales.models import Product, Receipt, ReceiptLine, Series
 
-from .models import BirthdayUse, Card, CardStatus, PointsEntry
+from . import rows
+from .models import BirthdayUse, Card, CardStatus, LoyaltyAccount, PointsEntry
 from .points import lock_account, points_earn, points_take
 from .programme import Programme, programme_at
 from .tiers import card_brands, evaluate_after_sale, issue_accumulation_card, revert_upgrade_of, usable_cards
@@ -98,6 +99,96 @@ def identify(*, store: Store, card_number: str = "", phone: str = "", name: str 
     if member is None:
         raise CheckoutError("member_unknown", _("No member has the phone number %(phone)s.") % {"phone": phone},
                             "phone")
+    _check_forgotten_card(member, name, birthday)
+    cards = usable_cards(member, store, programme, on=on)
+    return Identified(member, cards[0] if cards else None)
+
+
+_MEMBER_COLS, _MEMBER_FIELDS = rows.columns(  # what a checkout needs of the member (the rest loads on access)
+    Member, "m", "id", "member_no", "name", "phone", "birthday", "lunar_birthday_month", "lunar_birthday_day",
+    "lunar_birthday_leap", "celebrates_lunar")
+_CARD_COLS, _CARD_FIELDS = rows.columns(Card, "c")
+_BRAND_COLS, _BRAND_FIELDS = rows.columns(Brand, "b")
+_POINTS_FIELD = rows.fields_of(LoyaltyAccount, "points")
+
+
+def _locked_member(where: str, params: list, join: str = "") -> tuple[Member, LoyaltyAccount] | None:
+    """Lock the account of the member found by `where` and read the member, in one statement; None when
+    there is no such member or the member has no account yet."""
+    row = rows.fetch_one(
+        f"SELECT {_MEMBER_COLS}, a.points FROM {Member._meta.db_table} m {join} "
+        f"JOIN {LoyaltyAccount._meta.db_table} a ON a.member_id = m.id WHERE {where}" + rows.for_update("a"),
+        params, _MEMBER_FIELDS + _POINTS_FIELD)
+    if row is None:
+        return None
+    member = rows.instance(Member, _MEMBER_FIELDS, row[:-1])
+    return member, rows.instance(LoyaltyAccount, rows.fields_of(LoyaltyAccount, "member", "points"),
+                                 [member.pk, row[-1]])
+
+
+def _card_by_number(number: str) -> Card | None:
+    """The card with its brand and, when it was replaced, the replacing card's number (one query)."""
+    row = rows.fetch_one(
+        f"SELECT {_CARD_COLS}, {_BRAND_COLS}, r.number FROM {Card._meta.db_table} c "
+        f"JOIN {Brand._meta.db_table} b ON b.id = c.brand_id LEFT JOIN {Card._meta.db_table} r "
+        "ON r.id = c.replaced_by_id WHERE c.number = %s", [number],
+        _CARD_FIELDS + _BRAND_FIELDS + rows.fields_of(Card, "number"))
+    if row is None:
+        return None
+    n, nb = len(_CARD_FIELDS), len(_CARD_FIELDS) + len(_BRAND_FIELDS)
+    card = rows.instance(Card, _CARD_FIELDS, row[:n])
+    card.brand = rows.instance(Brand, _BRAND_FIELDS, row[n:nb])
+    if card.replaced_by_id:
+        card.replaced_by = rows.instance(Card, rows.fields_of(Card, "id", "number"), [card.replaced_by_id, row[-1]])
+    return card
+
+
+def identify_locked(*, store: Store, card_number: str = "", phone: str = "", name: str = "",
+                    birthday: str | dt.date = "", on: dt.date,
+                    programme: Programme) -> tuple[Identified, LoyaltyAccount]:
+    """identify() for a write: the member's LoyaltyAccount is locked first (created on the member's first
+    write) and the cards are read after the lock, so a card reported lost or upgraded a moment earlier is
+    seen. The same refusals as identify()."""
+    from membercare.core.phone import normalize_phone
+    from membercare.loyalty.models import normalize_card_number
+
+    cards_table, members_table = Card._meta.db_table, Member._meta.db_table
+    if card_number:
+        number = normalize_card_number(card_number)
+        join, where = f"JOIN {cards_table} c ON c.member_id = m.id", "c.number = %s"
+        first_write = f"SELECT c.member_id, 0, %s FROM {cards_table} c WHERE c.number = %s"
+    else:
+        if not phone:
+            raise CheckoutError("member_required", _("Give a card number or the member's phone."), "card")
+        try:
+            number = normalize_phone(phone)
+        except ValidationError as exc:
+            raise CheckoutError("phone_invalid", exc.messages[0], "phone") from exc
+        join, where = "", "m.phone = %s"
+        first_write = f"SELECT m.id, 0, %s FROM {members_table} m WHERE m.phone = %s"
+    locked = _locked_member(where, [number], join)
+    if locked is None:  # the member's first write (no account yet), or an unknown card or phone
+        rows.execute(f"INSERT INTO {LoyaltyAccount._meta.db_table} (member_id, points, updated_at) {first_write} "
+                     "ON CONFLICT DO NOTHING", [rows.param(LoyaltyAccount, "updated_at", timezone.now()), number])
+        locked = _locked_member(where, [number], join)
+    if locked is None:
+        ident = identify(store=store, card_number=card_number, phone=phone, name=name, birthday=birthday, on=on,
+                         programme=programme)  # refuses the unknown card or phone
+        locked = ident.member, lock_account(ident.member)  # (a member registered this very moment)
+    member, account = locked
+    if card_number:
+        card = _card_by_number(number)
+        refusal = _card_refusal(card, store, programme, on)
+        if refusal:
+            raise refusal
+        card.member = member
+        return Identified(member, card), account
+    _check_forgotten_card(member, name, birthday)
+    cards = usable_cards(member, store, programme, on=on)
+    return Identified(member, cards[0] if cards else None), account
+
+
+def _check_forgotten_card(member: Member, name: str, birthday: str | dt.date) -> None:
     if name or birthday:  # the forgotten-card check: all three must match
         try:
             given = parse_date(birthday) if isinstance(birthday, str) else birthday
@@ -105,11 +196,28 @@ def identify(*, store: Store, card_number: str = "", phone: str = "", name: str 
             given = None
         if not name or not given or name.strip() != member.name or given != member.birthday:
             raise CheckoutError("member_mismatch", _("Name, phone and birthday do not match one member."), "name")
-    cards = usable_cards(member, store, programme, on=on)
-    return Identified(member, cards[0] if cards else None)
 
 
 # ---------------------------------------------------------------------------------------------- quote
+
+
+_PRODUCT_COLS, _PRODUCT_FIELDS = rows.columns(Product, "p")
+_SERIES_COLS, _SERIES_FIELDS = rows.columns(Series, "s")
+
+
+def _products(skus: list[str]) -> dict[str, Product]:
+    """The basket's products by SKU, each with its series (one query)."""
+    found = rows.fetch_all(
+        f"SELECT {_PRODUCT_COLS}, {_SERIES_COLS} FROM {Product._meta.db_table} p "
+        f"JOIN {Series._meta.db_table} s ON s.id = p.series_id WHERE p.sku IN ({', '.join(['%s'] * len(skus))})",
+        skus, _PRODUCT_FIELDS + _SERIES_FIELDS)
+    products = {}
+    n = len(_PRODUCT_FIELDS)
+    for row in found:
+        product = rows.instance(Product, _PRODUCT_FIELDS, row[:n])
+        product.series = rows.instance(Series, _SERIES_FIELDS, row[n:])
+        products[product.sku] = product
+    return products
 
 
 @dataclass
@@ -200,7 +308,7 @@ def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthd
     if not lines:
         raise CheckoutError("basket_empty", _("The basket is empty."), "lines")
     skus = [line.sku for line in lines]
-    products = {p.sku: p for p in Product.objects.select_related("brand", "series").filter(sku__in=skus)}
+    products = _products(skus)
     tier = programme.tier(ident.card.kind) if ident.card else None
     discount = tier.discount if tier else Decimal("0")
     quote_lines: list[QuoteLine] = []
@@ -277,51 +385,58 @@ def _receipt_number(store: Store) -> str:
     return f"{store.code}-{reserve_numbers('receipt')[0]:010d}"
 
 
-@transaction.atomic
 def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], card_number: str = "",
                   phone: str = "", name: str = "", birthday_date: str | dt.date = "", birthday: bool = False,
                   redeem_points: int = 0, sold_at: dt.datetime | None = None, group_purchase: bool = False,
-                  member_signed: bool = True, source: str = Receipt.Source.LIVE, number: str = "") -> Receipt:
-    """Record a sale for a member: price, birthday privilege, points, receipt, tier evaluation."""
+                  member_signed: bool = True, source: str = Receipt.Source.LIVE, number: str = "",
+                  savepoint: bool = True) -> Receipt:
+    """Record a sale for a member: price, birthday privilege, points, receipt, tier evaluation. In one
+    transaction; inside the caller's transaction it is a savepoint unless `savepoint=False`, when a refusal
+    leaves the caller's whole transaction to be rolled back (the POS API does, and records the refusal after).
+    The receipt's lines are in `receipt.posted_lines`."""
+    with transaction.atomic(savepoint=savepoint):
+        return _checkout_post(store=store, clerk=clerk, lines=lines, card_number=card_number, phone=phone,
+                              name=name, birthday_date=birthday_date, birthday=birthday, redeem_points=redeem_points,
+                              sold_at=sold_at, group_purchase=group_purchase, member_signed=member_signed,
+                              source=source, number=number)
+
+
+def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], card_number: str, phone: str,
+                   name: str, birthday_date: str | dt.date, birthday: bool, redeem_points: int,
+                   sold_at: dt.datetime | None, group_purchase: bool, member_signed: bool, source: str,
+                   number: str) -> Receipt:
     sold_at = sold_at or timezone.now()
     on = timezone.localtime(sold_at).date()
     programme = programme_at(on)
-    ident = identify(store=store, card_number=card_number, phone=phone, name=name, birthday=birthday_date, on=on,
-                     programme=programme)
-    account = lock_account(ident.member)  # serialises every write for this member
-    if ident.card is None:  # a concurrent first purchase may have issued the card meanwhile
-        cards = usable_cards(ident.member, store, programme, on=on)
-        ident = Identified(ident.member, cards[0] if cards else None)
-    else:  # a lost report or an upgrade may have changed the card meanwhile: read it again under the lock
-        ident.card.refresh_from_db()
-        refusal = _card_refusal(ident.card, store, programme, on)
-        if refusal:
-            raise refusal
+    # the member's account is locked first: it serialises every write for this member
+    ident, account = identify_locked(store=store, card_number=card_number, phone=phone, name=name,
+                                     birthday=birthday_date, on=on, programme=programme)
     quote = basket_quote(store=store, ident=ident, lines=lines, birthday=birthday, redeem_points=redeem_points,
                          on=on, programme=programme, balance=account.points)
     card = ident.card
     if card is None:
         card = issue_accumulation_card(ident.member, store, programme, at=sold_at)
-    receipt = Receipt.objects.create(
+    receipt = Receipt(
         number=number or _receipt_number(store), store=store, clerk=clerk, member=ident.member,
         card_number=card.number, sold_at=sold_at, total_full_price=quote.total_full_price,
         total_paid=quote.to_pay, is_group_purchase=group_purchase, member_signed=member_signed, source=source,
         tier=card.kind, birthday_privilege=quote.birthday_items > 0, points_earned=quote.points_earned,
         points_redeemed=quote.points_redeemed, points_offset=quote.points_offset, posted_at=timezone.now(),
     )
+    rows.insert([receipt])
     # the points offset is spread over the lines in proportion, so returns refund it exactly
     remaining_offset = quote.points_offset
-    new_lines = []
+    receipt.posted_lines = []
     for i, ql in enumerate(quote.lines):
         share = (quote.points_offset * ql.paid / quote.total_paid).quantize(CENT) if quote.total_paid else 0
         if i == len(quote.lines) - 1:
             share = remaining_offset
         remaining_offset -= share
-        new_lines.append(ReceiptLine(
+        receipt.posted_lines.append(ReceiptLine(
             receipt=receipt, product=ql.product, quantity=ql.quantity, full_price=ql.full_price * ql.quantity,
             paid_amount=ql.paid - share, on_promotion=ql.on_promotion, birthday_items=ql.birthday_items,
         ))
-    ReceiptLine.objects.bulk_create(new_lines)
+    rows.insert(receipt.posted_lines)
     if quote.birthday_items:
         try:
             with transaction.atomic():
@@ -336,7 +451,13 @@ def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], car
                     reason=_("Cash offset ¥%(amount)s") % {"amount": quote.points_offset}, operator=clerk, at=sold_at)
     points_earn(account, quote.points_earned, expires_on=programme.points_expire_on(on), receipt=receipt,
                 operator=clerk, at=sold_at)
-    evaluate_after_sale(ident.member, receipt, card, programme)
+    series_paid: dict[str, Decimal] = {}
+    for line in receipt.posted_lines:
+        code = line.product.series.code
+        series_paid[code] = series_paid.get(code, Decimal("0")) + line.paid_amount
+    evaluate_after_sale(ident.member, receipt, card, programme, series_paid=series_paid)
+    receipt.points_balance = account.points
+    receipt.card = card  # as it is now (an upgrade by this sale included)
     return receipt
 
 

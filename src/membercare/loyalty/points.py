@@ -17,21 +17,32 @@ from django.utils.translation import gettext as _
 from membercare.members.models import Member
 from membercare.org.models import Staff
 
+from . import rows
 from .models import LoyaltyAccount, PointsEntry
 
 
 def lock_account(member: Member | int) -> LoyaltyAccount:
     """The member's account, created if needed, locked until the transaction ends."""
     member_id = member if isinstance(member, int) else member.pk
-    account = LoyaltyAccount.objects.select_for_update().filter(member_id=member_id).first()
-    if account is None:  # first write for this member (get_or_create copes with a concurrent first write)
-        LoyaltyAccount.objects.get_or_create(member_id=member_id)
-        account = LoyaltyAccount.objects.select_for_update().get(member_id=member_id)
+    account = _locked(member_id)
+    if account is None:  # first write for this member; a concurrent first write makes this insert do nothing
+        LoyaltyAccount.objects.bulk_create([LoyaltyAccount(member_id=member_id)], ignore_conflicts=True)
+        account = _locked(member_id)
     return account
 
 
+_ACCOUNT_FIELDS = rows.fields_of(LoyaltyAccount, "member", "points")
+
+
+def _locked(member_id: int) -> LoyaltyAccount | None:
+    row = rows.fetch_one(f"SELECT a.member_id, a.points FROM {LoyaltyAccount._meta.db_table} a WHERE a.member_id = %s"
+                         + rows.for_update("a"), [member_id], _ACCOUNT_FIELDS)
+    return None if row is None else rows.instance(LoyaltyAccount, _ACCOUNT_FIELDS, row)
+
+
 def _apply(account: LoyaltyAccount, delta: int) -> None:
-    LoyaltyAccount.objects.filter(pk=account.pk).update(points=F("points") + delta, updated_at=timezone.now())
+    rows.execute(f"UPDATE {LoyaltyAccount._meta.db_table} SET points = points + %s, updated_at = %s "
+                 "WHERE member_id = %s", [delta, rows.param(LoyaltyAccount, "updated_at", timezone.now()), account.pk])
     account.points += delta
 
 
@@ -56,9 +67,9 @@ def points_earn(account: LoyaltyAccount, points: int, *, expires_on: dt.date | N
                 at: dt.datetime | None = None) -> PointsEntry | None:
     if points <= 0:
         return None
-    entry = PointsEntry.objects.create(member_id=account.member_id, kind=kind, points=points, remaining=points,
-                                       expires_on=expires_on, receipt=receipt, reason=reason, operator=operator,
-                                       created_at=at or timezone.now())
+    entry = PointsEntry(member_id=account.member_id, kind=kind, points=points, remaining=points, expires_on=expires_on,
+                        receipt=receipt, reason=reason, operator=operator, created_at=at or timezone.now())
+    rows.insert([entry])
     _apply(account, points)
     return entry
 

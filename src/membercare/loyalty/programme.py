@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -155,12 +156,30 @@ def _parse_programme(rules: dict[str, Any]) -> Programme:
     )
 
 
+_PARSED: dict[str, Programme] = {}  # rules document (as stored) -> parsed programme, per process
+
+
 def programme_at(day: dt.date | None = None) -> Programme:
-    """The programme that applies on `day` (today by default); DOMAIN.md's default when none is stored."""
+    """The programme that applies on `day` (today by default); DOMAIN.md's default when none is stored.
+
+    Every call reads the version in force (so a new or edited version applies at once in every process),
+    but only as text: a document seen before is not parsed again."""
+    from django.db import connection
     from django.utils import timezone
 
     from .models import ProgrammeVersion
 
     day = day or timezone.localdate()
-    version = ProgrammeVersion.objects.filter(effective_from__lte=day).order_by("-effective_from", "-pk").first()
-    return parse_programme(version.rules if version else DEFAULT_RULES)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT CAST(rules AS text) FROM {ProgrammeVersion._meta.db_table} WHERE effective_from <= %s "
+                    "ORDER BY effective_from DESC, id DESC LIMIT 1",
+                    [ProgrammeVersion._meta.get_field("effective_from").get_db_prep_value(day, connection)])
+        row = cur.fetchone()
+    text = row[0] if row else ""
+    programme = _PARSED.get(text)
+    if programme is None:
+        programme = parse_programme(json.loads(text) if text else DEFAULT_RULES)
+        if len(_PARSED) >= 16:
+            _PARSED.clear()
+        _PARSED[text] = programme
+    return programme

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Sum
 from django.utils import timezone
 
 from membercare.core.sequences import reserve_numbers
 from membercare.members.models import Member
+from membercare.org.models import Brand, Store
+from membercare.sales.models import Receipt
 
+from . import rows
 from .models import Card, CardKind, CardStatus
 from .programme import Programme, Tier
 
@@ -28,20 +30,38 @@ def card_brands(card: Card, programme: Programme) -> tuple[str, ...]:
     return tier.brands if tier else (card.brand.code,)
 
 
-def usable_cards(member: Member, store, programme: Programme, *, on: dt.date) -> list[Card]:
-    """The member's active, unexpired cards this store accepts, best first."""
-    cards = [c for c in member.cards.select_related("brand").filter(status=CardStatus.ACTIVE)
-             if (c.valid_until is None or c.valid_until >= on) and store.brand.code in card_brands(c, programme)]
+def usable_cards(member: Member | int, store, programme: Programme, *, on: dt.date) -> list[Card]:
+    """The member's active, unexpired cards this store accepts, best first (each with its brand loaded)."""
+    member_id = member if isinstance(member, int) else member.pk
+    card_cols, card_fields = rows.columns(Card, "c")
+    brand_cols, brand_fields = rows.columns(Brand, "b")
+    found = rows.fetch_all(
+        f"SELECT {card_cols}, {brand_cols} FROM {Card._meta.db_table} c JOIN {Brand._meta.db_table} b "
+        "ON b.id = c.brand_id WHERE c.member_id = %s AND c.status = %s", [member_id, CardStatus.ACTIVE],
+        card_fields + brand_fields)
+    cards = []
+    for row in found:
+        card = rows.instance(Card, card_fields, row[:len(card_fields)])
+        card.brand = rows.instance(Brand, brand_fields, row[len(card_fields):])
+        if (card.valid_until is None or card.valid_until >= on) and store.brand.code in card_brands(card, programme):
+            cards.append(card)
     return sorted(cards, key=lambda c: (-card_rank(c, programme), c.pk))
 
 
-def rolling_paid(member: Member, brand_code: str, *, until: dt.datetime, days: int) -> Decimal:
+def rolling_paid(member: Member | int, brand_code: str, *, until: dt.datetime, days: int) -> Decimal:
     """Paid at the brand's stores within the window (returns are negative receipts, so they count)."""
+    member_id = member if isinstance(member, int) else member.pk
     since = until - dt.timedelta(days=days)
-    total = (member.receipts.filter(store__brand__code=brand_code, sold_at__gt=since, sold_at__lte=until)
-             .aggregate(s=Sum("total_paid"))["s"])
+    paid = Receipt._meta.get_field("total_paid")
+    row = rows.fetch_one(  # the member's receipts by the (member, sold_at) index; the brand's stores by id
+        f"SELECT SUM(r.total_paid) FROM {Receipt._meta.db_table} r WHERE r.member_id = %s AND r.sold_at > %s "
+        f"AND r.sold_at <= %s AND r.store_id IN (SELECT s.id FROM {Store._meta.db_table} s "
+        f"JOIN {Brand._meta.db_table} b ON b.id = s.brand_id WHERE b.code = %s)",
+        [member_id, rows.param(Receipt, "sold_at", since), rows.param(Receipt, "sold_at", until), brand_code],
+        (paid,))
+    total = row[0] if row else None
     # SQLite sums decimals as floats (8000 may come back as 7999.999999999): back to exact cents
-    return (total or Decimal("0")).quantize(Decimal("0.01"))
+    return (Decimal(str(total)) if total is not None else Decimal("0")).quantize(Decimal("0.01"))
 
 
 def _series_paid(receipt) -> dict[str, Decimal]:
@@ -52,8 +72,10 @@ def _series_paid(receipt) -> dict[str, Decimal]:
     return out
 
 
-def qualifies(tier: Tier, member: Member, receipt, *, current: Card | None, programme: Programme) -> bool:
-    """Does this sale (or the rolling window up to it) earn `tier`? A group purchase earns at most rank 1."""
+def qualifies(tier: Tier, member: Member, receipt, *, current: Card | None, programme: Programme,
+              series_paid: dict[str, Decimal] | None = None) -> bool:
+    """Does this sale (or the rolling window up to it) earn `tier`? A group purchase earns at most rank 1.
+    `series_paid`: the receipt's paid amount per series when the caller has it (else read from its lines)."""
     if receipt.store.brand.code != tier.issue_brand:
         return False
     if tier.requires and not (current and current.kind in (tier.requires, tier.code)):
@@ -65,7 +87,7 @@ def qualifies(tier: Tier, member: Member, receipt, *, current: Card | None, prog
     if tier.single_receipt is not None and receipt.total_paid >= tier.single_receipt:
         return True
     if tier.single_receipt_by_series:
-        by_series = _series_paid(receipt)
+        by_series = series_paid if series_paid is not None else _series_paid(receipt)
         if any(by_series.get(s, Decimal("0")) >= amount for s, amount in tier.single_receipt_by_series.items()):
             return True
     if receipt.is_group_purchase:
@@ -85,14 +107,16 @@ def issue_accumulation_card(member: Member, store, programme: Programme, *, at: 
     )
 
 
-def evaluate_after_sale(member: Member, receipt, card: Card | None, programme: Programme) -> Card | None:
+def evaluate_after_sale(member: Member, receipt, card: Card | None, programme: Programme, *,
+                        series_paid: dict[str, Decimal] | None = None) -> Card | None:
     """After a sale: the best tier the member now qualifies for at this brand. With auto-approval the
     card is upgraded at once (same number; the next sale gets the new discount); otherwise a proposal
     is left for the specialist. Returns the upgraded card, if any."""
     current_rank = card_rank(card, programme) if card else 0
     best: Tier | None = None
     for tier in sorted(programme.tiers, key=lambda t: -t.rank):
-        if tier.rank > current_rank and qualifies(tier, member, receipt, current=card, programme=programme):
+        if tier.rank > current_rank and qualifies(tier, member, receipt, current=card, programme=programme,
+                                                  series_paid=series_paid):
             best = tier
             break
     if best is None:
