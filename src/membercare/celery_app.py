@@ -2,7 +2,8 @@
 
 Run a worker and the scheduler with:
     celery -A membercare.celery_app worker -B -l info
-The loyalty daily job runs every night at 02:30 and the care daily job at 03:00 (Asia/Shanghai) unless CELERY_BEAT_SCHEDULE is set.
+The loyalty daily job runs every night at 02:30, the care daily job at 03:00 (Asia/Shanghai) and the
+messaging tick every minute, unless CELERY_BEAT_SCHEDULE is set.
 """
 
 import os

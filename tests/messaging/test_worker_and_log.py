@@ -75,3 +75,47 @@ def test_bulk_rechecks_content_per_member_a_greeting_nobody_can_sign_is_not_sent
     assert status[signed.pk] == (MessageStatus.QUEUED, "")
     assert status[unsigned.pk] == (MessageStatus.SKIPPED, "content")
     assert status[promo_name.pk] == (MessageStatus.SKIPPED, "content")
+
+
+@pytest.mark.django_db
+def test_a_clerk_edit_of_a_template_is_sent_as_edited_without_the_provider_template_code(store):
+    from membercare.messaging.models import MessageTemplate
+    from membercare.messaging.placeholders import member_values, render
+
+    clerk = StaffFactory(display_name="李娜", stores=[store])
+    member = MemberFactory(home_store=store, owner=clerk)
+    template = MessageTemplate.objects.create(name="生日", category="birthday", channel="sms",
+                                              sms_template_code="SMS_1", updated_at=at(2026, 11, 1),
+                                              body="{title}，祝您生日快乐！{store} {clerk}")
+    shown = render(template.body, member_values(member, clerk=clerk))  # what the task card shows
+    as_shown = message_send(member=member, channel="sms", category="", sender=clerk, template=template, body=shown)
+    assert as_shown.template == template and as_shown.params["_template_code"] == "SMS_1"
+    edited = message_send(member=member, channel="sms", category="", sender=clerk, template=template,
+                          body=shown + "蛋糕已备好。")
+    assert edited.body.endswith("蛋糕已备好。") and edited.template == template
+    assert "_template_code" not in edited.params  # the provider's approved template no longer matches
+
+
+@pytest.mark.django_db
+def test_bulk_send_is_done_when_nothing_waits_and_cancel_stops_queued_messages(outbox, birthday_template, store,
+                                                                              specialist):
+    from membercare.messaging.bulk import bulk_cancel
+
+    clerk = StaffFactory(stores=[store])
+    for _i in range(6):
+        MemberFactory(home_store=store, owner=clerk)
+    with time_machine.travel(at(2026, 11, 2, 10), tick=True):
+        done = bulk_schedule(name="a", template=birthday_template, audience={"store_ids": [store.pk]},
+                             scheduled_at=at(2026, 11, 2, 10), by=specialist)
+        bulk_enqueue(done)
+        stopped = bulk_schedule(name="b", template=birthday_template, audience={"store_ids": [store.pk]},
+                                scheduled_at=at(2026, 11, 2, 10), by=specialist)
+        bulk_enqueue(stopped)
+        assert bulk_cancel(stopped.pk)[1] == 6
+        assert bulk_cancel(stopped.pk)[1] is None  # already cancelled
+        from membercare.messaging.delivery import deliver_all
+
+        assert deliver_all()["sent"] == 6
+    assert BulkSend.objects.get(pk=done.pk).status == BulkSend.Status.DONE
+    assert BulkSend.objects.get(pk=stopped.pk).status == BulkSend.Status.CANCELLED
+    assert set(Message.objects.filter(bulk=stopped).values_list("skip_reason", flat=True)) == {"cancelled"}

@@ -286,3 +286,28 @@ def bulk_due(now: dt.datetime | None = None) -> list[BulkSend]:
     now = now or timezone.now()
     return list(BulkSend.objects.filter(Q(status=BulkSend.Status.SCHEDULED, scheduled_at__lte=now)
                                         | Q(status=BulkSend.Status.ENQUEUEING)).order_by("scheduled_at"))
+
+
+CANCELLABLE = (BulkSend.Status.DRAFT, BulkSend.Status.SCHEDULED, BulkSend.Status.ENQUEUEING, BulkSend.Status.SENDING)
+
+
+def bulk_cancel(bulk_id: int) -> tuple[BulkSend, int | None]:
+    """Stop a bulk send: nothing more is enqueued (the enqueueing checks the status under the same row lock)
+    and its messages still waiting in the queue are marked "not sent: cancelled". Returns (bulk, messages
+    stopped), or (bulk, None) when it can no longer be cancelled."""
+    with transaction.atomic():
+        bulk = BulkSend.objects.select_for_update().get(pk=bulk_id)
+        if bulk.status not in CANCELLABLE:
+            return bulk, None
+        bulk.status = BulkSend.Status.CANCELLED
+        bulk.save(update_fields=["status"])
+        stopped = Message.objects.filter(bulk=bulk, status=MessageStatus.QUEUED).update(
+            status=MessageStatus.SKIPPED, skip_reason="cancelled")
+    return bulk, stopped
+
+
+def bulks_finish() -> int:
+    """Mark sending bulk sends done once none of their messages waits or is on its way."""
+    waiting = Message.objects.filter(bulk=OuterRef("pk"), status__in=[MessageStatus.QUEUED, MessageStatus.SENDING])
+    return (BulkSend.objects.filter(status=BulkSend.Status.SENDING).annotate(waiting=Exists(waiting))
+            .filter(waiting=False).update(status=BulkSend.Status.DONE))

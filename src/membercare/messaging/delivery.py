@@ -126,6 +126,9 @@ def deliver_all(*, limit: int = 500, now: dt.datetime | None = None, max_batches
             total[key] += value
         if not any(counts.values()):
             break
+    from .bulk import bulks_finish
+
+    bulks_finish()
     return total
 
 

@@ -97,8 +97,13 @@ def message_send(*, member: Member, channel: str, category: str, sender: Staff |
     may not receive it; held until quiet hours end and the member's preferred time."""
     at = at or timezone.now()
     config = messaging_config()
-    if template is not None:
-        body, subject, category = template.body, template.subject, template.category
+    values = member_values(member, store=store, clerk=sender, extra=extra, tier_of=tier_label)
+    edited = False
+    if template is not None:  # the template's text, or the clerk's edit of it (then no provider template code)
+        category, subject = template.category, subject or template.subject
+        unchanged = (template.body, render(template.body, values))
+        edited = bool((body or "").strip()) and body not in unchanged
+        body = body if edited else template.body
     if not (body or "").strip():
         raise ValidationError({"body": [_("The text is required.")]})
     unknown = unknown_placeholders(body)
@@ -106,7 +111,6 @@ def message_send(*, member: Member, channel: str, category: str, sender: Staff |
         raise ValidationError({"body": [_("Unknown placeholders: %(names)s.") % {
             "names": "、".join("{" + n + "}" for n in unknown)}]})
     Member.objects.select_for_update().filter(pk=member.pk).first()  # one send decision per member at a time
-    values = member_values(member, store=store, clerk=sender, extra=extra, tier_of=tier_label)
     rendered, rendered_subject = render(body, values), render(subject, values)
     content_check(category, f"{rendered_subject}\n{rendered}", values=values)
     marketing = is_marketing(category, config)
@@ -116,7 +120,7 @@ def message_send(*, member: Member, channel: str, category: str, sender: Staff |
     if reason:
         raise SendRefused(reason, _("Not sent: %(reason)s.") % {"reason": EXCLUSION_REASONS[reason]})
     params = {k: v for k, v in values.items() if "{" + k + "}" in body}
-    if template is not None and template.sms_template_code:
+    if template is not None and template.sms_template_code and not edited:
         params["_template_code"] = template.sms_template_code
     return Message.objects.create(
         member=member, channel=channel, category=category, is_marketing=marketing, template=template, task=task,

@@ -34,14 +34,14 @@ from membercare.core.permissions import (
 from membercare.core.phone import mask_phone
 from membercare.members.models import Member
 from membercare.members.selectors import member_search
-from membercare.messaging.bulk import bulk_enqueue, bulk_preview, bulk_progress, bulk_schedule
+from membercare.messaging.bulk import CANCELLABLE, bulk_enqueue, bulk_preview, bulk_progress, bulk_schedule
+from membercare.messaging.bulk import bulk_cancel as bulk_cancel_service
 from membercare.messaging.config import messaging_config
 from membercare.messaging.content import content_violations
 from membercare.messaging.delivery import deliver_all
 from membercare.messaging.models import (
     BulkSend,
     Category,
-    Message,
     MessageChannel,
     MessageStatus,
     MessageTemplate,
@@ -249,25 +249,17 @@ def bulk_progress_partial(request: HttpRequest, pk: int) -> HttpResponse:
     return _htmx_response(render(request, "web/messaging/_bulk_progress.html", _bulk_state(bulk)))
 
 
-CANCELLABLE = (BulkSend.Status.DRAFT, BulkSend.Status.SCHEDULED, BulkSend.Status.ENQUEUEING,
-               BulkSend.Status.SENDING)
-
-
 @require_POST
 def bulk_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Stop a bulk send: nothing more is enqueued (the enqueueing checks the status under the same lock), and
     its messages still waiting in the queue are not sent (marked "not sent: cancelled")."""
     require(can_manage_messaging(request.user))
-    with transaction.atomic():
-        bulk = get_object_or_404(BulkSend.objects.select_for_update(), pk=pk)
-        if bulk.status not in CANCELLABLE:
-            messages.error(request, _("This bulk send cannot be cancelled any more: %(status)s.") % {
-                "status": bulk.get_status_display()})
-            return redirect("messaging_bulk", pk=bulk.pk)
-        bulk.status = BulkSend.Status.CANCELLED
-        bulk.save(update_fields=["status"])
-        stopped = Message.objects.filter(bulk=bulk, status=MessageStatus.QUEUED).update(
-            status=MessageStatus.SKIPPED, skip_reason="cancelled")
+    get_object_or_404(BulkSend, pk=pk)
+    bulk, stopped = bulk_cancel_service(pk)
+    if stopped is None:
+        messages.error(request, _("This bulk send cannot be cancelled any more: %(status)s.") % {
+            "status": bulk.get_status_display()})
+        return redirect("messaging_bulk", pk=bulk.pk)
     messages.success(request, _("“%(name)s” is cancelled; %(n)d queued message(s) will not be sent.") % {
         "name": bulk.name, "n": stopped})
     return redirect("messaging_bulk", pk=bulk.pk)
@@ -395,7 +387,8 @@ def care_task_message(request: HttpRequest, pk: int) -> HttpResponse:
             with transaction.atomic():
                 message = message_send(member=task.member, channel=data["channel"], category=category,
                                        sender=request.user, store=task.store, body=data["body"],
-                                       subject=data["subject"], task=task, extra=_task_extra(task))
+                                       subject=data["subject"], task=task, extra=_task_extra(task),
+                                       template=template)
                 contact_log(task=task, staff=request.user, channel=data["channel"], outcome=Outcome.MESSAGE_SENT,
                             notes=message.body)
         except ValidationError as exc:
