@@ -113,6 +113,8 @@ def insert_select(spec: TaskSpec, source: QuerySet | tuple[str, Sequence[Any]], 
     )
     params = [spec.rule, spec.day, spec.priority, spec.channel, TaskStatus.OPEN, *inner_params, Role.MANAGER]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and connection.in_atomic_block:
+            cursor.execute("SET LOCAL jit = off")  # compiling these one-off plans costs more than it saves
         cursor.execute(sql, params)
         return max(cursor.rowcount, 0)
 

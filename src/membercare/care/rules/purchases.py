@@ -10,7 +10,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from membercare.org.models import Store
-from membercare.sales.models import Receipt, ReceiptLine
+from membercare.sales.models import Product, Receipt, ReceiptLine
 
 from ..taskgen import insert_select, working_staff
 from .base import (
@@ -47,13 +47,13 @@ def replenishment(day: dt.date, config: dict[str, Any]) -> int:
                      receipt__sold_at__lt=_local_midnight(day + dt.timedelta(days=1)))
              .order_by()
              .values(b_member=F("receipt__member_id"), b_day=TruncDate("receipt__sold_at"),
-                     b_product=F("product__name")))
+                     b_product=F("product_id")))
     lines_sql, lines_params = lines.query.sql_with_params()
     gap = sql_days_between("d", "LAG(d) OVER (PARTITION BY member_id ORDER BY d)")
     date_p = sql_date_param()
     sql = f"""
         WITH lines AS ({lines_sql}),
-        days AS (SELECT b_member AS member_id, b_day AS d, MAX(b_product) AS product FROM lines
+        days AS (SELECT b_member AS member_id, b_day AS d, MAX(b_product) AS product_id FROM lines
                  GROUP BY b_member, b_day),
         gaps AS (SELECT member_id, {gap} AS gap FROM days),
         ranked AS (SELECT member_id, gap, ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY gap) AS rn,
@@ -66,9 +66,10 @@ def replenishment(day: dt.date, config: dict[str, Any]) -> int:
                  FROM cycles c JOIN last l ON l.member_id = c.member_id WHERE c.cycle >= %s)
         SELECT p.member_id AS t_member, {sql_iso("p.last_d")} AS t_key,
                {sql_greatest()}({sql_add_days("p.next_on", "-1")}, {date_p}) AS t_due,
-               {sql_json_object()}('product', dd.product, 'days', p.cycle, 'next_on', {sql_iso("p.next_on")},
+               {sql_json_object()}('product', pr.name, 'days', p.cycle, 'next_on', {sql_iso("p.next_on")},
                                    'last_purchase', {sql_iso("p.last_d")}) AS t_context
         FROM pred p JOIN days dd ON dd.member_id = p.member_id AND dd.d = p.last_d
+        JOIN {Product._meta.db_table} pr ON pr.id = dd.product_id
         WHERE p.next_on >= {date_p} AND p.next_on <= {date_p}
     """
     params = [*lines_params, int(s.get("min_purchases", 3)) - 1, int(s.get("min_cycle_days", 7)),
