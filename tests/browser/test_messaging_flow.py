@@ -28,6 +28,7 @@ def shop(transactional_db, settings, tmp_path):
                    "path": str(tmp_path / "wechat.jsonl")},
     }
     reset_backends()
+    MessageTemplate.objects.all().delete()  # without the installation's default templates: each test makes its own
     store = StoreFactory(code="SH01", name="上海南京路店")
     clerk = StaffFactory(username="msg_clerk", display_name="李娜", role=Role.CLERK, stores=[store])
     member = MemberFactory(name="王丽", gender="F", home_store=store, owner=clerk)

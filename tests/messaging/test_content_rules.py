@@ -52,6 +52,7 @@ def test_messages_that_fail_name_the_rule_and_the_words(category, text, rule_wor
 def test_template_save_refuses_with_every_broken_rule_and_saves_nothing(specialist):
     from membercare.messaging.models import MessageTemplate
 
+    before = MessageTemplate.objects.count()
     with pytest.raises(ValidationError) as exc:
         template_save(by=specialist, name="生日", category="birthday",
                       body="{title}生日快乐，全场5折！{nickname}")
@@ -59,7 +60,7 @@ def test_template_save_refuses_with_every_broken_rule_and_saves_nothing(speciali
     assert any("5折" in m for m in messages)  # the promotion rule, with the word
     assert any("{store}" in m and "{clerk}" in m for m in messages)  # the signature rule
     assert any("{nickname}" in m for m in messages)  # the unknown placeholder
-    assert not MessageTemplate.objects.exists()
+    assert MessageTemplate.objects.count() == before  # nothing saved
     saved = template_save(by=specialist, name="生日", category="birthday", body=GOOD["birthday"])
     assert saved.pk and saved.updated_by == specialist
 
@@ -90,3 +91,13 @@ def test_content_rules_are_configurable(specialist):
     MessagingSettings.objects.create(created_by=specialist, created_at=timezone.now(), params={"content_rules": {
         "birthday": [{"rule": "No surprises.", "forbid_words": ["惊喜"]}]}})
     assert [v.found for v in content_violations("birthday", text)] == [["惊喜"]]
+
+
+@pytest.mark.django_db
+def test_a_new_installation_has_one_template_per_category_and_each_passes_its_rules():
+    from membercare.messaging.models import Category, MessageTemplate
+
+    templates = {t.category: t for t in MessageTemplate.objects.all()}
+    assert set(templates) == set(Category.values)
+    for category, template in templates.items():
+        assert content_violations(category, template.body) == [], (category, template.body)

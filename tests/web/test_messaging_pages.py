@@ -35,6 +35,12 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture(autouse=True)
+def _without_default_templates(db):
+    """These tests start from an installation whose default templates were removed: each makes its own."""
+    MessageTemplate.objects.all().delete()
+
+
+@pytest.fixture(autouse=True)
 def now():
     with time_machine.travel(NOW, tick=False):
         yield NOW
