@@ -205,3 +205,15 @@ def test_same_seed_same_data():
     assert Member.objects.count() == 0  # rolled back
     assert _run(5) == first
     assert _run(6) != first
+
+
+def test_the_demo_has_segments_and_todays_care_tasks(demo):
+    from membercare.care.models import CareEvent, DailyRun, MemberSegments, Task
+
+    assert "care tasks" in demo
+    assert MemberSegments.objects.count() == Member.objects.count()
+    run = DailyRun.objects.get(day=TODAY)
+    assert run.finished_at and "segments" in run.steps
+    assert Task.objects.filter(created_on=TODAY).exists()
+    assert CareEvent.objects.count() == 2
+    assert Task.objects.exclude(assignee=None).count() >= Task.objects.count() * 0.9  # owners get their tasks
