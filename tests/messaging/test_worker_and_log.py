@@ -119,3 +119,27 @@ def test_bulk_send_is_done_when_nothing_waits_and_cancel_stops_queued_messages(o
     assert BulkSend.objects.get(pk=done.pk).status == BulkSend.Status.DONE
     assert BulkSend.objects.get(pk=stopped.pk).status == BulkSend.Status.CANCELLED
     assert set(Message.objects.filter(bulk=stopped).values_list("skip_reason", flat=True)) == {"cancelled"}
+
+
+@pytest.mark.django_db
+def test_a_bulk_send_can_respect_each_members_preferred_channel(outbox, birthday_template, store, specialist):
+    """With respect_preferred_channel, a member who prefers email is left out of the SMS send (and counted
+    as such); a second send on email with the preferred_channel filter reaches exactly them."""
+    clerk = StaffFactory(stores=[store])
+    sms_fan = MemberFactory(home_store=store, owner=clerk, preferred_channel="sms")
+    caller = MemberFactory(home_store=store, owner=clerk, preferred_channel="phone")  # a call preference: no objection
+    mailer = MemberFactory(home_store=store, owner=clerk, preferred_channel="email", email="m@example.com")
+    audience = {"store_ids": [store.pk], "respect_preferred_channel": True}
+    with time_machine.travel(at(2026, 11, 2, 10), tick=True):
+        from membercare.messaging.bulk import bulk_preview
+
+        preview = bulk_preview(template=birthday_template, audience=audience, at=at(2026, 11, 2, 10))
+        assert preview["excluded"]["prefers_other"] == 1 and preview["receive"] == 2
+        bulk = bulk_schedule(name="sms", template=birthday_template, audience=audience,
+                             scheduled_at=at(2026, 11, 2, 10), by=specialist)
+        bulk_enqueue(bulk)
+    reasons = {m.member_id: m.skip_reason for m in Message.objects.filter(bulk=bulk)}
+    assert reasons == {sms_fan.pk: "", caller.pk: "", mailer.pk: "prefers_other"}
+    from membercare.messaging.bulk import audience_queryset
+
+    assert list(audience_queryset({"store_ids": [store.pk], "preferred_channel": ["email"]})) == [mailer]

@@ -1,7 +1,9 @@
 """Bulk sends to a segment or a filtered list: preview, resumable enqueueing, progress.
 
 Audience (BulkSend.audience): {"lifecycle": [...], "spend_class": [...], "follow_up": [...], "flags": [...],
-"store_ids": [...], "member_ids": [...], "tag_ids": [...]} — every given key must match (AND).
+"store_ids": [...], "member_ids": [...], "tag_ids": [...], "preferred_channel": [...]} — every given key must
+match (AND); with "respect_preferred_channel": true, members who prefer another message channel are left out
+(reason "prefers_other") so that the specialist sends them the same message on their channel.
 
 Enqueueing walks the audience in member-id order, a chunk per transaction, and records the last member
 id reached with the chunk: a crash resumes after the last committed chunk, and (bulk, member) is unique,
@@ -31,6 +33,7 @@ from .placeholders import PLACEHOLDER, member_values, placeholders_used, render
 from .policy import (
     CONSENT_FIELD,
     EXCLUSION_REASONS,
+    MESSAGE_CHANNELS,
     QUIET_LABEL,
     address_for,
     exclusion,
@@ -56,6 +59,8 @@ def audience_queryset(audience: dict) -> QuerySet[Member]:
         qs = qs.filter(home_store_id__in=audience["store_ids"])
     if audience.get("member_ids"):
         qs = qs.filter(pk__in=audience["member_ids"])
+    if audience.get("preferred_channel"):
+        qs = qs.filter(preferred_channel__in=audience["preferred_channel"])
     if audience.get("tag_ids"):
         qs = qs.filter(tags__in=audience["tag_ids"]).distinct()
     return qs.order_by("pk")
@@ -74,17 +79,23 @@ def bulk_preview(*, template: MessageTemplate, audience: dict, at: dt.datetime, 
     field = {"sms": "phone", "email": "email", "wechat": "wechat_id"}[channel]
     members = audience_queryset(audience).annotate(
         opted=Exists(OptOut.objects.filter(member=OuterRef("pk"), channel=channel)))
-    no_address = Q(**{field: ""})
-    opted = Q(opted=True) & ~no_address
-    no_consent = Q(**{CONSENT_FIELD[channel]: False}) & ~no_address & ~Q(opted=True) if marketing else Q(pk=None)
+    others = sorted(MESSAGE_CHANNELS - {channel})
+    prefers = Q(preferred_channel__in=others) if audience.get("respect_preferred_channel") else Q(pk=None)
+    no_address = Q(**{field: ""}) & ~prefers
+    opted = Q(opted=True) & ~Q(**{field: ""}) & ~prefers
+    no_consent = (Q(**{CONSENT_FIELD[channel]: False}) & ~Q(**{field: ""}) & ~Q(opted=True) & ~prefers
+                  if marketing else Q(pk=None))
     counts = members.aggregate(total=Count("pk"), no_address=Count("pk", filter=no_address),
-                               opted_out=Count("pk", filter=opted), no_consent=Count("pk", filter=no_consent))
+                               opted_out=Count("pk", filter=opted), no_consent=Count("pk", filter=no_consent),
+                               prefers_other=Count("pk", filter=prefers))
     capped = 0
     if marketing:
-        eligible = members.exclude(no_address).exclude(opted=True).filter(**{CONSENT_FIELD[channel]: True})
+        eligible = (members.exclude(**{field: ""}).exclude(opted=True).exclude(prefers)
+                    .filter(**{CONSENT_FIELD[channel]: True}))
         capped = (eligible.annotate(week=_week_count(at)).filter(week__gte=int(config["weekly_cap"]))
                   .values("pk").count())
-    excluded = {"no_address": counts["no_address"], "opted_out": counts["opted_out"],
+    excluded = {"prefers_other": counts["prefers_other"], "no_address": counts["no_address"],
+                "opted_out": counts["opted_out"],
                 "no_consent": counts["no_consent"], "capped": capped}
     receive = counts["total"] - sum(excluded.values())
     quiet = receive if in_quiet_hours(at, config) else 0
@@ -128,6 +139,7 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
     queued = chunks = 0
     used = placeholders_used(f"{template.subject}\n{template.body}")
     checker = ContentChecker(template.category, f"{template.subject}\n{template.body}", config)
+    respect = bool(bulk.audience.get("respect_preferred_channel"))
     base = audience_queryset(bulk.audience)
     stores = {s.pk: s for s in Store.objects.all()}
     staff: dict[int, Staff] = {}
@@ -160,7 +172,8 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
                 values = member_values(member, only=used, extra={"event": bulk.name, "tier": tiers.get(member.pk, "")})
                 body, subject = render(template.body, values), render(template.subject, values)
                 reason = exclusion(member, channel, marketing=marketing, opted_out=member.pk in opted,
-                                   sent_this_week=week.get(member.pk, 0), config=config)
+                                   sent_this_week=week.get(member.pk, 0), config=config,
+                                   respect_preference=respect)
                 if not reason and not checker.passes(values):
                     reason = "content"
                 if member.preferred_time not in when:
@@ -190,15 +203,17 @@ class _Recipient:
     """A member as the bulk send needs it (no model instance: 100,000 of them must be cheap)."""
 
     FIELDS = ("pk", "name", "gender", "phone", "email", "wechat_id", "consent_sms", "consent_email",
-              "consent_wechat", "preferred_time", "member_no", "birthday", "home_store_id", "owner_id")
+              "consent_wechat", "preferred_time", "preferred_channel", "member_no", "birthday", "home_store_id",
+              "owner_id")
     title = Member.title
 
     def __init__(self, pk, name, gender, phone, email, wechat_id, consent_sms, consent_email, consent_wechat,
-                 preferred_time, member_no, birthday, home_store_id, owner_id):
+                 preferred_time, preferred_channel, member_no, birthday, home_store_id, owner_id):
         self.pk, self.name, self.gender, self.phone, self.email, self.wechat_id = pk, name, gender, phone, email, \
             wechat_id
         self.consent_sms, self.consent_email, self.consent_wechat = consent_sms, consent_email, consent_wechat
-        self.preferred_time, self.member_no, self.birthday = preferred_time, member_no, birthday
+        self.preferred_time, self.preferred_channel = preferred_time, preferred_channel
+        self.member_no, self.birthday = member_no, birthday
         self.home_store_id, self.owner_id = home_store_id, owner_id
         self.home_store = self.owner = self.loyalty = None
 

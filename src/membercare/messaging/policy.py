@@ -19,6 +19,7 @@ from membercare.members.models import Member
 from .models import MessageChannel
 
 EXCLUSION_REASONS = {
+    "prefers_other": _("prefers another channel (send them this message on that channel)"),
     "no_address": _("no phone, email or WeChat on record for the channel"),
     "opted_out": _("opted out of the channel"),
     "no_consent": _("no marketing consent on the channel"),
@@ -46,9 +47,20 @@ def is_marketing(category: str, config: dict) -> bool:
     return category in config["marketing_categories"]
 
 
+MESSAGE_CHANNELS = {MessageChannel.SMS, MessageChannel.EMAIL, MessageChannel.WECHAT}
+
+
+def prefers_other(member: Member, channel: str) -> bool:
+    """The member asked to be reached on another message channel (a phone-call preference is no objection)."""
+    preferred = getattr(member, "preferred_channel", "") or ""
+    return preferred in MESSAGE_CHANNELS and preferred != channel
+
+
 def exclusion(member: Member, channel: str, *, marketing: bool, opted_out: bool, sent_this_week: int,
-              config: dict) -> str:
+              config: dict, respect_preference: bool = False) -> str:
     """The reason code (EXCLUSION_REASONS) why this member must not get the message, or ""."""
+    if respect_preference and prefers_other(member, channel):
+        return "prefers_other"
     if not address_for(member, channel):
         return "no_address"
     if opted_out:
