@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from membercare.members.models import Member, MemberChange
 from membercare.org.models import Staff, Store
 
 from .config import messaging_config
 from .content import content_check, content_violations
-from .models import Category, InboundMessage, Message, MessageChannel, MessageTemplate, OptOut
+from .models import Category, InboundMessage, Message, MessageChannel, MessageTemplate, MessagingSettings, OptOut
 from .placeholders import PLACEHOLDERS, member_values, render, unknown_placeholders
 from .policy import CONSENT_FIELD, EXCLUSION_REASONS, address_for, exclusion, is_marketing, send_time
 
@@ -306,7 +311,7 @@ def _amount(errors: _Errors, path: str, value: Any, low: Decimal = Decimal(0),
     if isinstance(value, bool) or number is None or not number.is_finite() or number < low or number > 10**6:
         errors.add(path, "not_amount", message or _("Must be an amount of 0 or more, e.g. 0.045."))
         return None
-    return format(number.normalize(), "f") if number == number.to_integral_value() else format(number, "f")
+    return format(number, "f")
 
 
 def messaging_config_validate(params: dict[str, Any]) -> dict[str, Any]:
@@ -430,19 +435,16 @@ def messaging_config_save(params: dict[str, Any], by: Staff | None, note: str = 
     note = (note or "").strip()
     current = messaging_config()
     current.pop(SETTINGS_NOTE_KEY, None)
-    params = dict(params or {}) if isinstance(params, dict) else params
+    errors: dict[str, list] = {}
+    tree: dict[str, Any] = {}
     try:
         tree = messaging_config_validate(merge(current, params) if isinstance(params, dict) else params)
-        note_error = None
     except ValidationError as exc:
-        tree, note_error = None, exc
+        errors.update(exc.error_dict)
     if len(note) > 200:
-        extra = ValidationError({"note": [ValidationError(_("Keep the note under 200 characters."),
-                                                          code="note_too_long")]})
-        note_error = extra if note_error is None else ValidationError({**note_error.error_dict,
-                                                                       **extra.error_dict})
-    if note_error is not None:
-        raise note_error
+        errors["note"] = [ValidationError(_("Keep the note under 200 characters."), code="note_too_long")]
+    if errors:
+        raise ValidationError(errors)
     if note:
         tree[SETTINGS_NOTE_KEY] = note
     MessagingSettings.objects.select_for_update().order_by("-created_at", "-pk").first()  # one save at a time
@@ -453,14 +455,14 @@ def messaging_config_save(params: dict[str, Any], by: Staff | None, note: str = 
 class SettingsVersion:
     version: MessagingSettings
     note: str
-    changes: list[tuple[str, Any, Any]]  # (path, old, new); see messaging_settings_diff
+    changes: list[tuple[tuple[str, ...], Any, Any]]  # (path, old, new); see messaging_settings_diff
 
 
-def messaging_settings_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """What changed between two settings trees: (path, old, new). Content rules are matched by their text:
-    content_rules.<category>.“<rule>”.<check> for a changed check, content_rules.<category>.“<rule>” for a
-    rule added (old None) or removed (new None)."""
-    out: list[tuple[str, Any, Any]] = []
+def messaging_settings_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[tuple[str, ...], Any, Any]]:
+    """What changed between two settings trees: (path as a tuple, old, new). Content rules are matched by their
+    text: ("content_rules", category, rule text, check) for a changed check, ("content_rules", category,
+    rule text) for a rule added (old None) or removed (new None) with the whole rule as the value."""
+    out: list[tuple[tuple[str, ...], Any, Any]] = []
     old_rules, new_rules = old.get("content_rules", {}), new.get("content_rules", {})
     for category in dict.fromkeys([*Category.values, *old_rules, *new_rules]):
         before = {r.get("rule", ""): r for r in old_rules.get(category, []) if isinstance(r, dict)}
@@ -468,18 +470,18 @@ def messaging_settings_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tu
         for text in dict.fromkeys([*before, *after]):
             a, b = before.get(text), after.get(text)
             if a is None or b is None:
-                out.append((f"content_rules.{category}.{text}", a, b))
+                out.append((("content_rules", category, text), a, b))
                 continue
             for key in _LIST_KEYS:
                 if list(a.get(key, [])) != list(b.get(key, [])):
-                    out.append((f"content_rules.{category}.{text}.{key}", list(a.get(key, [])),
+                    out.append((("content_rules", category, text, key), list(a.get(key, [])),
                                 list(b.get(key, []))))
 
-    def flat(tree: dict, prefix: str = "") -> dict[str, Any]:
-        leaves: dict[str, Any] = {}
+    def flat(tree: dict, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+        leaves: dict[tuple[str, ...], Any] = {}
         for key, value in tree.items():
-            path = f"{prefix}.{key}" if prefix else key
-            if path in ("content_rules", SETTINGS_NOTE_KEY):
+            path = (*prefix, key)
+            if path in (("content_rules",), (SETTINGS_NOTE_KEY,)):
                 continue
             leaves.update(flat(value, path) if isinstance(value, dict) else {path: value})
         return leaves
