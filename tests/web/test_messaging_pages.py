@@ -4,6 +4,7 @@ completed by sending its message, opt-outs on the profile, the SMS reply webhook
 
 import datetime as dt
 import json
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -289,6 +290,18 @@ def test_the_task_card_offers_the_message_rendered_for_the_member(login, clerk, 
     assert reverse("care_task_message", args=[phone_task.pk]) not in page  # a call is logged, not messaged
     form = client.get(reverse("care_task_message", args=[task.pk]), **HTMX).content.decode()
     assert "王女士，祝您生日快乐，身体健康！上海南京路店 李娜" in form and "生日祝福" in form
+
+
+def test_the_task_message_goes_on_the_members_preferred_channel(login, clerk, wang):
+    birthday_template()
+    MessageTemplate.objects.create(name="生日祝福（微信）", category="birthday", channel="wechat", updated_at=NOW,
+                                   body="{title}，生日快乐！{store} {clerk}")
+    wang.preferred_channel, wang.wechat_id = "wechat", "wx_wangli"
+    wang.save()
+    task = care_task(wang, clerk)  # the birthday rule's channel is SMS
+    form = login(clerk).get(reverse("care_task_message", args=[task.pk]), **HTMX).content.decode()
+    assert re.search(r'value="wechat"[^>]*\b(selected|checked)\b', form), form
+    assert "王女士，生日快乐！上海南京路店 李娜" in form  # the WeChat template
 
 
 def test_sending_from_the_task_completes_it_and_logs_the_contact(login, clerk, wang):

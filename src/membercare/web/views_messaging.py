@@ -361,7 +361,8 @@ def _task_extra(task: Task) -> dict:
 
 def _task_message_initial(task: Task, staff) -> tuple[str, MessageTemplate | None, dict]:
     category = RULE_CATEGORY.get(task.rule, Category.CALLBACK)
-    channel = task.channel if task.channel in MESSAGE_CHANNELS else task.member.preferred_channel
+    # the member's own preference first (a message channel), else the rule's channel
+    channel = task.member.preferred_channel if task.member.preferred_channel in MESSAGE_CHANNELS else task.channel
     channel = channel if channel in MESSAGE_CHANNELS else MessageChannel.SMS
     template = template_for(category, channel)
     values = member_values(task.member, store=task.store, clerk=staff, extra=_task_extra(task), tier_of=tier_label)
