@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views_messaging as v
+from . import views_messaging_settings as vs
 
 urlpatterns = [
     path("messaging/templates/", v.template_list_page, name="messaging_templates"),
@@ -16,6 +17,9 @@ urlpatterns = [
     path("messaging/bulk/<int:pk>/cancel/", v.bulk_cancel, name="messaging_bulk_cancel"),
     path("messaging/bulk/<int:pk>/send-now/", v.bulk_send_now, name="messaging_bulk_send_now"),
     path("messaging/outbox/", v.outbox_page, name="messaging_outbox"),
+    path("messaging/settings/", vs.messaging_settings_page, name="messaging_settings"),
+    path("messaging/settings/test/", vs.messaging_settings_test_partial, name="messaging_settings_test"),
+    path("messaging/settings/history/", vs.messaging_settings_history_page, name="messaging_settings_history"),
     path("care/tasks/<int:pk>/message/", v.care_task_message, name="care_task_message"),
     path("members/<int:pk>/opt-out/", v.member_opt_out, name="member_opt_out"),
 ]
