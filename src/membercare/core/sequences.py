@@ -67,6 +67,17 @@ def reserve_numbers(name: str, count: int = 1) -> Sequence[int]:
     return range(start, start + count)
 
 
+def next_number_sql(name: str, *, prefix: str, width: int) -> tuple[str, list] | None:
+    """On PostgreSQL: an SQL expression (and its parameters) for `prefix` followed by the sequence's next
+    number zero-padded to `width` digits, i.e. f"{prefix}{reserve_numbers(name)[0]:0{width}d}", to be
+    written into an INSERT (one round trip less). None elsewhere: call reserve_numbers."""
+    if connection.vendor != "postgresql":
+        return None
+    seq = _pg_sequence(name)
+    return (f"(SELECT CAST(%s AS text) || CASE WHEN s.n < {10 ** width} THEN lpad(CAST(s.n AS text), {width}, '0') "
+            f"ELSE CAST(s.n AS text) END FROM (SELECT nextval(%s) AS n) s)", [prefix, seq])
+
+
 def advance_to_at_least(name: str, value: int) -> None:
     """Used by bulk loaders that write numbers themselves."""
     if connection.vendor == "postgresql":

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from membercare.core.sequences import reserve_numbers
+from membercare.core.sequences import next_number_sql, reserve_numbers
 from membercare.members.models import Member
 from membercare.members.validation import lunar_birthday_in_year, parse_date
 from membercare.org.models import Brand, Staff, Store
@@ -24,9 +24,20 @@ from membercare.sales.models import Product, Receipt, ReceiptLine, Series
 
 from . import rows
 from .models import BirthdayUse, Card, CardStatus, LoyaltyAccount, PointsEntry
-from .points import lock_account, points_earn, points_take
-from .programme import Programme, programme_at
-from .tiers import card_brands, evaluate_after_sale, issue_accumulation_card, revert_upgrade_of, usable_cards
+from .points import balance_change, earn_entry, lock_account, points_earn, points_take
+from .programme import Programme, programme_at, programme_day_param, programme_from_text, programme_text_sql
+from .tiers import (
+    RollingBefore,
+    card_brands,
+    card_rolling_sql,
+    evaluate_after_sale,
+    issue_accumulation_card,
+    revert_upgrade_of,
+    rolling_before,
+    rolling_params,
+    usable_cards,
+    usable_cards_and_rolling,
+)
 
 CENT = Decimal("0.01")
 
@@ -110,48 +121,63 @@ _MEMBER_COLS, _MEMBER_FIELDS = rows.columns(  # what a checkout needs of the mem
 _CARD_COLS, _CARD_FIELDS = rows.columns(Card, "c")
 _BRAND_COLS, _BRAND_FIELDS = rows.columns(Brand, "b")
 _POINTS_FIELD = rows.fields_of(LoyaltyAccount, "points")
+_ACCOUNT_FIELDS = rows.fields_of(LoyaltyAccount, "member", "points")
+_RULES_FIELD = None  # the programme's rules as text, as the driver returns it
 
 
-def _locked_member(where: str, params: list, join: str = "") -> tuple[Member, LoyaltyAccount] | None:
-    """Lock the account of the member found by `where` and read the member, in one statement; None when
-    there is no such member or the member has no account yet."""
+@dataclass
+class Locked:
+    """What a write for a member starts from, read under the member's lock (identify_locked)."""
+
+    ident: Identified
+    account: LoyaltyAccount
+    programme: Programme
+    before: RollingBefore  # paid at the store's brand in the window up to the sale, before it
+
+
+def _locked_member(where: str, params: list, on: dt.date,
+                   join: str = "") -> tuple[Member, LoyaltyAccount, Programme] | None:
+    """Lock the account of the member found by `where`, read the member and the programme in force on `on`,
+    in one statement; None when there is no such member or the member has no account yet."""
     row = rows.fetch_one(
-        f"SELECT {_MEMBER_COLS}, a.points FROM {Member._meta.db_table} m {join} "
+        f"SELECT {_MEMBER_COLS}, a.points, ({programme_text_sql()}) FROM {Member._meta.db_table} m {join} "
         f"JOIN {LoyaltyAccount._meta.db_table} a ON a.member_id = m.id WHERE {where}" + rows.for_update("a"),
-        params, _MEMBER_FIELDS + _POINTS_FIELD)
+        [programme_day_param(on), *params], _MEMBER_FIELDS + _POINTS_FIELD + (_RULES_FIELD,))
     if row is None:
         return None
-    member = rows.instance(Member, _MEMBER_FIELDS, row[:-1])
-    return member, rows.instance(LoyaltyAccount, rows.fields_of(LoyaltyAccount, "member", "points"),
-                                 [member.pk, row[-1]])
+    member = rows.instance(Member, _MEMBER_FIELDS, row[:-2])
+    account = rows.instance(LoyaltyAccount, _ACCOUNT_FIELDS, [member.pk, row[-2]])
+    return member, account, programme_from_text(row[-1])
 
 
-def _card_by_number(number: str) -> Card | None:
-    """The card with its brand and, when it was replaced, the replacing card's number (one query)."""
+def _card_by_number(number: str, rolling: list) -> tuple[Card | None, object]:
+    """The card with its brand and, when it was replaced, the replacing card's number; and what its member
+    paid in the window of `rolling` (tiers.rolling_params). One query."""
     row = rows.fetch_one(
-        f"SELECT {_CARD_COLS}, {_BRAND_COLS}, r.number FROM {Card._meta.db_table} c "
+        f"SELECT {_CARD_COLS}, {_BRAND_COLS}, r.number, {card_rolling_sql()} FROM {Card._meta.db_table} c "
         f"JOIN {Brand._meta.db_table} b ON b.id = c.brand_id LEFT JOIN {Card._meta.db_table} r "
-        "ON r.id = c.replaced_by_id WHERE c.number = %s", [number],
-        _CARD_FIELDS + _BRAND_FIELDS + rows.fields_of(Card, "number"))
+        "ON r.id = c.replaced_by_id WHERE c.number = %s", [*rolling, number],
+        _CARD_FIELDS + _BRAND_FIELDS + rows.fields_of(Card, "number") + rows.fields_of(Receipt, "total_paid"))
     if row is None:
-        return None
+        return None, None
     n, nb = len(_CARD_FIELDS), len(_CARD_FIELDS) + len(_BRAND_FIELDS)
     card = rows.instance(Card, _CARD_FIELDS, row[:n])
     card.brand = rows.instance(Brand, _BRAND_FIELDS, row[n:nb])
     if card.replaced_by_id:
-        card.replaced_by = rows.instance(Card, rows.fields_of(Card, "id", "number"), [card.replaced_by_id, row[-1]])
-    return card
+        card.replaced_by = rows.instance(Card, rows.fields_of(Card, "id", "number"), [card.replaced_by_id, row[-2]])
+    return card, row[-1]
 
 
 def identify_locked(*, store: Store, card_number: str = "", phone: str = "", name: str = "",
-                    birthday: str | dt.date = "", on: dt.date,
-                    programme: Programme) -> tuple[Identified, LoyaltyAccount]:
-    """identify() for a write: the member's LoyaltyAccount is locked first (created on the member's first
-    write) and the cards are read after the lock, so a card reported lost or upgraded a moment earlier is
-    seen. The same refusals as identify()."""
+                    birthday: str | dt.date = "", at: dt.datetime) -> Locked:
+    """identify() for a write at `at`: the member's LoyaltyAccount is locked first (created on the member's
+    first write) and the cards are read after the lock, so a card reported lost or upgraded a moment
+    earlier is seen. The same refusals as identify(). Also reads the programme in force and what the
+    member paid at the store's brand in the programme's window up to `at` (for the tier evaluation)."""
     from membercare.core.phone import normalize_phone
     from membercare.loyalty.models import normalize_card_number
 
+    on = timezone.localtime(at).date()
     cards_table, members_table = Card._meta.db_table, Member._meta.db_table
     if card_number:
         number = normalize_card_number(card_number)
@@ -166,26 +192,27 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
             raise CheckoutError("phone_invalid", exc.messages[0], "phone") from exc
         join, where = "", "m.phone = %s"
         first_write = f"SELECT m.id, 0, %s FROM {members_table} m WHERE m.phone = %s"
-    locked = _locked_member(where, [number], join)
+    locked = _locked_member(where, [number], on, join)
     if locked is None:  # the member's first write (no account yet), or an unknown card or phone
         rows.execute(f"INSERT INTO {LoyaltyAccount._meta.db_table} (member_id, points, updated_at) {first_write} "
                      "ON CONFLICT DO NOTHING", [rows.param(LoyaltyAccount, "updated_at", timezone.now()), number])
-        locked = _locked_member(where, [number], join)
+        locked = _locked_member(where, [number], on, join)
     if locked is None:
+        programme = programme_at(on)
         ident = identify(store=store, card_number=card_number, phone=phone, name=name, birthday=birthday, on=on,
                          programme=programme)  # refuses the unknown card or phone
-        locked = ident.member, lock_account(ident.member)  # (a member registered this very moment)
-    member, account = locked
+        locked = ident.member, lock_account(ident.member), programme  # (a member registered this very moment)
+    member, account, programme = locked
     if card_number:
-        card = _card_by_number(number)
+        card, paid = _card_by_number(number, rolling_params(store, programme, at))
         refusal = _card_refusal(card, store, programme, on)
         if refusal:
             raise refusal
         card.member = member
-        return Identified(member, card), account
+        return Locked(Identified(member, card), account, programme, rolling_before(paid, store, programme, at))
     _check_forgotten_card(member, name, birthday)
-    cards = usable_cards(member, store, programme, on=on)
-    return Identified(member, cards[0] if cards else None), account
+    cards, before = usable_cards_and_rolling(member.pk, store, programme, on=on, until=at)
+    return Locked(Identified(member, cards[0] if cards else None), account, programme, before)
 
 
 def _check_forgotten_card(member: Member, name: str, birthday: str | dt.date) -> None:
@@ -382,7 +409,7 @@ def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthd
 
 
 def _receipt_number(store: Store) -> str:
-    return f"{store.code}-{reserve_numbers('receipt')[0]:010d}"
+    return f"{store.code}-{reserve_numbers('receipt')[0]:010d}"  # as next_number_sql("receipt", ...) writes it
 
 
 def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], card_number: str = "",
@@ -407,23 +434,24 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
                    number: str) -> Receipt:
     sold_at = sold_at or timezone.now()
     on = timezone.localtime(sold_at).date()
-    programme = programme_at(on)
     # the member's account is locked first: it serialises every write for this member
-    ident, account = identify_locked(store=store, card_number=card_number, phone=phone, name=name,
-                                     birthday=birthday_date, on=on, programme=programme)
+    locked = identify_locked(store=store, card_number=card_number, phone=phone, name=name, birthday=birthday_date,
+                             at=sold_at)
+    ident, account, programme = locked.ident, locked.account, locked.programme
     quote = basket_quote(store=store, ident=ident, lines=lines, birthday=birthday, redeem_points=redeem_points,
                          on=on, programme=programme, balance=account.points)
     card = ident.card
     if card is None:
         card = issue_accumulation_card(ident.member, store, programme, at=sold_at)
+    # the receipt number comes from its sequence within the insert where the database can do it
+    computed = None if number else next_number_sql("receipt", prefix=f"{store.code}-", width=10)
     receipt = Receipt(
-        number=number or _receipt_number(store), store=store, clerk=clerk, member=ident.member,
+        number=number or ("" if computed else _receipt_number(store)), store=store, clerk=clerk, member=ident.member,
         card_number=card.number, sold_at=sold_at, total_full_price=quote.total_full_price,
         total_paid=quote.to_pay, is_group_purchase=group_purchase, member_signed=member_signed, source=source,
         tier=card.kind, birthday_privilege=quote.birthday_items > 0, points_earned=quote.points_earned,
         points_redeemed=quote.points_redeemed, points_offset=quote.points_offset, posted_at=timezone.now(),
     )
-    rows.insert([receipt])
     # the points offset is spread over the lines in proportion, so returns refund it exactly
     remaining_offset = quote.points_offset
     receipt.posted_lines = []
@@ -436,7 +464,16 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
             receipt=receipt, product=ql.product, quantity=ql.quantity, full_price=ql.full_price * ql.quantity,
             paid_amount=ql.paid - share, on_promotion=ql.on_promotion, birthday_items=ql.birthday_items,
         ))
-    rows.insert(receipt.posted_lines)
+    # receipt, lines and the points earned in one go (one statement on PostgreSQL); a redemption is taken
+    # from the oldest lots before this sale's points are earned, so then the earn comes after it
+    earn = None if quote.points_redeemed else earn_entry(
+        account, quote.points_earned, expires_on=programme.points_expire_on(on), receipt=receipt, operator=clerk,
+        at=sold_at)
+    rows.insert_linked(receipt, [(receipt.posted_lines, "receipt_id"), ([earn] if earn else [], "receipt_id")],
+                       also=[balance_change(account, earn.points)] if earn else [],
+                       computed=("number", *computed) if computed else None)
+    if earn:
+        account.points += earn.points
     if quote.birthday_items:
         try:
             with transaction.atomic():
@@ -449,13 +486,13 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
     if quote.points_redeemed:
         points_take(account, quote.points_redeemed, kind=PointsEntry.Kind.REDEEM, receipt=receipt,
                     reason=_("Cash offset ¥%(amount)s") % {"amount": quote.points_offset}, operator=clerk, at=sold_at)
-    points_earn(account, quote.points_earned, expires_on=programme.points_expire_on(on), receipt=receipt,
-                operator=clerk, at=sold_at)
+        points_earn(account, quote.points_earned, expires_on=programme.points_expire_on(on), receipt=receipt,
+                    operator=clerk, at=sold_at)
     series_paid: dict[str, Decimal] = {}
     for line in receipt.posted_lines:
         code = line.product.series.code
         series_paid[code] = series_paid.get(code, Decimal("0")) + line.paid_amount
-    evaluate_after_sale(ident.member, receipt, card, programme, series_paid=series_paid)
+    evaluate_after_sale(ident.member, receipt, card, programme, series_paid=series_paid, before=locked.before)
     receipt.points_balance = account.points
     receipt.card = card  # as it is now (an upgrade by this sale included)
     return receipt

@@ -41,9 +41,14 @@ def _locked(member_id: int) -> LoyaltyAccount | None:
 
 
 def _apply(account: LoyaltyAccount, delta: int) -> None:
-    rows.execute(f"UPDATE {LoyaltyAccount._meta.db_table} SET points = points + %s, updated_at = %s "
-                 "WHERE member_id = %s", [delta, rows.param(LoyaltyAccount, "updated_at", timezone.now()), account.pk])
+    rows.execute(*balance_change(account, delta))
     account.points += delta
+
+
+def balance_change(account: LoyaltyAccount, delta: int) -> tuple[str, list]:
+    """The statement (and its parameters) that moves the account's balance by `delta`."""
+    return (f"UPDATE {LoyaltyAccount._meta.db_table} SET points = points + %s, updated_at = %s WHERE member_id = %s",
+            [delta, rows.param(LoyaltyAccount, "updated_at", timezone.now()), account.pk])
 
 
 def _consume(member_id: int, points: int, *, on: dt.date | None = None) -> None:
@@ -65,13 +70,24 @@ def _consume(member_id: int, points: int, *, on: dt.date | None = None) -> None:
 def points_earn(account: LoyaltyAccount, points: int, *, expires_on: dt.date | None, receipt=None,
                 reason: str = "", operator: Staff | None = None, kind: str = PointsEntry.Kind.EARN,
                 at: dt.datetime | None = None) -> PointsEntry | None:
-    if points <= 0:
+    entry = earn_entry(account, points, expires_on=expires_on, receipt=receipt, reason=reason, operator=operator,
+                       kind=kind, at=at)
+    if entry is None:
         return None
-    entry = PointsEntry(member_id=account.member_id, kind=kind, points=points, remaining=points, expires_on=expires_on,
-                        receipt=receipt, reason=reason, operator=operator, created_at=at or timezone.now())
     rows.insert([entry])
     _apply(account, points)
     return entry
+
+
+def earn_entry(account: LoyaltyAccount, points: int, *, expires_on: dt.date | None, receipt=None,
+               reason: str = "", operator: Staff | None = None, kind: str = PointsEntry.Kind.EARN,
+               at: dt.datetime | None = None) -> PointsEntry | None:
+    """The (unsaved) ledger entry of an earn: a lot of `points`, nothing for 0 points. Whoever saves it
+    also runs balance_change(account, points) and adds the points to `account.points` (points_earn does)."""
+    if points <= 0:
+        return None
+    return PointsEntry(member_id=account.member_id, kind=kind, points=points, remaining=points, expires_on=expires_on,
+                       receipt=receipt, reason=reason, operator=operator, created_at=at or timezone.now())
 
 
 def points_take(account: LoyaltyAccount, points: int, *, kind: str, receipt=None, reason: str = "",

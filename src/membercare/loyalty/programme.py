@@ -159,23 +159,26 @@ def _parse_programme(rules: dict[str, Any]) -> Programme:
 _PARSED: dict[str, Programme] = {}  # rules document (as stored) -> parsed programme, per process
 
 
-def programme_at(day: dt.date | None = None) -> Programme:
-    """The programme that applies on `day` (today by default); DOMAIN.md's default when none is stored.
+def programme_text_sql() -> str:
+    """SQL for the rules (as text) of the version in force on the day given as its one parameter."""
+    from .models import ProgrammeVersion
 
-    Every call reads the version in force (so a new or edited version applies at once in every process),
-    but only as text: a document seen before is not parsed again."""
-    from django.db import connection
-    from django.utils import timezone
+    return (f"SELECT CAST(v.rules AS text) FROM {ProgrammeVersion._meta.db_table} v WHERE v.effective_from <= %s "
+            "ORDER BY v.effective_from DESC, v.id DESC LIMIT 1")
+
+
+def programme_day_param(day: dt.date):
+    from django.db import connections
 
     from .models import ProgrammeVersion
 
-    day = day or timezone.localdate()
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT CAST(rules AS text) FROM {ProgrammeVersion._meta.db_table} WHERE effective_from <= %s "
-                    "ORDER BY effective_from DESC, id DESC LIMIT 1",
-                    [ProgrammeVersion._meta.get_field("effective_from").get_db_prep_value(day, connection)])
-        row = cur.fetchone()
-    text = row[0] if row else ""
+    return ProgrammeVersion._meta.get_field("effective_from").get_db_prep_value(day, connections["default"])
+
+
+def programme_from_text(text: str | None) -> Programme:
+    """The parsed programme of a rules document as stored (None or "": no version, DOMAIN.md's default).
+    A document seen before is not parsed again."""
+    text = text or ""
     programme = _PARSED.get(text)
     if programme is None:
         programme = parse_programme(json.loads(text) if text else DEFAULT_RULES)
@@ -183,3 +186,18 @@ def programme_at(day: dt.date | None = None) -> Programme:
             _PARSED.clear()
         _PARSED[text] = programme
     return programme
+
+
+def programme_at(day: dt.date | None = None) -> Programme:
+    """The programme that applies on `day` (today by default); DOMAIN.md's default when none is stored.
+
+    Every call reads the version in force (so a new or edited version applies at once in every process),
+    but only as text: a document seen before is not parsed again."""
+    from django.db import connections
+    from django.utils import timezone
+
+    day = day or timezone.localdate()
+    with connections["default"].cursor() as cur:
+        cur.execute(programme_text_sql(), [programme_day_param(day)])
+        row = cur.fetchone()
+    return programme_from_text(row[0] if row else None)

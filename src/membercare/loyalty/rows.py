@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import DEFERRED, Field, Model
+from django.db.models import DEFERRED, Field, Model, signals
+from django.db.models.base import ModelState
 
 _CONVERTERS: dict[tuple[str, tuple[Field, ...]], list] = {}
 
@@ -24,13 +25,15 @@ def db():
     return connections[DEFAULT_DB_ALIAS]
 
 
-def _converters(conn, fields: tuple[Field, ...]) -> list:
+def _converters(conn, fields: tuple[Field | None, ...]) -> list:
     """Per column that needs one: (index, converter functions, column expression), as the ORM applies them."""
     key = (conn.vendor, fields)
     found = _CONVERTERS.get(key)
     if found is None:
         found = []
         for i, field in enumerate(fields):
+            if field is None:  # a column taken as the driver returns it
+                continue
             col = field.get_col(field.model._meta.db_table)
             functions = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
             if functions:
@@ -61,29 +64,44 @@ def cursor(conn):
     (server-side binding, `prepare=True`): each is then parsed and planned once per connection, not once
     per sale. Django's other queries are not prepared (its client-side binding cursors never are). Behind
     PgBouncer in transaction mode this needs PgBouncer >= 1.21 with `max_prepared_statements` set.
-    Django's wrapper stays around the cursor (errors, query logging, execute wrappers)."""
+    Django's wrapper stays around the cursor (errors, execute wrappers, query logging)."""
     if conn.vendor != "postgresql":
         return conn.cursor()
     conn.ensure_connection()
     pg = conn.connection
     if pg.prepare_threshold is None:  # Django turns preparing off; only these statements ask for it
         pg.prepare_threshold = 2**31 - 1
-    return conn._prepare_cursor(_preparing_cursor_class()(pg))
+    classes = _pg_classes()
+    conn.validate_thread_sharing()
+    raw = classes[0](pg)
+    return classes[1](raw, conn) if conn.queries_logged else conn.make_cursor(raw)
 
 
-_PREPARING: list[type] = []
+_PG_CLASSES: list[type] = []
 
 
-def _preparing_cursor_class() -> type:
-    if not _PREPARING:
-        from django.db.backends.postgresql.base import ServerBindingCursor
+def _pg_classes() -> list[type]:
+    if not _PG_CLASSES:
+        from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
+        from django.db.backends.utils import CursorWrapper
 
         class PreparingCursor(ServerBindingCursor):
             def execute(self, query, params=None, *, prepare=True, binary=None):
                 return super().execute(query, params, prepare=prepare, binary=binary)
 
-        _PREPARING.append(PreparingCursor)
-    return _PREPARING[0]
+        class LoggedPreparedCursor(CursorDebugWrapper):
+            """Logs the statement with its parameters (psycopg keeps no query text for a prepared one)."""
+
+            def execute(self, sql, params=None):
+                try:
+                    shown = self.db.ops.compose_sql(sql, params)
+                except Exception:  # noqa: BLE001 - only the log's text
+                    shown = sql
+                with self.debug_sql(shown, params):
+                    return CursorWrapper.execute(self, sql, params)
+
+        _PG_CLASSES.extend([PreparingCursor, LoggedPreparedCursor])
+    return _PG_CLASSES
 
 
 def fetch_one(sql: str, params: Sequence[Any], fields: tuple[Field, ...]) -> list[Any] | None:
@@ -109,18 +127,26 @@ def execute(sql: str, params: Sequence[Any]) -> int:
         return cur.rowcount
 
 
-_INSTANCE_LAYOUT: dict[tuple[type[Model], tuple[Field, ...]], tuple[list[str], list[int | None]]] = {}
+_INSTANCE_LAYOUT: dict[tuple[type[Model], tuple[Field, ...]], tuple[str, ...]] = {}
 
 
 def instance(model: type[Model], fields: tuple[Field, ...], values: Sequence[Any]) -> Model:
-    """A model instance from converted values of some of its fields (the rest deferred)."""
-    layout = _INSTANCE_LAYOUT.get((model, fields))
-    if layout is None:
-        position = {f.attname: i for i, f in enumerate(fields)}
-        layout = _INSTANCE_LAYOUT[(model, fields)] = (
-            list(position), [position.get(f.attname) for f in model._meta.concrete_fields])
-    names, order = layout
-    return model.from_db(DEFAULT_DB_ALIAS, names, [DEFERRED if i is None else values[i] for i in order])
+    """A model instance from converted values of some of its fields; the others are deferred (loaded on
+    access, as for `.only()`). What `Model.from_db` builds, without its per-field __init__ loop, unless
+    something listens to the model's init signals."""
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        given = {f.attname: v for f, v in zip(fields, values, strict=True)}
+        return model.from_db(DEFAULT_DB_ALIAS, list(given),
+                             [given.get(f.attname, DEFERRED) for f in model._meta.concrete_fields])
+    names = _INSTANCE_LAYOUT.get((model, fields))
+    if names is None:
+        names = _INSTANCE_LAYOUT[(model, fields)] = tuple(f.attname for f in fields)
+    obj = model.__new__(model)
+    obj.__dict__.update(zip(names, values, strict=True))
+    state = obj._state = ModelState()
+    state.adding = False
+    state.db = DEFAULT_DB_ALIAS
+    return obj
 
 
 def for_update(of: str) -> str:
@@ -163,3 +189,104 @@ def insert(objs: Sequence[Model]) -> None:
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = DEFAULT_DB_ALIAS
+
+
+def _insert_fields(model: type[Model]) -> list[Field]:
+    return [f for f in model._meta.concrete_fields if not f.db_returning]  # not the auto id
+
+
+_LINKED: dict[tuple, str] = {}
+
+
+def insert_linked(parent: Model, children: Sequence[tuple[Sequence[Model], str]] = (),
+                  also: Sequence[tuple[str, Sequence[Any]]] = (),
+                  computed: tuple[str, str, list] | None = None) -> None:
+    """INSERT `parent`, then each list of children whose field `fk` (an attname, e.g. "receipt_id") points at
+    the parent, then run the `also` statements (UPDATEs without results). On PostgreSQL all of it is one
+    statement (data-modifying CTEs); elsewhere one statement each. Sets every primary key and the links.
+    `computed` (PostgreSQL only): (attname, SQL expression, its parameters) giving one of the parent's
+    values in the database (e.g. a number from a sequence); the parent gets the value written."""
+    conn = db()
+    children = [(objs, fk) for objs, fk in children if objs]
+    if conn.vendor != "postgresql":
+        if computed is not None:
+            raise ValueError("computed values are for PostgreSQL")
+        insert([parent])
+        for objs, fk in children:
+            for obj in objs:
+                setattr(obj, type(obj)._meta.get_field(fk).name, parent)
+            insert(objs)
+        for sql, params in also:
+            execute(sql, params)
+        return
+    model = type(parent)
+    key = (model, tuple((type(objs[0]), fk, len(objs) == 1) for objs, fk in children),
+           tuple(sql for sql, _p in also), computed[:2] if computed else None)
+    sql = _LINKED.get(key)
+    qn = conn.ops.quote_name
+    fields = _insert_fields(model)
+    if sql is None:
+        values = [computed[1] if computed and f.attname == computed[0] else "%s" for f in fields]
+        returning = f", {qn(model._meta.get_field(computed[0]).column)}" if computed else ", NULL"
+        parts = [f"p AS (INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+                 f"VALUES ({', '.join(values)}) RETURNING {qn(model._meta.pk.column)} AS id{returning} AS value)"]
+        selects = ["SELECT 0 AS step, id, value FROM p"]
+        for n, (objs, fk) in enumerate(children, start=1):
+            child = type(objs[0])
+            cfields = [f for f in _insert_fields(child) if f.attname != fk]
+            link = child._meta.get_field(fk)
+            names = ", ".join(f"v{i}" for i in range(len(cfields)))
+            if len(objs) == 1:  # one row: its values
+                source = f"(VALUES ({', '.join(f'%s::{_cast_type(f, conn)}' for f in cfields)}, 1))"
+            else:  # one array per column, whatever the number of rows (one prepared statement for all)
+                source = f"unnest({', '.join(f'%s::{_cast_type(f, conn)}[]' for f in cfields)}) WITH ORDINALITY"
+            parts.append(
+                f"c{n} AS (INSERT INTO {qn(child._meta.db_table)} "
+                f"({', '.join(qn(f.column) for f in cfields)}, {qn(link.column)}) "
+                f"SELECT {names}, p.id FROM p, {source} AS v({names}, ord) ORDER BY v.ord "
+                f"RETURNING {qn(child._meta.pk.column)} AS id)")
+            selects.append(f"SELECT {n}, id, NULL FROM c{n}")
+        parts += [f"x{n} AS ({statement})" for n, (statement, _p) in enumerate(also)]
+        sql = _LINKED[key] = f"WITH {', '.join(parts)} {' UNION ALL '.join(selects)}"
+    params = []
+    for f in fields:
+        if computed and f.attname == computed[0]:
+            params += computed[2]
+        else:
+            params.append(f.get_db_prep_save(f.pre_save(parent, True), conn))
+    for objs, fk in children:
+        cfields = [f for f in _insert_fields(type(objs[0])) if f.attname != fk]
+        if len(objs) == 1:
+            params += [f.get_db_prep_save(f.pre_save(objs[0], True), conn) for f in cfields]
+        else:
+            params += [[f.get_db_prep_save(f.pre_save(obj, True), conn) for obj in objs] for f in cfields]
+    for _sql, extra in also:
+        params += list(extra)
+    with cursor(conn) as cur:
+        cur.execute(sql, params)
+        found = cur.fetchall()
+    ids: dict[int, list[int]] = {}
+    for step, pk, value in found:
+        ids.setdefault(step, []).append(pk)
+        if step == 0 and computed:
+            setattr(parent, computed[0], value)
+    _created(parent, ids[0][0])
+    for n, (objs, fk) in enumerate(children, start=1):
+        # ids come from the table's sequence in insertion order, and rows are inserted in list order
+        name = type(objs[0])._meta.get_field(fk).name
+        for obj, pk in zip(objs, sorted(ids[n]), strict=True):
+            setattr(obj, name, parent)
+            _created(obj, pk)
+
+
+def _cast_type(field: Field, conn) -> str:
+    """The type a VALUES parameter is cast to: the column's, but text for varchar(n) (an explicit cast would
+    truncate a value that is too long; the insert into the column refuses it, as a plain insert does)."""
+    db_type = field.cast_db_type(conn)
+    return "text" if db_type.startswith("varchar") else db_type
+
+
+def _created(obj: Model, pk: int) -> None:
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = DEFAULT_DB_ALIAS

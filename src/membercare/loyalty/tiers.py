@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils import timezone
@@ -30,38 +31,95 @@ def card_brands(card: Card, programme: Programme) -> tuple[str, ...]:
     return tier.brands if tier else (card.brand.code,)
 
 
-def usable_cards(member: Member | int, store, programme: Programme, *, on: dt.date) -> list[Card]:
-    """The member's active, unexpired cards this store accepts, best first (each with its brand loaded)."""
-    member_id = member if isinstance(member, int) else member.pk
-    card_cols, card_fields = rows.columns(Card, "c")
-    brand_cols, brand_fields = rows.columns(Brand, "b")
-    found = rows.fetch_all(
-        f"SELECT {card_cols}, {brand_cols} FROM {Card._meta.db_table} c JOIN {Brand._meta.db_table} b "
-        "ON b.id = c.brand_id WHERE c.member_id = %s AND c.status = %s", [member_id, CardStatus.ACTIVE],
-        card_fields + brand_fields)
+_CARD_COLS, _CARD_FIELDS = rows.columns(Card, "c")
+_BRAND_COLS, _BRAND_FIELDS = rows.columns(Brand, "b")
+_PAID_FIELD = rows.fields_of(Receipt, "total_paid")
+
+
+def _usable(found: list, store, programme: Programme, on: dt.date) -> list[Card]:
+    n = len(_CARD_FIELDS)
     cards = []
     for row in found:
-        card = rows.instance(Card, card_fields, row[:len(card_fields)])
-        card.brand = rows.instance(Brand, brand_fields, row[len(card_fields):])
+        if row[0] is None:  # no card (the row of a LEFT JOIN)
+            continue
+        card = rows.instance(Card, _CARD_FIELDS, row[:n])
+        card.brand = rows.instance(Brand, _BRAND_FIELDS, row[n:n + len(_BRAND_FIELDS)])
         if (card.valid_until is None or card.valid_until >= on) and store.brand.code in card_brands(card, programme):
             cards.append(card)
     return sorted(cards, key=lambda c: (-card_rank(c, programme), c.pk))
 
 
+def usable_cards(member: Member | int, store, programme: Programme, *, on: dt.date) -> list[Card]:
+    """The member's active, unexpired cards this store accepts, best first (each with its brand loaded)."""
+    member_id = member if isinstance(member, int) else member.pk
+    found = rows.fetch_all(
+        f"SELECT {_CARD_COLS}, {_BRAND_COLS} FROM {Card._meta.db_table} c JOIN {Brand._meta.db_table} b "
+        "ON b.id = c.brand_id WHERE c.member_id = %s AND c.status = %s", [member_id, CardStatus.ACTIVE],
+        _CARD_FIELDS + _BRAND_FIELDS)
+    return _usable(found, store, programme, on)
+
+
+@dataclass(frozen=True)
+class RollingBefore:
+    """What a member had paid at a brand's stores in the window ending at a sale, read under the member's
+    lock before the sale was recorded (so the window including the sale is this plus the sale)."""
+
+    brand_code: str
+    until: dt.datetime
+    days: int
+    paid: Decimal
+
+
+def _rolling_sql(member: str, brand: str = "%s") -> str:
+    """SUM (`paid`) of the member's receipts at a brand's stores in a window, by the (member, sold_at) index;
+    parameters: since, until, then the brand's id (or what `brand` takes)."""
+    return (f"SELECT SUM(r.total_paid) AS paid FROM {Receipt._meta.db_table} r WHERE r.member_id = {member} "
+            "AND r.sold_at > %s AND r.sold_at <= %s "
+            f"AND r.store_id IN (SELECT s.id FROM {Store._meta.db_table} s WHERE s.brand_id = {brand})")
+
+
+def _window(until: dt.datetime, days: int) -> list:
+    return [rows.param(Receipt, "sold_at", until - dt.timedelta(days=days)), rows.param(Receipt, "sold_at", until)]
+
+
+def _cents(total) -> Decimal:
+    # SQLite sums decimals as floats (8000 may come back as 7999.999999999): back to exact cents
+    return (Decimal(str(total)) if total is not None else Decimal("0")).quantize(Decimal("0.01"))
+
+
+def usable_cards_and_rolling(member_id: int, store, programme: Programme, *, on: dt.date,
+                             until: dt.datetime) -> tuple[list[Card], RollingBefore]:
+    """usable_cards and, in the same query, what the member paid at the store's brand in the programme's
+    window up to `until` (for the tier evaluation after a sale at `until`)."""
+    found = rows.fetch_all(
+        f"SELECT {_CARD_COLS}, {_BRAND_COLS}, t.paid FROM ({_rolling_sql('%s')}) t "
+        f"LEFT JOIN ({Card._meta.db_table} c JOIN {Brand._meta.db_table} b ON b.id = c.brand_id) "
+        "ON c.member_id = %s AND c.status = %s",
+        [member_id, *_window(until, programme.window_days), store.brand_id, member_id, CardStatus.ACTIVE],
+        _CARD_FIELDS + _BRAND_FIELDS + _PAID_FIELD)
+    rolling = RollingBefore(store.brand.code, until, programme.window_days, _cents(found[0][-1]))
+    return _usable(found, store, programme, on), rolling
+
+
+def card_rolling_sql() -> str:
+    """A column for a query over loyalty_card c: rolling_sql for the card's member (parameters as there)."""
+    return f"({_rolling_sql('c.member_id')})"
+
+
+def rolling_before(card_row_paid, store, programme: Programme, until: dt.datetime) -> RollingBefore:
+    return RollingBefore(store.brand.code, until, programme.window_days, _cents(card_row_paid))
+
+
+def rolling_params(store, programme: Programme, until: dt.datetime) -> list:
+    return [*_window(until, programme.window_days), store.brand_id]
+
+
 def rolling_paid(member: Member | int, brand_code: str, *, until: dt.datetime, days: int) -> Decimal:
     """Paid at the brand's stores within the window (returns are negative receipts, so they count)."""
     member_id = member if isinstance(member, int) else member.pk
-    since = until - dt.timedelta(days=days)
-    paid = Receipt._meta.get_field("total_paid")
-    row = rows.fetch_one(  # the member's receipts by the (member, sold_at) index; the brand's stores by id
-        f"SELECT SUM(r.total_paid) FROM {Receipt._meta.db_table} r WHERE r.member_id = %s AND r.sold_at > %s "
-        f"AND r.sold_at <= %s AND r.store_id IN (SELECT s.id FROM {Store._meta.db_table} s "
-        f"JOIN {Brand._meta.db_table} b ON b.id = s.brand_id WHERE b.code = %s)",
-        [member_id, rows.param(Receipt, "sold_at", since), rows.param(Receipt, "sold_at", until), brand_code],
-        (paid,))
-    total = row[0] if row else None
-    # SQLite sums decimals as floats (8000 may come back as 7999.999999999): back to exact cents
-    return (Decimal(str(total)) if total is not None else Decimal("0")).quantize(Decimal("0.01"))
+    brand = f"(SELECT b.id FROM {Brand._meta.db_table} b WHERE b.code = %s)"
+    row = rows.fetch_one(_rolling_sql("%s", brand), [member_id, *_window(until, days), brand_code], _PAID_FIELD)
+    return _cents(row[0] if row else None)
 
 
 def _series_paid(receipt) -> dict[str, Decimal]:
@@ -73,9 +131,10 @@ def _series_paid(receipt) -> dict[str, Decimal]:
 
 
 def qualifies(tier: Tier, member: Member, receipt, *, current: Card | None, programme: Programme,
-              series_paid: dict[str, Decimal] | None = None) -> bool:
+              series_paid: dict[str, Decimal] | None = None, before: RollingBefore | None = None) -> bool:
     """Does this sale (or the rolling window up to it) earn `tier`? A group purchase earns at most rank 1.
-    `series_paid`: the receipt's paid amount per series when the caller has it (else read from its lines)."""
+    `series_paid`: the receipt's paid amount per series when the caller has it (else read from its lines);
+    `before`: the rolling amount before this sale when the caller read it (else summed now)."""
     if receipt.store.brand.code != tier.issue_brand:
         return False
     if tier.requires and not (current and current.kind in (tier.requires, tier.code)):
@@ -93,7 +152,11 @@ def qualifies(tier: Tier, member: Member, receipt, *, current: Card | None, prog
     if receipt.is_group_purchase:
         return False
     if tier.rolling_paid is not None and rolling_ok:
-        paid = rolling_paid(member, tier.issue_brand, until=receipt.sold_at, days=programme.window_days)
+        if before and (before.brand_code, before.until, before.days) == (tier.issue_brand, receipt.sold_at,
+                                                                          programme.window_days):
+            paid = before.paid + receipt.total_paid
+        else:
+            paid = rolling_paid(member, tier.issue_brand, until=receipt.sold_at, days=programme.window_days)
         return paid >= tier.rolling_paid
     return False
 
@@ -108,7 +171,8 @@ def issue_accumulation_card(member: Member, store, programme: Programme, *, at: 
 
 
 def evaluate_after_sale(member: Member, receipt, card: Card | None, programme: Programme, *,
-                        series_paid: dict[str, Decimal] | None = None) -> Card | None:
+                        series_paid: dict[str, Decimal] | None = None,
+                        before: RollingBefore | None = None) -> Card | None:
     """After a sale: the best tier the member now qualifies for at this brand. With auto-approval the
     card is upgraded at once (same number; the next sale gets the new discount); otherwise a proposal
     is left for the specialist. Returns the upgraded card, if any."""
@@ -116,7 +180,7 @@ def evaluate_after_sale(member: Member, receipt, card: Card | None, programme: P
     best: Tier | None = None
     for tier in sorted(programme.tiers, key=lambda t: -t.rank):
         if tier.rank > current_rank and qualifies(tier, member, receipt, current=card, programme=programme,
-                                                  series_paid=series_paid):
+                                                  series_paid=series_paid, before=before):
             best = tier
             break
     if best is None:
