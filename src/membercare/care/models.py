@@ -196,11 +196,17 @@ class Task(models.Model):
 
     rule = models.CharField(_("rule"), max_length=30)
     key = models.CharField(max_length=40)  # what makes the task unique for the rule: a date, a period, an event
-    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="care_tasks")
+    # member, store and assignee lead the composite indexes below: no single-column index of their own. No
+    # database constraint either: the daily job inserts 100,000s of tasks at once (their ids come from joins
+    # with those very tables, care.taskgen), and PostgreSQL's deferred checks (a locking look-up per row and
+    # key at commit) cost twice the insert; deletions go through Django, which applies on_delete itself.
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="care_tasks",
+                               db_index=False, db_constraint=False)
     store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="care_tasks",
-                              verbose_name=_("store"))
+                              verbose_name=_("store"), db_index=False, db_constraint=False)
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="care_tasks", verbose_name=_("assigned to"))
+                                 related_name="care_tasks", verbose_name=_("assigned to"), db_index=False,
+                                 db_constraint=False)
     created_on = models.DateField(_("created on"))
     due_on = models.DateField(_("due on"))
     priority = models.PositiveSmallIntegerField(_("priority"), default=50)  # lower first
@@ -210,7 +216,7 @@ class Task(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
     done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="+", verbose_name=_("done by"))
+                                related_name="+", verbose_name=_("done by"), db_index=False)
 
     class Meta:
         verbose_name = _("care task")
@@ -218,7 +224,10 @@ class Task(models.Model):
         constraints = [models.UniqueConstraint(fields=["rule", "member", "key"], name="care_task_once")]
         indexes = [models.Index(fields=["assignee", "status", "due_on"]),
                    models.Index(fields=["store", "status", "due_on"]),
-                   models.Index(fields=["member", "status"])]
+                   models.Index(fields=["member", "status"]),
+                   # only done tasks have one: the daily job's inserts (all open) do not touch it
+                   models.Index(fields=["done_by"], condition=models.Q(done_by__isnull=False),
+                                name="care_task_done_by")]
 
     def __str__(self) -> str:
         return f"{self.rule} {self.member_id} {self.key}"
@@ -305,3 +314,54 @@ class CareCursor(models.Model):
     name = models.CharField(max_length=30, primary_key=True)
     value = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField()
+
+
+class ConsumableDay(models.Model):
+    """The replenishment rule's input, kept up to date from the receipts (care.rules.incremental): one row per
+    member and local day on which they bought a consumable (a line of a Product.is_consumable product with a
+    positive quantity on a sale receipt; returns do not remove the day, as before). `product` is the largest
+    consumable product id bought that day (the one a reminder names)."""
+
+    pk = models.CompositePrimaryKey("member", "day")
+    # derived data, rebuilt from the receipts: no database constraints
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+", db_index=False,
+                               db_constraint=False)
+    day = models.DateField(_("day"))
+    product = models.ForeignKey("sales.Product", on_delete=models.DO_NOTHING, related_name="+", db_index=False,
+                                db_constraint=False)
+
+    class Meta:
+        verbose_name = _("consumable purchase day")
+        verbose_name_plural = _("consumable purchase days")
+        indexes = [models.Index(fields=["day"], name="care_consday_day")]
+
+
+class ConsumableCycle(models.Model):
+    """Per member, their own replenishment cycle as of CareCursor "consumable_cycles" (value: the day as an
+    ordinal; key: the settings it depends on): over the ConsumableDay rows of the history window, the last
+    day, the number of gaps between consecutive days and their median (rounded), the predicted next day and
+    the product of the last day. Only members with two or more days in the window have a row."""
+
+    member = models.OneToOneField("members.Member", on_delete=models.CASCADE, primary_key=True, related_name="+",
+                                  db_constraint=False)
+    last_day = models.DateField()
+    gaps = models.IntegerField()
+    cycle = models.IntegerField()
+    next_on = models.DateField()
+    product = models.ForeignKey("sales.Product", on_delete=models.DO_NOTHING, related_name="+", db_index=False,
+                                db_constraint=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["next_on"], name="care_conscycle_next")]
+
+
+class ClerkVisits(models.Model):
+    """How many sale receipts (returns excluded, as before) a clerk has made out to a member, ever: the
+    learn-surname rule's counter, kept up to date from the receipts (care.rules.incremental)."""
+
+    pk = models.CompositePrimaryKey("clerk", "member")
+    clerk = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+                              db_index=False, db_constraint=False)
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+", db_index=False,
+                               db_constraint=False)
+    visits = models.IntegerField(default=0)

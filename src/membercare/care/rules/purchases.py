@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import F
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from membercare.org.models import Store
-from membercare.sales.models import Product, Receipt, ReceiptLine
+from membercare.sales.models import Product, Receipt
 
+from ..models import ClerkVisits, ConsumableCycle
 from ..taskgen import insert_select, working_staff
 from .base import (
     previous_run,
@@ -19,11 +18,11 @@ from .base import (
     spec,
     sql_add_days,
     sql_date_param,
-    sql_days_between,
     sql_greatest,
     sql_iso,
     sql_json_object,
 )
+from .incremental import refresh_clerk_visits, refresh_consumable_cycles
 
 
 def _local_midnight(day: dt.date) -> dt.datetime:
@@ -36,44 +35,24 @@ def replenishment(day: dt.date, config: dict[str, Any]) -> int:
     such days; the next purchase is predicted at the last one + the cycle. A reminder is created from
     `days_before` (3) the predicted day until that day, due the day before it (today at the earliest).
     Cycles shorter than `min_cycle_days` (7) are not reminded (someone buying every few days needs none).
-    Key: the last purchase date, so one reminder per cycle. All in one SQL statement (window functions)."""
+    Key: the last purchase date, so one reminder per cycle. The cycles are kept per member in
+    care.ConsumableCycle (care.rules.incremental: only members whose consumable days changed, entered or
+    left the window are re-read), so the rule reads the few members whose next purchase is due."""
     code = "replenishment"
     s = rule_config(config, code)
     lead = int(s.get("days_before", 3))
-    since = day - dt.timedelta(days=int(s.get("history_days", 365)))
-    lines = (ReceiptLine.objects
-             .filter(product__is_consumable=True, quantity__gt=0, receipt__member__isnull=False,
-                     receipt__original__isnull=True, receipt__sold_at__gte=_local_midnight(since),
-                     receipt__sold_at__lt=_local_midnight(day + dt.timedelta(days=1)))
-             .order_by()
-             .values(b_member=F("receipt__member_id"), b_day=TruncDate("receipt__sold_at"),
-                     b_product=F("product_id")))
-    lines_sql, lines_params = lines.query.sql_with_params()
-    gap = sql_days_between("d", "LAG(d) OVER (PARTITION BY member_id ORDER BY d)")
+    refresh_consumable_cycles(day, int(s.get("history_days", 365)))
     date_p = sql_date_param()
     sql = f"""
-        WITH lines AS ({lines_sql}),
-        days AS (SELECT b_member AS member_id, b_day AS d, MAX(b_product) AS product_id FROM lines
-                 GROUP BY b_member, b_day),
-        gaps AS (SELECT member_id, {gap} AS gap FROM days),
-        ranked AS (SELECT member_id, gap, ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY gap) AS rn,
-                          COUNT(*) OVER (PARTITION BY member_id) AS n
-                   FROM gaps WHERE gap IS NOT NULL),
-        cycles AS (SELECT member_id, CAST(ROUND(AVG(gap)) AS INTEGER) AS cycle FROM ranked
-                   WHERE rn IN ((n + 1) / 2, (n + 2) / 2) AND n >= %s GROUP BY member_id),
-        last AS (SELECT member_id, MAX(d) AS last_d FROM days GROUP BY member_id),
-        pred AS (SELECT c.member_id, c.cycle, l.last_d, {sql_add_days("l.last_d", "c.cycle")} AS next_on
-                 FROM cycles c JOIN last l ON l.member_id = c.member_id WHERE c.cycle >= %s)
-        SELECT p.member_id AS t_member, {sql_iso("p.last_d")} AS t_key,
-               {sql_greatest()}({sql_add_days("p.next_on", "-1")}, {date_p}) AS t_due,
-               {sql_json_object()}('product', pr.name, 'days', p.cycle, 'next_on', {sql_iso("p.next_on")},
-                                   'last_purchase', {sql_iso("p.last_d")}) AS t_context
-        FROM pred p JOIN days dd ON dd.member_id = p.member_id AND dd.d = p.last_d
-        JOIN {Product._meta.db_table} pr ON pr.id = dd.product_id
-        WHERE p.next_on >= {date_p} AND p.next_on <= {date_p}
+        SELECT c.member_id AS t_member, {sql_iso("c.last_day")} AS t_key,
+               {sql_greatest()}({sql_add_days("c.next_on", "-1")}, {date_p}) AS t_due,
+               {sql_json_object()}('product', pr.name, 'days', c.cycle, 'next_on', {sql_iso("c.next_on")},
+                                   'last_purchase', {sql_iso("c.last_day")}) AS t_context
+        FROM {ConsumableCycle._meta.db_table} c JOIN {Product._meta.db_table} pr ON pr.id = c.product_id
+        WHERE c.next_on >= {date_p} AND c.next_on <= {date_p} AND c.gaps >= %s AND c.cycle >= %s
     """
-    params = [*lines_params, int(s.get("min_purchases", 3)) - 1, int(s.get("min_cycle_days", 7)),
-              day, day, day + dt.timedelta(days=lead)]
+    params = [day, day, day + dt.timedelta(days=lead), int(s.get("min_purchases", 3)) - 1,
+              int(s.get("min_cycle_days", 7))]
     return insert_select(spec(code, day, config), (sql, params))
 
 
@@ -82,7 +61,8 @@ def learn_surname(day: dt.date, config: dict[str, Any]) -> int:
     learn the member's surname and introduce themself: assigned to that clerk (while active and working at
     a store), once per clerk and member (key clerk:<id>), due in `due_days` (30). Only pairs with a receipt
     since the previous run (a week's margin for late uploads; at most `lookback_days`, 30, back) are
-    counted again, so the job does not re-count ten million receipts each night."""
+    considered; their visits come from care.ClerkVisits (a counter per clerk and member kept up to date from
+    the new receipts, care.rules.incremental), so the job does not re-count ten million receipts each night."""
     code = "learn_surname"
     s = rule_config(config, code)
     prev = previous_run(code, day)
@@ -97,17 +77,16 @@ def learn_surname(day: dt.date, config: dict[str, Any]) -> int:
               .order_by().values("clerk_id", "member_id").distinct())
     recent = recent.filter(clerk_id__in=working_staff())
     recent_sql, recent_params = recent.query.sql_with_params()
-    receipt = Receipt._meta.db_table
+    refresh_clerk_visits()
     due = day + dt.timedelta(days=int(s.get("due_days", 30)))
     sql = f"""
-        SELECT r.member_id AS t_member, 'clerk:' || CAST(r.clerk_id AS VARCHAR(20)) AS t_key,
+        SELECT p.member_id AS t_member, 'clerk:' || CAST(p.clerk_id AS VARCHAR(20)) AS t_key,
                {sql_date_param()} AS t_due,
-               {sql_json_object()}('visits', COUNT(*), 'clerk_id', r.clerk_id) AS t_context,
-               r.clerk_id AS t_assignee
-        FROM ({recent_sql}) p JOIN {receipt} r ON r.member_id = p.member_id AND r.clerk_id = p.clerk_id
-        WHERE r.original_id IS NULL
-        GROUP BY r.member_id, r.clerk_id
-        HAVING COUNT(*) >= %s
+               {sql_json_object()}('visits', v.visits, 'clerk_id', p.clerk_id) AS t_context,
+               p.clerk_id AS t_assignee
+        FROM ({recent_sql}) p
+        JOIN {ClerkVisits._meta.db_table} v ON v.clerk_id = p.clerk_id AND v.member_id = p.member_id
+        WHERE v.visits >= %s
     """
     params = [due, *recent_params, int(s.get("visits", 3))]
     return insert_select(spec(code, day, config), (sql, params), has_assignee=True)
