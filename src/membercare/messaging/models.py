@@ -140,7 +140,9 @@ class Message(models.Model):
         verbose_name_plural = _("messages")
         constraints = [models.UniqueConstraint(fields=["bulk", "member"], name="message_once_per_bulk",
                                                condition=models.Q(bulk__isnull=False))]
-        indexes = [models.Index(fields=["status", "send_after"]), models.Index(fields=["member", "created_at"]),
+        # the worker's claim reads (status, send_after, id) in index order: no sort of the whole queue
+        indexes = [models.Index(fields=["status", "send_after", "id"], name="message_due"),
+                   models.Index(fields=["member", "created_at"]),
                    models.Index(fields=["created_at"])]
 
 
