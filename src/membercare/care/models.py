@@ -298,7 +298,9 @@ class PurchaseDay(models.Model):
     that day's sale receipts not entirely returned."""
 
     pk = models.CompositePrimaryKey("member", "day")
-    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+", db_index=False)
+    # derived data, rebuilt from the receipts: no database constraint (none to check on 10 M rows at commit)
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+", db_index=False,
+                               db_constraint=False)
     day = models.DateField(_("day"))
     paid_cents = models.BigIntegerField(default=0)
     receipts = models.PositiveIntegerField(default=0)
@@ -306,6 +308,28 @@ class PurchaseDay(models.Model):
     class Meta:
         verbose_name = _("purchase day")
         verbose_name_plural = _("purchase days")
+        indexes = [models.Index(fields=["day"], name="care_purchaseday_day")]
+
+
+class PurchaseStats(models.Model):
+    """Per member, the figures the segments are ranked on, as of CareCursor "purchase_stats" (a day): kept
+    up to date incrementally (only members with a new, changed or window-leaving purchase day are re-read).
+    Windows as in care.segments; amounts in cents."""
+
+    member = models.OneToOneField("members.Member", on_delete=models.CASCADE, primary_key=True, related_name="+",
+                                  db_constraint=False)
+    first_day = models.DateField()
+    last_day = models.DateField()
+    days_12m = models.IntegerField(default=0)
+    cents_12m = models.BigIntegerField(default=0)
+    receipts_t = models.IntegerField(default=0)  # ticket window
+    cents_t = models.BigIntegerField(default=0)
+    days_recent = models.IntegerField(default=0)
+    days_base = models.IntegerField(default=0)  # 12 months before the recent window
+    rfm_last = models.DateField(null=True)
+    rfm_days = models.IntegerField(default=0)
+    rfm_cents = models.BigIntegerField(default=0)
+    median_gap = models.IntegerField(null=True)
 
 
 class CareCursor(models.Model):
@@ -313,6 +337,7 @@ class CareCursor(models.Model):
 
     name = models.CharField(max_length=30, primary_key=True)
     value = models.BigIntegerField(default=0)
+    key = models.CharField(max_length=100, blank=True, default="")  # e.g. the windows the stats were made with
     updated_at = models.DateTimeField()
 
 
