@@ -125,6 +125,7 @@ def insert_select(spec: TaskSpec, source: QuerySet | tuple[str, Sequence[Any]], 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and connection.in_atomic_block:
             cursor.execute("SET LOCAL jit = off")  # compiling these one-off plans costs more than it saves
+            cursor.execute("SET LOCAL work_mem = '64MB'")  # the member-order sort of 100,000s of rows in memory
         cursor.execute(sql, params)
         return max(cursor.rowcount, 0)
 
