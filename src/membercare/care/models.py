@@ -9,15 +9,16 @@ Tasks: one row per (rule, member, key); the unique constraint makes every task r
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
-class Lifecycle(models.TextChoices):
-    PROSPECT = "prospect", _("Prospect (no purchase yet)")
-    NEW = "new", _("New")
-    ACTIVE = "active", _("Active")
-    DORMANT = "dormant", _("Dormant")
-    SLEEPING = "sleeping", _("Sleeping")
-    LOST = "lost", _("Lost")
+class Lifecycle(models.TextChoices):  # "lifecycle" context: "Active" is not a card's "Active"
+    PROSPECT = "prospect", pgettext_lazy("lifecycle", "Prospect (no purchase yet)")
+    NEW = "new", pgettext_lazy("lifecycle", "New")
+    ACTIVE = "active", pgettext_lazy("lifecycle", "Active")
+    DORMANT = "dormant", pgettext_lazy("lifecycle", "Dormant")
+    SLEEPING = "sleeping", pgettext_lazy("lifecycle", "Sleeping")
+    LOST = "lost", pgettext_lazy("lifecycle", "Lost")
 
 
 class SpendClass(models.TextChoices):  # ABC by 12-month spend rank

@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from . import views_care
+from . import views_care, views_care_segments
 
 urlpatterns = [
     path("care/", views_care.care_tasks_page, name="care_tasks"),
     path("care/tasks/<int:pk>/contact/", views_care.care_task_contact, name="care_task_contact"),
     path("care/members/<int:pk>/contact/", views_care.member_contact_page, name="care_member_contact"),
     path("care/store/", views_care.care_store_page, name="care_store"),
+    path("care/segments/", views_care_segments.care_segments_page, name="care_segments"),
     path("care/store/reassign/", views_care.care_store_reassign, name="care_store_reassign"),
     path("care/store/leave/", views_care.care_store_leave, name="care_store_leave"),
     path("care/store/default/", views_care.care_store_default, name="care_store_default"),
