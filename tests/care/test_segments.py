@@ -1,0 +1,196 @@
+"""Segment definitions on their boundary days, returns, and the history spans (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from membercare.care.config import DEFAULTS, merge
+from membercare.care.models import MemberSegments, SegmentSpan
+from membercare.care.segment_selectors import (
+    member_segment_history,
+    segment_counts,
+    segment_migration,
+    segments_on,
+)
+from membercare.care.segments import segments_compute
+from membercare.sales.models import Receipt
+from tests.factories import MemberFactory, StoreFactory
+
+TZ = ZoneInfo("Asia/Shanghai")
+DAY = dt.date(2026, 6, 30)
+CONFIG = merge(DEFAULTS, {})
+_numbers = iter(range(1, 10**6))
+
+
+@pytest.fixture
+def shop(db):
+    return StoreFactory()
+
+
+def buy(member, day: dt.date, amount: str = "1000.00", *, hour: int = 12) -> Receipt:
+    return Receipt.objects.create(number=f"B{next(_numbers):07d}", store=member.home_store, member=member,
+                                  sold_at=dt.datetime.combine(day, dt.time(hour), tzinfo=TZ),
+                                  total_full_price=Decimal(amount), total_paid=Decimal(amount))
+
+
+def give_back(sale: Receipt, amount: str, day: dt.date) -> Receipt:
+    return Receipt.objects.create(number=f"B{next(_numbers):07d}", store=sale.store, member=sale.member,
+                                  sold_at=dt.datetime.combine(day, dt.time(15), tzinfo=TZ), total_full_price=0,
+                                  total_paid=-Decimal(amount), original=sale)
+
+
+def seg(member, day: dt.date = DAY) -> MemberSegments:
+    segments_compute(day, CONFIG)
+    return MemberSegments.objects.get(member=member)
+
+
+@pytest.mark.parametrize(("days_ago", "lifecycle"), [
+    (0, "new"), (29, "new"), (30, "active"), (89, "active"), (90, "dormant"), (179, "dormant"),
+    (180, "sleeping"), (364, "sleeping"), (365, "lost"), (800, "lost"),
+])
+def test_lifecycle_boundary_days(shop, days_ago, lifecycle):
+    member = MemberFactory(home_store=shop)
+    buy(member, DAY - dt.timedelta(days=800))  # an old first purchase: never "new" unless it is the only one
+    if days_ago < 800:
+        buy(member, DAY - dt.timedelta(days=days_ago))
+    if lifecycle == "new":  # new needs the first purchase within 30 days
+        Receipt.objects.filter(member=member, sold_at__date__lt=DAY - dt.timedelta(days=40)).delete()
+    row = seg(member)
+    assert row.lifecycle == lifecycle
+    assert row.sleeping is (days_ago >= 180)
+
+
+def test_new_member_first_purchase_29_and_30_days_ago(shop):
+    fresh, older = MemberFactory(home_store=shop), MemberFactory(home_store=shop)
+    buy(fresh, DAY - dt.timedelta(days=29))
+    buy(older, DAY - dt.timedelta(days=30))
+    segments_compute(DAY, CONFIG)
+    assert MemberSegments.objects.get(member=fresh).lifecycle == "new"
+    assert MemberSegments.objects.get(member=older).lifecycle == "active"
+
+
+def test_prospect_and_local_day_of_a_late_evening_sale(shop):
+    prospect, late = MemberFactory(home_store=shop), MemberFactory(home_store=shop)
+    buy(late, DAY, hour=23)  # 23:00 in Shanghai is 15:00 UTC: still DAY locally
+    segments_compute(DAY, CONFIG)
+    row = MemberSegments.objects.get(member=prospect)
+    assert (row.lifecycle, row.spend_class, row.follow_up, row.pyramid) == ("prospect", "", "D", "target")
+    assert MemberSegments.objects.get(member=late).last_purchase_on == DAY
+
+
+def test_returns_reduce_spend_and_a_full_return_undoes_the_purchase_day(shop):
+    member = MemberFactory(home_store=shop)
+    sale = buy(member, DAY - dt.timedelta(days=10), "1000.00")
+    give_back(sale, "400.00", DAY - dt.timedelta(days=8))
+    whole = buy(member, DAY - dt.timedelta(days=5), "300.00")
+    give_back(whole, "300.00", DAY - dt.timedelta(days=4))
+    row = seg(member)
+    assert row.spend_12m == Decimal("600.00")
+    assert row.purchase_days_12m == 1  # the fully returned day is no purchase day
+    assert row.receipts_6m == 1
+    assert row.last_purchase_on == DAY - dt.timedelta(days=10)
+
+
+def test_abc_shares_with_ties_broken_by_member_id(shop):
+    members = [MemberFactory(home_store=shop) for _ in range(10)]
+    for i, member in enumerate(members):
+        buy(member, DAY - dt.timedelta(days=3), "500.00" if i < 4 else f"{100 + i}.00")
+    segments_compute(DAY, CONFIG)
+    classes = [MemberSegments.objects.get(member=m).spend_class for m in members]
+    # four equal top spenders (500): A holds ceil(20% of 10) = 2 of them, the lower member ids; B the next
+    # ceil(50% of 10) - 2 = 3: the other two at 500 and the best of the rest (member 9, 109.00)
+    assert classes == ["A", "A", "B", "B", "C", "C", "C", "C", "C", "B"]
+    assert [MemberSegments.objects.get(member=m).follow_up for m in members] == classes
+
+
+def test_high_loyalty_needs_a_median_gap_of_30_days_or_less(shop):
+    loyal, spaced = MemberFactory(home_store=shop), MemberFactory(home_store=shop)
+    for k in range(4):
+        buy(loyal, DAY - dt.timedelta(days=30 * k), "5000.00")
+        buy(spaced, DAY - dt.timedelta(days=31 * k), "5000.00")
+    segments_compute(DAY, CONFIG)
+    assert MemberSegments.objects.get(member=loyal).median_gap_days == 30
+    assert MemberSegments.objects.get(member=loyal).high_loyalty is True
+    assert MemberSegments.objects.get(member=spaced).median_gap_days == 31
+    assert MemberSegments.objects.get(member=spaced).high_loyalty is False
+
+
+def test_churning_when_recent_purchases_fall_below_half_the_usual_rate(shop):
+    churning, steady = MemberFactory(home_store=shop), MemberFactory(home_store=shop)
+    for k in range(6):  # six purchase days in the 275 baseline days: about two expected in 90 days
+        buy(churning, DAY - dt.timedelta(days=100 + 40 * k))
+        buy(steady, DAY - dt.timedelta(days=100 + 40 * k))
+    buy(steady, DAY - dt.timedelta(days=10))  # one recent day: 1 x 275 >= 0.5 x 6 x 90 = 270
+    segments_compute(DAY, CONFIG)
+    assert MemberSegments.objects.get(member=churning).churning is True
+    assert MemberSegments.objects.get(member=steady).churning is False
+
+
+def test_history_unchanged_changed_and_same_day_recompute(shop):
+    member = MemberFactory(home_store=shop)
+    buy(member, DAY - dt.timedelta(days=88))
+    assert segments_compute(DAY, CONFIG) == 1  # first computation: one span
+    assert segments_compute(DAY + dt.timedelta(days=1), CONFIG) == 0  # 89 days: still active, nothing new
+    spans = list(member_segment_history(member))
+    assert [(s.valid_from, s.valid_to, s.lifecycle) for s in spans] == [(DAY, None, "active")]
+
+    dormant_day = DAY + dt.timedelta(days=2)  # 90 days: dormant
+    assert segments_compute(dormant_day, CONFIG) == 1
+    spans = list(member_segment_history(member))
+    assert [(s.valid_from, s.valid_to, s.lifecycle) for s in spans] == [
+        (dormant_day, None, "dormant"), (DAY, dormant_day, "active")]
+
+    # a purchase posted late on the same day: the recompute replaces today's span instead of adding one
+    buy(member, dormant_day - dt.timedelta(days=1))
+    segments_compute(dormant_day, CONFIG)
+    spans = list(member_segment_history(member))
+    assert [(s.valid_from, s.valid_to, s.lifecycle) for s in spans] == [(DAY, None, "active")]
+    assert SegmentSpan.objects.filter(member=member).count() == 1
+    assert MemberSegments.objects.get(member=member).last_purchase_on == dormant_day - dt.timedelta(days=1)
+
+    # an earlier day than the last computation leaves the member alone (history only moves forward)
+    assert segments_compute(DAY, CONFIG) == 0
+
+
+def test_same_day_recompute_with_a_different_result_replaces_the_span(shop):
+    member = MemberFactory(home_store=shop)
+    sale = buy(member, DAY - dt.timedelta(days=95))
+    segments_compute(DAY - dt.timedelta(days=10), CONFIG)  # 85 days: active
+    segments_compute(DAY, CONFIG)  # 95 days: dormant
+    give_back(sale, "1000.00", DAY)  # returned in full, posted the same day: no purchase left
+    assert segments_compute(DAY, CONFIG) == 1
+    spans = [(s.valid_from, s.valid_to, s.lifecycle) for s in member_segment_history(member)]
+    assert spans == [(DAY, None, "prospect"), (DAY - dt.timedelta(days=10), DAY, "active")]
+
+
+def test_segments_on_counts_and_migration_matrix(shop):
+    other_store = StoreFactory()
+    a, b, c = (MemberFactory(home_store=shop), MemberFactory(home_store=shop), MemberFactory(home_store=other_store))
+    buy(a, DAY - dt.timedelta(days=85))
+    buy(b, DAY - dt.timedelta(days=40))
+    buy(b, DAY - dt.timedelta(days=10))
+    first, later = DAY, DAY + dt.timedelta(days=30)
+    segments_compute(first, CONFIG)
+    segments_compute(later, CONFIG)
+    assert {s.member_id: s.lifecycle for s in segments_on(first)} == {a.pk: "active", b.pk: "active",
+                                                                      c.pk: "prospect"}
+    assert {s.member_id: s.lifecycle for s in segments_on(later)} == {a.pk: "dormant", b.pk: "active",
+                                                                      c.pk: "prospect"}
+    assert segments_on(first - dt.timedelta(days=1)).count() == 0
+    assert segment_migration("lifecycle", first, later) == {"active": {"dormant": 1, "active": 1},
+                                                            "prospect": {"prospect": 1}}
+    assert segment_migration("lifecycle", first, later, store_ids=[shop.pk]) == {
+        "active": {"dormant": 1, "active": 1}}
+    assert segment_migration("lifecycle", first - dt.timedelta(days=1), first) == {
+        None: {"active": 2, "prospect": 1}}
+    assert segment_migration("sleeping", first, later) == {False: {False: 3}}
+    counts = segment_counts(later)
+    assert counts["lifecycle"] == {"dormant": 1, "active": 1, "prospect": 1}
+    assert segment_counts(later, store_ids=[other_store.pk])["follow_up"] == {"D": 1}
+    assert segment_counts()["lifecycle"] == counts["lifecycle"]
+    with pytest.raises(ValueError):
+        segment_migration("member_id", first, later)
