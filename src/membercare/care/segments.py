@@ -7,7 +7,12 @@ returns, whenever it was made), `receipts` = that day's sale receipts not entire
 day* is such a row. `refresh_purchase_days()` keeps the table up to date: the first run builds it from every
 receipt; later runs re-derive only the (member, day) pairs of receipts posted since the last run (receipt
 id above a stored cursor, with a look-back of LOOKBACK ids for transactions that committed late), so the
-daily job never scans the receipts table.
+daily job never scans the receipts table. `PurchaseStats` holds each member's windowed figures as of the day
+of CareCursor "purchase_stats"; a later day re-reads only the members with a re-derived purchase day, a
+purchase day after that day, or one that left a window since (about 4 % of the members a day); a change of
+window lengths, an earlier day or a rebuild recomputes them all. Ranks are not materialised per member: each
+ordering is reduced to its few cut-off rows (one narrow sort each, or a histogram for dates and day counts),
+and every member is compared with them.
 
 Windows, as of day D (inclusive), with the thresholds of config["segments"] (care.config.DEFAULTS):
 "12 months" = the abc window, days D-364..D for window_days=365; "ticket window" = ticket_window_days
@@ -44,9 +49,10 @@ Stats on MemberSegments: first/last purchase day; purchase_days_12m and spend_12
 receipts_6m and spend_6m (ticket window); purchase_days_3m (recent window); median_gap_days (the median gap
 in the 12 months, rounded up, so that it compares with an integer threshold exactly as the exact median).
 
-Writes: MemberSegments is upserted for every member whose figures changed or that was computed on an
-earlier day; SegmentSpan gets a new span only for members whose segment fields (SEGMENT_FIELD_NAMES)
-changed: the open span is closed with valid_to=D and a new one opened from D; recomputing the same day
+Writes: MemberSegments is upserted only for members whose segments or figures changed (so `computed_on`
+is the day of the computation that last changed the row; the last run is DailyRun); SegmentSpan gets a
+new span only for members whose segment fields (SEGMENT_FIELD_NAMES) changed: the open span is closed with
+valid_to=D and a new one opened from D; recomputing the same day
 replaces the span opened that day (and drops it when the result is again the span closed that day).
 History only moves forward: a member whose current row was computed on a later day than D is left alone.
 """
@@ -75,7 +81,7 @@ CURSOR = "purchase_days"
 STATS_CURSOR = "purchase_stats"
 TEMP_TABLES = ["care_tmp_touched", "care_tmp_affected", "care_tmp_new",
                "care_tmp_changed", "care_tmp_merge"]
-TIMINGS: dict[str, float] = {}  # seconds per stage of the last segments_compute (for the benchmark)
+TIMINGS: dict[str, float | str] = {}  # seconds per stage of the last segments_compute (for the benchmark)
 FLAG_FIELDS = ["high_value", "high_loyalty", "high_ticket", "low_ticket_high_freq", "low_ticket_low_freq",
                "sleeping", "churning"]
 STAT_FIELDS = ["first_purchase_on", "last_purchase_on", "purchase_days_12m", "spend_12m", "receipts_6m",
