@@ -98,20 +98,23 @@ def apikey_authenticate(raw: str) -> ApiKey:
     return key
 
 
+_KEY_COLS, _KEY_FIELDS = rows.columns(ApiKey, "k")
+_STORE_COLS, _STORE_FIELDS = rows.columns(Store, "s")
+_BRAND_COLS, _BRAND_FIELDS = rows.columns(Brand, "b")
+_KEY_ROW = _KEY_FIELDS + _STORE_FIELDS + _BRAND_FIELDS
+_KEY_SQL = (f"SELECT {_KEY_COLS}, {_STORE_COLS}, {_BRAND_COLS} FROM {ApiKey._meta.db_table} k "
+            f"JOIN {Store._meta.db_table} s ON s.id = k.store_id JOIN {Brand._meta.db_table} b ON b.id = s.brand_id "
+            "WHERE k.prefix = %s")
+
+
 def _key_by_prefix(prefix: str) -> ApiKey | None:
     """The key with its store and brand, in one hand-written query (every POS request runs it)."""
-    key_cols, key_fields = rows.columns(ApiKey, "k")
-    store_cols, store_fields = rows.columns(Store, "s")
-    brand_cols, brand_fields = rows.columns(Brand, "b")
-    row = rows.fetch_one(
-        f"SELECT {key_cols}, {store_cols}, {brand_cols} FROM {ApiKey._meta.db_table} k "
-        f"JOIN {Store._meta.db_table} s ON s.id = k.store_id JOIN {Brand._meta.db_table} b ON b.id = s.brand_id "
-        "WHERE k.prefix = %s", [prefix], key_fields + store_fields + brand_fields)
+    row = rows.fetch_one(_KEY_SQL, [prefix], _KEY_ROW)
     if row is None:
         return None
-    nk, ns = len(key_fields), len(key_fields) + len(store_fields)
-    key = rows.instance(ApiKey, key_fields, row[:nk])
-    store = rows.instance(Store, store_fields, row[nk:ns])
-    store.brand = rows.instance(Brand, brand_fields, row[ns:])
+    nk, ns = len(_KEY_FIELDS), len(_KEY_FIELDS) + len(_STORE_FIELDS)
+    key = rows.instance(ApiKey, _KEY_FIELDS, row[:nk])
+    store = rows.instance(Store, _STORE_FIELDS, row[nk:ns])
+    store.brand = rows.instance(Brand, _BRAND_FIELDS, row[ns:])
     key.store = store
     return key

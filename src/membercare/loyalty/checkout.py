@@ -122,7 +122,9 @@ _CARD_COLS, _CARD_FIELDS = rows.columns(Card, "c")
 _BRAND_COLS, _BRAND_FIELDS = rows.columns(Brand, "b")
 _POINTS_FIELD = rows.fields_of(LoyaltyAccount, "points")
 _ACCOUNT_FIELDS = rows.fields_of(LoyaltyAccount, "member", "points")
-_RULES_FIELD = None  # the programme's rules as text, as the driver returns it
+_LOCKED_ROW = _MEMBER_FIELDS + _POINTS_FIELD + (None,)  # None: the programme's rules as text, as they come
+_CARD_ROW = _CARD_FIELDS + _BRAND_FIELDS + rows.fields_of(Card, "number") + rows.fields_of(Receipt, "total_paid")
+_REPLACED_BY_FIELDS = rows.fields_of(Card, "id", "number")
 
 
 @dataclass
@@ -142,9 +144,32 @@ def _locked_member(where: str, params: list, on: dt.date,
     row = rows.fetch_one(
         f"SELECT {_MEMBER_COLS}, a.points, ({programme_text_sql()}) FROM {Member._meta.db_table} m {join} "
         f"JOIN {LoyaltyAccount._meta.db_table} a ON a.member_id = m.id WHERE {where}" + rows.for_update("a"),
-        [programme_day_param(on), *params], _MEMBER_FIELDS + _POINTS_FIELD + (_RULES_FIELD,))
+        [programme_day_param(on), *params], _LOCKED_ROW)
     if row is None:
         return None
+    member = rows.instance(Member, _MEMBER_FIELDS, row[:-2])
+    account = rows.instance(LoyaltyAccount, _ACCOUNT_FIELDS, [member.pk, row[-2]])
+    return member, account, programme_from_text(row[-1])
+
+
+def _first_write(source: str, number: str, where: str, on: dt.date,
+                 join: str) -> tuple[Member, LoyaltyAccount, Programme] | None:
+    """The member's first write: create the account (`source` selects the member's id, 0 and the time), then
+    as _locked_member. On PostgreSQL one statement: the row it inserts is the member's lock (anyone else
+    wanting it waits for this transaction), and when it inserts nothing (no such member, or another
+    request created the account meanwhile) the caller's _locked_member takes the lock as usual."""
+    now = rows.param(LoyaltyAccount, "updated_at", timezone.now())
+    insert = (f"INSERT INTO {LoyaltyAccount._meta.db_table} (member_id, points, updated_at) {source} "
+              "ON CONFLICT DO NOTHING")
+    if rows.db().vendor != "postgresql":
+        rows.execute(insert, [now, number])
+        return _locked_member(where, [number], on, join)
+    row = rows.fetch_one(
+        f"WITH a AS ({insert} RETURNING member_id, points) SELECT {_MEMBER_COLS}, a.points, "
+        f"({programme_text_sql()}) FROM a JOIN {Member._meta.db_table} m ON m.id = a.member_id",
+        [now, number, programme_day_param(on)], _LOCKED_ROW)
+    if row is None:
+        return _locked_member(where, [number], on, join)
     member = rows.instance(Member, _MEMBER_FIELDS, row[:-2])
     account = rows.instance(LoyaltyAccount, _ACCOUNT_FIELDS, [member.pk, row[-2]])
     return member, account, programme_from_text(row[-1])
@@ -156,15 +181,14 @@ def _card_by_number(number: str, rolling: list) -> tuple[Card | None, object]:
     row = rows.fetch_one(
         f"SELECT {_CARD_COLS}, {_BRAND_COLS}, r.number, {card_rolling_sql()} FROM {Card._meta.db_table} c "
         f"JOIN {Brand._meta.db_table} b ON b.id = c.brand_id LEFT JOIN {Card._meta.db_table} r "
-        "ON r.id = c.replaced_by_id WHERE c.number = %s", [*rolling, number],
-        _CARD_FIELDS + _BRAND_FIELDS + rows.fields_of(Card, "number") + rows.fields_of(Receipt, "total_paid"))
+        "ON r.id = c.replaced_by_id WHERE c.number = %s", [*rolling, number], _CARD_ROW)
     if row is None:
         return None, None
     n, nb = len(_CARD_FIELDS), len(_CARD_FIELDS) + len(_BRAND_FIELDS)
     card = rows.instance(Card, _CARD_FIELDS, row[:n])
     card.brand = rows.instance(Brand, _BRAND_FIELDS, row[n:nb])
     if card.replaced_by_id:
-        card.replaced_by = rows.instance(Card, rows.fields_of(Card, "id", "number"), [card.replaced_by_id, row[-2]])
+        card.replaced_by = rows.instance(Card, _REPLACED_BY_FIELDS, [card.replaced_by_id, row[-2]])
     return card, row[-1]
 
 
@@ -194,9 +218,7 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
         first_write = f"SELECT m.id, 0, %s FROM {members_table} m WHERE m.phone = %s"
     locked = _locked_member(where, [number], on, join)
     if locked is None:  # the member's first write (no account yet), or an unknown card or phone
-        rows.execute(f"INSERT INTO {LoyaltyAccount._meta.db_table} (member_id, points, updated_at) {first_write} "
-                     "ON CONFLICT DO NOTHING", [rows.param(LoyaltyAccount, "updated_at", timezone.now()), number])
-        locked = _locked_member(where, [number], on, join)
+        locked = _first_write(first_write, number, where, on, join)
     if locked is None:
         programme = programme_at(on)
         ident = identify(store=store, card_number=card_number, phone=phone, name=name, birthday=birthday, on=on,
@@ -230,6 +252,7 @@ def _check_forgotten_card(member: Member, name: str, birthday: str | dt.date) ->
 
 _PRODUCT_COLS, _PRODUCT_FIELDS = rows.columns(Product, "p")
 _SERIES_COLS, _SERIES_FIELDS = rows.columns(Series, "s")
+_PRODUCT_ROW = _PRODUCT_FIELDS + _SERIES_FIELDS
 
 
 def _products(skus: list[str]) -> dict[str, Product]:
@@ -237,7 +260,7 @@ def _products(skus: list[str]) -> dict[str, Product]:
     found = rows.fetch_all(
         f"SELECT {_PRODUCT_COLS}, {_SERIES_COLS} FROM {Product._meta.db_table} p "
         f"JOIN {Series._meta.db_table} s ON s.id = p.series_id WHERE p.sku IN ({', '.join(['%s'] * len(skus))})",
-        skus, _PRODUCT_FIELDS + _SERIES_FIELDS)
+        skus, _PRODUCT_ROW)
     products = {}
     n = len(_PRODUCT_FIELDS)
     for row in found:

@@ -17,19 +17,31 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import DEFERRED, Field, Model, signals
 from django.db.models.base import ModelState
 
-_CONVERTERS: dict[tuple[str, tuple[Field, ...]], list] = {}
-
 
 def db():
     """The default connection itself (each attribute read through django.db.connection costs a lookup)."""
     return connections[DEFAULT_DB_ALIAS]
 
 
+def _cached(cache: dict, fields: tuple, extra: Any, build):
+    """cache[(id(fields), extra)], built once. Keyed by identity, not by hashing every field on every row
+    (Field.__hash__ is Python code); the entry keeps `fields` alive, so its id cannot be reused meanwhile.
+    Call sites pass tuples built once (module constants); the cache is bounded all the same."""
+    key = (id(fields), extra)
+    entry = cache.get(key)
+    if entry is None or entry[0] is not fields:
+        if len(cache) > 512:
+            cache.clear()
+        entry = cache[key] = (fields, build())
+    return entry[1]
+
+
+_CONVERTERS: dict = {}
+
+
 def _converters(conn, fields: tuple[Field | None, ...]) -> list:
     """Per column that needs one: (index, converter functions, column expression), as the ORM applies them."""
-    key = (conn.vendor, fields)
-    found = _CONVERTERS.get(key)
-    if found is None:
+    def build():
         found = []
         for i, field in enumerate(fields):
             if field is None:  # a column taken as the driver returns it
@@ -38,11 +50,12 @@ def _converters(conn, fields: tuple[Field | None, ...]) -> list:
             functions = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
             if functions:
                 found.append((i, functions, col))
-        _CONVERTERS[key] = found
-    return found
+        return found
+
+    return _cached(_CONVERTERS, fields, conn.vendor, build)
 
 
-def convert(conn, row: Sequence[Any], fields: tuple[Field, ...]) -> list[Any]:
+def convert(conn, row: Sequence[Any], fields: tuple[Field | None, ...]) -> list[Any]:
     values = list(row)
     for i, functions, col in _converters(conn, fields):
         for fn in functions:
@@ -127,7 +140,7 @@ def execute(sql: str, params: Sequence[Any]) -> int:
         return cur.rowcount
 
 
-_INSTANCE_LAYOUT: dict[tuple[type[Model], tuple[Field, ...]], tuple[str, ...]] = {}
+_ATTNAMES: dict = {}
 
 
 def instance(model: type[Model], fields: tuple[Field, ...], values: Sequence[Any]) -> Model:
@@ -138,9 +151,7 @@ def instance(model: type[Model], fields: tuple[Field, ...], values: Sequence[Any
         given = {f.attname: v for f, v in zip(fields, values, strict=True)}
         return model.from_db(DEFAULT_DB_ALIAS, list(given),
                              [given.get(f.attname, DEFERRED) for f in model._meta.concrete_fields])
-    names = _INSTANCE_LAYOUT.get((model, fields))
-    if names is None:
-        names = _INSTANCE_LAYOUT[(model, fields)] = tuple(f.attname for f in fields)
+    names = _cached(_ATTNAMES, fields, model, lambda: tuple(f.attname for f in fields))
     obj = model.__new__(model)
     obj.__dict__.update(zip(names, values, strict=True))
     state = obj._state = ModelState()
@@ -174,7 +185,7 @@ def insert(objs: Sequence[Model]) -> None:
     key = (conn.vendor, model, len(objs))
     found = _INSERTS.get(key)
     if found is None:
-        fields = [f for f in model._meta.concrete_fields if not f.db_returning]  # not the auto id
+        fields = _insert_fields(model)
         qn = conn.ops.quote_name
         one = "(" + ", ".join(["%s"] * len(fields)) + ")"
         sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
@@ -191,8 +202,14 @@ def insert(objs: Sequence[Model]) -> None:
         obj._state.db = DEFAULT_DB_ALIAS
 
 
+_INSERT_FIELDS: dict = {}
+
+
 def _insert_fields(model: type[Model]) -> list[Field]:
-    return [f for f in model._meta.concrete_fields if not f.db_returning]  # not the auto id
+    found = _INSERT_FIELDS.get(model)
+    if found is None:
+        found = _INSERT_FIELDS[model] = [f for f in model._meta.concrete_fields if not f.db_returning]  # not the id
+    return found
 
 
 _LINKED: dict[tuple, str] = {}

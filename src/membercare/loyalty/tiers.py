@@ -34,6 +34,8 @@ def card_brands(card: Card, programme: Programme) -> tuple[str, ...]:
 _CARD_COLS, _CARD_FIELDS = rows.columns(Card, "c")
 _BRAND_COLS, _BRAND_FIELDS = rows.columns(Brand, "b")
 _PAID_FIELD = rows.fields_of(Receipt, "total_paid")
+_CARDS_ROW = _CARD_FIELDS + _BRAND_FIELDS
+_CARDS_ROLLING_ROW = _CARD_FIELDS + _BRAND_FIELDS + _PAID_FIELD
 
 
 def _usable(found: list, store, programme: Programme, on: dt.date) -> list[Card]:
@@ -54,8 +56,7 @@ def usable_cards(member: Member | int, store, programme: Programme, *, on: dt.da
     member_id = member if isinstance(member, int) else member.pk
     found = rows.fetch_all(
         f"SELECT {_CARD_COLS}, {_BRAND_COLS} FROM {Card._meta.db_table} c JOIN {Brand._meta.db_table} b "
-        "ON b.id = c.brand_id WHERE c.member_id = %s AND c.status = %s", [member_id, CardStatus.ACTIVE],
-        _CARD_FIELDS + _BRAND_FIELDS)
+        "ON b.id = c.brand_id WHERE c.member_id = %s AND c.status = %s", [member_id, CardStatus.ACTIVE], _CARDS_ROW)
     return _usable(found, store, programme, on)
 
 
@@ -96,7 +97,7 @@ def usable_cards_and_rolling(member_id: int, store, programme: Programme, *, on:
         f"LEFT JOIN ({Card._meta.db_table} c JOIN {Brand._meta.db_table} b ON b.id = c.brand_id) "
         "ON c.member_id = %s AND c.status = %s",
         [member_id, *_window(until, programme.window_days), store.brand_id, member_id, CardStatus.ACTIVE],
-        _CARD_FIELDS + _BRAND_FIELDS + _PAID_FIELD)
+        _CARDS_ROLLING_ROW)
     rolling = RollingBefore(store.brand.code, until, programme.window_days, _cents(found[0][-1]))
     return _usable(found, store, programme, on), rolling
 
