@@ -99,7 +99,8 @@ class PointsEntry(models.Model):
         ADJUST = "adjust", _("Adjusted")
         REFUND = "refund", _("Refunded")
 
-    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="points_entries")
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="points_entries",
+                               db_index=False)  # (member, created_at) below serves it
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     points = models.IntegerField(_("points"))
     remaining = models.IntegerField(_("remaining"), default=0)
@@ -161,7 +162,8 @@ class ApiKey(models.Model):
 class IdempotencyRecord(models.Model):
     """The first result of a write, replayed to a retry with the same Idempotency-Key."""
 
-    store = models.ForeignKey("org.Store", on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey("org.Store", on_delete=models.CASCADE, related_name="+",
+                              db_index=False)  # the unique (store, key) serves it
     key = models.CharField(max_length=100)
     endpoint = models.CharField(max_length=100)
     request_hash = models.CharField(max_length=64)

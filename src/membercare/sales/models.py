@@ -43,14 +43,17 @@ class Receipt(models.Model):
         HISTORY = "history", _("Imported history")
 
     number = models.CharField(_("receipt number"), max_length=30, unique=True)
-    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="receipts", verbose_name=_("store"))
+    # member, store and original have no index of their own: (member, sold_at) and (store, sold_at) serve
+    # them, and returns (the few receipts with an original) have a partial index; each index costs every sale
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="receipts", verbose_name=_("store"),
+                              db_index=False)
     clerk = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="receipts",
         verbose_name=_("clerk"),
     )
     member = models.ForeignKey(
         "members.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="receipts",
-        verbose_name=_("member"),
+        verbose_name=_("member"), db_index=False,
     )
     card_number = models.CharField(_("card number"), max_length=20, blank=True)
     sold_at = models.DateTimeField(_("time"))
@@ -60,7 +63,7 @@ class Receipt(models.Model):
     member_signed = models.BooleanField(_("member signed"), default=False)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.LIVE)
     original = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="returns",
-                                 verbose_name=_("returned from"))
+                                 verbose_name=_("returned from"), db_index=False)
     tier = models.CharField(_("card"), max_length=20, blank=True, default="")
     birthday_privilege = models.BooleanField(_("birthday privilege"), default=False)
     points_earned = models.IntegerField(_("points earned"), default=0)
@@ -72,7 +75,9 @@ class Receipt(models.Model):
     class Meta:
         verbose_name = _("receipt")
         verbose_name_plural = _("receipts")
-        indexes = [models.Index(fields=["member", "sold_at"]), models.Index(fields=["store", "sold_at"])]
+        indexes = [models.Index(fields=["member", "sold_at"]), models.Index(fields=["store", "sold_at"]),
+                   models.Index(fields=["original"], condition=models.Q(original__isnull=False),
+                                name="receipt_returns")]
 
     def __str__(self) -> str:
         return self.number
@@ -86,11 +91,14 @@ class ReceiptLine(models.Model):
     paid_amount = models.DecimalField(_("paid"), max_digits=12, decimal_places=2)
     on_promotion = models.BooleanField(_("on promotion"), default=False)
     birthday_items = models.IntegerField(_("birthday items"), default=0)
-    original_line = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    original_line = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                      db_index=False)  # partial index below: only return lines have one
 
     class Meta:
         verbose_name = _("receipt line")
         verbose_name_plural = _("receipt lines")
+        indexes = [models.Index(fields=["original_line"], condition=models.Q(original_line__isnull=False),
+                                name="receiptline_returns")]
 
 
 class SalesUpload(models.Model):
