@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django.utils.html import escape
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 
 from membercare.care.config import DEFAULTS, care_config
 from membercare.care.models import CareConfig, CareEvent, Contact, MemberSegments, SegmentSpan, Task, TaskStatus
@@ -335,7 +335,7 @@ def test_profile_shows_segments_history_and_contacts(login, clerk, member):
     contact_log(member=member, staff=clerk, channel="phone", outcome="reached", notes="最近出差", reason="travelling")
     page = login(clerk).get(reverse("member_detail", args=[member.pk])).content.decode()
     panel = page[page.index('id="segments"'):]
-    assert re.search(r'data-seg="lifecycle">' + re.escape(gettext("Dormant")), panel)
+    assert re.search(r'data-seg="lifecycle">' + re.escape(pgettext("lifecycle", "Dormant")), panel)
     assert "R2 F4 M5" in panel and gettext("High value") in panel
     assert "2026-01-01" in panel and "2026-05-29" in panel  # the earlier span, until the day before the next
     timeline = page[page.index('class="timeline"'):]
