@@ -159,7 +159,7 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
             from .services import marketing_sent_this_week
 
             week = marketing_sent_this_week(ids, bulk.scheduled_at) if marketing else {}
-            tiers = _tiers(ids) if "tier" in used else {}
+            tiers = member_tiers(ids) if "tier" in used else {}
             points = dict(LoyaltyAccount.objects.filter(member_id__in=ids).values_list("member_id", "points")
                           ) if "points" in used else {}
             now = timezone.now()
@@ -273,7 +273,8 @@ class ContentChecker:
         return True
 
 
-def _tiers(member_ids: list[int]) -> dict[int, str]:
+def member_tiers(member_ids: list[int]) -> dict[int, str]:
+    """{member id: label of the best active card} (diamond > elite > knight > accumulation)."""
     from membercare.loyalty.models import Card, CardKind, CardStatus
 
     rank = {CardKind.DIAMOND: 4, CardKind.ELITE: 3, CardKind.KNIGHT: 2, CardKind.ACCUMULATION: 1}

@@ -83,6 +83,18 @@ RULE_CATEGORY = {
 }
 
 
+def task_message_channel(task) -> str:
+    """The channel a care task's message goes on: the member's own preference when it is a message channel,
+    else the rule's channel, else SMS."""
+    from .models import MessageChannel
+    from .policy import MESSAGE_CHANNELS
+
+    for channel in (task.member.preferred_channel, task.channel):
+        if channel in MESSAGE_CHANNELS:
+            return channel
+    return MessageChannel.SMS
+
+
 def template_for(category: str, channel: str):
     """The active template of a category, on `channel` if there is one, else on any channel (None: none)."""
     from .models import MessageTemplate

@@ -76,14 +76,10 @@ def template_save(*, by: Staff | None, name: str, category: str, body: str, chan
 
 
 def tier_label(member: Member) -> str:
-    from membercare.loyalty.models import Card, CardKind, CardStatus
+    """The member's best active card, as a label (one member's case of bulk.member_tiers)."""
+    from .bulk import member_tiers
 
-    order = [CardKind.DIAMOND, CardKind.ELITE, CardKind.KNIGHT, CardKind.ACCUMULATION]
-    kinds = set(Card.objects.filter(member=member, status=CardStatus.ACTIVE).values_list("kind", flat=True))
-    for kind in order:
-        if kind in kinds:
-            return str(kind.label)
-    return ""
+    return member_tiers([member.pk]).get(member.pk, "")
 
 
 def marketing_sent_this_week(member_ids, at: dt.datetime) -> dict[int, int]:

@@ -49,7 +49,14 @@ from membercare.messaging.models import (
 from membercare.messaging.placeholders import PLACEHOLDERS, member_values
 from membercare.messaging.placeholders import render as render_text
 from membercare.messaging.policy import EXCLUSION_REASONS, QUIET_LABEL, sms_segments
-from membercare.messaging.selectors import RULE_CATEGORY, cost_by_channel, outbox_search, template_for, today_range
+from membercare.messaging.selectors import (
+    RULE_CATEGORY,
+    cost_by_channel,
+    outbox_search,
+    task_message_channel,
+    template_for,
+    today_range,
+)
 from membercare.messaging.services import message_send, opt_out, template_check, template_save, tier_label
 from membercare.org.models import Role
 
@@ -64,7 +71,6 @@ from .forms_messaging import (
 )
 
 SEND_NOW_LIMIT = 2000  # "send now" without the worker, for the demo: small audiences only
-MESSAGE_CHANNELS = {MessageChannel.SMS, MessageChannel.WECHAT, MessageChannel.EMAIL}
 # skip reasons shown in progress and the log: the policy's, plus a send cancelled before the message left
 SKIP_LABELS = {**EXCLUSION_REASONS, "cancelled": gettext_lazy("the bulk send was cancelled")}
 
@@ -361,9 +367,7 @@ def _task_extra(task: Task) -> dict:
 
 def _task_message_initial(task: Task, staff) -> tuple[str, MessageTemplate | None, dict]:
     category = RULE_CATEGORY.get(task.rule, Category.CALLBACK)
-    # the member's own preference first (a message channel), else the rule's channel
-    channel = task.member.preferred_channel if task.member.preferred_channel in MESSAGE_CHANNELS else task.channel
-    channel = channel if channel in MESSAGE_CHANNELS else MessageChannel.SMS
+    channel = task_message_channel(task)
     template = template_for(category, channel)
     values = member_values(task.member, store=task.store, clerk=staff, extra=_task_extra(task), tier_of=tier_label)
     initial = {"channel": channel, "body": render_text(template.body, values) if template else "",
