@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 
 from .models import NumberSequence
 
@@ -37,8 +37,11 @@ def _pg_sequence(name: str) -> str:
             try:
                 with transaction.atomic():
                     cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq} MINVALUE 0 START WITH {int(start) + 1}")
-            except IntegrityError:
-                pass
+            except (IntegrityError, ProgrammingError) as exc:
+                # the loser sees either the catalogue's unique index (IntegrityError) or "relation already
+                # exists" (DuplicateTable, a ProgrammingError) depending on timing; anything else is an error
+                if isinstance(exc, ProgrammingError) and getattr(exc.__cause__, "sqlstate", "") != "42P07":
+                    raise
     # remembered once the transaction that saw (or created) it commits: a creation may still roll back
     transaction.on_commit(lambda: _KNOWN.add(known))
     return seq
