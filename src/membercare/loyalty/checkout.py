@@ -21,6 +21,7 @@ from membercare.members.models import Member
 from membercare.members.validation import lunar_birthday_in_year, parse_date
 from membercare.org.models import Brand, Staff, Store
 from membercare.sales.models import Product, Receipt, ReceiptLine, Series
+from membercare.sales.signals import return_posted, sale_posted
 
 from . import rows
 from .models import BirthdayUse, Card, CardStatus, LoyaltyAccount, PointsEntry
@@ -518,6 +519,8 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
     evaluate_after_sale(ident.member, receipt, card, programme, series_paid=series_paid, before=locked.before)
     receipt.points_balance = account.points
     receipt.card = card  # as it is now (an upgrade by this sale included)
+    if sale_posted.has_listeners(Receipt):
+        sale_posted.send(Receipt, receipt=receipt, store=store)
     return receipt
 
 
@@ -589,6 +592,8 @@ def return_post(*, original: Receipt, lines: list[ReturnLineIn] | None, clerk: S
     if account is not None:
         _reverse_points(account, original, ret, clerk, at)
     revert_upgrade_of(original)
+    if return_posted.has_listeners(Receipt):
+        return_posted.send(Receipt, receipt=ret, store=store)
     return ret
 
 

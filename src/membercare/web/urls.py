@@ -24,4 +24,7 @@ urlpatterns = [
     path("", include("membercare.web.urls_apikeys")),
     path("", include("membercare.web.urls_care")),
     path("", include("membercare.web.urls_messaging")),
+    path("", include("membercare.web.urls_service")),
+    path("", include("membercare.web.urls_campaigns")),
+    path("", include("membercare.web.urls_analytics")),
 ]
