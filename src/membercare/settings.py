@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "membercare.messaging",
     "membercare.service",
     "membercare.campaigns",
+    "membercare.events",
     "membercare.analytics",
     "membercare.prediction",
     "membercare.web",

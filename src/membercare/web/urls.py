@@ -26,5 +26,7 @@ urlpatterns = [
     path("", include("membercare.web.urls_messaging")),
     path("", include("membercare.web.urls_service")),
     path("", include("membercare.web.urls_campaigns")),
+    path("", include("membercare.web.urls_events")),
+    path("", include("membercare.web.urls_prediction")),
     path("", include("membercare.web.urls_analytics")),
 ]
