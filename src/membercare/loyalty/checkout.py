@@ -312,6 +312,7 @@ class Quote:
     birthday_items: int
     birthday_scope: str = ""
     birthday_period: str = ""
+    birthday_exception: bool = False  # given through an approved exception outside the birthday month
     notes: list[str] = field(default_factory=list)
 
 
@@ -328,7 +329,7 @@ def birthday_period(member: Member, on: dt.date) -> str | None:
 
 
 def _check_birthday(ident: Identified, store: Store, programme: Programme,
-                    on: dt.date) -> tuple[str, str, int, Decimal]:
+                    on: dt.date) -> tuple[str, str, int, Decimal, bool]:
     card = ident.card
     tier = programme.tier(card.kind) if card else None
     if tier is None or tier.birthday is None:
@@ -337,9 +338,14 @@ def _check_birthday(ident: Identified, store: Store, programme: Programme,
     if store.brand.code not in tier.birthday.brands:
         raise CheckoutError("birthday_wrong_store", _("This card's birthday privilege is not valid at %(brand)s "
                                                       "stores.") % {"brand": store.brand.name}, "birthday")
-    period = birthday_period(ident.member, on)
-    if period is None:
-        raise CheckoutError("birthday_not_month", _("It is not the member's birthday month."), "birthday")
+    period, exception = birthday_period(ident.member, on), False
+    if period is None:  # outside the month only with an exception the specialist approved
+        from .birthday_exceptions import approved_exception_on
+
+        approved = approved_exception_on(ident.member, on)
+        if approved is None:
+            raise CheckoutError("birthday_not_month", _("It is not the member's birthday month."), "birthday")
+        period, exception = approved.period, True
     scope = ",".join(sorted(tier.birthday.brands))
     used = (BirthdayUse.objects.select_related("store")
             .filter(member=ident.member, scope=scope, period=period).first())
@@ -348,7 +354,7 @@ def _check_birthday(ident: Identified, store: Store, programme: Programme,
                                                "at %(store)s.") % {
             "date": formats.date_format(timezone.localtime(used.used_at), "SHORT_DATETIME_FORMAT"),
             "store": used.store.name}, "birthday")
-    return scope, period, tier.birthday.items, tier.birthday.discount
+    return scope, period, tier.birthday.items, tier.birthday.discount, exception
 
 
 def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthday: bool = False,
@@ -388,8 +394,9 @@ def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthd
 
     scope = period = ""
     birthday_items = 0
+    exception = False
     if birthday:
-        scope, period, max_items, bday_discount = _check_birthday(ident, store, programme, on)
+        scope, period, max_items, bday_discount, exception = _check_birthday(ident, store, programme, on)
         # the most expensive full-price units get the privilege
         candidates = sorted(((ql.full_price, idx) for idx, ql in enumerate(quote_lines) if not ql.on_promotion
                              for _u in range(ql.quantity)), reverse=True)[:max_items]
@@ -425,7 +432,7 @@ def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthd
         member=ident.member, card=ident.card, tier=ident.card.kind if ident.card else "", lines=quote_lines,
         total_full_price=_money(total_full), total_paid=_money(total_paid), points_redeemed=redeem_points,
         points_offset=offset, to_pay=_money(total_paid - offset), points_earned=earned,
-        birthday_items=birthday_items, birthday_scope=scope, birthday_period=period,
+        birthday_items=birthday_items, birthday_scope=scope, birthday_period=period, birthday_exception=exception,
     )
 
 
@@ -503,7 +510,8 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
             with transaction.atomic():
                 BirthdayUse.objects.create(member=ident.member, scope=quote.birthday_scope,
                                            period=quote.birthday_period, card_number=card.number, store=store,
-                                           receipt=receipt, items=quote.birthday_items, used_at=sold_at)
+                                           receipt=receipt, items=quote.birthday_items, used_at=sold_at,
+                                           exception=quote.birthday_exception)
         except IntegrityError as exc:  # another store got there first (unique constraint)
             raise CheckoutError("birthday_used", _("The birthday privilege of this month was already used."),
                                 "birthday") from exc

@@ -141,6 +141,37 @@ class BirthdayUse(models.Model):
         constraints = [models.UniqueConstraint(fields=["member", "scope", "period"], name="birthday_once_per_month")]
 
 
+class BirthdayException(models.Model):
+    """The birthday privilege outside the birthday month, approved by the VIP specialist (e.g. the member was
+    away all month). It stands for one birthday month (`period`): using it counts as that month's use, so the
+    once-per-birthday-month rule still holds across all stores."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="birthday_exceptions")
+    period = models.CharField(_("birthday month"), max_length=7)  # YYYY-MM of the birthday month it stands for
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid until"))
+    reason = models.TextField(_("reason"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="+", verbose_name=_("store"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("requested by"))
+    requested_at = models.DateTimeField(_("requested at"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("birthday privilege exception")
+        verbose_name_plural = _("birthday privilege exceptions")
+        indexes = [models.Index(fields=["member", "status", "valid_to"], name="bday_exception_member")]
+
+
 class ApiKey(models.Model):
     """A POS system's key, per store. Only a hash is stored; the key is shown once when issued."""
 

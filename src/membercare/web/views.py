@@ -107,6 +107,7 @@ def member_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
         "points": points_balance(member),
         "points_history": points_history(member, limit=10),
         "birthday_uses": member.birthday_uses.select_related("store").order_by("-used_at")[:5],
+        "birthday_exceptions": member.birthday_exceptions.order_by("-requested_at")[:3],
         "timeline": member_timeline(member),
         "timeline_labels": TIMELINE_LABELS,
         "changes": [(c, change_rows(c)) for c in member_changes(member)[:50]],

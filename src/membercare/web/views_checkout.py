@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from membercare.core.permissions import require, visible_stores
+from membercare.loyalty.birthday_exceptions import approved_exception_on
 from membercare.loyalty.checkout import (
     CheckoutError,
     Identified,
@@ -106,6 +107,8 @@ def _evaluate(form: CheckoutForm, formset, errors: dict[str, list[str]]) -> dict
     state.update(ident=ident, balance=balance,
                  birthday_month=birthday_period(ident.member, timezone.localdate()) is not None,
                  tier=CardKind(ident.card.kind).label if ident.card else "")
+    if not state["birthday_month"]:
+        state["birthday_exception"] = approved_exception_on(ident.member, timezone.localdate())
     lines = basket_lines(formset)
     if lines:
         try:
