@@ -1,5 +1,9 @@
-"""URLs of the prediction pages (included by web/urls.py)."""
+"""URLs of the prediction pages and of background-job progress (included by web/urls.py)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views_jobs
+
+urlpatterns: list = [
+    path("jobs/<int:pk>/", views_jobs.job_status, name="job_status"),
+]
