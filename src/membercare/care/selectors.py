@@ -41,8 +41,10 @@ CARD_ORDER = {"knight": 0, "diamond": 1, "elite": 2, "accumulation": 3}
 
 
 def open_complaints_count(member_ids: list[int]) -> dict[int, int]:
-    """Open complaints per member. No complaint model yet: issue 6 fills this hook in."""
-    return {}
+    """Open complaints per member (service.selectors counts them)."""
+    from membercare.service.selectors import open_complaints_count as count
+
+    return count(member_ids)
 
 
 @dataclass

@@ -96,9 +96,11 @@ def spend_drop_call(day: dt.date, config: dict[str, Any]) -> int:
 
 
 def complaints_on_record(member_ref: str = "member_id"):
-    """Hook for issue 6 (complaints): an expression counting the member's complaints on record, evaluated
-    per row of the dormant review. There is no complaint model yet: always 0."""
-    return Value(0)
+    """An expression counting the member's complaints on record (open or past), evaluated per row of the
+    dormant review (service.selectors builds it)."""
+    from membercare.service.selectors import complaints_on_record_expr
+
+    return complaints_on_record_expr(member_ref)
 
 
 def complaints_text(count: int) -> str:
