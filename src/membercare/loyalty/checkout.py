@@ -370,6 +370,9 @@ def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthd
     discount = tier.discount if tier else Decimal("0")
     quote_lines: list[QuoteLine] = []
     for i, line in enumerate(lines, start=1):
+    from membercare.events.exclusive import exclusive_sale_discount  # 折上折: no query when no sale runs
+
+    extra = exclusive_sale_discount(ident.member, store, on)
         product = products.get(line.sku)
         if product is None:
             raise CheckoutError("sku_unknown", _("Line %(n)d: unknown SKU “%(sku)s”.") % {"n": i, "sku": line.sku},
@@ -388,7 +391,7 @@ def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthd
                                                        "price.") % {"n": i}, "lines")
             units = [_money(promo)] * line.quantity
         else:
-            units = [_money(product.full_price * (1 - discount))] * line.quantity
+            units = [_money(_money(product.full_price * (1 - discount)) * (1 - extra))] * line.quantity
         quote_lines.append(QuoteLine(product, line.quantity, product.full_price, line.promo_price is not None,
                                      units, 0))
 

@@ -26,6 +26,8 @@ DEFAULT_RULES: dict[str, Any] = {
     "point_value": "0.01",
     "max_redeem_share": "0.50",
     "offline_upload_working_days": 3,
+    # a member who brings a new member: points to both on the new member's first purchase (events.referrals)
+    "referral": {"referrer_points": 200, "referred_points": 100},
     "tiers": [
         {"code": "elite", "rank": 1, "brands": ["MAIN", "JUEDU"], "discount": "0.15",
          "single_receipt_by_series": {"business": "5000", "leather": "3000", "golf": "3000"},

@@ -72,6 +72,11 @@ def normalize_rules(rules: dict[str, Any]) -> dict[str, Any]:
         merged[name] = str(amount)
     if Decimal(merged["max_redeem_share"]) > 1:
         raise ValidationError({"max_redeem_share": _("A share is at most 1 (0.50 = half of the receipt).")})
+    referral = merged["referral"]
+    if not isinstance(referral, dict) or set(referral) - set(DEFAULT_RULES["referral"]):
+        raise ValidationError({"referral": _("Give referrer_points and referred_points.")})
+    for name in DEFAULT_RULES["referral"]:
+        referral[name] = _whole(referral.get(name, 0), f"referral.{name}", 0)
     tiers = merged["tiers"]
     if not isinstance(tiers, list) or not tiers:
         raise ValidationError({"tiers": _("The programme needs at least one card.")})

@@ -62,8 +62,9 @@ def set_member_tags(member: Member, names: list[str]) -> None:
 
 @transaction.atomic
 def member_create(*, data: dict[str, Any], store: Store, by: Staff | None, owner: Staff | None = None,
-                  clean: bool = True) -> Member:
-    """Register a member. `data` is raw input unless `clean` is False (already cleaned)."""
+                  clean: bool = True, referral_code: str = "") -> Member:
+    """Register a member. `data` is raw input unless `clean` is False (already cleaned). With a referral code,
+    the member who owns it is recorded as the referrer (events.referrals; a refusal names "referral_code")."""
     cleaned = clean_member_data(data) if clean else dict(data)
     tags = cleaned.pop("tags", [])
     now = timezone.now()
@@ -85,6 +86,10 @@ def member_create(*, data: dict[str, Any], store: Store, by: Staff | None, owner
             f: [None, _display(f, v)] for f, v in cleaned.items() if f in EDITABLE_FIELDS and v not in ("", None)
         },
     )
+    if (referral_code or "").strip():
+        from membercare.events.referrals import referral_record
+
+        referral_record(referred=member, code=referral_code, by=by)
     return member
 
 

@@ -28,7 +28,9 @@ from membercare.org.models import Staff, Store
 
 from .config import messaging_config
 from .content import content_violations
-from .models import BulkSend, Message, MessageStatus, MessageTemplate, OptOut
+from .holdout import holdout_threshold, new_seed
+from .holdout import split as holdout_split
+from .models import BulkHoldout, BulkSend, Message, MessageStatus, MessageTemplate, OptOut
 from .placeholders import PLACEHOLDER, member_values, placeholders_used, render
 from .policy import (
     CONSENT_FIELD,
@@ -71,13 +73,20 @@ def _week_count(at: dt.datetime):
         days=7)) & ~Q(messages__status__in=[MessageStatus.SKIPPED, MessageStatus.FAILED]))
 
 
-def bulk_preview(*, template: MessageTemplate, audience: dict, at: dt.datetime, samples: int = 3) -> dict:
+def bulk_preview(*, template: MessageTemplate, audience: dict, at: dt.datetime, samples: int = 3,
+                 holdout_share=0, holdout_seed: int = 0) -> dict:
     """How many will receive it, how many are excluded and why, how many are held for quiet hours, and a
-    few rendered samples. Counted in the database (one aggregate query)."""
+    few rendered samples. Counted in the database (one aggregate query). With a hold-out share, that share
+    of the audience (messaging.holdout, reproducible from the seed) is counted apart and gets nothing."""
     config = messaging_config()
     channel, marketing = template.channel, is_marketing(template.category, config)
     field = {"sms": "phone", "email": "email", "wechat": "wechat_id"}[channel]
-    members = audience_queryset(audience).annotate(
+    held = 0
+    members = audience_queryset(audience)
+    if holdout_threshold(holdout_share):
+        members, held_out = holdout_split(members, holdout_share, holdout_seed)
+        held = held_out.count()
+    members = members.annotate(
         opted=Exists(OptOut.objects.filter(member=OuterRef("pk"), channel=channel)))
     others = sorted(MESSAGE_CHANNELS - {channel})
     prefers = Q(preferred_channel__in=others) if audience.get("respect_preferred_channel") else Q(pk=None)
@@ -104,29 +113,47 @@ def bulk_preview(*, template: MessageTemplate, audience: dict, at: dt.datetime, 
         values = member_values(member)
         rendered.append({"member": member.name, "to": address_for(member, channel),
                          "subject": render(template.subject, values), "body": render(template.body, values)})
-    return {"total": counts["total"], "receive": receive, "excluded": excluded, "quiet_hours": quiet,
+    return {"total": counts["total"] + held, "receive": receive, "excluded": excluded, "quiet_hours": quiet,
+            "holdout": {"share": str(holdout_share or 0), "seed": holdout_seed, "size": held},
             "reasons": {k: str(v) for k, v in EXCLUSION_REASONS.items()}, "quiet_label": str(QUIET_LABEL),
             "samples": rendered}
 
 
 @transaction.atomic
 def bulk_schedule(*, name: str, template: MessageTemplate, audience: dict, scheduled_at: dt.datetime,
-                  by: Staff | None) -> BulkSend:
+                  by: Staff | None, holdout_share=0, holdout_seed: int | None = None) -> BulkSend:
+    """Schedule a bulk send. With a hold-out share (0 to 0.5), that share of the audience is picked (random,
+    reproducible from the seed kept in bulk.preview["holdout"]) and recorded in BulkHoldout: they get nothing."""
+    from decimal import Decimal, InvalidOperation
+
     from django.core.exceptions import ValidationError
 
     if not (name or "").strip():
         raise ValidationError({"name": [_("The name is required.")]})
     if not template.is_active:
         raise ValidationError({"template": [_("This template is not active.")]})
-    preview = bulk_preview(template=template, audience=audience, at=scheduled_at, samples=0)
+    try:
+        share = Decimal(str(holdout_share or 0))
+    except InvalidOperation:
+        share = Decimal("-1")
+    if not Decimal("0") <= share <= Decimal("0.5"):
+        raise ValidationError({"holdout_share": [_("The hold-out share must be between 0 and 50 percent.")]})
+    seed = holdout_seed or new_seed()
+    preview = bulk_preview(template=template, audience=audience, at=scheduled_at, samples=0, holdout_share=share,
+                           holdout_seed=seed)
     if preview["total"] == 0:
         raise ValidationError({"audience": [_("Nobody matches this audience.")]})
-    return BulkSend.objects.create(name=name.strip(), template=template, audience=audience,
+    bulk = BulkSend.objects.create(name=name.strip(), template=template, audience=audience,
                                    scheduled_at=scheduled_at, status=BulkSend.Status.SCHEDULED,
                                    preview={k: v for k, v in preview.items() if k != "samples"}, created_by=by,
                                    created_at=timezone.now())
 
 
+    if preview["holdout"]["size"]:
+        held = holdout_split(audience_queryset(audience), share, seed)[1].values_list("pk", flat=True)
+        BulkHoldout.objects.bulk_create([BulkHoldout(bulk=bulk, member_id=pk) for pk in held.iterator()],
+                                        batch_size=2000)
+    return bulk
 def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int | None = None) -> int:
     """Create the bulk's messages (resuming where a previous run stopped). Returns how many were queued now.
     `stop_after_chunks` stops early (tests simulate a crash with it)."""
@@ -143,6 +170,8 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
     base = audience_queryset(bulk.audience)
     stores = {s.pk: s for s in Store.objects.all()}
     staff: dict[int, Staff] = {}
+    if (bulk.preview.get("holdout") or {}).get("size"):  # the hold-out group gets nothing
+        base = base.exclude(Exists(BulkHoldout.objects.filter(bulk_id=bulk.pk, member=OuterRef("pk"))))
     while True:
         with transaction.atomic():
             locked = BulkSend.objects.select_for_update().get(pk=bulk.pk)

@@ -173,3 +173,16 @@ class InboundMessage(models.Model):
         verbose_name = _("inbound message")
         verbose_name_plural = _("inbound messages")
         ordering = ["-received_at"]
+
+
+class BulkHoldout(models.Model):
+    """A member of a bulk send's audience held out on purpose (the control group): gets nothing, and their
+    purchases are compared with the recipients' (messaging.selectors.bulk_send_results)."""
+
+    bulk = models.ForeignKey(BulkSend, on_delete=models.CASCADE, related_name="holdouts")
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        verbose_name = _("hold-out member")
+        verbose_name_plural = _("hold-out members")
+        constraints = [models.UniqueConstraint(fields=["bulk", "member"], name="bulk_holdout_once")]

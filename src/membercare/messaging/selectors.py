@@ -101,3 +101,35 @@ def template_for(category: str, channel: str):
 
     templates = list(MessageTemplate.objects.filter(category=category, is_active=True).order_by("name", "pk"))
     return next((t for t in templates if t.channel == channel), templates[0] if templates else None)
+
+
+RESULTS_WINDOW_DAYS = 14  # settings.MESSAGING_RESULTS_WINDOW_DAYS overrides it
+
+
+def bulk_send_results(bulk) -> dict:
+    """What a bulk send brought, against its hold-out group, over the window from the send time (the bulk's
+    scheduled time) to +14 days (settings.MESSAGING_RESULTS_WINDOW_DAYS):
+    reached = messages delivered (sent or delivered), responded = recipients reached who bought in the window,
+    sales = what those recipients paid in the window (returns in the window deducted), holdout_size and
+    holdout_sales = the same for the hold-out group. Computed in SQL (a few aggregates)."""
+    from django.conf import settings
+    from django.db.models import Exists, OuterRef
+
+    from membercare.sales.models import Receipt
+
+    from .models import BulkHoldout
+
+    days = int(getattr(settings, "MESSAGING_RESULTS_WINDOW_DAYS", RESULTS_WINDOW_DAYS))
+    start = bulk.scheduled_at
+    end = start + dt.timedelta(days=days)
+    reached = Message.objects.filter(bulk_id=bulk.pk, status__in=[MessageStatus.SENT, MessageStatus.DELIVERED])
+    in_window = Receipt.objects.filter(sold_at__gte=start, sold_at__lt=end)
+    bought = in_window.filter(Exists(reached.filter(member_id=OuterRef("member_id")))).aggregate(
+        sales=Sum("total_paid"), buyers=Count("member_id", distinct=True, filter=Q(original__isnull=True)))
+    holdout = BulkHoldout.objects.filter(bulk_id=bulk.pk)
+    held = in_window.filter(Exists(holdout.filter(member_id=OuterRef("member_id")))).aggregate(
+        sales=Sum("total_paid"))
+    zero = Decimal("0.00")
+    return {"reached": reached.count(), "responded": bought["buyers"] or 0,
+            "sales": (bought["sales"] or zero).quantize(zero), "holdout_size": holdout.count(),
+            "holdout_sales": (held["sales"] or zero).quantize(zero), "window_start": start, "window_end": end}
