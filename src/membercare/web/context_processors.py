@@ -4,6 +4,7 @@ from django.http import HttpRequest
 
 from membercare.care.services import can_edit_care_settings, can_manage_store_tasks
 from membercare.core.permissions import can_administer, can_edit_programme, can_work_members
+from membercare.service.permissions import can_see_reports
 
 from .views_messaging import can_manage_messaging, can_see_outbox
 
@@ -15,4 +16,5 @@ def nav(request: HttpRequest) -> dict:
     return {"nav": {"programme": can_edit_programme(user), "administer": can_administer(user),
                     "care_tasks": can_work_members(user), "care_store": can_manage_store_tasks(user),
                     "care_settings": can_edit_care_settings(user), "messaging": can_manage_messaging(user),
-                    "outbox": can_see_outbox(user)}}
+                    "outbox": can_see_outbox(user), "complaints": can_work_members(user),
+                    "service_reports": can_see_reports(user)}}
