@@ -96,8 +96,14 @@ def receipt_out(receipt: Receipt, *, points_change: int, card: dict[str, Any] | 
         "points_offset": money(receipt.points_offset), "points_change": points_change,
         "birthday_privilege": receipt.birthday_privilege, "group_purchase": receipt.is_group_purchase,
         "original": receipt.original.number if receipt.original_id else None,
-        "card": card, "points_balance": balance,
+        "card": card, "points_balance": balance, **_coupon_out(getattr(receipt, "coupon_applied", None)),
     }
+
+
+def _coupon_out(redemption) -> dict[str, Any]:  # a campaigns.CouponRedemption made by this request
+    if redemption is None:
+        return {}
+    return {"coupon_code": redemption.coupon.code, "coupon_discount": money(redemption.amount)}
 
 
 def quote_out(quote: core.Quote) -> dict[str, Any]:
@@ -110,6 +116,8 @@ def quote_out(quote: core.Quote) -> dict[str, Any]:
         "total_full_price": money(quote.total_full_price), "total_paid": money(quote.total_paid),
         "points_redeemed": quote.points_redeemed, "points_offset": money(quote.points_offset),
         "to_pay": money(quote.to_pay), "points_earned": quote.points_earned, "birthday_items": quote.birthday_items,
+        "coupon_code": quote.coupon.code if quote.coupon else None,
+        "coupon_discount": money(quote.coupon_discount) if quote.coupon else None,
     }
 
 
@@ -139,7 +147,8 @@ def basket_quote(request, payload: s.BasketIn):
     store = _store(request)
     ident = _identify(store, payload)
     quote = core.basket_quote(store=store, ident=ident, lines=_lines(payload), birthday=payload.birthday_privilege,
-                              redeem_points=payload.redeem_points, balance=_balance(ident.member.pk))
+                              redeem_points=payload.redeem_points, balance=_balance(ident.member.pk),
+                              coupon_code=payload.coupon_code)
     return quote_out(quote)
 
 
@@ -229,7 +238,8 @@ def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = Idemp
             store=store, clerk=clerk, lines=_lines(payload), card_number=payload.card, phone=payload.phone,
             name=payload.name, birthday_date=payload.birthday or "", birthday=payload.birthday_privilege,
             redeem_points=payload.redeem_points, group_purchase=payload.group_purchase,
-            member_signed=payload.member_signed, savepoint=False)  # a refusal rolls back the whole request
+            member_signed=payload.member_signed, coupon_code=payload.coupon_code,
+            savepoint=False)  # a refusal rolls back the whole request
         # the card as it is after this sale (an upgrade included) and the balance, both known under the lock
         return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed,
                                 card=card_out(receipt.card), balance=receipt.points_balance)

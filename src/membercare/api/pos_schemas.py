@@ -32,6 +32,8 @@ class BasketIn(MemberRefIn):
     lines: list[LineIn] = Field(..., max_length=200)
     birthday_privilege: bool = Field(False, description="Use the birthday-month privilege on this basket.")
     redeem_points: int = Field(0, le=10**9, description="Points to redeem as a cash offset.")
+    coupon_code: str = Field("", max_length=30, description="A campaign coupon's code (one use; dashes and "
+                                                        "case do not matter).")
 
 
 class CheckoutIn(BasketIn):
@@ -99,6 +101,8 @@ class QuoteOut(Schema):
     to_pay: Money
     points_earned: int
     birthday_items: int
+    coupon_code: str | None = None
+    coupon_discount: Money | None = None
 
 
 class ReceiptLineOut(Schema):
@@ -132,6 +136,8 @@ class ReceiptOut(Schema):
     original: str | None
     card: CardOut | None
     points_balance: int | None
+    coupon_code: str | None = None
+    coupon_discount: Money | None = None
 
 
 class PointsEntryOut(Schema):

@@ -314,6 +314,8 @@ class Quote:
     birthday_period: str = ""
     birthday_exception: bool = False  # given through an approved exception outside the birthday month
     notes: list[str] = field(default_factory=list)
+    coupon: object = None  # campaigns.Coupon applied to this basket
+    coupon_discount: Decimal = Decimal("0")
 
 
 def birthday_period(member: Member, on: dt.date) -> str | None:
@@ -359,7 +361,7 @@ def _check_birthday(ident: Identified, store: Store, programme: Programme,
 
 def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthday: bool = False,
                  redeem_points: int = 0, on: dt.date | None = None, programme: Programme | None = None,
-                 balance: int | None = None) -> Quote:
+                 balance: int | None = None, coupon_code: str = "") -> Quote:
     on = on or timezone.localdate()
     programme = programme or programme_at(on)
     if not lines:
@@ -412,6 +414,11 @@ def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthd
             ql.birthday_items += 1
         birthday_items = len(candidates)
 
+    coupon = coupon_discount = None
+    if coupon_code:  # a campaign coupon re-prices its units (no query without a code)
+        from membercare.campaigns.redeem import coupon_apply
+
+        coupon, coupon_discount = coupon_apply(coupon_code, ident=ident, store=store, lines=quote_lines, on=on)
     total_full = sum((ql.full_price * ql.quantity for ql in quote_lines), Decimal("0"))
     total_paid = sum((ql.paid for ql in quote_lines), Decimal("0"))
     offset = Decimal("0")
@@ -435,6 +442,7 @@ def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthd
         member=ident.member, card=ident.card, tier=ident.card.kind if ident.card else "", lines=quote_lines,
         total_full_price=_money(total_full), total_paid=_money(total_paid), points_redeemed=redeem_points,
         points_offset=offset, to_pay=_money(total_paid - offset), points_earned=earned,
+        coupon=coupon, coupon_discount=coupon_discount or Decimal("0"),
         birthday_items=birthday_items, birthday_scope=scope, birthday_period=period, birthday_exception=exception,
     )
 
@@ -450,7 +458,7 @@ def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], car
                   phone: str = "", name: str = "", birthday_date: str | dt.date = "", birthday: bool = False,
                   redeem_points: int = 0, sold_at: dt.datetime | None = None, group_purchase: bool = False,
                   member_signed: bool = True, source: str = Receipt.Source.LIVE, number: str = "",
-                  savepoint: bool = True) -> Receipt:
+                  savepoint: bool = True, coupon_code: str = "") -> Receipt:
     """Record a sale for a member: price, birthday privilege, points, receipt, tier evaluation. In one
     transaction; inside the caller's transaction it is a savepoint unless `savepoint=False`, when a refusal
     leaves the caller's whole transaction to be rolled back (the POS API does, and records the refusal after).
@@ -459,13 +467,13 @@ def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], car
         return _checkout_post(store=store, clerk=clerk, lines=lines, card_number=card_number, phone=phone,
                               name=name, birthday_date=birthday_date, birthday=birthday, redeem_points=redeem_points,
                               sold_at=sold_at, group_purchase=group_purchase, member_signed=member_signed,
-                              source=source, number=number)
+                              source=source, number=number, coupon_code=coupon_code)
 
 
 def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], card_number: str, phone: str,
                    name: str, birthday_date: str | dt.date, birthday: bool, redeem_points: int,
                    sold_at: dt.datetime | None, group_purchase: bool, member_signed: bool, source: str,
-                   number: str) -> Receipt:
+                   number: str, coupon_code: str = "") -> Receipt:
     sold_at = sold_at or timezone.now()
     on = timezone.localtime(sold_at).date()
     # the member's account is locked first: it serialises every write for this member
@@ -473,7 +481,7 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
                              at=sold_at)
     ident, account, programme = locked.ident, locked.account, locked.programme
     quote = basket_quote(store=store, ident=ident, lines=lines, birthday=birthday, redeem_points=redeem_points,
-                         on=on, programme=programme, balance=account.points)
+                         on=on, programme=programme, balance=account.points, coupon_code=coupon_code)
     card = ident.card
     if card is None:
         card = issue_accumulation_card(ident.member, store, programme, at=sold_at)
@@ -506,6 +514,10 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
     rows.insert_linked(receipt, [(receipt.posted_lines, "receipt_id"), ([earn] if earn else [], "receipt_id")],
                        also=[balance_change(account, earn.points)] if earn else [],
                        computed=("number", *computed) if computed else None)
+    if quote.coupon is not None:  # claimed once, in this transaction (campaigns.redeem)
+        from membercare.campaigns.redeem import coupon_redeem
+
+        coupon_redeem(quote, receipt=receipt, store=store, at=sold_at)
     if earn:
         account.points += earn.points
     if quote.birthday_items:

@@ -65,6 +65,8 @@ def audience_queryset(audience: dict) -> QuerySet[Member]:
         qs = qs.filter(preferred_channel__in=audience["preferred_channel"])
     if audience.get("tag_ids"):
         qs = qs.filter(tags__in=audience["tag_ids"]).distinct()
+    if audience.get("coupon_issue"):  # the members given a coupon by one issue (campaigns)
+        qs = qs.filter(coupons__issue_id=audience["coupon_issue"])
     return qs.order_by("pk")
 
 
@@ -189,6 +191,7 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
 
             week = marketing_sent_this_week(ids, bulk.scheduled_at) if marketing else {}
             tiers = member_tiers(ids) if "tier" in used else {}
+            coupons = coupon_values(bulk.audience, ids) if {"coupon_code", "coupon_until"} & used else {}
             points = dict(LoyaltyAccount.objects.filter(member_id__in=ids).values_list("member_id", "points")
                           ) if "points" in used else {}
             now = timezone.now()
@@ -198,7 +201,8 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
             for member in members:
                 member.home_store, member.owner = stores.get(member.home_store_id), staff.get(member.owner_id)
                 member.loyalty = _Points(points.get(member.pk, 0))
-                values = member_values(member, only=used, extra={"event": bulk.name, "tier": tiers.get(member.pk, "")})
+                values = member_values(member, only=used, extra={"event": bulk.name, "tier": tiers.get(member.pk, ""),
+                                                                  **coupons.get(member.pk, {})})
                 body, subject = render(template.body, values), render(template.subject, values)
                 reason = exclusion(member, channel, marketing=marketing, opted_out=member.pk in opted,
                                    sent_this_week=week.get(member.pk, 0), config=config,
@@ -300,6 +304,15 @@ class ContentChecker:
             if not self.seen[text]:
                 return False
         return True
+
+
+def coupon_values(audience: dict, member_ids: list[int]) -> dict[int, dict[str, str]]:
+    """{member id: {coupon_code, coupon_until}} of the coupon issue the audience names (campaigns)."""
+    if not audience.get("coupon_issue"):
+        return {}
+    from membercare.campaigns.selectors import coupon_placeholder_values
+
+    return coupon_placeholder_values(audience["coupon_issue"], member_ids)
 
 
 def member_tiers(member_ids: list[int]) -> dict[int, str]:

@@ -37,6 +37,8 @@ PLACEHOLDERS: dict[str, Placeholder] = {
     "link": Placeholder(_("link (survey, event RSVP)"), "https://example.invalid/s/abc"),
     "event": Placeholder(_("event or campaign name"), "秋季新品鉴赏会"),
     "holiday": Placeholder(_("holiday name"), "中秋节"),
+    "coupon_code": Placeholder(_("coupon code (coupon campaigns)"), "K7M2-P9QX-4HTW"),
+    "coupon_until": Placeholder(_("coupon valid until"), "2026-10-31"),
 }
 
 

@@ -16,7 +16,8 @@ from membercare.loyalty.checkout import LineIn, ReturnLineIn
 from membercare.org.models import Store
 
 BIG = {"autocomplete": "off", "class": "big"}
-FIELDS = ("store", "card", "phone", "name", "birthday_date", "lines", "birthday", "redeem_points", "__all__")
+FIELDS = ("store", "card", "phone", "name", "birthday_date", "lines", "birthday", "redeem_points", "coupon_code",
+          "__all__")
 
 
 class CheckoutForm(forms.Form):
@@ -33,6 +34,8 @@ class CheckoutForm(forms.Form):
     birthday = forms.BooleanField(label=_("Birthday privilege"), required=False)
     redeem_points = forms.IntegerField(label=_("Points to redeem"), required=False, min_value=0,
                                        widget=forms.NumberInput(attrs={**BIG, "inputmode": "numeric"}))
+    coupon_code = forms.CharField(label=_("Coupon code"), required=False, max_length=30,
+                                  widget=forms.TextInput(attrs={**BIG, "style": "text-transform:uppercase"}))
 
     def __init__(self, *args, stores, **kwargs):
         super().__init__(*args, **kwargs)

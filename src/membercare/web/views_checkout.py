@@ -114,7 +114,8 @@ def _evaluate(form: CheckoutForm, formset, errors: dict[str, list[str]]) -> dict
         try:
             state["quote"] = basket_quote(store=store, ident=ident, lines=lines,
                                           birthday=form.cleaned_data["birthday"],
-                                          redeem_points=form.cleaned_data["redeem_points"] or 0, balance=balance)
+                                          redeem_points=form.cleaned_data["redeem_points"] or 0, balance=balance,
+                                          coupon_code=(form.cleaned_data.get("coupon_code") or "").strip())
         except CheckoutError as exc:
             _add(errors, exc.field, exc.text)
     return state
@@ -142,7 +143,8 @@ def _post(request: HttpRequest, form: CheckoutForm, formset) -> Receipt:
     kwargs = form.identify_kwargs()
     call = dict(store=store, clerk=request.user, lines=basket_lines(formset), card_number=kwargs["card_number"],
                 phone=kwargs["phone"], name=kwargs["name"], birthday_date=kwargs["birthday"],
-                birthday=form.cleaned_data["birthday"], redeem_points=form.cleaned_data["redeem_points"] or 0)
+                birthday=form.cleaned_data["birthday"], redeem_points=form.cleaned_data["redeem_points"] or 0,
+                coupon_code=(form.cleaned_data.get("coupon_code") or "").strip())
     return _once(store, f"web-checkout:{token}", lambda: checkout_post(**call)) if token else checkout_post(**call)
 
 

@@ -1,0 +1,191 @@
+"""Coupon reads: batches with their counts, a member's coupons, placeholder values, and campaign results.
+
+Results (coupon_batch_results, and the same shape from events.selectors.event_results and
+messaging.selectors.bulk_send_results) are intention-to-treat: `sales` is what every member reached paid
+(net of returns) at the batch's brand over the window, `holdout_sales` what the hold-out group — drawn from
+the same audience, given nothing — paid over the same window. The uplift per member is the difference of
+the two averages; it is the campaign's effect whether or not the member used the coupon.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import inspect
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from membercare.members.models import Member
+from membercare.sales.models import Receipt
+
+from .codes import display_code
+from .models import Coupon, CouponBatch, CouponHoldout, CouponRedemption
+
+ZERO = Decimal("0.00")
+
+
+def batch_list(stores=None) -> QuerySet[CouponBatch]:
+    """Every batch with issued, held out and redeemed counts (one query)."""
+    coupons = Q() if stores is None else Q(coupons__member__home_store__in=stores)
+    return (CouponBatch.objects.select_related("brand")
+            .annotate(n_issued=Count("coupons", filter=coupons, distinct=True),
+                      n_redeemed=Count("coupons", filter=coupons & Q(coupons__redeemed_at__isnull=False),
+                                       distinct=True))
+            .order_by("-created_at", "-pk"))
+
+
+def batch_status(batch: CouponBatch, on: dt.date | None = None) -> str:
+    on = on or timezone.localdate()
+    if on < batch.valid_from:
+        return "upcoming"
+    return "ended" if on > batch.valid_to else "running"
+
+
+STATUS_LABELS = {"upcoming": _("Not started"), "running": _("Running"), "ended": _("Ended")}
+
+
+def coupon_state(coupon: Coupon, on: dt.date | None = None) -> str:
+    """valid / used / expired / upcoming."""
+    on = on or timezone.localdate()
+    if coupon.redeemed_at is not None:
+        return "used"
+    if coupon.expired_on is not None or on > coupon.batch.valid_to:
+        return "expired"
+    return "upcoming" if on < coupon.batch.valid_from else "valid"
+
+
+COUPON_STATE_LABELS = {"valid": _("Valid"), "used": _("Used"), "expired": _("Expired"),
+                       "upcoming": _("Not valid yet")}
+
+
+def member_coupons(member: Member, on: dt.date | None = None) -> list[dict[str, Any]]:
+    """The member's coupons, newest first, each with its state and, when used, the receipt and store."""
+    on = on or timezone.localdate()
+    out = []
+    for c in (Coupon.objects.filter(member=member).select_related("batch", "redemption__receipt",
+                                                                   "redemption__store")
+              .order_by("-issued_at", "-pk")[:50]):
+        state = coupon_state(c, on)
+        redemption = getattr(c, "redemption", None) if state == "used" else None
+        out.append({"coupon": c, "code": display_code(c.code), "state": state, "label": COUPON_STATE_LABELS[state],
+                    "redemption": redemption})
+    return out
+
+
+def coupon_placeholder_values(issue_id: int, member_ids: list[int]) -> dict[int, dict[str, str]]:
+    """{member id: {"coupon_code": "ABCD-EFGH-JK23", "coupon_until": "2026-10-31"}} for a bulk send."""
+    rows = Coupon.objects.filter(issue_id=issue_id, member_id__in=member_ids).values_list(
+        "member_id", "code", "batch__valid_to")
+    return {m: {"coupon_code": display_code(code), "coupon_until": until.isoformat()} for m, code, until in rows}
+
+
+# ------------------------------------------------------------------------------------------------ results
+
+
+def _window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = timezone.get_current_timezone()
+    return (dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+
+
+def coupon_batch_results(batch: CouponBatch, stores=None) -> dict[str, Any]:
+    """reached (coupons issued), responded (coupons used), sales (what the members reached paid at the batch's
+    brand from valid_from to valid_to, net of returns), holdout_size, holdout_sales (the same for the hold-out
+    group), window_start, window_end; and redeemed_sales (net paid on the receipts the coupons were used on)
+    and discount (what the coupons took off). `stores`: only members registered at those stores (a manager's
+    view). SQL aggregates, five queries."""
+    coupons = Coupon.objects.filter(batch=batch)
+    holdouts = CouponHoldout.objects.filter(batch=batch)
+    if stores is not None:
+        coupons = coupons.filter(member__home_store__in=stores)
+        holdouts = holdouts.filter(member__home_store__in=stores)
+    counts = coupons.aggregate(reached=Count("pk"), responded=Count("pk", filter=Q(redeemed_at__isnull=False)))
+    start, end = _window(batch.valid_from, batch.valid_to)
+    receipts = Receipt.objects.filter(sold_at__gte=start, sold_at__lt=end, store__brand_id=batch.brand_id)
+
+    def paid(qs) -> Decimal:
+        return qs.aggregate(s=Sum("total_paid"))["s"] or ZERO
+
+    redemptions = CouponRedemption.objects.filter(coupon__in=coupons.values("pk"))
+    used_on = redemptions.values("receipt_id")
+    return {
+        "reached": counts["reached"], "responded": counts["responded"],
+        "sales": paid(receipts.filter(member_id__in=coupons.values("member_id"))),
+        "holdout_size": holdouts.count(),
+        "holdout_sales": paid(receipts.filter(member_id__in=holdouts.values("member_id"))),
+        "window_start": batch.valid_from, "window_end": batch.valid_to,
+        "redeemed_sales": paid(Receipt.objects.filter(Q(pk__in=used_on) | Q(original_id__in=used_on))),
+        "discount": redemptions.aggregate(s=Sum("amount"))["s"] or ZERO,
+    }
+
+
+def uplift(result: dict[str, Any]) -> dict[str, Any]:
+    """Per-member averages of both groups and their difference (None where a group is empty)."""
+    reached, held = result.get("reached") or 0, result.get("holdout_size") or 0
+    per = (Decimal(result.get("sales") or 0) / reached).quantize(Decimal("0.01")) if reached else None
+    held_per = (Decimal(result.get("holdout_sales") or 0) / held).quantize(Decimal("0.01")) if held else None
+    return {**result, "per_member": per, "holdout_per_member": held_per,
+            "uplift_per_member": per - held_per if per is not None and held_per is not None else None,
+            "response_rate": (result.get("responded") or 0) / reached if reached else None}
+
+
+def _selector(module: str, name: str):
+    """A results selector of another app, or None while that app does not provide it."""
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
+def _call(fn, obj, stores):
+    if stores is not None and "stores" in inspect.signature(fn).parameters:
+        return fn(obj, stores=stores), True
+    return fn(obj), stores is None
+
+
+KIND_LABELS = {"coupon": _("Coupon batch"), "event": _("VIP event"), "bulk": _("Bulk send")}
+
+
+def campaign_results(stores=None, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest coupon batches, VIP events and bulk sends with their results (uplift included). A kind
+    whose app does not provide its selector yet is left out. `stores` (a manager): coupon results for their
+    stores' members; the other kinds too where their selector takes `stores`, else they are marked chain-wide."""
+    rows: list[dict[str, Any]] = []
+    for batch in CouponBatch.objects.order_by("-created_at", "-pk")[:limit]:
+        rows.append({"kind": "coupon", "kind_label": KIND_LABELS["coupon"], "name": batch.name, "obj": batch,
+                     "scoped": True, **uplift(coupon_batch_results(batch, stores=stores))})
+    event_results = _selector("membercare.events.selectors", "event_results")
+    if event_results is not None:
+        from django.apps import apps
+
+        try:
+            events = apps.get_model("events", "Event").objects.order_by("-pk")[:limit]
+        except LookupError:
+            events = []
+        for event in events:
+            result, scoped = _call(event_results, event, stores)
+            rows.append({"kind": "event", "kind_label": KIND_LABELS["event"], "obj": event, "scoped": scoped,
+                         "name": getattr(event, "title", None) or str(event), **uplift(result)})
+    bulk_results = _selector("membercare.messaging.selectors", "bulk_send_results")
+    if bulk_results is not None:
+        from membercare.messaging.models import BulkSend
+
+        from .models import CouponIssue
+
+        coupon_sends = CouponIssue.objects.filter(bulk__isnull=False).values("bulk_id")  # shown with their batch
+        for bulk in BulkSend.objects.exclude(pk__in=coupon_sends).order_by("-created_at", "-pk")[:limit]:
+            result, scoped = _call(bulk_results, bulk, stores)
+            rows.append({"kind": "bulk", "kind_label": KIND_LABELS["bulk"], "name": bulk.name, "obj": bulk,
+                         "scoped": scoped, **uplift(result)})
+    rows.sort(key=lambda r: _day(r.get("window_start")), reverse=True)
+    return rows
+
+
+def _day(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value or dt.date.min
