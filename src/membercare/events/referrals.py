@@ -63,7 +63,7 @@ def _closes_circle(referrer_id: int, referred_id: int) -> bool:
     table = Referral._meta.db_table
     with connection.cursor() as cur:
         cur.execute(
-            f"WITH RECURSIVE up(member_id, depth) AS (SELECT %s, 0 UNION ALL "
+            f"WITH RECURSIVE up(member_id, depth) AS (SELECT CAST(%s AS BIGINT), 0 UNION ALL "
             f"SELECT r.referrer_id, up.depth + 1 FROM {table} r JOIN up ON r.referred_id = up.member_id "
             f"WHERE up.depth < 1000) SELECT 1 FROM up WHERE member_id = %s LIMIT 1", [referrer_id, referred_id])
         return cur.fetchone() is not None

@@ -51,9 +51,12 @@ class MemberForm(forms.Form):
     tags = forms.CharField(label=_("Tags"), required=False,
                            help_text=_("Separate with commas, e.g. likes tea, born in the 60s, owns a car"))
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    referral_code = forms.CharField(label=_("Referral code"), required=False, max_length=20,
+                                    help_text=_("The code of the member who brought them (optional)."))
 
     SECTIONS = (
         (_("Required"), ("name", "phone", "gender", "birthday")),
+        (_("Referral"), ("referral_code",)),
         (_("Contact and consent"), ("preferred_channel", "preferred_time", "consent_phone", "consent_sms",
                                     "consent_email", "consent_wechat", "email", "wechat_id", "address")),
         (_("Lunar birthday"), ("lunar_birthday_month", "lunar_birthday_day", "lunar_birthday_leap",
@@ -67,12 +70,15 @@ class MemberForm(forms.Form):
         self.instance = instance
         self.duplicate_of: int | None = None
         super().__init__(*args, **kwargs)
+        if instance is not None:
+            del self.fields["referral_code"]  # given at registration (or on the profile's referral panel)
         if instance is not None and instance.id_number:
             self.fields["id_number"].help_text = _("Leave empty to keep the stored number (%(masked)s).") % {
                 "masked": instance.masked_id_number or "—"}
 
     def sections(self):
-        return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
+        return [(title, [self[name] for name in names if name in self.fields]) for title, names in self.SECTIONS
+                if any(name in self.fields for name in names)]
 
     def clean(self):
         data = dict(self.cleaned_data)

@@ -1,6 +1,6 @@
 from django.contrib.auth.views import redirect_to_login
 
-PUBLIC_PREFIXES = ("/login/", "/static/", "/i18n/", "/api/", "/healthz", "/admin/")
+PUBLIC_PREFIXES = ("/login/", "/static/", "/i18n/", "/api/", "/healthz", "/admin/", "/rsvp/", "/s/")  # /s/: surveys
 
 
 class LoginRequiredMiddleware:

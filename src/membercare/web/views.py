@@ -1,6 +1,7 @@
 """Pages for the counter, the store manager and HQ. Thin: rules live in services and selectors."""
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
@@ -76,10 +77,17 @@ def member_create_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = MemberForm(request.POST)
         if form.is_valid():
-            member = member_create(data=form.cleaned_member, store=store, by=request.user, clean=False)
-            messages.success(request, _("Member %(name)s registered (%(no)s).") % {
-                "name": member.name, "no": member.member_no})
-            return redirect("member_detail", pk=member.pk)
+            try:
+                member = member_create(data=form.cleaned_member, store=store, by=request.user, clean=False,
+                                       referral_code=form.cleaned_data.get("referral_code") or "")
+            except ValidationError as exc:  # the referral code (nothing was saved)
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.success(request, _("Member %(name)s registered (%(no)s).") % {
+                    "name": member.name, "no": member.member_no})
+                return redirect("member_detail", pk=member.pk)
     else:
         form = MemberForm(initial={"phone": request.GET.get("phone", ""), "preferred_channel": "phone",
                                    "preferred_time": "any"})
