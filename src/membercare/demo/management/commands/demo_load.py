@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from membercare.demo.care import demo_care
 from membercare.demo.generator import GenConfig, demo_logins, generate
+from membercare.demo.service import demo_service
 from membercare.members.models import Member
 
 from ._common import parse_day, print_logins
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         result = generate(GenConfig(members=members, seed=seed, today=today),
                           log=self.stdout.write if verbose else None)
         result.counts.update(demo_care(today))  # segments and today's care tasks for the demo's "today"
+        result.counts.update(demo_service(today))  # gifts, complaints at different steps, survey answers
         counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.counts.items())
         self.stdout.write(self.style.SUCCESS(f"Loaded {counts} in {result.timings['total']:.1f}s."))
         print_logins(self.stdout, self.style, result.logins)
