@@ -17,4 +17,5 @@ def nav(request: HttpRequest) -> dict:
                     "care_tasks": can_work_members(user), "care_store": can_manage_store_tasks(user),
                     "care_settings": can_edit_care_settings(user), "messaging": can_manage_messaging(user),
                     "outbox": can_see_outbox(user), "complaints": can_work_members(user),
+                    "events": can_work_members(user),  # VIP events at one's stores (check-in for clerks)
                     "service_reports": can_see_reports(user)}}
