@@ -1,1 +1,56 @@
-"""Models of the prediction app."""
+"""Models of the prediction app: the fitted parameters per brand and every member's current figures."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PredictionFit(models.Model):
+    """One fit of BG/NBD and Gamma-Gamma on a brand's history (kept as history; the latest is in force).
+
+    params = {"bgnbd": {"r", "alpha", "a", "b"}, "gammagamma": {"p", "q", "v"} or None, "time_unit": "week"}."""
+
+    brand = models.ForeignKey("org.Brand", on_delete=models.CASCADE, related_name="+", verbose_name=_("brand"))
+    as_of = models.DateField(_("data up to"))
+    params = models.JSONField(_("parameters"), default=dict)
+    n_members = models.PositiveIntegerField(_("members"), default=0)
+    n_repeat = models.PositiveIntegerField(_("members with repeat purchases"), default=0)
+    loglik = models.FloatField(_("log-likelihood"), null=True, blank=True)
+    gg_loglik = models.FloatField(null=True, blank=True)
+    converged = models.BooleanField(_("converged"), default=False)
+    seconds = models.JSONField(default=dict, blank=True)  # seconds per step (summary, fit, write)
+    fitted_at = models.DateTimeField(_("fitted at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("prediction fit")
+        verbose_name_plural = _("prediction fits")
+        indexes = [models.Index(fields=["brand", "-fitted_at"], name="prediction_fit_brand_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.brand_id} @ {self.fitted_at:%Y-%m-%d %H:%M}"
+
+
+class MemberPrediction(models.Model):
+    """A member's current predicted figures at a brand (replaced brand by brand on each recompute).
+
+    p_alive: probability the member still buys at the brand; expected_purchases_12m: purchase days expected
+    in the next 12 months; expected_spend: expected value of one purchase day; clv: the two multiplied
+    (see prediction.clv). frequency/recency_days/age_days: the summary the figures come from."""
+
+    pk = models.CompositePrimaryKey("member", "brand")
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+", db_index=False,
+                               db_constraint=False)
+    brand = models.ForeignKey("org.Brand", on_delete=models.CASCADE, related_name="+", db_index=False,
+                              db_constraint=False)
+    p_alive = models.FloatField(_("probability active"))
+    expected_purchases_12m = models.FloatField(_("expected purchases in 12 months"))
+    expected_spend = models.DecimalField(_("expected spend per purchase"), max_digits=12, decimal_places=2)
+    clv = models.DecimalField(_("expected value in 12 months"), max_digits=14, decimal_places=2)
+    frequency = models.PositiveIntegerField(_("repeat purchase days"), default=0)
+    recency_days = models.PositiveIntegerField(default=0)
+    age_days = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("member prediction")
+        verbose_name_plural = _("member predictions")
+        indexes = [models.Index(fields=["p_alive"], name="prediction_member_p_alive")]

@@ -1,0 +1,164 @@
+"""Recompute member value predictions: per brand, summarise the history in SQL, fit BG/NBD and
+Gamma-Gamma (prediction.bgnbd, prediction.gammagamma), predict for every member and replace the brand's
+MemberPrediction rows in bulk (COPY on PostgreSQL).
+
+Schedule: weekly (celery beat "prediction-weekly", Monday 04:00 Asia/Shanghai, after the care daily job),
+from the prediction page (a background job with progress, core.jobs), or `membercare predictions_recompute`.
+Parameters move slowly; the figures of a member change with each purchase, so a weekly run keeps them
+within a week. Each brand is written in its own transaction (a page polling the job sees the progress).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from membercare.core.permissions import _role
+from membercare.org.models import Brand, Role
+
+from . import bgnbd, clv, gammagamma
+from .models import MemberPrediction, PredictionFit
+from .summary import BrandSummary, brand_summary
+
+log = logging.getLogger(__name__)
+
+MIN_MEMBERS = 20  # fewer members than this at a brand: no fit (the estimates would mean nothing)
+MIN_REPEAT = 10  # fewer members with repeat purchases: no Gamma-Gamma fit; spend = the brand's mean
+MONTHLY_DISCOUNT = 0.0  # CLV over 12 months, undiscounted (see prediction.clv)
+WRITE_BATCH = 5000
+
+Progress = Callable[..., None]
+
+
+def can_recompute_predictions(user: Any) -> bool:
+    """The VIP specialist and the administrator run and read the model page."""
+    return _role(user) in (Role.SPECIALIST, Role.ADMIN)
+
+
+def _noop(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+def predictions_recompute(brand: Brand | int | None = None, progress: Progress | None = None,
+                          as_of: dt.date | None = None) -> dict[str, Any]:
+    """Fit and write the predictions of one brand (or every brand with stores); returns per brand a summary
+    {"members", "repeat", "converged", "params", "seconds"} or {"skipped": reason}.
+    `progress(done, total, message)` is called after each step (6 steps per brand)."""
+    progress = progress or _noop
+    as_of = as_of or timezone.localdate()
+    if brand is None:
+        brands = list(Brand.objects.filter(stores__isnull=False).distinct().order_by("pk"))
+    else:
+        brands = [brand if isinstance(brand, Brand) else Brand.objects.get(pk=brand)]
+    steps = 6
+    out: dict[str, Any] = {}
+    for i, b in enumerate(brands):
+        def step(k: int, message: str, _i: int = i, _b: Brand = b) -> None:
+            progress(_i * steps + k, len(brands) * steps, f"{_b.name}: {message}")
+
+        out[b.code] = recompute_brand(b, as_of, step)
+        step(steps, "done")
+    return out
+
+
+def recompute_brand(brand: Brand, as_of: dt.date, step: Callable[[int, str], None] = _noop) -> dict[str, Any]:
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        seconds[name] = round(now - started, 3)
+        started = now
+
+    step(0, "summary")
+    s = brand_summary(brand.pk, as_of)
+    lap("summary")
+    if len(s) < MIN_MEMBERS:
+        log.info("predictions: %s has %d members with purchases, fewer than %d: skipped", brand.code, len(s),
+                 MIN_MEMBERS)
+        return {"skipped": "too few members", "members": len(s)}
+    step(1, "compress")
+    c = bgnbd.compress(s.x, s.t_x, s.T)
+    lap("compress")
+    step(2, "bgnbd")
+    bg = bgnbd.fit(c)
+    lap("bgnbd_fit")
+    step(3, "gammagamma")
+    n_repeat = int((s.x > 0).sum())
+    gg = gammagamma.fit(gammagamma.prepare(s.x, s.monetary)) if n_repeat >= MIN_REPEAT else None
+    lap("gammagamma_fit")
+    step(4, "predict")
+    figures = predict(bg.params, gg.params if gg else None, s, c)
+    lap("predict")
+    step(5, "write")
+    with transaction.atomic():
+        write_predictions(brand.pk, s, figures)
+        fit = PredictionFit.objects.create(
+            brand=brand, as_of=as_of, n_members=len(s), n_repeat=n_repeat, loglik=bg.loglik,
+            gg_loglik=gg.loglik if gg else None, converged=bg.converged and (gg is None or gg.converged),
+            params={"bgnbd": bg.params, "gammagamma": gg.params if gg else None, "time_unit": "week",
+                    "source": s.source, "rows": len(c), "monthly_discount": MONTHLY_DISCOUNT})
+    lap("write")
+    fit.seconds = seconds
+    fit.save(update_fields=["seconds"])
+    return {"members": len(s), "repeat": n_repeat, "converged": fit.converged, "params": fit.params,
+            "seconds": seconds}
+
+
+def predict(bg_params: dict, gg_params: dict | None, s: BrandSummary, c: bgnbd.Compressed) -> dict[str, np.ndarray]:
+    """P(alive) and expected purchases once per distinct (x, t_x, T) row, then per member; spend and CLV."""
+    p_rows = bgnbd.p_alive(bg_params, c.x, c.t_x, c.T)
+    e_rows = bgnbd.expected_purchases(bg_params, 12 * clv.WEEKS_PER_MONTH, c.x, c.t_x, c.T)
+    purchases = e_rows[c.inverse]
+    if gg_params is not None:
+        spend = gammagamma.expected_spend(gg_params, s.x, s.monetary)
+    else:  # too few repeat buyers to fit spend: their own mean, else the brand's mean
+        mean = float(s.monetary[s.x > 0].mean()) if (s.x > 0).any() else 0.0
+        spend = np.where(s.x > 0, s.monetary, mean)
+    if MONTHLY_DISCOUNT > 0:
+        purchases, _spend, value = clv.clv(bg_params, gg_params, s.x, s.t_x, s.T, s.monetary,
+                                           monthly_discount=MONTHLY_DISCOUNT)
+    else:
+        value = purchases * spend
+    return {"p_alive": p_rows[c.inverse], "purchases": purchases, "spend": spend, "clv": value}
+
+
+def write_predictions(brand_id: int, s: BrandSummary, f: dict[str, np.ndarray]) -> int:
+    """Replace the brand's MemberPrediction rows (inside the caller's transaction)."""
+    table = MemberPrediction._meta.db_table
+    now = timezone.now()
+    columns = ("member_id", "brand_id", "p_alive", "expected_purchases_12m", "expected_spend", "clv",
+               "frequency", "recency_days", "age_days", "computed_at")
+    cols = [s.member_id.tolist(), [brand_id] * len(s), np.round(f["p_alive"], 6).tolist(),
+            np.round(f["purchases"], 4).tolist(), np.round(f["spend"], 2).tolist(),
+            np.round(np.minimum(f["clv"], 1e11), 2).tolist(), s.x.astype(np.int64).tolist(),
+            s.t_x_days.astype(np.int64).tolist(), s.T_days.astype(np.int64).tolist()]
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {table} WHERE brand_id = %s", [brand_id])
+        if connection.vendor == "postgresql":
+            with cur.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in zip(*cols, strict=True):
+                    copy.write_row((*row, now))
+        else:
+            stamp = connection.ops.adapt_datetimefield_value(now)
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+            rows = [(*row[:4], Decimal(f"{row[4]:.2f}"), Decimal(f"{row[5]:.2f}"), *row[6:], stamp)
+                    for row in zip(*cols, strict=True)]
+            for start in range(0, len(rows), WRITE_BATCH):
+                cur.executemany(sql, rows[start:start + WRITE_BATCH])
+    return len(s)
+
+
+def predictions_job(progress: Progress, *, brand_id: int | None = None) -> dict[str, Any]:
+    """The background job the prediction page starts (core.jobs.job_start)."""
+    result = predictions_recompute(brand_id, progress=progress)
+    return {"brands": {code: {k: v for k, v in r.items() if k != "params"} for code, r in result.items()}}

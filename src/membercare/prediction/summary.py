@@ -1,0 +1,128 @@
+"""Per brand and member, the BG/NBD / Gamma-Gamma summary (x, t_x, T, m_x), aggregated inside the database
+and fetched as numpy arrays.
+
+Purchase days are counted as care's segments count them (care.segments, care.models.PurchaseDay): a
+*purchase day* of a member at a brand is a local day (settings.TIME_ZONE) on which the member's receipts at
+the brand's stores, net of returns, are positive; a return (a receipt with `original` set) counts against
+the day and store of the receipt it returns. Only receipts sold and returns made on or before `as_of`
+count. Then, in days:
+  x  (frequency) = purchase days − 1 (repeat purchase days),
+  t_x (recency)  = last purchase day − first purchase day,
+  T  (age)       = as_of − first purchase day,
+  m_x (monetary) = mean net value of the repeat purchase days (the first day excluded; 0 when x = 0).
+The models are fitted in weeks (days / 7).
+
+Why not care's PurchaseDay table: it has one row per member and day over all brands, while predictions
+are fitted per brand (the main brand and a sub-brand are different businesses). When every store belongs
+to the brand fitted, PurchaseDay is exactly that brand's purchase days and is used instead of the
+receipts (the care daily job keeps it up to date; `refresh_purchase_days()` is called first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connection, transaction
+
+from membercare.care import segments as care_segments
+from membercare.org.models import Store
+
+
+@dataclass(frozen=True)
+class BrandSummary:
+    brand_id: int
+    as_of: dt.date
+    member_id: np.ndarray  # int64
+    x: np.ndarray  # repeat purchase days
+    t_x_days: np.ndarray
+    T_days: np.ndarray
+    monetary: np.ndarray  # mean value of a repeat purchase day (yuan, float); 0 when x = 0
+    source: str  # "receipts" or "purchase_days"
+
+    def __len__(self) -> int:
+        return int(self.member_id.shape[0])
+
+    @property
+    def t_x(self) -> np.ndarray:
+        return self.t_x_days / 7.0
+
+    @property
+    def T(self) -> np.ndarray:
+        return self.T_days / 7.0
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _end_of(day: dt.date) -> str:
+    """The first instant after local day `day`, as an SQL timestamp expression (built from a date: no input)."""
+    nxt = (day + dt.timedelta(days=1)).isoformat()
+    if _pg():
+        return f"(TIMESTAMP '{nxt} 00:00' AT TIME ZONE '{care_segments._zone()}')"
+    minutes = -care_segments._offset_minutes()
+    return f"datetime('{nxt}', '{minutes:+d} minutes')"
+
+
+def _per_member(days_sql: str, as_of: dt.date) -> str:
+    """From rows (member_id, day, cents) of purchase days, one row per member."""
+    lit = care_segments._lit(as_of)
+    between = care_segments._days_between
+    return f"""
+        SELECT member_id, COUNT(*) - 1 AS x,
+               {between('MAX(day)', 'MIN(day)')} AS t_x,
+               {between(lit, 'MIN(day)')} AS age,
+               {care_segments._float('SUM(CASE WHEN rn > 1 THEN cents ELSE 0 END)')} AS repeat_cents
+        FROM (SELECT member_id, day, cents, ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY day) AS rn
+              FROM ({days_sql}) d) w
+        GROUP BY member_id
+        ORDER BY member_id"""
+
+
+def _receipt_days_sql(as_of: dt.date) -> str:
+    localday = care_segments._localday("s.sold_at")
+
+    def cents(col: str) -> str:  # a double holds whole cents exactly and sums faster than numeric
+        return care_segments._float(f"ROUND({col} * 100)")
+
+    end = _end_of(as_of)
+    return f"""
+        SELECT s.member_id AS member_id, {localday} AS day,
+               SUM({cents('s.total_paid')} + COALESCE(r.cents, 0)) AS cents
+        FROM sales_receipt s
+        JOIN org_store st ON st.id = s.store_id
+        LEFT JOIN (SELECT original_id, SUM({cents('total_paid')}) AS cents FROM sales_receipt
+                   WHERE original_id IS NOT NULL AND sold_at < {end} GROUP BY original_id) r ON r.original_id = s.id
+        WHERE s.original_id IS NULL AND s.member_id IS NOT NULL AND st.brand_id = %s AND s.sold_at < {end}
+        GROUP BY s.member_id, {localday}
+        HAVING SUM({cents('s.total_paid')} + COALESCE(r.cents, 0)) > 0"""
+
+
+def uses_purchase_days(brand_id: int) -> bool:
+    """True when every store belongs to this brand, so care's PurchaseDay rows are its purchase days."""
+    return not Store.objects.exclude(brand_id=brand_id).exists()
+
+
+def brand_summary(brand_id: int, as_of: dt.date) -> BrandSummary:
+    """The summary of every member with a purchase day at the brand on or before `as_of`, ordered by member id."""
+    if uses_purchase_days(brand_id):
+        care_segments.refresh_purchase_days()
+        days = ("SELECT member_id, day, paid_cents AS cents FROM care_purchaseday "
+                f"WHERE day <= {care_segments._lit(as_of)}")
+        params: list = []
+        source = "purchase_days"
+    else:
+        days, params, source = _receipt_days_sql(as_of), [brand_id], "receipts"
+    with transaction.atomic(), connection.cursor() as cur:
+        if _pg():
+            cur.execute("SET LOCAL work_mem = '512MB'")  # the per-member sort stays in memory
+        cur.execute(_per_member(days, as_of), params)
+        rows = cur.fetchall()
+    data = np.array(rows, dtype=np.float64).reshape(-1, 5)
+    x = data[:, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(x > 0, data[:, 4] / 100.0 / np.maximum(x, 1), 0.0)
+    return BrandSummary(brand_id=brand_id, as_of=as_of, member_id=data[:, 0].astype(np.int64), x=x,
+                        t_x_days=data[:, 2], T_days=data[:, 3], monetary=monetary, source=source)
