@@ -1,0 +1,173 @@
+"""Reports to Excel and print: the store's monthly member report, the annual VIP statement list and the
+dashboard's figures. Every export leaving personal data (member names, phones) is logged in ExportLog
+(PIPL), with phones masked unless the role sees full phones. Large ones run as background jobs
+(core.jobs) with a progress callback; the finished file is kept under MEDIA_ROOT/exports/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from membercare.care.models import Lifecycle
+from membercare.core.permissions import can_export, can_see_full_phone, require, visible_stores
+from membercare.core.phone import mask_phone
+from membercare.loyalty.models import CardKind
+from membercare.members.models import ExportLog
+from membercare.org.models import Brand, Staff, Store
+
+from . import measures
+from .measures import Scope
+from .sql import add_months
+from .statement import VipRow, vip_statement_list
+
+Sheet = tuple[str, list[str], Iterable[list[Any]]]
+
+
+def write_xlsx(sheets: list[Sheet], out: IO[bytes] | None = None) -> IO[bytes]:
+    """Sheets of (title, headers, rows) to an .xlsx in `out` (default a temporary file), rewound."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    for title, headers, rows in sheets:
+        sheet = workbook.create_sheet(title[:31])
+        sheet.freeze_panes = "A2"
+        cells = []
+        for header in headers:
+            cell = WriteOnlyCell(sheet, value=str(header))
+            cell.font = Font(bold=True)
+            cells.append(cell)
+        sheet.append(cells)
+        for row in rows:
+            sheet.append([None if v == "" else v for v in row])
+    out = out or tempfile.TemporaryFile()
+    workbook.save(out)
+    out.seek(0)
+    return out
+
+
+def _pct(value: Decimal | None) -> Decimal | None:
+    return None if value is None else (value * 100).quantize(Decimal("0.1"))
+
+
+def month_scope(store: Store, month: dt.date) -> Scope:
+    first = month.replace(day=1)
+    return Scope((store.pk,), first, add_months(first, 1) - dt.timedelta(days=1))
+
+
+def store_monthly_report(store: Store, month: dt.date) -> dict[str, Any]:
+    """The store's monthly member report: sales and the members' share, new members, members by tier and
+    lifecycle at the month's end, repurchase rate, the month's churn, points and care tasks per clerk."""
+    scope = month_scope(store, month)
+    return {
+        "store": store, "month": scope.start, "scope": scope, "sales": measures.sales_summary(scope),
+        "weeks": measures.sales_by_week(scope), "segments": measures.segment_summary(scope),
+        "churn": measures.churn_rate(scope), "points": measures.points_summary(scope),
+        "tasks": measures.tasks_by_clerk(scope),
+    }
+
+
+def store_monthly_sheets(report: dict[str, Any]) -> list[Sheet]:
+    s, seg, churn, pts = report["sales"], report["segments"], report["churn"], report["points"]
+    summary = [
+        [_("Store"), report["store"].name], [_("Month"), report["month"].strftime("%Y-%m")],
+        [_("Net sales"), s["net_sales"]], [_("Members' sales"), s["member_sales"]],
+        [_("Members' share of sales (%)"), _pct(s["vip_share"])], [_("Target (%)"), _pct(s["vip_share_target"])],
+        [_("Sale receipts"), s["receipts"]], [_("Average receipt"), s["average_receipt"]],
+        [_("Members' average receipt"), s["member_average_receipt"]], [_("New members"), s["new_members"]],
+        [_("Members registered at the store"), seg.get("members")],
+        [_("Repurchase rate, 12 months (%)"), _pct(seg.get("repurchase_rate"))],
+        [_("Churn rate (%)"), _pct(churn["rate"])],
+        [_("Points issued"), pts["issued"]], [_("Points redeemed"), pts["redeemed"]],
+        [_("Points outstanding"), pts["outstanding"]],
+    ]
+    for code, label in CardKind.choices:
+        summary.append([str(label), seg.get("tier", {}).get(code, 0)])
+    summary.append([_("No active card"), seg.get("tier", {}).get("", 0)])
+    for code, label in Lifecycle.choices:
+        summary.append([str(label), seg.get("lifecycle", {}).get(code, 0)])
+    weeks = [[w["week"], w["net_sales"], w["member_sales"], _pct(w["vip_share"]), w["receipts"], w["new_members"]]
+             for w in report["weeks"]]
+    tasks = [[t["name"] or _("Unassigned"), t["due"], t["on_time"], t["late"], t["open"], _pct(t["on_time_rate"])]
+             for t in report["tasks"]]
+    return [
+        (_("Summary"), [_("Measure"), _("Value")], summary),
+        (_("Weeks"), [_("Week from"), _("Net sales"), _("Members' sales"), _("Members' share (%)"),
+                      _("Sale receipts"), _("New members")], weeks),
+        (_("Care tasks"), [_("Clerk"), _("Due"), _("Done on time"), _("Done late"), _("Open"),
+                           _("On time (%)")], tasks),
+    ]
+
+
+def store_monthly_xlsx(user: Staff, store: Store, month: dt.date) -> IO[bytes]:
+    """The store's monthly report as .xlsx (aggregates and clerks' names only: no member data)."""
+    require(can_export(user) and visible_stores(user).filter(pk=store.pk).exists())
+    return write_xlsx(store_monthly_sheets(store_monthly_report(store, month)))
+
+
+def vip_headers() -> list[str]:
+    return [_("Rank"), _("Member number"), _("Name"), _("Mobile phone"), _("Card"), _("Registration store"),
+            _("Spend"), _("Receipts"), _("Points earned"), _("Points redeemed"), _("Birthday privileges used"),
+            _("VIP events"), _("Coupons")]
+
+
+def vip_values(row: VipRow, full_phone: bool) -> list[Any]:
+    card = dict(CardKind.choices).get(row.card, "")
+    return [row.rank, row.member.member_no, row.member.name,
+            row.member.phone if full_phone else mask_phone(row.member.phone), str(card),
+            row.member.home_store.name if row.member.home_store_id else "", row.spend, row.receipts,
+            row.points_earned, row.points_redeemed, row.birthday_uses, row.extras.get("events"),
+            row.extras.get("coupons")]
+
+
+def _allowed_store_ids(user: Staff) -> list[int] | None:
+    return None if user.is_chain_wide else list(visible_stores(user).values_list("pk", flat=True))
+
+
+def vip_list_xlsx(user: Staff, brand: Brand, start: dt.date, end: dt.date, *, limit: int = 100,
+                  min_spend: Decimal | None = None, progress: Callable[..., None] | None = None,
+                  out: IO[bytes] | None = None) -> tuple[IO[bytes], int]:
+    """The annual VIP statement list as .xlsx; the export is logged (it holds names and phones)."""
+    require(can_export(user))
+    full_phone = can_see_full_phone(user)
+    rows = vip_statement_list(brand, start, end, limit=limit, min_spend=min_spend,
+                              store_ids=_allowed_store_ids(user), progress=progress)
+    for row in rows:
+        row.member.home_store  # noqa: B018 (loaded once here, not per cell)
+    data = write_xlsx([(_("VIP statement"), vip_headers(), (vip_values(r, full_phone) for r in rows))], out)
+    ExportLog.objects.create(exported_by=user, exported_at=timezone.now(), kind="vip_statement",
+                             filters={"brand": brand.pk, "start": start.isoformat(), "end": end.isoformat(),
+                                      "limit": limit, "min_spend": str(min_spend) if min_spend else None},
+                             row_count=len(rows), full_data=full_phone)
+    return data, len(rows)
+
+
+def export_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def vip_list_job(progress, *, user_id: int, brand_id: int, start: str, end: str, limit: int,
+                 min_spend: str | None) -> dict[str, Any]:
+    """Background job (core.jobs): the VIP list written to MEDIA_ROOT/exports/vip-<job>.xlsx."""
+    from django.urls import reverse
+
+    user = Staff.objects.get(pk=user_id)
+    path = export_dir() / f"vip-{progress.job_id}.xlsx"
+    with path.open("wb") as out:
+        _data, count = vip_list_xlsx(user, Brand.objects.get(pk=brand_id), dt.date.fromisoformat(start),
+                                     dt.date.fromisoformat(end), limit=limit,
+                                     min_spend=Decimal(min_spend) if min_spend else None, progress=progress,
+                                     out=out)
+    return {"url": reverse("analytics_export_download", args=[progress.job_id]), "label": _("Download (.xlsx)"),
+            "path": str(path.relative_to(settings.MEDIA_ROOT)), "rows": count}
