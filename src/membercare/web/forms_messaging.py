@@ -65,6 +65,11 @@ class AudienceForm(forms.Form):
     scheduled_at = forms.DateTimeField(label=_("Send at"), input_formats=[DATETIME_FORMAT],
                                        widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
                                                                   format=DATETIME_FORMAT))
+    holdout_pct = forms.DecimalField(label=_("Hold-out group (%)"), required=False, min_value=0, max_value=50,
+                                     max_digits=4, decimal_places=1, initial=0,
+                                     help_text=_("This share of the audience, picked at random, gets nothing: "
+                                                 "their purchases show what the send added."))
+    seed = forms.IntegerField(required=False, widget=forms.HiddenInput)  # the hold-out's draw (reproducible)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -199,22 +199,26 @@ def bulk_new_page(request: HttpRequest) -> HttpResponse:
     initial = {}
     if (request.GET.get("template") or "").isdigit():
         initial["template"] = int(request.GET["template"])
-    form = AudienceForm(request.POST or None, initial=initial)
+    from membercare.messaging.holdout import new_seed
+
+    form = AudienceForm(request.POST or None, initial={**initial, "seed": new_seed(), "holdout_pct": 0})
     preview = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         audience, template = form.audience(), data["template"]
         at = max(data["scheduled_at"], timezone.now())
+        share, seed = (data.get("holdout_pct") or Decimal("0")) / 100, data.get("seed") or new_seed()
         if request.POST.get("action") == "schedule":
             try:
                 bulk = bulk_schedule(name=data["name"], template=template, audience=audience,
-                                     scheduled_at=data["scheduled_at"], by=request.user)
+                                     scheduled_at=data["scheduled_at"], by=request.user, holdout_share=share,
+                                     holdout_seed=seed)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
                 messages.success(request, _("“%(name)s” is scheduled.") % {"name": bulk.name})
                 return redirect("messaging_bulk", pk=bulk.pk)
-        preview = bulk_preview(template=template, audience=audience, at=at)
+        preview = bulk_preview(template=template, audience=audience, at=at, holdout_share=share, holdout_seed=seed)
         preview["rows"] = _preview_rows(preview)
         preview["at"] = at
     return render(request, "web/messaging/bulk_new.html", {"form": form, "preview": preview,
@@ -244,8 +248,11 @@ def bulk_page(request: HttpRequest, pk: int) -> HttpResponse:
     require(can_manage_messaging(request.user))
     bulk = get_object_or_404(BulkSend.objects.select_related("template", "created_by"), pk=pk)
     preview = bulk.preview or {}
+    from membercare.messaging.selectors import bulk_send_results
+
     return render(request, "web/messaging/bulk_detail.html", {
         **_bulk_state(bulk), "preview": preview, "preview_rows": _preview_rows(preview),
+        "results": bulk_send_results(bulk) if bulk.status != BulkSend.Status.SCHEDULED else None,
         "audience": _audience_labels(bulk.audience), "quiet_label": QUIET_LABEL})
 
 
