@@ -24,6 +24,7 @@ RULE_LABELS = {
     "replenishment": _("Replenishment reminder"),
     "campaign_notice": _("Campaign notice"),
     "learn_surname": _("Learn the member's surname and introduce yourself"),
+    "slipping_call": _("Likely to stop buying: call"),
     "follow_up": _("Follow-up"),
 }
 
@@ -51,6 +52,8 @@ SCRIPT_HINTS = {
                        "%(next_on)s: remind them kindly."),
     "campaign_notice": _("Tell them about %(event)s at least 5 days ahead."),
     "learn_surname": _("You have served this member several times: learn their surname and introduce yourself."),
+    "slipping_call": _("The purchase model says they may be drifting away: a warm call, no hard selling; ask "
+                       "how they are and whether anything put them off."),
     "follow_up": _("The next step agreed last time."),
 }
 

@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
         "campaign_notice": {"enabled": True, "days_before": 5, "follow_up": ["A", "B", "C"], "channel": "sms",
                             "priority": 50},
         "learn_surname": {"enabled": True, "visits": 3, "channel": "visit", "priority": 70},
+        # predicted probability of still being active below `threshold` (care.rules.slipping; off by default)
+        "slipping_call": {"enabled": False, "threshold": 0.3, "cooldown_days": 90, "due_days": 7,
+                          "channel": "phone", "priority": 28},
     },
 }
 

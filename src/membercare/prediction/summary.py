@@ -32,7 +32,7 @@ from membercare.org.models import Store
 
 @dataclass(frozen=True)
 class BrandSummary:
-    brand_id: int
+    brand_id: int | None
     as_of: dt.date
     member_id: np.ndarray  # int64
     x: np.ndarray  # repeat purchase days
@@ -81,7 +81,7 @@ def _per_member(days_sql: str, as_of: dt.date) -> str:
         ORDER BY member_id"""
 
 
-def _receipt_days_sql(as_of: dt.date) -> str:
+def _receipt_days_sql(as_of: dt.date, brand_id: int | None = 0) -> str:
     localday = care_segments._localday("s.sold_at")
 
     def cents(col: str) -> str:  # a double holds whole cents exactly and sums faster than numeric
@@ -95,7 +95,8 @@ def _receipt_days_sql(as_of: dt.date) -> str:
         JOIN org_store st ON st.id = s.store_id
         LEFT JOIN (SELECT original_id, SUM({cents('total_paid')}) AS cents FROM sales_receipt
                    WHERE original_id IS NOT NULL AND sold_at < {end} GROUP BY original_id) r ON r.original_id = s.id
-        WHERE s.original_id IS NULL AND s.member_id IS NOT NULL AND st.brand_id = %s AND s.sold_at < {end}
+        WHERE s.original_id IS NULL AND s.member_id IS NOT NULL AND s.sold_at < {end}
+              {"AND st.brand_id = %s" if brand_id is not None else ""}
         GROUP BY s.member_id, {localday}
         HAVING SUM({cents('s.total_paid')} + COALESCE(r.cents, 0)) > 0"""
 
@@ -105,9 +106,12 @@ def uses_purchase_days(brand_id: int) -> bool:
     return not Store.objects.exclude(brand_id=brand_id).exists()
 
 
-def brand_summary(brand_id: int, as_of: dt.date) -> BrandSummary:
-    """The summary of every member with a purchase day at the brand on or before `as_of`, ordered by member id."""
-    if uses_purchase_days(brand_id):
+def brand_summary(brand_id: int | None, as_of: dt.date) -> BrandSummary:
+    """The summary of every member with a purchase day at the brand (None: at any store of the chain) on or
+    before `as_of`, ordered by member id."""
+    if brand_id is None:
+        days, params, source = _receipt_days_sql(as_of, None), [], "receipts"
+    elif uses_purchase_days(brand_id):
         care_segments.refresh_purchase_days()
         days = ("SELECT member_id, day, paid_cents AS cents FROM care_purchaseday "
                 f"WHERE day <= {care_segments._lit(as_of)}")
@@ -118,6 +122,7 @@ def brand_summary(brand_id: int, as_of: dt.date) -> BrandSummary:
     with transaction.atomic(), connection.cursor() as cur:
         if _pg():
             cur.execute("SET LOCAL work_mem = '512MB'")  # the per-member sort stays in memory
+            cur.execute("SET LOCAL jit = off")
         cur.execute(_per_member(days, as_of), params)
         rows = cur.fetchall()
     data = np.array(rows, dtype=np.float64).reshape(-1, 5)

@@ -133,6 +133,8 @@ FIELD_LABELS = {
     "follow_up": _("Follow-up classes"),
     "days": _("Days without a purchase"),
     "min_purchases": _("At least this many purchases of the product"),
+    "threshold": _("Probability still active below (0 to 1)"),
+    "cooldown_days": _("No second such task within (days)"),
     "visits": _("Visits served by the same clerk"),
     "channel": _("Channel"),
     "priority": _("Priority (lower comes first)"),

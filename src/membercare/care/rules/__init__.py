@@ -21,6 +21,7 @@ from .lifecycle import (
     spend_drop_call,
 )
 from .purchases import learn_surname, replenishment
+from .slipping import slipping_call
 
 Rule = Callable[[dt.date, dict], int]
 
@@ -39,4 +40,5 @@ RULES: dict[str, Rule] = {
     "replenishment": replenishment,
     "campaign_notice": campaign_notice,
     "learn_surname": learn_surname,
+    "slipping_call": slipping_call,
 }

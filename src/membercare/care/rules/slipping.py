@@ -1,0 +1,41 @@
+"""Rule on the predicted figures (membercare.prediction): a member whose probability of still being active
+has fallen below a threshold gets a call before they are gone.
+
+`slipping_call` (off by default: it needs the weekly prediction recompute, and it overlaps the dormant and
+sleeping rules, so the specialist turns it on and picks the threshold): members whose lowest P(alive) over
+the brands they bought at (MemberPrediction, as of the last recompute) is strictly below `threshold`
+(default 0.3), and who got no slipping_call task in the last `cooldown_days` (default 90). Key: the month
+(YYYY-MM), so at most one a month even with a short cool-down; due in `due_days` (7). A member without
+repeat purchases has P(alive) = 1 in the model and is left to the dormant and sleeping rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Exists, F, Min, OuterRef, Value
+from django.db.models.functions import JSONObject
+
+from ..models import Task
+from ..taskgen import insert_select
+from .base import date_value, rule_config, spec
+
+CODE = "slipping_call"
+
+
+def slipping_call(day: dt.date, config: dict[str, Any]) -> int:
+    from membercare.prediction.models import MemberPrediction
+
+    s = rule_config(config, CODE)
+    threshold = float(s.get("threshold", 0.3))
+    month = day.strftime("%Y-%m")
+    recent = Task.objects.filter(rule=CODE, member_id=OuterRef("member_id"),
+                                 created_on__gt=day - dt.timedelta(days=int(s.get("cooldown_days", 90))))
+    rows = (MemberPrediction.objects.filter(p_alive__lt=threshold)
+            .filter(~Exists(recent))
+            .values("member_id")
+            .annotate(t_member=F("member_id"), t_key=Value(month),
+                      t_due=date_value(day + dt.timedelta(days=int(s.get("due_days", 7)))),
+                      t_context=JSONObject(p_alive=Min("p_alive"))))
+    return insert_select(spec(CODE, day, config), rows)
