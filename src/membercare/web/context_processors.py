@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest
 
+from membercare.campaigns.services import can_run_campaigns, can_see_campaign_results
 from membercare.care.services import can_edit_care_settings, can_manage_store_tasks
 from membercare.core.permissions import can_administer, can_edit_programme, can_work_members
 from membercare.service.permissions import can_see_reports
@@ -17,5 +18,6 @@ def nav(request: HttpRequest) -> dict:
                     "care_tasks": can_work_members(user), "care_store": can_manage_store_tasks(user),
                     "care_settings": can_edit_care_settings(user), "messaging": can_manage_messaging(user),
                     "outbox": can_see_outbox(user), "complaints": can_work_members(user),
+                    "campaigns": can_run_campaigns(user), "campaign_results": can_see_campaign_results(user),
                     "events": can_work_members(user),  # VIP events at one's stores (check-in for clerks)
                     "service_reports": can_see_reports(user)}}
