@@ -223,3 +223,17 @@ def test_results_on_a_hand_built_data_set(chain, hq, now):
     assert results == {"reached": 3, "responded": 2, "sales": Decimal("1400.00"), "holdout_size": 2,
                        "holdout_sales": Decimal("700.00"), "window_start": at(2026, 6, 20, 0),
                        "window_end": at(2026, 6, 21, 0)}
+
+
+def test_demo_events(db):
+    """The demo loader's events: an upcoming salon with answers, a past show with attendance, a referral."""
+    from django.core.management import call_command
+
+    from membercare.events.models import Referral
+
+    call_command("demo_load", members=150, seed=5, stdout=__import__("io").StringIO())
+    salon, show = Event.objects.order_by("-starts_at")
+    assert Invitation.objects.filter(event=salon, rsvp="yes").exists()
+    assert Attendance.objects.filter(event=show).count() == 8
+    referral = Referral.objects.get()
+    assert referral.rewarded_at is not None

@@ -116,3 +116,20 @@ def test_the_referral_rule_comes_from_the_programme(chain, member, specialist):
     checkout_post(store=chain.shop, clerk=chain.clerk, phone=friend.phone, lines=[LineIn("BELT", 1)],
                   sold_at=timezone.now() + dt.timedelta(minutes=1))
     assert points_balance(member) == 500 and points_balance(friend) == 999 + 50
+
+
+def test_profile_panel_and_registration_form(chain, member, client):
+    client.force_login(chain.clerk)
+    r = client.post(f"/members/{member.pk}/referral-code/")
+    code = referral_code_for(member)
+    r = client.get(f"/members/{member.pk}/")
+    assert r.status_code == 200 and code in r.content.decode()
+    r = client.post("/members/new/", {"name": "赵敏", "phone": "13900006666", "gender": "F", "birthday": "1992-02-02",
+                                      "preferred_channel": "sms", "preferred_time": "any", "referral_code": "XXXXXX"})
+    assert r.status_code == 200 and 'name="referral_code"' in r.content.decode()  # refused, form shown again
+    r = client.post("/members/new/", {"name": "赵敏", "phone": "13900006666", "gender": "F", "birthday": "1992-02-02",
+                                      "preferred_channel": "sms", "preferred_time": "any", "referral_code": code})
+    assert r.status_code == 302
+    friend = Referral.objects.get(referrer=member).referred
+    r = client.get(f"/members/{member.pk}/")
+    assert friend.name in r.content.decode()
