@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from membercare.demo.campaigns import demo_campaigns
 from membercare.demo.care import demo_care
 from membercare.demo.events import demo_events
 from membercare.demo.generator import GenConfig, demo_logins, generate
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         result = generate(GenConfig(members=members, seed=seed, today=today),
                           log=self.stdout.write if verbose else None)
         result.counts.update(demo_care(today))  # segments and today's care tasks for the demo's "today"
+        result.counts.update(demo_campaigns(today))  # coupons: one running (some used, a hold-out), one expired
         result.counts.update(demo_events(today))  # a salon with invitations and answers, a past show, a referral
         result.counts.update(demo_service(today))  # gifts, complaints at different steps, survey answers
         counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.counts.items())
