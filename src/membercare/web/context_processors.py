@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from membercare.campaigns.services import can_run_campaigns, can_see_campaign_results
 from membercare.care.services import can_edit_care_settings, can_manage_store_tasks
 from membercare.core.permissions import can_administer, can_edit_programme, can_work_members
+from membercare.prediction.services import can_recompute_predictions
 from membercare.service.permissions import can_see_reports
 
 from .views_messaging import can_manage_messaging, can_see_outbox
@@ -20,4 +21,5 @@ def nav(request: HttpRequest) -> dict:
                     "outbox": can_see_outbox(user), "complaints": can_work_members(user),
                     "campaigns": can_run_campaigns(user), "campaign_results": can_see_campaign_results(user),
                     "events": can_work_members(user),  # VIP events at one's stores (check-in for clerks)
-                    "service_reports": can_see_reports(user)}}
+                    "service_reports": can_see_reports(user),
+                    "prediction": can_recompute_predictions(user)}}
