@@ -23,7 +23,7 @@ def _num(value: Any) -> Any:
 
 
 def _pct(value: Decimal | None) -> float | None:
-    return None if value is None else float((value * 100).quantize(Decimal("0.1")))
+    return None if value is None else float(measures.percent(value))
 
 
 def chart(key: str, title: str, kind: str, labels: list[str], datasets: list[tuple[str, list[Any]]],
@@ -42,12 +42,12 @@ def display(value: Any, kind: str) -> str:
     if kind == "money":
         return f"¥{value:,.2f}"
     if kind == "percent":
-        return f"{value * 100:.1f}%"
+        return f"{measures.percent(value)}%"
     return f"{value:,}"
 
 
-def tile(label: str, value: Any, kind: str) -> dict[str, Any]:
-    return {"label": label, "value": value, "kind": kind, "text": display(value, kind)}
+def tile(key: str, label: str, value: Any, kind: str) -> dict[str, Any]:
+    return {"key": key, "label": label, "value": value, "kind": kind, "text": display(value, kind)}
 
 
 def _choice_rows(choices, counts: dict[str, int], extra: list[tuple[str, str]] = ()) -> tuple[list[str], list[int]]:
@@ -109,25 +109,29 @@ def chain_dashboard(filters: Filters, point_value: Decimal | None = None) -> dic
                              (pgettext("tasks", "Open"), [t["open"] for t in tasks])], stacked=True))
     lifecycle = seg.get("lifecycle", {})
     tiles = [
-        (_("Net sales"), sales["net_sales"], "money"), (_("Members' sales"), sales["member_sales"], "money"),
-        (_("Members' share of sales"), sales["vip_share"], "percent"),
-        (_("Target share"), sales["vip_share_target"], "percent"),
-        (_("Average receipt"), sales["average_receipt"], "money"),
-        (_("Members' average receipt"), sales["member_average_receipt"], "money"),
-        (_("Sale receipts"), sales["receipts"], "number"), (_("New members"), sales["new_members"], "number"),
-        (_("Members"), seg.get("members"), "number"),
-        (pgettext("lifecycle", "Active"),
+        ("net_sales", _("Net sales"), sales["net_sales"], "money"),
+        ("member_sales", _("Members' sales"), sales["member_sales"], "money"),
+        ("vip_share", _("Members' share of sales"), sales["vip_share"], "percent"),
+        ("vip_share_target", _("Target share"), sales["vip_share_target"], "percent"),
+        ("average_receipt", _("Average receipt"), sales["average_receipt"], "money"),
+        ("member_average_receipt", _("Members' average receipt"), sales["member_average_receipt"], "money"),
+        ("receipts", _("Sale receipts"), sales["receipts"], "number"),
+        ("new_members", _("New members"), sales["new_members"], "number"),
+        ("members", _("Members"), seg.get("members"), "number"),
+        ("active", pgettext("lifecycle", "Active"),
          lifecycle.get("new", 0) + lifecycle.get("active", 0) if seg.get("day") else None, "number"),
-        (pgettext("lifecycle", "Dormant"), lifecycle.get("dormant") if seg.get("day") else None, "number"),
-        (pgettext("lifecycle", "Sleeping"), lifecycle.get("sleeping") if seg.get("day") else None, "number"),
-        (pgettext("lifecycle", "Lost"), lifecycle.get("lost") if seg.get("day") else None, "number"),
-        (_("Churn rate"), churn["rate"], "percent"),
-        (_("Repurchase rate (12 months)"), seg.get("repurchase_rate"), "percent"),
-        (_("Points issued"), points["issued"], "number"), (_("Points redeemed"), points["redeemed"], "number"),
-        (_("Points outstanding"), points["outstanding"], "number"),
-        (_("Points liability"), points["liability"], "money"),
+        ("dormant", pgettext("lifecycle", "Dormant"), lifecycle.get("dormant") if seg.get("day") else None, "number"),
+        ("sleeping", pgettext("lifecycle", "Sleeping"),
+         lifecycle.get("sleeping") if seg.get("day") else None, "number"),
+        ("lost", pgettext("lifecycle", "Lost"), lifecycle.get("lost") if seg.get("day") else None, "number"),
+        ("churn_rate", _("Churn rate"), churn["rate"], "percent"),
+        ("repurchase_rate", _("Repurchase rate (12 months)"), seg.get("repurchase_rate"), "percent"),
+        ("points_issued", _("Points issued"), points["issued"], "number"),
+        ("points_redeemed", _("Points redeemed"), points["redeemed"], "number"),
+        ("points_outstanding", _("Points outstanding"), points["outstanding"], "number"),
+        ("points_liability", _("Points liability"), points["liability"], "money"),
     ]
-    return {"tiles": [tile(label, value, kind) for label, value, kind in tiles],
+    return {"tiles": [tile(*t) for t in tiles],
             "charts": charts, "sales": sales, "segments": seg, "churn": churn, "points": points, "tasks": tasks,
             "complaints": measures.complaint_tile(scope, filters.stores),
             "campaigns": measures.campaign_tile(scope, filters.stores)}
@@ -149,20 +153,23 @@ def own_dashboard(user: Staff, filters: Filters) -> dict[str, Any]:
         chart("my_members", _("My members by lifecycle"), "bar", labels, [(_("Members"), values)]),
     ]
     tiles = [
-        (_("My sales"), sales["net_sales"], "money"), (_("Members' sales"), sales["member_sales"], "money"),
-        (_("Members' share of sales"), sales["vip_share"], "percent"),
-        (_("Sale receipts"), sales["receipts"], "number"), (_("Average receipt"), sales["average_receipt"], "money"),
-        (_("Care tasks due"), due, "number"), (_("Done on time"), on_time, "number"),
-        (_("On time"), measures.rate(on_time, due), "percent"), (_("My members"), sum(members.values()), "number"),
+        ("my_sales", _("My sales"), sales["net_sales"], "money"),
+        ("member_sales", _("Members' sales"), sales["member_sales"], "money"),
+        ("vip_share", _("Members' share of sales"), sales["vip_share"], "percent"),
+        ("receipts", _("Sale receipts"), sales["receipts"], "number"),
+        ("average_receipt", _("Average receipt"), sales["average_receipt"], "money"),
+        ("tasks_due", _("Care tasks due"), due, "number"), ("tasks_on_time", _("Done on time"), on_time, "number"),
+        ("on_time_rate", _("On time"), measures.rate(on_time, due), "percent"),
+        ("my_members", _("My members"), sum(members.values()), "number"),
     ]
-    return {"tiles": [tile(label, value, kind) for label, value, kind in tiles],
+    return {"tiles": [tile(*t) for t in tiles],
             "charts": charts, "sales": sales, "task_weeks": weeks, "members": members}
 
 
 def dashboard_sheets(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
     """The dashboard as spreadsheet sheets: the figures, then one sheet per chart."""
-    figures = [[t["label"], t["value"] if t["kind"] != "percent" or t["value"] is None
-                else (t["value"] * 100).quantize(Decimal("0.1"))] for t in data["tiles"]]
+    figures = [[t["label"], measures.percent(t["value"]) if t["kind"] == "percent" else t["value"]]
+               for t in data["tiles"]]
     sheets = [(_("Figures"), [_("Measure"), _("Value")], figures)]
     for c in data["charts"]:
         sheets.append((c["title"], c["headers"], c["rows"]))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Max, Q, Sum
@@ -45,6 +45,11 @@ def rate(part: int | Decimal | None, whole: int | Decimal | None, places: str = 
     if not whole:
         return None
     return (Decimal(part or 0) / Decimal(whole)).quantize(Decimal(places))
+
+
+def percent(value: Decimal | None) -> Decimal | None:
+    """A share as a percentage with one decimal, half up (0.8125 -> 81.3)."""
+    return None if value is None else (value * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def week_start(day: dt.date) -> dt.date:

@@ -56,7 +56,7 @@ def write_xlsx(sheets: list[Sheet], out: IO[bytes] | None = None) -> IO[bytes]:
 
 
 def _pct(value: Decimal | None) -> Decimal | None:
-    return None if value is None else (value * 100).quantize(Decimal("0.1"))
+    return measures.percent(value)
 
 
 def month_scope(store: Store, month: dt.date) -> Scope:

@@ -37,10 +37,13 @@ def warn(message: str) -> None:
 
 def daily_steps() -> list[tuple[str, StepFn]]:
     """(name, function(day, config) -> count) in order: segments first, rules after (they read segments)."""
+    from membercare.analytics.facts import analytics_daily
+
     from .rules import RULES
     from .segments import segments_compute
 
-    return [("segments", segments_compute), *((f"rule:{code}", fn) for code, fn in RULES.items())]
+    return [("segments", segments_compute), *((f"rule:{code}", fn) for code, fn in RULES.items()),
+            ("analytics", analytics_daily)]
 
 
 def _enabled(name: str, config: dict) -> bool:

@@ -21,5 +21,5 @@ def nav(request: HttpRequest) -> dict:
                     "outbox": can_see_outbox(user), "complaints": can_work_members(user),
                     "campaigns": can_run_campaigns(user), "campaign_results": can_see_campaign_results(user),
                     "events": can_work_members(user),  # VIP events at one's stores (check-in for clerks)
-                    "service_reports": can_see_reports(user),
+                    "service_reports": can_see_reports(user), "dashboard": can_work_members(user),
                     "prediction": can_recompute_predictions(user)}}
