@@ -54,6 +54,11 @@ def prepare(x: np.ndarray, m: np.ndarray, weight: np.ndarray | None = None) -> P
     return Prepared(x_values, ix.reshape(-1), m, w)
 
 
+def _dot(u: np.ndarray, v: np.ndarray) -> float:
+    """Σ u·v without BLAS (a threaded BLAS dot on a busy machine is 20x slower than einsum's loop)."""
+    return float(np.einsum("i,i->", u, v))
+
+
 class _Objective:
     def __init__(self, d: Prepared) -> None:
         self.d = d
@@ -64,9 +69,9 @@ class _Objective:
         self.wx = w * xr
         self.w_x = np.bincount(d.ix, weights=w, minlength=len(d.x_values))  # weight per distinct x
         lnm = np.log(d.m)
-        self.S_lnm = float(w @ lnm)
-        self.S_x_lnm = float(self.wx @ lnm)
-        self.S_x_lnx = float(self.wx @ np.log(xr))
+        self.S_lnm = _dot(w, lnm)
+        self.S_x_lnm = _dot(self.wx, lnm)
+        self.S_x_lnx = _dot(self.wx, np.log(xr))
 
     def __call__(self, log_params: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(log_params)
@@ -83,14 +88,14 @@ def loglik_and_grad(params, d: Prepared, _cache: _Objective | None = None) -> tu
     per_x = special.gammaln(px + q) - special.gammaln(px)
     lg = np.log(v + k.xm)
     inv = 1.0 / (v + k.xm)
-    S_lg = float(d.weight @ lg)
-    S_x_lg = float(k.wx @ lg)
+    S_lg = _dot(d.weight, lg)
+    S_x_lg = _dot(k.wx, lg)
     ll = (float(k.w_x @ per_x) + k.n * (q * np.log(v) - special.gammaln(q))
           + p * k.S_x_lnm - k.S_lnm + p * k.S_x_lnx - p * S_x_lg - q * S_lg)
     dpx = special.digamma(px + q)
     g_p = float(k.w_x @ (xv * (dpx - special.digamma(px)))) + k.S_x_lnm + k.S_x_lnx - S_x_lg
     g_q = float(k.w_x @ dpx) - k.n * special.digamma(q) + k.n * np.log(v) - S_lg
-    g_v = k.n * q / v - p * float(k.wx @ inv) - q * float(d.weight @ inv)
+    g_v = k.n * q / v - p * _dot(k.wx, inv) - q * _dot(d.weight, inv)
     return ll, np.array([g_p, g_q, g_v])
 
 
