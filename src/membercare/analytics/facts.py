@@ -153,8 +153,9 @@ def refresh_points_days(*, rebuild: bool = False) -> int:
         hole_filter = f" OR id IN ({sql.placeholders(holes)})" if holes else ""
         sql.execute(f"CREATE TEMP TABLE analytics_tmp_ids AS SELECT id FROM loyalty_pointsentry "
                     f"WHERE (id > %s AND id <= %s){hole_filter}", [low, high, *holes])
-        seen = {row[0] for row in sql.fetch("SELECT id FROM analytics_tmp_ids WHERE id > %s",
-                                            [max(low, high - HOLE_WINDOW)])}
+        # every id folded now within the hole window (new ids and holes filled): whatever else is missing there
+        # is a hole for the next run
+        seen = {row[0] for row in sql.fetch("SELECT id FROM analytics_tmp_ids WHERE id > %s", [high - HOLE_WINDOW])}
         added = sql.fetch("SELECT COUNT(*) FROM analytics_tmp_ids")[0][0]
         fold = f"""
             SELECT COALESCE(r.store_id, m.home_store_id), {sql.localday('e.created_at')}, e.kind,
@@ -263,7 +264,7 @@ def refresh_moves(day: dt.date) -> int:
     to_day = sql.add_months(day, 0)
     for _i in range(MOVE_MONTHS):
         from_day = sql.add_months(to_day, -1)
-        if to_day < first:
+        if from_day < first:  # the history does not cover the month's first day
             break
         if to_day not in done:
             batch = []
