@@ -29,8 +29,9 @@ def history(stores, member_factory):
         start = dt.date(2025, 7, 1) + dt.timedelta(days=rng.randrange(0, 300))
         days = sorted({start + dt.timedelta(days=rng.randrange(0, (AS_OF - start).days + 1))
                        for _ in range(rng.randrange(0, 8))} | {start})
+        level = rng.choice([150, 400, 1200])  # members differ in what they spend (Gamma-Gamma's premise)
         for k, day in enumerate(days):
-            paid = Decimal(rng.randrange(100, 900))
+            paid = Decimal(round(level * rng.uniform(0.6, 1.4)))
             receipts.append(Receipt(number=f"S{i:03d}{k:03d}", store=main, member=m, total_full_price=paid,
                                     total_paid=paid, sold_at=local(f"{day.isoformat()} 12:00")))
     for i, m in enumerate(members[:3]):
@@ -45,7 +46,7 @@ def test_recompute_writes_every_member_once_and_replaces_on_rerun(brands, histor
     result = predictions_recompute(progress=lambda *a: calls.append(a), as_of=AS_OF)
     main, sub = brands
     assert result["JUEDU"] == {"skipped": "too few members", "members": 3}
-    assert result["MAIN"]["members"] == 40 and result["MAIN"]["converged"]
+    assert result["MAIN"]["members"] == 40 and result["MAIN"]["converged"], result["MAIN"]
     assert calls[-1][:2] == (12, 12)  # 2 brands × 6 steps
     rows = MemberPrediction.objects.filter(brand=main)
     assert rows.count() == 40 and not MemberPrediction.objects.filter(brand=sub).exists()

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from membercare.core.permissions import _role
 from membercare.org.models import Brand, Role
@@ -36,6 +37,16 @@ MONTHLY_DISCOUNT = 0.0  # CLV over 12 months, undiscounted (see prediction.clv)
 WRITE_BATCH = 5000
 
 Progress = Callable[..., None]
+
+STEP_LABELS = {
+    "summary": _("summarising purchase history"),
+    "compress": _("grouping identical histories"),
+    "bgnbd": _("fitting the purchase model (BG/NBD)"),
+    "gammagamma": _("fitting the spend model (Gamma-Gamma)"),
+    "predict": _("predicting for every member"),
+    "write": _("saving the predictions"),
+    "done": _("done"),
+}
 
 
 def can_recompute_predictions(user: Any) -> bool:
@@ -62,7 +73,7 @@ def predictions_recompute(brand: Brand | int | None = None, progress: Progress |
     out: dict[str, Any] = {}
     for i, b in enumerate(brands):
         def step(k: int, message: str, _i: int = i, _b: Brand = b) -> None:
-            progress(_i * steps + k, len(brands) * steps, f"{_b.name}: {message}")
+            progress(_i * steps + k, len(brands) * steps, f"{_b.name}: {STEP_LABELS.get(message, message)}")
 
         out[b.code] = recompute_brand(b, as_of, step)
         step(steps, "done")
