@@ -370,11 +370,11 @@ def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthd
     products = _products(skus)
     tier = programme.tier(ident.card.kind) if ident.card else None
     discount = tier.discount if tier else Decimal("0")
-    quote_lines: list[QuoteLine] = []
-    for i, line in enumerate(lines, start=1):
     from membercare.events.exclusive import exclusive_sale_discount  # 折上折: no query when no sale runs
 
     extra = exclusive_sale_discount(ident.member, store, on)
+    quote_lines: list[QuoteLine] = []
+    for i, line in enumerate(lines, start=1):
         product = products.get(line.sku)
         if product is None:
             raise CheckoutError("sku_unknown", _("Line %(n)d: unknown SKU “%(sku)s”.") % {"n": i, "sku": line.sku},

@@ -149,13 +149,13 @@ def bulk_schedule(*, name: str, template: MessageTemplate, audience: dict, sched
                                    scheduled_at=scheduled_at, status=BulkSend.Status.SCHEDULED,
                                    preview={k: v for k, v in preview.items() if k != "samples"}, created_by=by,
                                    created_at=timezone.now())
-
-
     if preview["holdout"]["size"]:
         held = holdout_split(audience_queryset(audience), share, seed)[1].values_list("pk", flat=True)
         BulkHoldout.objects.bulk_create([BulkHoldout(bulk=bulk, member_id=pk) for pk in held.iterator()],
                                         batch_size=2000)
     return bulk
+
+
 def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int | None = None) -> int:
     """Create the bulk's messages (resuming where a previous run stopped). Returns how many were queued now.
     `stop_after_chunks` stops early (tests simulate a crash with it)."""
@@ -170,10 +170,10 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
     checker = ContentChecker(template.category, f"{template.subject}\n{template.body}", config)
     respect = bool(bulk.audience.get("respect_preferred_channel"))
     base = audience_queryset(bulk.audience)
-    stores = {s.pk: s for s in Store.objects.all()}
-    staff: dict[int, Staff] = {}
     if (bulk.preview.get("holdout") or {}).get("size"):  # the hold-out group gets nothing
         base = base.exclude(Exists(BulkHoldout.objects.filter(bulk_id=bulk.pk, member=OuterRef("pk"))))
+    stores = {s.pk: s for s in Store.objects.all()}
+    staff: dict[int, Staff] = {}
     while True:
         with transaction.atomic():
             locked = BulkSend.objects.select_for_update().get(pk=bulk.pk)
