@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from membercare.campaigns.models import Coupon, CouponBatch
 from membercare.campaigns.services import batch_create, coupon_issue, coupons_expire
 from membercare.loyalty.checkout import CheckoutError, LineIn, checkout_post
+from membercare.loyalty.models import Card, CardStatus
 from membercare.members.models import Member
 from membercare.messaging.models import MessageTemplate
 from membercare.messaging.services import template_save
@@ -26,6 +28,8 @@ def _at(day: dt.date, minutes: int = 0) -> dt.datetime:
 
 def _issue_and_use(batch: CouponBatch, members: list[Member], *, seed: str, use: int, product: Product,
                    by: Staff | None) -> int:
+    if not members:
+        return 0
     coupon_issue(batch=batch, audience={"member_ids": [m.pk for m in members]}, holdout_share=Decimal("0.2"),
                  by=by, at=_at(batch.valid_from, -60), seed=seed)
     used = 0
@@ -41,6 +45,15 @@ def _issue_and_use(batch: CouponBatch, members: list[Member], *, seed: str, use:
     return used
 
 
+def _customers(brand: Brand, before: dt.date, n: int, exclude=()) -> list[Member]:
+    """Customers registered at a networked store of `brand` (their sales are recorded live) whose cards were all
+    issued before `before` and one of them is active: a sale in the batch's days uses the card they had then."""
+    later = Card.objects.filter(member=OuterRef("pk"), issued_at__gte=_at(before, -12 * 60))
+    usable = Card.objects.filter(member=OuterRef("pk"), brand=brand, status=CardStatus.ACTIVE)
+    return list(Member.objects.filter(home_store__brand=brand, home_store__is_active=True, home_store__networked=True)
+                .exclude(pk__in=exclude).filter(Exists(usable), ~Exists(later)).order_by("pk")[:n])
+
+
 def demo_campaigns(today: dt.date | None = None) -> dict[str, int]:
     today = today or timezone.localdate()
     if CouponBatch.objects.exists():
@@ -49,8 +62,7 @@ def demo_campaigns(today: dt.date | None = None) -> dict[str, int]:
     specialist = Staff.objects.filter(role=Role.SPECIALIST).order_by("pk").first()
     product = (Product.objects.filter(brand=main, full_price__gte=1200, full_price__lte=3000).order_by("sku").first()
                or Product.objects.filter(brand=main).order_by("-full_price").first())
-    members = list(Member.objects.filter(home_store__brand=main, home_store__is_active=True).order_by("pk")[:160])
-    if main is None or product is None or len(members) < 20:
+    if main is None or product is None:
         return {}
     template = MessageTemplate.objects.filter(name="会员答谢券").first() or template_save(
         by=specialist, name="会员答谢券", category="promotion",
@@ -61,7 +73,9 @@ def demo_campaigns(today: dt.date | None = None) -> dict[str, int]:
     spring = batch_create(by=specialist, name="春季焕新 9折券", brand=main, kind="percent", value=Decimal("10"),
                           valid_from=today - dt.timedelta(days=75), valid_to=today - dt.timedelta(days=45),
                           stacks_with_tier=True)
-    used = _issue_and_use(thanks, members[:100], seed="demo-thanks", use=12, product=product, by=specialist)
-    used += _issue_and_use(spring, members[100:], seed="demo-spring", use=5, product=product, by=specialist)
+    spring_members = _customers(main, spring.valid_from, 60)
+    thanks_members = _customers(main, thanks.valid_from, 100, exclude=[m.pk for m in spring_members])
+    used = _issue_and_use(thanks, thanks_members, seed="demo-thanks", use=12, product=product, by=specialist)
+    used += _issue_and_use(spring, spring_members, seed="demo-spring", use=5, product=product, by=specialist)
     expired = coupons_expire(today)
     return {"coupons": Coupon.objects.count(), "coupons_used": used, "coupons_expired": expired}
