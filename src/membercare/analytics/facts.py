@@ -34,7 +34,7 @@ from .models import AnalyticsCursor, Cohort, PointsDay, SegmentDay, SegmentMove,
 logger = logging.getLogger(__name__)
 
 LOOKBACK = 1000
-HOLE_WINDOW = 100_000
+HOLE_WINDOW = 20_000  # ids of transactions still open at a run are near the top
 TASK_WINDOW = 120
 MOVE_MONTHS = 13
 COHORT_MONTHS = 24
