@@ -75,3 +75,25 @@ def test_the_results_list_has_every_coupon_batch(data, make_batch):
     assert coupons[0]["reached"] == 0 and coupons[0]["uplift_per_member"] is None
     assert coupons[1]["uplift_per_member"] == Decimal("133.33")
     assert {r["kind"] for r in rows} <= {"coupon", "event", "bulk"}
+
+
+def test_the_results_list_takes_bulk_sends_from_messaging_but_not_the_coupon_messages(chain, member, make_batch):
+    from django.utils import timezone
+
+    from membercare.campaigns.services import coupon_issue
+    from membercare.messaging.models import BulkSend
+    from membercare.messaging.services import template_save
+
+    template = template_save(by=None, name="券", category="promotion", body="{coupon_code}")
+    plain = BulkSend.objects.create(name="中秋问候", template=template, audience={}, scheduled_at=timezone.now(),
+                                    created_at=timezone.now())
+    batch = make_batch(template=template)
+    issue = coupon_issue(batch=batch, audience={"member_ids": [member.pk]}, holdout_share=0, by=None,
+                         send_message=True, at=at(2026, 6, 1))
+    rows = campaign_results()
+    kinds = {(r["kind"], r["obj"].pk) for r in rows}
+    assert ("coupon", batch.pk) in kinds
+    if any(r["kind"] == "bulk" for r in rows):  # once messaging provides bulk_send_results
+        assert ("bulk", plain.pk) in kinds and ("bulk", issue.bulk_id) not in kinds
+    for r in rows:
+        assert {"reached", "responded", "sales", "holdout_size", "holdout_sales", "uplift_per_member"} <= set(r)
