@@ -112,3 +112,10 @@ def test_nothing_to_show_gives_none_not_zero_division(db):
     assert s["net_sales"] == Decimal("0.00") and s["average_receipt"] is None and s["vip_share"] is None
     assert measures.segment_summary(Scope(None, *MARCH)) == {"day": None}
     assert measures.churn_rate(Scope(None, *MARCH))["rate"] is None
+
+
+def test_other_apps_tiles_only_when_their_selector_exists(world):
+    assert measures.optional_tile("membercare.analytics.sql", "add_months", dt.date(2026, 1, 31), 1) == dt.date(
+        2026, 2, 1)
+    assert measures.optional_tile("membercare.analytics.sql", "no_such_selector") is None
+    assert measures.optional_tile("membercare.no_such_app.selectors", "complaint_stats") is None
