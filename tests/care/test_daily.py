@@ -6,6 +6,7 @@ import pytest
 import time_machine
 
 from membercare.care import segments as segments_module
+from membercare.care.config import DEFAULTS
 from membercare.care.daily import care_daily
 from membercare.care.models import CareEvent, DailyRun, MemberSegments, Task
 from membercare.care.rules import RULES
@@ -56,7 +57,9 @@ def test_every_rule_runs_and_a_second_run_creates_nothing(keep_segments, chain, 
         run = care_daily()
     assert run.day == DAY and run.finished_at is not None
     counts = {name[5:]: step["count"] for name, step in run.steps.items() if name.startswith("rule:")}
-    assert set(counts) == set(RULES)
+    off_by_default = {code for code, rule in DEFAULTS["rules"].items() if not rule.get("enabled")}
+    assert off_by_default == {"slipping_call"}  # it needs the weekly value prediction: switched on by the specialist
+    assert set(counts) == set(RULES) - off_by_default
     expected = {"new_member_callback": 1, "new_member_weekly": 2, "a_monthly_call": 1, "new_stock_call": 1,
                 "pre_holiday_call": 1, "spend_drop_call": 1, "dormant_review": 1, "sleeping_call": 1,
                 "birthday_greeting": 1, "holiday_greeting": 1, "season_greeting": 0, "replenishment": 1,
@@ -97,7 +100,7 @@ def test_killed_half_way_then_resumed(keep_segments, chain, monkeypatch):
     with time_machine.travel(at(DAY, 2), tick=False), pytest.raises(RuntimeError, match="killed"):
         care_daily()
     run = DailyRun.objects.get(day=DAY)
-    order = list(RULES)
+    order = [c for c in RULES if DEFAULTS["rules"][c].get("enabled")]  # a rule that is off never runs
     done_before = order[:order.index("dormant_review")]
     assert set(run.steps) == {"segments", *(f"rule:{c}" for c in done_before)}
     assert run.finished_at is None
