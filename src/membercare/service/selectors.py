@@ -332,3 +332,26 @@ def survey_results(*, since: dt.date, until: dt.date, store_ids: list[int] | Non
 
     return {"total": total, "stores": sorted(by["store"].values(), key=order),
             "clerks": sorted(by["clerk"].values(), key=order), "comments": list(comments)}
+
+
+# ------------------------------------------------------------------------------------ dashboard tile
+
+
+def complaint_stats(stores: list[Store], start: dt.date, end: dt.date,
+                    now: dt.datetime | None = None) -> dict[str, Any]:
+    """The dashboard's complaint figures for the stores: opened and closed from `start` to `end` (local days),
+    open and overdue now, and the average hours from opening to the result for those resolved in the period."""
+    from membercare.analytics.sql import day_bounds
+
+    now = now or timezone.now()
+    begin, stop = day_bounds(start, end)
+    qs = Complaint.objects.filter(store__in=stores)
+    counts = qs.aggregate(
+        opened=Count("pk", filter=Q(opened_at__gte=begin, opened_at__lt=stop)),
+        closed=Count("pk", filter=Q(closed_at__gte=begin, closed_at__lt=stop)),
+        open=Count("pk", filter=OPEN), overdue=Count("pk", filter=OPEN & Q(due_at__lt=now)))
+    resolved = list(qs.filter(resolved_at__gte=begin, resolved_at__lt=stop).values_list("opened_at", "resolved_at"))
+    hours = (round(sum((r - o).total_seconds() for o, r in resolved) / 3600 / len(resolved), 1)
+             if resolved else "—")
+    return {_("Opened"): counts["opened"], _("Closed"): counts["closed"], _("Open now"): counts["open"],
+            _("Overdue now"): counts["overdue"], _("Average hours to resolve"): hours}
