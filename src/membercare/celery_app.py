@@ -2,9 +2,9 @@
 
 Run a worker and the scheduler with:
     celery -A membercare.celery_app worker -B -l info
-The loyalty daily job runs every night at 02:30, the care daily job at 03:00 (Asia/Shanghai), the
-member value predictions every Monday at 04:00 and the messaging tick every minute, unless
-CELERY_BEAT_SCHEDULE is set.
+The nightly jobs (Asia/Shanghai): coupons' expiry 00:10, loyalty 02:30, care 03:00, the dashboards' facts
+03:30, member value predictions Mondays 04:00; every minute the messaging tick, every 30 minutes the
+escalation of late complaints. CELERY_BEAT_SCHEDULE replaces all of these.
 """
 
 import os
@@ -22,6 +22,11 @@ if not app.conf.beat_schedule:
     app.conf.beat_schedule = {
         "loyalty-daily": {"task": "membercare.loyalty.tasks.loyalty_daily", "schedule": crontab(hour=2, minute=30)},
         "care-daily": {"task": "membercare.care.tasks.care_daily", "schedule": crontab(hour=3, minute=0)},
+        # the dashboards' facts read the day's segments: after the care job (about a minute on 1M members)
+        "analytics-daily": {"task": "membercare.analytics.tasks.analytics_daily",
+                            "schedule": crontab(hour=3, minute=30)},
+        "coupons-expire": {"task": "membercare.campaigns.tasks.coupons_expire", "schedule": crontab(hour=0, minute=10)},
+        "complaints-escalate": {"task": "membercare.service.tasks.complaints_escalate", "schedule": 30 * 60.0},
         "messaging-tick": {"task": "membercare.messaging.tasks.messaging_tick", "schedule": 60.0},
         "prediction-weekly": {"task": "membercare.prediction.tasks.predictions_weekly",
                               "schedule": crontab(hour=4, minute=0, day_of_week=1)},

@@ -8,7 +8,7 @@ from membercare.analytics.cohorts import cohort_table, migration_matrix
 from membercare.analytics.facts import analytics_refresh, refresh_points_days, refresh_store_days
 from membercare.analytics.measures import Scope
 from membercare.analytics.models import AnalyticsCursor, Cohort, PointsDay, SegmentMove, StoreDay
-from membercare.care.daily import care_daily
+from membercare.analytics.tasks import analytics_daily as analytics_daily_task
 from membercare.care.models import PurchaseDay, SegmentSpan
 from membercare.loyalty.models import PointsEntry
 from membercare.sales.models import Receipt
@@ -98,7 +98,6 @@ def test_cohort_retention(world):
     assert [r["size"] for r in cohort_table(store_ids=(world.a.pk,))["rows"]] == [2]
 
 
-def test_the_daily_job_runs_the_analytics_step(world):
-    run = care_daily(TODAY, only=["analytics"])
-    assert run.steps["analytics"]["count"] > 0
+def test_the_nightly_task_brings_the_facts_up_to_date(world):
+    assert analytics_daily_task(TODAY.isoformat())["store_days"] > 0
     assert StoreDay.objects.filter(store=world.a).exists()

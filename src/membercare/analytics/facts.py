@@ -350,8 +350,3 @@ def analytics_refresh(day: dt.date | None = None, *, rebuild: bool = False,
         if progress:
             progress(i + 1, len(parts), name)
     return counts
-
-
-def analytics_daily(day: dt.date, config: dict) -> int:
-    """The care daily job's step (care.daily.daily_steps): the facts for `day`; returns the rows touched."""
-    return sum(analytics_refresh(day).values())

@@ -36,14 +36,12 @@ def warn(message: str) -> None:
 
 
 def daily_steps() -> list[tuple[str, StepFn]]:
-    """(name, function(day, config) -> count) in order: segments first, rules after (they read segments)."""
-    from membercare.analytics.facts import analytics_daily
-
+    """(name, function(day, config) -> count) in order: segments first, rules after (they read segments).
+    The dashboards' facts are a job of their own after this one (analytics.tasks.analytics_daily)."""
     from .rules import RULES
     from .segments import segments_compute
 
-    return [("segments", segments_compute), *((f"rule:{code}", fn) for code, fn in RULES.items()),
-            ("analytics", analytics_daily)]
+    return [("segments", segments_compute), *((f"rule:{code}", fn) for code, fn in RULES.items())]
 
 
 def _enabled(name: str, config: dict) -> bool:

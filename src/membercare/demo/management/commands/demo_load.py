@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from membercare.analytics.facts import analytics_refresh
 from membercare.demo.campaigns import demo_campaigns
 from membercare.demo.care import demo_care
 from membercare.demo.events import demo_events
@@ -35,6 +36,7 @@ class Command(BaseCommand):
         result.counts.update(demo_campaigns(today))  # coupons: one running (some used, a hold-out), one expired
         result.counts.update(demo_events(today))  # a salon with invitations and answers, a past show, a referral
         result.counts.update(demo_service(today))  # gifts, complaints at different steps, survey answers
+        result.counts["dashboard_facts"] = sum(analytics_refresh(today).values())  # the nightly job, once
         counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.counts.items())
         self.stdout.write(self.style.SUCCESS(f"Loaded {counts} in {result.timings['total']:.1f}s."))
         print_logins(self.stdout, self.style, result.logins)
