@@ -1,5 +1,5 @@
 """Filling the pre-aggregated facts (analytics.models) so that every dashboard reads a few thousand rows,
-never the receipts: a step of the care daily job (`analytics_daily`, after the segments) and the
+never the receipts: the nightly task after the care job (`analytics.tasks.analytics_daily`, 03:30) and the
 `analytics_refresh` command (first build, or `--rebuild`).
 
 - StoreDay: the first run builds it from every receipt and member; later runs re-derive only the (store,

@@ -1,4 +1,4 @@
-"""Pre-aggregated facts behind the dashboards (filled by analytics.facts, a step of the care daily job, and by
+"""Pre-aggregated facts behind the dashboards (filled by analytics.facts, the nightly task after the care job, and by
 the `analytics_refresh` command for a first build). Derived data only: every row can be rebuilt from the
 receipts, the points ledger, the members, the segments and the care tasks; no database constraints, so the
 daily job never pays for foreign-key checks on them. Amounts in cents (integers), converted to Decimal

@@ -1,4 +1,4 @@
-"""Build or bring up to date the analytics facts (the care daily job does it every day as its last step)."""
+"""Build or bring up to date the analytics facts (the nightly task after the care job does it every day)."""
 
 import datetime as dt
 
