@@ -3,10 +3,14 @@
 import datetime as dt
 from decimal import Decimal
 
+import time_machine
+
 from membercare.analytics import measures
 from membercare.analytics.facts import analytics_refresh
 from membercare.analytics.measures import Scope
 from membercare.analytics.models import StoreDay
+
+from .conftest import at
 
 MARCH = (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
 
@@ -114,8 +118,18 @@ def test_nothing_to_show_gives_none_not_zero_division(db):
     assert measures.churn_rate(Scope(None, *MARCH))["rate"] is None
 
 
-def test_other_apps_tiles_only_when_their_selector_exists(world):
-    assert measures.optional_tile("membercare.analytics.sql", "add_months", dt.date(2026, 1, 31), 1) == dt.date(
-        2026, 2, 1)
-    assert measures.optional_tile("membercare.analytics.sql", "no_such_selector") is None
-    assert measures.optional_tile("membercare.no_such_app.selectors", "complaint_stats") is None
+def test_complaint_and_campaign_tiles_come_from_their_apps(world):
+    from django.utils import translation
+
+    from membercare.service.complaints import complaint_open
+
+    with time_machine.travel(at(dt.date(2026, 3, 4), 10), tick=False):
+        complaint_open(by=world.clerk, member=world.m1, store=world.a, category="quality", severity="low",
+                       description="扣子掉了")
+    with translation.override("en"), time_machine.travel(at(dt.date(2026, 3, 20), 10), tick=False):
+        tile = measures.complaint_tile(scope(world.a), [world.a])
+        other = measures.complaint_tile(scope(world.b), [world.b])
+        campaigns = measures.campaign_tile(scope(world.a), [world.a])
+    assert (tile["Opened"], tile["Open now"], tile["Overdue now"]) == (1, 1, 1)  # low: 7 days to resolve
+    assert other["Opened"] == 0
+    assert campaigns == []  # no coupon batch, event or bulk send in this chain

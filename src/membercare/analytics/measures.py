@@ -260,25 +260,18 @@ def tasks_by_clerk(scope: Scope, assignee_id: int | None = None) -> list[dict[st
 
 # ---- other apps' tiles ---------------------------------------------------------------------------------------
 
-def optional_tile(module: str, name: str, *args: Any) -> Any | None:
-    """The result of `module.name(*args)` when that selector exists (other apps add them), else None."""
-    import importlib
+def complaint_tile(scope: Scope, stores: list) -> dict[str, Any]:
+    """Complaints opened, closed, open, overdue and the time to resolve (service.selectors.complaint_stats)."""
+    from membercare.service.selectors import complaint_stats
 
-    try:
-        fn = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-    return fn(*args)
+    return complaint_stats(stores, scope.start, scope.end)
 
 
-def complaint_tile(scope: Scope, stores: list) -> Any | None:
-    """membercare.service.selectors.complaint_stats(stores, start, end), if the service app provides it."""
-    return optional_tile("membercare.service.selectors", "complaint_stats", stores, scope.start, scope.end)
+def campaign_tile(scope: Scope, stores: list) -> list[dict[str, Any]]:
+    """Campaigns running in the period with their results (campaigns.selectors.campaign_results_summary)."""
+    from membercare.campaigns.selectors import campaign_results_summary
 
-
-def campaign_tile(scope: Scope, stores: list) -> Any | None:
-    """membercare.campaigns.selectors.campaign_results_summary(stores, start, end), if provided."""
-    return optional_tile("membercare.campaigns.selectors", "campaign_results_summary", stores, scope.start, scope.end)
+    return campaign_results_summary(stores, scope.start, scope.end)
 
 
 # ---- a clerk's own work (live: a clerk's rows are few and indexed) --------------------------------------------

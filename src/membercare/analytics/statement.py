@@ -24,7 +24,7 @@ from membercare.org.models import Brand
 from membercare.sales.models import Receipt
 
 from . import sql
-from .measures import CENT, optional_tile
+from .measures import CENT
 
 Progress = Callable[..., None]
 CHUNK = 900
@@ -108,8 +108,11 @@ def vip_statement_list(brand: Brand, start: dt.date, end: dt.date, *, limit: int
     cards = _best_cards(ids)
     if progress:
         progress(2, 3, "extras")
-    extras = optional_tile("membercare.events.selectors", "member_event_counts", ids, start, end) or {}
-    coupons = optional_tile("membercare.campaigns.selectors", "member_coupon_counts", ids, start, end) or {}
+    from membercare.campaigns.selectors import member_coupon_counts
+    from membercare.events.selectors import member_event_counts
+
+    extras = member_event_counts(ids, start, end)
+    coupons = member_coupon_counts(ids, start, end)
     rows = []
     for i, r in enumerate(top, start=1):
         p = points.get(r["member_id"], {})

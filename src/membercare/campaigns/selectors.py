@@ -10,13 +10,12 @@ the two averages; it is the campaign's effect whether or not the member used the
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import inspect
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from membercare.members.models import Member
@@ -133,55 +132,49 @@ def uplift(result: dict[str, Any]) -> dict[str, Any]:
             "response_rate": (result.get("responded") or 0) / reached if reached else None}
 
 
-def _selector(module: str, name: str):
-    """A results selector of another app, or None while that app does not provide it."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
-def _call(fn, obj, stores):
-    if stores is not None and "stores" in inspect.signature(fn).parameters:
-        return fn(obj, stores=stores), True
-    return fn(obj), stores is None
-
-
 KIND_LABELS = {"coupon": _("Coupon batch"), "event": _("VIP event"), "bulk": _("Bulk send")}
 
 
 def campaign_results(stores=None, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest coupon batches, VIP events and bulk sends with their results (uplift included). A kind
-    whose app does not provide its selector yet is left out. `stores` (a manager): coupon results for their
-    stores' members; the other kinds too where their selector takes `stores`, else they are marked chain-wide."""
+    """The newest coupon batches, VIP events and bulk sends with their results (uplift included). `stores`
+    (a manager): coupon results for their stores' members; events and bulk sends are counted chain-wide and
+    marked so (`scoped` False)."""
+    from membercare.events.models import Event
+    from membercare.events.selectors import event_results
+    from membercare.messaging.models import BulkSend
+    from membercare.messaging.selectors import bulk_send_results
+
+    from .models import CouponIssue
+
     rows: list[dict[str, Any]] = []
     for batch in CouponBatch.objects.order_by("-created_at", "-pk")[:limit]:
         rows.append({"kind": "coupon", "kind_label": KIND_LABELS["coupon"], "name": batch.name, "obj": batch,
                      "scoped": True, **uplift(coupon_batch_results(batch, stores=stores))})
-    event_results = _selector("membercare.events.selectors", "event_results")
-    if event_results is not None:
-        from django.apps import apps
-
-        try:
-            events = apps.get_model("events", "Event").objects.order_by("-pk")[:limit]
-        except LookupError:
-            events = []
-        for event in events:
-            result, scoped = _call(event_results, event, stores)
-            rows.append({"kind": "event", "kind_label": KIND_LABELS["event"], "obj": event, "scoped": scoped,
-                         "name": getattr(event, "title", None) or str(event), **uplift(result)})
-    bulk_results = _selector("membercare.messaging.selectors", "bulk_send_results")
-    if bulk_results is not None:
-        from membercare.messaging.models import BulkSend
-
-        from .models import CouponIssue
-
-        coupon_sends = CouponIssue.objects.filter(bulk__isnull=False).values("bulk_id")  # shown with their batch
-        for bulk in BulkSend.objects.exclude(pk__in=coupon_sends).order_by("-created_at", "-pk")[:limit]:
-            result, scoped = _call(bulk_results, bulk, stores)
-            rows.append({"kind": "bulk", "kind_label": KIND_LABELS["bulk"], "name": bulk.name, "obj": bulk,
-                         "scoped": scoped, **uplift(result)})
+    for event in Event.objects.order_by("-pk")[:limit]:
+        rows.append({"kind": "event", "kind_label": KIND_LABELS["event"], "obj": event, "scoped": stores is None,
+                     "name": event.title, **uplift(event_results(event))})
+    coupon_sends = CouponIssue.objects.filter(bulk__isnull=False).values("bulk_id")  # shown with their batch
+    for bulk in BulkSend.objects.exclude(pk__in=coupon_sends).order_by("-created_at", "-pk")[:limit]:
+        rows.append({"kind": "bulk", "kind_label": KIND_LABELS["bulk"], "name": bulk.name, "obj": bulk,
+                     "scoped": stores is None, **uplift(bulk_send_results(bulk))})
     rows.sort(key=lambda r: _day(r.get("window_start")), reverse=True)
+    return rows
+
+
+def campaign_results_summary(stores, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """The dashboard's campaign tile: campaigns whose window overlaps `start`..`end`, one row each (kind, name,
+    reached, responded, sales, sales per member against the hold-out's)."""
+    rows = []
+    for r in campaign_results(stores=stores):
+        first, last = _day(r.get("window_start")), _day(r.get("window_end"))
+        if first > end or (r.get("window_end") and last < start):
+            continue
+        rows.append({gettext("Kind"): r["kind_label"], gettext("Campaign"): r["name"],
+                     gettext("Reached"): r.get("reached") or 0,
+                     gettext("Responded"): r.get("responded") or 0, gettext("Sales"): r.get("sales") or Decimal("0"),
+                     gettext("Per member"): r["per_member"] if r["per_member"] is not None else "—",
+                     gettext("Hold-out per member"): (r["holdout_per_member"] if r["holdout_per_member"] is not None
+                                                else "—")})
     return rows
 
 
@@ -189,3 +182,13 @@ def _day(value) -> dt.date:
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     return value or dt.date.min
+
+
+def member_coupon_counts(member_ids: list[int], start: dt.date, end: dt.date) -> dict[int, int]:
+    """{member id: coupons used from `start` to `end` (local days)} for the annual VIP statement."""
+    from membercare.analytics.sql import day_bounds
+
+    begin, stop = day_bounds(start, end)
+    return dict(CouponRedemption.objects.filter(coupon__member_id__in=member_ids, redeemed_at__gte=begin,
+                                                redeemed_at__lt=stop)
+                .values("coupon__member_id").annotate(n=Count("pk")).values_list("coupon__member_id", "n"))
