@@ -22,7 +22,7 @@ class CouponBatch(models.Model):
                               verbose_name=_("brand"), help_text=_("The coupon is accepted at this brand's stores."))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.AMOUNT)
     value = models.DecimalField(_("value"), max_digits=10, decimal_places=2,
-                                help_text=_("Yuan off, or the percentage off (e.g. 10 for 10% off)."))
+                                help_text=_("Yuan off, or the percentage off (e.g. 10 means 10 percent off)."))
     min_spend = models.DecimalField(_("minimum spend"), max_digits=10, decimal_places=2, default=0,
                                     help_text=_("On the items the coupon applies to, before the coupon."))
     skus = models.JSONField(_("products (SKUs)"), default=list, blank=True)

@@ -28,7 +28,7 @@ class BatchForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=CouponBatch.Kind.choices, widget=forms.RadioSelect,
                              initial=CouponBatch.Kind.AMOUNT)
     value = forms.DecimalField(label=_("Value"), min_value=Decimal("0.01"), max_digits=10, decimal_places=2,
-                               help_text=_("Yuan off, or the percentage off (e.g. 10 for 10% off)."))
+                               help_text=_("Yuan off, or the percentage off (e.g. 10 means 10 percent off)."))
     min_spend = forms.DecimalField(label=_("Minimum spend"), required=False, min_value=Decimal("0"), max_digits=10,
                                    decimal_places=2,
                                    help_text=_("On the items the coupon applies to, before the coupon."))
