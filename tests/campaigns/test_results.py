@@ -93,7 +93,14 @@ def test_the_results_list_takes_bulk_sends_from_messaging_but_not_the_coupon_mes
     rows = campaign_results()
     kinds = {(r["kind"], r["obj"].pk) for r in rows}
     assert ("coupon", batch.pk) in kinds
-    if any(r["kind"] == "bulk" for r in rows):  # once messaging provides bulk_send_results
-        assert ("bulk", plain.pk) in kinds and ("bulk", issue.bulk_id) not in kinds
+    assert ("bulk", plain.pk) in kinds and ("bulk", issue.bulk_id) not in kinds
+    assert not any(r["kind"] == "bulk" for r in campaign_results(stores=[chain.shop]))  # bulk sends are HQ's
     for r in rows:
         assert {"reached", "responded", "sales", "holdout_size", "holdout_sales", "uplift_per_member"} <= set(r)
+
+
+def test_the_results_list_takes_only_campaigns_of_the_period(data, make_batch):
+    make_batch(name="八月券", valid_from=dt.date(2026, 8, 1), valid_to=dt.date(2026, 8, 31))
+    june = [r["name"] for r in campaign_results(start=dt.date(2026, 6, 15), end=dt.date(2026, 7, 15))]
+    august = [r["name"] for r in campaign_results(start=dt.date(2026, 7, 20), end=dt.date(2026, 8, 1))]
+    assert (june, august) == (["六月券"], ["八月券"])

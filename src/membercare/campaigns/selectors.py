@@ -135,10 +135,14 @@ def uplift(result: dict[str, Any]) -> dict[str, Any]:
 KIND_LABELS = {"coupon": _("Coupon batch"), "event": _("VIP event"), "bulk": _("Bulk send")}
 
 
-def campaign_results(stores=None, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest coupon batches, VIP events and bulk sends with their results (uplift included). `stores`
-    (a manager): coupon results for their stores' members; events and bulk sends are counted chain-wide and
-    marked so (`scoped` False)."""
+def campaign_results(stores=None, limit: int = 50, start: dt.date | None = None,
+                     end: dt.date | None = None) -> list[dict[str, Any]]:
+    """The newest coupon batches, VIP events and bulk sends with their results (uplift included); with
+    `start`/`end`, only those running in that period (filtered before anything is computed). `stores` (a
+    manager): coupon results for their stores' members and the events held at their stores; bulk sends are
+    HQ's and left out."""
+    from django.db.models import Q
+
     from membercare.events.models import Event
     from membercare.events.selectors import event_results
     from membercare.messaging.models import BulkSend
@@ -146,29 +150,40 @@ def campaign_results(stores=None, limit: int = 50) -> list[dict[str, Any]]:
 
     from .models import CouponIssue
 
+    batches, events = CouponBatch.objects.all(), Event.objects.filter(cancelled=False)
+    bulks = BulkSend.objects.exclude(pk__in=CouponIssue.objects.filter(bulk__isnull=False).values("bulk_id"))
+    if start is not None and end is not None:
+        first, stop = _window(start, end)
+        batches = batches.filter(valid_from__lte=end, valid_to__gte=start)
+        events = events.filter(starts_at__lt=stop).filter(
+            Q(ends_at__gte=first) | Q(sale_ends_on__gte=start))
+        bulks = bulks.filter(scheduled_at__lt=stop, scheduled_at__gte=first - dt.timedelta(days=14))
+    if stores is not None:
+        events = events.filter(Q(stores__in=stores) | Q(stores__isnull=True, brand__stores__in=stores)).distinct()
+        bulks = bulks.none()
     rows: list[dict[str, Any]] = []
-    for batch in CouponBatch.objects.order_by("-created_at", "-pk")[:limit]:
+    for batch in batches.order_by("-created_at", "-pk")[:limit]:
         rows.append({"kind": "coupon", "kind_label": KIND_LABELS["coupon"], "name": batch.name, "obj": batch,
                      "scoped": True, **uplift(coupon_batch_results(batch, stores=stores))})
-    for event in Event.objects.order_by("-pk")[:limit]:
-        rows.append({"kind": "event", "kind_label": KIND_LABELS["event"], "obj": event, "scoped": stores is None,
+    for event in events.order_by("-pk")[:limit]:
+        rows.append({"kind": "event", "kind_label": KIND_LABELS["event"], "obj": event, "scoped": True,
                      "name": event.title, **uplift(event_results(event))})
-    coupon_sends = CouponIssue.objects.filter(bulk__isnull=False).values("bulk_id")  # shown with their batch
-    for bulk in BulkSend.objects.exclude(pk__in=coupon_sends).order_by("-created_at", "-pk")[:limit]:
+    for bulk in bulks.order_by("-created_at", "-pk")[:limit]:  # coupon batches' own sends are shown with them
         rows.append({"kind": "bulk", "kind_label": KIND_LABELS["bulk"], "name": bulk.name, "obj": bulk,
-                     "scoped": stores is None, **uplift(bulk_send_results(bulk))})
+                     "scoped": True, **uplift(bulk_send_results(bulk))})
     rows.sort(key=lambda r: _day(r.get("window_start")), reverse=True)
     return rows
 
 
 def campaign_results_summary(stores, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-    """The dashboard's campaign tile: campaigns whose window overlaps `start`..`end`, one row each (kind, name,
-    reached, responded, sales, sales per member against the hold-out's)."""
+    """The dashboard's campaign tile: campaigns running from `start` to `end`, one row each (kind, name,
+    reached, responded, sales, sales per member against the hold-out's). HQ's whole-chain view passes every
+    store: then nothing is scoped."""
+    from membercare.org.models import Store
+
+    chain = stores is None or len(stores) >= Store.objects.count()
     rows = []
-    for r in campaign_results(stores=stores):
-        first, last = _day(r.get("window_start")), _day(r.get("window_end"))
-        if first > end or (r.get("window_end") and last < start):
-            continue
+    for r in campaign_results(stores=None if chain else stores, limit=20, start=start, end=end):
         rows.append({gettext("Kind"): r["kind_label"], gettext("Campaign"): r["name"],
                      gettext("Reached"): r.get("reached") or 0,
                      gettext("Responded"): r.get("responded") or 0, gettext("Sales"): r.get("sales") or Decimal("0"),

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from membercare.core.permissions import can_see_full_phone, require, visible_stores
+from membercare.core.permissions import can_see_full_phone, can_work_members, require, visible_stores
 from membercare.core.phone import mask_phone
 from membercare.events.models import Event, Invitation
 from membercare.events.referrals import referral_code_for, referral_record
@@ -201,6 +201,7 @@ def rsvp_page(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def member_referral_code(request: HttpRequest, pk: int) -> HttpResponse:
     """Make (or show) the member's referral code."""
+    require(can_work_members(request.user))
     member = get_object_or_404(Member, pk=pk)
     code = referral_code_for(member)
     messages.success(request, _("Referral code of %(name)s: %(code)s") % {"name": member.name, "code": code})
@@ -210,6 +211,7 @@ def member_referral_code(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def member_referred_by(request: HttpRequest, pk: int) -> HttpResponse:
     """Record who brought this member (a member who has not bought yet), by the referrer's code."""
+    require(can_work_members(request.user))
     member = get_object_or_404(Member, pk=pk)
     form = ReferralCodeForm(request.POST)
     if not form.is_valid():
