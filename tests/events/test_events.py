@@ -193,9 +193,10 @@ def test_no_query_for_the_extra_discount_when_no_sale_runs(chain, member, django
 def test_results_on_a_hand_built_data_set(chain, hq, now):
     """Salon on 2026-06-20 at SH01. Invited A, B, C (A and B attend), hold-out H1, H2. Receipts:
     A 1000 at SH01 that day (counts), A 300 at BJ01 that day (other store: no), A 200 at SH01 next day (no),
-    B 500 and a return of -100 at SH01 that day (net 400), C 800 at SH01 (did not attend: no),
+    B 500 and a return of -100 at SH01 that day (net 400), C 800 at SH01 (invited, did not attend),
     H1 700 at SH01 that day (hold-out), H2 50 at SH01 the day before (outside the window).
-    sales = 1000 + 400 = 1400; holdout_sales = 700; responded = 2; reached = 3 (all messages sent)."""
+    sales (every invited member, as the hold-out is measured) = 1000 + 400 + 800 = 2200; attributed to the
+    event (those who came) = 1000 + 400 = 1400; holdout_sales = 700; responded = 2; reached = 3."""
     from membercare.messaging.models import MessageStatus
 
     event = salon(hq, chain)
@@ -220,7 +221,8 @@ def test_results_on_a_hand_built_data_set(chain, hq, now):
     ReceiptFactory(member=h1, store=chain.shop, sold_at=at(2026, 6, 20, 0, 5), total_paid=Decimal("700"))
     ReceiptFactory(member=h2, store=chain.shop, sold_at=at(2026, 6, 19, 23, 59), total_paid=Decimal("50"))
     results = event_results(event)
-    assert results == {"reached": 3, "responded": 2, "sales": Decimal("1400.00"), "holdout_size": 2,
+    assert results == {"reached": 3, "responded": 2, "sales": Decimal("2200.00"),
+                       "attributed_sales": Decimal("1400.00"), "holdout_size": 2,
                        "holdout_sales": Decimal("700.00"), "window_start": at(2026, 6, 20, 0),
                        "window_end": at(2026, 6, 21, 0)}
 

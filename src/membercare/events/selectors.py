@@ -68,8 +68,10 @@ def event_results(event: Event) -> dict:
     - reached: invitations whose message was sent or delivered;
     - responded: invited members (not held out) who attended (checked in; for an exclusive sale also those
       who bought with the extra discount);
-    - sales: what invited members who attended paid at the event's stores in the window (the event day(s));
-      for an exclusive sale, the receipts that received the extra discount (and their returns);
+    - sales: what the invited members (not held out) paid at the event's stores in the window, whether they
+      came or not: the same measure as the hold-out's, so the two compare;
+    - attributed_sales: the event's own sales: what those who attended paid there in the window; for an
+      exclusive sale, the receipts that received the extra discount (and their returns);
     - holdout_size, holdout_sales: the hold-out group, and what it paid at the event's stores in the window;
     - window_start, window_end: [start, end) of the window, local days.
     Sums in SQL; money as Decimal with 2 places."""
@@ -80,18 +82,20 @@ def event_results(event: Event) -> dict:
     window = Receipt.objects.filter(_store_filter(event), sold_at__gte=start, sold_at__lt=end)
     if event.is_exclusive_sale:
         discounted = EventReceipt.objects.filter(event=event)
-        sales = Receipt.objects.filter(Q(pk__in=discounted.values("receipt_id"))
-                                       | Q(original_id__in=discounted.values("receipt_id"))
-                                       ).aggregate(s=Sum("total_paid"))["s"]
+        attributed = Receipt.objects.filter(Q(pk__in=discounted.values("receipt_id"))
+                                            | Q(original_id__in=discounted.values("receipt_id"))
+                                            ).aggregate(s=Sum("total_paid"))["s"]
         responded = (Member.objects.filter(Q(pk__in=attended.values("member_id"))
                                            | Q(pk__in=discounted.values("member_id"))).count())
     else:
-        sales = window.filter(member_id__in=attended.values("member_id")).aggregate(s=Sum("total_paid"))["s"]
+        attributed = window.filter(member_id__in=attended.values("member_id")).aggregate(s=Sum("total_paid"))["s"]
         responded = attended.count()
+    sales = window.filter(member_id__in=invited.values("member_id")).aggregate(s=Sum("total_paid"))["s"]
     held = Invitation.objects.filter(event=event, held_out=True)
     held_sales = window.filter(Exists(held.filter(member_id=OuterRef("member_id")))).aggregate(
         s=Sum("total_paid"))["s"]
     return {"reached": reached, "responded": responded, "sales": (sales or ZERO).quantize(ZERO),
+            "attributed_sales": (attributed or ZERO).quantize(ZERO),
             "holdout_size": held.count(), "holdout_sales": (held_sales or ZERO).quantize(ZERO),
             "window_start": start, "window_end": end}
 
