@@ -83,7 +83,6 @@ def test_profile_panel_shows_the_members_figures(client, clerk, brands, history)
     member = history[0]
     p = MemberPrediction.objects.get(member=member, brand=brands[0])
     client.force_login(clerk)
-    with translation.override("en"):
-        html = client.get(reverse("member_detail", args=[member.pk])).content.decode()
+    html = client.get(reverse("member_detail", args=[member.pk])).content.decode()  # in Chinese, the default
     assert 'id="prediction"' in html and f'data-p-alive="{p.p_alive:.4f}"' in html and f"¥{p.clv}" in html
-    assert "Expected value in 12 months" in html
+    assert "未来12个月预计价值" in html  # "Expected value in 12 months"
