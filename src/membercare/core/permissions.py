@@ -44,6 +44,11 @@ def can_edit_programme(user: Staff) -> bool:
     return _role(user) in PROGRAMME_ROLES
 
 
+def can_recompute_predictions(user: Staff) -> bool:
+    """The member value model's page and its recompute: the VIP specialist and the administrator."""
+    return _role(user) in PROGRAMME_ROLES
+
+
 def can_administer(user: Staff) -> bool:
     return _role(user) in ADMIN_ROLES
 

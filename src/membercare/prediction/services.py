@@ -22,8 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from membercare.core.permissions import _role
-from membercare.org.models import Brand, Role
+from membercare.org.models import Brand
 
 from . import bgnbd, clv, gammagamma
 from .models import MemberPrediction, PredictionFit
@@ -47,11 +46,6 @@ STEP_LABELS = {
     "write": _("saving the predictions"),
     "done": _("done"),
 }
-
-
-def can_recompute_predictions(user: Any) -> bool:
-    """The VIP specialist and the administrator run and read the model page."""
-    return _role(user) in (Role.SPECIALIST, Role.ADMIN)
 
 
 def _noop(*_args: Any, **_kwargs: Any) -> None:

@@ -4,8 +4,7 @@ from django.http import HttpRequest
 
 from membercare.campaigns.services import can_run_campaigns, can_see_campaign_results
 from membercare.care.services import can_edit_care_settings, can_manage_store_tasks
-from membercare.core.permissions import can_administer, can_edit_programme, can_work_members
-from membercare.prediction.services import can_recompute_predictions
+from membercare.core.permissions import can_administer, can_edit_programme, can_recompute_predictions, can_work_members
 from membercare.service.permissions import can_see_reports
 
 from .views_messaging import can_manage_messaging, can_see_outbox

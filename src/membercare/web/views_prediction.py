@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from membercare.core.jobs import job_start, latest_job
+from membercare.core.permissions import can_recompute_predictions
 from membercare.prediction.selectors import brands_overview
-from membercare.prediction.services import can_recompute_predictions, predictions_job
 
 JOB_KIND = "predictions_recompute"
 
@@ -26,6 +26,8 @@ def prediction_page(request: HttpRequest) -> HttpResponse:
 def prediction_recompute(request: HttpRequest) -> HttpResponse:
     if not can_recompute_predictions(request.user):
         raise PermissionDenied
+    from membercare.prediction.services import predictions_job  # numpy/scipy load with the first recompute
+
     job = job_start(JOB_KIND, request.user, predictions_job)
     if request.headers.get("HX-Request"):
         return render(request, "web/_job_progress.html", {"job": job})
