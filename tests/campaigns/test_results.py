@@ -104,3 +104,12 @@ def test_the_results_list_takes_only_campaigns_of_the_period(data, make_batch):
     june = [r["name"] for r in campaign_results(start=dt.date(2026, 6, 15), end=dt.date(2026, 7, 15))]
     august = [r["name"] for r in campaign_results(start=dt.date(2026, 7, 20), end=dt.date(2026, 8, 1))]
     assert (june, august) == (["六月券"], ["八月券"])
+
+
+def test_uplift_divides_by_the_whole_treated_group_where_there_is_one():
+    bulk_like = {"reached": 2, "group_size": 4, "sales": Decimal("400"), "holdout_size": 2,
+                 "holdout_sales": Decimal("100")}
+    result = uplift(bulk_like)  # 4 treated (2 of them never reached) against 2 held out
+    assert (result["per_member"], result["holdout_per_member"], result["uplift_per_member"]) == (
+        Decimal("100.00"), Decimal("50.00"), Decimal("50.00"))
+    assert uplift({**bulk_like, "group_size": None} | {"group_size": 0})["per_member"] is None

@@ -221,7 +221,7 @@ def test_results_on_a_hand_built_data_set(chain, hq, now):
     ReceiptFactory(member=h1, store=chain.shop, sold_at=at(2026, 6, 20, 0, 5), total_paid=Decimal("700"))
     ReceiptFactory(member=h2, store=chain.shop, sold_at=at(2026, 6, 19, 23, 59), total_paid=Decimal("50"))
     results = event_results(event)
-    assert results == {"reached": 3, "responded": 2, "sales": Decimal("2200.00"),
+    assert results == {"reached": 3, "responded": 2, "group_size": 3, "sales": Decimal("2200.00"),
                        "attributed_sales": Decimal("1400.00"), "holdout_size": 2,
                        "holdout_sales": Decimal("700.00"), "window_start": at(2026, 6, 20, 0),
                        "window_end": at(2026, 6, 21, 0)}

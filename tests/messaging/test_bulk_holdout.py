@@ -52,7 +52,9 @@ def test_a_hold_out_share_over_half_is_refused(birthday_template, store, audienc
 def test_results_on_a_hand_built_data_set(outbox, birthday_template, store, audience, specialist):
     """Sent 2026-09-10 10:00; window to 09-24 10:00. Recipients r1 (bought 300 and 200), r2 (bought 100, returned
     -100: bought but net 0), r3 (bought 500 on 09-24 10:00, outside); hold-out h1 (bought 700), h2 (bought 50 on
-    09-10 09:59, before). reached = all delivered; responded = 2; sales = 500; holdout_sales = 700."""
+    09-10 09:59, before); r4's message was not sent (opted out) but r4 bought 400. reached = delivered;
+    responded = 2; attributed (recipients reached) = 500; the treated group's sales (everyone outside the
+    hold-out, reached or not, as the hold-out is measured) = 900; holdout_sales = 700."""
     with time_machine.travel(at(2026, 9, 10, 10), tick=False):
         bulk = bulk_schedule(name="生日", template=birthday_template, audience={"store_ids": [store.pk]},
                              scheduled_at=at(2026, 9, 10, 10), by=specialist, holdout_share=Decimal("0.2"),
@@ -60,7 +62,9 @@ def test_results_on_a_hand_built_data_set(outbox, birthday_template, store, audi
         bulk_enqueue(bulk)
         deliver_all()
     reached = Message.objects.filter(bulk=bulk, status=MessageStatus.SENT)
-    r1, r2, r3 = [m.member for m in reached.select_related("member").order_by("pk")[:3]]
+    r1, r2, r3, r4 = [m.member for m in reached.select_related("member").order_by("pk")[:4]]
+    Message.objects.filter(bulk=bulk, member=r4).update(status=MessageStatus.SKIPPED, skip_reason="opted_out")
+    ReceiptFactory(member=r4, store=store, sold_at=at(2026, 9, 16), total_paid=Decimal("400"))
     h1, h2 = [h.member for h in BulkHoldout.objects.filter(bulk=bulk).select_related("member").order_by("pk")[:2]]
     ReceiptFactory(member=r1, store=store, sold_at=at(2026, 9, 11), total_paid=Decimal("300"))
     ReceiptFactory(member=r1, store=store, sold_at=at(2026, 9, 20), total_paid=Decimal("200"))
@@ -70,11 +74,11 @@ def test_results_on_a_hand_built_data_set(outbox, birthday_template, store, audi
     ReceiptFactory(member=h1, store=store, sold_at=at(2026, 9, 15), total_paid=Decimal("700"))
     ReceiptFactory(member=h2, store=store, sold_at=at(2026, 9, 10, 9, 59), total_paid=Decimal("50"))
     results = bulk_send_results(bulk)
-    assert results == {"reached": reached.count(), "responded": 2, "sales": Decimal("500.00"),
-                       "holdout_size": BulkHoldout.objects.filter(bulk=bulk).count(),
+    held = BulkHoldout.objects.filter(bulk=bulk).count()
+    assert results == {"reached": 60 - held - 1, "responded": 2, "attributed_sales": Decimal("500.00"),
+                       "group_size": 60 - held, "sales": Decimal("900.00"), "holdout_size": held,
                        "holdout_sales": Decimal("700.00"), "window_start": at(2026, 9, 10, 10),
                        "window_end": at(2026, 9, 24, 10)}
-    assert results["reached"] == 60 - results["holdout_size"]
 
 
 def test_the_bulk_page_takes_a_hold_out_share(client, promo_template, store, audience, specialist):

@@ -123,9 +123,12 @@ def coupon_batch_results(batch: CouponBatch, stores=None) -> dict[str, Any]:
 
 
 def uplift(result: dict[str, Any]) -> dict[str, Any]:
-    """Per-member averages of both groups and their difference (None where a group is empty)."""
+    """Per-member averages of both groups and their difference (None where a group is empty). The treated
+    group is `group_size` where the result gives it (events, bulk sends: everyone outside the hold-out, reached
+    or not), else `reached` (coupon batches: every coupon issued reached its member)."""
     reached, held = result.get("reached") or 0, result.get("holdout_size") or 0
-    per = (Decimal(result.get("sales") or 0) / reached).quantize(Decimal("0.01")) if reached else None
+    group = result.get("group_size", reached) or 0
+    per = (Decimal(result.get("sales") or 0) / group).quantize(Decimal("0.01")) if group else None
     held_per = (Decimal(result.get("holdout_sales") or 0) / held).quantize(Decimal("0.01")) if held else None
     return {**result, "per_member": per, "holdout_per_member": held_per,
             "uplift_per_member": per - held_per if per is not None and held_per is not None else None,

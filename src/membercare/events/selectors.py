@@ -68,8 +68,8 @@ def event_results(event: Event) -> dict:
     - reached: invitations whose message was sent or delivered;
     - responded: invited members (not held out) who attended (checked in; for an exclusive sale also those
       who bought with the extra discount);
-    - sales: what the invited members (not held out) paid at the event's stores in the window, whether they
-      came or not: the same measure as the hold-out's, so the two compare;
+    - group_size, sales: the invited members (not held out), and what they paid at the event's stores in the
+      window, whether they came or not: the same measure as the hold-out's, so the two compare;
     - attributed_sales: the event's own sales: what those who attended paid there in the window; for an
       exclusive sale, the receipts that received the extra discount (and their returns);
     - holdout_size, holdout_sales: the hold-out group, and what it paid at the event's stores in the window;
@@ -94,7 +94,8 @@ def event_results(event: Event) -> dict:
     held = Invitation.objects.filter(event=event, held_out=True)
     held_sales = window.filter(Exists(held.filter(member_id=OuterRef("member_id")))).aggregate(
         s=Sum("total_paid"))["s"]
-    return {"reached": reached, "responded": responded, "sales": (sales or ZERO).quantize(ZERO),
+    return {"reached": reached, "responded": responded, "group_size": invited.count(),
+            "sales": (sales or ZERO).quantize(ZERO),
             "attributed_sales": (attributed or ZERO).quantize(ZERO),
             "holdout_size": held.count(), "holdout_sales": (held_sales or ZERO).quantize(ZERO),
             "window_start": start, "window_end": end}

@@ -110,8 +110,10 @@ def bulk_send_results(bulk) -> dict:
     """What a bulk send brought, against its hold-out group, over the window from the send time (the bulk's
     scheduled time) to +14 days (settings.MESSAGING_RESULTS_WINDOW_DAYS):
     reached = messages delivered (sent or delivered), responded = recipients reached who bought in the window,
-    sales = what those recipients paid in the window (returns in the window deducted), holdout_size and
-    holdout_sales = the same for the hold-out group. Computed in SQL (a few aggregates)."""
+    attributed_sales = what those recipients paid in the window (returns in the window deducted);
+    group_size and sales = the whole treated group — every member of the audience outside the hold-out, each of
+    whom has a message row, sent or not (no consent, opted out…) — and what it paid: the audience was split at
+    random, so this compares with holdout_size and holdout_sales, the same for the hold-out group. In SQL."""
     from django.conf import settings
     from django.db.models import Exists, OuterRef
 
@@ -126,10 +128,14 @@ def bulk_send_results(bulk) -> dict:
     in_window = Receipt.objects.filter(sold_at__gte=start, sold_at__lt=end)
     bought = in_window.filter(Exists(reached.filter(member_id=OuterRef("member_id")))).aggregate(
         sales=Sum("total_paid"), buyers=Count("member_id", distinct=True, filter=Q(original__isnull=True)))
+    treated = Message.objects.filter(bulk_id=bulk.pk)
+    group = in_window.filter(Exists(treated.filter(member_id=OuterRef("member_id")))).aggregate(
+        sales=Sum("total_paid"))
     holdout = BulkHoldout.objects.filter(bulk_id=bulk.pk)
     held = in_window.filter(Exists(holdout.filter(member_id=OuterRef("member_id")))).aggregate(
         sales=Sum("total_paid"))
     zero = Decimal("0.00")
     return {"reached": reached.count(), "responded": bought["buyers"] or 0,
-            "sales": (bought["sales"] or zero).quantize(zero), "holdout_size": holdout.count(),
+            "attributed_sales": (bought["sales"] or zero).quantize(zero), "group_size": treated.count(),
+            "sales": (group["sales"] or zero).quantize(zero), "holdout_size": holdout.count(),
             "holdout_sales": (held["sales"] or zero).quantize(zero), "window_start": start, "window_end": end}
