@@ -10,6 +10,9 @@ target (1 s for the whole chain). The data set has no segment history (the care 
 --fake-history first fills the analytics tables that come from it (a year of daily segment snapshots,
 13 months of migration, cohorts, a year of care tasks per clerk) with synthetic rows, in the analytics
 tables only, so that their reads are measured at a realistic volume; --drop-fake removes them again.
+--campaigns adds, for the run only (rolled back after), a coupon batch of this month issued to --coupons
+members of the main brand with a 10 % hold-out, and computes its results as the nightly task does, so the
+campaign tile shows a real result.
 """
 
 from __future__ import annotations
@@ -82,18 +85,54 @@ def drop_fake() -> None:
             cur.execute(f"DELETE FROM {name}")
 
 
+def add_campaign(coupons: int) -> None:
+    """A coupon batch valid this month, issued to `coupons` random members (and a hold-out of a tenth), written
+    with INSERT ... SELECT inside the caller's transaction."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from membercare.campaigns.models import Coupon, CouponBatch, CouponHoldout, CouponIssue
+    from membercare.org.models import Brand
+
+    today, now = timezone.localdate(), timezone.now()
+    brand = Brand.objects.filter(parent__isnull=True).order_by("pk").first()
+    batch = CouponBatch.objects.create(name="bench 月度券", brand=brand, kind="amount", value=100,
+                                       valid_from=today.replace(day=1), valid_to=today + dt.timedelta(days=7),
+                                       created_at=now)
+    issue = CouponIssue.objects.create(batch=batch, audience={}, holdout_share="0.1", seed="bench",
+                                       issued=coupons, held_out=coupons // 10, issued_at=now)
+    with connection.cursor() as cur:
+        cur.execute("""CREATE TEMP TABLE bench_pick AS SELECT id, row_number() OVER () AS n FROM
+                        (SELECT id FROM members_member TABLESAMPLE SYSTEM (20) LIMIT %s) m""",
+                    [coupons + coupons // 10])
+        cur.execute(f"""INSERT INTO {Coupon._meta.db_table} (batch_id, issue_id, member_id, code, issued_at)
+                        SELECT %s, %s, id, 'B' || lpad(n::text, 11, '0'), %s FROM bench_pick WHERE n <= %s""",
+                    [batch.pk, issue.pk, now, coupons])
+        cur.execute(f"""INSERT INTO {CouponHoldout._meta.db_table} (batch_id, issue_id, member_id)
+                        SELECT %s, %s, id FROM bench_pick WHERE n > %s""", [batch.pk, issue.pk, coupons])
+        cur.execute("DROP TABLE bench_pick")
+        cur.execute(f"ANALYZE {Coupon._meta.db_table}")
+    from membercare.analytics.facts import refresh_campaigns
+
+    started = time.perf_counter()
+    refresh_campaigns(today)  # the nightly task's part that computes campaign results
+    print(f"nightly campaign results: {time.perf_counter() - started:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--fake-history", action="store_true")
     parser.add_argument("--drop-fake", action="store_true")
+    parser.add_argument("--campaigns", action="store_true")
+    parser.add_argument("--coupons", type=int, default=100_000)
     args = parser.parse_args()
     setup_django()
 
-    from django.contrib.messages.storage.fallback import FallbackStorage
     from django.db import connection
     from django.test import RequestFactory
-    from django.utils import translation
 
     from membercare.org.models import Role, Staff, Store
     from membercare.web import views_analytics as v
@@ -136,6 +175,29 @@ def main() -> None:
         ("clerk own work, last 12 months", clerk, v.dashboard, "/analytics/", {"period": "last_12m"}),
     ]
     rows = []
+    from django.db import transaction
+
+    class _RollBack(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            if args.campaigns:
+                started = time.perf_counter()
+                add_campaign(args.coupons)
+                print(f"campaign added for this run: {args.coupons:,} coupons, hold-out {args.coupons // 10:,} "
+                      f"({time.perf_counter() - started:.1f} s; rolled back at the end)")
+            measure(args, cases, factory, rows)
+            raise _RollBack
+    except _RollBack:
+        pass
+    print(table(["view", "p50 ms", "max ms", f"p50 < {TARGET_MS:.0f} ms"], rows))
+
+
+def measure(args, cases, factory, rows) -> None:
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.utils import translation
+
     with translation.override("zh-hans"):
         for label, user, view, path, params in cases:
             times = []
@@ -155,7 +217,6 @@ def main() -> None:
                 assert response.status_code == 200, (label, response.status_code)
             s = summary_ms(times)
             rows.append([label, f"{s['p50']:.0f}", f"{s['max']:.0f}", "yes" if s["p50"] < TARGET_MS else "NO"])
-    print(table(["view", "p50 ms", "max ms", f"p50 < {TARGET_MS:.0f} ms"], rows))
 
 
 if __name__ == "__main__":

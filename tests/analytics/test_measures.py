@@ -133,3 +133,25 @@ def test_complaint_and_campaign_tiles_come_from_their_apps(world):
     assert (tile["Opened"], tile["Open now"], tile["Overdue now"]) == (1, 1, 1)  # low: 7 days to resolve
     assert other["Opened"] == 0
     assert campaigns == []  # no coupon batch, event or bulk send in this chain
+
+
+def test_campaign_tile_reads_the_results_of_the_nightly_run(world):
+    from django.utils import translation
+
+    from membercare.campaigns.models import Coupon, CouponBatch, CouponIssue
+
+    batch = CouponBatch.objects.create(name="三月券", brand=world.main, kind="amount", value=100,
+                                       valid_from=dt.date(2026, 3, 1), valid_to=dt.date(2026, 3, 31),
+                                       created_at=at(dt.date(2026, 2, 25)))
+    issue = CouponIssue.objects.create(batch=batch, audience={}, seed="t", issued=2, issued_at=at(dt.date(2026, 3, 1)))
+    for i, m in enumerate((world.m1, world.m2)):
+        Coupon.objects.create(batch=batch, issue=issue, member=m, code=f"T{i:011d}", issued_at=issue.issued_at)
+    with translation.override("en"):
+        assert measures.campaign_tile(scope(), []) == []  # nothing computed yet: the tile reads the nightly facts
+        analytics_refresh(dt.date(2026, 4, 1))
+        [row] = measures.campaign_tile(scope(), [])
+        # m1: 1000 - 200 at A (main brand), m2: 500 at A; m3's 600 at the sub-brand's K is not theirs
+        assert (row["Campaign"], row["Reached"], row["Sales"]) == ("三月券", 2, Decimal("1300.00"))
+        assert measures.campaign_tile(scope(world.a), [world.a])[0]["Campaign"] == "三月券"  # a main-brand store
+        assert measures.campaign_tile(scope(world.k), [world.k]) == []  # the sub-brand's store: not its batch
+        assert measures.campaign_tile(Scope(None, dt.date(2026, 5, 1), dt.date(2026, 5, 31)), []) == []

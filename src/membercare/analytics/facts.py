@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -339,6 +340,7 @@ def analytics_refresh(day: dt.date | None = None, *, rebuild: bool = False,
         ("moves", lambda: refresh_moves(day)),
         ("cohorts", lambda: refresh_cohorts(day, force=rebuild)),
         ("tasks", lambda: refresh_task_days(day, rebuild=rebuild)),
+        ("campaigns", lambda: refresh_campaigns(day)),
     ]
     counts: dict[str, int] = {}
     for i, (name, fn) in enumerate(parts):
@@ -350,3 +352,34 @@ def analytics_refresh(day: dt.date | None = None, *, rebuild: bool = False,
         if progress:
             progress(i + 1, len(parts), name)
     return counts
+
+
+CAMPAIGN_DAYS = 120  # campaigns running or ended this many days before the run day are (re)computed
+
+
+def refresh_campaigns(day: dt.date) -> int:
+    """Every campaign running on or ended within CAMPAIGN_DAYS before `day`, with its results chain-wide
+    (campaigns.selectors.campaign_results: a few aggregates over the receipts each), replaced in CampaignFact."""
+    from membercare.campaigns.selectors import campaign_results
+
+    from .models import CampaignFact
+
+    now = timezone.now()
+    rows = campaign_results(start=day - dt.timedelta(days=CAMPAIGN_DAYS), end=day, limit=200)
+    CampaignFact.objects.filter(kind__in=["coupon", "event", "bulk"],
+                                window_end__gte=day - dt.timedelta(days=CAMPAIGN_DAYS)).delete()
+    facts = []
+    for r in rows:
+        obj = r["obj"]
+        first, last = r.get("window_start"), r.get("window_end")
+        first = timezone.localtime(first).date() if isinstance(first, dt.datetime) else first
+        last = timezone.localtime(last).date() if isinstance(last, dt.datetime) else last
+        result = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in r.items()
+                  if k in ("reached", "responded", "group_size", "sales", "attributed_sales", "holdout_size",
+                           "holdout_sales", "per_member", "holdout_per_member", "uplift_per_member")}
+        facts.append(CampaignFact(
+            kind=r["kind"], object_id=obj.pk, name=r["name"][:100], brand_id=getattr(obj, "brand_id", None),
+            store_ids=sorted(obj.stores.values_list("pk", flat=True)) if r["kind"] == "event" else [],
+            window_start=first or day, window_end=last or day, result=result, computed_at=now))
+    CampaignFact.objects.bulk_create(facts, ignore_conflicts=True)
+    return len(facts)

@@ -268,10 +268,31 @@ def complaint_tile(scope: Scope, stores: list) -> dict[str, Any]:
 
 
 def campaign_tile(scope: Scope, stores: list) -> list[dict[str, Any]]:
-    """Campaigns running in the period with their results (campaigns.selectors.campaign_results_summary)."""
-    from membercare.campaigns.selectors import campaign_results_summary
+    """Campaigns running in the period with their chain-wide results as of the last nightly run (CampaignFact;
+    the campaign results page has them live and per store). A store or region scope (a manager, a filter)
+    sees the coupon batches of its stores' brands and the events held at its stores; bulk sends are HQ's."""
+    from django.utils.translation import gettext
 
-    return campaign_results_summary(stores, scope.start, scope.end)
+    from membercare.campaigns.selectors import KIND_LABELS
+
+    from .models import CampaignFact
+
+    facts = CampaignFact.objects.filter(window_start__lte=scope.end, window_end__gte=scope.start)
+    if scope.store_ids is not None:
+        ids = set(scope.store_ids)
+        brands = {s.brand_id for s in stores}  # a batch is redeemed at its own brand's stores only
+        facts = [f for f in facts.exclude(kind="bulk")
+                 if (f.kind == "coupon" and f.brand_id in brands)
+                 or (f.kind == "event" and (ids & set(f.store_ids) or (not f.store_ids and f.brand_id in brands)))]
+    rows = []
+    for f in sorted(facts, key=lambda f: (f.window_start, f.pk), reverse=True)[:20]:
+        r = f.result
+        rows.append({gettext("Kind"): KIND_LABELS.get(f.kind, f.kind), gettext("Campaign"): f.name,
+                     gettext("Reached"): r.get("reached") or 0, gettext("Responded"): r.get("responded") or 0,
+                     gettext("Sales"): Decimal(r.get("sales") or 0),
+                     gettext("Per member"): r.get("per_member") or "—",
+                     gettext("Hold-out per member"): r.get("holdout_per_member") or "—"})
+    return rows
 
 
 # ---- a clerk's own work (live: a clerk's rows are few and indexed) --------------------------------------------

@@ -122,6 +122,25 @@ class TaskDay(models.Model):
         indexes = [models.Index(fields=["due_on"], name="analytics_taskday_due")]
 
 
+class CampaignFact(models.Model):
+    """A campaign's results as of the last nightly run (campaigns.selectors.campaign_results, chain-wide):
+    coupon batches, VIP events and bulk sends running or ended within CAMPAIGN_DAYS. The dashboard's tile reads
+    these; the campaign results page computes them live."""
+
+    kind = models.CharField(max_length=10)  # coupon, event, bulk
+    object_id = models.BigIntegerField()
+    name = models.CharField(max_length=100)
+    brand_id = models.BigIntegerField(null=True)  # coupon batches and brand-wide events
+    store_ids = models.JSONField(default=list)  # events held at these stores
+    window_start = models.DateField()
+    window_end = models.DateField()
+    result = models.JSONField(default=dict)  # reached, responded, group_size, sales, holdout_size, … (money as text)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="analytics_campaign_once")]
+
+
 class AnalyticsCursor(models.Model):
     """How far a fact table has read its source: the last id folded, and ids below it not seen yet
     (`holes`: rows of transactions still open at the last run, or rolled back) for additive tables."""
