@@ -98,6 +98,26 @@ def test_the_reward_costs_one_query_for_a_buyer_without_a_referral(chain, member
     receipt = SimpleNamespace(member_id=member.pk, pk=1, sold_at=at(2026, 6, 1), number="X")
     with django_assert_num_queries(1):
         reward_on_first_purchase(None, receipt=receipt, store=chain.shop)
+    with django_assert_num_queries(0):  # a member who bought before has no referral waiting
+        reward_on_first_purchase(None, receipt=receipt, store=chain.shop, bought_before=True)
+
+
+def test_a_repeat_buyer_sends_bought_before_and_the_first_purchase_does_not(chain, member):
+    from membercare.sales.signals import sale_posted
+
+    seen = []
+
+    def listen(sender, receipt, store, bought_before, **kwargs):
+        seen.append(bought_before)
+
+    sale_posted.connect(listen, dispatch_uid="test_bought_before")
+    try:
+        for day in (1, 2):
+            checkout_post(store=chain.shop, clerk=chain.clerk, phone=member.phone, lines=[LineIn("BELT", 1)],
+                          sold_at=at(2026, 6, day))
+    finally:
+        sale_posted.disconnect(dispatch_uid="test_bought_before")
+    assert seen == [False, True]
 
 
 def test_the_referral_rule_comes_from_the_programme(chain, member, specialist):

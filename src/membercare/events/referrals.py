@@ -111,10 +111,11 @@ def referral_rule(rules_text: str | None) -> dict[str, int]:
     return {k: max(0, int(v)) for k, v in rule.items()}
 
 
-def reward_on_first_purchase(sender, receipt, store, **_kwargs) -> None:
+def reward_on_first_purchase(sender, receipt, store, bought_before: bool = False, **_kwargs) -> None:
     """sale_posted receiver: the buyer's pending referral is claimed and both members get their points.
-    One indexed statement when the buyer has no pending referral."""
-    if receipt.member_id is None:
+    No query for a member who bought before (a referral is only recorded for a member who never bought, and
+    their first purchase claims it), one indexed statement for a first-time buyer without a referral."""
+    if receipt.member_id is None or bought_before:
         return
     table = Referral._meta.db_table
     now = timezone.now()

@@ -542,8 +542,8 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
     evaluate_after_sale(ident.member, receipt, card, programme, series_paid=series_paid, before=locked.before)
     receipt.points_balance = account.points
     receipt.card = card  # as it is now (an upgrade by this sale included)
-    if sale_posted.has_listeners(Receipt):
-        sale_posted.send(Receipt, receipt=receipt, store=store)
+    if sale_posted.has_listeners(Receipt):  # bought_before: the member paid at this brand in the window before
+        sale_posted.send(Receipt, receipt=receipt, store=store, bought_before=locked.before.paid > 0)
     return receipt
 
 
