@@ -101,3 +101,14 @@ def test_cohort_retention(world):
 def test_the_nightly_task_brings_the_facts_up_to_date(world):
     assert analytics_daily_task(TODAY.isoformat())["store_days"] > 0
     assert StoreDay.objects.filter(store=world.a).exists()
+
+
+def test_the_refresh_runs_under_the_debug_sql_log(world):
+    """`make demo` runs with DEBUG on: Django then formats every query with its parameters for the log, so a
+    literal % in raw SQL (SQLite's strftime) must be written %%."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:  # the same debug cursor DEBUG gives
+        counts = analytics_refresh(TODAY)
+    assert counts["store_days"] > 0 and len(queries) > 10

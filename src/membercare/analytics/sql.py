@@ -47,13 +47,14 @@ def month_index(col: str) -> str:
     """year * 12 + month of a date column (months between two dates = the difference)."""
     if pg():
         return f"(CAST(EXTRACT(YEAR FROM {col}) AS INTEGER) * 12 + CAST(EXTRACT(MONTH FROM {col}) AS INTEGER))"
-    return f"(CAST(strftime('%Y', {col}) AS INTEGER) * 12 + CAST(strftime('%m', {col}) AS INTEGER))"
+    # %% because the query runs with parameters (Django turns %% into %; its debug SQL log formats with %)
+    return f"(CAST(strftime('%%Y', {col}) AS INTEGER) * 12 + CAST(strftime('%%m', {col}) AS INTEGER))"
 
 
 def month_start(col: str) -> str:
     if pg():
         return f"CAST(date_trunc('month', {col}) AS date)"
-    return f"strftime('%Y-%m-01', {col})"
+    return f"strftime('%%Y-%%m-01', {col})"  # run with parameters, as month_index
 
 
 def ts(value: dt.datetime):
