@@ -9,6 +9,8 @@ import zoneinfo
 from django.conf import settings
 from django.db import connection
 
+from membercare.core import days
+
 
 def pg() -> bool:
     return connection.vendor == "postgresql"
@@ -82,10 +84,8 @@ def as_date(value) -> dt.date | None:
 
 
 def day_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start of `first`, start of the day after `last`) as aware datetimes in the local zone."""
-    tz = zoneinfo.ZoneInfo(zone())
-    return (dt.datetime.combine(first, dt.time(0), tz),
-            dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tz))
+    """[start of `first`, start of the day after `last`) in the local zone (core.days.day_bounds)."""
+    return days.day_bounds(first, last)
 
 
 def placeholders(values: list) -> str:

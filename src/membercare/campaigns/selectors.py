@@ -17,6 +17,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from membercare.core.days import day_bounds
 from membercare.members.models import Member
 from membercare.sales.models import Receipt
 
@@ -84,12 +85,6 @@ def coupon_placeholder_values(issue_id: int, member_ids: list[int]) -> dict[int,
 # ------------------------------------------------------------------------------------------------ results
 
 
-def _window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    tz = timezone.get_current_timezone()
-    return (dt.datetime.combine(start, dt.time.min, tzinfo=tz),
-            dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
-
-
 def coupon_batch_results(batch: CouponBatch, stores=None) -> dict[str, Any]:
     """reached (coupons issued), responded (coupons used), sales (what the members reached paid at the batch's
     brand from valid_from to valid_to, net of returns), holdout_size, holdout_sales (the same for the hold-out
@@ -102,7 +97,7 @@ def coupon_batch_results(batch: CouponBatch, stores=None) -> dict[str, Any]:
         coupons = coupons.filter(member__home_store__in=stores)
         holdouts = holdouts.filter(member__home_store__in=stores)
     counts = coupons.aggregate(reached=Count("pk"), responded=Count("pk", filter=Q(redeemed_at__isnull=False)))
-    start, end = _window(batch.valid_from, batch.valid_to)
+    start, end = day_bounds(batch.valid_from, batch.valid_to)
     receipts = Receipt.objects.filter(sold_at__gte=start, sold_at__lt=end, store__brand_id=batch.brand_id)
 
     def paid(qs) -> Decimal:
@@ -157,7 +152,7 @@ def campaign_results(stores=None, limit: int = 50, start: dt.date | None = None,
     batches, events = CouponBatch.objects.all(), Event.objects.filter(cancelled=False)
     bulks = BulkSend.objects.exclude(pk__in=CouponIssue.objects.filter(bulk__isnull=False).values("bulk_id"))
     if start is not None and end is not None:
-        first, stop = _window(start, end)
+        first, stop = day_bounds(start, end)
         batches = batches.filter(valid_from__lte=end, valid_to__gte=start)
         events = events.filter(starts_at__lt=stop).filter(
             Q(ends_at__gte=first) | Q(sale_ends_on__gte=start))
@@ -187,8 +182,6 @@ def _day(value) -> dt.date:
 
 def member_coupon_counts(member_ids: list[int], start: dt.date, end: dt.date) -> dict[int, int]:
     """{member id: coupons used from `start` to `end` (local days)} for the annual VIP statement."""
-    from membercare.analytics.sql import day_bounds
-
     begin, stop = day_bounds(start, end)
     return dict(CouponRedemption.objects.filter(coupon__member_id__in=member_ids, redeemed_at__gte=begin,
                                                 redeemed_at__lt=stop)

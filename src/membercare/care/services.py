@@ -54,7 +54,7 @@ class CareError(ValidationError):
 
 
 def is_chain_wide(user: Staff) -> bool:
-    return bool(user.is_superuser or user.role in (Role.SPECIALIST, Role.ADMIN))
+    return bool(user.is_chain_wide)  # org.Staff.is_chain_wide
 
 
 def can_edit_care_settings(user: Staff) -> bool:

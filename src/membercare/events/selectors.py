@@ -132,7 +132,7 @@ def member_events_panel(member: Member) -> dict:
 
 def member_event_counts(member_ids: list[int], start: dt.date, end: dt.date) -> dict[int, int]:
     """{member id: VIP events attended from `start` to `end` (local days)} for the annual VIP statement."""
-    from membercare.analytics.sql import day_bounds
+    from membercare.core.days import day_bounds
 
     begin, stop = day_bounds(start, end)
     return dict(Attendance.objects.filter(member_id__in=member_ids, checked_in_at__gte=begin, checked_in_at__lt=stop)

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from membercare.core.days import day_bounds
 from membercare.core.permissions import can_edit_programme, require
 from membercare.members.models import ExportLog, Member, MemberChange
 from membercare.org.models import Staff, Store
@@ -70,13 +71,6 @@ class AuditRow:
         return [str(FLAG_LABELS[f]) for f in self.flags]
 
 
-def _day_bounds(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    tz = timezone.get_current_timezone()
-    start = timezone.make_aware(dt.datetime.combine(since, dt.time(0)), tz)
-    end = timezone.make_aware(dt.datetime.combine(until + dt.timedelta(days=1), dt.time(0)), tz)
-    return start, end
-
-
 def _recent_changes(member_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, list[MemberChange]]:
     """Edits (not registrations) of watched fields, per member, between start - 7 days and end."""
     found: dict[int, list[MemberChange]] = {}
@@ -94,7 +88,7 @@ def _recent_changes(member_ids: list[int], start: dt.datetime, end: dt.datetime)
 def birthday_audit(*, since: dt.date, until: dt.date, store: Store | None = None,
                    flagged_only: bool = False) -> list[AuditRow]:
     """Every birthday privilege use from `since` to `until` (local days, inclusive), newest first."""
-    start, end = _day_bounds(since, until)
+    start, end = day_bounds(since, until)
     returns = Receipt.objects.filter(original=OuterRef("receipt_id"))
     uses = (BirthdayUse.objects.filter(used_at__gte=start, used_at__lt=end)
             .select_related("member", "store", "store__brand", "receipt")

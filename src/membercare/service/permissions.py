@@ -14,7 +14,7 @@ from membercare.org.models import Role, Staff, Store
 
 
 def is_chain_wide(user: Staff) -> bool:
-    return bool(can_work_members(user) and (user.is_superuser or user.role in (Role.SPECIALIST, Role.ADMIN)))
+    return bool(can_work_members(user) and user.is_chain_wide)
 
 
 def store_ids(user: Staff) -> set[int]:

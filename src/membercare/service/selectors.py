@@ -341,7 +341,7 @@ def complaint_stats(stores: list[Store], start: dt.date, end: dt.date,
                     now: dt.datetime | None = None) -> dict[str, Any]:
     """The dashboard's complaint figures for the stores: opened and closed from `start` to `end` (local days),
     open and overdue now, and the average hours from opening to the result for those resolved in the period."""
-    from membercare.analytics.sql import day_bounds
+    from membercare.core.days import day_bounds
 
     now = now or timezone.now()
     begin, stop = day_bounds(start, end)
