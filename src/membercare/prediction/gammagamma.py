@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
+from .bgnbd import Fit  # the same fit record (n_rows: the members, as this model takes no compression)
+
 PARAM_NAMES = ("p", "q", "v")
 
 
@@ -107,19 +109,6 @@ def loglik_rows(params, x, m) -> np.ndarray:
             + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(v + x * m))
 
 
-@dataclass(frozen=True)
-class Fit:
-    params: dict[str, float]
-    loglik: float
-    n_members: int
-    converged: bool
-    iterations: int
-    message: str
-
-    def as_tuple(self) -> tuple[float, ...]:
-        return tuple(self.params.values())
-
-
 def fit(d: Prepared, initial: tuple[float, float, float] | None = None, *, tol: float = 1e-12,
         max_iter: int = 500) -> Fit:
     """Maximum-likelihood estimates of (p, q, γ)."""
@@ -132,7 +121,7 @@ def fit(d: Prepared, initial: tuple[float, float, float] | None = None, *, tol: 
                                options={"maxiter": max_iter, "ftol": tol, "gtol": 1e-10})
     params = np.exp(result.x)
     return Fit(params=dict(zip(PARAM_NAMES, (float(t) for t in params), strict=True)),
-               loglik=float(-result.fun * objective.n), n_members=len(d), converged=bool(result.success),
+               loglik=float(-result.fun * objective.n), n_members=len(d), n_rows=len(d), converged=bool(result.success),
                iterations=int(result.nit), message=str(result.message))
 
 
