@@ -83,9 +83,15 @@ def prepare(args) -> tuple[str, list[str], list[tuple[str, str]]]:
 
 
 def start_server(args) -> subprocess.Popen:
-    cmd = [str(VENV_BIN / "gunicorn"), "membercare.wsgi", "-w", str(args.workers), "-k", "gthread",
-           "--threads", str(args.threads), "--worker-connections",
-           str(args.worker_connections or 2 * args.threads), "-b", f"127.0.0.1:{args.port}", "--log-level", "warning"]
+    if args.server == "granian":  # Rust HTTP front, the WSGI app on a pool of blocking threads per worker
+        cmd = [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(args.port),
+               "--workers", str(args.workers), "--blocking-threads", str(args.threads), "--runtime-threads", "1",
+               "--log-level", "warning", "--no-access-log", "membercare.wsgi:application"]
+    else:
+        cmd = [str(VENV_BIN / "gunicorn"), "membercare.wsgi", "-w", str(args.workers), "-k", "gthread",
+               "--threads", str(args.threads), "--worker-connections",
+               str(args.worker_connections or 2 * args.threads), "-b", f"127.0.0.1:{args.port}",
+               "--log-level", "warning"]
     print("server:", " ".join(cmd), flush=True)
     proc = subprocess.Popen(cmd, env=server_env(args), cwd=ROOT, start_new_session=True)
     for _ in range(100):
@@ -243,6 +249,7 @@ def main() -> None:
     parser.add_argument("--worker-connections", type=int, default=0,
                         help="connections one worker may hold (default: 2 x --threads). gunicorn's default, 1000, lets "
                              "the first worker take every keep-alive connection and leaves the others idle")
+    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--members", type=int, default=3000)
     parser.add_argument("--skip-migrate", action="store_true")

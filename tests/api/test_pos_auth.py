@@ -100,3 +100,53 @@ def test_last_use_is_written_at_most_once_a_minute(client, keys, chain, member):
     key.refresh_from_db()
     assert key.last_used_at > first - dt.timedelta(seconds=1) and key.last_used_at > timezone.now() - dt.timedelta(
         seconds=30)
+
+
+# Writes may take the key from the process's memory; the write's own transaction confirms it.
+
+
+def _sales():
+    from membercare.loyalty.models import PointsEntry
+    from membercare.sales.models import Receipt
+
+    return Receipt.objects.count(), PointsEntry.objects.count()
+
+
+def test_a_checkout_with_a_remembered_key_revoked_since_is_refused_and_writes_nothing(pos, hq_admin, chain,
+                                                                                       member):
+    assert pos.checkout(("SHIRT", 1))[0] == 201  # the key is now remembered by this process
+    before = _sales()
+    apikey_revoke(key=ApiKey.objects.get(store=chain.shop), by=hq_admin)
+    status, body = pos.checkout(("SHIRT", 1))
+    assert status == 401 and body["code"] == "api_key_revoked" and body["message"] == "此 API 密钥已被吊销。"
+    assert _sales() == before
+    status, body = pos.checkout(("NOPE", 1))  # a refusal is not recorded under a revoked key either
+    assert status == 401 and body["code"] == "api_key_revoked"
+
+
+def test_a_checkout_with_a_remembered_key_of_a_store_closed_since_is_refused(pos, chain, member):
+    assert pos.checkout(("SHIRT", 1))[0] == 201
+    before = _sales()
+    chain.shop.is_active = False
+    chain.shop.save()
+    status, body = pos.checkout(("SHIRT", 1))
+    assert status == 403 and body["code"] == "store_inactive"
+    assert _sales() == before
+
+
+def test_a_remembered_prefix_with_a_wrong_secret_is_refused(client, keys, pos, chain, member):
+    assert pos.checkout(("SHIRT", 1))[0] == 201
+    prefix = keys["SH01"].split("_")[1]
+    status, body = Pos(client, f"mc_{prefix}_wrongsecret").checkout(("SHIRT", 1))
+    assert status == 401 and body["code"] == "unauthenticated"
+
+
+def test_a_repeated_checkout_does_not_look_the_key_up_again(pos, chain, member):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert pos.checkout(("SHIRT", 1))[0] == 201
+    with CaptureQueriesContext(connection) as ctx:
+        assert pos.checkout(("SHIRT", 1))[0] == 201
+    touching_keys = [q["sql"] for q in ctx.captured_queries if "loyalty_apikey" in q["sql"]]
+    assert len(touching_keys) == 1 and touching_keys[0].startswith("INSERT INTO")  # only the record's confirmation

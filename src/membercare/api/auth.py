@@ -1,6 +1,8 @@
 """POS authentication: a per-store API key in `Authorization: Bearer <key>` (or `X-Api-Key: <key>`).
 
-The key's store is the store of every request (`request.auth.store`)."""
+The key's store is the store of every request (`request.auth.store`). Reads look the key up on every
+request; writes use `PosKeyAuth(for_write=True)`, which may answer from the process's memory because the
+write confirms the key in its own transaction (api/idempotency.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,26 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
 
-from membercare.loyalty.apikeys import ApiKeyRejected, apikey_authenticate
+from membercare.loyalty.apikeys import ApiKeyRejected, apikey_authenticate, apikey_authenticate_for_write
 from membercare.loyalty.models import ApiKey
 
 from .errors import ApiError
 
 
+def key_error(exc: ApiKeyRejected) -> ApiError:
+    """The API's answer to a refused key."""
+    if exc.code == "api_key_revoked":
+        return ApiError(401, exc.code, _("This API key has been revoked."))
+    if exc.code == "store_inactive":
+        return ApiError(403, exc.code, _("The key's store is closed in MemberCare."))
+    return ApiError(401, "unauthenticated", _("The API key is not valid."))
+
+
 class PosKeyAuth(HttpBearer):
+    def __init__(self, *, for_write: bool = False):
+        super().__init__()
+        self.for_write = for_write
+
     def __call__(self, request: HttpRequest) -> ApiKey:
         header = request.headers.get("Authorization", "")
         if header[:7].lower() == "bearer ":
@@ -28,10 +43,6 @@ class PosKeyAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey:
         try:
-            return apikey_authenticate(token)
+            return apikey_authenticate_for_write(token) if self.for_write else apikey_authenticate(token)
         except ApiKeyRejected as exc:
-            if exc.code == "api_key_revoked":
-                raise ApiError(401, exc.code, _("This API key has been revoked.")) from exc
-            if exc.code == "store_inactive":
-                raise ApiError(403, exc.code, _("The key's store is closed in MemberCare.")) from exc
-            raise ApiError(401, "unauthenticated", _("The API key is not valid.")) from exc
+            raise key_error(exc) from exc

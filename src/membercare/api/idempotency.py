@@ -6,6 +6,11 @@ insert: its whole transaction (its own posting included) rolls back and it repla
 requests for one sale also queue on the member's account lock before that, so the second one's wasted
 work is short. A refusal is recorded in a transaction of its own after the refused attempt rolled back;
 if a concurrent request with the key recorded a result first, that result is replayed.
+
+The record's insert also confirms the API key (revoked or its store closed since the request was
+authenticated: nothing is inserted, the whole write rolls back and the key is refused), which lets writes
+take the key from the process's memory (loyalty.apikeys.apikey_authenticate_for_write). The response is
+serialised once, for the record and the answer.
 """
 
 from __future__ import annotations
@@ -15,16 +20,18 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from membercare.loyalty import rows
+from membercare.loyalty.apikeys import ApiKeyRejected, apikey_active_sql, apikey_refusal
 from membercare.loyalty.checkout import CheckoutError
-from membercare.loyalty.models import IdempotencyRecord
-from membercare.org.models import Store
+from membercare.loyalty.models import ApiKey, IdempotencyRecord
 
+from .auth import key_error
 from .errors import ApiError, checkout_error_body, error_response
 
 MAX_KEY_LENGTH = 100
@@ -55,29 +62,62 @@ def _replay(record: IdempotencyRecord, digest: str) -> JsonResponse:
     return response
 
 
-def _record(store: Store, key: str, endpoint: str, digest: str, status: int, payload: dict[str, Any]) -> None:
-    rows.insert([IdempotencyRecord(store_id=store.pk, key=key, endpoint=endpoint, request_hash=digest,
-                                   status_code=status, response=payload, created_at=timezone.now())])
+_RECORD_SQL: dict[str, str] = {}
 
 
-def idempotent(request: HttpRequest, *, store: Store, key: str, endpoint: str, body: Any,
-               run: Callable[[], tuple[int, dict[str, Any]]]) -> JsonResponse:
-    """Run `run` once per (store, key): it returns (status, JSON body). A refusal (CheckoutError, ApiError)
-    is a result too and is replayed the same way; an unexpected exception rolls everything back."""
+def _record_sql(vendor: str) -> str:
+    """INSERT the record if the API key (the last parameter) is still active; the response is JSON text."""
+    sql = _RECORD_SQL.get(vendor)
+    if sql is None:
+        qn = rows.db().ops.quote_name
+        columns = ", ".join(qn(IdempotencyRecord._meta.get_field(name).column) for name in (
+            "store", "key", "endpoint", "request_hash", "status_code", "response", "created_at"))
+        response = "%s::jsonb" if vendor == "postgresql" else "%s"
+        sql = _RECORD_SQL[vendor] = (
+            f"INSERT INTO {qn(IdempotencyRecord._meta.db_table)} ({columns}) "
+            f"SELECT %s, %s, %s, %s, %s, {response}, %s WHERE {apikey_active_sql()}")
+    return sql
+
+
+def _record(api_key: ApiKey, key: str, endpoint: str, digest: str, status: int, text: str) -> None:
+    """Store the result (JSON text), or raise ApiKeyRejected when the key was revoked or its store closed."""
+    conn = rows.db()
+    inserted = rows.execute(_record_sql(conn.vendor), [
+        api_key.store_id, key, endpoint, digest, status, text,
+        rows.param(IdempotencyRecord, "created_at", timezone.now()), api_key.pk])
+    if not inserted:
+        raise apikey_refusal(api_key)
+
+
+def _dump(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False, cls=DjangoJSONEncoder)
+
+
+def idempotent(request: HttpRequest, *, key: str, endpoint: str, body: Any,
+               run: Callable[[], tuple[int, dict[str, Any]]]) -> HttpResponse:
+    """Run `run` once per (store of the request's API key, key): it returns (status, JSON body). A refusal
+    (CheckoutError, ApiError) is a result too and is replayed the same way; an unexpected exception rolls
+    everything back. A key revoked (or a store closed) since the request was authenticated: refused, nothing
+    written."""
+    api_key: ApiKey = request.auth
     digest = request_hash(endpoint, body)
     try:
         try:
             with transaction.atomic():
                 status, payload = run()
-                _record(store, key, endpoint, digest, status, payload)
+                text = _dump(payload)
+                _record(api_key, key, endpoint, digest, status, text)
         except (CheckoutError, ApiError) as exc:  # the attempt's writes are rolled back; the refusal is the result
             status, payload = (422, checkout_error_body(exc)) if isinstance(exc, CheckoutError) else (
                 exc.status, exc.payload)
+            text = _dump(payload)
             with transaction.atomic():
-                _record(store, key, endpoint, digest, status, payload)
+                _record(api_key, key, endpoint, digest, status, text)
+    except ApiKeyRejected as exc:
+        raise key_error(exc) from exc
     except IntegrityError:
-        existing = IdempotencyRecord.objects.filter(store=store, key=key).first()
+        existing = IdempotencyRecord.objects.filter(store_id=api_key.store_id, key=key).first()
         if existing is None:  # not our key's constraint: a real error
             raise
         return _replay(existing, digest)
-    return JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
+    return HttpResponse(text, status=status, content_type="application/json")

@@ -225,7 +225,8 @@ def _clerk(store: Store, username: str) -> Staff | None:
     return clerk
 
 
-@router.post("/checkout", response={201: s.ReceiptOut, **ERRORS}, summary="Post a sale")
+@router.post("/checkout", response={201: s.ReceiptOut, **ERRORS}, summary="Post a sale",
+             auth=PosKeyAuth(for_write=True))
 def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = IdempotencyKey):
     """Identify, price (tier discount on full-price items), birthday privilege, redeem and earn points,
     record the receipt and re-evaluate the tier, in one transaction. Needs an Idempotency-Key."""
@@ -244,11 +245,12 @@ def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = Idemp
         return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed,
                                 card=card_out(receipt.card), balance=receipt.points_balance)
 
-    return idempotent(request, store=store, key=key, endpoint="checkout", body=payload.model_dump(mode="json"),
+    return idempotent(request, key=key, endpoint="checkout", body=payload.model_dump(mode="json"),
                       run=run)
 
 
-@router.post("/receipts/{number}/return", response={201: s.ReceiptOut, **ERRORS}, summary="Return (full or partial)")
+@router.post("/receipts/{number}/return", response={201: s.ReceiptOut, **ERRORS}, summary="Return (full or partial)",
+             auth=PosKeyAuth(for_write=True))
 def receipt_return(request, number: str, payload: s.ReturnIn, idempotency_key: str | None = IdempotencyKey):
     """Full return (no `lines`) or partial (original line ids and quantities): refunds in proportion,
     reverses points and qualifying spend, refunds a points offset as points, re-evaluates the tier."""
@@ -266,5 +268,5 @@ def receipt_return(request, number: str, payload: s.ReturnIn, idempotency_key: s
             balance = _balance(ret.member_id)
         return 201, receipt_out(ret, points_change=change, card=card, balance=balance)
 
-    return idempotent(request, store=store, key=key, endpoint=f"return:{number}",
+    return idempotent(request, key=key, endpoint=f"return:{number}",
                       body=payload.model_dump(mode="json"), run=run)

@@ -2,7 +2,10 @@
 
 A key reads ``mc_<prefix>_<secret>``. Only the SHA-256 of the secret is stored; the whole key is
 shown once, when the administrator issues it. The prefix (unique, not secret) finds the row, the hash
-is compared in constant time. Every request reads the row, so a revoked key stops working at once.
+is compared in constant time. A revoked key stops working at once: reads look the row up on every
+request; writes (checkout, return) may take a key this process checked within the last minute from
+memory, and then confirm it in their own transaction (`apikey_active_sql`), so a write with a key revoked
+or a store closed a moment earlier is rolled back and refused.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import time
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -77,13 +81,19 @@ def apikey_list(*, by: Staff) -> QuerySet[ApiKey]:
     return ApiKey.objects.select_related("store", "created_by").order_by("revoked_at", "store__code", "-created_at")
 
 
-def apikey_authenticate(raw: str) -> ApiKey:
-    """The active key for a presented plaintext key (with its store and brand loaded), or ApiKeyRejected."""
+def _split(raw: str) -> tuple[str, str]:
+    """(prefix, secret) of a presented key, or ApiKeyRejected."""
     parts = (raw or "").strip().split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
         raise ApiKeyRejected("unauthenticated")
-    key = _key_by_prefix(parts[1])
-    if key is None or not hmac.compare_digest(key.key_hash, _hash(parts[2])):
+    return parts[1], parts[2]
+
+
+def apikey_authenticate(raw: str) -> ApiKey:
+    """The active key for a presented plaintext key (with its store and brand loaded), or ApiKeyRejected."""
+    prefix, secret = _split(raw)
+    key = _key_by_prefix(prefix)
+    if key is None or not hmac.compare_digest(key.key_hash, _hash(secret)):
         raise ApiKeyRejected("unauthenticated")
     if key.revoked_at is not None:
         raise ApiKeyRejected("api_key_revoked")
@@ -96,6 +106,46 @@ def apikey_authenticate(raw: str) -> ApiKey:
             last_used_at__gt=now - TOUCH_EVERY).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+REMEMBER_FOR = 60.0  # seconds a process may answer a key from memory for a write that confirms it (see above)
+_REMEMBERED: dict[str, tuple[float, ApiKey]] = {}  # prefix -> (when checked, the key with its store and brand)
+
+
+def apikey_authenticate_for_write(raw: str) -> ApiKey:
+    """apikey_authenticate for a write that confirms the key in its own transaction with `apikey_active_sql`
+    (and refuses with `apikey_refusal` when it no longer holds): a key this process authenticated within
+    REMEMBER_FOR seconds is answered from memory (its secret checked against the stored hash all the same),
+    which saves a query per sale. last_used_at is touched when the key is looked up again."""
+    prefix, secret = _split(raw)
+    remembered = _REMEMBERED.get(prefix)
+    if remembered is not None and time.monotonic() - remembered[0] < REMEMBER_FOR:
+        if hmac.compare_digest(remembered[1].key_hash, _hash(secret)):
+            return remembered[1]
+        raise ApiKeyRejected("unauthenticated")
+    key = apikey_authenticate(raw)
+    if len(_REMEMBERED) >= 1000:
+        _REMEMBERED.clear()
+    _REMEMBERED[prefix] = (time.monotonic(), key)
+    return key
+
+
+def apikey_active_sql() -> str:
+    """SQL that is true while the key (its id the one parameter) is not revoked and its store is open."""
+    return (f"EXISTS (SELECT 1 FROM {ApiKey._meta.db_table} k JOIN {Store._meta.db_table} s ON s.id = k.store_id "
+            "WHERE k.id = %s AND k.revoked_at IS NULL AND s.is_active)")
+
+
+def apikey_refusal(key: ApiKey) -> ApiKeyRejected:
+    """Why a key that a write took from memory failed `apikey_active_sql` (revoked, or its store closed, since);
+    the key is forgotten, so the next request looks it up."""
+    _REMEMBERED.pop(key.prefix, None)
+    row = ApiKey.objects.filter(pk=key.pk).values_list("revoked_at", "store__is_active").first()
+    if row is not None and row[0] is not None:
+        return ApiKeyRejected("api_key_revoked")
+    if row is not None and not row[1]:
+        return ApiKeyRejected("store_inactive")
+    return ApiKeyRejected("unauthenticated")
 
 
 _KEY_COLS, _KEY_FIELDS = rows.columns(ApiKey, "k")

@@ -73,10 +73,13 @@ class RollingBefore:
 
 def _rolling_sql(member: str, brand: str = "%s") -> str:
     """SUM (`paid`) of the member's receipts at a brand's stores in a window, by the (member, sold_at) index;
-    parameters: since, until, then the brand's id (or what `brand` takes)."""
+    parameters: since, until, then the brand's id (or what `brand` takes). Each of the member's receipts
+    looks its store up by primary key: written as `store_id IN (the brand's stores)`, PostgreSQL may instead
+    scan the member's receipts once per store of the brand (171 index scans per sale on the benchmark data,
+    0.7 ms) when it underestimates the number of stores."""
     return (f"SELECT SUM(r.total_paid) AS paid FROM {Receipt._meta.db_table} r WHERE r.member_id = {member} "
             "AND r.sold_at > %s AND r.sold_at <= %s "
-            f"AND r.store_id IN (SELECT s.id FROM {Store._meta.db_table} s WHERE s.brand_id = {brand})")
+            f"AND (SELECT s.brand_id FROM {Store._meta.db_table} s WHERE s.id = r.store_id) = {brand}")
 
 
 def _window(until: dt.datetime, days: int) -> list:
