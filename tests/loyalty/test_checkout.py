@@ -139,3 +139,19 @@ def test_a_malformed_programme_is_a_validation_error():
 
     with pytest.raises(ValidationError):
         parse_programme({"window_days": "abc"})
+
+
+@pytest.mark.parametrize("n", [1, 3, 8, 9, 14])  # up to 8 lines are written as VALUES rows, more as arrays
+def test_every_line_of_a_basket_is_written_in_order_with_its_amounts(chain, member, n):
+    from membercare.sales.models import ReceiptLine
+
+    skus = ["SHIRT", "BELT", "POLO", "BAG", "SUIT"]
+    lines = [(skus[i % len(skus)], 1 + i % 3) for i in range(n)]
+    receipt = buy(chain, lines=lines)
+    stored = list(ReceiptLine.objects.filter(receipt=receipt).order_by("pk")
+                  .values_list("pk", "product__sku", "quantity", "paid_amount"))
+    assert [(ln.pk, ln.product.sku, ln.quantity, ln.paid_amount) for ln in receipt.posted_lines] == stored
+    assert [(sku, qty) for _pk, sku, qty, _paid in stored] == lines
+    assert sum(paid for *_x, paid in stored) == receipt.total_paid
+    earned = PointsEntry.objects.get(receipt=receipt)
+    assert earned.points == receipt.points_earned == int(receipt.total_paid) == member.loyalty.points

@@ -10,6 +10,8 @@ Parameters and inserted values are prepared per field as the ORM prepares them.
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,6 +79,8 @@ def cursor(conn):
     (server-side binding, `prepare=True`): each is then parsed and planned once per connection, not once
     per sale. Django's other queries are not prepared (its client-side binding cursors never are). Behind
     PgBouncer in transaction mode this needs PgBouncer >= 1.21 with `max_prepared_statements` set.
+    Their `%s` placeholders are turned into PostgreSQL's `$n` once per statement text (psycopg would
+    otherwise parse every statement longer than 4 kB or with more than 50 parameters on every execution).
     Django's wrapper stays around the cursor (errors, execute wrappers, query logging)."""
     if conn.vendor != "postgresql":
         return conn.cursor()
@@ -97,10 +101,11 @@ def _pg_classes() -> list[type]:
     if not _PG_CLASSES:
         from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
         from django.db.backends.utils import CursorWrapper
+        from psycopg.raw_cursor import RawCursorMixin
 
-        class PreparingCursor(ServerBindingCursor):
+        class PreparingCursor(RawCursorMixin, ServerBindingCursor):
             def execute(self, query, params=None, *, prepare=True, binary=None):
-                return super().execute(query, params, prepare=prepare, binary=binary)
+                return super().execute(numbered(query), params, prepare=prepare, binary=binary)
 
         class LoggedPreparedCursor(CursorDebugWrapper):
             """Logs the statement with its parameters (psycopg keeps no query text for a prepared one)."""
@@ -115,6 +120,22 @@ def _pg_classes() -> list[type]:
 
         _PG_CLASSES.extend([PreparingCursor, LoggedPreparedCursor])
     return _PG_CLASSES
+
+
+_NUMBERED: dict[str, bytes] = {}
+_PLACEHOLDER = re.compile(r"%([s%])")
+
+
+def numbered(sql: str) -> bytes:
+    """`sql` with its `%s` placeholders numbered as PostgreSQL's `$1, $2, ...` (and `%%` as `%`), encoded."""
+    found = _NUMBERED.get(sql)
+    if found is None:
+        count = itertools.count(1)
+        text = _PLACEHOLDER.sub(lambda m: f"${next(count)}" if m.group(1) == "s" else "%", sql)
+        if len(_NUMBERED) >= 512:
+            _NUMBERED.clear()
+        found = _NUMBERED[sql] = text.encode()
+    return found
 
 
 def fetch_one(sql: str, params: Sequence[Any], fields: tuple[Field, ...]) -> list[Any] | None:
@@ -237,7 +258,7 @@ def insert_linked(parent: Model, children: Sequence[tuple[Sequence[Model], str]]
             execute(sql, params)
         return
     model = type(parent)
-    key = (model, tuple((type(objs[0]), fk, len(objs) == 1) for objs, fk in children),
+    key = (model, tuple((type(objs[0]), fk, _rows_shape(objs)) for objs, fk in children),
            tuple(sql for sql, _p in also), computed[:2] if computed else None)
     sql = _LINKED.get(key)
     qn = conn.ops.quote_name
@@ -253,8 +274,10 @@ def insert_linked(parent: Model, children: Sequence[tuple[Sequence[Model], str]]
             cfields = [f for f in _insert_fields(child) if f.attname != fk]
             link = child._meta.get_field(fk)
             names = ", ".join(f"v{i}" for i in range(len(cfields)))
-            if len(objs) == 1:  # one row: its values
-                source = f"(VALUES ({', '.join(f'%s::{_cast_type(f, conn)}' for f in cfields)}, 1))"
+            if _rows_shape(objs):  # a few rows: their values (one prepared statement per number of rows)
+                source = "(VALUES " + ", ".join(
+                    f"({', '.join(f'%s::{_cast_type(f, conn)}' for f in cfields)}, {i})"
+                    for i in range(1, len(objs) + 1)) + ")"
             else:  # one array per column, whatever the number of rows (one prepared statement for all)
                 source = f"unnest({', '.join(f'%s::{_cast_type(f, conn)}[]' for f in cfields)}) WITH ORDINALITY"
             parts.append(
@@ -273,8 +296,8 @@ def insert_linked(parent: Model, children: Sequence[tuple[Sequence[Model], str]]
             params.append(f.get_db_prep_save(f.pre_save(parent, True), conn))
     for objs, fk in children:
         cfields = [f for f in _insert_fields(type(objs[0])) if f.attname != fk]
-        if len(objs) == 1:
-            params += [f.get_db_prep_save(f.pre_save(objs[0], True), conn) for f in cfields]
+        if _rows_shape(objs):
+            params += [f.get_db_prep_save(f.pre_save(obj, True), conn) for obj in objs for f in cfields]
         else:
             params += [[f.get_db_prep_save(f.pre_save(obj, True), conn) for obj in objs] for f in cfields]
     for _sql, extra in also:
@@ -294,6 +317,14 @@ def insert_linked(parent: Model, children: Sequence[tuple[Sequence[Model], str]]
         for obj, pk in zip(objs, sorted(ids[n]), strict=True):
             setattr(obj, name, parent)
             _created(obj, pk)
+
+
+VALUES_UP_TO = 8  # children written as VALUES rows up to this many (arrays beyond: adapting them costs more)
+
+
+def _rows_shape(objs: Sequence[Model]) -> int:
+    """The number of rows when they are written as VALUES, 0 when as arrays."""
+    return len(objs) if len(objs) <= VALUES_UP_TO else 0
 
 
 def _cast_type(field: Field, conn) -> str:
