@@ -155,3 +155,20 @@ def test_every_line_of_a_basket_is_written_in_order_with_its_amounts(chain, memb
     assert sum(paid for *_x, paid in stored) == receipt.total_paid
     earned = PointsEntry.objects.get(receipt=receipt)
     assert earned.points == receipt.points_earned == int(receipt.total_paid) == member.loyalty.points
+
+
+@pytest.mark.parametrize("card", [False, True])  # found by phone or by card: the products come with the lock
+def test_a_returning_member_s_basket_is_priced_from_the_catalogue_read_with_the_lock(chain, member, card):
+    from membercare.sales.models import Product, Receipt
+
+    first = buy(chain, lines=[("BELT", 1)])
+    number = first.card_number if card else ""
+    with pytest.raises(CheckoutError) as exc:
+        buy(chain, card=number, lines=[("SHIRT", 1), ("NOPE", 1)], when=at(2026, 6, 2))
+    assert exc.value.error_code == "sku_unknown" and "NOPE" in exc.value.text
+    assert Receipt.objects.count() == 1 and member.loyalty.points == 999 == ledger_sum(member)
+    Product.objects.filter(sku="SHIRT").update(full_price=Decimal("1200.00"))  # a price change applies at once
+    receipt = buy(chain, card=number, lines=[("SHIRT", 1), ("BELT", 2), ("SHIRT", 1)], when=at(2026, 6, 3))
+    assert [(ln.product.sku, ln.quantity, ln.full_price) for ln in receipt.posted_lines] == [
+        ("SHIRT", 1, Decimal("1200.00")), ("BELT", 2, Decimal("1998.00")), ("SHIRT", 1, Decimal("1200.00"))]
+    assert receipt.total_paid == Decimal("4398.00") and receipt.posted_lines[0].product.series.code == "business"

@@ -126,6 +126,10 @@ _ACCOUNT_FIELDS = rows.fields_of(LoyaltyAccount, "member", "points")
 _LOCKED_ROW = _MEMBER_FIELDS + _POINTS_FIELD + (None,)  # None: the programme's rules as text, as they come
 _CARD_ROW = _CARD_FIELDS + _BRAND_FIELDS + rows.fields_of(Card, "number") + rows.fields_of(Receipt, "total_paid")
 _REPLACED_BY_FIELDS = rows.fields_of(Card, "id", "number")
+_PRODUCT_COLS, _PRODUCT_FIELDS = rows.columns(Product, "p")
+_SERIES_COLS, _SERIES_FIELDS = rows.columns(Series, "s")
+_PRODUCT_ROW = _PRODUCT_FIELDS + _SERIES_FIELDS
+_LOCKED_PRODUCTS_ROW = _LOCKED_ROW + _PRODUCT_ROW
 
 
 @dataclass
@@ -136,25 +140,35 @@ class Locked:
     account: LoyaltyAccount
     programme: Programme
     before: RollingBefore  # paid at the store's brand in the window up to the sale, before it
+    products: dict[str, Product] | None = None  # the basket's products when read with the lock (else None)
 
 
-def _locked_member(where: str, params: list, on: dt.date,
-                   join: str = "") -> tuple[Member, LoyaltyAccount, Programme] | None:
-    """Lock the account of the member found by `where`, read the member and the programme in force on `on`,
-    in one statement; None when there is no such member or the member has no account yet."""
-    row = rows.fetch_one(
-        f"SELECT {_MEMBER_COLS}, a.points, ({programme_text_sql()}) FROM {Member._meta.db_table} m {join} "
-        f"JOIN {LoyaltyAccount._meta.db_table} a ON a.member_id = m.id WHERE {where}" + rows.for_update("a"),
-        [programme_day_param(on), *params], _LOCKED_ROW)
-    if row is None:
+def _locked_member(where: str, params: list, on: dt.date, join: str = "",
+                   skus: list[str] | tuple[str, ...] = ()) -> tuple[Member, LoyaltyAccount, Programme, dict] | None:
+    """Lock the account of the member found by `where`, read the member, the programme in force on `on` and
+    the products of `skus` (with their series), in one statement: one row per product found (the member's
+    columns repeated), or one without a product. None when there is no such member or the member has no
+    account yet."""
+    cols, products_join = "", ""
+    if skus:
+        cols = f", {_PRODUCT_COLS}, {_SERIES_COLS}"
+        products_join = (f" LEFT JOIN ({Product._meta.db_table} p JOIN {Series._meta.db_table} s "
+                         f"ON s.id = p.series_id) ON p.sku IN ({', '.join(['%s'] * len(skus))})")
+    found = rows.fetch_all(
+        f"SELECT {_MEMBER_COLS}, a.points, ({programme_text_sql()}){cols} FROM {Member._meta.db_table} m {join} "
+        f"JOIN {LoyaltyAccount._meta.db_table} a ON a.member_id = m.id{products_join} WHERE {where}"
+        + rows.for_update("a"),
+        [programme_day_param(on), *skus, *params], _LOCKED_PRODUCTS_ROW if skus else _LOCKED_ROW)
+    if not found:
         return None
-    member = rows.instance(Member, _MEMBER_FIELDS, row[:-2])
-    account = rows.instance(LoyaltyAccount, _ACCOUNT_FIELDS, [member.pk, row[-2]])
-    return member, account, programme_from_text(row[-1])
+    row, n = found[0], len(_LOCKED_ROW)
+    member = rows.instance(Member, _MEMBER_FIELDS, row[:n - 2])
+    account = rows.instance(LoyaltyAccount, _ACCOUNT_FIELDS, [member.pk, row[n - 2]])
+    return member, account, programme_from_text(row[n - 1]), _products_of([r[n:] for r in found]) if skus else None
 
 
 def _first_write(source: str, number: str, where: str, on: dt.date,
-                 join: str) -> tuple[Member, LoyaltyAccount, Programme] | None:
+                 join: str) -> tuple[Member, LoyaltyAccount, Programme, None] | None:
     """The member's first write: create the account (`source` selects the member's id, 0 and the time), then
     as _locked_member. On PostgreSQL one statement: the row it inserts is the member's lock (anyone else
     wanting it waits for this transaction), and when it inserts nothing (no such member, or another
@@ -173,7 +187,7 @@ def _first_write(source: str, number: str, where: str, on: dt.date,
         return _locked_member(where, [number], on, join)
     member = rows.instance(Member, _MEMBER_FIELDS, row[:-2])
     account = rows.instance(LoyaltyAccount, _ACCOUNT_FIELDS, [member.pk, row[-2]])
-    return member, account, programme_from_text(row[-1])
+    return member, account, programme_from_text(row[-1]), None
 
 
 def _card_by_number(number: str, rolling: list) -> tuple[Card | None, object]:
@@ -194,11 +208,13 @@ def _card_by_number(number: str, rolling: list) -> tuple[Card | None, object]:
 
 
 def identify_locked(*, store: Store, card_number: str = "", phone: str = "", name: str = "",
-                    birthday: str | dt.date = "", at: dt.datetime) -> Locked:
+                    birthday: str | dt.date = "", at: dt.datetime, skus: list[str] | tuple[str, ...] = ()
+                    ) -> Locked:
     """identify() for a write at `at`: the member's LoyaltyAccount is locked first (created on the member's
     first write) and the cards are read after the lock, so a card reported lost or upgraded a moment
     earlier is seen. The same refusals as identify(). Also reads the programme in force and what the
-    member paid at the store's brand in the programme's window up to `at` (for the tier evaluation)."""
+    member paid at the store's brand in the programme's window up to `at` (for the tier evaluation), and,
+    with the lock, the products of `skus` (Locked.products; None on a member's first write)."""
     from membercare.core.phone import normalize_phone
     from membercare.loyalty.models import normalize_card_number
 
@@ -217,25 +233,26 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
             raise CheckoutError("phone_invalid", exc.messages[0], "phone") from exc
         join, where = "", "m.phone = %s"
         first_write = f"SELECT m.id, 0, %s FROM {members_table} m WHERE m.phone = %s"
-    locked = _locked_member(where, [number], on, join)
+    locked = _locked_member(where, [number], on, join, skus)
     if locked is None:  # the member's first write (no account yet), or an unknown card or phone
         locked = _first_write(first_write, number, where, on, join)
     if locked is None:
         programme = programme_at(on)
         ident = identify(store=store, card_number=card_number, phone=phone, name=name, birthday=birthday, on=on,
                          programme=programme)  # refuses the unknown card or phone
-        locked = ident.member, lock_account(ident.member), programme  # (a member registered this very moment)
-    member, account, programme = locked
+        locked = ident.member, lock_account(ident.member), programme, None  # (a member registered this moment)
+    member, account, programme, products = locked
     if card_number:
         card, paid = _card_by_number(number, rolling_params(store, programme, at))
         refusal = _card_refusal(card, store, programme, on)
         if refusal:
             raise refusal
         card.member = member
-        return Locked(Identified(member, card), account, programme, rolling_before(paid, store, programme, at))
+        return Locked(Identified(member, card), account, programme, rolling_before(paid, store, programme, at),
+                      products)
     _check_forgotten_card(member, name, birthday)
     cards, before = usable_cards_and_rolling(member.pk, store, programme, on=on, until=at)
-    return Locked(Identified(member, cards[0] if cards else None), account, programme, before)
+    return Locked(Identified(member, cards[0] if cards else None), account, programme, before, products)
 
 
 def _check_forgotten_card(member: Member, name: str, birthday: str | dt.date) -> None:
@@ -251,20 +268,21 @@ def _check_forgotten_card(member: Member, name: str, birthday: str | dt.date) ->
 # ---------------------------------------------------------------------------------------------- quote
 
 
-_PRODUCT_COLS, _PRODUCT_FIELDS = rows.columns(Product, "p")
-_SERIES_COLS, _SERIES_FIELDS = rows.columns(Series, "s")
-_PRODUCT_ROW = _PRODUCT_FIELDS + _SERIES_FIELDS
-
-
 def _products(skus: list[str]) -> dict[str, Product]:
     """The basket's products by SKU, each with its series (one query)."""
-    found = rows.fetch_all(
+    return _products_of(rows.fetch_all(
         f"SELECT {_PRODUCT_COLS}, {_SERIES_COLS} FROM {Product._meta.db_table} p "
         f"JOIN {Series._meta.db_table} s ON s.id = p.series_id WHERE p.sku IN ({', '.join(['%s'] * len(skus))})",
-        skus, _PRODUCT_ROW)
+        skus, _PRODUCT_ROW))
+
+
+def _products_of(found: list) -> dict[str, Product]:
+    """Products by SKU from rows of product and series columns (a row of NULLs: none)."""
     products = {}
     n = len(_PRODUCT_FIELDS)
     for row in found:
+        if row[0] is None:
+            continue
         product = rows.instance(Product, _PRODUCT_FIELDS, row[:n])
         product.series = rows.instance(Series, _SERIES_FIELDS, row[n:])
         products[product.sku] = product
@@ -361,13 +379,15 @@ def _check_birthday(ident: Identified, store: Store, programme: Programme,
 
 def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthday: bool = False,
                  redeem_points: int = 0, on: dt.date | None = None, programme: Programme | None = None,
-                 balance: int | None = None, coupon_code: str = "") -> Quote:
+                 balance: int | None = None, coupon_code: str = "", products: dict[str, Product] | None = None
+                 ) -> Quote:
+    """Price the basket. `products`: the lines' products when the caller read them already (identify_locked)."""
     on = on or timezone.localdate()
     programme = programme or programme_at(on)
     if not lines:
         raise CheckoutError("basket_empty", _("The basket is empty."), "lines")
-    skus = [line.sku for line in lines]
-    products = _products(skus)
+    if products is None:
+        products = _products([line.sku for line in lines])
     tier = programme.tier(ident.card.kind) if ident.card else None
     discount = tier.discount if tier else Decimal("0")
     from membercare.events.exclusive import exclusive_sale_discount  # 折上折: no query when no sale runs
@@ -478,10 +498,11 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
     on = timezone.localtime(sold_at).date()
     # the member's account is locked first: it serialises every write for this member
     locked = identify_locked(store=store, card_number=card_number, phone=phone, name=name, birthday=birthday_date,
-                             at=sold_at)
+                             at=sold_at, skus=[line.sku for line in lines])
     ident, account, programme = locked.ident, locked.account, locked.programme
     quote = basket_quote(store=store, ident=ident, lines=lines, birthday=birthday, redeem_points=redeem_points,
-                         on=on, programme=programme, balance=account.points, coupon_code=coupon_code)
+                         on=on, programme=programme, balance=account.points, coupon_code=coupon_code,
+                         products=locked.products)
     card = ident.card
     if card is None:
         card = issue_accumulation_card(ident.member, store, programme, at=sold_at)
