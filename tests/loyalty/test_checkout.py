@@ -172,3 +172,20 @@ def test_a_returning_member_s_basket_is_priced_from_the_catalogue_read_with_the_
     assert [(ln.product.sku, ln.quantity, ln.full_price) for ln in receipt.posted_lines] == [
         ("SHIRT", 1, Decimal("1200.00")), ("BELT", 2, Decimal("1998.00")), ("SHIRT", 1, Decimal("1200.00"))]
     assert receipt.total_paid == Decimal("4398.00") and receipt.posted_lines[0].product.series.code == "business"
+
+
+def test_an_upgrade_by_the_rules_changes_the_card_in_place_and_files_a_done_application(chain, member):
+    from membercare.loyalty.models import CardApplication
+
+    first = buy(chain, lines=[("SHIRT", 1)])
+    card = Card.objects.get(member=member)
+    assert card.kind == "accumulation" and card.valid_until is not None
+    receipt = buy(chain, card=card.number, lines=[("SUIT", 1)], when=at(2026, 6, 2))
+    card.refresh_from_db()
+    assert (card.kind, card.previous_kind, card.upgraded_by_id, card.valid_until, card.is_group_purchase) == (
+        "elite", "accumulation", receipt.pk, None, False)
+    assert receipt.card.kind == "elite" and receipt.card_number == first.card_number == card.number
+    app = CardApplication.objects.get(member=member)
+    assert (app.kind, app.card_kind, app.old_card, app.new_card, app.receipt, app.status, app.proposed_by_rules,
+            app.store) == ("upgrade", "elite", card, card, receipt, CardApplication.Status.DONE, True, chain.shop)
+    assert app.filed_at is not None and app.reviewed_at == app.filed_at

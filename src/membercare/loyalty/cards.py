@@ -27,6 +27,7 @@ from membercare.core.sequences import reserve_numbers
 from membercare.members.models import Member
 from membercare.org.models import Brand, Staff, Store
 
+from . import rows
 from .cards_daily import RetentionChange, card_anniversary_base, cards_expire_due, cards_retention_due
 from .models import Card, CardApplication, CardKind, CardStatus, normalize_card_number
 from .points import lock_account
@@ -58,6 +59,9 @@ def new_card_number(kind: str) -> str:
 # --------------------------------------------------------------------------------------- upgrades by rule
 
 
+_UPGRADED_FIELDS = ("previous_kind", "kind", "upgraded_by", "valid_until", "is_group_purchase")
+
+
 def propose_upgrade(*, member: Member, card: Card | None, tier: Tier, receipt, programme: Programme) -> Card | None:
     """The rules found that `member` qualifies for `tier` with this sale (called by checkout).
 
@@ -71,12 +75,13 @@ def propose_upgrade(*, member: Member, card: Card | None, tier: Tier, receipt, p
         card.upgraded_by = receipt
         card.valid_until = None
         card.is_group_purchase = receipt.is_group_purchase
-        card.save(update_fields=["previous_kind", "kind", "upgraded_by", "valid_until", "is_group_purchase"])
-        CardApplication.objects.create(
+        # written by hand: part of the checkout's hot path (nothing listens to these models' save signals)
+        rows.update_fields(card, _UPGRADED_FIELDS)
+        rows.insert([CardApplication(
             member=member, kind=CardApplication.Kind.UPGRADE, card_kind=tier.code, old_card=card, new_card=card,
             store=receipt.store, receipt=receipt, status=CardApplication.Status.DONE, proposed_by_rules=True,
             filed_at=now, reviewed_at=now,
-        )
+        )])
         return card
     exists = CardApplication.objects.filter(member=member, card_kind=tier.code, status__in=OPEN_STATUSES).exists()
     if not exists:

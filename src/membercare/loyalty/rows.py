@@ -94,6 +94,37 @@ def cursor(conn):
     return classes[1](raw, conn) if conn.queries_logged else conn.make_cursor(raw)
 
 
+class _Statement:
+    """`with _Statement(conn) as cur`: on PostgreSQL one preparing cursor per database connection, kept open
+    and reused by the next statement (Django's connection objects belong to one thread each); elsewhere a new
+    cursor, closed after."""
+
+    __slots__ = ("conn", "cur")
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __enter__(self):
+        conn = self.conn
+        if conn.vendor != "postgresql":
+            self.cur = conn.cursor()
+            return self.cur
+        kept = conn.__dict__.get("_mc_statement_cursor")
+        if kept is not None and kept[0] is conn.connection and kept[1] == conn.queries_logged \
+                and not kept[2].cursor.closed:
+            conn.validate_thread_sharing()
+            self.cur = None
+            return kept[2]
+        cur = cursor(conn)
+        conn._mc_statement_cursor = (conn.connection, conn.queries_logged, cur)
+        self.cur = None
+        return cur
+
+    def __exit__(self, *exc):
+        if self.cur is not None:
+            self.cur.close()
+
+
 _PG_CLASSES: list[type] = []
 
 
@@ -140,7 +171,7 @@ def numbered(sql: str) -> bytes:
 
 def fetch_one(sql: str, params: Sequence[Any], fields: tuple[Field, ...]) -> list[Any] | None:
     conn = db()
-    with cursor(conn) as cur:
+    with _Statement(conn) as cur:
         cur.execute(sql, params)
         row = cur.fetchone()
     return None if row is None else convert(conn, row, fields)
@@ -148,7 +179,7 @@ def fetch_one(sql: str, params: Sequence[Any], fields: tuple[Field, ...]) -> lis
 
 def fetch_all(sql: str, params: Sequence[Any], fields: tuple[Field, ...]) -> list[list[Any]]:
     conn = db()
-    with cursor(conn) as cur:
+    with _Statement(conn) as cur:
         cur.execute(sql, params)
         found = cur.fetchall()
     return [convert(conn, row, fields) for row in found]
@@ -156,7 +187,7 @@ def fetch_all(sql: str, params: Sequence[Any], fields: tuple[Field, ...]) -> lis
 
 def execute(sql: str, params: Sequence[Any]) -> int:
     """A statement without a result; the number of rows it changed."""
-    with cursor(db()) as cur:
+    with _Statement(db()) as cur:
         cur.execute(sql, params)
         return cur.rowcount
 
@@ -214,13 +245,33 @@ def insert(objs: Sequence[Model]) -> None:
         found = _INSERTS[key] = (sql, fields)
     sql, fields = found
     params = [field.get_db_prep_save(field.pre_save(obj, True), conn) for obj in objs for field in fields]
-    with cursor(conn) as cur:
+    with _Statement(conn) as cur:
         cur.execute(sql, params)
         pks = [r[0] for r in cur.fetchall()]
     for obj, pk in zip(objs, pks, strict=True):
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = DEFAULT_DB_ALIAS
+
+
+_UPDATES: dict = {}
+
+
+def update_fields(obj: Model, names: tuple[str, ...]) -> int:
+    """UPDATE the named fields of a saved instance by its primary key, values prepared as `save(update_fields=...)`
+    prepares them (without save's signals: for models nothing listens to); the number of rows changed."""
+    conn = db()
+    model = type(obj)
+    key = (conn.vendor, model, names)
+    found = _UPDATES.get(key)
+    if found is None:
+        qn = conn.ops.quote_name
+        fields = [model._meta.get_field(name) for name in names]
+        found = _UPDATES[key] = (
+            f"UPDATE {qn(model._meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in fields)} "
+            f"WHERE {qn(model._meta.pk.column)} = %s", fields)
+    sql, fields = found
+    return execute(sql, [f.get_db_prep_save(f.pre_save(obj, False), conn) for f in fields] + [obj.pk])
 
 
 _INSERT_FIELDS: dict = {}
@@ -302,7 +353,7 @@ def insert_linked(parent: Model, children: Sequence[tuple[Sequence[Model], str]]
             params += [[f.get_db_prep_save(f.pre_save(obj, True), conn) for obj in objs] for f in cfields]
     for _sql, extra in also:
         params += list(extra)
-    with cursor(conn) as cur:
+    with _Statement(conn) as cur:
         cur.execute(sql, params)
         found = cur.fetchall()
     ids: dict[int, list[int]] = {}
