@@ -254,6 +254,8 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=3000)
     parser.add_argument("--skip-migrate", action="store_true")
     parser.add_argument("--only", choices=["checkout", "ref"], default=None)
+    parser.add_argument("--plain-reference", action="store_true",
+                        help="also measure the reference as a plain Django view (without django-ninja)")
     args = parser.parse_args()
 
     if not args.skip_migrate:
@@ -270,9 +272,9 @@ def main() -> None:
         body = json.dumps({"phone": rng.choice(phones), "lines": lines}).encode()
         return "/api/pos/checkout", {**auth, "Idempotency-Key": uuid.uuid4().hex}, body
 
-    def ref_request():
+    def ref_request(path="/api/bench/ref"):
         body = json.dumps({"phone": rng.choice(phones), "n": rng.randint(1, 10**6)}).encode()
-        return "/api/bench/ref", {}, body
+        return path, {}, body
 
     proc = start_server(args)
     results = []
@@ -281,13 +283,18 @@ def main() -> None:
             results.append(measure("checkout", args.port, checkout_request, args, proc.pid))
         if args.only in (None, "ref"):
             results.append(measure("reference", args.port, ref_request, args, proc.pid))
+        if args.plain_reference:
+            results.append(measure("plain ref", args.port, lambda: ref_request("/api/bench-plain/ref"), args,
+                                   proc.pid))
     finally:
         stop_server(proc)
-    if len(results) == 2:
+    if len(results) >= 2 and results[0]["label"] == "checkout":
         ratio = results[0]["rps"] / results[1]["rps"]
         ok = results[0]["rps"] >= 300 and results[0]["p99_ms"] < 100 and ratio >= 1 / 3
-        print(f"checkout / reference = {ratio:.2f}; target (>= 300 req/s, p99 < 100 ms, >= 1/3 of the reference): "
+        print(f"checkout / reference = {ratio:.3f}; target (>= 300 req/s, p99 < 100 ms, >= 1/3 of the reference): "
               f"{'met' if ok else 'NOT met'}")
+        if len(results) == 3:
+            print(f"checkout / plain-Django reference = {results[0]['rps'] / results[2]['rps']:.3f}")
     print("load average while measuring (other processes share this machine):", os.getloadavg())
     print(json.dumps(results))
     sys.stdout.flush()

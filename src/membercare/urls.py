@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
@@ -20,3 +22,8 @@ urlpatterns = [
     path("healthz", lambda request: HttpResponse("ok")),
     path("", include("membercare.web.urls")),
 ]
+
+if os.environ.get("MEMBERCARE_BENCH_ENDPOINT") == "1":  # the benchmark's plain-Django reference, never in production
+    from membercare.api.bench_ref import bench_ref_plain
+
+    urlpatterns.insert(0, path("api/bench-plain/ref", bench_ref_plain))
