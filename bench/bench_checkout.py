@@ -61,7 +61,10 @@ def prepare(args) -> tuple[str, list[str], list[tuple[str, str]]]:
         cur.execute("""
             SELECT m.phone FROM loyalty_card c TABLESAMPLE SYSTEM (2) JOIN members_member m ON m.id = c.member_id
             WHERE c.status = 'active' AND (c.valid_until IS NULL OR c.valid_until >= current_date)
-            LIMIT %s""", [args.members * 2])
+              AND (%s = 0 OR EXISTS (SELECT 1 FROM loyalty_loyaltyaccount a WHERE a.member_id = m.id
+                                     AND a.points >= %s))
+            LIMIT %s""", [getattr(args, "redeem_points", 0) if getattr(args, "redeem_share", 0) else 0,
+                  getattr(args, "redeem_points", 0), args.members * 2])
         candidates = [row[0] for row in cur.fetchall()]
         cur.execute("""CREATE TABLE IF NOT EXISTS bench_ref_log (id bigserial PRIMARY KEY, n integer NOT NULL,
                        body text NOT NULL, at timestamptz NOT NULL)""")
@@ -254,6 +257,10 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=3000)
     parser.add_argument("--skip-migrate", action="store_true")
     parser.add_argument("--only", choices=["checkout", "ref"], default=None)
+    parser.add_argument("--redeem-share", type=float, default=0.0,
+                        help="share of checkouts that also redeem --redeem-points (members with at least that many "
+                             "points are sampled then)")
+    parser.add_argument("--redeem-points", type=int, default=100)
     parser.add_argument("--plain-reference", action="store_true",
                         help="also measure the reference as a plain Django view (without django-ninja)")
     args = parser.parse_args()
@@ -269,8 +276,10 @@ def main() -> None:
 
     def checkout_request():
         lines = [{"sku": sku, "quantity": 1, "full_price": price} for sku, price in rng.sample(products, 3)]
-        body = json.dumps({"phone": rng.choice(phones), "lines": lines}).encode()
-        return "/api/pos/checkout", {**auth, "Idempotency-Key": uuid.uuid4().hex}, body
+        body = {"phone": rng.choice(phones), "lines": lines}
+        if args.redeem_share and rng.random() < args.redeem_share:
+            body["redeem_points"] = args.redeem_points  # a cash offset; the rest of the basket still earns
+        return "/api/pos/checkout", {**auth, "Idempotency-Key": uuid.uuid4().hex}, json.dumps(body).encode()
 
     def ref_request(path="/api/bench/ref"):
         body = json.dumps({"phone": rng.choice(phones), "n": rng.randint(1, 10**6)}).encode()

@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,20 +51,26 @@ def balance_change(account: LoyaltyAccount, delta: int) -> tuple[str, list]:
             [delta, rows.param(LoyaltyAccount, "updated_at", timezone.now()), account.pk])
 
 
+def _consume_sql() -> str:
+    """Take `points` from the member's open earn lots, oldest (soonest to expire) first, in one statement:
+    each lot gives what is still wanted after the lots before it. Parameters: points, points, the member's
+    id, points, points. Nothing is taken when the open lots hold less than `points`. No row locks: every
+    writer of a member's lots holds the member's account lock (see above)."""
+    table = PointsEntry._meta.db_table
+    order = "e.expires_on ASC NULLS LAST, e.created_at, e.id"
+    return (f"UPDATE {table} SET remaining = {table}.remaining - t.take FROM ("
+            "SELECT l.id, CASE WHEN l.remaining < %s - (l.run - l.remaining) THEN l.remaining "
+            "ELSE %s - (l.run - l.remaining) END AS take FROM ("
+            f"SELECT e.id, e.remaining, SUM(e.remaining) OVER (ORDER BY {order}) AS run, "
+            f"SUM(e.remaining) OVER () AS total FROM {table} e WHERE e.member_id = %s AND e.remaining > 0) l "
+            f"WHERE l.run - l.remaining < %s AND l.total >= %s) t WHERE {table}.id = t.id")
+
+
 def _consume(member_id: int, points: int, *, on: dt.date | None = None) -> None:
-    """Take `points` from the open earn lots, oldest (soonest to expire) first."""
-    lots = (PointsEntry.objects.select_for_update().filter(member_id=member_id, remaining__gt=0)
-            .order_by(F("expires_on").asc(nulls_last=True), "created_at", "pk"))
-    left = points
-    for lot in lots:
-        if left == 0:
-            break
-        take = min(lot.remaining, left)
-        lot.remaining -= take
-        lot.save(update_fields=["remaining"])
-        left -= take
-    if left:  # balance says there is enough: the lots must agree
-        raise RuntimeError(f"points lots of member {member_id} are short by {left}")
+    """Take `points` (> 0) from the open earn lots, oldest (soonest to expire) first."""
+    if not rows.execute(_consume_sql(), [points, points, member_id, points, points]):
+        # the balance said there was enough: the lots must agree
+        raise RuntimeError(f"points lots of member {member_id} hold less than {points}")
 
 
 def points_earn(account: LoyaltyAccount, points: int, *, expires_on: dt.date | None, receipt=None,
@@ -103,8 +109,8 @@ def points_take(account: LoyaltyAccount, points: int, *, kind: str, receipt=None
         take = account.points
     if take:
         _consume(account.member_id, take)
-        PointsEntry.objects.create(member_id=account.member_id, kind=kind, points=-take, receipt=receipt,
-                                   reason=reason, operator=operator, created_at=at or timezone.now())
+        rows.insert([PointsEntry(member_id=account.member_id, kind=kind, points=-take, receipt=receipt,
+                                 reason=reason, operator=operator, created_at=at or timezone.now())])
         _apply(account, -take)
     return take
 
