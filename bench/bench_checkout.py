@@ -1,12 +1,15 @@
 """Benchmark: the POS checkout API under gunicorn on PostgreSQL, against a bare INSERT+UPDATE endpoint.
 
-    .venv/bin/python bench/bench_checkout.py            # DB membercare_bench (1M members), 16 connections, 20 s
+    .venv/bin/python bench/bench_checkout.py            # DB membercare_bench (1M members), 16 connections, 30 s
+    .venv/bin/python bench/bench_checkout.py --plain-reference --redeem-share 0.3   # variants, see --help
 
 Steps: migrate the database; issue an API key for one main-brand store; pick members whose active card
-that store accepts (by phone); start gunicorn (DJANGO_DEBUG=0, DB_CONN_MAX_AGE=60); then for --duration
-seconds keep --connections keep-alive HTTP connections busy, each posting 3-item checkout baskets that
-earn points (a fresh Idempotency-Key per sale); then the same against /api/bench/ref (one INSERT and one
-UPDATE in one transaction, mounted only with MEMBERCARE_BENCH_ENDPOINT=1). Prints req/s and p50/p95/p99.
+that store accepts (by phone); start gunicorn (DJANGO_DEBUG=0, DB_CONN_MAX_AGE=600; --server granian for
+granian); then keep --connections keep-alive HTTP connections busy, each posting 3-item checkout baskets that
+earn points (a fresh Idempotency-Key per sale), and the same against /api/bench/ref (one INSERT and one
+UPDATE in one transaction, mounted only with MEMBERCARE_BENCH_ENDPOINT=1). The endpoints take turns in
+--rounds slices of the --duration (this machine's speed drifts by 10-20 % over a minute; measured one after
+the other, the ratio would carry that drift). Prints req/s, p50/p95/p99 and the server's CPU per request.
 Every run adds real receipts to the benchmark database.
 """
 
@@ -33,7 +36,7 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/membercare_bench"
 
 def server_env(args) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"DATABASE_URL": args.db, "DJANGO_DEBUG": "0", "DB_CONN_MAX_AGE": "60",
+    env.update({"DATABASE_URL": args.db, "DJANGO_DEBUG": "0", "DB_CONN_MAX_AGE": "600",
                 "MEMBERCARE_BENCH_ENDPOINT": "1", "DJANGO_SETTINGS_MODULE": "membercare.settings",
                 "LOG_LEVEL": "ERROR"})
     return env
@@ -170,16 +173,22 @@ async def _connection_loop(port, make_request, deadline, latencies, statuses, re
             writer.close()
 
 
-def _cpu_seconds(pids) -> float:
-    """utime + stime of the processes (all their threads), from /proc."""
-    total = 0
+def _cpu_seconds(pids) -> dict[int, float]:
+    """utime + stime of each process (all its threads), from /proc; a process gone is left out."""
+    found = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two samples; a process that started in between counts whole (a database connection
+    reopened in the window); one that ended in between is lost (the server keeps its connections open)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
 
 
 def _server_pids(server_pid: int) -> tuple[list[int], list[int]]:
@@ -207,23 +216,45 @@ async def _run(port, make_request, connections, warmup, duration, server_pid):
         pids = await asyncio.to_thread(_server_pids, server_pid)
         app0, db0 = _cpu_seconds(pids[0]), _cpu_seconds(pids[1])
         await asyncio.sleep(max(0.0, deadline - time.perf_counter()))
-        cpu["app"], cpu["db"] = _cpu_seconds(pids[0]) - app0, _cpu_seconds(pids[1]) - db0
+        pids = await asyncio.to_thread(_server_pids, server_pid)
+        cpu["app"], cpu["db"] = _cpu_delta(app0, _cpu_seconds(pids[0])), _cpu_delta(db0, _cpu_seconds(pids[1]))
 
     await asyncio.gather(sample_cpu(), *(_connection_loop(port, make_request, deadline, latencies, statuses,
                                                           record_after, counters) for _ in range(connections)))
     return latencies, statuses, duration, counters["connects"], cpu
 
 
-def measure(label, port, make_request, args, server_pid) -> dict:
-    latencies, statuses, duration, connects, cpu = asyncio.run(
-        _run(port, make_request, args.connections, args.warmup, args.duration, server_pid))
-    latencies.sort()
+def measure(endpoints, port, args, server_pid) -> list[dict]:
+    """Measure each (label, make_request) for --duration seconds in all. With --rounds N the endpoints take
+    turns, N slices of duration/N seconds each (after one --warmup per endpoint), so a drift in the
+    machine's speed during the run touches all of them alike."""
+    runs = {label: {"latencies": [], "statuses": {}, "duration": 0.0, "connects": 0, "app": 0.0, "db": 0.0}
+            for label, _make in endpoints}
+    for turn in range(args.rounds):
+        for label, make_request in endpoints:
+            latencies, statuses, duration, connects, cpu = asyncio.run(
+                _run(port, make_request, args.connections, args.warmup if turn == 0 else 0.5,
+                     args.duration / args.rounds, server_pid))
+            run = runs[label]
+            run["latencies"] += latencies
+            for status, count in statuses.items():
+                run["statuses"][status] = run["statuses"].get(status, 0) + count
+            run["duration"] += duration
+            run["connects"] += connects
+            run["app"] += cpu["app"]
+            run["db"] += cpu["db"]
+    return [_summary(label, runs[label]) for label, _make in endpoints]
+
+
+def _summary(label: str, run: dict) -> dict:
+    latencies, statuses, duration, connects = sorted(run["latencies"]), run["statuses"], run["duration"], \
+        run["connects"]
 
     def pct(p):
         return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else float("nan")
 
     n = len(latencies) or 1
-    app_ms, db_ms = cpu["app"] / n * 1000, cpu["db"] / n * 1000
+    app_ms, db_ms = run["app"] / n * 1000, run["db"] / n * 1000
     cpu_ms = app_ms + db_ms
     result = {"label": label, "requests": len(latencies), "rps": len(latencies) / duration,
               "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
@@ -234,7 +265,7 @@ def measure(label, port, make_request, args, server_pid) -> dict:
     print(f"{label:>10}: {result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.1f} ms  p95 {result['p95_ms']:6.1f} ms"
           f"  p99 {result['p99_ms']:6.1f} ms  ({result['requests']} requests, statuses {statuses}, "
           f"{connects} connections opened)", flush=True)
-    print(f"{'':>10}  server CPU {cpu_ms:.2f} ms per request (gunicorn workers {app_ms:.2f}, PostgreSQL backends "
+    print(f"{'':>10}  server CPU {cpu_ms:.2f} ms per request (app workers {app_ms:.2f}, PostgreSQL backends "
           f"{db_ms:.2f}): "
           f"at most ~{result['capacity_rps_on_free_cores']:.0f} req/s if all {os.cpu_count()} cores were free",
           flush=True)
@@ -244,8 +275,10 @@ def measure(label, port, make_request, args, server_pid) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
-    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=6,
+                        help="endpoints take turns in this many slices of the duration (drift touches all alike)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
@@ -288,13 +321,14 @@ def main() -> None:
     proc = start_server(args)
     results = []
     try:
+        endpoints = []
         if args.only in (None, "checkout"):
-            results.append(measure("checkout", args.port, checkout_request, args, proc.pid))
+            endpoints.append(("checkout", checkout_request))
         if args.only in (None, "ref"):
-            results.append(measure("reference", args.port, ref_request, args, proc.pid))
+            endpoints.append(("reference", ref_request))
         if args.plain_reference:
-            results.append(measure("plain ref", args.port, lambda: ref_request("/api/bench-plain/ref"), args,
-                                   proc.pid))
+            endpoints.append(("plain ref", lambda: ref_request("/api/bench-plain/ref")))
+        results = measure(endpoints, args.port, args, proc.pid)
     finally:
         stop_server(proc)
     if len(results) >= 2 and results[0]["label"] == "checkout":
