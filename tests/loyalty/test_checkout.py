@@ -189,3 +189,27 @@ def test_an_upgrade_by_the_rules_changes_the_card_in_place_and_files_a_done_appl
     assert (app.kind, app.card_kind, app.old_card, app.new_card, app.receipt, app.status, app.proposed_by_rules,
             app.store) == ("upgrade", "elite", card, card, receipt, CardApplication.Status.DONE, True, chain.shop)
     assert app.filed_at is not None and app.reviewed_at == app.filed_at
+
+
+def test_a_redemption_at_checkout_takes_the_oldest_lots_and_not_the_lot_of_the_same_sale(chain, member):
+    buy(chain, lines=[("BELT", 1)], when=at(2026, 1, 10))  # 999 points, expire first
+    buy(chain, lines=[("SHIRT", 1)], when=at(2026, 3, 10))  # 1000 points
+    receipt = buy(chain, lines=[("BAG", 1)], when=at(2026, 6, 1), redeem_points=1200)
+    lots = list(PointsEntry.objects.filter(member=member, kind=PointsEntry.Kind.EARN).order_by("pk")
+                .values_list("points", "remaining"))
+    earned = receipt.points_earned
+    assert lots == [(999, 0), (1000, 799), (earned, earned)]
+    entries = list(PointsEntry.objects.filter(receipt=receipt).order_by("pk").values_list("kind", "points"))
+    assert entries == [(PointsEntry.Kind.REDEEM, -1200), (PointsEntry.Kind.EARN, earned)]
+    assert receipt.points_offset == Decimal("12.00") and receipt.total_paid == Decimal("2988.00")
+    assert earned == 2988 and member.loyalty.points == 999 + 1000 - 1200 + earned == ledger_sum(member)
+
+
+def test_lots_that_disagree_with_the_balance_stop_a_checkout_that_redeems(chain, member):
+    from membercare.sales.models import Receipt
+
+    buy(chain, lines=[("BELT", 1)])
+    PointsEntry.objects.filter(member=member).update(remaining=0)  # corrupted: the balance still says 999
+    with pytest.raises(RuntimeError):
+        buy(chain, lines=[("SHIRT", 1)], when=at(2026, 6, 2), redeem_points=500)
+    assert Receipt.objects.count() == 1 and PointsEntry.objects.filter(member=member).count() == 1

@@ -25,7 +25,16 @@ from membercare.sales.signals import return_posted, sale_posted
 
 from . import rows
 from .models import BirthdayUse, Card, CardStatus, LoyaltyAccount, PointsEntry
-from .points import balance_change, earn_entry, lock_account, points_earn, points_take
+from .points import (
+    balance_change,
+    consume_statement,
+    earn_entry,
+    lock_account,
+    lots_agree,
+    points_earn,
+    points_take,
+    redeem_entry,
+)
 from .programme import Programme, programme_at, programme_day_param, programme_from_text, programme_text_sql
 from .tiers import (
     RollingBefore,
@@ -527,20 +536,29 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
             receipt=receipt, product=ql.product, quantity=ql.quantity, full_price=ql.full_price * ql.quantity,
             paid_amount=ql.paid - share, on_promotion=ql.on_promotion, birthday_items=ql.birthday_items,
         ))
-    # receipt, lines and the points earned in one go (one statement on PostgreSQL); a redemption is taken
-    # from the oldest lots before this sale's points are earned, so then the earn comes after it
-    earn = None if quote.points_redeemed else earn_entry(
-        account, quote.points_earned, expires_on=programme.points_expire_on(on), receipt=receipt, operator=clerk,
-        at=sold_at)
-    rows.insert_linked(receipt, [(receipt.posted_lines, "receipt_id"), ([earn] if earn else [], "receipt_id")],
-                       also=[balance_change(account, earn.points)] if earn else [],
-                       computed=("number", *computed) if computed else None)
+    # receipt, lines, the points redeemed and earned, and the balance in one go (one statement on PostgreSQL);
+    # a redemption takes from the lots there were before this sale (this sale's lot is not among them)
+    entries = []
+    if quote.points_redeemed:
+        entries.append(redeem_entry(account, quote.points_redeemed, receipt=receipt, operator=clerk, at=sold_at,
+                                    reason=_("Cash offset ¥%(amount)s") % {"amount": quote.points_offset}))
+    earn = earn_entry(account, quote.points_earned, expires_on=programme.points_expire_on(on), receipt=receipt,
+                      operator=clerk, at=sold_at)
+    if earn:
+        entries.append(earn)
+    change = quote.points_earned - quote.points_redeemed
+    consumed = rows.insert_linked(
+        receipt, [(receipt.posted_lines, "receipt_id"), (entries, "receipt_id")],
+        also=[balance_change(account, change)] if change else [],
+        computed=("number", *computed) if computed else None,
+        before=[consume_statement(ident.member.pk, quote.points_redeemed)] if quote.points_redeemed else [])
+    if quote.points_redeemed:
+        lots_agree(consumed[0], ident.member.pk, quote.points_redeemed)
+    account.points += change
     if quote.coupon is not None:  # claimed once, in this transaction (campaigns.redeem)
         from membercare.campaigns.redeem import coupon_redeem
 
         coupon_redeem(quote, receipt=receipt, store=store, at=sold_at)
-    if earn:
-        account.points += earn.points
     if quote.birthday_items:
         try:
             with transaction.atomic():
@@ -551,11 +569,6 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
         except IntegrityError as exc:  # another store got there first (unique constraint)
             raise CheckoutError("birthday_used", _("The birthday privilege of this month was already used."),
                                 "birthday") from exc
-    if quote.points_redeemed:
-        points_take(account, quote.points_redeemed, kind=PointsEntry.Kind.REDEEM, receipt=receipt,
-                    reason=_("Cash offset ¥%(amount)s") % {"amount": quote.points_offset}, operator=clerk, at=sold_at)
-        points_earn(account, quote.points_earned, expires_on=programme.points_expire_on(on), receipt=receipt,
-                    operator=clerk, at=sold_at)
     series_paid: dict[str, Decimal] = {}
     for line in receipt.posted_lines:
         code = line.product.series.code

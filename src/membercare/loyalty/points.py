@@ -66,11 +66,29 @@ def _consume_sql() -> str:
             f"WHERE l.run - l.remaining < %s AND l.total >= %s) t WHERE {table}.id = t.id")
 
 
+def consume_statement(member_id: int, points: int) -> tuple[str, list]:
+    """The statement (and its parameters) taking `points` (> 0) from the member's open lots, oldest first; it
+    changes no row when the lots hold less (check it with lots_agree)."""
+    return _consume_sql(), [points, points, member_id, points, points]
+
+
+def lots_agree(changed: int, member_id: int, points: int) -> None:
+    """After consume_statement: the balance said there was enough, so the lots must have given it."""
+    if not changed:
+        raise RuntimeError(f"points lots of member {member_id} hold less than {points}")
+
+
 def _consume(member_id: int, points: int, *, on: dt.date | None = None) -> None:
     """Take `points` (> 0) from the open earn lots, oldest (soonest to expire) first."""
-    if not rows.execute(_consume_sql(), [points, points, member_id, points, points]):
-        # the balance said there was enough: the lots must agree
-        raise RuntimeError(f"points lots of member {member_id} hold less than {points}")
+    lots_agree(rows.execute(*consume_statement(member_id, points)), member_id, points)
+
+
+def redeem_entry(account: LoyaltyAccount, points: int, *, kind: str = PointsEntry.Kind.REDEEM, receipt=None,
+                 reason: str = "", operator: Staff | None = None, at: dt.datetime | None = None) -> PointsEntry:
+    """The (unsaved) ledger entry taking `points` (> 0); whoever saves it also runs consume_statement and
+    balance_change(account, -points) (points_take does)."""
+    return PointsEntry(member_id=account.member_id, kind=kind, points=-points, receipt=receipt, reason=reason,
+                       operator=operator, created_at=at or timezone.now())
 
 
 def points_earn(account: LoyaltyAccount, points: int, *, expires_on: dt.date | None, receipt=None,
@@ -109,8 +127,7 @@ def points_take(account: LoyaltyAccount, points: int, *, kind: str, receipt=None
         take = account.points
     if take:
         _consume(account.member_id, take)
-        rows.insert([PointsEntry(member_id=account.member_id, kind=kind, points=-take, receipt=receipt,
-                                 reason=reason, operator=operator, created_at=at or timezone.now())])
+        rows.insert([redeem_entry(account, take, kind=kind, receipt=receipt, reason=reason, operator=operator, at=at)])
         _apply(account, -take)
     return take
 

@@ -289,17 +289,21 @@ _LINKED: dict[tuple, str] = {}
 
 def insert_linked(parent: Model, children: Sequence[tuple[Sequence[Model], str]] = (),
                   also: Sequence[tuple[str, Sequence[Any]]] = (),
-                  computed: tuple[str, str, list] | None = None) -> None:
+                  computed: tuple[str, str, list] | None = None,
+                  before: Sequence[tuple[str, Sequence[Any]]] = ()) -> list[int]:
     """INSERT `parent`, then each list of children whose field `fk` (an attname, e.g. "receipt_id") points at
     the parent, then run the `also` statements (UPDATEs without results). On PostgreSQL all of it is one
     statement (data-modifying CTEs); elsewhere one statement each. Sets every primary key and the links.
     `computed` (PostgreSQL only): (attname, SQL expression, its parameters) giving one of the parent's
-    values in the database (e.g. a number from a sequence); the parent gets the value written."""
+    values in the database (e.g. a number from a sequence); the parent gets the value written.
+    `before`: UPDATEs that must see the tables as they were before these inserts (on PostgreSQL every part of
+    the one statement does; elsewhere they run first). Returns the number of rows each of them changed."""
     conn = db()
     children = [(objs, fk) for objs, fk in children if objs]
     if conn.vendor != "postgresql":
         if computed is not None:
             raise ValueError("computed values are for PostgreSQL")
+        counts = [execute(sql, params) for sql, params in before]
         insert([parent])
         for objs, fk in children:
             for obj in objs:
@@ -307,10 +311,10 @@ def insert_linked(parent: Model, children: Sequence[tuple[Sequence[Model], str]]
             insert(objs)
         for sql, params in also:
             execute(sql, params)
-        return
+        return counts
     model = type(parent)
     key = (model, tuple((type(objs[0]), fk, _rows_shape(objs)) for objs, fk in children),
-           tuple(sql for sql, _p in also), computed[:2] if computed else None)
+           tuple(sql for sql, _p in also), computed[:2] if computed else None, tuple(sql for sql, _p in before))
     sql = _LINKED.get(key)
     qn = conn.ops.quote_name
     fields = _insert_fields(model)
@@ -338,8 +342,10 @@ def insert_linked(parent: Model, children: Sequence[tuple[Sequence[Model], str]]
                 f"RETURNING {qn(child._meta.pk.column)} AS id)")
             selects.append(f"SELECT {n}, id, NULL FROM c{n}")
         parts += [f"x{n} AS ({statement})" for n, (statement, _p) in enumerate(also)]
+        parts = [f"b{n} AS ({statement} RETURNING 1)" for n, (statement, _p) in enumerate(before)] + parts
+        selects += [f"SELECT {-1 - n}, COUNT(*), NULL FROM b{n}" for n in range(len(before))]
         sql = _LINKED[key] = f"WITH {', '.join(parts)} {' UNION ALL '.join(selects)}"
-    params = []
+    params = [value for _sql, extra in before for value in extra]
     for f in fields:
         if computed and f.attname == computed[0]:
             params += computed[2]
@@ -361,6 +367,7 @@ def insert_linked(parent: Model, children: Sequence[tuple[Sequence[Model], str]]
         ids.setdefault(step, []).append(pk)
         if step == 0 and computed:
             setattr(parent, computed[0], value)
+    counts = [ids[-1 - n][0] for n in range(len(before))]
     _created(parent, ids[0][0])
     for n, (objs, fk) in enumerate(children, start=1):
         # ids come from the table's sequence in insertion order, and rows are inserted in list order
@@ -368,6 +375,7 @@ def insert_linked(parent: Model, children: Sequence[tuple[Sequence[Model], str]]
         for obj, pk in zip(objs, sorted(ids[n]), strict=True):
             setattr(obj, name, parent)
             _created(obj, pk)
+    return counts
 
 
 VALUES_UP_TO = 8  # children written as VALUES rows up to this many (arrays beyond: adapting them costs more)
