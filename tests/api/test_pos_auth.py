@@ -150,3 +150,21 @@ def test_a_repeated_checkout_does_not_look_the_key_up_again(pos, chain, member):
         assert pos.checkout(("SHIRT", 1))[0] == 201
     touching_keys = [q["sql"] for q in ctx.captured_queries if "loyalty_apikey" in q["sql"]]
     assert len(touching_keys) == 1 and touching_keys[0].startswith("INSERT INTO")  # only the record's confirmation
+
+
+@pytest.mark.parametrize("change", ["code", "brand"])
+def test_a_checkout_with_a_remembered_key_whose_store_changed_since_is_refused_once(pos, chain, member, change):
+    assert pos.checkout(("SHIRT", 1))[0] == 201
+    before = _sales()
+    if change == "code":
+        chain.shop.code = "SH09"
+    else:
+        chain.shop.brand = chain.shop2.brand.__class__.objects.create(company=chain.main.company, code="NEW",
+                                                                        name="新品牌")
+    chain.shop.save()
+    status, body = pos.checkout(("SHIRT", 1), idem="same-sale")
+    assert status == 409 and body["code"] == "store_changed" and body["message"].startswith("门店信息")
+    assert _sales() == before  # nothing was recorded under the store's old details
+    status, body = pos.checkout(("SHIRT", 1), idem="same-sale")  # sent again: the key is looked up afresh
+    assert status == 201 and body["store"] == chain.shop.code
+    assert body["number"].startswith("SH09-" if change == "code" else "SH01-")

@@ -213,3 +213,14 @@ def test_lots_that_disagree_with_the_balance_stop_a_checkout_that_redeems(chain,
     with pytest.raises(RuntimeError):
         buy(chain, lines=[("SHIRT", 1)], when=at(2026, 6, 2), redeem_points=500)
     assert Receipt.objects.count() == 1 and PointsEntry.objects.filter(member=member).count() == 1
+
+
+def test_a_redemption_never_takes_from_the_lot_the_same_sale_earns(chain, member):
+    from membercare.loyalty.points import lock_account, points_earn
+
+    points_earn(lock_account(member), 500, expires_on=None)  # a lot that never expires sorts after any dated lot
+    receipt = buy(chain, lines=[("SHIRT", 1)], redeem_points=300)
+    lots = dict(PointsEntry.objects.filter(member=member, kind=PointsEntry.Kind.EARN)
+                .values_list("points", "remaining"))
+    assert lots == {500: 200, receipt.points_earned: receipt.points_earned} and receipt.points_earned == 997
+    assert member.loyalty.points == 200 + 997 == ledger_sum(member)

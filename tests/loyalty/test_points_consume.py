@@ -40,3 +40,10 @@ def test_lots_that_disagree_with_the_balance_stop_the_redemption(member, three_l
     PointsEntry.objects.filter(member=member).update(remaining=0)  # corrupted: the balance still says 120
     with pytest.raises(RuntimeError):
         points_take(three_lots, 10, kind=PointsEntry.Kind.REDEEM)
+
+
+def test_lots_holding_part_of_a_redemption_give_nothing(member, three_lots):
+    PointsEntry.objects.filter(member=member, points=40).update(remaining=0)  # corrupted: 80 open, balance 120
+    with pytest.raises(RuntimeError):
+        points_take(three_lots, 110, kind=PointsEntry.Kind.REDEEM)
+    assert _lots(member) == [(50, 50), (30, 30), (40, 0)]  # nothing taken from the lots that were there

@@ -22,6 +22,9 @@ def key_error(exc: ApiKeyRejected) -> ApiError:
         return ApiError(401, exc.code, _("This API key has been revoked."))
     if exc.code == "store_inactive":
         return ApiError(403, exc.code, _("The key's store is closed in MemberCare."))
+    if exc.code == "store_changed":
+        return ApiError(409, exc.code, _("The store's details changed a moment ago; nothing was recorded. Send the "
+                                         "request again."))
     return ApiError(401, "unauthenticated", _("The API key is not valid."))
 
 

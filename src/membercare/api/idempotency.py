@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from membercare.loyalty import rows
-from membercare.loyalty.apikeys import ApiKeyRejected, apikey_active_sql, apikey_refusal
+from membercare.loyalty.apikeys import ApiKeyRejected, apikey_active_params, apikey_active_sql, apikey_refusal
 from membercare.loyalty.checkout import CheckoutError
 from membercare.loyalty.models import ApiKey, IdempotencyRecord
 
@@ -80,11 +80,12 @@ def _record_sql(vendor: str) -> str:
 
 
 def _record(api_key: ApiKey, key: str, endpoint: str, digest: str, status: int, text: str) -> None:
-    """Store the result (JSON text), or raise ApiKeyRejected when the key was revoked or its store closed."""
+    """Store the result (JSON text), or raise ApiKeyRejected when the key was revoked or its store closed or
+    changed since the request was authenticated."""
     conn = rows.db()
     inserted = rows.execute(_record_sql(conn.vendor), [
         api_key.store_id, key, endpoint, digest, status, text,
-        rows.param(IdempotencyRecord, "created_at", timezone.now()), api_key.pk])
+        rows.param(IdempotencyRecord, "created_at", timezone.now()), *apikey_active_params(api_key)])
     if not inserted:
         raise apikey_refusal(api_key)
 

@@ -131,21 +131,29 @@ def apikey_authenticate_for_write(raw: str) -> ApiKey:
 
 
 def apikey_active_sql() -> str:
-    """SQL that is true while the key (its id the one parameter) is not revoked and its store is open."""
+    """SQL that is true while the key is not revoked, its store is open and still has the code and brand the
+    write used; parameters: apikey_active_params(key)."""
     return (f"EXISTS (SELECT 1 FROM {ApiKey._meta.db_table} k JOIN {Store._meta.db_table} s ON s.id = k.store_id "
-            "WHERE k.id = %s AND k.revoked_at IS NULL AND s.is_active)")
+            "WHERE k.id = %s AND k.revoked_at IS NULL AND s.is_active AND s.code = %s AND s.brand_id = %s)")
+
+
+def apikey_active_params(key: ApiKey) -> list:
+    return [key.pk, key.store.code, key.store.brand_id]
 
 
 def apikey_refusal(key: ApiKey) -> ApiKeyRejected:
-    """Why a key that a write took from memory failed `apikey_active_sql` (revoked, or its store closed, since);
-    the key is forgotten, so the next request looks it up."""
+    """Why a key that a write took from memory failed `apikey_active_sql`: revoked, or its store closed, or the
+    store's code or brand changed since (`store_changed`: sending the request again succeeds). The key is
+    forgotten, so the next request looks it up."""
     _REMEMBERED.pop(key.prefix, None)
     row = ApiKey.objects.filter(pk=key.pk).values_list("revoked_at", "store__is_active").first()
-    if row is not None and row[0] is not None:
+    if row is None:
+        return ApiKeyRejected("unauthenticated")
+    if row[0] is not None:
         return ApiKeyRejected("api_key_revoked")
-    if row is not None and not row[1]:
+    if not row[1]:
         return ApiKeyRejected("store_inactive")
-    return ApiKeyRejected("unauthenticated")
+    return ApiKeyRejected("store_changed")
 
 
 _KEY_COLS, _KEY_FIELDS = rows.columns(ApiKey, "k")

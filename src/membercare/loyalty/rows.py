@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import DEFERRED, Field, Model, signals
 from django.db.models.base import ModelState
 
@@ -259,7 +259,8 @@ _UPDATES: dict = {}
 
 def update_fields(obj: Model, names: tuple[str, ...]) -> int:
     """UPDATE the named fields of a saved instance by its primary key, values prepared as `save(update_fields=...)`
-    prepares them (without save's signals: for models nothing listens to); the number of rows changed."""
+    prepares them (without save's signals: for models nothing listens to). Like that save, a row that is gone
+    is an error (DatabaseError)."""
     conn = db()
     model = type(obj)
     key = (conn.vendor, model, names)
@@ -271,7 +272,10 @@ def update_fields(obj: Model, names: tuple[str, ...]) -> int:
             f"UPDATE {qn(model._meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in fields)} "
             f"WHERE {qn(model._meta.pk.column)} = %s", fields)
     sql, fields = found
-    return execute(sql, [f.get_db_prep_save(f.pre_save(obj, False), conn) for f in fields] + [obj.pk])
+    changed = execute(sql, [f.get_db_prep_save(f.pre_save(obj, False), conn) for f in fields] + [obj.pk])
+    if not changed:
+        raise DatabaseError(f"{model.__name__} {obj.pk} is gone: the update changed no row")
+    return changed
 
 
 _INSERT_FIELDS: dict = {}
