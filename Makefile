@@ -6,15 +6,19 @@ export MEMBERCARE_VAR_DIR ?= $(CURDIR)/var
 export DJANGO_SETTINGS_MODULE := membercare.settings
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install demo run test test-sqlite test-postgres lint messages bench-data bench clean
+.PHONY: install demo run test test-sqlite test-postgres lint messages bench-data bench clean lock
+
+PIP_VERSION := 26.3
+LOCK := requirements.lock
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required"; exit 1; }
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q 'pip==$(PIP_VERSION)'
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+# every dependency at the version in the lock file (pyproject.toml keeps the ranges the code supports)
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -c $(LOCK) -e '.[dev]'
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -49,6 +53,13 @@ lint: install
 
 messages: install
 	cd src/membercare && ../../$(BIN)/membercare makemessages -l zh_Hans -l en --no-obsolete --no-location
+
+# refresh the lock file on purpose: newest versions within pyproject's ranges, every extra; then run the suite
+lock:
+	rm -rf .venv-lock && $(PY) -m venv .venv-lock && .venv-lock/bin/pip install -q 'pip==$(PIP_VERSION)'
+	.venv-lock/bin/pip install -q -e '.[dev,bench]'
+	{ sed -n '1,2p' $(LOCK); .venv-lock/bin/pip freeze --exclude-editable; } > $(LOCK).new && mv $(LOCK).new $(LOCK)
+	rm -rf .venv-lock
 
 clean:
 	rm -rf $(VENV) node_modules var

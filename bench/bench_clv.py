@@ -1,7 +1,7 @@
 """Benchmark: member value prediction (BG/NBD + Gamma-Gamma) on the bench data set, ours beside lifetimes.
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/membercare_bench   # bench_generate's data set
-    .venv/bin/pip install -e '.[bench]'                                        # lifetimes + pandas
+    .venv/bin/pip install -c requirements.lock -e '.[bench]'                                        # lifetimes + pandas
     flock /tmp/bench.lock .venv/bin/python bench/bench_clv.py [--date YYYY-MM-DD] [--plain] [--no-library]
 
 In one process, on the whole chain's history (every member with a purchase: ~1,000,000):
@@ -11,7 +11,7 @@ In one process, on the whole chain's history (every member with a purchase: ~1,0
 (e) predictions for every member and (f) their write (COPY), rolled back: the data set is left unchanged;
 (g) `--plain`: the same BG/NBD likelihood fitted by scipy with numerical gradients on uncompressed rows;
 (h) lifetimes' BetaGeoFitter and GammaGammaFitter on the same arrays (skipped with --no-library or when
-    lifetimes is not installed: `pip install -e '.[bench]'`), estimates side by side.
+    lifetimes is not installed: `pip install -c requirements.lock -e '.[bench]'`), estimates side by side.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def main() -> None:
         try:
             import lifetimes  # noqa: F401
         except ImportError:
-            print("lifetimes is not installed: pip install -e '.[bench]' (or run with --no-library)",
+            print("lifetimes is not installed: pip install -c requirements.lock -e '.[bench]' (or run with --no-library)",
                   file=sys.stderr)
             sys.exit(2)
 

@@ -146,3 +146,45 @@ def test_expected_spend_and_clv_by_hand():
     _p, _s, discounted = clv.clv(P, gg, np.array([2.0]), np.array([30.43]), np.array([38.86]), np.array([20.0]),
                                  monthly_discount=0.01)
     assert value[0] / 1.01 ** 12 < discounted[0] < value[0] / 1.01
+
+
+# ---- the fit's own judgement (prediction.optim): a maximum at the model's limit, a failed fit ------------------
+
+# (x, t_x days, T days) of the 40 members of tests/prediction/test_services.py's history: their dropout
+# chances cannot be told apart, so the likelihood's maximum lies at a, b → ∞. L-BFGS-B's flag on this data
+# said "ABNORMAL" on one machine and "converged" on another (main failed on a fresh machine).
+RIDGE = [(2, 166, 199), (3, 222, 335), (3, 298, 301), (6, 146, 216), (7, 238, 259), (6, 250, 304), (1, 23, 131),
+         (4, 331, 333), (7, 203, 305), (4, 59, 181), (5, 144, 150), (7, 225, 311), (2, 162, 172), (6, 95, 114),
+         (0, 0, 86), (4, 265, 318), (3, 205, 265), (4, 121, 123), (1, 58, 252), (7, 338, 364), (1, 40, 159),
+         (2, 105, 126), (2, 2, 84), (3, 64, 142), (2, 90, 150), (2, 68, 108), (2, 88, 362), (7, 99, 99),
+         (3, 88, 102), (3, 215, 232), (3, 155, 327), (3, 121, 125), (6, 107, 144), (1, 117, 332), (4, 216, 272),
+         (6, 137, 271), (2, 134, 227), (2, 159, 339), (2, 44, 108), (3, 65, 106)]
+
+
+def test_dropout_alike_for_everyone_is_reported_as_the_limit_case_from_any_start():
+    """The fit must say "limit" (a and b named) whatever the optimiser's flag, from any start, with the same
+    likelihood, the same dropout chance a/(a+b) and the same finite predictions."""
+    d = np.array(RIDGE, dtype=np.float64)
+    x, t_x, T = d[:, 0], d[:, 1] / 7, d[:, 2] / 7
+    c = bgnbd.compress(x, t_x, T)
+    fits = [bgnbd.fit(c, init) for init in (None, (0.5, 5, 1, 1), (1, 10, 0.5, 2), (2, 20, 1, 3), (0.1, 1, 3, 3))]
+    reference = bgnbd.expected_purchases(fits[0].params, 52, x, t_x, T)
+    for f in fits:
+        assert f.status == "limit" and f.converged and set(f.limits) == {"a", "b"}, f
+        assert f.params["r"] == pytest.approx(15.65, rel=0.01) and f.params["alpha"] == pytest.approx(109.6, rel=0.01)
+        assert f.params["a"] / (f.params["a"] + f.params["b"]) == pytest.approx(0.0856, abs=0.001)
+        assert f.loglik == pytest.approx(fits[0].loglik, abs=1e-3) and f.loglik == pytest.approx(-440.65, abs=0.01)
+        e = bgnbd.expected_purchases(f.params, 52, x, t_x, T)
+        assert np.all(np.isfinite(e)) and e == pytest.approx(reference, rel=1e-3)
+
+
+def test_the_published_fit_is_an_interior_maximum(cdnow):
+    c = bgnbd.compress(cdnow["x"], cdnow["t_x"], cdnow["T"])
+    f = bgnbd.fit(c)
+    assert f.status == "ok" and f.limits == () and f.gain <= 1e-3
+
+
+def test_a_fit_stopped_early_is_failed_by_its_gradient_not_by_a_flag(cdnow):
+    c = bgnbd.compress(cdnow["x"], cdnow["t_x"], cdnow["T"])
+    f = bgnbd.fit(c, initial=(5.0, 100.0, 5.0, 0.2), max_iter=2)
+    assert f.status == "failed" and not f.converged and f.gradient > 1e-5

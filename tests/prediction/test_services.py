@@ -47,6 +47,8 @@ def test_recompute_writes_every_member_once_and_replaces_on_rerun(brands, histor
     main, sub = brands
     assert result["JUEDU"] == {"skipped": "too few members", "members": 3}
     assert result["MAIN"]["members"] == 40 and result["MAIN"]["converged"], result["MAIN"]
+    # these 40 members' dropout chances cannot be told apart: the maximum is BG/NBD's limit case, said as such
+    assert result["MAIN"]["status"] == "limit" and result["MAIN"]["params"]["limits"]["bgnbd"] == ["a", "b"]
     assert calls[-1][:2] == (12, 12)  # 2 brands × 6 steps
     rows = MemberPrediction.objects.filter(brand=main)
     assert rows.count() == 40 and not MemberPrediction.objects.filter(brand=sub).exists()
@@ -86,3 +88,22 @@ def test_profile_panel_shows_the_members_figures(client, clerk, brands, history)
     html = client.get(reverse("member_detail", args=[member.pk])).content.decode()  # in Chinese, the default
     assert 'id="prediction"' in html and f'data-p-alive="{p.p_alive:.4f}"' in html and f"¥{p.clv}" in html
     assert "未来12个月预计价值" in html  # "Expected value in 12 months"
+
+
+def test_a_failed_fit_is_recorded_and_keeps_the_members_last_good_figures(monkeypatch, client, specialist, brands,
+                                                                          history):
+    from membercare.prediction import bgnbd, services
+
+    main = brands[0]
+    predictions_recompute(main, as_of=AS_OF)
+    before = {p.member_id: p.p_alive for p in MemberPrediction.objects.filter(brand=main)}
+    real_fit = bgnbd.fit
+    monkeypatch.setattr(services.bgnbd, "fit", lambda c: real_fit(c, initial=(50.0, 0.01, 0.01, 50.0), max_iter=1))
+    result = predictions_recompute(main, as_of=AS_OF)["MAIN"]
+    assert result["status"] == "failed" and not result["converged"]
+    latest = PredictionFit.objects.filter(brand=main).latest("fitted_at")
+    assert latest.status == "failed" and not latest.converged
+    assert {p.member_id: p.p_alive for p in MemberPrediction.objects.filter(brand=main)} == before
+    client.force_login(specialist)
+    page = client.get(reverse("prediction_page")).content.decode()
+    assert 'data-fit-status="failed"' in page

@@ -25,9 +25,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
+
+from . import optim
+from .optim import Fit
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
+__all__ = ["Fit", "compress", "fit", "p_alive", "expected_purchases", "expected_purchases_new"]
 
 
 @dataclass(frozen=True)
@@ -184,35 +188,20 @@ def loglik_rows(params, x, t_x, T) -> np.ndarray:
     return A1 + A2 + np.logaddexp(A3, A4)
 
 
-@dataclass(frozen=True)
-class Fit:
-    params: dict[str, float]
-    loglik: float
-    n_members: int
-    n_rows: int
-    converged: bool
-    iterations: int
-    message: str
-
-    def as_tuple(self) -> tuple[float, ...]:
-        return tuple(self.params.values())
-
-
 def fit(c: Compressed, initial: tuple[float, float, float, float] | None = None, *, tol: float = 1e-10,
         max_iter: int = 500) -> Fit:
-    """Maximum-likelihood estimates of (r, α, a, b) on compressed data."""
+    """Maximum-likelihood estimates of (r, α, a, b) on compressed data (judged as prediction.optim says).
+
+    r and a, b are capped (optim.CAP): with no difference between members' purchase rates (or dropout
+    chances) in the data, the maximum is the limit r, α → ∞ (a, b → ∞) and the fit says so (`limits`)."""
+    rate = max(float(c.count @ c.x / max(c.count @ c.T, 1e-9)), 1e-6)
     if initial is None:
         # λ's mean r/α near the observed rate of repeat purchases; a, b near 1
-        rate = max(float(c.count @ c.x / max(c.count @ c.T, 1e-9)), 1e-6)
         initial = (1.0, 1.0 / rate, 1.0, 1.0)
     objective = _Objective(c)
-    result = optimize.minimize(objective, np.log(np.asarray(initial, dtype=np.float64)), jac=True,
-                               method="L-BFGS-B", bounds=[(-20.0, 20.0)] * 4,
-                               options={"maxiter": max_iter, "ftol": tol, "gtol": 1e-9})
-    params = np.exp(result.x)
-    return Fit(params=dict(zip(PARAM_NAMES, (float(v) for v in params), strict=True)),
-               loglik=float(-result.fun * objective.n), n_members=int(objective.n), n_rows=len(c),
-               converged=bool(result.success), iterations=int(result.nit), message=str(result.message))
+    return optim.maximise(objective, objective.n, initial, PARAM_NAMES, capped=("r", "a", "b"),
+                          n_members=int(objective.n), n_rows=len(c), tol=tol, max_iter=max_iter,
+                          second_start=(0.5, 0.5 / rate, 0.5, 2.0))
 
 
 # ---------------------------------------------------------------------------------------------- predictions

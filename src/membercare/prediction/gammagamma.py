@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
-from .bgnbd import Fit  # the same fit record (n_rows: the members, as this model takes no compression)
+from . import optim
+from .optim import Fit  # the same fit record (n_rows: the members, as this model takes no compression)
 
 PARAM_NAMES = ("p", "q", "v")
 
@@ -111,18 +112,14 @@ def loglik_rows(params, x, m) -> np.ndarray:
 
 def fit(d: Prepared, initial: tuple[float, float, float] | None = None, *, tol: float = 1e-12,
         max_iter: int = 500) -> Fit:
-    """Maximum-likelihood estimates of (p, q, γ)."""
+    """Maximum-likelihood estimates of (p, q, γ) (judged as prediction.optim says; p and q capped: spend
+    alike for every member is the limit q, γ → ∞)."""
+    mean = float(d.weight @ d.m / d.weight.sum())
     if initial is None:
-        mean = float(d.weight @ d.m / d.weight.sum())
         initial = (1.0, 2.0, mean)  # prior mean spend pγ/(q−1) starts at the observed mean
     objective = _Objective(d)
-    result = optimize.minimize(objective, np.log(np.asarray(initial, dtype=np.float64)), jac=True,
-                               method="L-BFGS-B", bounds=[(-20.0, 20.0)] * 3,
-                               options={"maxiter": max_iter, "ftol": tol, "gtol": 1e-10})
-    params = np.exp(result.x)
-    return Fit(params=dict(zip(PARAM_NAMES, (float(t) for t in params), strict=True)),
-               loglik=float(-result.fun * objective.n), n_members=len(d), n_rows=len(d), converged=bool(result.success),
-               iterations=int(result.nit), message=str(result.message))
+    return optim.maximise(objective, objective.n, initial, PARAM_NAMES, capped=("p", "q"), n_members=len(d),
+                          n_rows=len(d), tol=tol, max_iter=max_iter, second_start=(2.0, 4.0, 3.0 * mean))
 
 
 def expected_spend(params, x, m) -> np.ndarray:

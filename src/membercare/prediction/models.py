@@ -17,6 +17,9 @@ class PredictionFit(models.Model):
     loglik = models.FloatField(_("log-likelihood"), null=True, blank=True)
     gg_loglik = models.FloatField(null=True, blank=True)
     converged = models.BooleanField(_("converged"), default=False)
+    # prediction.optim: "ok", "limit" (a maximum at the model's limit case: params["limits"] names the
+    # parameters, e.g. {"bgnbd": ["a", "b"]}) or "failed" (no maximum found: member figures not replaced)
+    status = models.CharField(_("fit status"), max_length=8, default="ok")
     seconds = models.JSONField(default=dict, blank=True)  # seconds per step (summary, fit, write)
     fitted_at = models.DateTimeField(_("fitted at"), auto_now_add=True)
 

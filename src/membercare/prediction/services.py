@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from membercare.org.models import Brand
 
-from . import bgnbd, clv, gammagamma
+from . import bgnbd, clv, gammagamma, optim
 from .models import MemberPrediction, PredictionFit
 from .summary import BrandSummary, brand_summary
 
@@ -55,7 +55,10 @@ def _noop(*_args: Any, **_kwargs: Any) -> None:
 def predictions_recompute(brand: Brand | int | None = None, progress: Progress | None = None,
                           as_of: dt.date | None = None) -> dict[str, Any]:
     """Fit and write the predictions of one brand (or every brand with stores); returns per brand a summary
-    {"members", "repeat", "converged", "params", "seconds"} or {"skipped": reason}.
+    {"members", "repeat", "converged", "status", "params", "seconds"} or {"skipped": reason}.
+    Status (prediction.optim): "ok"; "limit" when a maximum is the model's limit case (members the data cannot
+    tell apart in dropout, purchase rate or spend: the limit is used, and the page says so); "failed" when no
+    maximum was found: the fit is recorded, the members' figures are not replaced.
     `progress(done, total, message)` is called after each step (6 steps per brand)."""
     progress = progress or _noop
     as_of = as_of or timezone.localdate()
@@ -101,22 +104,38 @@ def recompute_brand(brand: Brand, as_of: dt.date, step: Callable[[int, str], Non
     n_repeat = int((s.x > 0).sum())
     gg = gammagamma.fit(gammagamma.prepare(s.x, s.monetary)) if n_repeat >= MIN_REPEAT else None
     lap("gammagamma_fit")
+    status = worst_status(bg, gg)
+    limits = {"bgnbd": list(bg.limits), "gammagamma": list(gg.limits) if gg else []}
+    params = {"bgnbd": bg.params, "gammagamma": gg.params if gg else None, "time_unit": "week",
+              "source": s.source, "rows": len(c), "monthly_discount": MONTHLY_DISCOUNT, "limits": limits}
     step(4, "predict")
-    figures = predict(bg.params, gg.params if gg else None, s, c)
+    figures = predict(bg.params, gg.params if gg and gg.converged else None, s, c) if status != "failed" else None
     lap("predict")
     step(5, "write")
     with transaction.atomic():
-        write_predictions(brand.pk, s, figures)
+        if figures is not None:  # a failed fit leaves the members' last good figures in place
+            write_predictions(brand.pk, s, figures)
+        else:
+            log.warning("predictions: %s: the fit found no maximum (%s; %s): member figures kept", brand.code,
+                        bg.message, gg.message if gg else "-")
         fit = PredictionFit.objects.create(
             brand=brand, as_of=as_of, n_members=len(s), n_repeat=n_repeat, loglik=bg.loglik,
-            gg_loglik=gg.loglik if gg else None, converged=bg.converged and (gg is None or gg.converged),
-            params={"bgnbd": bg.params, "gammagamma": gg.params if gg else None, "time_unit": "week",
-                    "source": s.source, "rows": len(c), "monthly_discount": MONTHLY_DISCOUNT})
+            gg_loglik=gg.loglik if gg else None, converged=status != "failed", status=status, params=params)
     lap("write")
     fit.seconds = seconds
     fit.save(update_fields=["seconds"])
-    return {"members": len(s), "repeat": n_repeat, "converged": fit.converged, "params": fit.params,
-            "seconds": seconds}
+    return {"members": len(s), "repeat": n_repeat, "converged": fit.converged, "status": status,
+            "params": fit.params, "seconds": seconds}
+
+
+def worst_status(bg: optim.Fit, gg: optim.Fit | None) -> str:
+    """The fit's overall status: "failed" if BG/NBD failed; a failed Gamma-Gamma only loses the spend model
+    (members' own means are used, as with too few repeat buyers) and counts as "limit"; else the worse."""
+    if bg.status == "failed":
+        return "failed"
+    if bg.status == "limit" or (gg is not None and gg.status != "ok"):
+        return "limit"
+    return "ok"
 
 
 def predict(bg_params: dict, gg_params: dict | None, s: BrandSummary, c: bgnbd.Compressed) -> dict[str, np.ndarray]:
