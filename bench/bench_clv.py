@@ -60,8 +60,8 @@ def main() -> None:
         try:
             import lifetimes  # noqa: F401
         except ImportError:
-            print("lifetimes is not installed: pip install -c requirements.lock -e '.[bench]' (or run with --no-library)",
-                  file=sys.stderr)
+            print("lifetimes is not installed: pip install -c requirements.lock -e '.[bench]' "
+                  "(or run with --no-library)", file=sys.stderr)
             sys.exit(2)
 
     as_of = dt.date.fromisoformat(args.date) if args.date else timezone.localdate()

@@ -14,7 +14,8 @@ on different machines. So:
   free parameters' Newton step (gradient and a Hessian by differences of the analytic gradient) would
   raise the total log-likelihood by less than `GAIN` (0.001: no likelihood-ratio test can see it), or
   the projected gradient is below `GTOL`. Then `ok` (inside the bounds), `limit` (some parameters at the
-  cap or beyond `LIMIT`, on the flat ridge towards it: the model's limit case, named in `limits`); otherwise `failed` (the estimates are not to be used);
+  cap or beyond `LIMIT`, on the flat ridge towards it: the model's limit case, named in `limits`);
+  otherwise `failed` (the estimates are not to be used);
 * a run that stops on the flat ridge towards a limit (capped parameters beyond `LIMIT`) is finished at the
   cap: those parameters moved there together (ratios kept) and the others optimised again;
 * when the first run is not stationary, it is retried from the best point and from a second start, and
