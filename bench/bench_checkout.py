@@ -51,8 +51,8 @@ def prepare(args) -> tuple[str, list[str], list[tuple[str, str]]]:
     from django.db import connection
     from django.utils import timezone
 
+    from membercare.checkout.pipeline import CheckoutError, identify
     from membercare.loyalty.apikeys import apikey_issue
-    from membercare.loyalty.checkout import CheckoutError, identify
     from membercare.org.models import Role, Staff, Store
     from membercare.sales.models import Product
 

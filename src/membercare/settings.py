@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "membercare.service",
     "membercare.campaigns",
     "membercare.events",
+    "membercare.checkout",
     "membercare.analytics",
     "membercare.prediction",
     "membercare.web",

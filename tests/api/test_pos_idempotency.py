@@ -128,7 +128,7 @@ def test_concurrent_requests_with_one_key_post_once(keys, member):
 
 
 def test_a_failed_attempt_records_nothing_and_the_retry_posts(pos, clock, monkeypatch):
-    import membercare.loyalty.checkout as core
+    import membercare.checkout.pipeline as core
 
     clock(2026, 6, 1)
     real = core.checkout_post

@@ -8,7 +8,7 @@ from django.utils import translation
 
 from membercare.campaigns.codes import ALPHABET
 from membercare.campaigns.models import Coupon, CouponRedemption
-from membercare.loyalty.checkout import CheckoutError, LineIn, basket_quote, checkout_post, identify, return_post
+from membercare.checkout.pipeline import CheckoutError, LineIn, basket_quote, checkout_post, identify, return_post
 from membercare.loyalty.models import PointsEntry
 from membercare.sales.models import Receipt
 from tests.factories import MemberFactory

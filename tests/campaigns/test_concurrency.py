@@ -3,7 +3,7 @@
 import pytest
 
 from membercare.campaigns.models import Coupon, CouponRedemption
-from membercare.loyalty.checkout import CheckoutError, LineIn, checkout_post
+from membercare.checkout.pipeline import CheckoutError, LineIn, checkout_post
 from membercare.sales.models import Receipt
 from tests.loyalty.test_concurrency import _postgres_only, run_together
 
@@ -37,7 +37,7 @@ def test_the_claim_holds_without_the_member_lock(chain, member, make_batch, give
     from django.db import transaction
 
     from membercare.campaigns.redeem import coupon_redeem
-    from membercare.loyalty.checkout import Quote
+    from membercare.checkout.pipeline import Quote
     from tests.factories import ReceiptFactory
 
     coupon = give(make_batch())

@@ -21,7 +21,7 @@ from membercare.campaigns.services import (
     members_from_list,
 )
 from membercare.care.models import MemberSegments
-from membercare.loyalty.checkout import LineIn, checkout_post
+from membercare.checkout.pipeline import LineIn, checkout_post
 from membercare.messaging.bulk import bulk_enqueue
 from membercare.messaging.models import Message, MessageStatus
 from membercare.messaging.services import template_save

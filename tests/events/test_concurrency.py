@@ -5,10 +5,10 @@ import datetime as dt
 import pytest
 import time_machine
 
+from membercare.checkout.pipeline import LineIn, checkout_post
 from membercare.events.models import Attendance, Event, Referral
 from membercare.events.referrals import referral_code_for, referral_record
 from membercare.events.services import EventData, check_in, event_save
-from membercare.loyalty.checkout import LineIn, checkout_post
 from membercare.loyalty.models import PointsEntry
 from membercare.loyalty.points import ledger_sum, points_balance
 from membercare.sales.models import Receipt

@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
+from membercare.checkout.pipeline import LineIn, checkout_post
 from membercare.events.models import Referral
 from membercare.events.referrals import ALPHABET, normalize_code, referral_code_for, referral_record
-from membercare.loyalty.checkout import LineIn, checkout_post
 from membercare.loyalty.models import PointsEntry
 from membercare.loyalty.points import ledger_sum, points_balance
 from membercare.members.services import member_create

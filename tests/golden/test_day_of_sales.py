@@ -101,7 +101,8 @@ def _run_day(client) -> list[dict]:
     event = Event.objects.create(kind=Event.Kind.EXCLUSIVE_SALE, title="金卡专享折上折", brand=sale_store.brand,
                                  starts_at=dt.datetime.combine(DAY, dt.time(9), TZ),
                                  ends_at=dt.datetime.combine(DAY, dt.time(21), TZ), extra_discount=Decimal("0.10"),
-                                 sale_starts_on=DAY, sale_ends_on=DAY, created_at=dt.datetime.combine(DAY, dt.time(8), TZ))
+                                 sale_starts_on=DAY, sale_ends_on=DAY,
+                                 created_at=dt.datetime.combine(DAY, dt.time(8), TZ))
     event.stores.set([sale_store])
     Invitation.objects.bulk_create([Invitation(event=event, member=m, held_out=(i % 7 == 0), token=f"golden{i:04d}",
                                                invited_at=event.created_at)
@@ -165,7 +166,8 @@ def _run_day(client) -> list[dict]:
 def _snapshot(answers: list[dict]) -> dict:
     since = dt.datetime.combine(DAY, dt.time(0), TZ)
     until = since + dt.timedelta(days=2)  # (the demo stamps a few rows with the real clock: not ours)
-    receipts = Receipt.objects.filter(sold_at__gte=since, sold_at__lt=until).select_related("store", "clerk", "member", "original")
+    receipts = (Receipt.objects.filter(sold_at__gte=since, sold_at__lt=until)
+                .select_related("store", "clerk", "member", "original"))
     numbers = [r.number for r in receipts]
     members = {r.member_id for r in receipts if r.member_id}
     return {
@@ -190,7 +192,8 @@ def _snapshot(answers: list[dict]) -> dict:
             "expires_on": e.expires_on.isoformat() if e.expires_on else None,
             "receipt": e.receipt.number if e.receipt else None, "reason": e.reason,
             "at": e.created_at.astimezone(TZ).isoformat()}
-            for e in PointsEntry.objects.filter(created_at__gte=since, created_at__lt=until).select_related("member", "receipt")),
+            for e in PointsEntry.objects.filter(created_at__gte=since, created_at__lt=until)
+            .select_related("member", "receipt")),
             key=lambda d: (d["member"], d["at"], d["kind"], d["points"], d["receipt"] or "")),
         "balances": {a.member.member_no: a.points for a in
                      LoyaltyAccount.objects.filter(member_id__in=members).select_related("member")},

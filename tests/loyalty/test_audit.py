@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from membercare.checkout.pipeline import LineIn, checkout_post, return_post
 from membercare.loyalty.audit import birthday_audit, birthday_audit_xlsx, flag_counts
-from membercare.loyalty.checkout import LineIn, checkout_post, return_post
 from membercare.loyalty.models import BirthdayUse, Card
 from membercare.members.models import ExportLog, MemberChange
 from membercare.sales.models import Receipt
@@ -85,7 +85,7 @@ def test_privilege_receipt_returned(chain, member):
                             lines=[LineIn("SHIRT", 2)], sold_at=at(2026, 3, 10), birthday=True)
     assert audit()[0].flags == []
     line = receipt.lines.get()
-    from membercare.loyalty.checkout import ReturnLineIn
+    from membercare.checkout.pipeline import ReturnLineIn
 
     return_post(original=receipt, lines=[ReturnLineIn(line.pk, 1)], clerk=chain.clerk, store=chain.shop,
                 at=at(2026, 3, 12))

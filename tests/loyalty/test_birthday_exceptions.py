@@ -7,6 +7,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from membercare.checkout.pipeline import CheckoutError
 from membercare.loyalty.audit import birthday_audit
 from membercare.loyalty.birthday_exceptions import (
     ExceptionError,
@@ -14,7 +15,6 @@ from membercare.loyalty.birthday_exceptions import (
     birthday_exception_request,
     candidate_periods,
 )
-from membercare.loyalty.checkout import CheckoutError
 from membercare.loyalty.models import BirthdayException, BirthdayUse, Card
 from membercare.org.models import Role
 from tests.factories import StaffFactory

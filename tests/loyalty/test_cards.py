@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.utils import timezone, translation
 
+from membercare.checkout.pipeline import CheckoutError, LineIn, ReturnLineIn, checkout_post, return_post
 from membercare.loyalty.cards import (
     CardError,
     application_approve,
@@ -22,7 +23,6 @@ from membercare.loyalty.cards import (
     cards_expire_due,
     cards_retention_due,
 )
-from membercare.loyalty.checkout import CheckoutError, LineIn, ReturnLineIn, checkout_post, return_post
 from membercare.loyalty.models import Card, CardApplication, CardStatus, LoyaltyAccount, ProgrammeVersion
 from membercare.loyalty.points import ledger_sum
 from membercare.loyalty.programme import DEFAULT_RULES

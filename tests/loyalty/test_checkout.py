@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from membercare.loyalty.checkout import CheckoutError, LineIn, ReturnLineIn, checkout_post, return_post
+from membercare.checkout.pipeline import CheckoutError, LineIn, ReturnLineIn, checkout_post, return_post
 from membercare.loyalty.models import BirthdayUse, Card, CardStatus, PointsEntry
 from membercare.loyalty.points import ledger_sum
 
@@ -124,7 +124,7 @@ def test_knight_card_is_refused_at_a_main_brand_store(chain, member):
 
 @pytest.mark.parametrize("name,birthday", [("王芳", ""), ("", "1985-03-21"), ("王芳", "1985-03-22"), ("王芳", "abc")])
 def test_forgotten_card_needs_name_phone_and_birthday_together(chain, member, name, birthday):
-    from membercare.loyalty.checkout import identify
+    from membercare.checkout.pipeline import identify
 
     with pytest.raises(CheckoutError) as exc:
         identify(store=chain.shop, phone=member.phone, name=name, birthday=birthday)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection, connections
 
-from membercare.loyalty.checkout import CheckoutError, LineIn, checkout_post
+from membercare.checkout.pipeline import CheckoutError, LineIn, checkout_post
 from membercare.loyalty.models import BirthdayUse, Card, LoyaltyAccount, PointsEntry
 from membercare.loyalty.points import ledger_sum
 from membercare.sales.models import Receipt

@@ -8,7 +8,7 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from membercare.loyalty.checkout import CheckoutError, LineIn, ReturnLineIn, checkout_post, return_post
+from membercare.checkout.pipeline import CheckoutError, LineIn, ReturnLineIn, checkout_post, return_post
 from membercare.loyalty.models import LoyaltyAccount, PointsEntry
 from membercare.loyalty.points import ledger_sum, points_adjust, points_expire_due
 from membercare.loyalty.tiers import rolling_paid

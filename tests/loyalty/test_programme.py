@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from membercare.loyalty.checkout import LineIn, checkout_post
+from membercare.checkout.pipeline import LineIn, checkout_post
 from membercare.loyalty.models import Card, ProgrammeVersion
 from membercare.loyalty.programme import DEFAULT_RULES, programme_at
 from membercare.loyalty.programme_selectors import programme_changes, programme_history

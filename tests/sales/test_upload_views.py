@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 
-from membercare.loyalty.checkout import LineIn, checkout_post
+from membercare.checkout.pipeline import LineIn, checkout_post
 from membercare.members.models import ExportLog
 from membercare.org.models import Role
 from membercare.sales.models import Receipt, SalesUpload

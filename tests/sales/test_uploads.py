@@ -11,13 +11,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
-from membercare.loyalty.checkout import LineIn, checkout_post
+from membercare.checkout.pipeline import LineIn, checkout_post
+from membercare.checkout.upload_rows import parse_sold_at
+from membercare.checkout.uploads import SalesUploadError, confirm_upload, discard_upload, preview_upload
 from membercare.loyalty.models import BirthdayUse, Card, CardStatus, PointsEntry
 from membercare.loyalty.points import ledger_sum
 from membercare.org.models import Role
 from membercare.sales.models import Receipt, SalesUpload
-from membercare.sales.upload_rows import parse_sold_at
-from membercare.sales.uploads import SalesUploadError, confirm_upload, discard_upload, preview_upload
 from tests.factories import MemberFactory, StaffFactory
 
 TZ = ZoneInfo("Asia/Shanghai")

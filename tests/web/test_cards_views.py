@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from membercare.loyalty.checkout import CheckoutError, LineIn, checkout_post
+from membercare.checkout.pipeline import CheckoutError, LineIn, checkout_post
 from membercare.loyalty.models import Card, CardApplication, CardStatus
 from membercare.org.models import Role
 from tests.factories import StaffFactory

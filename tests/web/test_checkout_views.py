@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connections
 from django.urls import reverse
 
-from membercare.loyalty.checkout import LineIn, checkout_post
+from membercare.checkout.pipeline import LineIn, checkout_post
 from membercare.loyalty.models import BirthdayUse, Card, CardStatus
 from membercare.loyalty.points import ledger_sum
 from membercare.sales.models import Receipt

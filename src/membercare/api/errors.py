@@ -16,7 +16,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from membercare.loyalty.checkout import CheckoutError
+from membercare.sales.pipeline import CheckoutError
 
 logger = logging.getLogger("membercare.api")
 

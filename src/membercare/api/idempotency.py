@@ -28,8 +28,8 @@ from django.utils.translation import gettext as _
 
 from membercare.loyalty import rows
 from membercare.loyalty.apikeys import ApiKeyRejected, apikey_active_params, apikey_active_sql, apikey_refusal
-from membercare.loyalty.checkout import CheckoutError
 from membercare.loyalty.models import ApiKey, IdempotencyRecord
+from membercare.sales.pipeline import CheckoutError
 
 from .auth import key_error
 from .errors import ApiError, checkout_error_body, error_response

@@ -1,7 +1,7 @@
 """The POS API (mounted at /api/pos/): member lookup, basket quote, checkout, return, points, card status.
 
 Authenticated by the store's API key; the key's store is the store of every request. Writes need an
-Idempotency-Key header. The rules live in membercare.loyalty.checkout; this module only translates
+Idempotency-Key header. The rules live in membercare.checkout.pipeline; this module only translates
 HTTP to service calls and results to JSON.
 """
 
@@ -14,7 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router
 
-from membercare.loyalty import checkout as core
+from membercare.checkout import pipeline as core
 from membercare.loyalty.models import Card, CardKind, CardStatus, LoyaltyAccount, PointsEntry, normalize_card_number
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store

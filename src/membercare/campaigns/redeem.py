@@ -1,6 +1,7 @@
 """Coupons at checkout: check a code for a basket, price it, and redeem it with the sale.
 
-Called by loyalty.checkout only when a coupon code is given (no query otherwise). The rules:
+A provider of the sale pipeline (sales.pipeline; registered in CampaignsConfig.ready, after the birthday
+privilege): it does nothing, and asks nothing of the database, when no coupon code is given. The rules:
 - the code is checked for its form and check character first (a typo is refused without a database lookup);
 - the coupon must be the member's own, of the store's brand, unused, and valid on the day of the sale;
 - it applies to the basket's full-price units (not items on promotion, not birthday-privilege units) of its
@@ -27,8 +28,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from membercare.loyalty.checkout import CheckoutError, Identified, QuoteLine
+from membercare.loyalty.identify import Identified
 from membercare.org.models import Store
+from membercare.sales.pipeline import Adjustment, CheckoutError, QuoteLine
 
 from .codes import display_code, is_well_formed, normalize_code
 from .models import Coupon, CouponBatch, CouponRedemption
@@ -134,3 +136,16 @@ def coupon_redeem(quote, *, receipt, store: Store, at: dt.datetime) -> CouponRed
                                                  amount=quote.coupon_discount, redeemed_at=at)
     receipt.coupon_applied = redemption
     return redemption
+
+
+class CouponAdjustment(Adjustment):
+    name, stage, order = "coupon", "adjustment", 40
+
+    def quote(self, sale) -> None:
+        if sale.request.coupon_code:  # a campaign coupon re-prices its units (no query without a code)
+            sale.coupon, sale.coupon_discount = coupon_apply(sale.request.coupon_code, ident=sale.ident,
+                                                             store=sale.store, lines=sale.lines, on=sale.on)
+
+    def commit(self, sale, receipt) -> None:
+        if sale.coupon is not None:  # claimed once, in the sale's transaction
+            coupon_redeem(sale, receipt=receipt, store=sale.store, at=receipt.sold_at)

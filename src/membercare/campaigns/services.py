@@ -1,6 +1,6 @@
 """Coupon writes: define a batch, issue it to an audience (with a hold-out group and a message), expire coupons.
 
-Redemption at checkout is in campaigns.redeem (called by loyalty.checkout).
+Redemption at checkout is in campaigns.redeem (called by checkout.pipeline).
 
 Decisions (DOMAIN.md "Campaigns and rewards" leaves them open):
 - one coupon per member per batch; a member already given one (or held out) by an earlier issue of the batch is

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from membercare.campaigns.models import Coupon, CouponBatch
 from membercare.campaigns.services import batch_create, coupon_issue, coupons_expire
-from membercare.loyalty.checkout import CheckoutError, LineIn, checkout_post
+from membercare.checkout.pipeline import CheckoutError, LineIn, checkout_post
 from membercare.loyalty.models import Card, CardStatus
 from membercare.members.models import Member
 from membercare.messaging.models import MessageTemplate

@@ -75,7 +75,7 @@ def demo_events(today: dt.date | None = None) -> dict[str, int]:
         friend = Member.objects.exclude(pk__in=buyers).exclude(pk=referrer.pk).order_by("pk").first()
     if friend is not None:
         referral_record(referred=friend, code=referral_code_for(referrer), by=clerk)
-        from membercare.loyalty.checkout import LineIn, checkout_post
+        from membercare.checkout.pipeline import LineIn, checkout_post
         from membercare.sales.models import Product
 
         product = Product.objects.filter(brand=store.brand).order_by("full_price").first()

@@ -11,16 +11,16 @@ class EventsConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from membercare.sales.models import Receipt
+        from membercare.sales.pipeline import register
         from membercare.sales.signals import sale_posted
 
         from . import exclusive, referrals
         from .models import Event
 
-        # both cost no query for a buyer without a pending referral and a day without an exclusive sale
+        # no query for a buyer without a pending referral
         sale_posted.connect(referrals.reward_on_first_purchase, sender=Receipt,
                             dispatch_uid="events_referral_reward")
-        sale_posted.connect(exclusive.record_discounted_receipt, sender=Receipt,
-                            dispatch_uid="events_exclusive_receipt")
+        register(exclusive.ExclusiveSaleDiscount())  # 折上折 in the sale pipeline, after the card's discount
         post_save.connect(exclusive.invalidate, sender=Event, dispatch_uid="events_sales_cache_save")
         post_delete.connect(exclusive.invalidate, sender=Event, dispatch_uid="events_sales_cache_delete")
         m2m_changed.connect(exclusive.invalidate, sender=Event.stores.through, dispatch_uid="events_sales_cache_m2m")

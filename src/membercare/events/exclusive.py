@@ -1,9 +1,12 @@
 """The exclusive sale's extra discount (折上折) at checkout, and the receipts that received it.
 
-`exclusive_sale_discount(member, store, on)` is called by loyalty.checkout.basket_quote for every quote, so
-it must cost nothing when no exclusive sale runs: the day's active sales are kept per process in a tiny
-dict keyed by date, refreshed at most every CACHE_SECONDS (a sale saved in another process is seen within
-that time) and dropped at once when an event is saved or deleted in this process. Only when a sale runs at
+A provider of the sale pipeline (sales.pipeline; registered in EventsConfig.ready, after the card's discount
+and before the birthday privilege): invited members (not held out) get the extra discount on every full-price
+unit, taken from the card-discounted price, and the receipt is remembered (EventReceipt) with the sale.
+Its quote runs for every basket, so it must cost nothing when no exclusive sale runs: the day's active sales
+are kept per process in a tiny dict keyed by date, refreshed at most every CACHE_SECONDS (a sale saved in
+another process is seen within that time) and dropped at once when an event is saved or deleted in this
+process. Only when a sale runs at
 the store does one indexed query ask whether the member was invited (not held out).
 """
 
@@ -14,7 +17,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.utils import timezone
+from membercare.sales.pipeline import Adjustment, money
 
 ZERO = Decimal("0")
 CACHE_SECONDS = 60.0
@@ -82,19 +85,28 @@ def exclusive_sale_discount(member, store, on: dt.date) -> Decimal:
     return sale.discount if sale else ZERO
 
 
-def record_discounted_receipt(sender, receipt, store, **_kwargs) -> None:
-    """sale_posted receiver: remember a receipt that received an exclusive sale's extra discount (no query when
-    no sale runs)."""
-    if receipt.member_id is None:
-        return
-    on = timezone.localtime(receipt.sold_at).date()
-    sale = exclusive_sale_for(receipt.member_id, store, on)
-    if sale is None:
-        return
-    lines = getattr(receipt, "posted_lines", None) or []
-    if not any(not ln.on_promotion and ln.birthday_items < ln.quantity for ln in lines):
-        return  # nothing on the receipt got the extra discount
-    from .models import EventReceipt
+def _got_the_discount(lines) -> bool:
+    return any(not ln.on_promotion and ln.birthday_items < ln.quantity for ln in lines)
 
-    EventReceipt.objects.create(event_id=sale.event_id, receipt=receipt, member_id=receipt.member_id,
-                                discount=sale.discount)
+
+class ExclusiveSaleDiscount(Adjustment):
+    name, stage, order = "exclusive_sale", "adjustment", 20
+
+    def quote(self, sale) -> None:
+        found = exclusive_sale_for(getattr(sale.member, "pk", None), sale.store, sale.on)
+        sale.parts[self.name] = found
+        if found is None:
+            return
+        for ql in sale.lines:
+            if not ql.on_promotion:
+                ql.unit_prices = [money(price * (1 - found.discount)) for price in ql.unit_prices]
+
+    def commit(self, sale, receipt) -> None:
+        """Remember a receipt that received the extra discount (units left after the birthday privilege)."""
+        found = sale.parts.get(self.name)
+        if found is None or receipt.member_id is None or not _got_the_discount(receipt.posted_lines):
+            return
+        from .models import EventReceipt
+
+        EventReceipt.objects.create(event_id=found.event_id, receipt=receipt, member_id=receipt.member_id,
+                                    discount=found.discount)

@@ -1,7 +1,7 @@
 """Forms of the counter checkout (stores without a POS integration) and of returns.
 
 They only read what was typed; every rule (identification, prices, the birthday privilege, points) is
-checked by loyalty.checkout, whose refusals the views put next to the field they concern.
+checked by checkout.pipeline, whose refusals the views put next to the field they concern.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from membercare.loyalty.checkout import LineIn, ReturnLineIn
+from membercare.checkout.pipeline import LineIn, ReturnLineIn
 from membercare.org.models import Store
 
 BIG = {"autocomplete": "off", "class": "big"}

@@ -1,7 +1,7 @@
 """The counter checkout for stores without a POS integration, the receipt, and returns.
 
 Every role may use it at their own store(s) (HQ staff without a store: any store). Thin: identification,
-prices, the birthday privilege, points and tiers are loyalty.checkout's. A refusal is shown next to the
+prices, the birthday privilege, points and tiers are checkout.pipeline's. A refusal is shown next to the
 field it concerns and everything typed stays in the form. One form posts at most one receipt (a double
 tap on "Post" replays the first result).
 """
@@ -20,19 +20,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from membercare.core.permissions import require, visible_stores
-from membercare.loyalty.birthday_exceptions import approved_exception_on
-from membercare.loyalty.checkout import (
+from membercare.checkout.pipeline import (
     CheckoutError,
     Identified,
     Quote,
     basket_quote,
-    birthday_period,
     checkout_post,
     identify,
     return_post,
 )
+from membercare.core.permissions import require, visible_stores
+from membercare.loyalty.birthday_exceptions import approved_exception_on
 from membercare.loyalty.models import CardApplication, CardKind, IdempotencyRecord, LoyaltyAccount, PointsEntry
+from membercare.loyalty.sale import birthday_period
 from membercare.org.models import Store
 from membercare.sales.models import Receipt, ReceiptLine
 

@@ -1,4 +1,4 @@
-"""Offline stores' sales upload and the birthday audit pages. Thin: rules live in sales.uploads and
+"""Offline stores' sales upload and the birthday audit pages. Thin: rules live in checkout.uploads and
 loyalty.audit; permissions are checked there and here on the server."""
 
 from __future__ import annotations
@@ -15,19 +15,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from membercare.core.permissions import can_edit_programme, require, visible_stores
-from membercare.core.workdays import calendar_covers
-from membercare.loyalty.audit import birthday_audit, birthday_audit_xlsx, flag_counts
-from membercare.loyalty.programme import programme_at
-from membercare.org.models import Store
-from membercare.sales.models import SalesUpload
-from membercare.sales.uploads import (
+from membercare.checkout.uploads import (
     SalesUploadError,
     confirm_upload,
     discard_upload,
     preview_upload,
     upload_columns,
 )
+from membercare.core.permissions import can_edit_programme, require, visible_stores
+from membercare.core.workdays import calendar_covers
+from membercare.loyalty.audit import birthday_audit, birthday_audit_xlsx, flag_counts
+from membercare.loyalty.programme import programme_at
+from membercare.org.models import Store
+from membercare.sales.models import SalesUpload
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AUDIT_PAGE_SIZE = 100

@@ -18,13 +18,12 @@ from django.utils.translation import gettext as _
 
 from membercare.core.phone import normalize_phone
 from membercare.core.spreadsheet import columns_problem
-from membercare.loyalty.checkout import LineIn
 from membercare.loyalty.models import Card, normalize_card_number
 from membercare.members.models import Member
 from membercare.members.validation import parse_bool
 from membercare.org.models import Staff, Store
-
-from .models import Product
+from membercare.sales.models import Product
+from membercare.sales.pipeline import LineIn
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 DEFAULT_TIME = dt.time(12, 0)  # a sale given with a date only is taken as sold at noon

@@ -3,7 +3,7 @@
 An offline store (Store.networked False) records its sales on paper or a stand-alone till and uploads
 them later. `preview_upload` reads and checks every row (nothing is posted) and keeps the file in a
 SalesUpload; `confirm_upload` reads it again and posts every valid receipt through
-loyalty.checkout.checkout_post, each in its own transaction: points, tier upgrades and the birthday
+checkout.pipeline.checkout_post, each in its own transaction: points, tier upgrades and the birthday
 privilege work exactly as at a networked counter. Rows sharing a receipt number are one receipt.
 
 The store's receipt number is kept as `<store code>/<number>` (unique across the chain), so uploading
@@ -28,11 +28,11 @@ from django.utils.translation import gettext as _
 from membercare.core.permissions import require, visible_stores
 from membercare.core.spreadsheet import SpreadsheetError, Table, file_kind, is_blank, read_table, size_text
 from membercare.core.workdays import deadline_after
-from membercare.loyalty.checkout import CheckoutError, basket_quote, checkout_post, identify
 from membercare.loyalty.programme import programme_at
 from membercare.org.models import Staff, Store
+from membercare.sales.models import Receipt, SalesUpload
 
-from .models import Receipt, SalesUpload
+from .pipeline import CheckoutError, basket_quote, checkout_post, identify
 from .upload_rows import (
     COLUMN_ALIASES,
     REQUIRED_COLUMNS,

@@ -1,0 +1,311 @@
+"""The sale pipeline: a quote, a sale and a return at the counter, the POS API and the offline upload.
+
+Steps of a sale (checkout_post), in one transaction:
+1. identify the member under the member's lock, with the programme in force and the basket's products
+   (loyalty.identify: one statement on the hot path);
+2. price the basket at the catalogue (`price_lines`: the SKUs, quantities, the POS's prices checked, items on
+   promotion at their promotion price);
+3. apply the registered adjustments in their declared order, then the tenders, then the rewards
+   (sales.pipeline.providers(): the card's discount, the exclusive sale, the birthday privilege, coupons,
+   the points offset, points earned, the tier evaluation — each owned by its app);
+4. write the receipt with its lines and every provider's linked rows (points entries) and statements in one
+   go (loyalty.rows.insert_linked: one statement on PostgreSQL), then each provider's commit (a coupon's
+   claim, the birthday use, the tier evaluation…), each with its own guard;
+5. notify: the `sale_posted` signal (referrals, the care engine).
+A refusal anywhere is a CheckoutError and nothing is written. A return (return_post) refunds lines in
+proportion and runs the providers' `reverse` hooks (points reversed and refunded, an upgrade undone).
+
+How to add a price adjustment or a tender: write a subclass of sales.pipeline.Adjustment in the app that owns
+it (its `quote`, and `rows`/`commit`/`reverse` as needed), choose its stage and order, and register it in the
+app's AppConfig.ready. Nothing here changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from membercare.core.sequences import next_number_sql, reserve_numbers
+from membercare.loyalty import rows
+from membercare.loyalty.identify import Identified, Locked, basket_products, identify, identify_locked
+from membercare.loyalty.models import Card, LoyaltyAccount
+from membercare.loyalty.points import lock_account
+from membercare.loyalty.programme import Programme, programme_at
+from membercare.loyalty.tiers import RollingBefore, issue_accumulation_card
+from membercare.members.models import Member
+from membercare.org.models import Staff, Store
+from membercare.sales.models import Product, Receipt, ReceiptLine
+from membercare.sales.pipeline import (
+    CENT,
+    CheckoutError,
+    LineIn,
+    QuoteLine,
+    ReturnLineIn,
+    SaleRequest,
+    SaleRows,
+    money,
+    providers,
+)
+from membercare.sales.signals import return_posted, sale_posted
+
+__all__ = ["CheckoutError", "Identified", "LineIn", "Quote", "QuoteLine", "ReturnLineIn", "basket_quote",
+           "checkout_post", "identify", "return_post"]
+
+ZERO = Decimal("0")
+
+
+@dataclass
+class Quote:
+    """A priced basket: what the till shows before the sale, and the sale's state while it is written.
+    Providers put what they decided in their fields below or in `parts[name]`."""
+
+    member: Member
+    card: Card | None
+    tier: str
+    lines: list[QuoteLine]
+    store: Store | None = None
+    ident: Identified | None = None
+    programme: Programme | None = None
+    on: dt.date | None = None
+    request: SaleRequest = field(default_factory=SaleRequest)
+    balance: int | None = None  # the member's points as read under the lock (None: read when needed)
+    total_full_price: Decimal = ZERO
+    total_paid: Decimal = ZERO  # after the adjustments, before the tenders
+    offset: Decimal = ZERO  # what the tenders took off the amount due without money (the points offset)
+    to_pay: Decimal = ZERO
+    points_redeemed: int = 0
+    points_offset: Decimal = ZERO
+    points_earned: int = 0
+    birthday_items: int = 0
+    birthday_scope: str = ""
+    birthday_period: str = ""
+    birthday_exception: bool = False  # given through an approved exception outside the birthday month
+    notes: list[str] = field(default_factory=list)
+    coupon: object = None  # campaigns.Coupon applied to this basket
+    coupon_discount: Decimal = ZERO
+    parts: dict[str, Any] = field(default_factory=dict)
+    # set for a sale being written
+    account: LoyaltyAccount | None = None
+    clerk: Staff | None = None
+    before: RollingBefore | None = None
+
+
+def price_lines(lines: list[LineIn], products: dict[str, Product]) -> list[QuoteLine]:
+    """The basket at the catalogue: each line checked, full-price units at the full price, items on promotion
+    at their promotion price."""
+    quote_lines: list[QuoteLine] = []
+    for i, line in enumerate(lines, start=1):
+        product = products.get(line.sku)
+        if product is None:
+            raise CheckoutError("sku_unknown", _("Line %(n)d: unknown SKU “%(sku)s”.") % {"n": i, "sku": line.sku},
+                                "lines")
+        if not isinstance(line.quantity, int) or line.quantity <= 0:
+            raise CheckoutError("quantity_invalid", _("Line %(n)d: the quantity must be a whole number above 0.")
+                                % {"n": i}, "lines")
+        if line.full_price is not None and Decimal(line.full_price) != product.full_price:
+            raise CheckoutError("price_mismatch", _("Line %(n)d: the price ¥%(given)s does not match the catalogue "
+                                                    "price ¥%(price)s of %(sku)s.") % {
+                "n": i, "given": line.full_price, "price": product.full_price, "sku": product.sku}, "lines")
+        if line.promo_price is not None:
+            promo = Decimal(line.promo_price)
+            if promo < 0 or promo > product.full_price:
+                raise CheckoutError("price_invalid", _("Line %(n)d: a promotion price must be between 0 and the full "
+                                                       "price.") % {"n": i}, "lines")
+            units = [money(promo)] * line.quantity
+        else:
+            units = [product.full_price] * line.quantity
+        quote_lines.append(QuoteLine(product, line.quantity, product.full_price, line.promo_price is not None,
+                                     units, 0))
+    return quote_lines
+
+
+def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthday: bool = False,
+                 redeem_points: int = 0, on: dt.date | None = None, programme: Programme | None = None,
+                 balance: int | None = None, coupon_code: str = "", products: dict[str, Product] | None = None
+                 ) -> Quote:
+    """Price the basket (writes nothing). `products`: the lines' products when the caller read them already."""
+    on = on or timezone.localdate()
+    programme = programme or programme_at(on)
+    if not lines:
+        raise CheckoutError("basket_empty", _("The basket is empty."), "lines")
+    if products is None:
+        products = basket_products([line.sku for line in lines])
+    quote = Quote(member=ident.member, card=ident.card, tier=ident.card.kind if ident.card else "",
+                  lines=price_lines(lines, products), store=store, ident=ident, programme=programme, on=on,
+                  request=SaleRequest(birthday=birthday, redeem_points=redeem_points, coupon_code=coupon_code),
+                  balance=balance)
+    stage = ""
+    for provider in providers():
+        if provider.stage != stage and provider.stage == "tender":  # the amount due, once the prices are final
+            quote.total_paid = sum((ql.paid for ql in quote.lines), ZERO)
+        stage = provider.stage
+        provider.quote(quote)
+    quote.total_full_price = money(sum((ql.full_price * ql.quantity for ql in quote.lines), ZERO))
+    quote.total_paid = money(sum((ql.paid for ql in quote.lines), ZERO))
+    quote.to_pay = money(quote.total_paid - quote.offset)
+    return quote
+
+
+# ----------------------------------------------------------------------------------------------- post
+
+
+def _receipt_number(store: Store) -> str:
+    return f"{store.code}-{reserve_numbers('receipt')[0]:010d}"  # as next_number_sql("receipt", ...) writes it
+
+
+def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], card_number: str = "",
+                  phone: str = "", name: str = "", birthday_date: str | dt.date = "", birthday: bool = False,
+                  redeem_points: int = 0, sold_at: dt.datetime | None = None, group_purchase: bool = False,
+                  member_signed: bool = True, source: str = Receipt.Source.LIVE, number: str = "",
+                  savepoint: bool = True, coupon_code: str = "") -> Receipt:
+    """Record a sale for a member (the steps in the module's docstring). In one transaction; inside the caller's
+    transaction it is a savepoint unless `savepoint=False`, when a refusal leaves the caller's whole transaction
+    to be rolled back (the POS API does, and records the refusal after). The receipt's lines are in
+    `receipt.posted_lines`."""
+    with transaction.atomic(savepoint=savepoint):
+        return _checkout_post(store=store, clerk=clerk, lines=lines, card_number=card_number, phone=phone,
+                              name=name, birthday_date=birthday_date, birthday=birthday, redeem_points=redeem_points,
+                              sold_at=sold_at, group_purchase=group_purchase, member_signed=member_signed,
+                              source=source, number=number, coupon_code=coupon_code)
+
+
+def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], card_number: str, phone: str,
+                   name: str, birthday_date: str | dt.date, birthday: bool, redeem_points: int,
+                   sold_at: dt.datetime | None, group_purchase: bool, member_signed: bool, source: str,
+                   number: str, coupon_code: str = "") -> Receipt:
+    sold_at = sold_at or timezone.now()
+    on = timezone.localtime(sold_at).date()
+    # 1. the member's account is locked first: it serialises every write for this member
+    locked: Locked = identify_locked(store=store, card_number=card_number, phone=phone, name=name,
+                                     birthday=birthday_date, at=sold_at, skus=[line.sku for line in lines])
+    # 2-3. the basket priced, the adjustments, tenders and rewards quoted
+    sale = basket_quote(store=store, ident=locked.ident, lines=lines, birthday=birthday, redeem_points=redeem_points,
+                        on=on, programme=locked.programme, balance=locked.account.points, coupon_code=coupon_code,
+                        products=locked.products)
+    sale.account, sale.clerk, sale.before = locked.account, clerk, locked.before
+    if sale.card is None:  # a first purchase without a card this store accepts: an accumulation card
+        sale.card = issue_accumulation_card(sale.member, store, sale.programme, at=sold_at)
+    card = sale.card
+    # 4. the receipt (its number from its sequence within the insert where the database can do it) …
+    computed = None if number else next_number_sql("receipt", prefix=f"{store.code}-", width=10)
+    receipt = Receipt(
+        number=number or ("" if computed else _receipt_number(store)), store=store, clerk=clerk, member=sale.member,
+        card_number=card.number, sold_at=sold_at, total_full_price=sale.total_full_price, total_paid=sale.to_pay,
+        is_group_purchase=group_purchase, member_signed=member_signed, source=source, tier=card.kind,
+        posted_at=timezone.now(),
+    )
+    # … its lines: the tenders' offset spread over the lines in proportion, so returns refund it exactly
+    remaining = sale.offset
+    receipt.posted_lines = []
+    for i, ql in enumerate(sale.lines):
+        share = (sale.offset * ql.paid / sale.total_paid).quantize(CENT) if sale.total_paid else 0
+        if i == len(sale.lines) - 1:
+            share = remaining
+        remaining -= share
+        receipt.posted_lines.append(ReceiptLine(
+            receipt=receipt, product=ql.product, quantity=ql.quantity, full_price=ql.full_price * ql.quantity,
+            paid_amount=ql.paid - share, on_promotion=ql.on_promotion, birthday_items=ql.birthday_items,
+        ))
+    # … and every provider's rows and statements, in one go (one statement on PostgreSQL)
+    out = SaleRows()
+    steps = providers()
+    for provider in steps:
+        provider.rows(sale, receipt, out)
+    changed = rows.insert_linked(receipt, [(receipt.posted_lines, "receipt_id"), (out.linked, "receipt_id")],
+                                 also=out.also, computed=("number", *computed) if computed else None,
+                                 before=out.before)
+    for check, count in zip(out.checks, changed, strict=True):
+        check(count)
+    for provider in steps:  # each provider's own writes, with its own guard
+        provider.commit(sale, receipt)
+    receipt.points_balance = sale.account.points
+    receipt.card = card  # as it is now (an upgrade by this sale included)
+    # 5. notify (bought_before: the member paid at this brand in the window before)
+    if sale_posted.has_listeners(Receipt):
+        sale_posted.send(Receipt, receipt=receipt, store=store, bought_before=locked.before.paid > 0)
+    return receipt
+
+
+# --------------------------------------------------------------------------------------------- returns
+
+
+@dataclass
+class Return:
+    """A return being written, for the providers' `reverse` hooks."""
+
+    original: Receipt
+    receipt: Receipt
+    account: LoyaltyAccount | None
+    clerk: Staff | None
+    store: Store
+    at: dt.datetime
+
+
+def _returned_quantity(line: ReceiptLine) -> int:
+    return -sum(r.quantity for r in ReceiptLine.objects.filter(original_line=line))
+
+
+@transaction.atomic
+def return_post(*, original: Receipt, lines: list[ReturnLineIn] | None, clerk: Staff | None, store: Store,
+                at: dt.datetime | None = None, number: str = "") -> Receipt:
+    """A full (lines=None) or partial return: refunds in proportion, then every provider runs backwards
+    (points reversed in proportion and a redeemed-points offset refunded as points, the tier re-evaluated)."""
+    at = at or timezone.now()
+    if original.original_id is not None:
+        raise CheckoutError("return_of_return", _("A return cannot be returned."), "receipt")
+    account = lock_account(original.member_id) if original.member_id else None
+    original_lines = {ln.pk: ln for ln in original.lines.select_for_update().select_related("product")}
+    wanted = lines if lines is not None else [
+        ReturnLineIn(pk, ln.quantity - _returned_quantity(ln)) for pk, ln in original_lines.items()]
+    wanted = [w for w in wanted if lines is not None or w.quantity > 0]
+    if not wanted:
+        raise CheckoutError("return_nothing", _("Everything on this receipt was already returned."), "lines")
+    plan = []
+    for w in wanted:
+        line = original_lines.get(w.line_id)
+        if line is None:
+            raise CheckoutError("return_line_unknown", _("Line %(id)s is not on receipt %(number)s.") % {
+                "id": w.line_id, "number": original.number}, "lines")
+        if not isinstance(w.quantity, int) or w.quantity <= 0:
+            raise CheckoutError("quantity_invalid", _("Return quantities must be whole numbers above 0."), "lines")
+        left = line.quantity - _returned_quantity(line)
+        if w.quantity > left:
+            raise CheckoutError("return_too_many", _("Only %(n)d of %(sku)s can still be returned.") % {
+                "n": left, "sku": line.product.sku}, "lines")
+        plan.append((line, w.quantity))
+
+    ret = Receipt.objects.create(
+        number=number or _receipt_number(store), store=store, clerk=clerk, member_id=original.member_id,
+        card_number=original.card_number, sold_at=at, total_full_price=ZERO, total_paid=ZERO,
+        is_group_purchase=original.is_group_purchase, source=Receipt.Source.LIVE, original=original,
+        tier=original.tier, posted_at=timezone.now(),
+    )
+    total_full = total_paid = ZERO
+    for line, qty in plan:
+        # birthday units are the first `birthday_items` units of a line; returns take full-discount units first
+        full = money(line.full_price * qty / line.quantity)
+        paid = money(line.paid_amount * qty / line.quantity)
+        if qty + _returned_quantity(line) == line.quantity:  # the last units: whatever is left, exactly
+            prior = ReceiptLine.objects.filter(original_line=line)
+            full = line.full_price + sum((p.full_price for p in prior), ZERO)
+            paid = line.paid_amount + sum((p.paid_amount for p in prior), ZERO)
+        ReceiptLine.objects.create(receipt=ret, product=line.product, quantity=-qty, full_price=-full,
+                                   paid_amount=-paid, on_promotion=line.on_promotion, original_line=line)
+        total_full += full
+        total_paid += paid
+    ret.total_full_price = -total_full
+    ret.total_paid = -total_paid
+    ret.save(update_fields=["total_full_price", "total_paid"])
+
+    context = Return(original=original, receipt=ret, account=account, clerk=clerk, store=store, at=at)
+    for provider in providers():
+        provider.reverse(context)
+    if return_posted.has_listeners(Receipt):
+        return_posted.send(Receipt, receipt=ret, store=store)
+    return ret
