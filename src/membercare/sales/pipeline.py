@@ -136,6 +136,12 @@ def register(provider: Adjustment) -> None:
     _ORDERED.clear()
 
 
+def unregister(name: str) -> None:
+    """Remove a provider (tests; a chain switching a kind of adjustment off would do it in its settings)."""
+    _REGISTRY.pop(name, None)
+    _ORDERED.clear()
+
+
 def providers() -> tuple[Adjustment, ...]:
     """Every registered provider in the declared order: adjustments first, then tenders, each by `order`."""
     if not _ORDERED:
