@@ -266,19 +266,23 @@ def return_post(*, original: Receipt, lines: list[ReturnLineIn] | None, clerk: S
     wanted = [w for w in wanted if lines is not None or w.quantity > 0]
     if not wanted:
         raise CheckoutError("return_nothing", _("Everything on this receipt was already returned."), "lines")
-    plan = []
+    asked: dict[int, int] = {}  # per line, the units asked for: a line named twice counts once, summed
     for w in wanted:
         line = original_lines.get(w.line_id)
         if line is None:
             raise CheckoutError("return_line_unknown", _("Line %(id)s is not on receipt %(number)s.") % {
                 "id": w.line_id, "number": original.number}, "lines")
-        if not isinstance(w.quantity, int) or w.quantity <= 0:
+        if not isinstance(w.quantity, int) or isinstance(w.quantity, bool) or w.quantity <= 0:
             raise CheckoutError("quantity_invalid", _("Return quantities must be whole numbers above 0."), "lines")
+        asked[line.pk] = asked.get(line.pk, 0) + w.quantity
+    plan = []
+    for pk, quantity in asked.items():
+        line = original_lines[pk]
         left = line.quantity - _returned_quantity(line)
-        if w.quantity > left:
+        if quantity > left:
             raise CheckoutError("return_too_many", _("Only %(n)d of %(sku)s can still be returned.") % {
                 "n": left, "sku": line.product.sku}, "lines")
-        plan.append((line, w.quantity))
+        plan.append((line, quantity))
 
     ret = Receipt.objects.create(
         number=number or _receipt_number(store), store=store, clerk=clerk, member_id=original.member_id,
