@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router
@@ -162,12 +163,22 @@ def card_status(request, number: str):
         core.identify(store=_store(request), card_number=card.number)
     except core.CheckoutError as exc:
         code, message = exc.error_code, exc.text
-    return {"card": card_out(card), "member_no": card.member.member_no, "usable_here": code is None,
+    # another brand's card: its status and the reason, not whose it is
+    member_no = None if code == "card_wrong_brand" else card.member.member_no
+    return {"card": card_out(card), "member_no": member_no, "usable_here": code is None,
             "code": code, "message": message}
 
 
-def _member(member_no: str) -> Member:
-    member = Member.objects.filter(member_no=member_no).first()
+def _member(member_no: str, store: Store) -> Member:
+    """The member with this number, if the key's brand knows the member: registered at one of its stores, holding
+    one of its cards or having bought at one of its stores. Any other number is unknown to this key (a key
+    must not walk the chain's members by number)."""
+    brand_id = store.brand_id
+    member = (Member.objects.filter(member_no=member_no)
+              .filter(Q(home_store__brand_id=brand_id)
+                      | Exists(Card.objects.filter(member=OuterRef("pk"), brand_id=brand_id))
+                      | Exists(Receipt.objects.filter(member=OuterRef("pk"), store__brand_id=brand_id)))
+              .first())
     if member is None:
         raise ApiError(404, "member_unknown", _("No member has the number %(no)s.") % {"no": member_no},
                        "member_no")
@@ -176,8 +187,9 @@ def _member(member_no: str) -> Member:
 
 @router.get("/members/{member_no}/points", response={200: s.PointsOut, **ERRORS}, summary="Points and history")
 def points_history(request, member_no: str, page: int = 1, page_size: int = 20):
-    """The balance and the ledger (earn, redeem, expire, reverse, adjust, refund), newest first."""
-    member = _member(member_no)
+    """The balance and the ledger (earn, redeem, expire, reverse, adjust, refund), newest first. Only of a member
+    the key's brand knows (registered at, holding a card of, or having bought at one of its stores)."""
+    member = _member(member_no, _store(request))
     if not 1 <= page <= 100_000 or not 1 <= page_size <= 100:
         raise ApiError(422, "invalid_parameter",
                        _("page must be between 1 and 100000 and page_size between 1 and 100."),

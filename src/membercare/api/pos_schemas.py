@@ -79,7 +79,7 @@ class MemberOut(Schema):
 
 class CardStatusOut(Schema):
     card: CardOut
-    member_no: str
+    member_no: str | None = Field(None, description="The holder's member number; none for another brand's card.")
     usable_here: bool
     code: str | None
     message: str | None

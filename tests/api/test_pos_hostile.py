@@ -1,0 +1,86 @@
+"""What a hostile client tried (issue 16): control characters, oversized bodies, reading other brands' members."""
+
+import json
+
+import pytest
+
+from membercare.members.models import Member
+from membercare.sales.models import Receipt
+from tests.factories import MemberFactory
+
+from .conftest import Pos
+
+
+def assert_error(answer, status, code, field=None):
+    got_status, body = answer
+    assert got_status == status, body
+    assert body["code"] == code and body["message"], body
+    if field is not None:
+        assert body["field"] == field, body
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"phone": "1380000\u00001234", "lines": [{"sku": "SHIRT", "quantity": 1}]}, "phone"),
+    ({"card": "\u0000", "lines": [{"sku": "SHIRT", "quantity": 1}]}, "card"),
+    ({"phone": "13800001234", "lines": [{"sku": "SHI\u0000RT", "quantity": 1}]}, "lines.0.sku"),
+    ({"phone": "13800001234", "clerk": "c1\u0000", "lines": [{"sku": "SHIRT", "quantity": 1}]}, "clerk"),
+    ({"phone": "13800001234", "coupon_code": "AB\u0007CD", "lines": [{"sku": "SHIRT", "quantity": 1}]},
+     "coupon_code"),
+])
+def test_control_characters_in_a_body_are_refused_with_the_field(pos, clock, body, field):
+    clock(2026, 6, 1)
+    assert_error(pos.post("checkout", body), 422, "invalid_body", field)
+    assert_error(pos.post("quote", body, idem=None), 422, "invalid_body", field)
+    assert not Receipt.objects.exists()
+
+
+def test_control_characters_in_paths_and_queries_are_refused(pos):
+    assert_error(pos.get("members/lookup", {"phone": "138\x00"}), 422, "invalid_parameter", "phone")
+    assert_error(pos.get("cards/AB%00CD"), 422, "invalid_parameter", "path")
+    assert_error(pos.get("receipts/X%00/"), 422, "invalid_parameter", "path")
+    assert_error(pos.get("members/M%00/points"), 422, "invalid_parameter", "path")
+
+
+def test_the_staff_search_refuses_nul_instead_of_failing(client, chain):
+    from membercare.org.models import Role
+    from tests.factories import StaffFactory
+
+    client.force_login(StaffFactory(role=Role.SPECIALIST))
+    r = client.get("/api/members/search", {"q": "王\x00"})
+    assert r.status_code == 422 and r.json()["field"] == "q"
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(pos, clock):
+    clock(2026, 6, 1)
+    big = json.dumps({"phone": "13800001234", "lines": [{"sku": "SHIRT", "quantity": 1}], "name": "x" * 300_000})
+    assert_error(pos.post("checkout", None, raw=big), 413, "body_too_large")
+    assert not Receipt.objects.exists()
+
+
+def test_chinese_sent_as_unicode_escapes_still_passes(pos, clock):
+    clock(2026, 6, 1)
+    raw = json.dumps({"name": "王芳", "phone": "13800001234", "birthday": "1985-03-21",
+                      "lines": [{"sku": "SHIRT", "quantity": 1}]}, ensure_ascii=True)
+    assert "\\u738b" in raw  # the client escaped the Chinese: the guard parses and lets it through
+    status, answer = pos.post("quote", None, idem=None, raw=raw)
+    assert status == 200 and answer["member"]["name"] == "王芳", answer
+
+
+def test_a_key_reads_only_members_its_brand_knows(client, keys, chain, member, clock):
+    clock(2026, 6, 1)
+    main, juedu = Pos(client, keys["SH01"]), Pos(client, keys["JD01"])
+    only_juedu = MemberFactory(name="爵度会员", phone="13900009999", home_store=chain.jd_shop)
+    status, sale = juedu.checkout(("JDCOAT", 1), phone=only_juedu.phone)
+    assert status == 201
+    # the sub-brand's own key reads its member; the main brand's key does not know the number
+    assert juedu.get(f"members/{only_juedu.member_no}/points")[0] == 200
+    assert_error(main.get(f"members/{only_juedu.member_no}/points"), 404, "member_unknown", "member_no")
+    # the main brand's member, registered at its store, is read by its key
+    assert main.get(f"members/{member.member_no}/points")[0] == 200
+    # another brand's card: its status and why it is not usable here, not whose it is
+    status, card = main.get(f"cards/{sale['card']['number']}")
+    assert status == 200 and card["code"] == "card_wrong_brand" and card["member_no"] is None
+    # a member of the main brand who bought at the sub-brand is known to both
+    assert juedu.checkout(("JDTEE", 1), phone=member.phone)[0] == 201
+    assert juedu.get(f"members/{member.member_no}/points")[0] == 200
+    assert Member.objects.count() == 2
