@@ -84,3 +84,19 @@ def test_a_key_reads_only_members_its_brand_knows(client, keys, chain, member, c
     assert juedu.checkout(("JDTEE", 1), phone=member.phone)[0] == 201
     assert juedu.get(f"members/{member.member_no}/points")[0] == 200
     assert Member.objects.count() == 2
+
+
+def test_a_basket_too_large_to_price_is_refused_quickly(pos, clock):
+    import time
+
+    clock(2026, 6, 1)
+    started = time.process_time()
+    huge = [{"sku": "SHIRT", "quantity": 9999}] * 200
+    assert_error(pos.post("quote", {"phone": "13800001234", "lines": huge}, idem=None), 422, "quantity_too_large",
+                 "lines")
+    assert_error(pos.post("checkout", {"phone": "13800001234", "lines": [{"sku": "BELT", "quantity": 999}] * 3}),
+                 422, "basket_too_large", "lines")
+    assert time.process_time() - started < 1.0
+    assert not Receipt.objects.exists()
+    assert pos.post("quote", {"phone": "13800001234", "lines": [{"sku": "BELT", "quantity": 999}] * 2},
+                    idem=None)[0] == 200

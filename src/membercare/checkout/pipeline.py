@@ -58,6 +58,8 @@ __all__ = ["CheckoutError", "Identified", "LineIn", "Quote", "QuoteLine", "Retur
            "checkout_post", "identify", "return_post"]
 
 ZERO = Decimal("0")
+MAX_LINE_UNITS = 999  # units of one line (a receipt of a retail chain; bounds the work of a quote)
+MAX_BASKET_UNITS = 2000  # units of a basket, all lines together (a group purchase included)
 
 
 @dataclass
@@ -100,6 +102,7 @@ def price_lines(lines: list[LineIn], products: dict[str, Product]) -> list[Quote
     """The basket at the catalogue: each line checked, full-price units at the full price, items on promotion
     at their promotion price."""
     quote_lines: list[QuoteLine] = []
+    units_in_basket = 0
     for i, line in enumerate(lines, start=1):
         product = products.get(line.sku)
         if product is None:
@@ -108,6 +111,13 @@ def price_lines(lines: list[LineIn], products: dict[str, Product]) -> list[Quote
         if not isinstance(line.quantity, int) or line.quantity <= 0:
             raise CheckoutError("quantity_invalid", _("Line %(n)d: the quantity must be a whole number above 0.")
                                 % {"n": i}, "lines")
+        if line.quantity > MAX_LINE_UNITS:
+            raise CheckoutError("quantity_too_large", _("Line %(n)d: at most %(max)d units on one line.") % {
+                "n": i, "max": MAX_LINE_UNITS}, "lines")
+        units_in_basket += line.quantity
+        if units_in_basket > MAX_BASKET_UNITS:
+            raise CheckoutError("basket_too_large", _("At most %(max)d units in one basket.") % {
+                "max": MAX_BASKET_UNITS}, "lines")
         if line.full_price is not None and Decimal(line.full_price) != product.full_price:
             raise CheckoutError("price_mismatch", _("Line %(n)d: the price ¥%(given)s does not match the catalogue "
                                                     "price ¥%(price)s of %(sku)s.") % {
