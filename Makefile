@@ -32,11 +32,19 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard src/membercare/locale/*/LC_MESSAGES/
 
 install: $(VENV)/.installed node_modules/.package-lock.json $(MO_FILES)
 
-demo: install
+# the demo's own keys, made once (production mode refuses the public defaults); kept with its database in var/
+KEYS := $(MEMBERCARE_VAR_DIR)/keys.env
+$(KEYS): | $(BIN)/python
 	mkdir -p $(MEMBERCARE_VAR_DIR)
-	$(BIN)/membercare migrate --noinput -v 0
-	$(BIN)/membercare demo_load --if-empty
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-0} $(BIN)/membercare runserver $(HOST) --noreload
+	$(BIN)/python -c 'import secrets; from cryptography.fernet import Fernet; \
+	  print("export DJANGO_SECRET_KEY=\"$${DJANGO_SECRET_KEY:-" + secrets.token_urlsafe(50) + "}\""); \
+	  print("export MEMBERCARE_FIELD_KEY=\"$${MEMBERCARE_FIELD_KEY:-" + Fernet.generate_key().decode() + "}\"")' > $@
+	chmod 600 $@
+
+demo: install $(KEYS)
+	. $(KEYS) && $(BIN)/membercare migrate --noinput -v 0
+	. $(KEYS) && $(BIN)/membercare demo_load --if-empty
+	. $(KEYS) && DJANGO_DEBUG=$${DJANGO_DEBUG:-0} $(BIN)/membercare runserver $(HOST) --noreload
 
 run: install
 	$(BIN)/membercare runserver $(HOST)

@@ -30,12 +30,15 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from common import bench_keys  # noqa: E402
+
 VENV_BIN = ROOT / ".venv" / "bin"
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/membercare_bench"
 
 
 def server_env(args) -> dict[str, str]:
-    env = dict(os.environ)
+    env = bench_keys(dict(os.environ))
     env.update({"DATABASE_URL": args.db, "DJANGO_DEBUG": "0", "DB_CONN_MAX_AGE": "600",
                 "MEMBERCARE_BENCH_ENDPOINT": "1", "DJANGO_SETTINGS_MODULE": "membercare.settings",
                 "LOG_LEVEL": "ERROR"})

@@ -7,11 +7,24 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# production mode (DJANGO_DEBUG=0) refuses the public default keys: benchmarks bring keys of their own
+# (for benchmark databases only; ID numbers written by bench_generate under another key are never read here)
+BENCH_KEYS = {"DJANGO_SECRET_KEY": "bench-only-secret-key-never-for-a-real-chain-7f3c9a1d2e",
+              "MEMBERCARE_FIELD_KEY": "YmVuY2gtb25seS1maWVsZC1rZXktMzItYnl0ZXMhISE="}
+
+
+def bench_keys(env: dict | None = None) -> dict:
+    """`env` (default os.environ) with the benchmark keys where none are set."""
+    env = os.environ if env is None else env
+    for name, value in BENCH_KEYS.items():
+        env.setdefault(name, value)
+    return env
 
 
 def setup_django() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "membercare.settings")
+    bench_keys()
     import django
 
     django.setup()

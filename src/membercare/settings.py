@@ -10,11 +10,13 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from membercare.core.keys import DEV_SECRET_KEY
+
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent.parent
 VAR_DIR = Path(os.environ.get("MEMBERCARE_VAR_DIR", PROJECT_DIR / "var"))
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-secret-key-change-me-in-production-0123456789")
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip() or DEV_SECRET_KEY
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
@@ -130,9 +132,14 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 WHITENOISE_USE_FINDERS = True
 
-# Encryption key for sensitive fields (ID numbers). Production must set it; the dev default is
-# derived from SECRET_KEY so the demo works out of the box.
-MEMBERCARE_FIELD_KEY = os.environ.get("MEMBERCARE_FIELD_KEY", "")
+# Encryption keys for sensitive fields (ID numbers): Fernet keys separated by commas, the first encrypts and
+# indexes, all decrypt (a rotation: "new,old", then `membercare rotate_field_key`, then "new"). With DEBUG on and
+# none set, a key derived from SECRET_KEY; production (DJANGO_DEBUG=0) refuses to start without both keys.
+MEMBERCARE_FIELD_KEY = os.environ.get("MEMBERCARE_FIELD_KEY", "").strip()
+if not DEBUG:
+    from membercare.core.keys import check_production_keys
+
+    check_production_keys(os.environ)  # stops the process with the missing variable's name
 
 # Imports
 MEMBERCARE_IMPORT_MAX_BYTES = int(os.environ.get("MEMBERCARE_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))

@@ -1,25 +1,36 @@
 """Encryption at rest for sensitive personal data (PIPL): ID numbers are stored as Fernet tokens."""
 
-import base64
 import hashlib
 import hmac
 from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 
+from .keys import derived_field_key, field_keys
+
 
 @lru_cache(maxsize=4)
-def _fernet(key_material: str) -> Fernet:
-    if key_material:
-        return Fernet(key_material.encode())
-    digest = hashlib.sha256(("membercare-field-key:" + settings.SECRET_KEY).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+def _fernet(key_material: str, secret_key: str) -> MultiFernet:
+    """The first key encrypts, every key decrypts (a rotation in progress holds "new,old")."""
+    keys = field_keys(key_material) or [derived_field_key(secret_key)]  # development only (settings check)
+    return MultiFernet([Fernet(k.encode()) for k in keys])
 
 
-def fernet() -> Fernet:
-    return _fernet(settings.MEMBERCARE_FIELD_KEY)
+def fernet() -> MultiFernet:
+    return _fernet(settings.MEMBERCARE_FIELD_KEY, settings.SECRET_KEY)
+
+
+def encrypted_under_current_key(token: str) -> bool:
+    """Whether `token` decrypts with the first (current) key alone."""
+    current = Fernet((field_keys(settings.MEMBERCARE_FIELD_KEY) or [derived_field_key(settings.SECRET_KEY)])[0]
+                     .encode())
+    try:
+        current.decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
 
 
 def encrypt(value: str) -> str:
@@ -35,7 +46,8 @@ def decrypt(token: str) -> str:
 
 def blind_index(value: str) -> str:
     """A keyed hash for equality look-ups on an encrypted value (finds duplicates without decrypting)."""
-    key = (settings.MEMBERCARE_FIELD_KEY or settings.SECRET_KEY).encode()
+    keys = field_keys(settings.MEMBERCARE_FIELD_KEY)
+    key = (keys[0] if keys else settings.SECRET_KEY).encode()  # the current key (the first)
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 

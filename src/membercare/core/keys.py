@@ -1,0 +1,55 @@
+"""The keys a production server must be given: the secret key and the field key(s), checked at start.
+
+With DJANGO_DEBUG=0 the settings call check_production_keys(): a missing or development DJANGO_SECRET_KEY, or a
+missing, malformed or secret-derived MEMBERCARE_FIELD_KEY stops the process with a message naming the variable
+(otherwise ID numbers would be encrypted under a key anyone can compute from the public default).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping
+
+from django.core.exceptions import ImproperlyConfigured
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me-in-production-0123456789"
+
+
+def derived_field_key(secret_key: str) -> str:
+    """The field key the development setup derives from the secret key (never accepted in production)."""
+    digest = hashlib.sha256(("membercare-field-key:" + secret_key).encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def field_keys(value: str) -> list[str]:
+    return [k.strip() for k in (value or "").split(",") if k.strip()]
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def check_production_keys(env: Mapping[str, str]) -> None:
+    secret = (env.get("DJANGO_SECRET_KEY") or "").strip()
+    if not secret or secret == DEV_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set: with DJANGO_DEBUG=0 MemberCare needs its own secret key "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))').")
+    keys = field_keys(env.get("MEMBERCARE_FIELD_KEY", ""))
+    if not keys:
+        raise ImproperlyConfigured(
+            "MEMBERCARE_FIELD_KEY is not set: with DJANGO_DEBUG=0 MemberCare needs the key that encrypts ID numbers "
+            "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'); "
+            "keep it safe and stable.")
+    for key in keys:
+        if not _is_fernet_key(key):
+            raise ImproperlyConfigured("MEMBERCARE_FIELD_KEY holds a value that is not a Fernet key (32 bytes in "
+                                       "url-safe base64).")
+        if key in (derived_field_key(secret), derived_field_key(DEV_SECRET_KEY)):
+            raise ImproperlyConfigured("MEMBERCARE_FIELD_KEY must not be derived from the secret key: generate "
+                                       "one of its own.")
