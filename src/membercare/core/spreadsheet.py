@@ -2,6 +2,13 @@
 
 Shared by every import (members here; offline stores' sales later): the first non-blank row is the
 header, and every data row keeps the row number the user sees in Excel, for error messages.
+
+Bounds before reading (a few KB can declare a sheet of 17 billion cells, which a reader would allocate): an
+.xlsx is checked as a zip first — its number of parts, their unpacked size — then every worksheet's XML is
+scanned as a stream for the farthest row and column any cell names and the number of cells, and refused with
+the row or column named when it goes beyond MAX_ROWS, MAX_COLUMNS or MAX_CELLS. A CSV is refused past
+MAX_ROWS rows or a line longer than MAX_LINE. The scan is written by hand: no library bounds a workbook
+before loading it.
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ import codecs
 import csv
 import datetime as dt
 import io
+import re
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -25,6 +34,91 @@ class SpreadsheetError(Exception):
         super().__init__(message)
         self.message = message
 
+
+
+MAX_ROWS = 200_000  # rows of a sheet or a CSV file (a member import of 100,000 rows fits)
+MAX_COLUMNS = 200
+MAX_CELLS = 5_000_000
+MAX_PARTS = 1_000  # files inside an .xlsx (a workbook has a few dozen)
+MAX_UNPACKED = 200 * 1024 * 1024  # bytes of all the parts together, unpacked
+MAX_LINE = 64 * 1024  # characters of one CSV line
+_LONG_LINE = re.compile(f"[^\n]{{{MAX_LINE + 1}}}")
+_CELL_REF = re.compile(rb"<(?:\w+:)?(c|row)\b[^>]*?\br=\"([A-Z]*)([0-9]+)\"")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref=\"(?:[A-Z]+[0-9]+:)?([A-Z]+)([0-9]+)\"")
+
+
+def column_name(number: int) -> str:
+    """1 -> A, 27 -> AA (as Excel names columns)."""
+    name = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _too_far(row: int, column: int) -> None:
+    if row > MAX_ROWS:
+        raise SpreadsheetError(_("The sheet has data down to row %(row)d; at most %(max)d rows can be read. Delete "
+                                 "the rows below your data (or what sits in them) and save again.") % {
+            "row": row, "max": MAX_ROWS})
+    if column > MAX_COLUMNS:
+        raise SpreadsheetError(_("The sheet has data as far right as column %(column)s; at most %(max)d columns "
+                                 "can be read. Delete the columns to the right of your data and save again.") % {
+            "column": column_name(column), "max": MAX_COLUMNS})
+
+
+def check_xlsx(data: bytes) -> None:
+    """Refuse a workbook that would cost more to read than any real import: checked on the zip's directory
+    and by streaming each worksheet's XML (never more than a chunk in memory)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise SpreadsheetError(
+            _("The file is not a readable Excel workbook (.xlsx). Open it in Excel and save it again as .xlsx.")
+        ) from exc
+    if len(parts) > MAX_PARTS:
+        raise SpreadsheetError(_("The workbook holds %(n)d parts; at most %(max)d can be read.") % {
+            "n": len(parts), "max": MAX_PARTS})
+    if sum(p.file_size for p in parts) > MAX_UNPACKED:
+        raise SpreadsheetError(_("The workbook unpacks to more than %(size)s; save only the data to import.") % {
+            "size": size_text(MAX_UNPACKED)})
+    unpacked = 0
+    for part in parts:
+        if not (part.filename.startswith("xl/worksheets/") and part.filename.endswith(".xml")):
+            continue
+        cells, tail = 0, b""
+        try:
+            with archive.open(part) as stream:
+                while chunk := stream.read(1 << 20):
+                    unpacked += len(chunk)
+                    if unpacked > MAX_UNPACKED:  # the directory understated the sizes
+                        raise SpreadsheetError(_("The workbook unpacks to more than %(size)s; save only the data "
+                                                 "to import.") % {"size": size_text(MAX_UNPACKED)})
+                    text = tail + chunk
+                    cut = text.rfind(b"<")
+                    body, tail = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
+                    if len(tail) > 4096:  # no tag is that long
+                        body, tail = text, b""
+                    for m in _DIMENSION.finditer(body):
+                        _too_far(int(m.group(2)), _column_number(m.group(1)))
+                    for m in _CELL_REF.finditer(body):
+                        _too_far(int(m.group(3)), _column_number(m.group(2)) if m.group(2) else 0)
+                        if m.group(1) == b"c":
+                            cells += 1
+                    if cells > MAX_CELLS:
+                        raise SpreadsheetError(_("The sheet holds more than %(max)d cells; save only the data to "
+                                                 "import.") % {"max": MAX_CELLS})
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise SpreadsheetError(_("The file is not a readable Excel workbook (.xlsx). Open it in Excel and save "
+                                     "it again as .xlsx.")) from exc
 
 
 def size_text(n: int) -> str:
@@ -63,17 +157,37 @@ def decode_text(data: bytes) -> str:
 
 def read_csv_rows(data: bytes) -> Iterator[list[Any]]:
     text = decode_text(data)
+    long_line = _LONG_LINE.search(text)
+    if long_line:
+        raise SpreadsheetError(_("Row %(row)d is longer than %(size)s.") % {
+            "row": text.count("\n", 0, long_line.start()) + 1, "size": size_text(MAX_LINE)})
+    if text.count("\n", 0, len(text) - 1) >= MAX_ROWS and '"' not in text:  # no quoted line breaks: lines are rows
+        raise SpreadsheetError(_("The file has more than %(max)d rows; import it in parts.") % {"max": MAX_ROWS})
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", "\t", ";"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_LINE)
     try:
-        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        for row in reader:
+            if reader.line_num > MAX_ROWS:
+                raise SpreadsheetError(_("The file has more than %(max)d rows; import it in parts.") % {
+                    "max": MAX_ROWS})
+            if sum(len(v) for v in row) > MAX_LINE:
+                raise SpreadsheetError(_("Row %(row)d is longer than %(size)s.") % {
+                    "row": reader.line_num, "size": size_text(MAX_LINE)})
+            yield row
     except csv.Error as exc:
-        raise SpreadsheetError(_("The CSV file is malformed: %(error)s") % {"error": exc}) from exc
+        raise SpreadsheetError(_("Row %(row)d: the CSV file is malformed: %(error)s") % {
+            "row": reader.line_num, "error": exc}) from exc
+    finally:
+        csv.field_size_limit(limit)
 
 
 def read_xlsx_rows(data: bytes) -> Iterator[list[Any]]:
     from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
+    check_xlsx(data)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = [
