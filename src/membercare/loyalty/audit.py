@@ -16,7 +16,6 @@ store, time, items, receipt and amount, and flags:
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO
@@ -28,6 +27,7 @@ from django.utils.translation import gettext_lazy
 
 from membercare.core.days import day_bounds
 from membercare.core.permissions import can_edit_programme, require
+from membercare.core.xlsx import write_xlsx
 from membercare.members.models import ExportLog, Member, MemberChange
 from membercare.org.models import Staff, Store
 from membercare.sales.models import Receipt
@@ -143,32 +143,14 @@ def flag_counts(rows: list[AuditRow]) -> list[tuple[str, str, int]]:
 def birthday_audit_xlsx(user: Staff, *, since: dt.date, until: dt.date, store: Store | None = None,
                         flagged_only: bool = False) -> tuple[IO[bytes], int]:
     """The audit as an .xlsx (an open temporary file at its start) and its row count; the export is logged."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
     require(can_edit_programme(user))
     rows = birthday_audit(since=since, until=until, store=store, flagged_only=flagged_only)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Birthday audit"))
-    sheet.freeze_panes = "A2"
     headers = [_("Time"), _("Member"), _("Member number"), _("Card number"), _("Store"), _("Items"),
                _("Items allowed"), _("Receipt"), _("Amount paid"), _("Source"), _("Flags"), _("Notes")]
-    header_cells = []
-    for header in headers:
-        cell = WriteOnlyCell(sheet, value=header)
-        cell.font = Font(bold=True)
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for r in rows:
-        sheet.append([
-            timezone.localtime(r.used_at).replace(tzinfo=None), r.member.name, r.member.member_no, r.card_number,
-            r.store.name, r.items, r.allowed_items, r.receipt.number, r.amount, r.receipt.get_source_display(),
-            "、".join(r.flag_labels) or None, "; ".join(r.notes) or None,
-        ])
-    out = tempfile.TemporaryFile()
-    workbook.save(out)
-    out.seek(0)
+    out = write_xlsx([(_("Birthday audit"), headers, ([
+        timezone.localtime(r.used_at).replace(tzinfo=None), r.member.name, r.member.member_no, r.card_number,
+        r.store.name, r.items, r.allowed_items, r.receipt.number, r.amount, r.receipt.get_source_display(),
+        "、".join(r.flag_labels) or None, "; ".join(r.notes) or None] for r in rows))])
     ExportLog.objects.create(
         exported_by=user, exported_at=timezone.now(), kind="birthday_audit",
         filters={"since": since.isoformat(), "until": until.isoformat(), "store": store.pk if store else None,

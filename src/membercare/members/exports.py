@@ -8,7 +8,6 @@ The column headers are in the user's language and are names the member import ac
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -18,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from membercare.core.permissions import can_export, can_see_full_phone, require
 from membercare.core.phone import mask_phone
+from membercare.core.xlsx import write_xlsx
 from membercare.org.models import Staff
 
 from .models import ExportLog, Member
@@ -88,34 +88,21 @@ def export_members(user: Staff, *, store_id: int | None = None, tag: str = "",
 
     Returns an open temporary file (positioned at the start) and the number of members written.
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
     require(can_export(user))
     full_phone = can_see_full_phone(user)
     members = member_list(user, store_id=store_id, tag=tag, query=query).prefetch_related("tags")
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Members"))
-    sheet.freeze_panes = "A2"
-    header_cells = []
-    for header in export_headers():
-        cell = WriteOnlyCell(sheet, value=header)
-        cell.font = Font(bold=True)
-        header_cells.append(cell)
-    sheet.append(header_cells)
     count = 0
-    for member in members.iterator(chunk_size=EXPORT_CHUNK):
-        values = [getter(member) for _field, _label, getter in EXPORT_COLUMNS]
-        if not full_phone:
-            values[PHONE_COLUMN] = mask_phone(member.phone)
-        sheet.append([None if v == "" else v for v in values])
-        count += 1
 
-    out = tempfile.TemporaryFile()
-    workbook.save(out)
-    out.seek(0)
+    def rows():
+        nonlocal count
+        for member in members.iterator(chunk_size=EXPORT_CHUNK):
+            values = [getter(member) for _field, _label, getter in EXPORT_COLUMNS]
+            if not full_phone:
+                values[PHONE_COLUMN] = mask_phone(member.phone)
+            count += 1
+            yield values
+
+    out = write_xlsx([(_("Members"), export_headers(), rows())])
     ExportLog.objects.create(
         exported_by=user, exported_at=timezone.now(), kind="members",
         filters={"store": store_id, "tag": tag, "q": query}, row_count=count, full_data=full_phone,
