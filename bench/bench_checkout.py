@@ -40,6 +40,7 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/membercare_bench"
 def server_env(args) -> dict[str, str]:
     env = bench_keys(dict(os.environ))
     env.update({"DATABASE_URL": args.db, "DJANGO_DEBUG": "0", "DB_CONN_MAX_AGE": "600",
+                "MEMBERCARE_POS_RATE_PER_MINUTE": "0",  # one key drives the whole load here
                 "MEMBERCARE_BENCH_ENDPOINT": "1", "DJANGO_SETTINGS_MODULE": "membercare.settings",
                 "LOG_LEVEL": "ERROR"})
     return env

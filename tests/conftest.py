@@ -14,6 +14,15 @@ def _chinese_by_default(settings):
         yield
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (the POS keys' rate counters live there; ids repeat across tests)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def store(db):
     return StoreFactory(code="SH01", name="上海南京路店")

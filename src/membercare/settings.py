@@ -4,6 +4,7 @@ SQLite is the embedded default; set DATABASE_URL (e.g. postgres://postgres@127.0
 for PostgreSQL. Everything else has a working default so `make demo` needs no configuration.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -29,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
     "ninja",
     "membercare.core",
     "membercare.org",
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "membercare.web.middleware.LoginRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "membercare.urls"
@@ -107,6 +110,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "login"
+
+# The cache (the POS API's rate counters): Redis shared by every app server when MEMBERCARE_CACHE_URL is set
+# (e.g. redis://127.0.0.1:6379/1), else each process's memory.
+CACHE_URL = os.environ.get("MEMBERCARE_CACHE_URL", "").strip()
+CACHES = {"default": ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+                      if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
+# requests a minute one POS key may make before it is answered 429 (0: no limit)
+MEMBERCARE_POS_RATE_PER_MINUTE = int(os.environ.get("MEMBERCARE_POS_RATE_PER_MINUTE", "600"))
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username, or from one address,
+# that username or address is locked out for AXES_COOLOFF_TIME; the attempts are rows in the database (shared by
+# every app server). Unlock: Django admin → Axes → access attempts (delete), or `membercare axes_reset_username`.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_ENABLED = os.environ.get("MEMBERCARE_LOGIN_LOCKOUT", "1") == "1"
+AXES_FAILURE_LIMIT = int(os.environ.get("MEMBERCARE_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("MEMBERCARE_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks: the account, or the address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "membercare.web.lockout.locked_out"
+AXES_VERBOSE = False
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

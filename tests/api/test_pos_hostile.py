@@ -100,3 +100,16 @@ def test_a_basket_too_large_to_price_is_refused_quickly(pos, clock):
     assert not Receipt.objects.exists()
     assert pos.post("quote", {"phone": "13800001234", "lines": [{"sku": "BELT", "quantity": 999}] * 2},
                     idem=None)[0] == 200
+
+
+def test_a_key_that_floods_the_api_gets_429_and_the_others_do_not(client, keys, member, clock, settings):
+    clock(2026, 6, 1)
+    settings.MEMBERCARE_POS_RATE_PER_MINUTE = 5
+    flooding, other = Pos(client, keys["SH01"]), Pos(client, keys["BJ01"])
+    answers = [flooding.get(f"members/{member.member_no}/points")[0] for _ in range(7)]
+    assert answers == [200] * 5 + [429] * 2
+    assert_error(flooding.checkout(("SHIRT", 1)), 429, "too_many_requests")
+    assert not Receipt.objects.exists()
+    assert other.get(f"members/{member.member_no}/points")[0] == 200
+    clock(2026, 6, 1, 13)  # a minute later (an hour here): the key works again
+    assert flooding.get(f"members/{member.member_no}/points")[0] == 200

@@ -6,6 +6,10 @@ write confirms the key in its own transaction (api/idempotency.py)."""
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
@@ -46,6 +50,28 @@ class PosKeyAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey:
         try:
-            return apikey_authenticate_for_write(token) if self.for_write else apikey_authenticate(token)
+            key = apikey_authenticate_for_write(token) if self.for_write else apikey_authenticate(token)
         except ApiKeyRejected as exc:
             raise key_error(exc) from exc
+        throttle(key)
+        return key
+
+
+def throttle(key: ApiKey) -> None:
+    """At most MEMBERCARE_POS_RATE_PER_MINUTE requests a key in a minute (a counter per key and minute in the
+    cache); beyond, 429 — a till in a loop must not take the server from the other stores."""
+    limit = settings.MEMBERCARE_POS_RATE_PER_MINUTE
+    if limit <= 0:
+        return
+    name = f"pos-rate:{key.pk}:{int(time.time() // 60)}"
+    if cache.add(name, 1, timeout=120):
+        return
+    try:
+        count = cache.incr(name)
+    except ValueError:  # expired between add and incr
+        cache.add(name, 1, timeout=120)
+        return
+    if count > limit:
+        raise ApiError(429, "too_many_requests", _("Too many requests with this store's key: at most %(n)d a minute. "
+                                                   "Wait a moment, then retry with the same Idempotency-Key.") % {
+            "n": limit})
