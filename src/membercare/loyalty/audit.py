@@ -32,9 +32,9 @@ from membercare.members.models import ExportLog, Member, MemberChange
 from membercare.org.models import Staff, Store
 from membercare.sales.models import Receipt
 
+from .birthday import birthday_period
 from .models import BirthdayUse
 from .programme import Programme, programme_at
-from .sale import birthday_period
 
 RECENT_CHANGE_DAYS = 7
 WATCHED_FIELDS = ("phone", "id_number", "birthday", "lunar_birthday_month", "lunar_birthday_day", "celebrates_lunar")

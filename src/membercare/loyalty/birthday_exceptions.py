@@ -21,8 +21,8 @@ from membercare.core.permissions import can_edit_programme, can_work_members, re
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
 
+from .birthday import birthday_period
 from .models import BirthdayException, BirthdayUse
-from .sale import birthday_period
 
 MAX_WINDOW_DAYS = 31
 

@@ -16,17 +16,16 @@ return). Registered in LoyaltyConfig.ready; the order is declared by each provid
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import ROUND_DOWN, Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from membercare.members.models import Member
-from membercare.members.validation import lunar_birthday_in_year
 from membercare.sales.pipeline import Adjustment, CheckoutError, SaleRows, money, register
 
+from .birthday import birthday_period
+from .birthday_exceptions import approved_exception_on
 from .models import BirthdayUse, PointsEntry
 from .points import balance_change, consume_statement, earn_entry, lots_agree, points_earn, points_take, redeem_entry
 from .programme import programme_at
@@ -52,18 +51,6 @@ class TierDiscount(Adjustment):
 # --------------------------------------------------------------------------------------- the birthday privilege
 
 
-def birthday_period(member: Member, on: dt.date) -> str | None:
-    """'YYYY-MM' when `on` is in the member's birthday month (the lunar birthday's month when the member
-    celebrates it), else None."""
-    if member.celebrates_lunar and member.lunar_birthday_month:
-        for year in (on.year, on.year - 1):
-            solar = lunar_birthday_in_year(member, year)
-            if solar and (solar.year, solar.month) == (on.year, on.month):
-                return f"{solar.year}-{solar.month:02d}"
-        return None
-    return f"{on.year}-{on.month:02d}" if member.birthday.month == on.month else None
-
-
 def _check_birthday(sale) -> tuple[str, str, int, Decimal, bool]:
     card, store = sale.card, sale.store
     tier = sale.programme.tier(card.kind) if card else None
@@ -75,8 +62,6 @@ def _check_birthday(sale) -> tuple[str, str, int, Decimal, bool]:
                                                       "stores.") % {"brand": store.brand.name}, "birthday")
     period, exception = birthday_period(sale.member, sale.on), False
     if period is None:  # outside the month only with an exception the specialist approved
-        from .birthday_exceptions import approved_exception_on
-
         approved = approved_exception_on(sale.member, sale.on)
         if approved is None:
             raise CheckoutError("birthday_not_month", _("It is not the member's birthday month."), "birthday")

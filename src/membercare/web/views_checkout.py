@@ -30,9 +30,9 @@ from membercare.checkout.pipeline import (
     return_post,
 )
 from membercare.core.permissions import require, visible_stores
+from membercare.loyalty.birthday import birthday_period
 from membercare.loyalty.birthday_exceptions import approved_exception_on
 from membercare.loyalty.models import CardApplication, CardKind, IdempotencyRecord, LoyaltyAccount, PointsEntry
-from membercare.loyalty.sale import birthday_period
 from membercare.org.models import Store
 from membercare.sales.models import Receipt, ReceiptLine
 
