@@ -113,3 +113,62 @@ def test_a_key_that_floods_the_api_gets_429_and_the_others_do_not(client, keys, 
     assert other.get(f"members/{member.member_no}/points")[0] == 200
     clock(2026, 6, 1, 13)  # a minute later (an hour here): the key works again
     assert flooding.get(f"members/{member.member_no}/points")[0] == 200
+
+
+class _CommitThenLoseTheConnection:
+    """transaction.atomic whose outermost block commits, then fails as a dropped connection would."""
+
+    def __init__(self, real, outcome):
+        self.real, self.outcome = real, outcome
+
+    def __call__(self, *args, **kwargs):
+        import contextlib
+
+        from django.db import OperationalError, connection
+
+        @contextlib.contextmanager
+        def block():
+            outermost = not connection.in_atomic_block
+            with self.real(*args, **kwargs):
+                yield
+            if outermost and self.outcome == "committed":
+                raise OperationalError("server closed the connection unexpectedly")
+        return block()
+
+
+def test_a_sale_committed_before_the_connection_dropped_is_answered_with_its_receipt(transactional_db, pos, clock,
+                                                                                     monkeypatch):
+    from django.db import connection
+
+    from membercare.api import idempotency
+
+    assert not connection.in_atomic_block  # the request's transaction is the outermost: it really commits
+
+    clock(2026, 6, 1)
+    monkeypatch.setattr(idempotency.transaction, "atomic",
+                        _CommitThenLoseTheConnection(idempotency.transaction.atomic, "committed"))
+    status, body = pos.checkout(("SHIRT", 1), idem="lost-answer-1")
+    monkeypatch.undo()
+    assert status == 201 and body["number"], body  # not "nothing was recorded"
+    assert Receipt.objects.count() == 1
+    again = pos.checkout(("SHIRT", 1), idem="lost-answer-1")
+    assert again == (201, body) and Receipt.objects.count() == 1
+
+
+def test_when_the_database_cannot_say_the_answer_is_outcome_unknown(transactional_db, pos, clock, monkeypatch):
+    from django.db import OperationalError
+
+    from membercare.api import idempotency
+
+    clock(2026, 6, 1)
+    monkeypatch.setattr(idempotency.transaction, "atomic",
+                        _CommitThenLoseTheConnection(idempotency.transaction.atomic, "committed"))
+
+    def lookup_fails(*args, **kwargs):
+        raise OperationalError("the server is still down")
+
+    monkeypatch.setattr(idempotency.IdempotencyRecord.objects, "filter", lookup_fails)
+    status, body = pos.checkout(("SHIRT", 1), idem="lost-answer-2")
+    monkeypatch.undo()
+    assert status == 503 and body["code"] == "outcome_unknown" and "Idempotency-Key" in body["message"]
+    assert pos.checkout(("SHIRT", 1), idem="lost-answer-2")[0] == 201 and Receipt.objects.count() == 1

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -121,4 +121,23 @@ def idempotent(request: HttpRequest, *, key: str, endpoint: str, body: Any,
         if existing is None:  # not our key's constraint: a real error
             raise
         return _replay(existing, digest)
+    except DatabaseError as exc:
+        return _after_database_error(api_key, key, digest, exc)
     return HttpResponse(text, status=status, content_type="application/json")
+
+
+def _after_database_error(api_key: ApiKey, key: str, digest: str, error: DatabaseError) -> HttpResponse:
+    """The database failed during the write — perhaps after its COMMIT went through (the connection dropped
+    before the answer came back). Look the key up on a fresh connection before answering: the recorded
+    result if there is one; if the look-up fails too, say the outcome is unknown (never "nothing was
+    recorded"); if there is no record, nothing was recorded and the error goes to the usual handler."""
+    try:
+        connection.close()  # the failed connection may be unusable; the next query opens a new one
+        existing = IdempotencyRecord.objects.filter(store_id=api_key.store_id, key=key).first()
+    except DatabaseError:
+        return error_response(503, "outcome_unknown", _("The database did not answer: it is not known whether this "
+                                                        "request was recorded. Send it again with the same "
+                                                        "Idempotency-Key: it is never recorded twice."))
+    if existing is not None:
+        return _replay(existing, digest)
+    raise error

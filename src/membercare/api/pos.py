@@ -28,7 +28,8 @@ from .idempotency import idempotent, require_key
 
 router = Router(auth=PosKeyAuth(), tags=["pos"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut,
+          503: ErrorOut}
 IdempotencyKey = Header(None, alias="Idempotency-Key", description="Unique per sale or return (e.g. a UUID); "
                                                                    "a retry with the same key replays the result.")
 
