@@ -18,7 +18,8 @@ class In(BaseModel):
 
 class LineIn(In):
     sku: str = Field(..., min_length=1, max_length=30, examples=["SUIT-001"])
-    quantity: int = Field(..., le=9999, description="Whole number above 0.")
+    quantity: int = Field(..., le=9999, strict=True, json_schema_extra={"minimum": 1},
+                          description="Whole number above 0 (true, 1.0 or \"1\" are refused).")
     full_price: Decimal | None = Field(None, max_digits=12, decimal_places=2,
                                        description="The POS's catalogue unit price; refused if it differs from ours.")
     promo_price: Decimal | None = Field(None, max_digits=12, decimal_places=2,
@@ -50,7 +51,8 @@ class CheckoutIn(BasketIn):
 
 class ReturnLineIn(In):
     line_id: int
-    quantity: int = Field(..., le=9999)
+    quantity: int = Field(..., le=9999, strict=True, json_schema_extra={"minimum": 1},
+                          description="Whole number above 0.")
 
 
 class ReturnIn(In):
