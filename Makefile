@@ -44,7 +44,8 @@ $(KEYS): | $(BIN)/python
 demo: install $(KEYS)
 	. $(KEYS) && $(BIN)/membercare migrate --noinput -v 0
 	. $(KEYS) && $(BIN)/membercare demo_load --if-empty
-	. $(KEYS) && DJANGO_DEBUG=$${DJANGO_DEBUG:-0} $(BIN)/membercare runserver $(HOST) --noreload
+	. $(KEYS) && DJANGO_DEBUG=$${DJANGO_DEBUG:-0} MEMBERCARE_HTTPS=$${MEMBERCARE_HTTPS:-0} \
+	  $(BIN)/membercare runserver $(HOST) --noreload  # the demo is plain HTTP on this machine
 
 run: install
 	$(BIN)/membercare runserver $(HOST)

@@ -159,6 +159,18 @@ WHITENOISE_USE_FINDERS = True
 # indexes, all decrypt (a rotation: "new,old", then `membercare rotate_field_key`, then "new"). With DEBUG on and
 # none set, a key derived from SECRET_KEY; production (DJANGO_DEBUG=0) refuses to start without both keys.
 MEMBERCARE_FIELD_KEY = os.environ.get("MEMBERCARE_FIELD_KEY", "").strip()
+# HTTPS in production (DJANGO_DEBUG=0): cookies only over HTTPS, HSTS; MEMBERCARE_HTTPS=0 only for a plain-HTTP
+# demo on one machine. Behind a TLS proxy, it must set X-Forwarded-Proto and the site's origin goes in
+# DJANGO_CSRF_TRUSTED_ORIGINS (e.g. https://vip.example.com).
+HTTPS = os.environ.get("MEMBERCARE_HTTPS", "0" if DEBUG else "1") == "1"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = int(os.environ.get("MEMBERCARE_HSTS_SECONDS", "31536000")) if HTTPS else 0
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
 if not DEBUG:
     from membercare.core.keys import check_production_keys
 

@@ -103,6 +103,8 @@ def test_store_monthly_report_xlsx_and_print(client, refreshed):
     assert summary["Elite card"] == 1
     tasks = list(workbook["Care tasks"].iter_rows(min_row=2, values_only=True))
     assert tasks[0][:5] == ("小王", 3, 1, 1, 1)
+    log = ExportLog.objects.get(kind="store_monthly")  # logged like every other export
+    assert log.exported_by == refreshed.manager and log.filters == {"store": refreshed.a.pk, "month": "2026-03"}
 
 
 def test_vip_list_page_xlsx_logged_and_masked(client, refreshed):

@@ -77,3 +77,18 @@ def test_the_field_key_rotates_while_the_app_keeps_working(settings):
     out = io.StringIO()
     call_command("rotate_field_key", "--check", stdout=out)
     assert out.getvalue().startswith("0 ")
+
+
+def test_production_mode_sends_cookies_over_https_only_with_hsts():
+    secret = "a-real-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+    code = ("import django; django.setup(); from django.conf import settings as s; "
+            "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS >= 31536000, "
+            "s.SECURE_PROXY_SSL_HEADER)")
+    base = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "MEMBERCARE_FIELD_KEY")}
+    env = {**base, "DJANGO_SETTINGS_MODULE": "membercare.settings", "DJANGO_DEBUG": "0",
+           "DJANGO_SECRET_KEY": secret, "MEMBERCARE_FIELD_KEY": Fernet.generate_key().decode()}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["True", "True", "True", "('HTTP_X_FORWARDED_PROTO',", "'https')"], out.stderr
+    demo = subprocess.run([sys.executable, "-c", code], env={**env, "MEMBERCARE_HTTPS": "0"}, capture_output=True,
+                          text=True, timeout=60)
+    assert demo.stdout.split() == ["False", "False", "False", "None"], demo.stderr

@@ -88,7 +88,13 @@ def store_monthly_sheets(report: dict[str, Any]) -> list[Sheet]:
 def store_monthly_xlsx(user: Staff, store: Store, month: dt.date) -> IO[bytes]:
     """The store's monthly report as .xlsx (aggregates and clerks' names only: no member data)."""
     require(can_export(user) and visible_stores(user).filter(pk=store.pk).exists())
-    return write_xlsx(store_monthly_sheets(store_monthly_report(store, month)))
+    sheets = store_monthly_sheets(store_monthly_report(store, month))
+    out = write_xlsx(sheets)
+    ExportLog.objects.create(exported_by=user, exported_at=timezone.now(), kind="store_monthly",
+                             filters={"store": store.pk, "month": month.strftime("%Y-%m")},
+                             row_count=sum(len(rows) for _t, _h, rows in sheets if isinstance(rows, list)),
+                             full_data=False)  # logged like every export, though it holds no member data
+    return out
 
 
 def vip_headers() -> list[str]:
