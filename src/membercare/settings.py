@@ -124,7 +124,7 @@ MEMBERCARE_POS_RATE_PER_MINUTE = int(os.environ.get("MEMBERCARE_POS_RATE_PER_MIN
 # every app server). Unlock: Django admin → Axes → access attempts (delete), or `membercare axes_reset_username`.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_ENABLED = os.environ.get("MEMBERCARE_LOGIN_LOCKOUT", "1") == "1"
-AXES_FAILURE_LIMIT = int(os.environ.get("MEMBERCARE_LOGIN_FAILURES", "5"))
+AXES_FAILURE_LIMIT = int(os.environ.get("MEMBERCARE_LOGIN_FAILURES", "10"))  # a store's tablets share one address
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("MEMBERCARE_LOGIN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks: the account, or the address
 AXES_RESET_ON_SUCCESS = True
