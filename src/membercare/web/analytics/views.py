@@ -183,7 +183,7 @@ def vip_list(request: HttpRequest) -> HttpResponse:
             job = job_start("vip_statement", request.user, reports.vip_list_job, user_id=request.user.pk,
                             brand_id=brand.pk, start=start.isoformat(), end=end.isoformat(), limit=limit,
                             min_spend=str(min_spend) if min_spend is not None else None)
-            return render(request, "web/job_status.html", {"job": job})
+            return render(request, "web/jobs/status.html", {"job": job})
         out, _count = reports.vip_list_xlsx(request.user, brand, start, end, limit=limit, min_spend=min_spend)
         return FileResponse(out, as_attachment=True, filename=f"vip-{brand.code}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx",
                             content_type=XLSX)

@@ -19,7 +19,7 @@ from .forms import ApiKeyForm
 
 def apikey_list_page(request: HttpRequest) -> HttpResponse:
     keys = apikey_list(by=request.user)  # refuses everyone but the administrator
-    return render(request, "web/apikeys.html", {"keys": keys, "form": ApiKeyForm()})
+    return render(request, "web/apikeys/list.html", {"keys": keys, "form": ApiKeyForm()})
 
 
 def apikey_issue_page(request: HttpRequest) -> HttpResponse:
@@ -34,10 +34,10 @@ def apikey_issue_page(request: HttpRequest) -> HttpResponse:
                 form.add_error(field if field in form.fields else None, errors)
         else:
             # shown once, in this response only; never stored, never in a redirect or a message
-            response = render(request, "web/apikeys_issued.html", {"key": key, "plaintext": plaintext})
+            response = render(request, "web/apikeys/issued.html", {"key": key, "plaintext": plaintext})
             response["Cache-Control"] = "no-store"
             return response
-    return render(request, "web/apikeys_new.html", {"form": form})
+    return render(request, "web/apikeys/new.html", {"form": form})
 
 
 @require_POST

@@ -40,7 +40,7 @@ def birthday_audit_page(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "web/birthday_audit.html", {
+    return render(request, "web/birthday/audit.html", {
         "form": form, "filters": filters, "page": page, "total": len(rows), "counts": flag_counts(rows),
         "query": query.urlencode(),
     })

@@ -49,7 +49,7 @@ def exception_request_page(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Request sent to the VIP specialist."))
             return redirect("member_detail", pk=member.pk)
-    return render(request, "web/birthday_exception_new.html", {"form": form, "member": member})
+    return render(request, "web/birthday/exception_new.html", {"form": form, "member": member})
 
 
 def exception_queue_page(request: HttpRequest) -> HttpResponse:
@@ -59,7 +59,7 @@ def exception_queue_page(request: HttpRequest) -> HttpResponse:
     if status not in BirthdayException.Status.values:
         status = ""
     page = Paginator(exception_queue(request.user, status), 50).get_page(request.GET.get("page"))
-    return render(request, "web/birthday_exceptions.html", {
+    return render(request, "web/birthday/exceptions.html", {
         "page": page, "status": status, "statuses": BirthdayException.Status.choices,
         "can_decide": can_edit_programme(request.user)})
 
@@ -77,6 +77,6 @@ def exception_decide_view(request: HttpRequest, pk: int, decision: str) -> HttpR
     except ValidationError as failure:
         error = " ".join(failure.messages)
     if request.htmx:
-        return render(request, "web/birthday_exception_row.html", {"x": exc, "error": error, "can_decide": True})
+        return render(request, "web/birthday/_exception_row.html", {"x": exc, "error": error, "can_decide": True})
     (messages.error if error else messages.success)(request, error or _("Decision saved."))
     return redirect("birthday_exceptions")

@@ -61,7 +61,7 @@ def apply_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Application filed: %(kind)s, %(card)s, for %(name)s.") % {
                 "kind": app.get_kind_display(), "card": app.get_card_kind_display(), "name": member.name})
             return redirect("card_member", pk=member.pk)
-    return render(request, "web/cards_apply.html", {"form": form, "member": member})
+    return render(request, "web/cards/apply.html", {"form": form, "member": member})
 
 
 def applications_page(request: HttpRequest) -> HttpResponse:
@@ -71,7 +71,7 @@ def applications_page(request: HttpRequest) -> HttpResponse:
     if status and status not in CardApplication.Status.values:
         status = ""
     page = Paginator(application_list(request.user, status=status), 50).get_page(request.GET.get("page"))
-    return render(request, "web/cards_applications.html", {
+    return render(request, "web/cards/applications.html", {
         "page": page, "status": status, "statuses": CardApplication.Status.choices,
         "counts": application_counts(request.user), "can_review": can_edit_programme(request.user),
     })
@@ -79,7 +79,7 @@ def applications_page(request: HttpRequest) -> HttpResponse:
 
 def _row(request: HttpRequest, app: CardApplication, error: str = "", status: int = 200) -> HttpResponse:
     app = application_get(request.user, app.pk) or app
-    return render(request, "web/cards_application_row.html", {
+    return render(request, "web/cards/_application_row.html", {
         "app": app, "error": error, "can_review": can_edit_programme(request.user)}, status=status)
 
 
@@ -144,7 +144,7 @@ def member_cards_page(request: HttpRequest, pk: int) -> HttpResponse:
     for card in cards:
         card.awaiting = card_awaiting_signature(card) if card.status == CardStatus.PENDING else None
         card.previous_label = CardKind(card.previous_kind).label if card.previous_kind in CardKind.values else ""
-    return render(request, "web/cards_member.html", {
+    return render(request, "web/cards/member.html", {
         "member": member, "cards": cards, "applications": application_list(request.user, member=member),
         "can_review": can_edit_programme(request.user),
     })
@@ -164,5 +164,5 @@ def report_lost_page(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Card %(number)s no longer works anywhere. A reissue application was filed.")
                              % {"number": card.number})
             return redirect("card_member", pk=card.member_id)
-    return render(request, "web/cards_lost.html", {"card": card, "error": error,
+    return render(request, "web/cards/lost.html", {"card": card, "error": error,
                                                     "reason": request.POST.get("reason", "")})

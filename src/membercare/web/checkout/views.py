@@ -181,7 +181,7 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
         initial = {k: request.GET[k] for k in ("phone", "card") if request.GET.get(k)}  # from a profile
         form, formset = CheckoutForm(stores=stores, initial=initial), LineFormSet(prefix="line")
         errors: dict[str, list[str]] = defaultdict(list)
-        return render(request, "web/checkout_page.html", _context(request, form, formset, errors, _blank_state()))
+        return render(request, "web/checkout/page.html", _context(request, form, formset, errors, _blank_state()))
     action = request.POST.get("action", "")
     data = formset_with_one_more_row(request.POST) if action == "add_line" else request.POST
     form, formset = CheckoutForm(data, stores=stores), LineFormSet(data, prefix="line")
@@ -195,7 +195,7 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
             return redirect("checkout_receipt", pk=receipt.pk)
     state = _evaluate(form, formset, errors)
     status = 422 if action == "post" else 200
-    return render(request, "web/checkout_page.html", _context(request, form, formset, errors, state), status=status)
+    return render(request, "web/checkout/page.html", _context(request, form, formset, errors, state), status=status)
 
 
 @require_POST
@@ -206,7 +206,7 @@ def checkout_quote(request: HttpRequest) -> HttpResponse:
     form, formset = CheckoutForm(request.POST, stores=stores), LineFormSet(request.POST, prefix="line")
     errors = _form_errors(form, formset)
     state = _evaluate(form, formset, errors)
-    return render(request, "web/checkout_quote.html", _context(request, form, formset, errors, state, oob=True))
+    return render(request, "web/checkout/_quote.html", _context(request, form, formset, errors, state, oob=True))
 
 
 # ------------------------------------------------------------------------------------- receipts, returns
@@ -228,7 +228,7 @@ def checkout_receipt(request: HttpRequest, pk: int) -> HttpResponse:
     proposed = CardApplication.objects.filter(receipt=receipt, status=CardApplication.Status.PENDING,
                                               proposed_by_rules=True).first()
     returnable = (receipt.original_id is None and any(left > 0 for _line, left in _returnable(receipt)))
-    return render(request, "web/checkout_receipt.html", {
+    return render(request, "web/checkout/receipt.html", {
         "receipt": receipt, "lines": receipt.lines.select_related("product").order_by("pk"),
         "upgraded": upgraded, "upgraded_label": CardKind(upgraded.kind).label if upgraded else "",
         "proposed": proposed, "returns": receipt.returns.order_by("sold_at"), "returnable": returnable,
@@ -271,7 +271,7 @@ def checkout_return(request: HttpRequest, pk: int) -> HttpResponse:
                     return redirect("checkout_receipt", pk=ret.pk)
     else:
         form = ReturnForm(lines=lines)
-    return render(request, "web/checkout_return.html", {"receipt": receipt, "form": form, "errors": errors},
+    return render(request, "web/checkout/return.html", {"receipt": receipt, "form": form, "errors": errors},
                   status=422 if errors else 200)
 
 

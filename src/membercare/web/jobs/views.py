@@ -10,4 +10,4 @@ def job_status(request: HttpRequest, pk: int) -> HttpResponse:
     job = job_for_user(request.user, pk)
     if request.headers.get("HX-Request"):
         return render(request, "web/_job_progress.html", {"job": job})
-    return render(request, "web/job_status.html", {"job": job})
+    return render(request, "web/jobs/status.html", {"job": job})

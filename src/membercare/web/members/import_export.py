@@ -49,7 +49,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     else:
         home = request.user.stores.order_by("pk").first() or stores.first()
         form = ImportUploadForm(stores=stores, initial={"default_store": home.pk if home else None})
-    return render(request, "web/import_upload.html", {
+    return render(request, "web/members/import_upload.html", {
         "form": form, "columns": accepted_columns(), "max_mb": max_bytes() // (1024 * 1024),
         "jobs": _visible_jobs(request.user)[:10],
     })
@@ -88,7 +88,7 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-bad-rows.xlsx"'
         return response
     summary = job.summary
-    return render(request, "web/import_preview.html", {
+    return render(request, "web/members/import_preview.html", {
         "job": job, "summary": summary, "previewed": previewed,
         "importable": summary.get("new", 0) + summary.get("merge", 0) - summary.get("unchanged", 0),
         "more_errors": summary.get("error_count", 0) - len(summary.get("errors", [])),

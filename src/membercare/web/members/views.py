@@ -51,10 +51,10 @@ def member_search_page(request: HttpRequest) -> HttpResponse:
     result = member_search(query) if query else None
     context = {"q": query, "result": result, "full_phone": can_see_full_phone(request.user)}
     if request.htmx:
-        response = render(request, "web/_search_results.html", context)
+        response = render(request, "web/members/_search_results.html", context)
         response["Cache-Control"] = "no-store"  # Back must never show the bare fragment
     else:
-        response = render(request, "web/member_search.html", context)
+        response = render(request, "web/members/search.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -65,7 +65,7 @@ def member_list_page(request: HttpRequest) -> HttpResponse:
     qs = member_list(request.user, store_id=int(store_id) if store_id and store_id.isdigit() else None,
                      tag=request.GET.get("tag", ""), query=request.GET.get("q", "").strip())
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    return render(request, "web/member_list.html", {
+    return render(request, "web/members/list.html", {
         "page": page, "stores": stores, "full_phone": can_see_full_phone(request.user),
         "can_export": can_export(request.user), "can_import": can_import(request.user),
         "filters": request.GET,
@@ -91,7 +91,7 @@ def member_create_page(request: HttpRequest) -> HttpResponse:
     else:
         form = MemberForm(initial={"phone": request.GET.get("phone", ""), "preferred_channel": "phone",
                                    "preferred_time": "any"})
-    return render(request, "web/member_form.html", {"form": form, "store": store, "member": None})
+    return render(request, "web/members/form.html", {"form": form, "store": store, "member": None})
 
 
 def member_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
@@ -104,12 +104,12 @@ def member_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("member_detail", pk=member.pk)
     else:
         form = MemberForm(initial=MemberForm.initial_from(member), instance=member)
-    return render(request, "web/member_form.html", {"form": form, "member": member, "store": member.home_store})
+    return render(request, "web/members/form.html", {"form": form, "member": member, "store": member.home_store})
 
 
 def member_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(Member.objects.select_related("home_store", "owner", "registered_by"), pk=pk)
-    return render(request, "web/member_detail.html", {
+    return render(request, "web/members/detail.html", {
         "member": member,
         "cards": member.cards.order_by("-issued_at"),
         "points": points_balance(member),
@@ -144,4 +144,4 @@ def staff_page(request: HttpRequest) -> HttpResponse:
             owned=Count("owned_members", distinct=True),
         ).order_by("role", "username")
     )
-    return render(request, "web/staff.html", {"staff": staff})
+    return render(request, "web/members/staff.html", {"staff": staff})

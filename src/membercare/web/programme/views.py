@@ -39,7 +39,7 @@ def programme_edit_page(request: HttpRequest) -> HttpResponse:
                     return redirect("programme_history")
     else:
         form = ProgrammeForm(base_rules=base.rules, base_version=base.pk)
-    return render(request, "web/programme_edit.html", {
+    return render(request, "web/programme/edit.html", {
         "form": form, "base": base, "in_force": version_in_force(),
         "scheduled": ProgrammeVersion.objects.filter(effective_from__gt=timezone.localdate()).order_by(
             "effective_from", "pk"),
@@ -61,4 +61,4 @@ def programme_history_page(request: HttpRequest) -> HttpResponse:
     require(can_edit_programme(request.user))
     programme_ensure_default()
     entries = [(e.version, e.status, describe_changes(e.changes)) for e in programme_history()]
-    return render(request, "web/programme_history.html", {"entries": entries})
+    return render(request, "web/programme/history.html", {"entries": entries})

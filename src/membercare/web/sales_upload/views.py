@@ -47,7 +47,7 @@ def sales_upload_page(request: HttpRequest) -> HttpResponse:
         form = SalesUploadForm(stores=stores, initial={"store": first.pk if first else None})
     uploads = SalesUpload.objects.filter(store__in=visible_stores(request.user)).select_related("store", "created_by")
     today = timezone.localdate()
-    return render(request, "web/sales_upload.html", {
+    return render(request, "web/sales_upload/upload.html", {
         "form": form, "has_stores": stores.exists(), "columns": upload_columns(), "uploads": uploads[:15],
         "deadline_days": programme_at(today).offline_upload_working_days,
         "calendar_estimated": not calendar_covers(today.year),
@@ -74,7 +74,7 @@ def sales_upload_preview(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, exc.message)
         return redirect("sales_upload_preview", pk=record.pk)
     summary = record.summary
-    return render(request, "web/sales_upload_preview.html", {
+    return render(request, "web/sales_upload/preview.html", {
         "record": record, "summary": summary, "result": summary.get("result"),
         "previewed": record.status == SalesUpload.Status.PREVIEWED,
         "more_errors": summary.get("error_count", 0) - len(summary.get("errors", [])),
