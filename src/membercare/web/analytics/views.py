@@ -9,7 +9,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -35,6 +34,8 @@ from membercare.core.phone import mask_phone
 from membercare.loyalty.programme import programme_at
 from membercare.members.models import Member
 from membercare.org.models import Brand
+
+from ..stores import picked_store, store_choices
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHOICES = {"lifecycle": Lifecycle, "spend_class": SpendClass, "pyramid": Pyramid, "follow_up": FollowUp}
@@ -131,11 +132,8 @@ def _month(request: HttpRequest) -> dt.date:
 def store_report(request: HttpRequest) -> HttpResponse:
     """The store's monthly member report (?store=, ?month=YYYY-MM); .xlsx with ?format=xlsx."""
     _require_reports(request)
-    stores = list(visible_stores(request.user).order_by("code"))
-    wanted = request.GET.get("store") or (str(stores[0].pk) if stores else "")
-    store = next((s for s in stores if str(s.pk) == wanted), None)
-    if store is None:
-        raise PermissionDenied
+    stores = store_choices(request.user, active_only=False)  # inactive stores included
+    store = picked_store(request, stores)
     month = _month(request)
     if request.GET.get("format") == "xlsx":
         out = reports.store_monthly_xlsx(request.user, store, month)

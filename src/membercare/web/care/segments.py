@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from membercare.care.models import SEVEN_SEGMENTS, FollowUp, Lifecycle, MemberSegments, Pyramid, SpendClass
 from membercare.care.segment_selectors import segment_counts, segment_migration
 from membercare.care.services import can_manage_store_tasks, is_chain_wide
-from membercare.core.permissions import visible_stores
+
+from ..stores import picked_store, store_choices
 
 DIMENSIONS = {"lifecycle": Lifecycle, "spend_class": SpendClass, "follow_up": FollowUp, "pyramid": Pyramid}
 FLAG_CODES = [code for code, _label in SEVEN_SEGMENTS]
@@ -51,12 +52,9 @@ def _date(value: str, default: dt.date) -> dt.date:
 def care_segments_page(request: HttpRequest) -> HttpResponse:
     if not can_manage_store_tasks(request.user):
         raise PermissionDenied
-    stores = list(visible_stores(request.user).filter(is_active=True).order_by("code"))
+    stores = store_choices(request.user)
     chain = is_chain_wide(request.user)
-    wanted = request.GET.get("store", "")
-    store = next((s for s in stores if str(s.pk) == wanted), None)
-    if wanted and store is None:
-        raise PermissionDenied
+    store = picked_store(request, stores, default_first=False)  # none picked: all of them
     store_ids = [store.pk] if store else (None if chain else [s.pk for s in stores])
     today = timezone.localdate()
     last_month_end = today.replace(day=1) - dt.timedelta(days=1)

@@ -41,11 +41,12 @@ from membercare.care.services import (
     store_default_assignee_set,
     task_reassign,
 )
-from membercare.core.permissions import can_work_members, require, visible_stores
+from membercare.core.permissions import can_work_members, require
 from membercare.members.models import Member
 from membercare.org.models import Store
 
 from ..forms import add_service_errors
+from ..stores import picked_store, store_choices
 from .forms import (
     CareEventForm,
     CareSettingsForm,
@@ -147,18 +148,9 @@ def member_contact_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _managed_store(request: HttpRequest) -> tuple[Store, list[Store]]:
-    stores = [s for s in visible_stores(request.user).filter(is_active=True).order_by("code")
-              if can_manage_store_tasks(request.user, s)]
-    if not stores:
-        raise PermissionDenied
-    wanted = request.POST.get("store") or request.GET.get("store") or ""
-    if wanted:
-        store = next((s for s in stores if str(s.pk) == wanted), None)
-        if store is None:
-            raise PermissionDenied
-    else:
-        store = stores[0]
-    return store, stores
+    """The store picked among those the user manages (the first by default); 403 for any other."""
+    stores = store_choices(request.user, can=can_manage_store_tasks)
+    return picked_store(request, stores), stores
 
 
 def _date(value: str, default: dt.date) -> dt.date:
