@@ -1,3 +1,5 @@
+"""Members forms: the member archive form (registration and edit) and the import upload form."""
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse

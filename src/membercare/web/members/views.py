@@ -1,4 +1,5 @@
-"""Pages for the counter, the store manager and HQ. Thin: rules live in services and selectors."""
+"""Members pages: the counter search, the member list, a profile, registration and edit, the staff page.
+Thin: rules live in services and selectors."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
