@@ -135,7 +135,7 @@ def main() -> None:
     from django.test import RequestFactory
 
     from membercare.org.models import Role, Staff, Store
-    from membercare.web import views_analytics as v
+    from membercare.web.analytics import views as v
 
     if args.drop_fake:
         drop_fake()

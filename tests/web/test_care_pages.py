@@ -17,7 +17,7 @@ from membercare.care.models import CareConfig, CareEvent, Contact, MemberSegment
 from membercare.care.selectors import store_tasks
 from membercare.care.services import contact_log
 from membercare.org.models import Role
-from membercare.web.forms_care import CareSettingsForm
+from membercare.web.care.forms import CareSettingsForm
 from tests.factories import MemberFactory, StaffFactory
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -12,7 +12,7 @@ from django.urls import reverse
 from membercare.loyalty.models import ProgrammeVersion
 from membercare.loyalty.programme import programme_at
 from membercare.loyalty.programme_selectors import latest_version
-from membercare.web.forms_programme import ProgrammeForm
+from membercare.web.programme.forms import ProgrammeForm
 from tests.loyalty.conftest import chain  # noqa: F401
 
 TZ = ZoneInfo("Asia/Shanghai")

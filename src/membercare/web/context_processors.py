@@ -7,7 +7,7 @@ from membercare.care.services import can_edit_care_settings, can_manage_store_ta
 from membercare.core.permissions import can_administer, can_edit_programme, can_recompute_predictions, can_work_members
 from membercare.service.permissions import can_see_reports
 
-from .views_messaging import can_manage_messaging, can_see_outbox
+from .messaging.views import can_manage_messaging, can_see_outbox
 
 
 def nav(request: HttpRequest) -> dict:

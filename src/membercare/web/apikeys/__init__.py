@@ -1,0 +1,1 @@
+"""The administrator's POS API keys: list, issue, revoke."""

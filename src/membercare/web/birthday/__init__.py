@@ -1,0 +1,1 @@
+"""Birthday privilege pages: exceptions (asked at the counter, decided by the specialist) and the audit."""

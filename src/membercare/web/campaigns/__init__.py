@@ -1,0 +1,1 @@
+"""Campaign pages: coupon batches and campaign results against their hold-out groups."""

@@ -1,0 +1,318 @@
+"""Care forms: the contact log (one screen, on each task card), the manager's reassignment and hand-over,
+the care settings editor (a form over care.config's settings tree, like the programme editor) and care events.
+
+The forms only convert what people type; the rules are checked by care.services, whose errors are put back
+next to the field they concern.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext_lazy as _
+
+from membercare.care.catalogue import RULE_LABELS
+from membercare.care.config import DEFAULTS
+from membercare.care.models import CareChannel, CareEvent, DormancyReason, FollowUp, Outcome
+from membercare.org.models import Brand, Staff
+from membercare.sales.models import Series
+
+from ..forms import StaffChoiceField
+
+# -------------------------------------------------------------------------------------- contact log
+
+
+class ContactForm(forms.Form):
+    channel = forms.ChoiceField(label=_("How"), choices=CareChannel.choices, widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices, widget=forms.RadioSelect)
+    reason = forms.ChoiceField(label=_("Why they stopped coming"), required=False, widget=forms.RadioSelect,
+                               choices=DormancyReason.choices,
+                               help_text=_("Required when a dormant or sleeping member was reached."))
+    notes = forms.CharField(label=_("What was said"), required=False,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+    next_step = forms.CharField(label=_("Next step"), required=False, max_length=200,
+                                widget=forms.TextInput(attrs={"placeholder": _("e.g. invite to try the new coats")}))
+    next_due_on = forms.DateField(label=_("Next contact on"), required=False,
+                                  widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                  help_text=_("With a date, a follow-up task is created for you."))
+
+    def __init__(self, *args, show_reason: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.show_reason = show_reason
+        if not show_reason:
+            del self.fields["reason"]
+
+
+# ------------------------------------------------------------------------------------- the manager
+
+
+class ReassignForm(forms.Form):
+    tasks = forms.TypedMultipleChoiceField(label=_("Tasks"), coerce=int, choices=(),
+                                           error_messages={"required": _("Tick the tasks to reassign.")})
+    to_staff = StaffChoiceField(label=_("Give to"), queryset=Staff.objects.none(),
+                                empty_label=_("Choose a colleague"))
+
+    def __init__(self, *args, task_ids: list[int], colleagues, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tasks"].choices = [(pk, str(pk)) for pk in task_ids]
+        self.fields["to_staff"].queryset = colleagues
+
+
+class LeaveForm(forms.Form):
+    staff = StaffChoiceField(label=_("Who leaves or changes store"), queryset=Staff.objects.none(),
+                             empty_label=_("Choose a colleague"))
+    to_staff = StaffChoiceField(label=_("Their open tasks and members go to"), queryset=Staff.objects.none(),
+                                required=False, empty_label=_("The store's default assignee, else the manager"))
+
+    def __init__(self, *args, colleagues, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["staff"].queryset = colleagues
+        self.fields["to_staff"].queryset = colleagues
+
+
+class DefaultAssigneeForm(forms.Form):
+    default_assignee = StaffChoiceField(label=_("Default assignee"), queryset=Staff.objects.none(), required=False,
+                                        empty_label=_("The store manager"),
+                                        help_text=_("Receives tasks of members without an owner and of a clerk "
+                                                    "who leaves."))
+
+    def __init__(self, *args, colleagues, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["default_assignee"].queryset = colleagues
+
+
+# ---------------------------------------------------------------------------------- settings editor
+
+SECTION_LABELS = {
+    "lifecycle": _("Lifecycle"),
+    "abc": _("ABC by spend rank"),
+    "seven": _("The seven segments (seed 004)"),
+    "rfm": _("RFM scores and value pyramid"),
+}
+FIELD_LABELS = {
+    "enabled": _("Rule switched on"),
+    "new_days": _("New: first purchase within (days)"),
+    "dormant_days": _("Dormant: no purchase for (days)"),
+    "sleeping_days": _("Sleeping: no purchase for (days)"),
+    "lost_days": _("Lost: no purchase for (days)"),
+    "window_days": _("Window (days)"),
+    "a_share": _("A (key): top share (%)"),
+    "b_share": _("B (regular): next share (%)"),
+    "high_value_share": _("High value: top share of 12-month sales (%)"),
+    "high_loyalty_share": _("High loyalty: top share of sales (%)"),
+    "high_loyalty_max_gap_days": _("High loyalty: median days between visits at most"),
+    "high_ticket_share": _("High ticket: top share by average receipt (%)"),
+    "ticket_window_days": _("Average receipt over (days)"),
+    "high_freq_share": _("Low ticket, high frequency: top share by visits (%)"),
+    "low_share": _("Low ticket, low frequency: bottom share of sales (%)"),
+    "churn_recent_days": _("Churning: recent period (days)"),
+    "churn_ratio": _("Churning: recent rate below this share of the usual (%)"),
+    "churn_min_baseline_days": _("Churning: at least this many purchase days before"),
+    "from_day": _("From day after the first purchase"),
+    "to_day": _("To day after the first purchase"),
+    "weekday": _("Day of the week"),
+    "day_of_month": _("Day of the month the task is created"),
+    "due_days": _("Days to do it"),
+    "days_before": _("Days before"),
+    "follow_up": _("Follow-up classes"),
+    "days": _("Days without a purchase"),
+    "min_purchases": _("At least this many purchases of the product"),
+    "threshold": _("Probability still active below (0 to 1)"),
+    "cooldown_days": _("No second such task within (days)"),
+    "visits": _("Visits served by the same clerk"),
+    "channel": _("Channel"),
+    "priority": _("Priority (lower comes first)"),
+    "holidays": _("Holidays"),
+}
+HOLIDAY_LABELS = {
+    "new_year": _("New Year's Day"),
+    "spring_festival": _("Spring Festival"),
+    "lantern": _("Lantern Festival"),
+    "womens_day": _("Women's Day"),
+    "dragon_boat": _("Dragon Boat Festival"),
+    "qixi": _("Qixi"),
+    "mid_autumn": _("Mid-Autumn Festival"),
+    "national_day": _("National Day"),
+    "double_ninth": _("Double Ninth Festival"),
+}
+PERCENT_KEYS = {"a_share", "b_share", "high_value_share", "high_loyalty_share", "high_ticket_share",
+                "high_freq_share", "low_share", "churn_ratio"}
+SEP = "__"
+
+
+def setting_name(path: str) -> str:
+    return "s" + SEP + path.replace(".", SEP)
+
+
+def setting_label(path: str) -> str:
+    """segments.abc.a_share -> "ABC by spend rank · A (key): top share (%)"."""
+    parts = path.split(".")
+    if parts[0] == "rules" and len(parts) >= 2:
+        head = str(RULE_LABELS.get(parts[1], parts[1]))
+    elif parts[0] == "segments" and len(parts) >= 2:
+        head = str(SECTION_LABELS.get(parts[1], parts[1]))
+    else:
+        head = ""
+    tail = " · ".join(str(FIELD_LABELS.get(p, p)) for p in parts[2:])
+    return " · ".join(p for p in (head, tail) if p)
+
+
+def setting_value(path: str, value: Any) -> str:
+    """How a setting's value reads in the history."""
+    from django.utils.translation import gettext
+
+    key = path.rsplit(".", 1)[-1]
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if key in PERCENT_KEYS:
+        return f"{(Decimal(str(value)) * 100).normalize():f}%"
+    if key == "channel":
+        return str(CareChannel(value).label) if value in CareChannel.values else str(value)
+    if key == "weekday" and isinstance(value, int) and value in WEEKDAYS:
+        return str(WEEKDAYS[value])
+    if key == "holidays" and isinstance(value, list):
+        return "、".join(str(HOLIDAY_LABELS.get(v, v)) for v in value) or "—"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value) or "—"
+    return str(value)
+
+
+def _leaves(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, str, Any]]:
+    out = []
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            out.extend(_leaves(value, path))
+        else:
+            out.append((path, key, value))
+    return out
+
+
+def _field_for(key: str, default: Any) -> forms.Field | None:
+    label = FIELD_LABELS.get(key, key)
+    if isinstance(default, bool):
+        return forms.BooleanField(label=label, required=False)
+    if key in PERCENT_KEYS:
+        return forms.DecimalField(label=label, min_value=Decimal(0), max_value=Decimal(100), decimal_places=2,
+                                  max_digits=5, widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}))
+    if isinstance(default, int):
+        if key == "weekday":
+            return forms.TypedChoiceField(label=label, coerce=int, choices=list(WEEKDAYS.items()))
+        return forms.IntegerField(label=label, widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+    if isinstance(default, float):
+        return forms.DecimalField(label=label, widget=forms.NumberInput(attrs={"step": "any"}))
+    if key == "channel":
+        return forms.ChoiceField(label=label, choices=CareChannel.choices)
+    if key == "follow_up":
+        return forms.MultipleChoiceField(label=label, choices=FollowUp.choices, required=False,
+                                         widget=forms.CheckboxSelectMultiple)
+    if key == "holidays":
+        return forms.MultipleChoiceField(label=label, required=False, widget=forms.CheckboxSelectMultiple,
+                                         choices=[(h, HOLIDAY_LABELS.get(h, h)) for h in default])
+    if isinstance(default, str):
+        return forms.CharField(label=label, required=False)
+    return None  # a kind of setting the form does not know: kept as it is
+
+
+class CareSettingsForm(forms.Form):
+    base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False,
+                           help_text=_("Why the settings change, e.g. the spring campaign"))
+
+    def __init__(self, *args, config: dict[str, Any], base_version: int | None = None, **kwargs):
+        self.config = copy.deepcopy(config)
+        super().__init__(*args, **kwargs)
+        self.paths: dict[str, tuple[str, str]] = {}  # field name -> (path, key)
+        initial = {"base_version": base_version}
+        for path, key, default in _leaves(DEFAULTS):
+            field = _field_for(key, default)
+            if field is None:
+                continue
+            name = setting_name(path)
+            self.fields[name] = field
+            self.paths[name] = (path, key)
+            value = _get(self.config, path, default)
+            if key in PERCENT_KEYS:
+                value = _percent(value)
+            initial[name] = value
+        if not self.is_bound:
+            self.initial.update(initial)
+
+    def sections(self) -> list[tuple[str, list]]:
+        """(legend, fields) per segment definition, then per rule (its switch first)."""
+        groups: dict[tuple[str, str], list] = {}
+        for name, (path, _key) in self.paths.items():
+            top, group = path.split(".")[:2]
+            groups.setdefault((top, group), []).append(self[name])
+        out = []
+        for (top, group), fields in groups.items():
+            legend = SECTION_LABELS.get(group, group) if top == "segments" else RULE_LABELS.get(group, group)
+            out.append((top, group, legend, fields))
+        return out
+
+    def params(self) -> dict[str, Any]:
+        """The settings tree typed (call after is_valid())."""
+        tree = copy.deepcopy(self.config)
+        for name, (path, key) in self.paths.items():
+            value = self.cleaned_data.get(name)
+            if key in PERCENT_KEYS and value is not None:
+                value = float((value / 100).quantize(Decimal("0.0001")))
+            elif isinstance(value, Decimal):
+                value = float(value)
+            _set(tree, path, value)
+        return tree
+
+    def field_for(self, path: str) -> str | None:
+        name = setting_name(path)
+        return name if name in self.fields else None
+
+
+def _percent(share: Any) -> Decimal:
+    """0.2 -> Decimal("20") (shown as 20, never 2E+1)."""
+    value = Decimal(str(share)) * 100
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def _get(tree: dict, path: str, default: Any) -> Any:
+    node: Any = tree
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _set(tree: dict, path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = tree
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+# ------------------------------------------------------------------------------------------- events
+
+
+class CareEventForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=CareEvent.Kind.choices, widget=forms.RadioSelect)
+    title = forms.CharField(label=_("Title"), max_length=100)
+    starts_on = forms.DateField(label=_("First day"), widget=forms.DateInput(attrs={"type": "date"},
+                                                                             format="%Y-%m-%d"))
+    ends_on = forms.DateField(label=_("Last day"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    brand = forms.ModelChoiceField(label=_("Brand"), queryset=Brand.objects.order_by("code"), required=False,
+                                   empty_label=_("All brands"))
+    series = forms.ModelChoiceField(label=_("Series"), queryset=Series.objects.order_by("code"), required=False,
+                                    empty_label=_("All series"))
+    details = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    @classmethod
+    def initial_from(cls, event: CareEvent) -> dict[str, Any]:
+        return {"kind": event.kind, "title": event.title, "starts_on": event.starts_on, "ends_on": event.ends_on,
+                "brand": event.brand_id, "series": event.series_id, "details": event.details}

@@ -1,0 +1,282 @@
+"""The counter checkout for stores without a POS integration, the receipt, and returns.
+
+Every role may use it at their own store(s) (HQ staff without a store: any store). Thin: identification,
+prices, the birthday privilege, points and tiers are checkout.pipeline's. A refusal is shown next to the
+field it concerns and everything typed stays in the form. One form posts at most one receipt (a double
+tap on "Post" replays the first result).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from membercare.checkout.pipeline import (
+    CheckoutError,
+    Identified,
+    Quote,
+    basket_quote,
+    checkout_post,
+    identify,
+    return_post,
+)
+from membercare.core.permissions import require, visible_stores
+from membercare.loyalty.birthday import birthday_period
+from membercare.loyalty.birthday_exceptions import approved_exception_on
+from membercare.loyalty.models import CardApplication, CardKind, IdempotencyRecord, LoyaltyAccount, PointsEntry
+from membercare.org.models import Store
+from membercare.sales.models import Receipt, ReceiptLine
+
+from .forms import FIELDS, CheckoutForm, LineFormSet, ReturnForm, basket_lines, formset_with_one_more_row
+
+
+def checkout_stores(user) -> QuerySet[Store]:
+    """The stores the user sells at: their own; HQ staff without a store may pick any visible store."""
+    own = user.stores.filter(is_active=True)
+    if own.exists():
+        return own.select_related("brand").order_by("code")
+    return visible_stores(user).filter(is_active=True).select_related("brand").order_by("code")
+
+
+def _receipt_for(request: HttpRequest, pk: int) -> Receipt:
+    stores = checkout_stores(request.user)
+    return get_object_or_404(Receipt.objects.select_related("store", "member", "clerk", "original"),
+                             pk=pk, store__in=stores)
+
+
+# ----------------------------------------------------------------------------------------------- checkout
+
+
+def _add(errors: dict[str, list[str]], field: str | None, text: str) -> None:
+    field = field if field in FIELDS else "__all__"
+    if text not in errors[field]:
+        errors[field].append(text)
+
+
+def _form_errors(form: CheckoutForm, formset) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = defaultdict(list)
+    form_ok, lines_ok = form.is_valid(), formset.is_valid()
+    if not form_ok:
+        for name, errs in form.errors.items():
+            for e in errs:
+                _add(errors, name, e)
+    if not lines_ok:
+        for i, row in enumerate(formset.errors, start=1):
+            for name, errs in row.items():
+                for e in errs:
+                    _add(errors, "lines", _("Line %(n)d, %(field)s: %(error)s") % {
+                        "n": i, "field": formset.forms[i - 1].fields[name].label, "error": e})
+        for e in formset.non_form_errors():
+            _add(errors, "lines", e)
+    if form_ok and not form.cleaned_data.get("card"):
+        d = form.cleaned_data
+        if (d.get("name") or d.get("birthday_date")) and not (d.get("name") and d.get("birthday_date")):
+            missing = "birthday_date" if d.get("name") else "name"
+            _add(errors, missing, _("Without the card, give name, phone and birthday together."))
+    return errors
+
+
+def _blank_state() -> dict:
+    return {"ident": None, "quote": None, "balance": 0, "birthday_month": False, "tier": ""}
+
+
+def _evaluate(form: CheckoutForm, formset, errors: dict[str, list[str]]) -> dict:
+    """Identify the member and price the basket (no writes); refusals go into `errors`."""
+    state = _blank_state()
+    if errors or not form.has_identity:
+        return state
+    store = form.cleaned_data["store"]
+    try:
+        ident: Identified = identify(store=store, **form.identify_kwargs())
+    except CheckoutError as exc:
+        _add(errors, exc.field, exc.text)
+        return state
+    except ValidationError as exc:
+        _add(errors, "__all__", exc.messages[0])
+        return state
+    balance = LoyaltyAccount.objects.filter(member=ident.member).values_list("points", flat=True).first() or 0
+    state.update(ident=ident, balance=balance,
+                 birthday_month=birthday_period(ident.member, timezone.localdate()) is not None,
+                 tier=CardKind(ident.card.kind).label if ident.card else "")
+    if not state["birthday_month"]:
+        state["birthday_exception"] = approved_exception_on(ident.member, timezone.localdate())
+    lines = basket_lines(formset)
+    if lines:
+        try:
+            state["quote"] = basket_quote(store=store, ident=ident, lines=lines,
+                                          birthday=form.cleaned_data["birthday"],
+                                          redeem_points=form.cleaned_data["redeem_points"] or 0, balance=balance,
+                                          coupon_code=(form.cleaned_data.get("coupon_code") or "").strip())
+        except CheckoutError as exc:
+            _add(errors, exc.field, exc.text)
+    return state
+
+
+def quote_rows(quote: Quote | None) -> list[dict]:
+    """Each line with its unit prices grouped: 2 x ¥600.00 (birthday), 1 x ¥850.00."""
+    rows = []
+    for ql in quote.lines if quote else []:
+        groups: list[list] = []
+        for i, price in enumerate(ql.unit_prices):
+            bday = i < ql.birthday_items
+            if groups and groups[-1][0] == price and groups[-1][2] == bday:
+                groups[-1][1] += 1
+            else:
+                groups.append([price, 1, bday])
+        rows.append({"line": ql, "groups": groups})
+    return rows
+
+
+def _post(request: HttpRequest, form: CheckoutForm, formset) -> Receipt:
+    """checkout_post, once per form: a second post of the same form returns the first receipt."""
+    store = form.cleaned_data["store"]
+    token = form.cleaned_data.get("token") or ""
+    kwargs = form.identify_kwargs()
+    call = dict(store=store, clerk=request.user, lines=basket_lines(formset), card_number=kwargs["card_number"],
+                phone=kwargs["phone"], name=kwargs["name"], birthday_date=kwargs["birthday"],
+                birthday=form.cleaned_data["birthday"], redeem_points=form.cleaned_data["redeem_points"] or 0,
+                coupon_code=(form.cleaned_data.get("coupon_code") or "").strip())
+    return _once(store, f"web-checkout:{token}", lambda: checkout_post(**call)) if token else checkout_post(**call)
+
+
+def _once(store: Store, key: str, write) -> Receipt:
+    """Run `write` (which returns a receipt) once per key: a repeat returns the first receipt. The key's row
+    is inserted first, so a concurrent repeat waits on it and then finds the first result."""
+    key = key[:100]
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(store=store, key=key, endpoint="web", request_hash="",
+                                                      status_code=0, response={}, created_at=timezone.now())
+            receipt = write()
+            record.status_code, record.response = 201, {"receipt": receipt.pk}
+            record.save(update_fields=["status_code", "response"])
+            return receipt
+    except IntegrityError:
+        first = IdempotencyRecord.objects.filter(store=store, key=key).first()
+        if first is None or not first.response.get("receipt"):
+            raise
+        return Receipt.objects.get(pk=first.response["receipt"])
+
+
+def _context(request, form, formset, errors, state, oob=False) -> dict:
+    stores = form.fields["store"].queryset
+    return {"form": form, "formset": formset, "errors": errors, "oob": oob, "general_errors": errors["__all__"],
+            "error_items": [(name, errors.get(name, [])) for name in FIELDS],
+            "quote_rows": quote_rows(state["quote"]), "many_stores": stores.count() > 1, **state}
+
+
+def checkout_page(request: HttpRequest) -> HttpResponse:
+    stores = checkout_stores(request.user)
+    require(stores.exists())
+    if request.method != "POST":
+        initial = {k: request.GET[k] for k in ("phone", "card") if request.GET.get(k)}  # from a profile
+        form, formset = CheckoutForm(stores=stores, initial=initial), LineFormSet(prefix="line")
+        errors: dict[str, list[str]] = defaultdict(list)
+        return render(request, "web/checkout/page.html", _context(request, form, formset, errors, _blank_state()))
+    action = request.POST.get("action", "")
+    data = formset_with_one_more_row(request.POST) if action == "add_line" else request.POST
+    form, formset = CheckoutForm(data, stores=stores), LineFormSet(data, prefix="line")
+    errors = _form_errors(form, formset)
+    if action == "post" and not errors:
+        try:
+            receipt = _post(request, form, formset)
+        except CheckoutError as exc:
+            _add(errors, exc.field, exc.text)
+        else:
+            return redirect("checkout_receipt", pk=receipt.pk)
+    state = _evaluate(form, formset, errors)
+    status = 422 if action == "post" else 200
+    return render(request, "web/checkout/page.html", _context(request, form, formset, errors, state), status=status)
+
+
+@require_POST
+def checkout_quote(request: HttpRequest) -> HttpResponse:
+    """The live quote (htmx): member, card, tier, points and the priced basket; writes nothing."""
+    stores = checkout_stores(request.user)
+    require(stores.exists())
+    form, formset = CheckoutForm(request.POST, stores=stores), LineFormSet(request.POST, prefix="line")
+    errors = _form_errors(form, formset)
+    state = _evaluate(form, formset, errors)
+    return render(request, "web/checkout/_quote.html", _context(request, form, formset, errors, state, oob=True))
+
+
+# ------------------------------------------------------------------------------------- receipts, returns
+
+
+def checkout_find_receipt(request: HttpRequest) -> HttpResponse:
+    number = request.GET.get("number", "").strip()
+    receipt = (Receipt.objects.filter(Q(number=number) | Q(number=number.upper()))  # exact: the unique index
+               .filter(store__in=checkout_stores(request.user)).first())
+    if receipt is None:
+        messages.error(request, _("No receipt %(number)s at your stores.") % {"number": number})
+        return redirect("checkout")
+    return redirect("checkout_receipt", pk=receipt.pk)
+
+
+def checkout_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    receipt = _receipt_for(request, pk)
+    upgraded = receipt.member.cards.filter(upgraded_by=receipt).first() if receipt.member else None
+    proposed = CardApplication.objects.filter(receipt=receipt, status=CardApplication.Status.PENDING,
+                                              proposed_by_rules=True).first()
+    returnable = (receipt.original_id is None and any(left > 0 for _line, left in _returnable(receipt)))
+    return render(request, "web/checkout/receipt.html", {
+        "receipt": receipt, "lines": receipt.lines.select_related("product").order_by("pk"),
+        "upgraded": upgraded, "upgraded_label": CardKind(upgraded.kind).label if upgraded else "",
+        "proposed": proposed, "returns": receipt.returns.order_by("sold_at"), "returnable": returnable,
+        "points_moves": [(PointsEntry.Kind(row["kind"]).label, row["total"]) for row in
+                         PointsEntry.objects.filter(receipt=receipt).values("kind").annotate(total=Sum("points"))
+                         .order_by("kind")],
+        "tier_label": CardKind(receipt.tier).label if receipt.tier in CardKind.values else receipt.tier,
+    })
+
+
+def _returnable(receipt: Receipt) -> list[tuple[ReceiptLine, int]]:
+    lines = list(receipt.lines.select_related("product").order_by("pk"))
+    returned: dict[int, int] = defaultdict(int)
+    for line in ReceiptLine.objects.filter(original_line__in=lines):
+        returned[line.original_line_id] += -line.quantity
+    return [(line, line.quantity - returned[line.pk]) for line in lines]
+
+
+def checkout_return(request: HttpRequest, pk: int) -> HttpResponse:
+    receipt = _receipt_for(request, pk)
+    if receipt.original_id is not None:
+        messages.error(request, _("A return cannot be returned."))
+        return redirect("checkout_receipt", pk=receipt.pk)
+    lines = _returnable(receipt)
+    errors: list[str] = []
+    if request.method == "POST":
+        form = ReturnForm(request.POST, lines=lines)
+        everything = request.POST.get("action") == "all"
+        if form.is_valid():
+            wanted = None if everything else form.return_lines()
+            if wanted == []:
+                errors.append(_("Give the quantity to return on at least one line."))
+            else:
+                try:
+                    ret = _return(request, receipt, wanted, form.cleaned_data.get("token") or "")
+                except CheckoutError as exc:
+                    errors.append(exc.text)
+                else:
+                    messages.success(request, _("Return %(number)s recorded.") % {"number": ret.number})
+                    return redirect("checkout_receipt", pk=ret.pk)
+    else:
+        form = ReturnForm(lines=lines)
+    return render(request, "web/checkout/return.html", {"receipt": receipt, "form": form, "errors": errors},
+                  status=422 if errors else 200)
+
+
+def _return(request: HttpRequest, receipt: Receipt, wanted, token: str) -> Receipt:
+    call = dict(original=receipt, lines=wanted, clerk=request.user, store=receipt.store)
+    if not token:
+        return return_post(**call)
+    return _once(receipt.store, f"web-return:{token}", lambda: return_post(**call))

@@ -1,0 +1,1 @@
+"""VIP event pages: list, edit, invite, check-in, the public RSVP; members' referral codes."""

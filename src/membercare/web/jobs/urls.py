@@ -1,0 +1,9 @@
+"""URLs of background-job progress (included by web/urls.py)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns: list = [
+    path("jobs/<int:pk>/", views.job_status, name="job_status"),
+]

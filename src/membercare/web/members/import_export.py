@@ -1,0 +1,106 @@
+"""Import and export pages. Thin: the rules live in members.imports and members.exports.
+
+Import is two steps: upload -> a dry-run preview listing every bad row (nothing written to the archive)
+-> confirm -> the valid rows are imported in one transaction.
+"""
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from membercare.core.permissions import can_export, can_import, require, visible_stores
+from membercare.members import exports
+from membercare.members.imports import (
+    ImportFileError,
+    accepted_columns,
+    confirm_import,
+    discard_import,
+    error_report_xlsx,
+    max_bytes,
+    preview_import,
+)
+from membercare.members.models import ImportJob
+
+from .forms import ImportUploadForm
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _visible_jobs(user):
+    jobs = ImportJob.objects.select_related("default_store", "created_by")
+    return jobs if user.is_chain_wide else jobs.filter(created_by=user)
+
+
+def import_upload(request: HttpRequest) -> HttpResponse:
+    require(can_import(request.user))
+    stores = visible_stores(request.user).order_by("code")
+    if request.method == "POST":
+        form = ImportUploadForm(request.POST, request.FILES, stores=stores)
+        if form.is_valid():
+            try:
+                job = preview_import(upload=form.cleaned_data["file"],
+                                     default_store=form.cleaned_data["default_store"], user=request.user)
+            except ImportFileError as exc:
+                form.add_error("file", exc.message)
+            else:
+                return redirect("member_import_preview", pk=job.pk)
+    else:
+        home = request.user.stores.order_by("pk").first() or stores.first()
+        form = ImportUploadForm(stores=stores, initial={"default_store": home.pk if home else None})
+    return render(request, "web/members/import_upload.html", {
+        "form": form, "columns": accepted_columns(), "max_mb": max_bytes() // (1024 * 1024),
+        "jobs": _visible_jobs(request.user)[:10],
+    })
+
+
+def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    require(can_import(request.user))
+    job = get_object_or_404(_visible_jobs(request.user), pk=pk)
+    previewed = job.status == ImportJob.Status.PREVIEWED
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "confirm":
+                job = confirm_import(job=job, user=request.user)
+                result = job.summary["result"]
+                messages.success(request, _(
+                    "Imported: %(created)d new members, %(merged)d existing members completed, "
+                    "%(skipped)d bad rows left out."
+                ) % result)
+            elif action == "discard":
+                discard_import(job=job, user=request.user)
+                messages.success(request, _("The file was discarded; nothing was imported."))
+                return redirect("member_import")
+        except ImportFileError as exc:
+            messages.error(request, exc.message)
+        return redirect("member_import_preview", pk=job.pk)
+    if request.GET.get("download") == "errors":
+        if not previewed or not job.file:
+            raise Http404
+        try:
+            data = error_report_xlsx(job, user=request.user)
+        except ImportFileError as exc:
+            messages.error(request, exc.message)
+            return redirect("member_import_preview", pk=job.pk)
+        response = HttpResponse(data, content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-bad-rows.xlsx"'
+        return response
+    summary = job.summary
+    return render(request, "web/members/import_preview.html", {
+        "job": job, "summary": summary, "previewed": previewed,
+        "importable": summary.get("new", 0) + summary.get("merge", 0) - summary.get("unchanged", 0),
+        "more_errors": summary.get("error_count", 0) - len(summary.get("errors", [])),
+    })
+
+
+def export_members(request: HttpRequest) -> HttpResponse:
+    require(can_export(request.user))
+    store = request.GET.get("store", "")
+    out, _count = exports.export_members(
+        request.user, store_id=int(store) if store.isdigit() else None,
+        tag=request.GET.get("tag", ""), query=request.GET.get("q", "").strip(),
+    )
+    filename = f"members-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
+    return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX)

@@ -1,0 +1,18 @@
+"""URLs of the members pages: the counter search, the list, a member's profile and form, import/export, staff."""
+
+from django.urls import path
+
+from . import import_export, views
+
+urlpatterns = [
+    path("members/", views.member_list_page, name="member_list"),
+    path("members/search/", views.member_search_page, name="member_search"),
+    path("members/new/", views.member_create_page, name="member_create"),
+    path("members/<int:pk>/", views.member_detail_page, name="member_detail"),
+    path("members/<int:pk>/edit/", views.member_edit_page, name="member_edit"),
+    path("members/<int:pk>/reveal-id/", views.member_reveal_id, name="member_reveal_id"),
+    path("members/import/", import_export.import_upload, name="member_import"),
+    path("members/import/<int:pk>/", import_export.import_preview, name="member_import_preview"),
+    path("members/export/", import_export.export_members, name="member_export"),
+    path("staff/", views.staff_page, name="staff"),
+]

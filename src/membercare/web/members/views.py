@@ -1,0 +1,148 @@
+"""Members pages: the counter search, the member list, a profile, registration and edit, the staff page.
+Thin: rules live in services and selectors."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from membercare.care.selectors import member_segments_panel
+from membercare.care.services import can_act_on_member
+from membercare.core.permissions import (
+    can_export,
+    can_import,
+    can_see_full_phone,
+    can_view_full_id,
+    require,
+    visible_staff,
+    visible_stores,
+)
+from membercare.loyalty.points import points_balance, points_history
+from membercare.members.models import Member
+from membercare.members.selectors import (
+    TIMELINE_LABELS,
+    change_rows,
+    member_changes,
+    member_list,
+    member_search,
+    member_timeline,
+)
+from membercare.members.services import member_create, member_reveal_id_number, member_update
+
+from .forms import MemberForm
+
+
+def _home_store(request: HttpRequest):
+    return request.user.stores.order_by("pk").first() or visible_stores(request.user).order_by("pk").first()
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("member_search")
+
+
+def member_search_page(request: HttpRequest) -> HttpResponse:
+    """The counter: one box. htmx swaps only the results while the clerk types."""
+    query = request.GET.get("q", "")
+    result = member_search(query) if query else None
+    context = {"q": query, "result": result, "full_phone": can_see_full_phone(request.user)}
+    if request.htmx:
+        response = render(request, "web/members/_search_results.html", context)
+        response["Cache-Control"] = "no-store"  # Back must never show the bare fragment
+    else:
+        response = render(request, "web/members/search.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def member_list_page(request: HttpRequest) -> HttpResponse:
+    stores = visible_stores(request.user)
+    store_id = request.GET.get("store") or None
+    qs = member_list(request.user, store_id=int(store_id) if store_id and store_id.isdigit() else None,
+                     tag=request.GET.get("tag", ""), query=request.GET.get("q", "").strip())
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    return render(request, "web/members/list.html", {
+        "page": page, "stores": stores, "full_phone": can_see_full_phone(request.user),
+        "can_export": can_export(request.user), "can_import": can_import(request.user),
+        "filters": request.GET,
+    })
+
+
+def member_create_page(request: HttpRequest) -> HttpResponse:
+    store = _home_store(request)
+    if request.method == "POST":
+        form = MemberForm(request.POST)
+        if form.is_valid():
+            try:
+                member = member_create(data=form.cleaned_member, store=store, by=request.user, clean=False,
+                                       referral_code=form.cleaned_data.get("referral_code") or "")
+            except ValidationError as exc:  # the referral code (nothing was saved)
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.success(request, _("Member %(name)s registered (%(no)s).") % {
+                    "name": member.name, "no": member.member_no})
+                return redirect("member_detail", pk=member.pk)
+    else:
+        form = MemberForm(initial={"phone": request.GET.get("phone", ""), "preferred_channel": "phone",
+                                   "preferred_time": "any"})
+    return render(request, "web/members/form.html", {"form": form, "store": store, "member": None})
+
+
+def member_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(Member, pk=pk)
+    if request.method == "POST":
+        form = MemberForm(request.POST, instance=member)
+        if form.is_valid():
+            member_update(member=member, data=form.cleaned_member, by=request.user, clean=False)
+            messages.success(request, _("Changes saved."))
+            return redirect("member_detail", pk=member.pk)
+    else:
+        form = MemberForm(initial=MemberForm.initial_from(member), instance=member)
+    return render(request, "web/members/form.html", {"form": form, "member": member, "store": member.home_store})
+
+
+def member_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(Member.objects.select_related("home_store", "owner", "registered_by"), pk=pk)
+    return render(request, "web/members/detail.html", {
+        "member": member,
+        "cards": member.cards.order_by("-issued_at"),
+        "points": points_balance(member),
+        "points_history": points_history(member, limit=10),
+        "birthday_uses": member.birthday_uses.select_related("store").order_by("-used_at")[:5],
+        "birthday_exceptions": member.birthday_exceptions.order_by("-requested_at")[:3],
+        "timeline": member_timeline(member),
+        "timeline_labels": TIMELINE_LABELS,
+        "changes": [(c, change_rows(c)) for c in member_changes(member)[:50]],
+        "full_phone": True,  # the profile is for working with this member: the clerk needs to call
+        "can_view_full_id": can_view_full_id(request.user),
+        "segments": member_segments_panel(member),
+        "can_log_contact": can_act_on_member(request.user, member),
+    })
+
+
+@require_POST
+def member_reveal_id(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(Member, pk=pk)
+    require(can_view_full_id(request.user))
+    return HttpResponse(member_reveal_id_number(member=member, by=request.user))
+
+
+def staff_page(request: HttpRequest) -> HttpResponse:
+    """A manager sees their store's staff and their work; HQ sees the chain; a clerk sees themself."""
+    since = timezone.now() - timezone.timedelta(days=30)
+    staff = (
+        visible_staff(request.user).prefetch_related("stores")
+        .annotate(
+            registered=Count("registered_members", filter=Q(registered_members__created_at__gte=since),
+                             distinct=True),
+            owned=Count("owned_members", distinct=True),
+        ).order_by("role", "username")
+    )
+    return render(request, "web/members/staff.html", {"staff": staff})

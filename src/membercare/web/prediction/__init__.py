@@ -1,0 +1,1 @@
+"""The member value prediction page and its recompute."""

@@ -1,0 +1,10 @@
+"""URLs of the prediction pages (included by web/urls.py)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns: list = [
+    path("prediction/", views.prediction_page, name="prediction_page"),
+    path("prediction/recompute/", views.prediction_recompute, name="prediction_recompute"),
+]

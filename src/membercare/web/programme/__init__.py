@@ -1,0 +1,1 @@
+"""The loyalty programme editor and its history."""

@@ -1,0 +1,1 @@
+"""Offline stores' sales upload."""

@@ -1,0 +1,1 @@
+"""Service pages: complaints, gift stock and gifts given, surveys."""

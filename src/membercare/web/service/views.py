@@ -1,0 +1,352 @@
+"""Service pages: complaints (list, open, the nine-step detail, report), gifts (stock per store, giving a
+gift), survey results and the public survey page. Thin: the rules live in membercare.service; every page
+checks permissions on the server."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from membercare.core.permissions import can_see_full_phone, can_work_members, require, visible_stores
+from membercare.members.models import Member
+from membercare.members.selectors import member_search
+from membercare.org.models import Role, Staff, Store
+from membercare.service import selectors
+from membercare.service.complaints import complaint_assign, complaint_open, complaint_step_record
+from membercare.service.gifts import gift_issue, gift_save, stock_adjust, stock_receive, stock_threshold_set
+from membercare.service.models import Complaint, ComplaintState, Gift, GiftReason
+from membercare.service.permissions import (
+    can_edit_gift_catalogue,
+    can_manage_stock,
+    can_see_reports,
+    can_work_complaint,
+    is_chain_wide,
+)
+from membercare.service.surveys import survey_answer, survey_by_token
+
+from ..forms import add_service_errors
+from .forms import (
+    AssignForm,
+    ComplaintOpenForm,
+    GiftForm,
+    GiftIssueForm,
+    StepForm,
+    StockAdjustForm,
+    StockReceiveForm,
+    StockThresholdForm,
+    SurveyAnswerForm,
+)
+
+
+def _stores(request: HttpRequest):
+    return visible_stores(request.user).filter(is_active=True).order_by("code")
+
+
+def _pick_store(request: HttpRequest, stores) -> Store:
+    """The store chosen in ?store= (one the user may see), else their first."""
+    chosen = request.GET.get("store") or request.POST.get("store") or ""
+    store = stores.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+    store = store or stores.first()
+    if store is None:
+        raise PermissionDenied
+    return store
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+# ------------------------------------------------------------------------------------ complaints
+
+
+def complaint_list_page(request: HttpRequest) -> HttpResponse:
+    """Mine or my stores', by step, overdue marked (and first)."""
+    require(can_work_members(request.user))
+    scope = request.GET.get("scope") or ("mine" if request.user.role == Role.CLERK else "store")
+    state = request.GET.get("state", "open")
+    store_id = _int(request.GET.get("store"))
+    now = timezone.now()
+    qs = selectors.complaint_list(request.user, mine=scope == "mine", state=state, store_id=store_id,
+                                  overdue=request.GET.get("overdue") == "1", now=now)
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    for c in page:
+        c.overdue = selectors.is_overdue(c, now)
+    stores = _stores(request)
+    low = selectors.low_stock_count(set(stores.values_list("pk", flat=True))) if can_see_reports(request.user) else 0
+    return render(request, "web/service/complaints.html", {
+        "page": page, "scope": scope, "state": state, "store_id": store_id, "stores": stores,
+        "states": ComplaintState.choices, "low_stock": low, "filters": request.GET,
+        "can_report": can_see_reports(request.user)})
+
+
+def member_pick(request: HttpRequest) -> HttpResponse:
+    """htmx: the members matching what the clerk types, as choices for the open-complaint and gift forms."""
+    require(can_work_members(request.user))
+    query = request.GET.get("member_query", "").strip()
+    result = member_search(query) if query else None
+    response = render(request, "web/service/_member_pick.html", {
+        "result": result, "full_phone": can_see_full_phone(request.user)})
+    response["Cache-Control"] = "no-store"
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _preset_member(request: HttpRequest) -> Member | None:
+    member_id = _int(request.GET.get("member") or request.POST.get("member"))
+    return Member.objects.select_related("home_store").filter(pk=member_id).first() if member_id else None
+
+
+def complaint_new_page(request: HttpRequest) -> HttpResponse:
+    """A short form: from the profile (the member set) or from the counter (find the member)."""
+    require(can_work_members(request.user))
+    stores = _stores(request)
+    member = _preset_member(request)
+    initial = {"member": member.pk if member else None}
+    user_stores = list(request.user.stores.filter(is_active=True).order_by("code"))
+    home = member.home_store if member and stores.filter(pk=member.home_store_id).exists() else None
+    initial["store"] = (user_stores[0] if user_stores else home or stores.first())
+    form = ComplaintOpenForm(request.POST or None, stores=stores, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            complaint = complaint_open(by=request.user, member=data["member_obj"], store=data["store"],
+                                       category=data["category"], severity=data["severity"],
+                                       description=data["description"], sku=data["sku"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Complaint %(number)s opened.") % {"number": complaint.number})
+            return redirect("service_complaint", pk=complaint.pk)
+    return render(request, "web/service/complaint_new.html", {"form": form, "member": member})
+
+
+def _visible_complaint(request: HttpRequest, pk: int) -> Complaint:
+    complaint = get_object_or_404(Complaint.objects.select_related("member", "store", "owner", "opened_by",
+                                                                   "escalated_to", "follow_up_task"), pk=pk)
+    if not can_work_complaint(request.user, complaint):
+        raise PermissionDenied
+    return complaint
+
+
+def _step_form(complaint: Complaint, data=None) -> StepForm | None:
+    if not complaint.is_open:
+        return None
+    gifts = Gift.objects.filter(is_active=True, stocks__store=complaint.store, stocks__quantity__gt=0)
+    return StepForm(data, step=complaint.state, gifts=gifts)
+
+
+def _can_assign(user: Staff, complaint: Complaint) -> bool:
+    return is_chain_wide(user) or (user.role == Role.MANAGER and
+                                   user.stores.filter(pk=complaint.store_id).exists())
+
+
+def _assign_form(request: HttpRequest, complaint: Complaint, data=None) -> AssignForm | None:
+    if not _can_assign(request.user, complaint) or not complaint.is_open:
+        return None
+    colleagues = Staff.objects.filter(stores=complaint.store, is_active=True).order_by("role", "username")
+    return AssignForm(data, colleagues=colleagues, initial={"owner": complaint.owner_id})
+
+
+def _detail(request: HttpRequest, complaint: Complaint, *, form=None, assign_form=None, status: int = 200):
+    return render(request, "web/service/complaint_detail.html", {
+        "c": complaint, "steps": selectors.complaint_steps(complaint),
+        "form": form or _step_form(complaint), "assign_form": assign_form or _assign_form(request, complaint),
+        "overdue": selectors.is_overdue(complaint), "gifts": complaint.gift_issues.select_related("gift"),
+        "current_label": ComplaintState(complaint.state).label}, status=status)
+
+
+def complaint_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
+    complaint = _visible_complaint(request, pk)
+    if request.method != "POST":
+        return _detail(request, complaint)
+    form = _step_form(complaint, request.POST)
+    if form is None:
+        messages.error(request, _("This complaint is already closed."))
+        return redirect("service_complaint", pk=pk)
+    if request.POST.get("step") != complaint.state:  # the page was out of date: never record a step twice
+        messages.error(request, _("Someone has already recorded this step: here is the complaint as it is now."))
+        return redirect("service_complaint", pk=pk)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            complaint_step_record(complaint=complaint, step=complaint.state, note=data["note"], by=request.user,
+                                  remedy=data.get("remedy", ""), satisfied=data.get("satisfied"),
+                                  settlement=data.get("settlement", ""), gift=data.get("gift"))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Step recorded."))
+            return redirect("service_complaint", pk=pk)
+    return _detail(request, complaint, form=form, status=400)
+
+
+@require_POST
+def complaint_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
+    complaint = _visible_complaint(request, pk)
+    form = _assign_form(request, complaint, request.POST)
+    if form is None:
+        raise PermissionDenied
+    if form.is_valid():
+        try:
+            complaint_assign(complaint=complaint, owner=form.cleaned_data["owner"], by=request.user)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Owner changed."))
+            return redirect("service_complaint", pk=pk)
+    return _detail(request, complaint, assign_form=form, status=400)
+
+
+def _period(request: HttpRequest, default_days: int = 90) -> tuple[dt.date, dt.date]:
+    today = timezone.localdate()
+    try:
+        until = dt.date.fromisoformat(request.GET.get("to", "")) if request.GET.get("to") else today
+        since = (dt.date.fromisoformat(request.GET["from"]) if request.GET.get("from")
+                 else until - dt.timedelta(days=default_days - 1))
+    except ValueError:
+        until, since = today, today - dt.timedelta(days=default_days - 1)
+    return since, until
+
+
+def complaint_report_page(request: HttpRequest) -> HttpResponse:
+    """Complaints grouped by category, product, store and clerk; repeats of the same kind."""
+    require(can_see_reports(request.user))
+    since, until = _period(request)
+    stores = _stores(request)
+    store_id = _int(request.GET.get("store"))
+    store_ids = [store_id] if store_id and stores.filter(pk=store_id).exists() else (
+        None if is_chain_wide(request.user) else list(stores.values_list("pk", flat=True)))
+    return render(request, "web/service/complaint_report.html", {
+        "groups": selectors.complaint_report(request.user, since=since, until=until, store_ids=store_ids),
+        "repeats": selectors.complaint_repeats(request.user, until=until, store_ids=store_ids),
+        "since": since, "until": until, "stores": stores, "store_id": store_id,
+        "dims": [("category", _("By category")), ("product", _("By product")), ("store", _("By store")),
+                 ("clerk", _("By clerk"))]})
+
+
+# ----------------------------------------------------------------------------------------- gifts
+
+
+def gift_stock_page(request: HttpRequest) -> HttpResponse:
+    """A store's gift stock (low items highlighted), receiving and adjusting, the ledger; the catalogue (HQ)."""
+    require(can_work_members(request.user))
+    stores = _stores(request)
+    store = _pick_store(request, stores)
+    manage = can_manage_stock(request.user, store)
+    catalogue = can_edit_gift_catalogue(request.user)
+    gifts = Gift.objects.filter(is_active=True).order_by("code")
+    data = request.POST if request.method == "POST" else None
+    action = request.POST.get("action", "")
+    forms = {"receive": StockReceiveForm(data if action == "receive" else None, gifts=gifts, prefix="r"),
+             "adjust": StockAdjustForm(data if action == "adjust" else None, gifts=gifts, prefix="a"),
+             "threshold": StockThresholdForm(data if action == "threshold" else None, gifts=gifts, prefix="t"),
+             "gift": GiftForm(data if action == "gift" else None, prefix="g")}
+    status = 200
+    if request.method == "POST":
+        if action == "gift":
+            require(catalogue)
+        elif action in ("receive", "adjust", "threshold"):
+            require(manage)
+        else:
+            raise PermissionDenied
+        form = forms[action]
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                if action == "receive":
+                    stock_receive(gift=d["gift"], store=store, quantity=d["quantity"], by=request.user,
+                                  reason=d["reason"])
+                elif action == "adjust":
+                    stock_adjust(gift=d["gift"], store=store, change=d["change"], reason=d["reason"],
+                                 by=request.user)
+                elif action == "threshold":
+                    stock_threshold_set(gift=d["gift"], store=store, threshold=d["low_threshold"], by=request.user)
+                else:
+                    gift_save(by=request.user, code=d["code"], name=d["name"], value=d["value"],
+                              points_cost=d["points_cost"])
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect(f"{request.path}?store={store.pk}")
+        status = 400
+    rows = selectors.stock_rows(store)
+    return render(request, "web/service/gift_stock.html", {
+        "store": store, "stores": stores, "rows": rows, "low": sum(1 for r in rows if r.is_low),
+        "movements": selectors.stock_movements(store), "manage": manage, "catalogue": catalogue, **forms},
+        status=status)
+
+
+def gift_issue_page(request: HttpRequest) -> HttpResponse:
+    """Give a gift to a member from the store's stock (birthday, holiday, for points, other)."""
+    require(can_work_members(request.user))
+    stores = _stores(request).filter(pk__in=request.user.stores.values("pk")) if not is_chain_wide(
+        request.user) else _stores(request)
+    store = _pick_store(request, stores)
+    member = _preset_member(request)
+    gifts = Gift.objects.filter(is_active=True, stocks__store=store, stocks__quantity__gt=0).order_by("code")
+    form = GiftIssueForm(request.POST or None, gifts=gifts, initial={
+        "member": member.pk if member else None, "reason": GiftReason.BIRTHDAY})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            issue = gift_issue(member=d["member_obj"], gift=d["gift"], store=store, reason=d["reason"],
+                               by=request.user, note=d["note"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("%(gift)s given to %(name)s.") % {"gift": issue.gift.name,
+                                                                        "name": issue.member.name})
+            return redirect("member_detail", pk=issue.member_id)
+    return render(request, "web/service/gift_issue.html", {"form": form, "store": store, "stores": stores,
+                                                           "member": member},
+                  status=400 if request.method == "POST" else 200)
+
+
+# --------------------------------------------------------------------------------------- surveys
+
+
+def survey_results_page(request: HttpRequest) -> HttpResponse:
+    require(can_see_reports(request.user))
+    since, until = _period(request, default_days=30)
+    stores = _stores(request)
+    store_ids = None if is_chain_wide(request.user) else list(stores.values_list("pk", flat=True))
+    return render(request, "web/service/survey_results.html", {
+        "results": selectors.survey_results(since=since, until=until, store_ids=store_ids),
+        "since": since, "until": until})
+
+
+@never_cache
+def survey_public(request: HttpRequest, token: str) -> HttpResponse:
+    """The member's page (no login, no navigation, phone-sized). A forged or unknown token: 404."""
+    survey = survey_by_token(token)
+    if survey is None:
+        return render(request, "web/service/survey_public.html", {"state": "not_found"}, status=404)
+    if survey.answered_at is not None:
+        return render(request, "web/service/survey_public.html", {"state": "answered", "survey": survey})
+    if survey.expires_at < timezone.now():
+        return render(request, "web/service/survey_public.html", {"state": "expired", "survey": survey},
+                      status=410)
+    form = SurveyAnswerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            survey_answer(token=token, csat=d["csat"], nps=d["nps"], comment=d["comment"])
+        except ValidationError as exc:
+            if getattr(exc, "error_code", "") == "already_answered":
+                return render(request, "web/service/survey_public.html", {"state": "answered", "survey": survey})
+            add_service_errors(form, exc)
+        else:
+            return render(request, "web/service/survey_public.html", {"state": "thanks", "survey": survey})
+    return render(request, "web/service/survey_public.html", {"state": "form", "survey": survey, "form": form},
+                  status=400 if request.method == "POST" else 200)
