@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "membercare.web.middleware.LoginRequiredMiddleware",
+    "membercare.web.middleware.ControlCharacterGuard",  # pages: no control characters in any input
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 

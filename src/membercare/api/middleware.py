@@ -10,17 +10,17 @@ check costs a byte search per request; the body is parsed only when it holds a \
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from membercare.core.text import CONTROL
+
 from .errors import error_response
 
 MAX_BODY_BYTES = 256 * 1024  # a 200-line basket is ~20 KB
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:

@@ -1,4 +1,7 @@
 from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
+
+from membercare.core.text import has_control
 
 PUBLIC_PREFIXES = ("/login/", "/static/", "/i18n/", "/api/", "/healthz", "/admin/", "/rsvp/", "/s/")  # /s/: surveys
 
@@ -14,3 +17,31 @@ class LoginRequiredMiddleware:
         if not request.path.startswith(PUBLIC_PREFIXES) and not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         return self.get_response(request)
+
+
+class ControlCharacterGuard:
+    """A page's path, query parameters and form fields must not carry control characters (NUL would reach the
+    database and fail there with a 500): such a request gets a 400 page naming the field, in the user's
+    language, before any view runs. The API has its own guard (api.middleware) answering JSON."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path_info.startswith("/api/"):
+            field = self.offending_field(request)
+            if field is not None:
+                return render(request, "web/bad_input.html", {"field": field}, status=400)
+        return self.get_response(request)
+
+    @staticmethod
+    def offending_field(request) -> str | None:
+        if has_control(request.path_info):
+            return "path"
+        for data in (request.GET, request.POST if request.method == "POST" else None):
+            if data is None:
+                continue
+            for key, values in data.lists():
+                if has_control(key) or any(has_control(v) for v in values):
+                    return key
+        return None
