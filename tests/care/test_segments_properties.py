@@ -15,7 +15,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from membercare.care import segments
+from membercare.care import purchase_days, segments
 from membercare.care.config import DEFAULTS, merge
 from membercare.care.models import SEGMENT_FIELD_NAMES, MemberSegments, PurchaseDay
 from membercare.care.segments import segments_compute
@@ -189,7 +189,7 @@ def _make(store, members: list, specs: list[tuple], start_number: int) -> list[d
 def test_segments_equal_the_python_reference(db, monkeypatch, n_members, specs, later, overrides, first_before):
     """Compute once on an earlier day, post more receipts (some dated before that day: late uploads), compute
     again: the incremental refresh of the purchase days and the segments match the reference."""
-    monkeypatch.setattr(segments, "LOOKBACK", 0)  # the cursor alone must find the new receipts
+    monkeypatch.setattr(purchase_days, "LOOKBACK", 0)  # the cursor alone must find the new receipts
     config = merge(DEFAULTS, {"segments": overrides})
     try:
         with transaction.atomic():

@@ -1,4 +1,4 @@
-"""The care rule 'probability active below X' (care.rules.slipping): boundary, cool-down, off by default."""
+"""The care rule 'probability active below X' (prediction.care_rule): boundary, cool-down, off by default."""
 
 import datetime as dt
 
@@ -7,7 +7,7 @@ from django.utils import timezone
 from membercare.care.config import DEFAULTS, merge
 from membercare.care.models import Task
 from membercare.care.rules import RULES
-from membercare.care.rules.slipping import slipping_call
+from membercare.prediction.care_rule import slipping_call
 from membercare.prediction.models import MemberPrediction
 
 DAY = dt.date(2026, 6, 30)

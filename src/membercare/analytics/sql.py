@@ -3,46 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
-import zoneinfo
 
-from django.conf import settings
 from django.db import connection
 
 from membercare.core import days
+from membercare.core.sql import execute, fetch, lit, localday, pg, zone
 
-
-def pg() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def zone() -> str:
-    name = settings.TIME_ZONE
-    if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", name):
-        raise ValueError(f"unexpected TIME_ZONE {name!r}")
-    return name
-
-
-def _offset_minutes() -> int:
-    """SQLite has no time zones: the zone's current UTC offset (exact for zones without DST, like Shanghai)."""
-    offset = dt.datetime.now(zoneinfo.ZoneInfo(zone())).utcoffset() or dt.timedelta(0)
-    return int(offset.total_seconds() // 60)
-
-
-def localday(col: str) -> str:
-    """The local calendar day of a timestamp column."""
-    if pg():
-        return f"(({col}) AT TIME ZONE '{zone()}')::date"
-    return f"date({col}, '{_offset_minutes():+d} minutes')"
+# execute, fetch and the dialect helpers are core.sql's: analytics modules use them as sql.<name>
+__all__ = ["add_months", "as_date", "cents", "day_bounds", "execute", "fetch", "lit", "localday", "month_index",
+           "month_start", "pg", "placeholders", "ts", "zone"]
 
 
 def cents(col: str) -> str:
     return f"CAST(ROUND({col} * 100) AS BIGINT)"
-
-
-def lit(day: dt.date) -> str:
-    """A date literal (built from a date object: nothing to escape)."""
-    return f"DATE '{day.isoformat()}'" if pg() else f"'{day.isoformat()}'"
 
 
 def month_index(col: str) -> str:
@@ -62,18 +35,6 @@ def month_start(col: str) -> str:
 def ts(value: dt.datetime):
     """An aware datetime as a raw-SQL parameter (SQLite stores naive UTC text)."""
     return connection.ops.adapt_datetimefield_value(value)
-
-
-def execute(sql: str, params: list | tuple = ()) -> int:
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.rowcount
-
-
-def fetch(sql: str, params: list | tuple = ()) -> list[tuple]:
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
 
 
 def as_date(value) -> dt.date | None:

@@ -7,8 +7,11 @@ later release has its default until someone changes it.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
+
+from membercare.core.versioned import latest_merged, merge
+
+__all__ = ["DEFAULTS", "care_config", "merge", "rule_settings"]  # merge is core.versioned's (imported from here too)
 
 DEFAULTS: dict[str, Any] = {
     "segments": {
@@ -56,23 +59,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def merge(base: dict, override: dict) -> dict:
-    """A deep copy of `base` with `override`'s values (nested dicts merged key by key)."""
-    out = copy.deepcopy(base)
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def care_config() -> dict[str, Any]:
     """The settings in force: the latest saved version merged over DEFAULTS."""
     from .models import CareConfig
 
-    latest = CareConfig.objects.order_by("-created_at", "-pk").values_list("params", flat=True).first()
-    return merge(DEFAULTS, latest or {})
+    return latest_merged(CareConfig, DEFAULTS)
 
 
 def rule_settings(config: dict[str, Any], code: str) -> dict[str, Any]:

@@ -12,27 +12,20 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 
 from django.db import transaction
 from django.utils import timezone
 
 from .config import care_config
 from .models import DailyRun
+from .step_warnings import step_warnings as _step_warnings
+from .step_warnings import warn
 
 logger = logging.getLogger(__name__)
 
 StepFn = Callable[[dt.date, dict], int]
 
-_step_warnings: ContextVar[list[str] | None] = ContextVar("care_step_warnings", default=None)
-
-
-def warn(message: str) -> None:
-    """A step reports something the specialist should see (stored once in DailyRun.warnings)."""
-    collected = _step_warnings.get()
-    if collected is not None and message not in collected:
-        collected.append(message)
-    logger.warning("care daily: %s", message)
+__all__ = ["StepFn", "care_daily", "daily_steps", "warn"]
 
 
 def daily_steps() -> list[tuple[str, StepFn]]:

@@ -11,6 +11,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from membercare.core.models import VersionedSettings
+
 
 class Lifecycle(models.TextChoices):  # "lifecycle" context: "Active" is not a card's "Active"
     PROSPECT = "prospect", pgettext_lazy("lifecycle", "Prospect (no purchase yet)")
@@ -53,14 +55,11 @@ SEVEN_SEGMENTS = [
 ]
 
 
-class CareConfig(models.Model):
+class CareConfig(VersionedSettings):
     """Segment thresholds and care rules as data (care.config.DEFAULTS is the shape); each edit is a version."""
 
     params = models.JSONField(_("settings"))
     note = models.CharField(_("note"), max_length=200, blank=True, default="")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("changed by"))
-    created_at = models.DateTimeField(_("changed at"))
 
     class Meta:
         verbose_name = _("care settings version")

@@ -18,6 +18,7 @@ from membercare.org.models import Role, Staff, Store
 from membercare.sales.models import Receipt
 
 from .catalogue import rule_label, script_hint
+from .complaints import open_complaints_count as complaint_counts
 from .config import DEFAULTS, merge
 from .models import (
     SEGMENT_FIELD_NAMES,
@@ -41,10 +42,8 @@ CARD_ORDER = {"knight": 0, "diamond": 1, "elite": 2, "accumulation": 3}
 
 
 def open_complaints_count(member_ids: list[int]) -> dict[int, int]:
-    """Open complaints per member (service.selectors counts them)."""
-    from membercare.service.selectors import open_complaints_count as count
-
-    return count(member_ids)
+    """Open complaints per member (service.selectors counts them; see care.complaints)."""
+    return complaint_counts(member_ids)
 
 
 @dataclass

@@ -48,6 +48,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -110,8 +111,6 @@ def job_start(kind: str, user: Any, fn: Callable, **kwargs: Any) -> Job:
         run_job(job.pk)
         job.refresh_from_db()
     else:
-        from membercare.core.tasks import run_job_task
-
         transaction.on_commit(lambda: run_job_task.delay(job.pk))
     return job
 
@@ -134,6 +133,12 @@ def run_job(job_id: int) -> None:
         return
     progress.flush()
     Job.objects.filter(pk=job_id).update(status=Job.Status.DONE, finished_at=timezone.now(), result=result)
+
+
+@shared_task(name="membercare.core.jobs.run_job")
+def run_job_task(job_id: int) -> None:
+    """The Celery task running a queued job (core.tasks names it for Celery's autodiscovery)."""
+    run_job(job_id)
 
 
 def can_see_job(user: Any, job: Job) -> bool:

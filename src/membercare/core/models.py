@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -50,3 +52,18 @@ class Job(models.Model):
         if not self.total:
             return 100 if self.status == self.Status.DONE else None
         return max(0, min(100, int(self.done * 100 / self.total)))
+
+
+class VersionedSettings(models.Model):
+    """A version of a settings document. Subclasses declare the JSON field named by `document_field` and,
+    when a version applies from a stated date rather than from being saved, the date field `effective_field`."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("changed by"))
+    created_at = models.DateTimeField(_("changed at"))
+
+    document_field: ClassVar[str] = "params"
+    effective_field: ClassVar[str | None] = None
+
+    class Meta:
+        abstract = True

@@ -1,10 +1,5 @@
-"""Celery task that runs background jobs (see core/jobs.py)."""
+"""Celery task that runs background jobs (defined in core/jobs.py; named here for Celery's autodiscovery)."""
 
-from celery import shared_task
+from .jobs import run_job_task
 
-from .jobs import run_job
-
-
-@shared_task(name="membercare.core.jobs.run_job")
-def run_job_task(job_id: int) -> None:
-    run_job(job_id)
+__all__ = ["run_job_task"]

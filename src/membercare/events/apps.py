@@ -10,6 +10,8 @@ class EventsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
+        from membercare.members.models import Member
+        from membercare.members.signals import member_referred
         from membercare.sales.models import Receipt
         from membercare.sales.pipeline import register
         from membercare.sales.signals import sale_posted
@@ -24,3 +26,6 @@ class EventsConfig(AppConfig):
         post_save.connect(exclusive.invalidate, sender=Event, dispatch_uid="events_sales_cache_save")
         post_delete.connect(exclusive.invalidate, sender=Event, dispatch_uid="events_sales_cache_delete")
         m2m_changed.connect(exclusive.invalidate, sender=Event.stores.through, dispatch_uid="events_sales_cache_m2m")
+
+        # a member registered with a referral code (member_create): recorded here, a refusal refuses the registration
+        member_referred.connect(referrals.record_on_registration, sender=Member, dispatch_uid="events_member_referred")

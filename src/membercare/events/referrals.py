@@ -69,6 +69,12 @@ def _closes_circle(referrer_id: int, referred_id: int) -> bool:
         return cur.fetchone() is not None
 
 
+def record_on_registration(sender: type[Member], *, member: Member, code: str, by: Staff | None = None,
+                           **kwargs: object) -> None:
+    """members.signals.member_referred receiver: a member registered with a referral code."""
+    referral_record(referred=member, code=code, by=by)
+
+
 @transaction.atomic
 def referral_record(*, referred: Member, code: str, by: Staff | None = None) -> Referral:
     """`referred` was brought by the owner of `code`. Raises ValidationError on field "referral_code"."""

@@ -27,17 +27,16 @@ from membercare.core.sequences import reserve_numbers
 from membercare.members.models import Member
 from membercare.org.models import Brand, Staff, Store
 
-from . import rows
 from .cards_daily import RetentionChange, card_anniversary_base, cards_expire_due, cards_retention_due
 from .models import Card, CardApplication, CardKind, CardStatus, normalize_card_number
 from .points import lock_account
-from .programme import Programme, Tier, programme_at
+from .programme import programme_at
 from .tiers import ACCUMULATION_PREFIX, card_rank
+from .upgrades import OPEN_STATUSES, propose_upgrade
 
 CARD_PREFIX = {CardKind.ELITE: "E", CardKind.DIAMOND: "D", CardKind.KNIGHT: "K"}
 CARD_SEQUENCE = "card"
 ACCUMULATION_SEQUENCE = "accumulation_card"  # shared with tiers.issue_accumulation_card
-OPEN_STATUSES = (CardApplication.Status.PENDING, CardApplication.Status.APPROVED)
 
 
 class CardError(ValidationError):
@@ -54,44 +53,6 @@ def new_card_number(kind: str) -> str:
     if kind == CardKind.ACCUMULATION:
         return f"{ACCUMULATION_PREFIX}{reserve_numbers(ACCUMULATION_SEQUENCE)[0]:09d}"
     return f"{CARD_PREFIX[kind]}{reserve_numbers(CARD_SEQUENCE)[0]:09d}"
-
-
-# --------------------------------------------------------------------------------------- upgrades by rule
-
-
-_UPGRADED_FIELDS = ("previous_kind", "kind", "upgraded_by", "valid_until", "is_group_purchase")
-
-
-def propose_upgrade(*, member: Member, card: Card | None, tier: Tier, receipt, programme: Programme) -> Card | None:
-    """The rules found that `member` qualifies for `tier` with this sale (called by checkout).
-
-    With auto-approval the card is upgraded in place at once (same number, so the member's card keeps
-    working; the old tier is remembered so a return of this receipt can undo it). Otherwise a pending
-    upgrade application is filed for the specialist's review queue (once per member and tier)."""
-    now = timezone.now()
-    if programme.auto_approve_upgrades and card is not None:
-        card.previous_kind = card.kind
-        card.kind = tier.code
-        card.upgraded_by = receipt
-        card.valid_until = None
-        card.is_group_purchase = receipt.is_group_purchase
-        # written by hand: part of the checkout's hot path (nothing listens to these models' save signals)
-        rows.update_fields(card, _UPGRADED_FIELDS)
-        rows.insert([CardApplication(
-            member=member, kind=CardApplication.Kind.UPGRADE, card_kind=tier.code, old_card=card, new_card=card,
-            store=receipt.store, receipt=receipt, status=CardApplication.Status.DONE, proposed_by_rules=True,
-            filed_at=now, reviewed_at=now,
-        )])
-        return card
-    exists = CardApplication.objects.filter(member=member, card_kind=tier.code, status__in=OPEN_STATUSES).exists()
-    if not exists:
-        CardApplication.objects.create(
-            member=member, kind=CardApplication.Kind.UPGRADE if card else CardApplication.Kind.NEW,
-            card_kind=tier.code, old_card=card, store=receipt.store, receipt=receipt, proposed_by_rules=True,
-            filed_at=now,
-            note=_("Proposed by the rules after receipt %(number)s.") % {"number": receipt.number},
-        )
-    return None
 
 
 # ------------------------------------------------------------------------------------------- applications

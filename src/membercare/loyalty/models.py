@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from membercare.core.models import VersionedSettings
+
 
 class CardKind(models.TextChoices):
     ACCUMULATION = "accumulation", _("Accumulation card")
@@ -52,7 +54,7 @@ def normalize_card_number(value: str) -> str:
     return "".join((value or "").split()).replace("-", "").upper()
 
 
-class ProgrammeVersion(models.Model):
+class ProgrammeVersion(VersionedSettings):
     """The loyalty programme as data: each edit is a new version that applies from a stated date.
 
     `rules` follows loyalty.programme.Programme (tiers, thresholds per series, windows, discounts,
@@ -62,9 +64,9 @@ class ProgrammeVersion(models.Model):
     effective_from = models.DateField(_("applies from"))
     rules = models.JSONField(_("rules"))
     note = models.CharField(_("note"), max_length=200, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("changed by"))
-    created_at = models.DateTimeField(_("changed at"))
+
+    document_field = "rules"
+    effective_field = "effective_from"  # a version applies from its date, not from being saved
 
     class Meta:
         verbose_name = _("programme version")

@@ -163,10 +163,11 @@ _PARSED: dict[str, Programme] = {}  # rules document (as stored) -> parsed progr
 
 def programme_text_sql() -> str:
     """SQL for the rules (as text) of the version in force on the day given as its one parameter."""
+    from membercare.core.versioned import latest_document_sql
+
     from .models import ProgrammeVersion
 
-    return (f"SELECT CAST(v.rules AS text) FROM {ProgrammeVersion._meta.db_table} v WHERE v.effective_from <= %s "
-            "ORDER BY v.effective_from DESC, v.id DESC LIMIT 1")
+    return latest_document_sql(ProgrammeVersion)
 
 
 def programme_day_param(day: dt.date):

@@ -16,6 +16,7 @@ from membercare.sales.models import Receipt
 from . import rows
 from .models import Card, CardKind, CardStatus
 from .programme import Programme, Tier
+from .upgrades import propose_upgrade
 
 ACCUMULATION_PREFIX = "A"
 
@@ -189,8 +190,6 @@ def evaluate_after_sale(member: Member, receipt, card: Card | None, programme: P
             break
     if best is None:
         return None
-    from .cards import propose_upgrade  # the card lifecycle decides how an upgrade is applied
-
     return propose_upgrade(member=member, card=card, tier=best, receipt=receipt, programme=programme)
 
 

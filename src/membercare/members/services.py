@@ -13,6 +13,7 @@ from membercare.core.sequences import reserve_numbers
 from membercare.org.models import Staff, Store
 
 from .models import Member, MemberChange, SensitiveAccessLog, Tag
+from .signals import member_referred
 from .validation import clean_member_data
 
 # Fields a user edits directly (tags handled separately; derived fields never).
@@ -64,7 +65,8 @@ def set_member_tags(member: Member, names: list[str]) -> None:
 def member_create(*, data: dict[str, Any], store: Store, by: Staff | None, owner: Staff | None = None,
                   clean: bool = True, referral_code: str = "") -> Member:
     """Register a member. `data` is raw input unless `clean` is False (already cleaned). With a referral code,
-    the member who owns it is recorded as the referrer (events.referrals; a refusal names "referral_code")."""
+    the member who owns it is recorded as the referrer (events.referrals, through members.signals.member_referred;
+    a refusal names "referral_code")."""
     cleaned = clean_member_data(data) if clean else dict(data)
     tags = cleaned.pop("tags", [])
     now = timezone.now()
@@ -86,10 +88,8 @@ def member_create(*, data: dict[str, Any], store: Store, by: Staff | None, owner
             f: [None, _display(f, v)] for f, v in cleaned.items() if f in EDITABLE_FIELDS and v not in ("", None)
         },
     )
-    if (referral_code or "").strip():
-        from membercare.events.referrals import referral_record
-
-        referral_record(referred=member, code=referral_code, by=by)
+    if (referral_code or "").strip():  # events.referrals records it (members.signals)
+        member_referred.send(sender=Member, member=member, code=referral_code, by=by)
     return member
 
 

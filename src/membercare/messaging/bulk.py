@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -43,8 +45,30 @@ from .policy import (
     is_marketing,
     send_time,
 )
+from .selectors import marketing_sent_this_week, member_tiers
 
 CHUNK = 2000
+
+# Placeholder values an audience key brings (e.g. "coupon_issue": each member's coupon code), registered by
+# the app above messaging that owns the key (campaigns, from its AppConfig.ready): key -> (placeholders, fn)
+AudienceValues = Callable[[Any, list[int]], dict[int, dict[str, str]]]
+_AUDIENCE_VALUES: dict[str, tuple[frozenset[str], AudienceValues]] = {}
+
+
+def register_audience_values(key: str, placeholders: set[str] | frozenset[str], values: AudienceValues) -> None:
+    """When a bulk's audience has `key` and its template uses one of `placeholders`, each chunk's members get
+    `values(audience[key], member_ids) -> {member id: {placeholder: text}}`."""
+    _AUDIENCE_VALUES[key] = (frozenset(placeholders), values)
+
+
+def audience_values(audience: dict, member_ids: list[int], used: set[str]) -> dict[int, dict[str, str]]:
+    """{member id: {placeholder: text}} from every registered audience key the audience has."""
+    out: dict[int, dict[str, str]] = {}
+    for key, (placeholders, values) in _AUDIENCE_VALUES.items():
+        if audience.get(key) and placeholders & used:
+            for member_id, found in values(audience[key], member_ids).items():
+                out.setdefault(member_id, {}).update(found)
+    return out
 
 
 def audience_queryset(audience: dict) -> QuerySet[Member]:
@@ -187,11 +211,9 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
             missing = {m.owner_id for m in members if m.owner_id and m.owner_id not in staff}
             staff.update({s.pk: s for s in Staff.objects.filter(pk__in=missing)})
             opted = set(OptOut.objects.filter(member_id__in=ids, channel=channel).values_list("member_id", flat=True))
-            from .services import marketing_sent_this_week
-
             week = marketing_sent_this_week(ids, bulk.scheduled_at) if marketing else {}
             tiers = member_tiers(ids) if "tier" in used else {}
-            coupons = coupon_values(bulk.audience, ids) if {"coupon_code", "coupon_until"} & used else {}
+            extra = audience_values(bulk.audience, ids, used)
             points = dict(LoyaltyAccount.objects.filter(member_id__in=ids).values_list("member_id", "points")
                           ) if "points" in used else {}
             now = timezone.now()
@@ -202,7 +224,7 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
                 member.home_store, member.owner = stores.get(member.home_store_id), staff.get(member.owner_id)
                 member.loyalty = _Points(points.get(member.pk, 0))
                 values = member_values(member, only=used, extra={"event": bulk.name, "tier": tiers.get(member.pk, ""),
-                                                                  **coupons.get(member.pk, {})})
+                                                                  **extra.get(member.pk, {})})
                 body, subject = render(template.body, values), render(template.subject, values)
                 reason = exclusion(member, channel, marketing=marketing, opted_out=member.pk in opted,
                                    sent_this_week=week.get(member.pk, 0), config=config,
@@ -306,26 +328,6 @@ class ContentChecker:
         return True
 
 
-def coupon_values(audience: dict, member_ids: list[int]) -> dict[int, dict[str, str]]:
-    """{member id: {coupon_code, coupon_until}} of the coupon issue the audience names (campaigns)."""
-    if not audience.get("coupon_issue"):
-        return {}
-    from membercare.campaigns.selectors import coupon_placeholder_values
-
-    return coupon_placeholder_values(audience["coupon_issue"], member_ids)
-
-
-def member_tiers(member_ids: list[int]) -> dict[int, str]:
-    """{member id: label of the best active card} (diamond > elite > knight > accumulation)."""
-    from membercare.loyalty.models import Card, CardKind, CardStatus
-
-    rank = {CardKind.DIAMOND: 4, CardKind.ELITE: 3, CardKind.KNIGHT: 2, CardKind.ACCUMULATION: 1}
-    best: dict[int, str] = {}
-    for member_id, kind in Card.objects.filter(member_id__in=member_ids, status=CardStatus.ACTIVE).values_list(
-            "member_id", "kind"):
-        if rank.get(kind, 0) > rank.get(best.get(member_id), 0):
-            best[member_id] = kind
-    return {m: str(CardKind(k).label) for m, k in best.items()}
 
 
 def bulk_progress(bulk: BulkSend) -> dict:

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop
 
-from membercare.care.config import merge
+from membercare.core.versioned import latest_merged
 
 PROMOTION_WORDS = ["打折", "折扣", "优惠", "促销", "特价", "满减", "满送", "抢购", "秒杀", "活动", "新品", "上新",
                    "到店", "限时", "券", "积分兑换", "sale", "discount", "% off", "promotion", "offer"]
@@ -61,7 +61,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def messaging_config() -> dict[str, Any]:
+    """The settings in force: the latest saved version merged over DEFAULTS."""
     from .models import MessagingSettings
 
-    latest = MessagingSettings.objects.order_by("-created_at", "-pk").values_list("params", flat=True).first()
-    return merge(DEFAULTS, latest or {})
+    return latest_merged(MessagingSettings, DEFAULTS)

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from membercare.core.models import VersionedSettings
+
 
 class MessageChannel(models.TextChoices):
     SMS = "sms", _("SMS")
@@ -24,14 +26,11 @@ class Category(models.TextChoices):
     EVENT = "event", _("Event invitation")
 
 
-class MessagingSettings(models.Model):
+class MessagingSettings(VersionedSettings):
     """Content rules per category, quiet hours, frequency cap, costs (messaging.config.DEFAULTS is the
     shape); each edit is a new version."""
 
     params = models.JSONField(_("settings"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("changed by"))
-    created_at = models.DateTimeField(_("changed at"))
 
     class Meta:
         verbose_name = _("messaging settings version")

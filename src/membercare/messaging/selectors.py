@@ -139,3 +139,23 @@ def bulk_send_results(bulk) -> dict:
             "attributed_sales": (bought["sales"] or zero).quantize(zero), "group_size": treated.count(),
             "sales": (group["sales"] or zero).quantize(zero), "holdout_size": holdout.count(),
             "holdout_sales": (held["sales"] or zero).quantize(zero), "window_start": start, "window_end": end}
+
+
+def marketing_sent_this_week(member_ids, at: dt.datetime) -> dict[int, int]:
+    """{member id: marketing messages sent (or queued) in the 7 days before `at`} (the weekly cap)."""
+    rows = (Message.objects.filter(member_id__in=member_ids, is_marketing=True, created_at__gte=at - dt.timedelta(
+        days=7)).exclude(status__in=["skipped", "failed"]).values("member_id").annotate(n=Count("pk")))
+    return {row["member_id"]: row["n"] for row in rows}
+
+
+def member_tiers(member_ids: list[int]) -> dict[int, str]:
+    """{member id: label of the best active card} (diamond > elite > knight > accumulation)."""
+    from membercare.loyalty.models import Card, CardKind, CardStatus
+
+    rank = {CardKind.DIAMOND: 4, CardKind.ELITE: 3, CardKind.KNIGHT: 2, CardKind.ACCUMULATION: 1}
+    best: dict[int, str] = {}
+    for member_id, kind in Card.objects.filter(member_id__in=member_ids, status=CardStatus.ACTIVE).values_list(
+            "member_id", "kind"):
+        if rank.get(kind, 0) > rank.get(best.get(member_id), 0):
+            best[member_id] = kind
+    return {m: str(CardKind(k).label) for m, k in best.items()}

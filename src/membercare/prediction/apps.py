@@ -6,3 +6,10 @@ class PredictionConfig(AppConfig):
     name = "membercare.prediction"
     label = "prediction"
     verbose_name = _("Member value prediction")
+
+    def ready(self) -> None:
+        from membercare.care.rules import register_rule
+
+        from .care_rule import CODE, slipping_call
+
+        register_rule(CODE, slipping_call)

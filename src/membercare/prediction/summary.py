@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 
-from membercare.care import segments as care_segments
+from membercare.care import purchase_days, segment_sql
+from membercare.core import sql as core_sql
 from membercare.org.models import Store
 
 
@@ -53,28 +54,24 @@ class BrandSummary:
         return self.T_days / 7.0
 
 
-def _pg() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def _end_of(day: dt.date) -> str:
     """The first instant after local day `day`, as an SQL timestamp expression (built from a date: no input)."""
     nxt = (day + dt.timedelta(days=1)).isoformat()
-    if _pg():
-        return f"(TIMESTAMP '{nxt} 00:00' AT TIME ZONE '{care_segments._zone()}')"
-    minutes = -care_segments._offset_minutes()
+    if core_sql.pg():
+        return f"(TIMESTAMP '{nxt} 00:00' AT TIME ZONE '{core_sql.zone()}')"
+    minutes = -core_sql.offset_minutes()
     return f"datetime('{nxt}', '{minutes:+d} minutes')"
 
 
 def _per_member(days_sql: str, as_of: dt.date) -> str:
     """From rows (member_id, day, cents) of purchase days, one row per member."""
-    lit = care_segments._lit(as_of)
-    between = care_segments._days_between
+    lit = core_sql.lit(as_of)
+    between = segment_sql.days_between
     return f"""
         SELECT member_id, COUNT(*) - 1 AS x,
                {between('MAX(day)', 'MIN(day)')} AS t_x,
                {between(lit, 'MIN(day)')} AS age,
-               {care_segments._float('SUM(CASE WHEN rn > 1 THEN cents ELSE 0 END)')} AS repeat_cents
+               {segment_sql.as_float('SUM(CASE WHEN rn > 1 THEN cents ELSE 0 END)')} AS repeat_cents
         FROM (SELECT member_id, day, cents, ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY day) AS rn
               FROM ({days_sql}) d) w
         GROUP BY member_id
@@ -82,10 +79,10 @@ def _per_member(days_sql: str, as_of: dt.date) -> str:
 
 
 def _receipt_days_sql(as_of: dt.date, brand_id: int | None = 0) -> str:
-    localday = care_segments._localday("s.sold_at")
+    localday = core_sql.localday("s.sold_at")
 
     def cents(col: str) -> str:  # a double holds whole cents exactly and sums faster than numeric
-        return care_segments._float(f"ROUND({col} * 100)")
+        return segment_sql.as_float(f"ROUND({col} * 100)")
 
     end = _end_of(as_of)
     return f"""
@@ -112,15 +109,15 @@ def brand_summary(brand_id: int | None, as_of: dt.date) -> BrandSummary:
     if brand_id is None:
         days, params, source = _receipt_days_sql(as_of, None), [], "receipts"
     elif uses_purchase_days(brand_id):
-        care_segments.refresh_purchase_days()
+        purchase_days.refresh_purchase_days()
         days = ("SELECT member_id, day, paid_cents AS cents FROM care_purchaseday "
-                f"WHERE day <= {care_segments._lit(as_of)}")
+                f"WHERE day <= {core_sql.lit(as_of)}")
         params: list = []
         source = "purchase_days"
     else:
         days, params, source = _receipt_days_sql(as_of), [brand_id], "receipts"
     with transaction.atomic(), connection.cursor() as cur:
-        if _pg():
+        if core_sql.pg():
             cur.execute("SET LOCAL work_mem = '512MB'")  # the per-member sort stays in memory
             cur.execute("SET LOCAL jit = off")
         cur.execute(_per_member(days, as_of), params)

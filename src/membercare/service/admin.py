@@ -6,6 +6,7 @@ from .models import Gift, ServiceSettings
 @admin.register(ServiceSettings)
 class ServiceSettingsAdmin(admin.ModelAdmin):
     list_display = ("created_at", "created_by")
+    fields = ("params", "created_by", "created_at")  # as declared before the fields moved to core's base
 
 
 @admin.register(Gift)

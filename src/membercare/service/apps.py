@@ -10,12 +10,19 @@ class ServiceConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
+        from membercare.care.complaints import register_complaint_source
         from membercare.care.models import Contact
         from membercare.core.timeline import register_timeline_source
 
         from .handlers import on_contact_saved
-        from .selectors import member_complaint_events, member_gift_events
+        from .selectors import (
+            complaints_on_record_expr,
+            member_complaint_events,
+            member_gift_events,
+            open_complaints_count,
+        )
 
         register_timeline_source("complaint", member_complaint_events)
         register_timeline_source("gift", member_gift_events)
+        register_complaint_source(open_counts=open_complaints_count, on_record_expr=complaints_on_record_expr)
         post_save.connect(on_contact_saved, sender=Contact, dispatch_uid="service_contact_saved")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from membercare.care.config import merge
+from membercare.core.versioned import latest_merged
 
 DEFAULTS: dict[str, Any] = {
     "complaints": {
@@ -42,5 +42,4 @@ def service_config() -> dict[str, Any]:
     """The settings in force: the latest saved version merged over DEFAULTS."""
     from .models import ServiceSettings
 
-    latest = ServiceSettings.objects.order_by("-created_at", "-pk").values_list("params", flat=True).first()
-    return merge(DEFAULTS, latest or {})
+    return latest_merged(ServiceSettings, DEFAULTS)

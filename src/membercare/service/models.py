@@ -7,14 +7,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from membercare.core.models import VersionedSettings
 
-class ServiceSettings(models.Model):
+
+class ServiceSettings(VersionedSettings):
     """Complaint deadlines, repeat detection and survey settings (service.config.DEFAULTS is the shape)."""
 
     params = models.JSONField(_("settings"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("changed by"))
-    created_at = models.DateTimeField(_("changed at"))
 
     class Meta:
         verbose_name = _("service settings version")

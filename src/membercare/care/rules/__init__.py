@@ -2,7 +2,8 @@
 
 The daily job (care.daily) runs them in this order, each in its own transaction, after the segments step;
 each reads its settings from config["rules"][code] (care.config.DEFAULTS) and creates tasks through
-care.taskgen (idempotent: (rule, member, key) is unique).
+care.taskgen (idempotent: (rule, member, key) is unique). An app above care adds its own rule with
+`register_rule` from its AppConfig.ready (prediction's slipping_call), so care never imports it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from .lifecycle import (
     spend_drop_call,
 )
 from .purchases import learn_surname, replenishment
-from .slipping import slipping_call
 
 Rule = Callable[[dt.date, dict], int]
 
@@ -40,5 +40,9 @@ RULES: dict[str, Rule] = {
     "replenishment": replenishment,
     "campaign_notice": campaign_notice,
     "learn_surname": learn_surname,
-    "slipping_call": slipping_call,
 }
+
+
+def register_rule(code: str, rule: Rule) -> None:
+    """Add a rule run after those above (in registration order); registering it again replaces it."""
+    RULES[code] = rule

@@ -19,8 +19,8 @@ from membercare.members.models import Member
 from membercare.members.validation import lunar_birthday_in_year
 
 from .. import calendar as care_calendar
-from ..daily import warn
 from ..models import MemberSegments
+from ..step_warnings import warn
 from ..taskgen import insert_select
 from .base import date_value, default_language, fires, previous_run, rule_config, spec
 

@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
-import zoneinfo
 
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
+from membercare.core.sql import execute, fetch, lit, localday, pg, temp_table
 from membercare.sales.models import Product
 
 from ..models import CareCursor
@@ -40,48 +37,8 @@ CYCLES_CURSOR = "consumable_cycles"
 VISITS_CURSOR = "clerk_visits"
 
 
-def _pg() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _exec(sql: str, params: list | tuple = ()) -> int:
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.rowcount
-
-
-def _fetch(sql: str, params: list | tuple = ()) -> list[tuple]:
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
-
-
-def _temp(name: str, select: str, params: list | tuple = ()) -> int:
-    _exec(f"DROP TABLE IF EXISTS {name}")
-    count = _exec(f"CREATE TEMP TABLE {name} {'ON COMMIT DROP ' if _pg() else ''}AS {select}", params)
-    if _pg():
-        _exec(f"ANALYZE {name}")
-    return count
-
-
-def _localday(col: str) -> str:
-    """The local (settings.TIME_ZONE) date of a timestamp column."""
-    zone = settings.TIME_ZONE
-    if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", zone):
-        raise ValueError(f"unexpected TIME_ZONE {zone!r}")
-    if _pg():
-        return f"(({col}) AT TIME ZONE '{zone}')::date"
-    # SQLite has no time zones: the zone's current offset (exact for zones without DST, like Shanghai)
-    offset = dt.datetime.now(zoneinfo.ZoneInfo(zone)).utcoffset() or dt.timedelta(0)
-    return f"date({col}, '{int(offset.total_seconds() // 60):+d} minutes')"
-
-
-def _lit(day: dt.date) -> str:
-    return f"DATE '{day.isoformat()}'" if _pg() else f"'{day.isoformat()}'"
-
-
 def _max_receipt_id() -> int:
-    return _fetch("SELECT MAX(id) FROM sales_receipt")[0][0] or 0
+    return fetch("SELECT MAX(id) FROM sales_receipt")[0][0] or 0
 
 
 def _cursor(name: str) -> CareCursor | None:
@@ -108,31 +65,31 @@ def refresh_consumable_days() -> bool:
     state = _cursor(DAYS_CURSOR)
     high = _max_receipt_id()
     key = consumable_key()
-    greatest = "GREATEST" if _pg() else "MAX"
+    greatest = "GREATEST" if pg() else "MAX"
     lines = f"""
-        SELECT r.member_id AS member_id, {_localday('r.sold_at')} AS day, MAX(l.product_id) AS product_id
+        SELECT r.member_id AS member_id, {localday('r.sold_at')} AS day, MAX(l.product_id) AS product_id
         FROM sales_receiptline l JOIN sales_receipt r ON r.id = l.receipt_id
         WHERE l.product_id IN (SELECT id FROM sales_product WHERE is_consumable) AND l.quantity > 0
           AND r.original_id IS NULL AND r.member_id IS NOT NULL {{where}}
-        GROUP BY r.member_id, {_localday('r.sold_at')}"""
+        GROUP BY r.member_id, {localday('r.sold_at')}"""
     if state is None or state.key != key:
-        _exec("DELETE FROM care_consumableday")
-        if _pg():
-            _exec("SET LOCAL work_mem = '256MB'")
-        _exec(f"INSERT INTO care_consumableday (member_id, day, product_id) {lines.format(where='')}")
-        if _pg():
-            _exec("ANALYZE care_consumableday")
+        execute("DELETE FROM care_consumableday")
+        if pg():
+            execute("SET LOCAL work_mem = '256MB'")
+        execute(f"INSERT INTO care_consumableday (member_id, day, product_id) {lines.format(where='')}")
+        if pg():
+            execute("ANALYZE care_consumableday")
         _save_cursor(DAYS_CURSOR, high, key)
         return True
     low = max(state.value - LOOKBACK, 0)
-    _temp("care_tmp_cons_new", lines.format(where="AND r.id > %s"), [low])
-    _exec(f"""
+    temp_table("care_tmp_cons_new", lines.format(where="AND r.id > %s"), [low])
+    execute(f"""
         INSERT INTO care_consumableday (member_id, day, product_id)
         SELECT member_id, day, product_id FROM care_tmp_cons_new WHERE TRUE
         ON CONFLICT (member_id, day) DO UPDATE
         SET product_id = {greatest}(care_consumableday.product_id, excluded.product_id)""")
-    _temp("care_tmp_cons_touched", "SELECT DISTINCT member_id FROM care_tmp_cons_new")
-    _exec("DROP TABLE IF EXISTS care_tmp_cons_new")
+    temp_table("care_tmp_cons_touched", "SELECT DISTINCT member_id FROM care_tmp_cons_new")
+    execute("DROP TABLE IF EXISTS care_tmp_cons_new")
     _save_cursor(DAYS_CURSOR, max(high, state.value), key)
     return False
 
@@ -147,7 +104,7 @@ def _cycles_sql(day: dt.date, since: dt.date, only: str = "") -> str:
     gap = sql_days_between("day", "LAG(day) OVER (PARTITION BY member_id ORDER BY day)")
     return f"""
         WITH days AS (SELECT member_id, day, product_id FROM care_consumableday
-                      WHERE day >= {_lit(since)} AND day <= {_lit(day)}{members}),
+                      WHERE day >= {lit(since)} AND day <= {lit(day)}{members}),
         gaps AS (SELECT member_id, {gap} AS gap FROM days),
         ranked AS (SELECT member_id, gap, ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY gap) AS rn,
                           COUNT(*) OVER (PARTITION BY member_id) AS n
@@ -170,30 +127,30 @@ def refresh_consumable_cycles(day: dt.date, history_days: int) -> str:
     state = _cursor(CYCLES_CURSOR)
     previous = dt.date.fromordinal(state.value) if state else None
     if rebuilt or state is None or state.key != key or previous > day:
-        _exec("DROP TABLE IF EXISTS care_tmp_cons_touched")
-        _exec("DELETE FROM care_consumablecycle")
-        if _pg():
-            _exec("SET LOCAL work_mem = '256MB'")
-        _exec(_cycles_sql(day, since))
+        execute("DROP TABLE IF EXISTS care_tmp_cons_touched")
+        execute("DELETE FROM care_consumablecycle")
+        if pg():
+            execute("SET LOCAL work_mem = '256MB'")
+        execute(_cycles_sql(day, since))
         how = "full"
     else:
         before = previous - dt.timedelta(days=history_days)
         ranges = []
         if previous < day:
-            ranges.append(f"(day > {_lit(previous)} AND day <= {_lit(day)})")  # entered the window
-            ranges.append(f"(day >= {_lit(before)} AND day < {_lit(since)})")  # left it
+            ranges.append(f"(day > {lit(previous)} AND day <= {lit(day)})")  # entered the window
+            ranges.append(f"(day >= {lit(before)} AND day < {lit(since)})")  # left it
         sources = [f"SELECT member_id FROM care_consumableday WHERE {' OR '.join(ranges)}"] if ranges else []
         sources.append("SELECT member_id FROM care_tmp_cons_touched")
-        affected = _temp("care_tmp_cons_affected", " UNION ".join(sources))
-        _exec("DROP TABLE IF EXISTS care_tmp_cons_touched")
+        affected = temp_table("care_tmp_cons_affected", " UNION ".join(sources))
+        execute("DROP TABLE IF EXISTS care_tmp_cons_touched")
         if affected:
-            _exec("DELETE FROM care_consumablecycle WHERE member_id IN "
+            execute("DELETE FROM care_consumablecycle WHERE member_id IN "
                   "(SELECT member_id FROM care_tmp_cons_affected)")
-            _exec(_cycles_sql(day, since, "care_tmp_cons_affected"))
-        _exec("DROP TABLE IF EXISTS care_tmp_cons_affected")
+            execute(_cycles_sql(day, since, "care_tmp_cons_affected"))
+        execute("DROP TABLE IF EXISTS care_tmp_cons_affected")
         how = "incremental" if affected else "unchanged"
-    if how != "unchanged" and _pg():
-        _exec("ANALYZE care_consumablecycle")
+    if how != "unchanged" and pg():
+        execute("ANALYZE care_consumablecycle")
     _save_cursor(CYCLES_CURSOR, day.toordinal(), key)
     return how
 
@@ -206,27 +163,27 @@ def refresh_clerk_visits() -> str:
     high = _max_receipt_id()
     sales = "r.original_id IS NULL AND r.clerk_id IS NOT NULL AND r.member_id IS NOT NULL"
     if state is None:
-        _exec("DELETE FROM care_clerkvisits")
-        if _pg():
-            _exec("SET LOCAL work_mem = '256MB'")
-        _exec(f"""INSERT INTO care_clerkvisits (clerk_id, member_id, visits)
+        execute("DELETE FROM care_clerkvisits")
+        if pg():
+            execute("SET LOCAL work_mem = '256MB'")
+        execute(f"""INSERT INTO care_clerkvisits (clerk_id, member_id, visits)
                   SELECT r.clerk_id, r.member_id, COUNT(*) FROM sales_receipt r WHERE {sales}
                   GROUP BY r.clerk_id, r.member_id""")
-        if _pg():
-            _exec("ANALYZE care_clerkvisits")
+        if pg():
+            execute("ANALYZE care_clerkvisits")
         _save_cursor(VISITS_CURSOR, high)
         return "full"
     low = max(state.value - LOOKBACK, 0)
-    _temp("care_tmp_visit_pairs", f"SELECT DISTINCT r.clerk_id, r.member_id FROM sales_receipt r "
+    temp_table("care_tmp_visit_pairs", f"SELECT DISTINCT r.clerk_id, r.member_id FROM sales_receipt r "
                                   f"WHERE r.id > %s AND {sales}", [low])
     # a count per pair (a correlated subquery: the member's few receipts through the (member, sold_at) index)
-    _exec("""
+    execute("""
         INSERT INTO care_clerkvisits (clerk_id, member_id, visits)
         SELECT p.clerk_id, p.member_id,
                (SELECT COUNT(*) FROM sales_receipt r
                 WHERE r.member_id = p.member_id AND r.clerk_id = p.clerk_id AND r.original_id IS NULL)
         FROM care_tmp_visit_pairs p WHERE TRUE
         ON CONFLICT (clerk_id, member_id) DO UPDATE SET visits = excluded.visits""")
-    _exec("DROP TABLE IF EXISTS care_tmp_visit_pairs")
+    execute("DROP TABLE IF EXISTS care_tmp_visit_pairs")
     _save_cursor(VISITS_CURSOR, max(high, state.value))
     return "incremental"

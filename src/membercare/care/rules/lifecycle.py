@@ -16,6 +16,7 @@ from django.db.models.functions import JSONObject
 from django.db.models.lookups import GreaterThan
 from django.utils.translation import gettext
 
+from ..complaints import complaints_on_record_expr
 from ..models import MemberSegments
 from ..taskgen import insert_select
 from .base import AddDays, DaysSince, IsoDate, date_value, default_language, fires, previous_run, rule_config, spec
@@ -97,9 +98,7 @@ def spend_drop_call(day: dt.date, config: dict[str, Any]) -> int:
 
 def complaints_on_record(member_ref: str = "member_id"):
     """An expression counting the member's complaints on record (open or past), evaluated per row of the
-    dormant review (service.selectors builds it)."""
-    from membercare.service.selectors import complaints_on_record_expr
-
+    dormant review (service.selectors builds it; see care.complaints)."""
     return complaints_on_record_expr(member_ref)
 
 

@@ -1,5 +1,8 @@
-"""Rule on the predicted figures (membercare.prediction): a member whose probability of still being active
-has fallen below a threshold gets a call before they are gone.
+"""The care rule on the predicted figures: a member whose probability of still being active has fallen
+below a threshold gets a call before they are gone.
+
+It lives here, above care, and prediction's AppConfig.ready registers it into care.rules.RULES (last, as
+it always ran), so that care never imports prediction.
 
 `slipping_call` (off by default: it needs the weekly prediction recompute, and it overlaps the dormant and
 sleeping rules, so the specialist turns it on and picks the threshold): members whose lowest P(alive) over
@@ -17,16 +20,16 @@ from typing import Any
 from django.db.models import Exists, F, Min, OuterRef, Value
 from django.db.models.functions import JSONObject
 
-from ..models import Task
-from ..taskgen import insert_select
-from .base import date_value, rule_config, spec
+from membercare.care.models import Task
+from membercare.care.rules.base import date_value, rule_config, spec
+from membercare.care.taskgen import insert_select
+
+from .models import MemberPrediction
 
 CODE = "slipping_call"
 
 
 def slipping_call(day: dt.date, config: dict[str, Any]) -> int:
-    from membercare.prediction.models import MemberPrediction
-
     s = rule_config(config, CODE)
     threshold = float(s.get("threshold", 0.3))
     month = day.strftime("%Y-%m")

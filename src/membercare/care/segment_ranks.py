@@ -1,0 +1,154 @@
+"""Daily segments, step 3: ranks reduced to a few cut-off rows, then every member classified in one SELECT.
+
+Each ordering (12-month spend, purchase days, average receipt, the RFM figures) is reduced to its cut-off
+rows (one narrow sort each, or a histogram for dates and day counts), and every member is compared with
+them. See care.segments for the definitions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from fractions import Fraction
+
+from membercare.core.sql import fetch, lit, pg
+
+from .segment_sql import as_float, days_between, money
+from .segment_stats import Windows, top_count
+
+
+def _positions(order: str, where: str, columns: list[str], positions: set[int]) -> dict[int, tuple]:
+    """The rows at 1-based `positions` of care_purchasestats in `order`: one narrow sort, not a rank per member."""
+    wanted = sorted(p for p in positions if p >= 1)
+    if not wanted:
+        return {}
+    inner = ", ".join(f"{expr} AS c{i}" for i, expr in enumerate(columns))
+    outer = ", ".join(f"c{i}" for i in range(len(columns)))
+    rows = fetch(f"""SELECT rn, {outer} FROM (
+                        SELECT {inner}, ROW_NUMBER() OVER (ORDER BY {order}) AS rn
+                        FROM care_purchasestats WHERE {where}) q
+                      WHERE rn IN ({', '.join(str(p) for p in wanted)})""")
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def _smallest(column: str, where: str, positions: list[int]) -> list:
+    """The t-th smallest value of `column` for each t in `positions`, from a histogram (few distinct values)."""
+    histogram = fetch(f"SELECT {column}, COUNT(*) FROM care_purchasestats WHERE {where} GROUP BY {column} "
+                       f"ORDER BY {column}")
+    out, seen, i = [], 0, 0
+    for t in positions:
+        while seen + histogram[i][1] < t:
+            seen += histogram[i][1]
+            i += 1
+        out.append(histogram[i][0])
+    return out
+
+
+def _top(cut: tuple | None, keys: list[tuple[str, str]]) -> str:
+    """SQL: the row is at or before the cut-off row `cut` in the order `keys` [(column, 'DESC'|'ASC'), ...]
+    (lexicographic, the last key is the member id). None: no row qualifies."""
+    if cut is None:
+        return "FALSE"
+    (column, direction), value = keys[0], cut[0]
+    literal = _value_sql(value)
+    if len(keys) == 1:
+        return f"{column} {'>=' if direction == 'DESC' else '<='} {literal}"
+    strict = '>' if direction == 'DESC' else '<'
+    return f"({column} {strict} {literal} OR ({column} = {literal} AND {_top(cut[1:], keys[1:])}))"
+
+
+def _value_sql(value: object) -> str:
+    """A literal for a value read back from the database (a date, a float average, an integer)."""
+    if isinstance(value, dt.date):
+        return lit(value)
+    if isinstance(value, str):  # SQLite returns dates as text
+        return lit(dt.date.fromisoformat(value))
+    if isinstance(value, float):
+        return f"CAST('{value!r}' AS double precision)" if pg() else repr(value)
+    return str(int(value))
+
+
+def classify(w: Windows, seg: dict) -> tuple[str, list]:
+    """The SELECT of every member's new segments and figures: the ranks are reduced to a few cut-off rows
+    (found with narrow sorts or histograms), then every member is compared with them."""
+    life, abc, seven = seg["lifecycle"], seg["abc"], seg["seven"]
+    ticket = f"({as_float('cents_t')} / NULLIF(receipts_t, 0))"
+    n12, nt, nr = fetch("""SELECT COUNT(*) FILTER (WHERE days_12m > 0), COUNT(*) FILTER (WHERE receipts_t > 0),
+                                   COUNT(*) FILTER (WHERE rfm_days > 0) FROM care_purchasestats""")[0]
+    # 12-month spend, descending then member id: A, A+B, high value, high loyalty, the bottom share
+    sales_keys = [("cents_12m", "DESC"), ("member_id", "ASC")]
+    k = {"a": top_count(abc["a_share"], n12),
+         "ab": top_count(Fraction(str(abc["a_share"])) + Fraction(str(abc["b_share"])), n12),
+         "hv": top_count(seven["high_value_share"], n12), "hl": top_count(seven["high_loyalty_share"], n12),
+         "low": n12 - top_count(seven["low_share"], n12)}
+    quint = [math.ceil(Fraction(j * nr, 5)) for j in range(1, 5)]  # t-th smallest values cut the RFM quintiles
+    same_window = w.rfm == w.w12
+    sales_at = set(k.values()) | ({n12 - t + 1 for t in quint} if same_window and nr else set())
+    sales = _positions("cents_12m DESC, member_id", "days_12m > 0", ["cents_12m", "member_id"], sales_at)
+    freq = _positions("days_12m DESC, cents_12m DESC, member_id", "days_12m > 0",
+                      ["days_12m", "cents_12m", "member_id"], {top_count(seven["high_freq_share"], n12)})
+    k_ht = top_count(seven["high_ticket_share"], nt)
+    middle = {(nt + 1) // 2, (nt + 2) // 2} if nt else set()
+    tickets = _positions(f"{ticket} DESC, member_id", "receipts_t > 0", [ticket, "member_id"], {k_ht} | middle)
+    median_ticket = sum(tickets[p][0] for p in middle) / len(middle) if middle else 0.0
+    if nr:
+        r_cut = _smallest("rfm_last", "rfm_days > 0", quint)
+        f_cut = _smallest("rfm_days", "rfm_days > 0", quint)
+        if same_window:
+            m_cut = [sales[n12 - t + 1][0] for t in quint]
+        else:
+            at = _positions("rfm_cents, member_id", "rfm_days > 0", ["rfm_cents"], set(quint))
+            m_cut = [at[t][0] for t in quint]
+    ratio = Fraction(str(seven["churn_ratio"]))
+    d = lit(w.day)
+    since_last = days_between(d, "s.last_day")
+
+    def flag(cond: str) -> str:
+        return f"CASE WHEN {cond} THEN TRUE ELSE FALSE END"
+
+    def score(column: str, cuts: list) -> str:
+        if not nr:
+            return "0"
+        steps = " + ".join(f"CASE WHEN s.{column} > {_value_sql(c)} THEN 1 ELSE 0 END" for c in cuts)
+        return f"CASE WHEN s.rfm_days > 0 THEN 1 + {steps} ELSE 0 END"
+
+    def in_sales(key: str) -> str:
+        return f"(s.days_12m > 0 AND {_top(sales.get(k[key]), [('s.' + c, o) for c, o in sales_keys])})"
+
+    top_freq = _top(freq.get(top_count(seven["high_freq_share"], n12)),
+                    [("s.days_12m", "DESC"), ("s.cents_12m", "DESC"), ("s.member_id", "ASC")])
+    s_ticket = f"({as_float('s.cents_t')} / NULLIF(s.receipts_t, 0))"
+    top_ticket = _top(tickets.get(k_ht), [(s_ticket, "DESC"), ("s.member_id", "ASC")])
+    return f"""
+        SELECT c.*,
+          CASE WHEN c.rfm_r = 0 THEN 'target' WHEN c.rfm_r + c.rfm_f + c.rfm_m >= 13 THEN 'key'
+               WHEN c.rfm_r + c.rfm_f + c.rfm_m >= 10 THEN 'major' ELSE 'potential' END AS pyramid,
+          CASE WHEN c.spend_class = '' THEN 'D' ELSE c.spend_class END AS follow_up
+        FROM (
+        SELECT m.id AS member_id,
+          CASE WHEN s.member_id IS NULL THEN 'prospect'
+               WHEN {since_last} >= {int(life['lost_days'])} THEN 'lost'
+               WHEN {since_last} >= {int(life['sleeping_days'])} THEN 'sleeping'
+               WHEN {since_last} >= {int(life['dormant_days'])} THEN 'dormant'
+               WHEN {days_between(d, 's.first_day')} < {int(life['new_days'])} THEN 'new'
+               ELSE 'active' END AS lifecycle,
+          CASE WHEN s.days_12m IS NULL OR s.days_12m = 0 THEN '' WHEN {in_sales('a')} THEN 'A'
+               WHEN {in_sales('ab')} THEN 'B' ELSE 'C' END AS spend_class,
+          {score('rfm_last', r_cut) if nr else '0'} AS rfm_r,
+          {score('rfm_days', f_cut) if nr else '0'} AS rfm_f,
+          {score('rfm_cents', m_cut) if nr else '0'} AS rfm_m,
+          {flag(in_sales('hv'))} AS high_value,
+          {flag(f"{in_sales('hl')} AND s.median_gap <= {int(seven['high_loyalty_max_gap_days'])}")} AS high_loyalty,
+          {flag(f"s.receipts_t > 0 AND {top_ticket}")} AS high_ticket,
+          {flag(f"s.receipts_t > 0 AND {s_ticket} < %s AND s.days_12m > 0 AND {top_freq}")}
+            AS low_ticket_high_freq,
+          {flag(f"s.days_12m > 0 AND NOT {in_sales('low')}")} AS low_ticket_low_freq,
+          {flag(f"{since_last} >= {int(seven['sleeping_days'])}")} AS sleeping,
+          {flag(f"s.days_base >= {int(seven['churn_min_baseline_days'])} AND "
+                f"s.days_recent * {w.baseline_days * ratio.denominator} < "
+                f"{ratio.numerator * w.recent_days} * s.days_base")} AS churning,
+          s.first_day AS first_purchase_on, s.last_day AS last_purchase_on,
+          COALESCE(s.days_12m, 0) AS purchase_days_12m, {money('COALESCE(s.cents_12m, 0)')} AS spend_12m,
+          COALESCE(s.receipts_t, 0) AS receipts_6m, {money('COALESCE(s.cents_t, 0)')} AS spend_6m,
+          COALESCE(s.days_recent, 0) AS purchase_days_3m, s.median_gap AS median_gap_days
+        FROM members_member m LEFT JOIN care_purchasestats s ON s.member_id = m.id) c""", [median_ticket]

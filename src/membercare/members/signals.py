@@ -1,0 +1,10 @@
+"""Signals other apps use to react to the member file without the members app knowing them.
+
+`member_referred` is sent by member_create, inside its transaction, when a member registers with a
+referral code (kwargs: `member`, `code`, `by`). The app that keeps referrals (events) records it; a receiver
+that raises (a refused code: ValidationError on "referral_code") refuses the registration.
+"""
+
+from django.dispatch import Signal
+
+member_referred = Signal()
