@@ -49,3 +49,7 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
              for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # `env $(.venv/bin/python bench/common.py) membercare bench_generate …`
+    print(" ".join(f"{name}={value}" for name, value in BENCH_KEYS.items()))

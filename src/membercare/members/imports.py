@@ -33,6 +33,7 @@ from membercare.core.bulk import INSERT_BATCH, ModelBuilder, Stopwatch, bulk_ins
 from membercare.core.permissions import can_import, require, visible_stores
 from membercare.core.sequences import reserve_numbers
 from membercare.core.spreadsheet import file_kind, read_table, size_text
+from membercare.core.xlsx import write_xlsx
 from membercare.org.models import Staff, Store
 
 from .import_parse import (
@@ -282,17 +283,11 @@ ERROR_REPORT_HEADERS = (gettext_lazy("Row"), gettext_lazy("Column"), gettext_laz
 
 
 def error_report_xlsx(job: ImportJob, *, user: Staff) -> bytes:
-    """Every bad row of a previewed file as a workbook (the summary keeps only the first ones)."""
-    from openpyxl import Workbook
-
+    """Every bad row of a previewed file as a workbook (the summary keeps only the first ones); the reasons may
+    quote what the file held, so they are written as text (core.xlsx)."""
     validation = job_validation(job, user=user)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(str(gettext_lazy("Bad rows")))
-    sheet.append([str(h) for h in ERROR_REPORT_HEADERS])
-    for error in validation.errors:
-        sheet.append([error.row, error.column, error.message])
-    out = io.BytesIO()
-    workbook.save(out)
+    out = write_xlsx([(str(gettext_lazy("Bad rows")), [str(h) for h in ERROR_REPORT_HEADERS],
+                       ([error.row, error.column, error.message] for error in validation.errors))], io.BytesIO())
     return out.getvalue()
 
 
