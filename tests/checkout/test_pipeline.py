@@ -17,8 +17,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 def test_the_providers_run_in_the_declared_order():
     assert [(p.stage, p.name) for p in pipeline.providers()] == [
-        ("adjustment", "tier_discount"), ("adjustment", "exclusive_sale"), ("adjustment", "birthday"),
-        ("adjustment", "coupon"), ("tender", "points_offset"), ("reward", "points_earned"),
+        ("adjustment", "promotion"), ("adjustment", "tier_discount"), ("adjustment", "exclusive_sale"),
+        ("adjustment", "birthday"), ("adjustment", "coupon"), ("tender", "points_offset"), ("reward", "points_earned"),
         ("reward", "tier_evaluation")]
 
 
@@ -68,7 +68,7 @@ def test_a_new_adjustment_needs_only_its_module_and_registration(chain, member, 
     ident = identify(store=chain.shop, phone="13800001234")
     quote = basket_quote(store=chain.shop, ident=ident, lines=[LineIn("SHIRT", 2)], on=when.date())
     assert quote.total_paid == Decimal("1980.00") and quote.parts["staff_day"] == 2
-    assert [p.name for p in pipeline.providers()].index("staff_day") == 1  # after the card's discount
+    assert [p.name for p in pipeline.providers()].index("staff_day") == 2  # after the card's discount
 
     receipt = checkout_post(store=chain.shop, clerk=chain.clerk, phone="13800001234",
                             lines=[LineIn("SHIRT", 2)], sold_at=when)

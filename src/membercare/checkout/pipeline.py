@@ -3,11 +3,11 @@
 Steps of a sale (checkout_post), in one transaction:
 1. identify the member under the member's lock, with the programme in force and the basket's products
    (loyalty.identify: one statement on the hot path);
-2. price the basket at the catalogue (`price_lines`: the SKUs, quantities, the POS's prices checked, items on
-   promotion at their promotion price);
+2. price the basket at the catalogue (`price_lines`: the SKUs, quantities, the POS's prices checked);
 3. apply the registered adjustments in their declared order, then the tenders, then the rewards
-   (sales.pipeline.providers(): the card's discount, the exclusive sale, the birthday privilege, coupons,
-   the points offset, points earned, the tier evaluation — each owned by its app);
+   (sales.pipeline.providers(): items on promotion at their price, the card's discount, the exclusive sale,
+   the birthday privilege, coupons, the points offset, points earned, the tier evaluation — each owned by its
+   app);
 4. write the receipt with its lines and every provider's linked rows (points entries) and statements in one
    go (loyalty.rows.insert_linked: one statement on PostgreSQL), then each provider's commit (a coupon's
    claim, the birthday use, the tier evaluation…), each with its own guard;
@@ -99,8 +99,8 @@ class Quote:
 
 
 def price_lines(lines: list[LineIn], products: dict[str, Product]) -> list[QuoteLine]:
-    """The basket at the catalogue: each line checked, full-price units at the full price, items on promotion
-    at their promotion price."""
+    """The basket at the catalogue: each line checked (a promotion price between 0 and the full price), every
+    unit at the full price; items on promotion are marked with their price (sales.promotions applies it)."""
     quote_lines: list[QuoteLine] = []
     units_in_basket = 0
     for i, line in enumerate(lines, start=1):
@@ -122,16 +122,15 @@ def price_lines(lines: list[LineIn], products: dict[str, Product]) -> list[Quote
             raise CheckoutError("price_mismatch", _("Line %(n)d: the price ¥%(given)s does not match the catalogue "
                                                     "price ¥%(price)s of %(sku)s.") % {
                 "n": i, "given": line.full_price, "price": product.full_price, "sku": product.sku}, "lines")
+        promo = None
         if line.promo_price is not None:
             promo = Decimal(line.promo_price)
             if promo < 0 or promo > product.full_price:
                 raise CheckoutError("price_invalid", _("Line %(n)d: a promotion price must be between 0 and the full "
                                                        "price.") % {"n": i}, "lines")
-            units = [money(promo)] * line.quantity
-        else:
-            units = [product.full_price] * line.quantity
-        quote_lines.append(QuoteLine(product, line.quantity, product.full_price, line.promo_price is not None,
-                                     units, 0))
+            promo = money(promo)
+        quote_lines.append(QuoteLine(product, line.quantity, product.full_price, promo is not None,
+                                     [product.full_price] * line.quantity, 0, promo))
     return quote_lines
 
 

@@ -10,6 +10,9 @@ class SalesConfig(AppConfig):
     def ready(self) -> None:
         from membercare.core.timeline import register_timeline_source
 
+        from .pipeline import register
+        from .promotions import PromotionPrice
         from .selectors import member_purchase_events
 
         register_timeline_source("purchase", member_purchase_events)
+        register(PromotionPrice())  # items on promotion at their price: the sale pipeline's first adjustment

@@ -72,6 +72,7 @@ class QuoteLine:
     on_promotion: bool
     unit_prices: list[Decimal]  # per unit, after the adjustments so far
     birthday_items: int  # the first `birthday_items` units carry the birthday privilege (earn no points)
+    promo_price: Decimal | None = None  # the POS's promotion price of a unit (sales.promotions applies it)
 
     @property
     def paid(self) -> Decimal:

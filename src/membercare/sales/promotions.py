@@ -1,0 +1,16 @@
+"""Items on promotion at the price the POS gives them: sales' provider of the sale pipeline (sales.pipeline;
+registered in SalesConfig.ready, the first adjustment). Such units keep that price: no card discount, no
+exclusive-sale discount, no birthday privilege, no coupon (those providers skip units on promotion)."""
+
+from __future__ import annotations
+
+from .pipeline import Adjustment
+
+
+class PromotionPrice(Adjustment):
+    name, stage, order = "promotion", "adjustment", 5
+
+    def quote(self, sale) -> None:
+        for ql in sale.lines:
+            if ql.on_promotion and ql.promo_price is not None:
+                ql.unit_prices = [ql.promo_price] * ql.quantity
