@@ -165,9 +165,9 @@ def read_csv_rows(data: bytes) -> Iterator[list[Any]]:
         raise SpreadsheetError(_("The file has more than %(max)d rows; import it in parts.") % {"max": MAX_ROWS})
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", "\t", ";"), key=first_line.count)
+    # no line is longer than MAX_LINE (checked above), so csv's own field limit (128 KB) is never the bound; it is
+    # process-wide state and is left alone
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    limit = csv.field_size_limit()
-    csv.field_size_limit(MAX_LINE)
     try:
         for row in reader:
             if reader.line_num > MAX_ROWS:
@@ -180,8 +180,6 @@ def read_csv_rows(data: bytes) -> Iterator[list[Any]]:
     except csv.Error as exc:
         raise SpreadsheetError(_("Row %(row)d: the CSV file is malformed: %(error)s") % {
             "row": reader.line_num, "error": exc}) from exc
-    finally:
-        csv.field_size_limit(limit)
 
 
 def read_xlsx_rows(data: bytes) -> Iterator[list[Any]]:
