@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("checkout",),  # the sale pipeline and offline uploads: above every provider (loyalty, events, campaigns)
     ("analytics",),  # facts and dashboards over everything below
     ("prediction",),  # BG/NBD and Gamma-Gamma fits over care's purchase days; registers its care rule
+    ("privacy",),  # a member's data exported or erased on request (PIPL): reaches into every app below
     ("api", "web"),  # the POS API and the staff web pages
     ("demo",),  # demo data through the services of every app
 ]

@@ -93,7 +93,8 @@ def vip_statement_list(brand: Brand, start: dt.date, end: dt.date, *, limit: int
         stores &= Q(store_id__in=store_ids)
     if progress:
         progress(0, 3, "spend")
-    spenders = (Receipt.objects.filter(stores, member__isnull=False, sold_at__gte=begin, sold_at__lt=stop)
+    spenders = (Receipt.objects.filter(stores, member__isnull=False, member__erased_at__isnull=True,
+                                       sold_at__gte=begin, sold_at__lt=stop)
                 .values("member_id").annotate(spend=Sum("total_paid"),
                                               receipts=Count("pk", filter=Q(original__isnull=True))))
     if min_spend is not None:

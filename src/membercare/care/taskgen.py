@@ -20,7 +20,8 @@ Assignment (the same in both): the member's relationship owner (Member.owner) wh
 active and still works at an active store; otherwise the store's StoreCareSettings.default_assignee (when
 active); otherwise the manager of the member's home store (an active staff member with the manager role
 in that store; the lowest id when there are several); otherwise nobody (the store's manager sees
-unassigned tasks). The task's store is the member's home store.
+unassigned tasks). The task's store is the member's home store. An erased member (membercare.privacy) gets
+no task from either.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def insert_select(spec: TaskSpec, source: QuerySet | tuple[str, Sequence[Any]], 
         f" WHERE x.rule = %s AND x.member_id = s0.t_member AND x.key = s0.t_key)) src"
         f" JOIN {t['member']} m ON m.id = src.t_member"
         f"{_assignment_joins()}"
-        f" WHERE true"  # SQLite: makes ON CONFLICT unambiguous after a SELECT
+        f" WHERE m.erased_at IS NULL"  # (also SQLite's need of a WHERE before ON CONFLICT after a SELECT)
         # in member order: the unique (rule, member, key) and (member, status) indexes are then filled
         # page after page instead of at random places (far fewer pages written, and logged, per row)
         f" ORDER BY src.t_member"

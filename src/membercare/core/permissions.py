@@ -16,6 +16,8 @@ EXPORT_ROLES = {Role.MANAGER, Role.SPECIALIST, Role.ADMIN}
 IMPORT_ROLES = {Role.MANAGER, Role.SPECIALIST, Role.ADMIN}
 PROGRAMME_ROLES = {Role.SPECIALIST, Role.ADMIN}
 ADMIN_ROLES = {Role.ADMIN}
+# HQ answers a member's request for their data or its erasure (PIPL)
+PRIVACY_ROLES = {Role.SPECIALIST, Role.ADMIN}
 
 
 def _role(user: Staff) -> str | None:
@@ -47,6 +49,11 @@ def can_edit_programme(user: Staff) -> bool:
 def can_recompute_predictions(user: Staff) -> bool:
     """The member value model's page and its recompute: the VIP specialist and the administrator."""
     return _role(user) in PROGRAMME_ROLES
+
+
+def can_erase_members(user: Staff) -> bool:
+    """Export a member's whole record, erase a member's personal data: HQ only (both are logged)."""
+    return _role(user) in PRIVACY_ROLES
 
 
 def can_administer(user: Staff) -> bool:

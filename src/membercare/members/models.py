@@ -54,6 +54,18 @@ class Tag(models.Model):
         return self.name
 
 
+class MemberManager(models.Manager):
+    """`Member.objects`: the members who exist for the business, i.e. not erased.
+
+    Searches, lists, audiences, rules and exports all start here, so an erased member (PIPL, see
+    membercare.privacy) never reappears in any of them. Receipts, ledgers and other rows keep pointing at the
+    anonymised row through their foreign keys (Django follows those with `Member.all_objects`).
+    """
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(erased_at__isnull=True)
+
+
 class Member(models.Model):
     """One person = one member (the phone number is unique). Chain-wide: cards work in every store."""
 
@@ -118,10 +130,17 @@ class Member(models.Model):
     )
     created_at = models.DateTimeField(_("registered at"), db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # set when the member's personal data was erased on request (PIPL); the row stays, anonymised, so that
+    # receipts and the points ledger keep their member
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
+
+    objects = MemberManager()  # the default manager (declared first): erased members left out
+    all_objects = models.Manager()  # noqa: DJ012 (a manager, not a field) erased members too: privacy, audits
 
     class Meta:
         verbose_name = _("member")
         verbose_name_plural = _("members")
+        base_manager_name = "all_objects"
         indexes = [models.Index(fields=["home_store", "created_at"]), models.Index(fields=["name"])]
 
     def __str__(self) -> str:
@@ -153,6 +172,7 @@ class MemberChange(models.Model):
         UPDATE = "update", _("Edited")
         IMPORT_MERGE = "merge", _("Merged from import")
         IMPORT_CREATE = "import", _("Imported")
+        ERASE = "erase", _("Personal data erased")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="changes")
     action = models.CharField(max_length=10, choices=Action.choices)

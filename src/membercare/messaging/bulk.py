@@ -261,6 +261,7 @@ class _Recipient:
               "consent_wechat", "preferred_time", "preferred_channel", "member_no", "birthday", "home_store_id",
               "owner_id")
     title = Member.title
+    erased_at = None  # audience_queryset (Member.objects) leaves erased members out
 
     def __init__(self, pk, name, gender, phone, email, wechat_id, consent_sms, consent_email, consent_wechat,
                  preferred_time, preferred_channel, member_no, birthday, home_store_id, owner_id):

@@ -25,6 +25,7 @@ EXCLUSION_REASONS = {
     "no_consent": _("no marketing consent on the channel"),
     "capped": _("weekly message limit reached"),
     "content": _("the message breaks a content rule"),
+    "erased": _("the member's personal data was erased"),
 }
 QUIET = "quiet_hours"
 QUIET_LABEL = _("held until quiet hours end")
@@ -59,6 +60,8 @@ def prefers_other(member: Member, channel: str) -> bool:
 def exclusion(member: Member, channel: str, *, marketing: bool, opted_out: bool, sent_this_week: int,
               config: dict, respect_preference: bool = False) -> str:
     """The reason code (EXCLUSION_REASONS) why this member must not get the message, or ""."""
+    if member.erased_at is not None:
+        return "erased"
     if respect_preference and prefers_other(member, channel):
         return "prefers_other"
     if not address_for(member, channel):

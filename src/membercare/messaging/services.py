@@ -109,7 +109,9 @@ def message_send(*, member: Member, channel: str, category: str, sender: Staff |
     if unknown:
         raise ValidationError({"body": [_("Unknown placeholders: %(names)s.") % {
             "names": "、".join("{" + n + "}" for n in unknown)}]})
-    Member.objects.select_for_update().filter(pk=member.pk).first()  # one send decision per member at a time
+    # one send decision per member at a time; a member erased meanwhile is refused below
+    if Member.objects.select_for_update().filter(pk=member.pk).first() is None:
+        member.erased_at = member.erased_at or at
     rendered, rendered_subject = render(body, values), render(subject, values)
     content_check(category, f"{rendered_subject}\n{rendered}", values=values)
     marketing = is_marketing(category, config)

@@ -168,8 +168,8 @@ def complaint_repeats(user: Staff, *, until: dt.date | None = None, store_ids: l
     if store_ids is not None:
         qs = qs.filter(store_id__in=store_ids)
     out: list[Repeat] = []
-    by_member = (qs.values("member_id", "category").annotate(n=Count("pk")).filter(n__gte=threshold)
-                 .order_by("-n", "member_id"))
+    by_member = (qs.filter(member__erased_at__isnull=True).values("member_id", "category")
+                 .annotate(n=Count("pk")).filter(n__gte=threshold).order_by("-n", "member_id"))
     members = Member.objects.in_bulk([r["member_id"] for r in by_member])
     for r in by_member:
         numbers = list(qs.filter(member_id=r["member_id"], category=r["category"]).order_by("opened_at")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import import_export, views
+from . import import_export, privacy, views
 
 urlpatterns = [
     path("members/", views.member_list_page, name="member_list"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("members/<int:pk>/", views.member_detail_page, name="member_detail"),
     path("members/<int:pk>/edit/", views.member_edit_page, name="member_edit"),
     path("members/<int:pk>/reveal-id/", views.member_reveal_id, name="member_reveal_id"),
+    path("members/<int:pk>/data.xlsx", privacy.member_data_download, name="member_data_download"),
+    path("members/<int:pk>/erase/", privacy.member_erase_page, name="member_erase"),
     path("members/import/", import_export.import_upload, name="member_import"),
     path("members/import/<int:pk>/", import_export.import_preview, name="member_import_preview"),
     path("members/export/", import_export.export_members, name="member_export"),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from membercare.care.selectors import member_segments_panel
 from membercare.care.services import can_act_on_member
 from membercare.core.permissions import (
+    can_erase_members,
     can_export,
     can_import,
     can_see_full_phone,
@@ -124,6 +125,7 @@ def member_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
         "can_view_full_id": can_view_full_id(request.user),
         "segments": member_segments_panel(member),
         "can_log_contact": can_act_on_member(request.user, member),
+        "can_erase": can_erase_members(request.user),
     })
 
 
