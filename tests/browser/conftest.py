@@ -56,13 +56,19 @@ def browser(chromium_path):
 
 
 class PageProblems:
-    """What went wrong in the page: failed responses (e.g. a 404 for htmx) and JavaScript errors."""
+    """What went wrong in the page: failed responses (e.g. a 404 for htmx), JavaScript errors and what the
+    Content-Security-Policy refused (an inline script or handler left behind)."""
 
     def __init__(self, page):
         self.failed: list[str] = []
         self.js_errors: list[str] = []
         page.on("response", self._on_response)
         page.on("pageerror", lambda exc: self.js_errors.append(str(exc)))
+        page.on("console", self._on_console)  # a Content-Security-Policy refusal is a console error
+
+    def _on_console(self, message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.js_errors.append(message.text)
 
     def _on_response(self, response):
         if response.status >= 400:

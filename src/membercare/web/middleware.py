@@ -1,5 +1,8 @@
+from django.apps import apps
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import FieldDoesNotExist
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from membercare.core.text import has_control
 
@@ -31,7 +34,8 @@ class ControlCharacterGuard:
         if not request.path_info.startswith("/api/"):
             field = self.offending_field(request)
             if field is not None:
-                return render(request, "web/bad_input.html", {"field": field}, status=400)
+                return render(request, "web/bad_input.html", {"field": field_label(field), "key": field},
+                              status=400)
         return self.get_response(request)
 
     @staticmethod
@@ -45,3 +49,26 @@ class ControlCharacterGuard:
                 if has_control(key) or any(has_control(v) for v in values):
                     return key
         return None
+
+
+# the pages' parameters that are no model field, by the name a user knows them
+PARAMETER_LABELS = {
+    "path": _("page address"), "q": _("search text"), "query": _("search text"), "page": _("page number"),
+    "store": _("store"), "tag": _("tag"), "owner": _("relationship owner"), "member": _("member"),
+    "card": _("card number"), "coupon_code": _("coupon code"), "reason": _("reason"), "note": _("note"),
+}
+# models whose field names the forms use, searched in this order (the member's fields first)
+LABEL_MODELS = ("members.Member", "care.Contact", "service.Complaint", "messaging.MessageTemplate",
+                "loyalty.Card", "campaigns.CouponBatch", "events.Event", "org.Staff", "org.Store")
+
+
+def field_label(key: str) -> str:
+    """What the refusal page calls the field `key`: its label in the user's language, never the raw key."""
+    if key in PARAMETER_LABELS:
+        return str(PARAMETER_LABELS[key])
+    for label in LABEL_MODELS:
+        try:
+            return str(apps.get_model(label)._meta.get_field(key).verbose_name)
+        except (FieldDoesNotExist, LookupError):
+            continue
+    return str(_("one of the fields"))
