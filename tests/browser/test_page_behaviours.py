@@ -3,6 +3,7 @@ Content-Security-Policy without inline script: each still works, and the browser
 (PageProblems collects those)."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -78,3 +79,32 @@ def test_the_policy_is_sent_and_refuses_an_inline_script(page, login_as, shop):
                               document.body.appendChild(s); }""")
     assert page.evaluate("() => window.injected") is None
     assert any("Content Security Policy" in e for e in page.problems.js_errors)
+
+
+@pytest.mark.parametrize("role", [Role.CLERK, Role.MANAGER, Role.SPECIALIST, Role.ADMIN])
+def test_the_header_is_one_row_at_a_counter_tablet_and_its_menus_open(page, login_as, shop, role):
+    from playwright.sync_api import expect
+
+    store = shop[0]
+    user = StaffFactory(username=f"user_{role}", role=role, stores=[store], display_name="欧阳晓梅")
+    page.set_viewport_size({"width": 1024, "height": 768})
+    login_as(page, user)
+    page.goto("/members/search/")
+    header = page.locator("header.top").bounding_box()
+    assert header["height"] <= 64, f"the header wraps for {role}: {header['height']} px"
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1024
+    def menu(label):
+        return page.locator("details[data-menu]").filter(has=page.locator("summary", has_text=re.compile(f"^{label}$")))
+
+    care = menu("维护")
+    care.locator("summary").click()
+    expect(care.locator(".menu-items")).to_be_visible()
+    menu("会员").locator("summary").click()
+    expect(care.locator(".menu-items")).to_be_hidden()  # one menu open at a time
+    page.keyboard.press("Escape")
+    care.locator("summary").click()
+    with page.expect_navigation():
+        care.get_by_role("link", name="今日任务").click()
+    assert page.url.endswith("/care/")
+    expect(care).to_have_class(re.compile(r"\bactive\b"))
+    page.problems.assert_none()

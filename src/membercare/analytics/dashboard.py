@@ -170,7 +170,7 @@ def dashboard_sheets(data: dict[str, Any]) -> list[tuple[str, list[str], list[li
     """The dashboard as spreadsheet sheets: the figures, then one sheet per chart."""
     figures = [[t["label"], measures.percent(t["value"]) if t["kind"] == "percent" else t["value"]]
                for t in data["tiles"]]
-    sheets = [(_("Figures"), [_("Measure"), _("Value")], figures)]
+    sheets = [(_("Figures"), [_("Measure"), pgettext("measure", "Value")], figures)]
     for c in data["charts"]:
         sheets.append((c["title"], c["headers"], c["rows"]))
     return sheets

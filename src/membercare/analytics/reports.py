@@ -14,6 +14,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from membercare.care.models import Lifecycle
 from membercare.core import xlsx
@@ -77,7 +78,7 @@ def store_monthly_sheets(report: dict[str, Any]) -> list[Sheet]:
     tasks = [[t["name"] or _("Unassigned"), t["due"], t["on_time"], t["late"], t["open"], _pct(t["on_time_rate"])]
              for t in report["tasks"]]
     return [
-        (_("Summary"), [_("Measure"), _("Value")], summary),
+        (_("Summary"), [_("Measure"), pgettext("measure", "Value")], summary),
         (_("Weeks"), [_("Week from"), _("Net sales"), _("Members' sales"), _("Members' share (%)"),
                       _("Sale receipts"), _("New members")], weeks),
         (_("Care tasks"), [_("Clerk"), _("Due"), _("Done on time"), _("Done late"), _("Open"),

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from membercare.checkout.pipeline import LineIn, ReturnLineIn
 from membercare.org.models import Store
@@ -27,7 +28,8 @@ class CheckoutForm(forms.Form):
                            widget=forms.TextInput(attrs={**BIG, "autofocus": True}))
     phone = forms.CharField(label=_("Mobile phone"), required=False, max_length=30,
                             widget=forms.TextInput(attrs={**BIG, "inputmode": "tel"}))
-    name = forms.CharField(label=_("Name"), required=False, max_length=50, widget=forms.TextInput(attrs=BIG),
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), required=False, max_length=50,
+                           widget=forms.TextInput(attrs=BIG),
                            help_text=_("Card forgotten: name + phone + birthday"))
     birthday_date = forms.DateField(label=_("Birthday"), required=False,
                                     widget=forms.DateInput(attrs={**BIG, "type": "date"}, format="%Y-%m-%d"))

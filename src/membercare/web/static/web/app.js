@@ -10,7 +10,8 @@
    data-insert="text" data-insert-into="id"   on a button: insert text at the cursor of textarea #id
    data-after-request-clear="sel" data-after-request-reset="sel"   on an htmx form: after its request, empty
                             the element sel, clear and focus the input sel
-   data-focus-last="sel"    anywhere: on load, scroll to the last element matching sel and focus its input */
+   data-focus-last="sel"    anywhere: on load, scroll to the last element matching sel and focus its input
+   details[data-menu]       the header's menus: one open at a time, closed by a click elsewhere or Escape */
 (function () {
   "use strict";
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -52,6 +53,19 @@
     var row = el.closest("tr[data-href]");
     if (row && !el.closest("a, button, input, select, label, textarea")) { window.location.href = row.dataset.href; }
   });
+
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details[data-menu]") || !menu.open) { return; }
+    document.querySelectorAll("details[data-menu][open]").forEach(function (other) {
+      if (other !== menu) { other.open = false; }
+    });
+  }, true);
+  function closeMenus(except) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (m) { if (m !== except) { m.open = false; } });
+  }
+  document.addEventListener("click", function (event) { closeMenus(event.target.closest("details[data-menu]")); });
+  document.addEventListener("keydown", function (event) { if (event.key === "Escape") { closeMenus(null); } });
 
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.target.closest ? event.target.closest("[data-after-request-clear], [data-after-request-reset]") : null;
