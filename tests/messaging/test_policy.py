@@ -103,3 +103,31 @@ def test_sms_billing_counts_segments_of_70_chinese_characters():
     assert sms_segments("好" * 71, DEFAULTS) == 2  # long messages go in parts of 67
     assert sms_segments("好" * 134, DEFAULTS) == 2
     assert sms_segments("好" * 135, DEFAULTS) == 3
+
+
+@pytest.mark.django_db
+def test_marketing_waits_while_a_complaint_is_open(promo_template, birthday_template, store, specialist):
+    """Issue 18: a promotion reached a member with an overdue, escalated complaint. No more: marketing (one
+    message or a bulk send, and the bulk preview's count) waits until the complaint is closed; care does not."""
+    from membercare.messaging.bulk import bulk_enqueue, bulk_preview, bulk_schedule
+    from membercare.messaging.models import BulkSend, Message
+    from membercare.service.complaints import complaint_open
+
+    clerk = StaffFactory(stores=[store])
+    angry = MemberFactory(consent_sms=True, home_store=store, owner=clerk)
+    calm = MemberFactory(consent_sms=True, home_store=store, owner=clerk)
+    complaint_open(by=clerk, member=angry, store=store, category="quality", severity="high",
+                   description="衬衫掉色", at=at(2026, 11, 1, 10))
+    with time_machine.travel(at(2026, 11, 2, 10), tick=False):
+        with pytest.raises(ValidationError) as exc:
+            message_send(member=angry, channel="sms", template=promo_template, category="", sender=None)
+        assert exc.value.reason == "complaint_open" and "投诉" in exc.value.messages[0]
+        assert message_send(member=angry, channel="sms", template=birthday_template, category="", sender=None).pk
+        audience = {"store_ids": [store.pk]}
+        preview = bulk_preview(template=promo_template, audience=audience, at=at(2026, 11, 2, 10))
+        assert preview["excluded"]["complaint_open"] == 1 and preview["receive"] == 1
+        bulk = bulk_schedule(name="新品", template=promo_template, audience=audience, scheduled_at=at(2026, 11, 2, 10),
+                             by=specialist)
+        bulk_enqueue(BulkSend.objects.get(pk=bulk.pk))
+    sent = dict(Message.objects.filter(bulk=bulk).values_list("member_id", "skip_reason"))
+    assert sent == {angry.pk: "complaint_open", calm.pk: ""}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db.models import Expression, IntegerField, Value
+from django.db.models import BooleanField, Expression, IntegerField, Value
 
 OpenCounts = Callable[[list[int]], dict[int, int]]
 OnRecordExpr = Callable[[str], Expression]
@@ -17,10 +17,12 @@ OnRecordExpr = Callable[[str], Expression]
 _source: dict[str, Callable] = {}
 
 
-def register_complaint_source(*, open_counts: OpenCounts, on_record_expr: OnRecordExpr) -> None:
+def register_complaint_source(*, open_counts: OpenCounts, on_record_expr: OnRecordExpr,
+                              open_expr: OnRecordExpr | None = None) -> None:
     """`open_counts(member_ids) -> {member id: open complaints}`; `on_record_expr(member_ref)`: an expression
-    counting a member's complaints on record (open or past) per row of a member query."""
-    _source.update(open_counts=open_counts, on_record_expr=on_record_expr)
+    counting a member's complaints on record (open or past) per row of a member query; `open_expr(member_ref)`:
+    a boolean expression, true when the member has an open complaint."""
+    _source.update(open_counts=open_counts, on_record_expr=on_record_expr, open_expr=open_expr)
 
 
 def open_complaints_count(member_ids: list[int]) -> dict[int, int]:
@@ -33,3 +35,9 @@ def complaints_on_record_expr(member_ref: str = "member_id") -> Expression:
     """Per row of a member query: the member's complaints on record, open or past."""
     expr = _source.get("on_record_expr")
     return expr(member_ref) if expr is not None else Value(0, output_field=IntegerField())
+
+
+def has_open_complaint_expr(member_ref: str = "pk") -> Expression:
+    """Per row of a member query: true when the member has an open complaint."""
+    expr = _source.get("open_expr")
+    return expr(member_ref) if expr is not None else Value(False, output_field=BooleanField())

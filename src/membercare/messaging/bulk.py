@@ -24,6 +24,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.care.complaints import has_open_complaint_expr, open_complaints_count
 from membercare.loyalty.models import LoyaltyAccount
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
@@ -123,15 +124,16 @@ def bulk_preview(*, template: MessageTemplate, audience: dict, at: dt.datetime, 
     counts = members.aggregate(total=Count("pk"), no_address=Count("pk", filter=no_address),
                                opted_out=Count("pk", filter=opted), no_consent=Count("pk", filter=no_consent),
                                prefers_other=Count("pk", filter=prefers))
-    capped = 0
+    capped = complaint_open = 0
     if marketing:
         eligible = (members.exclude(**{field: ""}).exclude(opted=True).exclude(prefers)
                     .filter(**{CONSENT_FIELD[channel]: True}))
-        capped = (eligible.annotate(week=_week_count(at)).filter(week__gte=int(config["weekly_cap"]))
-                  .values("pk").count())
+        complaint_open = eligible.filter(has_open_complaint_expr("pk")).values("pk").count()
+        capped = (eligible.exclude(has_open_complaint_expr("pk")).annotate(week=_week_count(at))
+                  .filter(week__gte=int(config["weekly_cap"])).values("pk").count())
     excluded = {"prefers_other": counts["prefers_other"], "no_address": counts["no_address"],
                 "opted_out": counts["opted_out"],
-                "no_consent": counts["no_consent"], "capped": capped}
+                "no_consent": counts["no_consent"], "complaint_open": complaint_open, "capped": capped}
     receive = counts["total"] - sum(excluded.values())
     quiet = receive if in_quiet_hours(at, config) else 0
     rendered = []
@@ -212,6 +214,7 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
             staff.update({s.pk: s for s in Staff.objects.filter(pk__in=missing)})
             opted = set(OptOut.objects.filter(member_id__in=ids, channel=channel).values_list("member_id", flat=True))
             week = marketing_sent_this_week(ids, bulk.scheduled_at) if marketing else {}
+            complaints = open_complaints_count(ids) if marketing else {}
             tiers = member_tiers(ids) if "tier" in used else {}
             extra = audience_values(bulk.audience, ids, used)
             points = dict(LoyaltyAccount.objects.filter(member_id__in=ids).values_list("member_id", "points")
@@ -228,7 +231,7 @@ def bulk_enqueue(bulk: BulkSend, *, chunk: int = CHUNK, stop_after_chunks: int |
                 body, subject = render(template.body, values), render(template.subject, values)
                 reason = exclusion(member, channel, marketing=marketing, opted_out=member.pk in opted,
                                    sent_this_week=week.get(member.pk, 0), config=config,
-                                   respect_preference=respect)
+                                   respect_preference=respect, open_complaint=bool(complaints.get(member.pk)))
                 if not reason and not checker.passes(values):
                     reason = "content"
                 if member.preferred_time not in when:

@@ -26,6 +26,7 @@ EXCLUSION_REASONS = {
     "capped": _("weekly message limit reached"),
     "content": _("the message breaks a content rule"),
     "erased": _("the member's personal data was erased"),
+    "complaint_open": _("an open complaint: marketing waits until it is resolved"),
 }
 QUIET = "quiet_hours"
 QUIET_LABEL = _("held until quiet hours end")
@@ -58,7 +59,7 @@ def prefers_other(member: Member, channel: str) -> bool:
 
 
 def exclusion(member: Member, channel: str, *, marketing: bool, opted_out: bool, sent_this_week: int,
-              config: dict, respect_preference: bool = False) -> str:
+              config: dict, respect_preference: bool = False, open_complaint: bool = False) -> str:
     """The reason code (EXCLUSION_REASONS) why this member must not get the message, or ""."""
     if member.erased_at is not None:
         return "erased"
@@ -70,6 +71,8 @@ def exclusion(member: Member, channel: str, *, marketing: bool, opted_out: bool,
         return "opted_out"
     if marketing and not getattr(member, CONSENT_FIELD[channel]):
         return "no_consent"
+    if marketing and open_complaint:  # a member waiting for a complaint's remedy gets no promotion meanwhile
+        return "complaint_open"
     if marketing and sent_this_week >= int(config["weekly_cap"]):
         return "capped"
     return ""

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.care.complaints import open_complaints_count
 from membercare.members.models import Member, MemberChange
 from membercare.org.models import Staff, Store
 
@@ -117,7 +118,8 @@ def message_send(*, member: Member, channel: str, category: str, sender: Staff |
     marketing = is_marketing(category, config)
     reason = exclusion(member, channel, marketing=marketing,
                        opted_out=OptOut.objects.filter(member=member, channel=channel).exists(),
-                       sent_this_week=marketing_sent_this_week([member.pk], at).get(member.pk, 0), config=config)
+                       sent_this_week=marketing_sent_this_week([member.pk], at).get(member.pk, 0), config=config,
+                       open_complaint=marketing and bool(open_complaints_count([member.pk]).get(member.pk)))
     if reason:
         raise SendRefused(reason, _("Not sent: %(reason)s.") % {"reason": EXCLUSION_REASONS[reason]})
     params = {k: v for k, v in values.items() if "{" + k + "}" in body}

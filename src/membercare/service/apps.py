@@ -17,6 +17,7 @@ class ServiceConfig(AppConfig):
         from .handlers import on_contact_saved
         from .selectors import (
             complaints_on_record_expr,
+            has_open_complaint_expr,
             member_complaint_events,
             member_gift_events,
             open_complaints_count,
@@ -24,5 +25,6 @@ class ServiceConfig(AppConfig):
 
         register_timeline_source("complaint", member_complaint_events)
         register_timeline_source("gift", member_gift_events)
-        register_complaint_source(open_counts=open_complaints_count, on_record_expr=complaints_on_record_expr)
+        register_complaint_source(open_counts=open_complaints_count, on_record_expr=complaints_on_record_expr,
+                                  open_expr=has_open_complaint_expr)
         post_save.connect(on_contact_saved, sender=Contact, dispatch_uid="service_contact_saved")

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,6 +42,11 @@ def open_complaints_count(member_ids: list[int]) -> dict[int, int]:
     rows = (Complaint.objects.filter(OPEN, member_id__in=member_ids).values("member_id")
             .annotate(n=Count("pk")).values_list("member_id", "n"))
     return dict(rows)
+
+
+def has_open_complaint_expr(member_ref: str = "pk") -> Exists:
+    """Per row of a member query: whether the member has an open complaint (marketing waits for it)."""
+    return Exists(Complaint.objects.filter(OPEN, member_id=OuterRef(member_ref)))
 
 
 def complaints_on_record_expr(member_ref: str = "member_id") -> Coalesce:
