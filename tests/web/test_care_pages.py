@@ -63,12 +63,15 @@ def test_task_list_shows_todays_and_overdue_tasks_in_order(login, clerk, colleag
     task(member, colleague, rule="dormant_review")  # someone else's
     task(member, clerk, rule="sleeping_call", status=TaskStatus.DONE)  # done
     page = login(clerk).get(reverse("care_tasks")).content.decode()
-    assert card_ids(page) == [overdue.pk, callback.pk, birthday.pk]  # overdue first, then by priority
-    overdue_card = page[page.index(f'id="task-{overdue.pk}"'):page.index(f'id="task-{callback.pk}"')]
+    # one card per member, members with an overdue task first, then by priority; in a card the overdue task
+    # leads and the member's other task of today is listed with it and closed by the same contact
+    assert card_ids(page) == [overdue.pk, birthday.pk]
+    overdue_card = page[page.index(f'id="task-{overdue.pk}"'):page.index(f'id="task-{birthday.pk}"')]
+    assert 'data-rule="new_member_callback"' in overdue_card and f'name="also" value="{callback.pk}"' in overdue_card
     assert "overdue" in page[page.index(f'id="task-{overdue.pk}"') - 40:page.index(f'id="task-{overdue.pk}"')]
     assert ngettext("Overdue by %(n)s day", "Overdue by %(n)s days", 3) % {"n": 3} in overdue_card  # not only colour
     assert re.search(r'badge overdue">⚠', overdue_card)
-    assert "badge overdue" not in page[page.index(f'id="task-{callback.pk}"'):]
+    assert "badge overdue" not in page[page.index(f'id="task-{birthday.pk}"'):]
     # key facts and the script hint
     birthday_card = page[page.index(f'id="task-{birthday.pk}"'):]
     assert "王丽" in birthday_card and "37" in birthday_card and f"tel:{member.phone}" in birthday_card

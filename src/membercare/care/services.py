@@ -111,12 +111,17 @@ def _contact_store(staff: Staff, member: Member, task: Task | None) -> Store:
 # ------------------------------------------------------------------------------------------ contacts
 
 
+MAX_ALSO = 50  # other tasks one contact may close: a member has a handful a day
+
+
 @transaction.atomic
 def contact_log(*, staff: Staff, channel: str, outcome: str, task: Task | None = None, member: Member | None = None,
                 reason: str = "", notes: str = "", next_step: str = "", next_due_on: dt.date | None = None,
-                at: dt.datetime | None = None) -> Contact:
+                at: dt.datetime | None = None, also: Iterable[int] = ()) -> Contact:
     """Log one contact with a member, from a task (which is then done) or not. A next contact date creates
-    the next task (rule "follow_up") for the same member, assigned to whoever logged this contact."""
+    the next task (rule "follow_up") for the same member, assigned to whoever logged this contact. `also`: ids
+    of the member's other open tasks this one contact answers (the care list shows one card per member with
+    all of today's reasons); those the staff may work on are done too, the others are left as they are."""
     require(can_work_members(staff))
     if task is None and member is None:
         raise CareError("member_required", _("Choose the member or the task."))
@@ -157,6 +162,10 @@ def contact_log(*, staff: Staff, channel: str, outcome: str, task: Task | None =
     if task is not None:
         task.status, task.done_at, task.done_by = TaskStatus.DONE, now, staff
         task.save(update_fields=["status", "done_at", "done_by"])
+        others = [t for t in Task.objects.select_for_update().filter(
+            pk__in=[int(i) for i in also if str(i).isdigit()][:MAX_ALSO], member_id=member.pk,
+            status=TaskStatus.OPEN).exclude(pk=task.pk).select_related("store") if can_act_on_task(staff, t)]
+        Task.objects.filter(pk__in=[t.pk for t in others]).update(status=TaskStatus.DONE, done_at=now, done_by=staff)
     if next_due_on is not None:
         priority = care_config()["rules"].get(FOLLOW_UP_RULE, {}).get("priority", FOLLOW_UP_PRIORITY)
         Task.objects.create(

@@ -20,12 +20,12 @@ from membercare.care.config import care_config
 from membercare.care.models import CareConfig, CareEvent, Lifecycle, MemberSegments, StoreCareSettings, Task
 from membercare.care.selectors import (
     care_config_history,
+    member_card,
     my_task_counts,
-    my_tasks,
     store_open_tasks,
     store_staff,
     store_tasks,
-    task_row,
+    task_board,
 )
 from membercare.care.services import (
     REASON_RULES,
@@ -69,14 +69,24 @@ def _contact_form(task: Task, data=None) -> ContactForm:
                        show_reason=task.rule in REASON_RULES)
 
 
+DUE_FILTERS = ("overdue", "today")
+
+
+def _board(request: HttpRequest, today: dt.date):
+    q = request.GET
+    return task_board(request.user, today, rule=q.get("rule", "")[:40], channel=q.get("channel", "")[:10],
+                      due=q.get("due", "") if q.get("due") in DUE_FILTERS else "", page=q.get("page") or 1)
+
+
 def care_tasks_page(request: HttpRequest) -> HttpResponse:
-    """/care/: my tasks for today and the overdue ones, each with the member's key facts and a contact form."""
+    """/care/: my open tasks due today or overdue, one card per member with all of the member's reasons, the
+    member's key facts and one contact form; grouped by kind (chips with counts), filtered, paged."""
     require(can_work_members(request.user))
     today = timezone.localdate()
-    rows = my_tasks(request.user, today)
+    board = _board(request, today)
     return render(request, "web/care/tasks.html", {
-        "rows": [(row, _contact_form(row.task)) for row in rows], "today": today,
-        "counts": my_task_counts(request.user, today),
+        "board": board, "cards": [(card, _contact_form(card.primary.task)) for card in board.cards],
+        "today": today, "counts": my_task_counts(request.user, today),
     })
 
 
@@ -88,14 +98,14 @@ def _visible_task(request: HttpRequest, pk: int) -> Task:
 
 
 def _log_from_form(request: HttpRequest, form: ContactForm, *, task: Task | None = None,
-                   member: Member | None = None) -> bool:
+                   member: Member | None = None, also: list[str] | None = None) -> bool:
     if not form.is_valid():
         return False
     data = form.cleaned_data
     try:
         contact_log(task=task, member=member, staff=request.user, channel=data["channel"], outcome=data["outcome"],
                     reason=data.get("reason") or "", notes=data["notes"], next_step=data["next_step"],
-                    next_due_on=data["next_due_on"])
+                    next_due_on=data["next_due_on"], also=also or ())
     except ValidationError as exc:
         add_service_errors(form, exc)
         return False
@@ -108,7 +118,8 @@ def care_task_contact(request: HttpRequest, pk: int) -> HttpResponse:
     card comes back with the errors next to the fields and everything typed kept."""
     task = _visible_task(request, pk)
     form = _contact_form(task, request.POST)
-    ok = _log_from_form(request, form, task=task)
+    also = request.POST.getlist("also")[:50]
+    ok = _log_from_form(request, form, task=task, also=also)
     today = timezone.localdate()
     if request.htmx:
         if ok:
@@ -116,17 +127,20 @@ def care_task_contact(request: HttpRequest, pk: int) -> HttpResponse:
                 "member": task.member, "counts": my_task_counts(request.user, today)})
         else:
             response = render(request, "web/care/_task_card.html", {
-                "row": task_row(task, today), "form": form, "open": True})
+                "card": member_card(task, [int(i) for i in also if i.isdigit()], today), "form": form, "open": True})
         response["Cache-Control"] = "no-store"
         patch_vary_headers(response, ["HX-Request"])
         return response
     if ok:
         messages.success(request, _("Contact with %(name)s logged.") % {"name": task.member.name})
         return redirect("care_tasks")
-    rows = [(row, form if row.task.pk == task.pk else _contact_form(row.task)) for row in my_tasks(request.user)]
-    if all(row.task.pk != task.pk for row, _form in rows):
-        rows.insert(0, (task_row(task, today), form))
-    return render(request, "web/care/tasks.html", {"rows": rows, "today": today, "open_task": task.pk,
+    board = _board(request, today)
+    cards = [(card, form if card.primary.task.pk == task.pk else _contact_form(card.primary.task))
+             for card in board.cards]
+    if all(card.primary.task.pk != task.pk for card, _form in cards):
+        cards.insert(0, (member_card(task, [int(i) for i in also if i.isdigit()], today), form))
+    return render(request, "web/care/tasks.html", {"board": board, "cards": cards, "today": today,
+                                                   "open_task": task.pk,
                                                    "counts": my_task_counts(request.user, today)})
 
 
