@@ -53,7 +53,7 @@ def test_chips_count_by_kind_and_channel_and_filter(login, clerk, store):
         task(MemberFactory(home_store=store), clerk, rule="dormant_review", key=f"d{i}")
     task(MemberFactory(home_store=store), clerk, rule="dormant_review", key="late", due=TODAY - dt.timedelta(days=2))
     board = task_board(clerk, TODAY)
-    assert [(r, n) for r, _label, n in board.groups] == [("campaign_notice", 5), ("dormant_review", 4)]
+    assert [(r, n, m) for r, _label, n, m in board.groups] == [("campaign_notice", 5, 5), ("dormant_review", 4, 0)]
     assert {c: n for c, _label, n in board.channels} == {"sms": 5, "phone": 4}
     assert task_board(clerk, TODAY, rule="dormant_review").tasks == 4
     assert task_board(clerk, TODAY, rule="dormant_review", due="overdue").tasks == 1
@@ -97,3 +97,13 @@ def test_call_order_overdue_then_priority_then_card_then_spending(clerk, store):
     task(urgent, clerk, key="t", priority=10)
     order = [c.primary.task.member_id for c in task_board(clerk, TODAY).cards]
     assert order == [late.pk, urgent.pk, knight.pk, rich_elite.pk, poor_elite.pk, nobody.pk]
+
+
+def test_a_message_group_offers_its_send_in_one_action(login, clerk, store):
+    for i in range(3):
+        task(MemberFactory(home_store=store), clerk, rule="campaign_notice", key=f"n{i}", channel="sms")
+    task(MemberFactory(home_store=store), clerk, rule="dormant_review", key="d")
+    send = reverse("care_task_group_send", args=["campaign_notice"])
+    assert send in login(clerk).get(reverse("care_tasks"), {"rule": "campaign_notice"}).content.decode()
+    calls = login(clerk).get(reverse("care_tasks"), {"rule": "dormant_review"}).content.decode()
+    assert "care/tasks/send/" not in calls  # calls are not sent as messages

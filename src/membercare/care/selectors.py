@@ -189,7 +189,7 @@ class MemberCard:
 class TaskBoard:
     cards: list[MemberCard]
     page: Any  # django.core.paginator.Page of member groups
-    groups: list[tuple[str, str, int]]  # (rule, label, open tasks) over the other filters
+    groups: list[tuple[str, str, int, int]]  # (rule, label, open tasks, of them by message) over the other filters
     channels: list[tuple[str, str, int]]  # (channel, label, open tasks)
     tasks: int  # open tasks under the filters
     filters: dict[str, str]
@@ -217,8 +217,10 @@ def task_board(staff: Staff, day: dt.date | None = None, *, rule: str = "", chan
     due_filter = Q(due_on__lt=day) if due == "overdue" else Q(due_on=day) if due == "today" else Q()
     rule_filter = Q(rule=rule) if rule else Q()
     channel_filter = Q(channel=channel) if channel else Q()
-    groups = [(r["rule"], rule_label(r["rule"], {}), r["n"]) for r in
-              base.filter(due_filter, channel_filter).values("rule").annotate(n=Count("pk")).order_by("-n", "rule")]
+    by_message = Q(channel__in=[CareChannel.SMS, CareChannel.EMAIL, CareChannel.WECHAT])
+    groups = [(r["rule"], rule_label(r["rule"], {}), r["n"], r["msgs"]) for r in
+              base.filter(due_filter, channel_filter).values("rule")
+              .annotate(n=Count("pk"), msgs=Count("pk", filter=by_message)).order_by("-n", "rule")]
     channel_labels = dict(CareChannel.choices)
     channels = [(r["channel"], str(channel_labels.get(r["channel"], r["channel"])), r["n"]) for r in
                 base.filter(due_filter, rule_filter).values("channel").annotate(n=Count("pk"))
@@ -241,7 +243,7 @@ def task_board(staff: Staff, day: dt.date | None = None, *, rule: str = "", chan
         by_member.setdefault(row.task.member_id, []).append(row)
     cards = [MemberCard(by_member[m]) for m in ids if m in by_member]
     return TaskBoard(cards=cards, page=current, groups=groups, channels=channels,
-                     tasks=sum(n for r, _label, n in groups if not rule or r == rule),
+                     tasks=sum(n for r, _label, n, _m in groups if not rule or r == rule),
                      filters={"rule": rule, "channel": channel, "due": due})
 
 

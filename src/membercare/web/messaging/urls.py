@@ -22,5 +22,6 @@ urlpatterns = [
     path("messaging/settings/test/", vs.messaging_settings_test_partial, name="messaging_settings_test"),
     path("messaging/settings/history/", vs.messaging_settings_history_page, name="messaging_settings_history"),
     path("care/tasks/<int:pk>/message/", v.care_task_message, name="care_task_message"),
+    path("care/tasks/send/<slug:rule>/", v.care_task_group_send, name="care_task_group_send"),
     path("members/<int:pk>/opt-out/", v.member_opt_out, name="member_opt_out"),
 ]

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from membercare.care.catalogue import rule_label
 from membercare.care.models import Outcome, Task, TaskStatus
 from membercare.care.selectors import my_task_counts
 from membercare.care.services import can_act_on_task, contact_log
@@ -40,14 +41,12 @@ from membercare.messaging.placeholders import PLACEHOLDERS, member_values
 from membercare.messaging.placeholders import render as render_text
 from membercare.messaging.policy import EXCLUSION_REASONS, sms_segments
 from membercare.messaging.selectors import (
-    RULE_CATEGORY,
     cost_by_channel,
     outbox_search,
-    task_message_channel,
-    template_for,
     today_range,
 )
 from membercare.messaging.services import message_send, opt_out, template_check, template_save, tier_label
+from membercare.messaging.task_sends import task_group_preview, task_group_send, task_message_draft
 from membercare.org.models import Role
 
 from ..forms import add_service_errors
@@ -208,13 +207,8 @@ def _task_extra(task: Task) -> dict:
 
 
 def _task_message_initial(task: Task, staff) -> tuple[str, MessageTemplate | None, dict]:
-    category = RULE_CATEGORY.get(task.rule, Category.CALLBACK)
-    channel = task_message_channel(task)
-    template = template_for(category, channel)
-    values = member_values(task.member, store=task.store, clerk=staff, extra=_task_extra(task), tier_of=tier_label)
-    initial = {"channel": channel, "body": render_text(template.body, values) if template else "",
-               "subject": render_text(template.subject, values) if template else ""}
-    return category, template, initial
+    category, template, channel, body, subject = task_message_draft(task, staff)
+    return category, template, {"channel": channel, "body": body, "subject": subject}
 
 
 def care_task_message(request: HttpRequest, pk: int) -> HttpResponse:
@@ -277,3 +271,23 @@ def member_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("Choose the channel."))
     return redirect(reverse("member_detail", args=[member.pk]) + "#opt-outs")
+
+
+def care_task_group_send(request: HttpRequest, rule: str) -> HttpResponse:
+    """A group of message tasks from the care list: GET previews each member's message (or why it would not
+    go, and when it goes); POST sends the listed ones in one action (membercare.messaging.task_sends: each task
+    locked and checked open, so nothing goes twice) and returns to the list with the counts."""
+    require(can_work_members(request.user))
+    rule = rule[:40]
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("task")[:500] if i.isdigit()]
+        counts = task_group_send(staff=request.user, rule=rule, task_ids=ids)
+        messages.success(request, _("%(sent)d messages sent, their tasks done; %(refused)d not sent (their "
+                                    "tasks stay open); %(skipped)d already done.") % counts)
+        return redirect(f"{reverse('care_tasks')}?rule={rule}")
+    lines = task_group_preview(staff=request.user, rule=rule)
+    return render(request, "web/messaging/task_group_send.html", {
+        "rule": rule, "label": rule_label(rule, {}), "lines": lines,
+        "ready": [line for line in lines if line.ok], "refused": [line for line in lines if not line.ok],
+        "now": timezone.now(),
+    })
