@@ -106,10 +106,12 @@ def main() -> None:
     client.force_login(clerk)
     empty.force_login(idle)
     members = Task.objects.filter(assignee=clerk).values("member_id").distinct().count()
-    last = -(-members // 20)
+    from membercare.care.selectors import BOARD_PAGE
+
+    last = -(-members // BOARD_PAGE)
     reference = summary_ms(timed(empty, "/care/", args.repeat))
     rows = []
-    for label, url in (("first page", "/care/"), ("one kind (calls)", "/care/?rule=dormant_review"),
+    for label, url in (("first page", "/care/"), ("one kind (calls)", "/care/?rule=new_member_callback"),
                        ("SMS notices", "/care/?rule=campaign_notice"), (f"last page ({last})", f"/care/?page={last}")):
         s = summary_ms(timed(client, url, args.repeat))
         rows.append([label, f"{s['p50']:.0f}", f"{s['p95']:.0f}", f"{s['p50'] / reference['p50']:.2f}",

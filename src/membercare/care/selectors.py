@@ -159,7 +159,7 @@ def my_task_counts(staff: Staff, day: dt.date | None = None) -> dict[str, int]:
 
 # ------------------------------------------------------------------------------------- the care list
 
-BOARD_PAGE = 20  # members per page: a clerk's screenful or two
+BOARD_PAGE = 10  # members per page: a few screens at a counter tablet's 1024x768
 
 
 @dataclass

@@ -26,7 +26,7 @@ from membercare.org.models import Staff
 
 from .models import Category, Message, MessageChannel, MessageTemplate
 from .placeholders import member_values, render
-from .policy import MESSAGE_CHANNELS
+from .policy import EXCLUSION_REASONS, MESSAGE_CHANNELS
 from .selectors import RULE_CATEGORY, task_message_channel, template_for
 from .services import SendRefused, message_send, tier_label
 
@@ -45,6 +45,10 @@ class TaskSend:
     @property
     def ok(self) -> bool:
         return not self.refusal
+
+    @property
+    def reason_label(self) -> str:
+        return str(EXCLUSION_REASONS.get(self.refusal) or self.refusal_text)
 
     @property
     def channel_label(self) -> str:
@@ -100,6 +104,7 @@ def task_group_preview(*, staff: Staff, rule: str, day: dt.date | None = None) -
         except ValidationError as invalid:
             line.refusal, line.refusal_text = "error", "；".join(invalid.messages)
         out.append(line)
+    out.sort(key=lambda line: (line.ok is False, line.refusal))  # the ready first, the refused by reason
     return out
 
 
