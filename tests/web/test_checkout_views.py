@@ -205,10 +205,48 @@ def test_receipts_of_other_stores_are_not_shown(counter, chain, member, elite): 
     other = checkout_post(store=chain.shop2, clerk=None, card_number=elite.number, lines=[LineIn("SHIRT", 1)])
     assert counter.get(reverse("checkout_receipt", args=[other.pk])).status_code == 404
     assert counter.get(reverse("checkout_return", args=[other.pk])).status_code == 404
-    assert counter.get(reverse("checkout_find_receipt"), {"number": other.number}).url == reverse("checkout")
+    refused = counter.get(reverse("checkout_find_receipt"), {"number": other.number})
+    assert refused.status_code == 200 and 'id="receipt-results"' not in refused.content.decode()
     mine = checkout_post(store=chain.shop, clerk=None, card_number=elite.number, lines=[LineIn("SHIRT", 1)])
     found = counter.get(reverse("checkout_find_receipt"), {"number": mine.number.lower()})
     assert found.url == reverse("checkout_receipt", args=[mine.pk])
+
+
+def test_receipts_are_found_without_the_slip(counter, chain, member, elite):  # noqa: F811
+    """Issue 18: by the member's phone, its last four digits, the name, part of the number, the day; never
+    another store's receipt."""
+    import datetime as dt
+    import re
+
+    from django.utils import timezone
+
+    mine = [checkout_post(store=chain.shop, clerk=None, card_number=elite.number, lines=[LineIn("SHIRT", 1)])
+            for _ in range(3)]
+    other = checkout_post(store=chain.shop2, clerk=None, card_number=elite.number, lines=[LineIn("SHIRT", 1)])
+    url = reverse("checkout_find_receipt")
+
+    def numbers(**params):
+        page = counter.get(url, params).content.decode()
+        return set(re.findall(r'<td class="nowrap"><a href="[^"]+">([^<]+)</a>', page))
+
+    from membercare.sales.models import Receipt
+
+    all_mine = set(Receipt.objects.filter(member=member, store=chain.shop).values_list("number", flat=True))
+    assert {r.number for r in mine} <= all_mine
+    assert numbers(q=member.phone) == all_mine
+    assert numbers(q=member.phone[-4:]) == all_mine
+    assert numbers(q=member.name) == all_mine
+    assert numbers(q=elite.number) == all_mine
+    assert numbers(q=mine[1].number[-5:]) == {mine[1].number}  # part of the number
+    assert numbers(q="", day=timezone.localdate().isoformat()) == set(Receipt.objects.filter(
+        store=chain.shop, sold_at__date=timezone.localdate()).values_list("number", flat=True))
+    assert numbers(q="", day=(timezone.localdate() - dt.timedelta(days=1)).isoformat()) == set()
+    assert other.number not in numbers(q=member.phone)
+    assert 'class="errorlist"' in counter.get(url, {"q": member.phone, "day": "2026-13-40"}).content.decode()
+    # the member's timeline links the receipts of the clerk's stores, not the others
+    profile = counter.get(reverse("member_detail", args=[member.pk])).content.decode()
+    assert reverse("checkout_receipt", args=[mine[0].pk]) in profile
+    assert other.number in profile and reverse("checkout_receipt", args=[other.pk]) not in profile
 
 
 @pytest.mark.postgres

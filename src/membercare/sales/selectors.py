@@ -18,6 +18,6 @@ def member_purchase_events(member: Member, limit: int) -> list[TimelineEvent]:
         events.append(TimelineEvent(
             at=r.sold_at, kind=kind,
             title=_("%(store)s: paid ¥%(paid)s") % {"store": r.store.name, "paid": r.total_paid},
-            detail=items, extra={"receipt": r.number},
+            detail=items, extra={"receipt": r.number, "receipt_id": r.pk, "store_id": r.store_id},
         ))
     return events

@@ -8,12 +8,13 @@ tap on "Post" replays the first result).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -29,6 +30,7 @@ from membercare.checkout.pipeline import (
     identify,
     return_post,
 )
+from membercare.checkout.receipts import receipt_search
 from membercare.core.permissions import require, visible_stores
 from membercare.loyalty.birthday import birthday_period
 from membercare.loyalty.birthday_exceptions import approved_exception_on
@@ -213,13 +215,22 @@ def checkout_quote(request: HttpRequest) -> HttpResponse:
 
 
 def checkout_find_receipt(request: HttpRequest) -> HttpResponse:
-    number = request.GET.get("number", "").strip()
-    receipt = (Receipt.objects.filter(Q(number=number) | Q(number=number.upper()))  # exact: the unique index
-               .filter(store__in=checkout_stores(request.user)).first())
-    if receipt is None:
-        messages.error(request, _("No receipt %(number)s at your stores.") % {"number": number})
-        return redirect("checkout")
-    return redirect("checkout_receipt", pk=receipt.pk)
+    """Receipts of the clerk's stores by number (a full number opens the receipt), part of a number, the
+    member (phone, last four digits, name, member or card number) and the day (checkout.receipts)."""
+    query = (request.GET.get("q") or request.GET.get("number") or "").strip()
+    day_text = request.GET.get("day", "").strip()
+    day, day_error = None, ""
+    if day_text:
+        try:
+            day = dt.date.fromisoformat(day_text[:10])
+        except ValueError:
+            day_error = _("Give the day as YYYY-MM-DD.")
+    result = receipt_search(checkout_stores(request.user), query, day)
+    if result.exact:
+        return redirect("checkout_receipt", pk=result.receipts[0].pk)
+    return render(request, "web/checkout/receipts.html", {
+        "query": query, "day": day_text, "day_error": day_error, "result": result,
+    })
 
 
 def checkout_receipt(request: HttpRequest, pk: int) -> HttpResponse:

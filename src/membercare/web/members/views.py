@@ -36,6 +36,7 @@ from membercare.members.selectors import (
 )
 from membercare.members.services import member_create, member_reveal_id_number, member_update
 
+from ..checkout.views import checkout_stores
 from .forms import MemberForm
 
 
@@ -126,6 +127,7 @@ def member_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
         "segments": member_segments_panel(member),
         "can_log_contact": can_act_on_member(request.user, member),
         "can_erase": can_erase_members(request.user),
+        "sell_store_ids": set(checkout_stores(request.user).values_list("pk", flat=True)),
     })
 
 
