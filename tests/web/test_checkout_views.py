@@ -226,8 +226,8 @@ def test_receipts_are_found_without_the_slip(counter, chain, member, elite):  # 
     url = reverse("checkout_find_receipt")
 
     def numbers(**params):
-        page = counter.get(url, params).content.decode()
-        return set(re.findall(r'<td class="nowrap"><a href="[^"]+">([^<]+)</a>', page))
+        html = counter.get(url, params).content.decode()
+        return set(re.findall(r'<td class="nowrap"><a href="[^"]+">([^<]+)</a>', html))
 
     from membercare.sales.models import Receipt
 
