@@ -244,3 +244,28 @@ def test_a_day_of_demo_sales_writes_exactly_what_it_wrote_before(client, fast_ha
     for part in want:
         assert got[part] == want[part], part
     assert set(got) == set(want)
+    _adjustments_explain_every_sale(got)
+
+
+def _adjustments_explain_every_sale(got: dict) -> None:
+    """Issue 18: each sale's receipt carries what every adjustment and tender took off, as the till showed it:
+    the full price less those amounts is what was paid; the coupon's, the points' and the birthday's amounts
+    agree with their own records."""
+    from decimal import Decimal
+
+    from membercare.sales.models import ReceiptAdjustment
+
+    sales = {r["number"]: r for r in got["receipts"] if not r["original"]}
+    taken: dict[str, dict[str, Decimal]] = {}
+    for a in ReceiptAdjustment.objects.filter(receipt__number__in=sales).select_related("receipt"):
+        taken.setdefault(a.receipt.number, {})[a.kind] = a.amount
+    kinds = set()
+    for number, r in sales.items():
+        mine = taken.get(number, {})
+        kinds |= set(mine)
+        assert Decimal(r["full"]) - sum(mine.values(), Decimal("0")) == Decimal(r["paid"]), (number, mine)
+        assert mine.get("points_offset", Decimal("0")) == Decimal(r["offset"]), number
+        assert ("birthday" in mine) == bool(r["birthday"]), number
+    for c in got["coupons"]:
+        assert taken[c["receipt"]]["coupon"] == Decimal(c["amount"]), c
+    assert {"tier_discount", "birthday", "coupon", "points_offset", "exclusive_sale"} <= kinds

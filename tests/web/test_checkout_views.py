@@ -308,3 +308,21 @@ def test_in_a_browser_the_quote_follows_the_typing_and_post_shows_the_receipt(pa
     receipt = Receipt.objects.filter(member=member).latest("pk")
     assert receipt.total_paid == Decimal("1700.00") and receipt.number in page.locator("#receipt-number").inner_text()
     page.problems.assert_none()
+
+
+def test_the_receipt_shows_every_adjustment_and_the_new_balance(client, chain, member, elite):  # noqa: F811
+    """Issue 18: the card discount, the points offset, the points earned and the balance after the sale, in
+    Chinese, and a print button (the 80 mm print stylesheet is app.css's @media print)."""
+    from membercare.loyalty.models import LoyaltyAccount
+
+    client.force_login(chain.clerk)
+    sale = checkout_post(store=chain.shop, clerk=chain.clerk, card_number=elite.number,
+                         lines=[LineIn("SHIRT", 2)], redeem_points=1000)
+    page = client.get(reverse("checkout_receipt", args=[sale.pk])).content.decode()
+    adjustments = dict(re.findall(r"<dt>([^<]+)</dt><dd class=\"adjustment\">−¥([\d.]+)</dd>", page))
+    assert set(adjustments) == {"会员卡折扣", "积分抵现"}, adjustments
+    assert Decimal(adjustments["积分抵现"]) == sale.points_offset
+    assert sale.total_full_price - sum(map(Decimal, adjustments.values())) == sale.total_paid
+    balance = re.search(r'id="points-balance">(\d+)<', page).group(1)
+    assert int(balance) == LoyaltyAccount.objects.get(member=member).points
+    assert "data-print" in page

@@ -27,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from membercare.loyalty.identify import Identified
 from membercare.org.models import Store
@@ -140,6 +141,7 @@ def coupon_redeem(quote, *, receipt, store: Store, at: dt.datetime) -> CouponRed
 
 class CouponAdjustment(Adjustment):
     name, stage, order = "coupon", "adjustment", 40
+    label = gettext_lazy("Coupon")
 
     def quote(self, sale) -> None:
         if sale.request.coupon_code:  # a campaign coupon re-prices its units (no query without a code)

@@ -40,7 +40,7 @@ from membercare.loyalty.programme import Programme, programme_at
 from membercare.loyalty.tiers import RollingBefore, issue_accumulation_card
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
-from membercare.sales.models import Product, Receipt, ReceiptLine
+from membercare.sales.models import Product, Receipt, ReceiptAdjustment, ReceiptLine
 from membercare.sales.pipeline import (
     CENT,
     CheckoutError,
@@ -92,6 +92,8 @@ class Quote:
     coupon: object = None  # campaigns.Coupon applied to this basket
     coupon_discount: Decimal = ZERO
     parts: dict[str, Any] = field(default_factory=dict)
+    # what each adjustment and tender took off, in the pipeline's order: (provider name, amount > 0)
+    adjustments: list[tuple[str, Decimal]] = field(default_factory=list)
     # set for a sale being written
     account: LoyaltyAccount | None = None
     clerk: Staff | None = None
@@ -150,11 +152,20 @@ def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthd
                   request=SaleRequest(birthday=birthday, redeem_points=redeem_points, coupon_code=coupon_code),
                   balance=balance)
     stage = ""
+    taken: dict[str, Decimal] = {}
     for provider in providers():
         if provider.stage != stage and provider.stage == "tender":  # the amount due, once the prices are final
             quote.total_paid = sum((ql.paid for ql in quote.lines), ZERO)
         stage = provider.stage
+        if stage == "reward":
+            provider.quote(quote)
+            continue
+        due_before, offset_before = sum((ql.paid for ql in quote.lines), ZERO), quote.offset
         provider.quote(quote)
+        amount = due_before - sum((ql.paid for ql in quote.lines), ZERO) + quote.offset - offset_before
+        if amount:
+            taken[provider.name] = taken.get(provider.name, ZERO) + amount
+    quote.adjustments = [(name, money(amount)) for name, amount in taken.items() if money(amount)]
     quote.total_full_price = money(sum((ql.full_price * ql.quantity for ql in quote.lines), ZERO))
     quote.total_paid = money(sum((ql.paid for ql in quote.lines), ZERO))
     quote.to_pay = money(quote.total_paid - quote.offset)
@@ -226,7 +237,9 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
     steps = providers()
     for provider in steps:
         provider.rows(sale, receipt, out)
-    changed = rows.insert_linked(receipt, [(receipt.posted_lines, "receipt_id"), (out.linked, "receipt_id")],
+    adjustments = [ReceiptAdjustment(receipt=receipt, kind=name, amount=amount) for name, amount in sale.adjustments]
+    changed = rows.insert_linked(receipt, [(receipt.posted_lines, "receipt_id"), (out.linked, "receipt_id"),
+                                           (adjustments, "receipt_id")],
                                  also=out.also, computed=("number", *computed) if computed else None,
                                  before=out.before)
     for check, count in zip(out.checks, changed, strict=True):

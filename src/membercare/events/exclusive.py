@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy
+
 from membercare.sales.pipeline import Adjustment, money
 
 ZERO = Decimal("0")
@@ -91,6 +93,7 @@ def _got_the_discount(lines) -> bool:
 
 class ExclusiveSaleDiscount(Adjustment):
     name, stage, order = "exclusive_sale", "adjustment", 20
+    label = gettext_lazy("VIP exclusive sale")
 
     def quote(self, sale) -> None:
         found = exclusive_sale_for(getattr(sale.member, "pk", None), sale.store, sale.on)

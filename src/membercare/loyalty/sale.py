@@ -21,6 +21,7 @@ from decimal import ROUND_DOWN, Decimal
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from membercare.sales.pipeline import Adjustment, CheckoutError, SaleRows, money, register
 
@@ -39,6 +40,7 @@ ZERO = Decimal("0")
 
 class TierDiscount(Adjustment):
     name, stage, order = "tier_discount", "adjustment", 10
+    label = gettext_lazy("Card discount")
 
     def quote(self, sale) -> None:
         tier = sale.programme.tier(sale.card.kind) if sale.card else None
@@ -79,6 +81,7 @@ def _check_birthday(sale) -> tuple[str, str, int, Decimal, bool]:
 
 class BirthdayPrivilege(Adjustment):
     name, stage, order = "birthday", "adjustment", 30
+    label = gettext_lazy("Birthday privilege")
 
     def quote(self, sale) -> None:
         if not sale.request.birthday:
@@ -119,6 +122,7 @@ class BirthdayPrivilege(Adjustment):
 
 class PointsOffset(Adjustment):
     name, stage, order = "points_offset", "tender", 10
+    label = gettext_lazy("Points offset")
 
     def quote(self, sale) -> None:
         points = sale.request.redeem_points

@@ -108,6 +108,20 @@ class ReceiptLine(models.Model):
                                 name="receiptline_returns")]
 
 
+class ReceiptAdjustment(models.Model):
+    """What one adjustment or tender of the sale pipeline took off the receipt (the card discount, the birthday
+    privilege, an exclusive sale, a coupon, the points offset…): the receipt shows each, as the till did."""
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="adjustments", db_index=False)
+    kind = models.CharField(_("kind"), max_length=30)  # the provider's name (sales.pipeline.Adjustment.name)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("receipt adjustment")
+        verbose_name_plural = _("receipt adjustments")
+        indexes = [models.Index(fields=["receipt", "kind"])]
+
+
 class SalesUpload(models.Model):
     """An offline store's sales file: previewed first (dry run), posted receipt by receipt on confirm."""
 

@@ -110,6 +110,7 @@ class Adjustment:
     name: str = ""
     stage: str = "adjustment"  # or "tender", "reward"
     order: int = 100
+    label: Any = ""  # what the receipt calls what it took off (translated); "" for rewards
 
     def quote(self, sale: Any) -> None:
         return None
@@ -152,3 +153,9 @@ def providers() -> tuple[Adjustment, ...]:
 
 def provider(name: str) -> Adjustment | None:
     return _REGISTRY.get(name)
+
+
+def provider_label(name: str) -> str:
+    """The receipt's label of the adjustment or tender called `name` (its name when it is not registered)."""
+    provider = _REGISTRY.get(name)
+    return str(provider.label) if provider is not None and provider.label else name

@@ -4,11 +4,14 @@ exclusive-sale discount, no birthday privilege, no coupon (those providers skip 
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from .pipeline import Adjustment
 
 
 class PromotionPrice(Adjustment):
     name, stage, order = "promotion", "adjustment", 5
+    label = gettext_lazy("Items on promotion")
 
     def quote(self, sale) -> None:
         for ql in sale.lines:
