@@ -318,11 +318,11 @@ def test_the_receipt_shows_every_adjustment_and_the_new_balance(client, chain, m
     client.force_login(chain.clerk)
     sale = checkout_post(store=chain.shop, clerk=chain.clerk, card_number=elite.number,
                          lines=[LineIn("SHIRT", 2)], redeem_points=1000)
-    page = client.get(reverse("checkout_receipt", args=[sale.pk])).content.decode()
-    adjustments = dict(re.findall(r"<dt>([^<]+)</dt><dd class=\"adjustment\">−¥([\d.]+)</dd>", page))
+    html = client.get(reverse("checkout_receipt", args=[sale.pk])).content.decode()
+    adjustments = dict(re.findall(r"<dt>([^<]+)</dt><dd class=\"adjustment\">−¥([\d.]+)</dd>", html))
     assert set(adjustments) == {"会员卡折扣", "积分抵现"}, adjustments
     assert Decimal(adjustments["积分抵现"]) == sale.points_offset
     assert sale.total_full_price - sum(map(Decimal, adjustments.values())) == sale.total_paid
-    balance = re.search(r'id="points-balance">(\d+)<', page).group(1)
+    balance = re.search(r'id="points-balance">(\d+)<', html).group(1)
     assert int(balance) == LoyaltyAccount.objects.get(member=member).points
-    assert "data-print" in page
+    assert "data-print" in html
