@@ -112,6 +112,11 @@ def test_vip_list_page_xlsx_logged_and_masked(client, refreshed):
     params = {"brand": refreshed.main.pk, "start": "2026-01-01", "end": "2026-03-31"}
     page = c.get(reverse("analytics_vip_list"), params)
     assert [r.member.name for r in page.context["rows"]] == ["张一", "张二"]  # the manager sees store A only
+    from membercare.loyalty.models import CardKind
+
+    codes = set(CardKind.values)
+    cards = [r.card for r in page.context["rows"]]
+    assert any(cards) and not set(cards) & codes, cards  # a level's name, never its code (issue 18)
     with translation.override("en"):
         response = c.get(reverse("analytics_vip_list"), {**params, "format": "xlsx"})
         workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))

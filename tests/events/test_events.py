@@ -239,3 +239,19 @@ def test_demo_events(db):
     assert Attendance.objects.filter(event=show).count() == 8
     referral = Referral.objects.get()
     assert referral.rewarded_at is not None
+
+
+def test_a_template_without_the_link_gets_it_appended_in_chinese(chain, hq, now):
+    """Issue 18: the appended link read "RSVP: …" inside a Chinese SMS."""
+    from django.utils import timezone
+
+    from membercare.messaging.models import MessageTemplate
+
+    plain = MessageTemplate.objects.create(name="邀请（无链接）", category="event", channel="sms",
+                                           body="{title}您好，诚邀您参加{event}。{store}", updated_at=timezone.now())
+    consenting(1, chain)
+    event = salon(hq, chain)
+    event_invite(event=event, audience={"store_ids": [chain.shop.pk]}, template=plain, by=hq,
+                 base_url="https://crm.example.cn")
+    body = Message.objects.get().body
+    assert "报名确认：https://crm.example.cn/rsvp/" in body and "RSVP" not in body

@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from membercare.loyalty.models import BirthdayUse, Card, CardStatus, PointsEntry
+from membercare.loyalty.models import BirthdayUse, Card, CardKind, CardStatus, PointsEntry
 from membercare.members.models import Member
 from membercare.org.models import Brand
 from membercare.sales.models import Receipt
@@ -67,6 +67,11 @@ def _birthday_uses(member_ids: list[int], start: dt.datetime, end: dt.datetime) 
                   .values("member_id").annotate(n=Count("*"))):
             out[r["member_id"]] = r["n"]
     return out
+
+
+def _card_label(kind: str) -> str:
+    """The card level as people read it (精英卡), not its code."""
+    return str(CardKind(kind).label) if kind in CardKind.values else kind
 
 
 def _best_cards(member_ids: list[int]) -> dict[int, str]:
@@ -121,7 +126,7 @@ def vip_statement_list(brand: Brand, start: dt.date, end: dt.date, *, limit: int
                      receipts=r["receipts"], points_earned=p.get("earn", 0),
                      points_redeemed=-p.get("redeem", 0) - p.get("refund", 0),
                      birthday_uses=uses.get(r["member_id"], 0),
-                     card=cards.get(r["member_id"], ""))
+                     card=_card_label(cards.get(r["member_id"], "")))
         if r["member_id"] in extras:
             row.extras["events"] = extras[r["member_id"]]
         if r["member_id"] in coupons:
