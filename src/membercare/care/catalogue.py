@@ -26,6 +26,9 @@ RULE_LABELS = {
     "learn_surname": _("Learn the member's surname and introduce yourself"),
     "slipping_call": _("Likely to stop buying: call"),
     "follow_up": _("Follow-up"),
+    # made by the complaint workflow (membercare.service.complaints), each task with its own title
+    "complaint_follow_up": _("Complaint follow-up call"),
+    "complaint_escalation": _("Complaint past its deadline"),
 }
 
 SCRIPT_HINTS = {
