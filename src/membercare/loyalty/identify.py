@@ -223,13 +223,14 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
         card.member = member
         return Locked(Identified(member, card), account, programme, rolling_before(paid, store, programme, at),
                       products)
-    # the member's row was read with the lock's snapshot: erased (membercare.privacy) while this sale waited for
-    # the account, it is refused as the phone now is (the card path sees the voided card above)
-    if Member.all_objects.filter(pk=member.pk, erased_at__isnull=False).exists():
-        raise CheckoutError("member_unknown", _("No member has the phone number %(phone)s.") % {"phone": phone},
-                            "phone")
     _check_forgotten_card(member, name, birthday)
     cards, before = usable_cards_and_rolling(member.pk, store, programme, on=on, until=at)
+    # the member's row was read with the lock's snapshot; an erasure (membercare.privacy) committed while this
+    # sale waited for the account voided every card, which the query above (a new snapshot) sees: only then is
+    # the member looked at again, and refused as the phone now is (the card path sees the voided card above)
+    if not cards and Member.all_objects.filter(pk=member.pk, erased_at__isnull=False).exists():
+        raise CheckoutError("member_unknown", _("No member has the phone number %(phone)s.") % {"phone": phone},
+                            "phone")
     return Locked(Identified(member, cards[0] if cards else None), account, programme, before, products)
 
 
