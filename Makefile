@@ -45,6 +45,7 @@ demo: install $(KEYS)
 	. $(KEYS) && $(BIN)/membercare migrate --noinput -v 0
 	. $(KEYS) && $(BIN)/membercare demo_load --if-empty
 	. $(KEYS) && DJANGO_DEBUG=$${DJANGO_DEBUG:-0} MEMBERCARE_HTTPS=$${MEMBERCARE_HTTPS:-0} \
+	  MEMBERCARE_DEMO=1 CELERY_TASK_ALWAYS_EAGER=$${CELERY_TASK_ALWAYS_EAGER:-1} \
 	  $(BIN)/membercare runserver $(HOST) --noreload  # the demo is plain HTTP on this machine
 
 run: install

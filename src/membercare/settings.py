@@ -187,7 +187,16 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Celery (production task queue); tests and the demo run tasks eagerly unless a broker is set.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
-CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
+# Background jobs (exports, reports, recomputes) go to the Celery queue, run by `membercare worker`-style
+# processes (celery -A membercare worker). Eager (run inside the request) only in development (DJANGO_DEBUG=1) and
+# in the demo (`make demo` sets MEMBERCARE_DEMO=1 and CELERY_TASK_ALWAYS_EAGER=1: one process, no worker);
+# production refuses it (membercare.core.keys.check_production_settings).
+MEMBERCARE_DEMO = os.environ.get("MEMBERCARE_DEMO", "0") == "1"
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1" if DEBUG else "0") == "1"
+if not DEBUG:
+    from membercare.core.keys import check_production_settings
+
+    check_production_settings(os.environ)  # names the variable that would make production unsafe
 CELERY_TIMEZONE = TIME_ZONE
 
 LOGGING = {

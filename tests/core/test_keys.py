@@ -92,3 +92,26 @@ def test_production_mode_sends_cookies_over_https_only_with_hsts():
     demo = subprocess.run([sys.executable, "-c", code], env={**env, "MEMBERCARE_HTTPS": "0"}, capture_output=True,
                           text=True, timeout=60)
     assert demo.stdout.split() == ["False", "False", "False", "None"], demo.stderr
+
+
+def test_production_runs_background_jobs_on_the_queue_not_in_the_request():
+    """Issue 17: eager Celery was the default, so production ran exports inside web requests."""
+    secret = "a-real-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+    keys = {"DJANGO_SECRET_KEY": secret, "MEMBERCARE_FIELD_KEY": Fernet.generate_key().decode()}
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.CELERY_TASK_ALWAYS_EAGER)"
+    base = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "MEMBERCARE_FIELD_KEY",
+                                                               "CELERY_TASK_ALWAYS_EAGER", "MEMBERCARE_DEMO")}
+    env = {**base, "DJANGO_SETTINGS_MODULE": "membercare.settings", "DJANGO_DEBUG": "0", **keys}
+
+    def run(**extra):
+        return subprocess.run([sys.executable, "-c", code], env={**env, **extra}, capture_output=True, text=True,
+                              timeout=60)
+
+    assert run().stdout.strip() == "False"  # production: the queue
+    eager = run(CELERY_TASK_ALWAYS_EAGER="1")
+    assert eager.returncode != 0 and "CELERY_TASK_ALWAYS_EAGER" in eager.stderr
+    assert run(CELERY_TASK_ALWAYS_EAGER="1", MEMBERCARE_DEMO="1").stdout.strip() == "True"  # the demo
+    dev = subprocess.run([sys.executable, "-c", code], env={**base, "DJANGO_SETTINGS_MODULE": "membercare.settings",
+                                                            "DJANGO_DEBUG": "1"}, capture_output=True, text=True,
+                         timeout=60)
+    assert dev.stdout.strip() == "True"  # development: inline

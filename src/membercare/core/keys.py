@@ -1,4 +1,5 @@
-"""The keys a production server must be given: the secret key and the field key(s), checked at start.
+"""The keys a production server must be given: the secret key and the field key(s), checked at start; and the
+settings it must not run with (eager background jobs outside the demo).
 
 With DJANGO_DEBUG=0 the settings call check_production_keys(): a missing or development DJANGO_SECRET_KEY, or a
 missing, malformed or secret-derived MEMBERCARE_FIELD_KEY stops the process with a message naming the variable
@@ -32,6 +33,16 @@ def _is_fernet_key(key: str) -> bool:
         return len(base64.urlsafe_b64decode(key.encode())) == 32
     except (binascii.Error, ValueError):
         return False
+
+
+def check_production_settings(env: Mapping[str, str]) -> None:
+    """Settings besides the keys that production (DJANGO_DEBUG=0) must not run with, outside the demo."""
+    demo = env.get("MEMBERCARE_DEMO", "0") == "1"
+    if env.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1" and not demo:
+        raise ImproperlyConfigured(
+            "CELERY_TASK_ALWAYS_EAGER=1 runs every background job (exports, reports, recomputes) inside the web "
+            "request that starts it: unset it in production and run a Celery worker (celery -A membercare worker); "
+            "only the one-process demo (MEMBERCARE_DEMO=1) runs jobs eagerly.")
 
 
 def check_production_keys(env: Mapping[str, str]) -> None:
