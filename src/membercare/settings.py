@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "health_check",
     "ninja",
     "membercare.core",
     "membercare.org",

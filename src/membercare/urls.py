@@ -1,10 +1,10 @@
 import os
 
 from django.contrib import admin
-from django.http import HttpResponse
 from django.urls import include, path
 
 from membercare.api.api import api
+from membercare.core.health import ReadinessView, liveness
 from membercare.core.permissions import can_administer
 
 
@@ -19,7 +19,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("healthz", lambda request: HttpResponse("ok")),
+    path("healthz", liveness),  # the process answers
+    path("readyz", ReadinessView.as_view()),  # database, cache, storage, migrations: 503 when not ready
     path("", include("membercare.web.urls")),
 ]
 

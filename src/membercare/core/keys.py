@@ -41,8 +41,8 @@ def check_production_settings(env: Mapping[str, str]) -> None:
     if env.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1" and not demo:
         raise ImproperlyConfigured(
             "CELERY_TASK_ALWAYS_EAGER=1 runs every background job (exports, reports, recomputes) inside the web "
-            "request that starts it: unset it in production and run a Celery worker (celery -A membercare worker); "
-            "only the one-process demo (MEMBERCARE_DEMO=1) runs jobs eagerly.")
+            "request that starts it: unset it in production and run a Celery worker (celery -A "
+            "membercare.celery_app worker); only the one-process demo (MEMBERCARE_DEMO=1) runs jobs eagerly.")
 
 
 def check_production_keys(env: Mapping[str, str]) -> None:
