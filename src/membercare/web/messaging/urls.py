@@ -24,4 +24,5 @@ urlpatterns = [
     path("care/tasks/<int:pk>/message/", v.care_task_message, name="care_task_message"),
     path("care/tasks/send/<slug:rule>/", v.care_task_group_send, name="care_task_group_send"),
     path("members/<int:pk>/opt-out/", v.member_opt_out, name="member_opt_out"),
+    path("members/<int:pk>/message/", v.member_message_page, name="member_message"),
 ]

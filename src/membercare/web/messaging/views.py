@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from membercare.care.catalogue import rule_label
 from membercare.care.models import Outcome, Task, TaskStatus
 from membercare.care.selectors import my_task_counts
-from membercare.care.services import can_act_on_task, contact_log
+from membercare.care.services import can_act_on_member, can_act_on_task, contact_log
 from membercare.core.permissions import (
     can_edit_programme,
     can_see_full_phone,
@@ -50,6 +50,7 @@ from membercare.messaging.task_sends import task_group_preview, task_group_send,
 from membercare.org.models import Role
 
 from ..forms import add_service_errors
+from .forms import MESSAGE_CHANNELS as MESSAGE_CHANNEL_CHOICES
 from .forms import CostPeriodForm, OptOutForm, OutboxFilterForm, TaskMessageForm, TemplateForm
 
 # skip reasons shown in progress and the log: the policy's, plus a send cancelled before the message left
@@ -291,3 +292,39 @@ def care_task_group_send(request: HttpRequest, rule: str) -> HttpResponse:
         "ready": [line for line in lines if line.ok], "refused": [line for line in lines if not line.ok],
         "now": timezone.now(),
     })
+
+
+def member_message_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A one-off message to a member from the profile, through the same rules as every send (consent for
+    marketing, opt-outs, weekly cap, open complaints, content rules, quiet hours and preferred time); the contact
+    is logged, so the message is on the member's timeline. A template fills the text in for the member."""
+    member = get_object_or_404(Member.objects.select_related("home_store", "owner"), pk=pk)
+    if not can_act_on_member(request.user, member):
+        raise PermissionDenied
+    templates = MessageTemplate.objects.filter(is_active=True).order_by("category", "name")
+    picked = request.POST.get("template") or request.GET.get("template") or ""
+    template = templates.filter(pk=int(picked)).first() if picked.isdigit() else None
+    initial = {"channel": member.preferred_channel if member.preferred_channel in dict(MESSAGE_CHANNEL_CHOICES)
+               else MessageChannel.SMS}
+    if template is not None:
+        values = member_values(member, clerk=request.user, tier_of=tier_label)
+        initial.update(channel=template.channel, body=render_text(template.body, values),
+                       subject=render_text(template.subject, values))
+    form = TaskMessageForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        category = template.category if template is not None else Category.CALLBACK
+        try:
+            with transaction.atomic():
+                message = message_send(member=member, channel=data["channel"], category=category,
+                                       sender=request.user, body=data["body"], subject=data["subject"],
+                                       template=template)
+                contact_log(member=member, staff=request.user, channel=data["channel"],
+                            outcome=Outcome.MESSAGE_SENT, notes=message.body)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Message to %(name)s sent.") % {"name": member.name})
+            return redirect("member_detail", pk=member.pk)
+    return render(request, "web/messaging/member_message.html", {
+        "member": member, "form": form, "templates": templates, "template": template})
