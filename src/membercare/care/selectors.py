@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.db.models import (
     Case,
     Count,
@@ -14,6 +15,7 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -21,6 +23,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -208,10 +211,6 @@ def task_board(staff: Staff, day: dt.date | None = None, *, rule: str = "", chan
     overdue task first, then by the most urgent task's priority, the member's card (knight first) and their
     spending in 12 months; filtered by rule, channel and due ("overdue" or "today"), paged by member. Counts
     per rule and per channel for the filter chips. A fixed number of queries whatever the number of tasks."""
-    from django.core.paginator import Paginator
-    from django.db.models import Min
-    from django.db.models.functions import Coalesce
-
     day = day or timezone.localdate()
     base = Task.objects.filter(assignee=staff, status=TaskStatus.OPEN, due_on__lte=day)
     due_filter = Q(due_on__lt=day) if due == "overdue" else Q(due_on=day) if due == "today" else Q()

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -56,7 +57,7 @@ def receipt_search(stores: QuerySet[Store], query: str = "", day: dt.date | None
     qs, kind = None, "member"
     try:
         phone = normalize_phone(text)
-    except Exception:  # noqa: BLE001 - not a phone number: another kind of query
+    except ValidationError:  # not a phone number: another kind of query
         phone = None
     if phone:
         qs = base.filter(member__phone=phone)

@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -188,3 +188,14 @@ def points_history(member: Member, *, limit: int = 20):
     """The member's latest ledger entries, newest first (with receipt and operator)."""
     return (PointsEntry.objects.filter(member=member).select_related("receipt", "operator")
             .order_by("-created_at", "-pk")[:limit])
+
+
+def balance_after_receipt(receipt) -> int | None:
+    """The member's points balance right after this receipt's points moved (None: no member or no move): the
+    ledger summed up to the receipt's last entry."""
+    last = PointsEntry.objects.filter(receipt=receipt).order_by("-created_at", "-pk").first()
+    if receipt.member_id is None or last is None:
+        return None
+    upto = PointsEntry.objects.filter(member_id=receipt.member_id).filter(
+        Q(created_at__lt=last.created_at) | Q(created_at=last.created_at, pk__lte=last.pk))
+    return upto.aggregate(s=Sum("points"))["s"] or 0

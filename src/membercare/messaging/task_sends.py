@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from membercare.care.models import Outcome, Task, TaskStatus
 from membercare.care.services import can_act_on_task, contact_log
+from membercare.members.models import Member
 from membercare.org.models import Staff
 
 from .models import Category, Message, MessageChannel, MessageTemplate
@@ -77,14 +78,28 @@ def group_tasks(staff: Staff, rule: str, day: dt.date):
             .select_related("member", "member__home_store", "member__owner", "store").order_by("due_on", "pk"))
 
 
+@transaction.atomic
+def message_send_logged(*, staff: Staff, channel: str, category: str, member: Member | None = None,
+                        task: Task | None = None, template: MessageTemplate | None = None, body: str = "",
+                        subject: str = "", at: dt.datetime | None = None) -> Message:
+    """A clerk's message to a member (for a task, which it completes, or not), logged as the contact with outcome
+    "message sent", so it is on the member's timeline: the one path of the care list, its group sends and the
+    profile. Refusals (services.SendRefused) write nothing."""
+    member = task.member if task is not None else member
+    message = message_send(member=member, channel=channel, category=category, sender=staff,
+                           store=task.store if task is not None else None, task=task,
+                           extra=_extra(task) if task is not None else None, template=template, body=body,
+                           subject=subject, at=at)
+    contact_log(task=task, member=None if task is not None else member, staff=staff, channel=channel,
+                outcome=Outcome.MESSAGE_SENT, notes=message.body, at=at)
+    return message
+
+
 def _send_one(task: Task, staff: Staff, *, at: dt.datetime) -> Message:
     category, template, channel, _body, _subject = task_message_draft(task, staff)
     if template is None:
         raise SendRefused("no_template", _("No active message template for this kind of task."))
-    message = message_send(member=task.member, channel=channel, category=category, sender=staff, store=task.store,
-                           task=task, extra=_extra(task), template=template, at=at)
-    contact_log(task=task, staff=staff, channel=channel, outcome=Outcome.MESSAGE_SENT, notes=message.body, at=at)
-    return message
+    return message_send_logged(staff=staff, task=task, channel=channel, category=category, template=template, at=at)
 
 
 def task_group_preview(*, staff: Staff, rule: str, day: dt.date | None = None) -> list[TaskSend]:

@@ -14,7 +14,7 @@ from collections import defaultdict
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -35,6 +35,7 @@ from membercare.core.permissions import require, visible_stores
 from membercare.loyalty.birthday import birthday_period
 from membercare.loyalty.birthday_exceptions import approved_exception_on
 from membercare.loyalty.models import CardApplication, CardKind, IdempotencyRecord, LoyaltyAccount, PointsEntry
+from membercare.loyalty.points import balance_after_receipt
 from membercare.org.models import Store
 from membercare.sales.models import Receipt, ReceiptLine
 from membercare.sales.pipeline import provider_label
@@ -249,18 +250,8 @@ def checkout_receipt(request: HttpRequest, pk: int) -> HttpResponse:
                          .order_by("kind")],
         "tier_label": CardKind(receipt.tier).label if receipt.tier in CardKind.values else receipt.tier,
         "adjustments": [(provider_label(a.kind), a.amount) for a in receipt.adjustments.order_by("pk")],
-        "balance_after": _balance_after(receipt),
+        "balance_after": balance_after_receipt(receipt),
     })
-
-
-def _balance_after(receipt: Receipt) -> int | None:
-    """The member's points balance right after this receipt's points moved (None: no member or no move)."""
-    last = PointsEntry.objects.filter(receipt=receipt).order_by("-created_at", "-pk").first()
-    if receipt.member_id is None or last is None:
-        return None
-    upto = PointsEntry.objects.filter(member_id=receipt.member_id).filter(
-        Q(created_at__lt=last.created_at) | Q(created_at=last.created_at, pk__lte=last.pk))
-    return upto.aggregate(s=Sum("points"))["s"] or 0
 
 
 def _returnable(receipt: Receipt) -> list[tuple[ReceiptLine, int]]:

@@ -10,7 +10,6 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,9 +20,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from membercare.care.catalogue import rule_label
-from membercare.care.models import Outcome, Task, TaskStatus
+from membercare.care.models import Task, TaskStatus
 from membercare.care.selectors import my_task_counts
-from membercare.care.services import can_act_on_member, can_act_on_task, contact_log
+from membercare.care.services import can_act_on_member, can_act_on_task
 from membercare.core.permissions import (
     can_edit_programme,
     can_see_full_phone,
@@ -45,8 +44,13 @@ from membercare.messaging.selectors import (
     outbox_search,
     today_range,
 )
-from membercare.messaging.services import message_send, opt_out, template_check, template_save, tier_label
-from membercare.messaging.task_sends import task_group_preview, task_group_send, task_message_draft
+from membercare.messaging.services import opt_out, template_check, template_save, tier_label
+from membercare.messaging.task_sends import (
+    message_send_logged,
+    task_group_preview,
+    task_group_send,
+    task_message_draft,
+)
 from membercare.org.models import Role
 
 from ..forms import add_service_errors
@@ -203,10 +207,6 @@ def _task(request: HttpRequest, pk: int) -> Task:
     return task
 
 
-def _task_extra(task: Task) -> dict:
-    return {key: task.context[key] for key in ("holiday", "event") if (task.context or {}).get(key)}
-
-
 def _task_message_initial(task: Task, staff) -> tuple[str, MessageTemplate | None, dict]:
     category, template, channel, body, subject = task_message_draft(task, staff)
     return category, template, {"channel": channel, "body": body, "subject": subject}
@@ -226,13 +226,9 @@ def care_task_message(request: HttpRequest, pk: int) -> HttpResponse:
     elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                message = message_send(member=task.member, channel=data["channel"], category=category,
-                                       sender=request.user, store=task.store, body=data["body"],
-                                       subject=data["subject"], task=task, extra=_task_extra(task),
-                                       template=template)
-                contact_log(task=task, staff=request.user, channel=data["channel"], outcome=Outcome.MESSAGE_SENT,
-                            notes=message.body)
+            message = message_send_logged(staff=request.user, task=task, channel=data["channel"],
+                                          category=category, template=template, body=data["body"],
+                                          subject=data["subject"])
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -315,12 +311,8 @@ def member_message_page(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         category = template.category if template is not None else Category.CALLBACK
         try:
-            with transaction.atomic():
-                message = message_send(member=member, channel=data["channel"], category=category,
-                                       sender=request.user, body=data["body"], subject=data["subject"],
-                                       template=template)
-                contact_log(member=member, staff=request.user, channel=data["channel"],
-                            outcome=Outcome.MESSAGE_SENT, notes=message.body)
+            message_send_logged(staff=request.user, member=member, channel=data["channel"], category=category,
+                                template=template, body=data["body"], subject=data["subject"])
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
