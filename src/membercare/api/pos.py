@@ -16,10 +16,11 @@ from django.utils.translation import gettext as _
 from ninja import Header, Query, Router
 
 from membercare.checkout import pipeline as core
+from membercare.checkout.payments import active_methods
 from membercare.loyalty.models import Card, CardKind, CardStatus, LoyaltyAccount, PointsEntry, normalize_card_number
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
-from membercare.sales.models import Receipt, ReceiptLine
+from membercare.sales.models import Receipt, ReceiptLine, ReceiptPayment
 
 from . import pos_schemas as s
 from .auth import PosKeyAuth
@@ -99,7 +100,16 @@ def receipt_out(receipt: Receipt, *, points_change: int, card: dict[str, Any] | 
         "birthday_privilege": receipt.birthday_privilege, "group_purchase": receipt.is_group_purchase,
         "original": receipt.original.number if receipt.original_id else None,
         "card": card, "points_balance": balance, **_coupon_out(getattr(receipt, "coupon_applied", None)),
+        "payments": [{"method": p.method.code, "name": p.method.name, "amount": money(p.amount)}
+                     for p in _payments(receipt)],
     }
+
+
+def _payments(receipt: Receipt) -> list[ReceiptPayment]:
+    posted = getattr(receipt, "posted_payments", None)  # just written by this request
+    if posted is not None:
+        return posted
+    return list(ReceiptPayment.objects.filter(receipt_id=receipt.pk).select_related("method").order_by("pk"))
 
 
 def _coupon_out(redemption) -> dict[str, Any]:  # a campaigns.CouponRedemption made by this request
@@ -152,6 +162,13 @@ def basket_quote(request, payload: s.BasketIn):
                               redeem_points=payload.redeem_points, balance=_balance(ident.member.pk),
                               coupon_code=payload.coupon_code)
     return quote_out(quote)
+
+
+@router.get("/payment-methods", response={200: list[s.PaymentMethodOut], **ERRORS},
+            summary="Payment methods the chain accepts")
+def payment_methods(request):
+    """The active payment methods, in the till's order: the codes a checkout's `payments` name."""
+    return [{"code": m.code, "name": m.name} for m in active_methods()]
 
 
 @router.get("/cards/{number}", response={200: s.CardStatusOut, **ERRORS}, summary="Card status")
@@ -252,7 +269,8 @@ def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = Idemp
             store=store, clerk=clerk, lines=_lines(payload), card_number=payload.card, phone=payload.phone,
             name=payload.name, birthday_date=payload.birthday or "", birthday=payload.birthday_privilege,
             redeem_points=payload.redeem_points, group_purchase=payload.group_purchase,
-            member_signed=payload.member_signed, coupon_code=payload.coupon_code,
+            member_signed=payload.member_signed, coupon_code=payload.coupon_code, walk_in=payload.walk_in,
+            payments=[core.PaymentIn(p.method, p.amount) for p in payload.payments],
             savepoint=False)  # a refusal rolls back the whole request
         # the card as it is after this sale (an upgrade included) and the balance, both known under the lock
         return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed,

@@ -43,7 +43,19 @@ class BasketIn(MemberRefIn):
                                                         "case do not matter).")
 
 
+class PaymentIn(In):
+    method: str = Field(..., min_length=1, max_length=20, examples=["cash"],
+                        description="A payment method's code (GET /payment-methods): cash, bank_card, wechat_pay, "
+                                    "alipay, or the chain's own.")
+    amount: Decimal | None = Field(None, max_digits=12, decimal_places=2, ge=0,
+                                   description="Yuan paid with it; absent on a single payment: the whole amount due.")
+
+
 class CheckoutIn(BasketIn):
+    walk_in: bool = Field(False, description="A sale without a member: card, phone and name are ignored; no points, "
+                                             "privileges or coupons.")
+    payments: list[PaymentIn] = Field([], max_length=10, description="How the customer paid; the amounts add up to "
+                                                                      "the amount due. Empty: not recorded.")
     group_purchase: bool = False
     member_signed: bool = True
     clerk: str = Field("", max_length=150, description="Username of the clerk (optional).")
@@ -125,6 +137,17 @@ class ReceiptLineOut(Schema):
     original_line_id: int | None
 
 
+class PaymentOut(Schema):
+    method: str
+    name: str
+    amount: Money  # negative on a return: refunded
+
+
+class PaymentMethodOut(Schema):
+    code: str
+    name: str
+
+
 class ReceiptOut(Schema):
     number: str
     store: str
@@ -146,6 +169,7 @@ class ReceiptOut(Schema):
     points_balance: int | None
     coupon_code: str | None = None
     coupon_discount: Money | None = None
+    payments: list[PaymentOut] = []
 
 
 class PointsEntryOut(Schema):

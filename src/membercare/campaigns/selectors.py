@@ -75,6 +75,16 @@ def member_coupons(member: Member, on: dt.date | None = None) -> list[dict[str, 
     return out
 
 
+def usable_coupons(member_id: int, store, on: dt.date | None = None, limit: int = 10) -> list[dict[str, Any]]:
+    """The member's coupons usable at `store` on `on` (its brand, unused, within their dates), the soonest to
+    expire first: what the checkout offers the clerk (whether one fits the basket is the sale's to say)."""
+    on = on or timezone.localdate()
+    coupons = (Coupon.objects.filter(member_id=member_id, batch__brand_id=store.brand_id, redeemed_at__isnull=True,
+                                     expired_on__isnull=True, batch__valid_from__lte=on, batch__valid_to__gte=on)
+               .select_related("batch").order_by("batch__valid_to", "pk")[:limit])
+    return [{"coupon": c, "code": display_code(c.code), "batch": c.batch} for c in coupons]
+
+
 def coupon_placeholder_values(issue_id: int, member_ids: list[int]) -> dict[int, dict[str, str]]:
     """{member id: {"coupon_code": "ABCD-EFGH-JK23", "coupon_until": "2026-10-31"}} for a bulk send."""
     rows = Coupon.objects.filter(issue_id=issue_id, member_id__in=member_ids).values_list(

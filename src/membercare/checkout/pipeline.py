@@ -13,7 +13,12 @@ Steps of a sale (checkout_post), in one transaction:
    claim, the birthday use, the tier evaluation…), each with its own guard;
 5. notify: the `sale_posted` signal (referrals, the care engine).
 A refusal anywhere is a CheckoutError and nothing is written. A return (return_post) refunds lines in
-proportion and runs the providers' `reverse` hooks (points reversed and refunded, an upgrade undone).
+proportion, refunds on the original's payment methods (checkout.payments) and runs the providers' `reverse`
+hooks (points reversed and refunded, an upgrade undone).
+
+A sale without a member (`walk_in`: a customer who is not a member or does not want to say) skips step 1
+and every provider that needs a member (sales.pipeline.Adjustment.member_only): it is priced at the catalogue
+and its promotions, earns nothing, and counts in the chain's sales but not in its members' sales.
 
 How to add a price adjustment or a tender: write a subclass of sales.pipeline.Adjustment in the app that owns
 it (its `quote`, and `rows`/`commit`/`reverse` as needed), choose its stage and order, and register it in the
@@ -45,6 +50,7 @@ from membercare.sales.pipeline import (
     CENT,
     CheckoutError,
     LineIn,
+    PaymentIn,
     QuoteLine,
     ReturnLineIn,
     SaleRequest,
@@ -54,7 +60,9 @@ from membercare.sales.pipeline import (
 )
 from membercare.sales.signals import return_posted, sale_posted
 
-__all__ = ["CheckoutError", "Identified", "LineIn", "Quote", "QuoteLine", "ReturnLineIn", "basket_quote",
+from .payments import payment_rows, refund_payments
+
+__all__ = ["CheckoutError", "Identified", "LineIn", "PaymentIn", "Quote", "QuoteLine", "ReturnLineIn", "basket_quote",
            "checkout_post", "identify", "return_post"]
 
 ZERO = Decimal("0")
@@ -67,7 +75,7 @@ class Quote:
     """A priced basket: what the till shows before the sale, and the sale's state while it is written.
     Providers put what they decided in their fields below or in `parts[name]`."""
 
-    member: Member
+    member: Member | None  # None: a sale without a member
     card: Card | None
     tier: str
     lines: list[QuoteLine]
@@ -136,24 +144,38 @@ def price_lines(lines: list[LineIn], products: dict[str, Product]) -> list[Quote
     return quote_lines
 
 
-def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthday: bool = False,
+def _member_options_refused(request: SaleRequest) -> None:
+    """A sale without a member asks for nothing only a member has."""
+    for asked, name in ((request.birthday, "birthday"), (request.redeem_points, "redeem_points"),
+                        (request.coupon_code, "coupon_code")):
+        if asked:
+            raise CheckoutError("member_required_for_option", _(
+                "The birthday privilege, points and coupons are for members: identify the member first, or "
+                "leave them out of a sale without a member."), name)
+
+
+def basket_quote(*, store: Store, ident: Identified | None, lines: list[LineIn], birthday: bool = False,
                  redeem_points: int = 0, on: dt.date | None = None, programme: Programme | None = None,
                  balance: int | None = None, coupon_code: str = "", products: dict[str, Product] | None = None
                  ) -> Quote:
-    """Price the basket (writes nothing). `products`: the lines' products when the caller read them already."""
+    """Price the basket (writes nothing). `products`: the lines' products when the caller read them already.
+    `ident` None: a sale without a member (only the providers that need no member run)."""
     on = on or timezone.localdate()
     programme = programme or programme_at(on)
     if not lines:
         raise CheckoutError("basket_empty", _("The basket is empty."), "lines")
+    request = SaleRequest(birthday=birthday, redeem_points=redeem_points, coupon_code=coupon_code)
+    if ident is None:
+        _member_options_refused(request)
     if products is None:
         products = basket_products([line.sku for line in lines])
-    quote = Quote(member=ident.member, card=ident.card, tier=ident.card.kind if ident.card else "",
+    card = ident.card if ident else None
+    quote = Quote(member=ident.member if ident else None, card=card, tier=card.kind if card else "",
                   lines=price_lines(lines, products), store=store, ident=ident, programme=programme, on=on,
-                  request=SaleRequest(birthday=birthday, redeem_points=redeem_points, coupon_code=coupon_code),
-                  balance=balance)
+                  request=request, balance=balance)
     stage = ""
     taken: dict[str, Decimal] = {}
-    for provider in providers():
+    for provider in _steps(quote):
         if provider.stage != stage and provider.stage == "tender":  # the amount due, once the prices are final
             quote.total_paid = sum((ql.paid for ql in quote.lines), ZERO)
         stage = provider.stage
@@ -172,6 +194,12 @@ def basket_quote(*, store: Store, ident: Identified, lines: list[LineIn], birthd
     return quote
 
 
+def _steps(sale: Quote):
+    """The providers that run for this sale: all of them, or for a sale without a member those that need none."""
+    steps = providers()
+    return steps if sale.member is not None else tuple(p for p in steps if not p.member_only)
+
+
 # ----------------------------------------------------------------------------------------------- post
 
 
@@ -183,24 +211,32 @@ def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], car
                   phone: str = "", name: str = "", birthday_date: str | dt.date = "", birthday: bool = False,
                   redeem_points: int = 0, sold_at: dt.datetime | None = None, group_purchase: bool = False,
                   member_signed: bool = True, source: str = Receipt.Source.LIVE, number: str = "",
-                  savepoint: bool = True, coupon_code: str = "") -> Receipt:
+                  savepoint: bool = True, coupon_code: str = "", walk_in: bool = False,
+                  payments: list[PaymentIn] | None = None) -> Receipt:
     """Record a sale for a member (the steps in the module's docstring). In one transaction; inside the caller's
     transaction it is a savepoint unless `savepoint=False`, when a refusal leaves the caller's whole transaction
     to be rolled back (the POS API does, and records the refusal after). The receipt's lines are in
-    `receipt.posted_lines`."""
+    `receipt.posted_lines`. `walk_in`: a sale without a member (card, phone and name are ignored);
+    `payments`: how it was paid (none: not recorded)."""
     with transaction.atomic(savepoint=savepoint):
         return _checkout_post(store=store, clerk=clerk, lines=lines, card_number=card_number, phone=phone,
                               name=name, birthday_date=birthday_date, birthday=birthday, redeem_points=redeem_points,
                               sold_at=sold_at, group_purchase=group_purchase, member_signed=member_signed,
-                              source=source, number=number, coupon_code=coupon_code)
+                              source=source, number=number, coupon_code=coupon_code, walk_in=walk_in,
+                              payments=payments)
 
 
 def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], card_number: str, phone: str,
                    name: str, birthday_date: str | dt.date, birthday: bool, redeem_points: int,
                    sold_at: dt.datetime | None, group_purchase: bool, member_signed: bool, source: str,
-                   number: str, coupon_code: str = "") -> Receipt:
+                   number: str, coupon_code: str = "", walk_in: bool = False,
+                   payments: list[PaymentIn] | None = None) -> Receipt:
     sold_at = sold_at or timezone.now()
     on = timezone.localtime(sold_at).date()
+    if walk_in:
+        return _walk_in_post(store=store, clerk=clerk, lines=lines, birthday=birthday, redeem_points=redeem_points,
+                             coupon_code=coupon_code, sold_at=sold_at, on=on, group_purchase=group_purchase,
+                             source=source, number=number, payments=payments)
     # 1. the member's account is locked first: it serialises every write for this member
     locked: Locked = identify_locked(store=store, card_number=card_number, phone=phone, name=name,
                                      birthday=birthday_date, at=sold_at, skus=[line.sku for line in lines])
@@ -220,7 +256,26 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
         is_group_purchase=group_purchase, member_signed=member_signed, source=source, tier=card.kind,
         posted_at=timezone.now(),
     )
-    # … its lines: the tenders' offset spread over the lines in proportion, so returns refund it exactly
+    _receipt_lines(sale, receipt)
+    # … and every provider's rows and statements, in one go (one statement on PostgreSQL)
+    out = SaleRows()
+    steps = _steps(sale)
+    for provider in steps:
+        provider.rows(sale, receipt, out)
+    _insert(sale, receipt, out, computed, payments)
+    for provider in steps:  # each provider's own writes, with its own guard
+        provider.commit(sale, receipt)
+    receipt.points_balance = sale.account.points
+    receipt.card = card  # as it is now (an upgrade by this sale included)
+    # 5. notify (bought_before: the member paid at this brand in the window before)
+    if sale_posted.has_listeners(Receipt):
+        sale_posted.send(Receipt, receipt=receipt, store=store, bought_before=locked.before.paid > 0)
+    return receipt
+
+
+def _receipt_lines(sale: Quote, receipt: Receipt) -> None:
+    """The receipt's lines: the tenders' offset spread over the lines in proportion, so returns refund it
+    exactly."""
     remaining = sale.offset
     receipt.posted_lines = []
     for i, ql in enumerate(sale.lines):
@@ -232,25 +287,47 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
             receipt=receipt, product=ql.product, quantity=ql.quantity, full_price=ql.full_price * ql.quantity,
             paid_amount=ql.paid - share, on_promotion=ql.on_promotion, birthday_items=ql.birthday_items,
         ))
-    # … and every provider's rows and statements, in one go (one statement on PostgreSQL)
-    out = SaleRows()
-    steps = providers()
-    for provider in steps:
-        provider.rows(sale, receipt, out)
+
+
+def _insert(sale: Quote, receipt: Receipt, out: SaleRows, computed, payments: list[PaymentIn] | None) -> None:
+    """The receipt, its lines, the providers' linked rows, its adjustments and payments in one go."""
     adjustments = [ReceiptAdjustment(receipt=receipt, kind=name, amount=amount) for name, amount in sale.adjustments]
+    paid = payment_rows(receipt, sale.to_pay, payments)
+    receipt.posted_payments = paid
     changed = rows.insert_linked(receipt, [(receipt.posted_lines, "receipt_id"), (out.linked, "receipt_id"),
-                                           (adjustments, "receipt_id")],
+                                           (adjustments, "receipt_id"), (paid, "receipt_id")],
                                  also=out.also, computed=("number", *computed) if computed else None,
                                  before=out.before)
     for check, count in zip(out.checks, changed, strict=True):
         check(count)
-    for provider in steps:  # each provider's own writes, with its own guard
+
+
+def _walk_in_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], birthday: bool, redeem_points: int,
+                  coupon_code: str, sold_at: dt.datetime, on: dt.date, group_purchase: bool, source: str,
+                  number: str, payments: list[PaymentIn] | None) -> Receipt:
+    """A sale without a member: no lock (nobody's balance moves), priced by the providers that need no member."""
+    if not lines:
+        raise CheckoutError("basket_empty", _("The basket is empty."), "lines")
+    sale = basket_quote(store=store, ident=None, lines=lines, birthday=birthday, redeem_points=redeem_points,
+                        on=on, coupon_code=coupon_code, products=basket_products([line.sku for line in lines]))
+    sale.clerk = clerk
+    computed = None if number else next_number_sql("receipt", prefix=f"{store.code}-", width=10)
+    receipt = Receipt(
+        number=number or ("" if computed else _receipt_number(store)), store=store, clerk=clerk, member=None,
+        card_number="", sold_at=sold_at, total_full_price=sale.total_full_price, total_paid=sale.to_pay,
+        is_group_purchase=group_purchase, member_signed=False, source=source, tier="", posted_at=timezone.now(),
+    )
+    _receipt_lines(sale, receipt)
+    out = SaleRows()
+    steps = _steps(sale)
+    for provider in steps:
+        provider.rows(sale, receipt, out)
+    _insert(sale, receipt, out, computed, payments)
+    for provider in steps:
         provider.commit(sale, receipt)
-    receipt.points_balance = sale.account.points
-    receipt.card = card  # as it is now (an upgrade by this sale included)
-    # 5. notify (bought_before: the member paid at this brand in the window before)
+    receipt.points_balance, receipt.card = None, None
     if sale_posted.has_listeners(Receipt):
-        sale_posted.send(Receipt, receipt=receipt, store=store, bought_before=locked.before.paid > 0)
+        sale_posted.send(Receipt, receipt=receipt, store=store, bought_before=False)
     return receipt
 
 
@@ -329,8 +406,9 @@ def return_post(*, original: Receipt, lines: list[ReturnLineIn] | None, clerk: S
     ret.total_paid = -total_paid
     ret.save(update_fields=["total_full_price", "total_paid"])
 
+    refund_payments(original, ret)
     context = Return(original=original, receipt=ret, account=account, clerk=clerk, store=store, at=at)
-    for provider in providers():
+    for provider in providers() if original.member_id else ():
         provider.reverse(context)
     if return_posted.has_listeners(Receipt):
         return_posted.send(Receipt, receipt=ret, store=store)

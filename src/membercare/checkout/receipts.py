@@ -13,13 +13,14 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from membercare.core.phone import normalize_phone
 from membercare.members.selectors import member_search
 from membercare.org.models import Store
-from membercare.sales.models import Receipt
+from membercare.sales.models import Receipt, ReceiptLine
 
 RESULTS_MAX = 50
 PARTIAL_DAYS = 90
@@ -39,9 +40,18 @@ def _day_range(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
+def _units(**lookup) -> Coalesce:
+    total = (ReceiptLine.objects.filter(**lookup).order_by().values(next(iter(lookup)))
+             .annotate(n=Sum("quantity")).values("n"))
+    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
+
+
 def receipt_search(stores: QuerySet[Store], query: str = "", day: dt.date | None = None) -> ReceiptSearch:
+    """Receipts found by the box and the day; each with `units_left`, the units that can still be returned
+    (0 for a return, and for a receipt returned in full)."""
     text = " ".join((query or "").split())[:QUERY_MAX]
     base = (Receipt.objects.filter(store__in=stores).select_related("store", "member", "clerk", "original")
+            .annotate(units_left=_units(receipt=OuterRef("pk")) + _units(receipt__original=OuterRef("pk")))
             .order_by("-sold_at", "-pk"))
     if day is not None:
         base = base.filter(sold_at__range=_day_range(day))

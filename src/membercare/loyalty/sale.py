@@ -120,6 +120,14 @@ class BirthdayPrivilege(Adjustment):
 # ------------------------------------------------------------------------------------------------ points offset
 
 
+def most_points_redeemable(programme, amount_due: Decimal, balance: int | None) -> int:
+    """The most points a receipt of `amount_due` (after the adjustments) may take as a cash offset: the
+    programme's share of the receipt, within the member's balance (None: the share alone)."""
+    cap = money(amount_due * programme.max_redeem_share)
+    most = int((cap / programme.point_value).to_integral_value(rounding=ROUND_DOWN)) if programme.point_value else 0
+    return max(0, most if balance is None else min(most, balance))
+
+
 class PointsOffset(Adjustment):
     name, stage, order = "points_offset", "tender", 10
     label = gettext_lazy("Points offset")
@@ -138,9 +146,8 @@ class PointsOffset(Adjustment):
             raise CheckoutError("points_insufficient", _("Only %(n)d points are available.") % {"n": balance},
                                 "redeem_points")
         offset = money(points * programme.point_value)
-        cap = money(sale.total_paid * programme.max_redeem_share)
-        if offset > cap:
-            most = int((cap / programme.point_value).to_integral_value(rounding=ROUND_DOWN))
+        if offset > money(sale.total_paid * programme.max_redeem_share):
+            most = most_points_redeemable(programme, sale.total_paid, None)
             raise CheckoutError("points_over_limit", _("At most %(n)d points can be used on this receipt.") % {
                 "n": most}, "redeem_points")
         sale.points_redeemed, sale.points_offset = points, offset

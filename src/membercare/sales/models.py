@@ -25,10 +25,14 @@ class Product(models.Model):
     series = models.ForeignKey(Series, on_delete=models.PROTECT, related_name="products", verbose_name=_("series"))
     full_price = models.DecimalField(_("full price"), max_digits=10, decimal_places=2)
     is_consumable = models.BooleanField(_("consumable"), default=False)
+    # the code printed under the bars (EAN-13/UPC/the chain's own); a scanner types it at the counter
+    barcode = models.CharField(_("barcode"), max_length=32, blank=True, default="")
 
     class Meta:
         verbose_name = _("product")
         verbose_name_plural = _("products")
+        constraints = [models.UniqueConstraint(fields=["barcode"], condition=~models.Q(barcode=""),
+                                               name="sales_product_barcode_key")]
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
@@ -120,6 +124,37 @@ class ReceiptAdjustment(models.Model):
         verbose_name = _("receipt adjustment")
         verbose_name_plural = _("receipt adjustments")
         indexes = [models.Index(fields=["receipt", "kind"])]
+
+
+class PaymentMethod(models.Model):
+    """A way the customer pays at the till (cash, bank card, WeChat Pay, Alipay…): data, so a chain adds its
+    own and stored value or gift cards join the list."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=30)
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReceiptPayment(models.Model):
+    """What was paid (or refunded, negative) with one payment method on a receipt."""
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="payments")
+    method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("payment method"))
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
 
 
 class SalesUpload(models.Model):

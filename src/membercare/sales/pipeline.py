@@ -17,6 +17,9 @@ An adjustment has three hooks, all optional:
   conditional claim, a unique constraint); raise CheckoutError to roll the sale back.
 - `reverse(ret)`: on a return of a receipt, run backwards (points given back, an upgrade undone…).
 
+A sale without a member (a walk-in customer) runs only the providers that say `member_only = False` (items
+on promotion at their price): a card discount, a privilege, a coupon or points need a member.
+
 `order` numbers declare the order within a stage (lower first); the stages run one after the other:
 "adjustment" (re-prices units), "tender" (takes part of the amount due: a points offset, later stored value or
 gift cards) and "reward" (what the sale earns: points). Adding a provider touches
@@ -56,6 +59,12 @@ class LineIn:
     quantity: int
     full_price: Decimal | None = None  # the POS's catalogue price, checked against ours when given
     promo_price: Decimal | None = None  # unit price of an item on promotion (keeps its price)
+
+
+@dataclass
+class PaymentIn:
+    method: str  # a sales.PaymentMethod code
+    amount: Decimal | None = None  # None: the whole amount due (one method only)
 
 
 @dataclass
@@ -111,6 +120,7 @@ class Adjustment:
     stage: str = "adjustment"  # or "tender", "reward"
     order: int = 100
     label: Any = ""  # what the receipt calls what it took off (translated); "" for rewards
+    member_only: bool = True  # skipped on a sale without a member
 
     def quote(self, sale: Any) -> None:
         return None

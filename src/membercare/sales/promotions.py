@@ -12,6 +12,7 @@ from .pipeline import Adjustment
 class PromotionPrice(Adjustment):
     name, stage, order = "promotion", "adjustment", 5
     label = gettext_lazy("Items on promotion")
+    member_only = False  # a walk-in customer pays the promotion price too
 
     def quote(self, sale) -> None:
         for ql in sale.lines:

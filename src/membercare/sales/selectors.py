@@ -1,9 +1,44 @@
+import unicodedata
+
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from membercare.core.timeline import TimelineEvent
 from membercare.members.models import Member
 
-from .models import Receipt
+from .models import Product, Receipt
+
+MAX_QUERY = 50  # characters of a product search (a SKU, a barcode or part of a name)
+SEARCH_LIMIT = 12
+
+
+def _clean(text: str) -> str:
+    text = "".join(ch for ch in (text or "")[:200] if unicodedata.category(ch)[0] != "C")
+    return text.strip()[:MAX_QUERY]
+
+
+def product_by_code(code: str) -> Product | None:
+    """The product whose SKU (any case) or barcode is exactly `code`: what a scanner or a typed SKU names."""
+    code = _clean(code)
+    if not code:
+        return None
+    return (Product.objects.select_related("series").filter(Q(sku=code.upper()) | Q(barcode=code))
+            .order_by("sku").first())
+
+
+def product_search(query: str, limit: int = SEARCH_LIMIT) -> list[Product]:
+    """Products for the counter's search box: an exact SKU or barcode first, then those whose SKU starts with
+    the query or whose name contains it, in SKU order; at most `limit`. On PostgreSQL the exact match uses the unique
+    indexes and the rest one scan of the catalogue (bench/bench_product_search.py measures it at 100,000
+    products)."""
+    query = _clean(query)
+    if not query:
+        return []
+    exact = product_by_code(query)
+    found = [exact] if exact else []
+    rest = (Product.objects.filter(Q(sku__istartswith=query) | Q(name__icontains=query))
+            .exclude(pk__in=[p.pk for p in found]).order_by("sku")[: max(0, limit - len(found))])
+    return found + list(rest)
 
 
 def member_purchase_events(member: Member, limit: int) -> list[TimelineEvent]:

@@ -15,15 +15,18 @@ from django.utils.translation import pgettext_lazy
 
 from membercare.checkout.pipeline import LineIn, ReturnLineIn
 from membercare.org.models import Store
+from membercare.sales.models import PaymentMethod
 
 BIG = {"autocomplete": "off", "class": "big"}
-FIELDS = ("store", "card", "phone", "name", "birthday_date", "lines", "birthday", "redeem_points", "coupon_code",
-          "__all__")
+FIELDS = ("store", "walk_in", "card", "phone", "name", "birthday_date", "scan", "lines", "birthday", "redeem_points",
+          "coupon_code", "payment_method", "__all__")
 
 
 class CheckoutForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput, required=False)  # one post per form, even on a double tap
     store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), empty_label=None)
+    walk_in = forms.BooleanField(label=_("Sale without a member"), required=False,
+                                 help_text=_("The customer is not a member: no points, privileges or coupons."))
     card = forms.CharField(label=_("Card number"), required=False, max_length=30,
                            widget=forms.TextInput(attrs={**BIG, "autofocus": True}))
     phone = forms.CharField(label=_("Mobile phone"), required=False, max_length=30,
@@ -38,14 +41,27 @@ class CheckoutForm(forms.Form):
                                        widget=forms.NumberInput(attrs={**BIG, "inputmode": "numeric"}))
     coupon_code = forms.CharField(label=_("Coupon code"), required=False, max_length=30,
                                   widget=forms.TextInput(attrs={**BIG, "style": "text-transform:uppercase"}))
+    payment_method = forms.ModelChoiceField(label=_("Payment method"), queryset=PaymentMethod.objects.none(),
+                                            required=False, to_field_name="code", empty_label=None,
+                                            widget=forms.RadioSelect)
+    # a keyboard-wedge scanner types the code and presses Enter; a clerk types a SKU or part of a name
+    scan = forms.CharField(label=_("Scan or search a product"), required=False, max_length=50,
+                           widget=forms.TextInput(attrs={**BIG, "enterkeyhint": "enter", "inputmode": "search"}))
 
     def __init__(self, *args, stores, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["store"].queryset = stores
+        self.fields["payment_method"].queryset = PaymentMethod.objects.filter(is_active=True)
         if not self.is_bound:
             self.initial.setdefault("token", uuid.uuid4().hex)
             first = stores.first()
             self.initial.setdefault("store", first.pk if first else None)
+            method = self.fields["payment_method"].queryset.first()
+            self.initial.setdefault("payment_method", method.code if method else None)
+
+    @property
+    def is_walk_in(self) -> bool:
+        return bool(getattr(self, "cleaned_data", {}).get("walk_in"))
 
     @property
     def has_identity(self) -> bool:
@@ -81,10 +97,45 @@ def basket_lines(formset) -> list[LineIn]:
     return lines
 
 
+def _total_forms(data) -> int:
+    try:
+        return max(0, min(int(data.get("line-TOTAL_FORMS") or 0), 50))
+    except ValueError:
+        return 0
+
+
 def formset_with_one_more_row(data):
     data = data.copy()
-    total = int(data.get("line-TOTAL_FORMS") or 0)
-    data["line-TOTAL_FORMS"] = str(min(total + 1, 50))
+    data["line-TOTAL_FORMS"] = str(min(_total_forms(data) + 1, 50))
+    return data
+
+
+def formset_with_product(data, sku: str):
+    """The posted form with one more unit of `sku`: on its row when the basket has it at the full price (no
+    promotion price), else on the first empty row or a new one; None when the basket's 50 rows are full.
+    The scan box is emptied."""
+    data = data.copy()
+    total = _total_forms(data)
+    empty = None
+    for i in range(total):
+        row_sku = (data.get(f"line-{i}-sku") or "").strip().upper()
+        if row_sku == sku and not (data.get(f"line-{i}-promo_price") or "").strip():
+            try:
+                quantity = int(data.get(f"line-{i}-quantity") or 1)
+            except ValueError:
+                quantity = 1
+            data[f"line-{i}-quantity"] = str(quantity + 1)
+            data["scan"] = ""
+            return data
+        if not row_sku and empty is None:
+            empty = i
+    if empty is None:
+        if total >= 50:
+            return None
+        empty = total
+        data["line-TOTAL_FORMS"] = str(total + 1)
+    data[f"line-{empty}-sku"], data[f"line-{empty}-quantity"] = sku, "1"
+    data["scan"] = ""
     return data
 
 

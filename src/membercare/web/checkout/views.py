@@ -21,9 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from membercare.campaigns.selectors import usable_coupons
 from membercare.checkout.pipeline import (
     CheckoutError,
     Identified,
+    PaymentIn,
     Quote,
     basket_quote,
     checkout_post,
@@ -36,11 +38,21 @@ from membercare.loyalty.birthday import birthday_period
 from membercare.loyalty.birthday_exceptions import approved_exception_on
 from membercare.loyalty.models import CardApplication, CardKind, IdempotencyRecord, LoyaltyAccount, PointsEntry
 from membercare.loyalty.points import balance_after_receipt
+from membercare.loyalty.sale import most_points_redeemable
 from membercare.org.models import Store
 from membercare.sales.models import Receipt, ReceiptLine
 from membercare.sales.pipeline import provider_label
+from membercare.sales.selectors import product_by_code, product_search
 
-from .forms import FIELDS, CheckoutForm, LineFormSet, ReturnForm, basket_lines, formset_with_one_more_row
+from .forms import (
+    FIELDS,
+    CheckoutForm,
+    LineFormSet,
+    ReturnForm,
+    basket_lines,
+    formset_with_one_more_row,
+    formset_with_product,
+)
 
 
 def checkout_stores(user) -> QuerySet[Store]:
@@ -81,7 +93,7 @@ def _form_errors(form: CheckoutForm, formset) -> dict[str, list[str]]:
                         "n": i, "field": formset.forms[i - 1].fields[name].label, "error": e})
         for e in formset.non_form_errors():
             _add(errors, "lines", e)
-    if form_ok and not form.cleaned_data.get("card"):
+    if form_ok and not form.is_walk_in and not form.cleaned_data.get("card"):
         d = form.cleaned_data
         if (d.get("name") or d.get("birthday_date")) and not (d.get("name") and d.get("birthday_date")):
             missing = "birthday_date" if d.get("name") else "name"
@@ -90,15 +102,31 @@ def _form_errors(form: CheckoutForm, formset) -> dict[str, list[str]]:
 
 
 def _blank_state() -> dict:
-    return {"ident": None, "quote": None, "balance": 0, "birthday_month": False, "tier": ""}
+    return {"ident": None, "quote": None, "balance": 0, "birthday_month": False, "tier": "", "walk_in": False,
+            "coupons": [], "most_points": 0}
+
+
+def _request_options(form: CheckoutForm) -> dict:
+    return {"birthday": form.cleaned_data["birthday"], "redeem_points": form.cleaned_data["redeem_points"] or 0,
+            "coupon_code": (form.cleaned_data.get("coupon_code") or "").strip()}
 
 
 def _evaluate(form: CheckoutForm, formset, errors: dict[str, list[str]]) -> dict:
-    """Identify the member and price the basket (no writes); refusals go into `errors`."""
+    """Identify the member and price the basket (no writes); refusals go into `errors`. With the member
+    known, what the clerk may offer: the coupons usable at this store and the most points the basket takes."""
     state = _blank_state()
-    if errors or not form.has_identity:
+    if errors or not (form.has_identity or form.is_walk_in):
         return state
     store = form.cleaned_data["store"]
+    if form.is_walk_in:
+        state["walk_in"] = True
+        lines = basket_lines(formset)
+        if lines:
+            try:
+                state["quote"] = basket_quote(store=store, ident=None, lines=lines, **_request_options(form))
+            except CheckoutError as exc:
+                _add(errors, exc.field, exc.text)
+        return state
     try:
         ident: Identified = identify(store=store, **form.identify_kwargs())
     except CheckoutError as exc:
@@ -113,15 +141,23 @@ def _evaluate(form: CheckoutForm, formset, errors: dict[str, list[str]]) -> dict
                  tier=CardKind(ident.card.kind).label if ident.card else "")
     if not state["birthday_month"]:
         state["birthday_exception"] = approved_exception_on(ident.member, timezone.localdate())
+    asked = _request_options(form)
+    state["coupons"] = [c for c in usable_coupons(ident.member.pk, store)
+                        if c["coupon"].code != "".join(ch for ch in asked["coupon_code"].upper() if ch.isalnum())]
     lines = basket_lines(formset)
     if lines:
         try:
-            state["quote"] = basket_quote(store=store, ident=ident, lines=lines,
-                                          birthday=form.cleaned_data["birthday"],
-                                          redeem_points=form.cleaned_data["redeem_points"] or 0, balance=balance,
-                                          coupon_code=(form.cleaned_data.get("coupon_code") or "").strip())
+            quote = basket_quote(store=store, ident=ident, lines=lines, balance=balance, **asked)
         except CheckoutError as exc:
             _add(errors, exc.field, exc.text)
+            try:  # what the basket would take without the refused option, for the offer below
+                quote = basket_quote(store=store, ident=ident, lines=lines, balance=balance)
+            except CheckoutError:
+                quote = None
+        else:
+            state["quote"] = quote
+        if quote is not None:
+            state["most_points"] = most_points_redeemable(quote.programme, quote.total_paid, balance)
     return state
 
 
@@ -145,10 +181,11 @@ def _post(request: HttpRequest, form: CheckoutForm, formset) -> Receipt:
     store = form.cleaned_data["store"]
     token = form.cleaned_data.get("token") or ""
     kwargs = form.identify_kwargs()
+    method = form.cleaned_data.get("payment_method")
     call = dict(store=store, clerk=request.user, lines=basket_lines(formset), card_number=kwargs["card_number"],
                 phone=kwargs["phone"], name=kwargs["name"], birthday_date=kwargs["birthday"],
-                birthday=form.cleaned_data["birthday"], redeem_points=form.cleaned_data["redeem_points"] or 0,
-                coupon_code=(form.cleaned_data.get("coupon_code") or "").strip())
+                walk_in=form.is_walk_in, payments=[PaymentIn(method.code)] if method else None,
+                **_request_options(form))
     return _once(store, f"web-checkout:{token}", lambda: checkout_post(**call)) if token else checkout_post(**call)
 
 
@@ -171,11 +208,36 @@ def _once(store: Store, key: str, write) -> Receipt:
         return Receipt.objects.get(pk=first.response["receipt"])
 
 
-def _context(request, form, formset, errors, state, oob=False) -> dict:
+def _context(request, form, formset, errors, state, oob=False, **extra) -> dict:
     stores = form.fields["store"].queryset
     return {"form": form, "formset": formset, "errors": errors, "oob": oob, "general_errors": errors["__all__"],
             "error_items": [(name, errors.get(name, [])) for name in FIELDS],
-            "quote_rows": quote_rows(state["quote"]), "many_stores": stores.count() > 1, **state}
+            "quote_rows": quote_rows(state["quote"]), "many_stores": stores.count() > 1,
+            "many_methods": len(form.fields["payment_method"].queryset) > 1, **state, **extra}
+
+
+def _offer(data, action: str) -> tuple:
+    """The clerk took an offer of the quote: a coupon's code or the most points go into their boxes."""
+    data = data.copy()
+    if action.startswith("coupon:"):
+        data["coupon_code"] = action.removeprefix("coupon:")[:30]
+    elif action.startswith("points:"):
+        data["redeem_points"] = action.removeprefix("points:")[:10]
+    return data
+
+
+def _scanned(data) -> tuple[object, list, str]:
+    """A scanned or typed code (the scan box, or a product picked from the search results) as one more unit
+    in the basket: (the form's data, the products found when the code names none exactly, a refusal)."""
+    code = (data.get("pick") or data.get("scan") or "").strip()
+    product = product_by_code(code)
+    if product is None:
+        found = product_search(code)
+        return data, found, "" if found else _("No product has the SKU or barcode “%(code)s”.") % {"code": code[:50]}
+    added = formset_with_product(data, product.sku)
+    if added is None:
+        return data, [], _("At most 50 lines in one basket.")
+    return added, [], ""
 
 
 def checkout_page(request: HttpRequest) -> HttpResponse:
@@ -186,11 +248,17 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
         form, formset = CheckoutForm(stores=stores, initial=initial), LineFormSet(prefix="line")
         errors: dict[str, list[str]] = defaultdict(list)
         return render(request, "web/checkout/page.html", _context(request, form, formset, errors, _blank_state()))
-    action = request.POST.get("action", "")
+    action = request.POST.get("action", "")[:60]
     data = formset_with_one_more_row(request.POST) if action == "add_line" else request.POST
+    data = _offer(data, action) if action.startswith(("coupon:", "points:")) else data
+    found, scan_error, scanned = [], "", bool((data.get("pick") or data.get("scan") or "").strip())
+    if scanned:  # a scanner's Enter adds the item and never posts the sale
+        data, found, scan_error = _scanned(data)
     form, formset = CheckoutForm(data, stores=stores), LineFormSet(data, prefix="line")
     errors = _form_errors(form, formset)
-    if action == "post" and not errors:
+    if scan_error:
+        _add(errors, "scan", scan_error)
+    if action == "post" and not errors and not scanned:
         try:
             receipt = _post(request, form, formset)
         except CheckoutError as exc:
@@ -198,8 +266,16 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("checkout_receipt", pk=receipt.pk)
     state = _evaluate(form, formset, errors)
-    status = 422 if action == "post" else 200
-    return render(request, "web/checkout/page.html", _context(request, form, formset, errors, state), status=status)
+    status = 422 if action == "post" and not scanned else 200
+    return render(request, "web/checkout/page.html", _context(request, form, formset, errors, state, found=found,
+                                                              focus_scan=scanned), status=status)
+
+
+def checkout_products(request: HttpRequest) -> HttpResponse:
+    """The counter's product search (htmx): SKU, barcode or part of a name; each result adds one unit."""
+    require(checkout_stores(request.user).exists())
+    query = request.GET.get("scan", "")[:200]
+    return render(request, "web/checkout/_products.html", {"found": product_search(query), "query": query.strip()})
 
 
 @require_POST
@@ -251,6 +327,7 @@ def checkout_receipt(request: HttpRequest, pk: int) -> HttpResponse:
         "tier_label": CardKind(receipt.tier).label if receipt.tier in CardKind.values else receipt.tier,
         "adjustments": [(provider_label(a.kind), a.amount) for a in receipt.adjustments.order_by("pk")],
         "balance_after": balance_after_receipt(receipt),
+        "payments": receipt.payments.select_related("method").order_by("pk"),
     })
 
 

@@ -1,0 +1,75 @@
+"""How a receipt was paid: the payment methods (sales.PaymentMethod, data) and the amount on each.
+
+A sale's payments must add up to the amount due after every adjustment and the points offset; one method
+without an amount takes all of it. A return refunds on the original receipt's methods in proportion, by
+cumulative targets (like the points reversal), so a series of partial returns refunds each method exactly what
+a full return would: the last return leaves every method at zero.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from membercare.sales.models import PaymentMethod, Receipt, ReceiptPayment
+from membercare.sales.pipeline import CheckoutError, PaymentIn, money
+
+ZERO = Decimal("0")
+MAX_PAYMENTS = 10  # methods on one receipt (a split between a few; bounds the work)
+FIELD = "payment_method"
+
+
+def active_methods() -> list[PaymentMethod]:
+    return list(PaymentMethod.objects.filter(is_active=True).order_by("position", "code"))
+
+
+def payment_rows(receipt: Receipt, to_pay: Decimal, payments: list[PaymentIn] | None) -> list[ReceiptPayment]:
+    """The receipt's payment rows for `payments` (none given: none recorded, as from a POS that does not say),
+    checked: known active methods, amounts of 0 or more with 2 places, adding up to `to_pay`."""
+    if not payments:
+        return []
+    if len(payments) > MAX_PAYMENTS:
+        raise CheckoutError("payments_too_many", _("At most %(n)d payment methods on one receipt.") % {
+            "n": MAX_PAYMENTS}, FIELD)
+    methods = {m.code: m for m in PaymentMethod.objects.filter(code__in=[p.method for p in payments],
+                                                                is_active=True)}
+    if len(payments) == 1 and payments[0].amount is None:
+        payments = [PaymentIn(payments[0].method, to_pay)]
+    rows, total = [], ZERO
+    for p in payments:
+        method = methods.get(p.method)
+        if method is None:
+            raise CheckoutError("payment_method_unknown", _("Unknown payment method “%(code)s”.") % {
+                "code": str(p.method)[:20]}, FIELD)
+        if p.amount is None or p.amount < 0 or money(p.amount) != p.amount:
+            raise CheckoutError("payment_amount_invalid", _("Give each payment's amount in yuan, 0 or more, with at "
+                                                            "most 2 decimal places."), FIELD)
+        total += p.amount
+        rows.append(ReceiptPayment(receipt=receipt, method=method, amount=p.amount))
+    if total != to_pay:
+        raise CheckoutError("payments_mismatch", _("The payments add up to ¥%(paid)s; ¥%(due)s is due.") % {
+            "paid": money(total), "due": to_pay}, FIELD)
+    return [row for row in rows if row.amount]
+
+
+def refund_payments(original: Receipt, ret: Receipt) -> list[ReceiptPayment]:
+    """The return's refunds (negative) on the original's methods, in proportion to what each method paid.
+    Call after `ret` is saved with its total and is among `original.returns`."""
+    # sums read back through money(): SQLite adds decimals as floating point
+    paid = [(method_id, money(total)) for method_id, total in
+            original.payments.values_list("method_id").annotate(t=Sum("amount")).order_by("method_id")]
+    if not paid or not original.total_paid:
+        return []
+    returned = min(-money(original.returns.aggregate(t=Sum("total_paid"))["t"] or ZERO), original.total_paid)
+    done = {method_id: money(total) for method_id, total in ReceiptPayment.objects.filter(
+        receipt__original=original).exclude(receipt=ret).values_list("method_id").annotate(t=Sum("amount"))}
+    rows, left = [], returned
+    for i, (method_id, amount) in enumerate(paid):
+        target = left if i == len(paid) - 1 else money(amount * returned / original.total_paid)
+        left -= target
+        refund = target + (done.get(method_id) or ZERO)  # what this method still owes back, up to the target
+        if refund:
+            rows.append(ReceiptPayment.objects.create(receipt=ret, method_id=method_id, amount=-refund))
+    return rows
