@@ -11,6 +11,7 @@ from django.db.models import Sum
 from membercare.analytics.facts import refresh_store_days
 from membercare.analytics.measures import sales_summary
 from membercare.analytics.scope import Scope
+from membercare.checkout.payments import DEFAULT_METHODS, active_methods
 from membercare.checkout.pipeline import (
     CheckoutError,
     LineIn,
@@ -39,8 +40,18 @@ def walk_in(chain, *lines, **kw):
 
 
 def test_the_usual_payment_methods_are_data(db):
-    assert list(PaymentMethod.objects.filter(is_active=True).values_list("code", "name")) == [
+    assert [(m.code, m.name) for m in active_methods()] == [
         ("cash", "现金"), ("bank_card", "银行卡"), ("wechat_pay", "微信支付"), ("alipay", "支付宝")]
+    PaymentMethod.objects.filter(code="alipay").update(is_active=False, name="支付宝（停用）")
+    PaymentMethod.objects.create(code="union_qr", name="云闪付", position=35)
+    assert [m.code for m in active_methods()] == ["cash", "bank_card", "wechat_pay", "union_qr"]
+
+
+def test_the_migration_and_the_code_install_the_same_methods():
+    import importlib
+
+    migration = importlib.import_module("membercare.sales.migrations.0008_product_barcode_payments")
+    assert migration.METHODS == DEFAULT_METHODS
 
 
 # ------------------------------------------------------------------------------------------- without a member
@@ -227,3 +238,10 @@ def test_the_pos_api_posts_a_sale_without_a_member_with_its_payments(client, cha
                                          "payments": [{"method": "cash", "amount": "1.00"}]})
     assert status == 422 and body["code"] == "payments_mismatch" and "¥5000.00" in body["message"]
     assert Receipt.objects.count() == 1
+
+
+def test_the_demo_catalogue_has_valid_ean13_barcodes():
+    from membercare.demo.gen_catalogue import ean13
+
+    assert ean13("400638133393") == "4006381333931"  # a published EAN-13 example
+    assert ean13("692000000001")[-1] == str((10 - (6 + 27 + 2 + 0 + 0 + 0 + 0 + 0 + 0 + 0 + 0 + 3) % 10) % 10)

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from membercare.checkout.pipeline import LineIn, return_post
 from membercare.sales.models import Product, Receipt
-from tests.campaigns.conftest import make_batch, give  # noqa: F401
+from tests.campaigns.conftest import give, make_batch  # noqa: F401
 from tests.loyalty.conftest import chain, member  # noqa: F401
 from tests.web.test_checkout_views import TZ, counter, elite, err, form, today  # noqa: F401
 
@@ -79,7 +79,8 @@ def test_the_members_coupons_and_the_most_points_are_offered_and_taken(counter, 
                                                                        make_batch, give):  # noqa: F811
     coupon = give(make_batch(value=Decimal("100"), stacks_with_tier=True))
     other_brand = give(make_batch(brand=chain.juedu, name="爵度券"))
-    html = counter.post(reverse("checkout_quote"), form(chain, card=elite.number, lines=[("SHIRT", 1)])).content.decode()
+    html = counter.post(reverse("checkout_quote"),
+                        form(chain, card=elite.number, lines=[("SHIRT", 1)])).content.decode()
     offered = re.findall(r'value="coupon:([^"]+)"', html)
     assert offered == [coupon.code[:4] + "-" + coupon.code[4:8] + "-" + coupon.code[8:]]
     assert other_brand.code[:4] not in "".join(offered)

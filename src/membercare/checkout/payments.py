@@ -17,11 +17,23 @@ from membercare.sales.models import PaymentMethod, Receipt, ReceiptPayment
 from membercare.sales.pipeline import CheckoutError, PaymentIn, money
 
 ZERO = Decimal("0")
+# a new installation's methods (the migration writes the same); a chain renames, adds or switches them off
+DEFAULT_METHODS = [("cash", "现金", 10), ("bank_card", "银行卡", 20), ("wechat_pay", "微信支付", 30),
+                   ("alipay", "支付宝", 40)]
 MAX_PAYMENTS = 10  # methods on one receipt (a split between a few; bounds the work)
 FIELD = "payment_method"
 
 
+def payment_methods_ensure_default() -> None:
+    """The default methods when there are none at all (a database emptied and migrated again, a test database
+    flushed): a till always has a way to take money. Methods switched off stay off."""
+    if not PaymentMethod.objects.exists():
+        PaymentMethod.objects.bulk_create([PaymentMethod(code=code, name=name, position=position)
+                                           for code, name, position in DEFAULT_METHODS], ignore_conflicts=True)
+
+
 def active_methods() -> list[PaymentMethod]:
+    payment_methods_ensure_default()
     return list(PaymentMethod.objects.filter(is_active=True).order_by("position", "code"))
 
 
@@ -35,6 +47,10 @@ def payment_rows(receipt: Receipt, to_pay: Decimal, payments: list[PaymentIn] | 
             "n": MAX_PAYMENTS}, FIELD)
     methods = {m.code: m for m in PaymentMethod.objects.filter(code__in=[p.method for p in payments],
                                                                 is_active=True)}
+    if not methods:
+        payment_methods_ensure_default()
+        methods = {m.code: m for m in PaymentMethod.objects.filter(code__in=[p.method for p in payments],
+                                                                    is_active=True)}
     if len(payments) == 1 and payments[0].amount is None:
         payments = [PaymentIn(payments[0].method, to_pay)]
     rows, total = [], ZERO

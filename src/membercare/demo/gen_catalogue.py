@@ -29,6 +29,12 @@ def _retail_price(value: float) -> int:
     return max(200, int(round(value / 10) * 10 - 2))
 
 
+def ean13(body: str) -> str:
+    """An EAN-13 barcode from its 12 first digits: the check digit appended (weights 1 and 3)."""
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
 def build_catalogue(cfg: GenConfig, brands: dict[str, Brand]) -> Catalogue:
     rng = stream(cfg.seed, "catalogue")
     series = {}
@@ -47,7 +53,7 @@ def build_catalogue(cfg: GenConfig, brands: dict[str, Brand]) -> Catalogue:
                 wanted.append(Product(
                     sku=f"{brand_code[:2]}-{series_code[:3].upper()}-{k + 1:03d}", name=f"{adjective}{item}",
                     brand=brands[brand_code], series=series[series_code], full_price=f"{price}.00",
-                    is_consumable=consumable,
+                    is_consumable=consumable, barcode=ean13(f"692000{len(wanted) + 1:06d}"),  # 69: China's prefix
                 ))
     existing = set(Product.objects.filter(sku__in=[p.sku for p in wanted]).values_list("sku", flat=True))
     Product.objects.bulk_create([p for p in wanted if p.sku not in existing])

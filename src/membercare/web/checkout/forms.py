@@ -13,6 +13,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.checkout.pipeline import LineIn, ReturnLineIn
 from membercare.org.models import Store
 from membercare.sales.models import PaymentMethod
@@ -51,6 +52,7 @@ class CheckoutForm(forms.Form):
     def __init__(self, *args, stores, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["store"].queryset = stores
+        payment_methods_ensure_default()
         self.fields["payment_method"].queryset = PaymentMethod.objects.filter(is_active=True)
         if not self.is_bound:
             self.initial.setdefault("token", uuid.uuid4().hex)
