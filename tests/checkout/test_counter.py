@@ -178,9 +178,13 @@ def test_a_scanned_barcode_or_a_typed_sku_names_one_product(chain, barcodes):
 def test_the_search_finds_by_sku_start_or_name_part_exact_first(chain, barcodes):
     assert [p.sku for p in product_search("衫")] == ["POLO", "SHIRT"]  # 高尔夫衫, 衬衫: by name, in SKU order
     ProductFactory(sku="AAA", name="BAG 礼盒", brand=chain.main, series=chain.leather, full_price=Decimal("10"))
-    assert [p.sku for p in product_search("bag")] == ["BAG", "AAA"]  # the exact SKU first
+    assert [p.sku for p in product_search("bag")] == ["BAG"]  # an exact SKU names one product
+    assert [p.sku for p in product_search("ba")] == ["BAG", "AAA"]  # SKUs starting with it, then names
     assert [p.sku for p in product_search("jd")] == ["JDCOAT", "JDTEE"]
     assert [p.sku for p in product_search("6901234567809")] == ["SHIRT"]
+    ProductFactory(sku="PL-1", name="polo 衫", brand=chain.main, series=chain.golf, full_price=Decimal("10"))
+    assert [p.sku for p in product_search("POLO ")] == ["POLO"]
+    assert [p.sku for p in product_search("OLO")] == ["PL-1"]  # a Latin name part: any case
     assert product_search("   ") == [] and product_search("\x00\x07") == []
     assert len(product_search("s", limit=2)) == 2
 
