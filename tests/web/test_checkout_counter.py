@@ -106,3 +106,25 @@ def test_the_finder_offers_a_return_only_while_something_is_left(counter, chain,
     html = counter.get(reverse("checkout_find_receipt"), {"q": member.phone}).content.decode()
     returnable = re.findall(r'href="/checkout/receipts/(\d+)/return/"', html)
     assert returnable == [str(kept.pk)]
+
+
+def test_an_exchange_returns_then_opens_a_sale_for_the_same_customer(counter, chain, member):  # noqa: F811
+    from membercare.checkout.pipeline import checkout_post
+
+    receipt = checkout_post(store=chain.shop, clerk=chain.clerk, phone=member.phone, lines=[LineIn("SHIRT", 2)],
+                            sold_at=dt.datetime(2026, 5, 30, 12, tzinfo=TZ))
+    page = counter.get(reverse("checkout_receipt", args=[receipt.pk])).content.decode()
+    assert f'href="/checkout/receipts/{receipt.pk}/return/?exchange=1"' in page
+    assert 'name="exchange" id="id_exchange" checked' in counter.get(
+        reverse("checkout_return", args=[receipt.pk]), {"exchange": "1"}).content.decode()
+    line = receipt.lines.get()
+    response = counter.post(reverse("checkout_return", args=[receipt.pk]), {
+        f"qty_{line.pk}": "1", "action": "lines", "exchange": "on", "token": "ex-1"})
+    assert Receipt.objects.filter(original=receipt).count() == 1
+    assert response.status_code == 302 and response.url == f"/checkout/?card={receipt.card_number}"
+    sale = counter.get(response.url).content.decode()
+    assert f'name="card" value="{receipt.card_number}"' in sale
+    walk_in = checkout_post(store=chain.shop, clerk=chain.clerk, walk_in=True, lines=[LineIn("BELT", 1)])
+    response = counter.post(reverse("checkout_return", args=[walk_in.pk]), {"action": "all", "exchange": "on"})
+    assert response.url == "/checkout/?walk_in=1"
+    assert re.search(r'<input type="checkbox" name="walk_in"[^>]*checked>', counter.get(response.url).content.decode())

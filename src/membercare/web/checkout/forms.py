@@ -145,6 +145,8 @@ class ReturnForm(forms.Form):
     """One quantity box per line of the original receipt: how many units come back."""
 
     token = forms.CharField(widget=forms.HiddenInput, required=False)
+    exchange = forms.BooleanField(label=_("Exchange: a new sale for the same customer after the return"),
+                                  required=False)
 
     def __init__(self, *args, lines, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -244,7 +246,8 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
     stores = checkout_stores(request.user)
     require(stores.exists())
     if request.method != "POST":
-        initial = {k: request.GET[k] for k in ("phone", "card") if request.GET.get(k)}  # from a profile
+        initial = {k: request.GET[k][:30] for k in ("phone", "card") if request.GET.get(k)}  # a profile, exchange
+        initial["walk_in"] = request.GET.get("walk_in") == "1"
         form, formset = CheckoutForm(stores=stores, initial=initial), LineFormSet(prefix="line")
         errors: dict[str, list[str]] = defaultdict(list)
         return render(request, "web/checkout/page.html", _context(request, form, formset, errors, _blank_state()))
@@ -255,6 +258,8 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
     if scanned:  # a scanner's Enter adds the item and never posts the sale
         data, found, scan_error = _scanned(data)
     form, formset = CheckoutForm(data, stores=stores), LineFormSet(data, prefix="line")
+    if scanned:  # the next scan goes to the scan box, not to the card number
+        form.fields["card"].widget.attrs.pop("autofocus", None)
     errors = _form_errors(form, formset)
     if scan_error:
         _add(errors, "scan", scan_error)
@@ -360,11 +365,24 @@ def checkout_return(request: HttpRequest, pk: int) -> HttpResponse:
                     errors.append(exc.text)
                 else:
                     messages.success(request, _("Return %(number)s recorded.") % {"number": ret.number})
+                    if form.cleaned_data.get("exchange"):  # the new sale, for the same customer
+                        return redirect(_exchange_sale_url(receipt))
                     return redirect("checkout_receipt", pk=ret.pk)
     else:
-        form = ReturnForm(lines=lines)
+        form = ReturnForm(lines=lines, initial={"exchange": request.GET.get("exchange") == "1"})
     return render(request, "web/checkout/return.html", {"receipt": receipt, "form": form, "errors": errors},
                   status=422 if errors else 200)
+
+
+def _exchange_sale_url(receipt: Receipt) -> str:
+    """The checkout for the customer of `receipt`: their card (or phone) filled in, or a sale without a member."""
+    if receipt.member_id is None:
+        query = {"walk_in": "1"}
+    elif receipt.card_number:
+        query = {"card": receipt.card_number}
+    else:
+        query = {"phone": receipt.member.phone}
+    return f"{reverse('checkout')}?{urlencode(query)}"
 
 
 def _return(request: HttpRequest, receipt: Receipt, wanted, token: str) -> Receipt:
