@@ -155,8 +155,21 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise serves from finders
 NODE_MODULES = Path(os.environ.get("MEMBERCARE_NODE_MODULES", PROJECT_DIR / "node_modules"))
 STATICFILES_DIRS = [("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
                     ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist")]
+# Every file (imports, sales uploads, exports, reports) goes through Django's storage API: the local disk
+# (var/media) in the demo; an S3-compatible service (Alibaba OSS, MinIO, AWS S3) shared by every app server and
+# worker when MEMBERCARE_S3_BUCKET is set (django-storages; the files stay private, downloads go through the app).
+S3_BUCKET = os.environ.get("MEMBERCARE_S3_BUCKET", "")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": ({"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": S3_BUCKET,
+        "endpoint_url": os.environ.get("MEMBERCARE_S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("MEMBERCARE_S3_REGION") or None,
+        "access_key": os.environ.get("MEMBERCARE_S3_ACCESS_KEY_ID") or None,
+        "secret_key": os.environ.get("MEMBERCARE_S3_SECRET_ACCESS_KEY") or None,
+        "location": os.environ.get("MEMBERCARE_S3_PREFIX", ""),
+        "addressing_style": os.environ.get("MEMBERCARE_S3_ADDRESSING_STYLE") or None,  # "path" for MinIO
+        "default_acl": None, "querystring_auth": True, "file_overwrite": False,
+    }} if S3_BUCKET else {"BACKEND": "django.core.files.storage.FileSystemStorage"}),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = VAR_DIR / "media"

@@ -1,17 +1,18 @@
 """Reports to Excel and print: the store's monthly member report, the annual VIP statement list and the
 dashboard's figures. Every export leaving personal data (member names, phones) is logged in ExportLog
 (PIPL), with phones masked unless the role sees full phones. Large ones run as background jobs
-(core.jobs) with a progress callback; the finished file is kept under MEDIA_ROOT/exports/."""
+(core.jobs) with a progress callback; the finished file is kept in the file storage under exports/."""
 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import IO, Any
 
-from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -135,23 +136,22 @@ def vip_list_xlsx(user: Staff, brand: Brand, start: dt.date, end: dt.date, *, li
     return data, len(rows)
 
 
-def export_dir() -> Path:
-    path = Path(settings.MEDIA_ROOT) / "exports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+EXPORTS = "exports/"  # the exports' folder in the file storage (the local disk, or the shared bucket)
 
 
 def vip_list_job(progress, *, user_id: int, brand_id: int, start: str, end: str, limit: int,
                  min_spend: str | None) -> dict[str, Any]:
-    """Background job (core.jobs): the VIP list written to MEDIA_ROOT/exports/vip-<job>.xlsx."""
+    """Background job (core.jobs): the VIP list written to the file storage as exports/vip-<job>.xlsx (a
+    temporary file first, then one upload: any app server downloads it)."""
     from django.urls import reverse
 
     user = Staff.objects.get(pk=user_id)
-    path = export_dir() / f"vip-{progress.job_id}.xlsx"
-    with path.open("wb") as out:
+    with tempfile.TemporaryFile() as out:
         _data, count = vip_list_xlsx(user, Brand.objects.get(pk=brand_id), dt.date.fromisoformat(start),
                                      dt.date.fromisoformat(end), limit=limit,
                                      min_spend=Decimal(min_spend) if min_spend else None, progress=progress,
                                      out=out)
+        out.seek(0)
+        name = default_storage.save(f"{EXPORTS}vip-{progress.job_id}.xlsx", File(out))
     return {"url": reverse("analytics_export_download", args=[progress.job_id]), "label": _("Download (.xlsx)"),
-            "path": str(path.relative_to(settings.MEDIA_ROOT)), "rows": count}
+            "path": name, "rows": count}

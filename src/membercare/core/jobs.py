@@ -29,7 +29,7 @@ API (stable; other apps use it):
   Write your work in several short transactions and call progress between them: a progress call made
   inside an open `transaction.atomic()` is only seen when that transaction commits.
 - What `fn` returns is stored in Job.result (JSON: a dict, a list, a string such as a file path under
-  MEDIA_ROOT, or None). If the result is a dict with "url" (and optionally "label"), the progress
+  the file storage, or None). If the result is a dict with "url" (and optionally "label"), the progress
   partial shows a link to it once the job is done (e.g. the download view of an export; that view must
   check permissions itself, e.g. with `job_for_user`).
 - If `fn` raises, the job ends `failed` with the error message (the traceback goes to the log); it

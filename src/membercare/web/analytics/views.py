@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
-from django.conf import settings
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -18,6 +17,7 @@ from membercare.analytics import reports
 from membercare.analytics.cohorts import cohort_table, migration_matrix, migration_months
 from membercare.analytics.dashboard import chain_dashboard, dashboard_sheets, own_dashboard
 from membercare.analytics.facts import MOVE_DIMENSIONS
+from membercare.analytics.reports import EXPORTS
 from membercare.analytics.scope import PERIODS, dashboard_role, resolve_filters
 from membercare.analytics.statement import member_statement, past_year, vip_statement_list
 from membercare.care.models import FollowUp, Lifecycle, MemberSegments, Pyramid, SpendClass
@@ -203,10 +203,11 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     path = (job.result or {}).get("path") if isinstance(job.result, dict) else None
     if not path:
         raise Http404
-    full = Path(settings.MEDIA_ROOT) / path
-    if not full.resolve().is_relative_to(Path(settings.MEDIA_ROOT).resolve()) or not full.exists():
+    # a name the job wrote in the exports folder, nothing else (the storage may be a shared bucket)
+    if not path.startswith(EXPORTS) or ".." in path or "\\" in path or not default_storage.exists(path):
         raise Http404
-    return FileResponse(full.open("rb"), as_attachment=True, filename=full.name, content_type=XLSX)
+    return FileResponse(default_storage.open(path, "rb"), as_attachment=True, filename=path.rsplit("/", 1)[-1],
+                        content_type=XLSX)
 
 
 def member_statement_page(request: HttpRequest, pk: int) -> HttpResponse:
