@@ -1,7 +1,9 @@
 """The Celery app, configured from Django settings named CELERY_* (broker, eager mode, timezone).
 
-Run a worker and the scheduler with:
-    celery -A membercare.celery_app worker -B -l info
+Run workers and one scheduler (on any number of nodes: RedBeat's lock in Redis lets one send, the others
+wait to take over):
+    celery -A membercare.celery_app worker -l info
+    celery -A membercare.celery_app beat -l info
 The nightly jobs (Asia/Shanghai): coupons' expiry 00:10, loyalty 02:30, care 03:00, the dashboards' facts
 03:30, member value predictions Mondays 04:00; every minute the messaging tick, every 30 minutes the
 escalation of late complaints. CELERY_BEAT_SCHEDULE replaces all of these.

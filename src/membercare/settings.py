@@ -214,6 +214,22 @@ if not DEBUG:
 
     check_production_settings(os.environ)  # names the variable that would make production unsafe
 CELERY_TIMEZONE = TIME_ZONE
+# One scheduler for the whole deployment however many nodes start one (`celery -A membercare.celery_app beat`):
+# RedBeat keeps the schedule in Redis and a lock there; a second scheduler waits and takes over within
+# CELERY_REDBEAT_LOCK_TIMEOUT seconds when the first dies.
+CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+CELERY_REDBEAT_REDIS_URL = os.environ.get("CELERY_REDBEAT_REDIS_URL", CELERY_BROKER_URL)
+CELERY_REDBEAT_KEY_PREFIX = os.environ.get("CELERY_REDBEAT_KEY_PREFIX", "membercare:beat:")
+CELERY_REDBEAT_LOCK_TIMEOUT = int(os.environ.get("CELERY_REDBEAT_LOCK_TIMEOUT", "60"))
+CELERY_BEAT_MAX_LOOP_INTERVAL = 5  # seconds between the scheduler's checks (and lock renewals)
+# A task is acknowledged once done (a worker killed mid-task: the task runs again on another worker; the daily
+# jobs and the messaging tick are safe to run twice), one at a time per worker process, with time limits.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", str(60 * 60)))
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 300
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}  # > the longest task
 
 # Logs to stderr, each line with the request's id (X-Request-ID); JSON in production (one object per line for
 # the log collector), plain text with DJANGO_DEBUG=1. LOG_FORMAT=json|text chooses, LOG_LEVEL the threshold.
