@@ -7,11 +7,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Case, Count, IntegerField, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from membercare.core.permissions import can_edit_programme, visible_stores
+from membercare.members import exports as member_exports
+from membercare.members.exports import ExportExtension
 from membercare.members.models import Member
 from membercare.org.models import Brand, Staff
 from membercare.sales.models import Receipt, ReceiptLine, Series
@@ -208,3 +224,49 @@ def card_replacement_chain(card: Card) -> list[Card]:
         chain.append(nxt)
         seen.add(nxt.pk)
     return chain
+
+
+# ------------------------------------------------------------------------------- the member export's columns
+
+SPEND_WINDOW_DAYS = 365  # "the last 12 months" of the export's spend column
+
+
+def members_with_loyalty(members: QuerySet[Member], *, now: dt.datetime | None = None) -> QuerySet[Member]:
+    """The members annotated in SQL (correlated subqueries on indexed columns, no query per member) with
+    `best_card` (the kind of their best active, unexpired card by the programme's ranks), `points_balance`,
+    `spend_12_months` (paid in the last 365 days, returns deducted) and `spend_total` (paid ever)."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    programme = programme_at(today)
+    rank = Case(*[When(kind=t.code, then=Value(t.rank)) for t in programme.tiers], default=Value(0),
+                output_field=IntegerField())
+    best = (Card.objects.filter(member=OuterRef("pk"), status=CardStatus.ACTIVE)
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+            .annotate(rank=rank).order_by("-rank", "-issued_at", "-pk").values("kind")[:1])
+
+    def paid(receipts: QuerySet[Receipt]):
+        total = receipts.filter(member=OuterRef("pk")).order_by().values("member").annotate(
+            s=Sum("total_paid")).values("s")[:1]
+        return Coalesce(Subquery(total, output_field=DecimalField(max_digits=14, decimal_places=2)),
+                        Value(ZERO), output_field=DecimalField(max_digits=14, decimal_places=2))
+
+    return members.annotate(
+        best_card=Subquery(best), points_balance=Coalesce(F("loyalty__points"), Value(0)),
+        spend_12_months=paid(Receipt.objects.filter(sold_at__gt=now - dt.timedelta(days=SPEND_WINDOW_DAYS),
+                                                    sold_at__lte=now)),
+        spend_total=paid(Receipt.objects.all()))
+
+
+def _card_label(member: Member) -> str:
+    kind = getattr(member, "best_card", None)
+    return str(CardKind(kind).label) if kind in CardKind.values else ""
+
+
+def register_export_columns() -> None:
+    """The member export's card level (its Chinese name in a Chinese export), points balance and spend."""
+    member_exports.register_export_columns("loyalty", ExportExtension(annotate=members_with_loyalty, columns=(
+        (gettext_lazy("Card level"), _card_label),
+        (gettext_lazy("Points balance"), lambda m: m.points_balance),
+        (gettext_lazy("Spend, last 12 months (yuan)"), lambda m: _cents(m.spend_12_months)),
+        (gettext_lazy("Spend, all time (yuan)"), lambda m: _cents(m.spend_total)),
+    )))
