@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -77,15 +78,15 @@ def test_spending_against_each_threshold_of_the_card_applied_for(chain, member, 
     assert f"{chain.clerk}在上海南京西路店申请。" in row and "申请备注：老顾客，下月还会来买西装" in row
     row = client_html.split(f'id="app-{diamond.pk}"')[1].split("</tr>")[0]
     assert "需先持有精英卡" in row
+    # the member's cards page lists the same applications with the same context
+    assert "累计：¥2999 / ¥8000" in _queue_html(specialist, reverse("card_member", args=[member.pk]))
 
 
-def _queue_html(user):
-    from django.test import Client
-
+def _queue_html(user, url: str = ""):
     client = Client()
     client.force_login(user)
     with time_machine.travel(NOW, tick=False):
-        response = client.get(reverse("card_applications"))
+        response = client.get(url or reverse("card_applications"))
     assert response.status_code == 200
     return response.content.decode()
 

@@ -148,7 +148,8 @@ def member_cards_page(request: HttpRequest, pk: int) -> HttpResponse:
         card.awaiting = card_awaiting_signature(card) if card.status == CardStatus.PENDING else None
         card.previous_label = CardKind(card.previous_kind).label if card.previous_kind in CardKind.values else ""
     return render(request, "web/cards/member.html", {
-        "member": member, "cards": cards, "applications": application_list(request.user, member=member),
+        "member": member, "cards": cards,
+        "applications": with_spend_context(list(application_list(request.user, member=member))),
         "can_review": can_edit_programme(request.user),
     })
 
