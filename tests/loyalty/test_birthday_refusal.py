@@ -33,7 +33,7 @@ def test_a_lunar_birthday_refusal_names_the_lunar_birthday_and_the_dates_that_wo
     member.save()
     text = refusal(chain, elite, at(2026, 3, 21))  # the solar birthday: not the day this member keeps
     assert text == ("现在不是会员的生日月。会员按农历过生日（农历三月初十），农历生日在2026年4月26日："
-                    "生日特权可在2026年4月1日至2026年4月30日使用。")
+                    "生日特权可在2026年4月1日至2026年4月30日使用，其他时间须经 VIP 专员批准例外。")
     # what the refusal names does work
     receipt = buy(chain, card=elite.number, lines=[("SHIRT", 1)], when=at(2026, 4, 30), birthday=True)
     assert BirthdayUse.objects.get(receipt=receipt).period == "2026-04"
@@ -41,12 +41,12 @@ def test_a_lunar_birthday_refusal_names_the_lunar_birthday_and_the_dates_that_wo
         text = refusal(chain, elite, at(2026, 5, 1))
     assert text == ("It is not the member's birthday month. The member celebrates the lunar birthday (lunar month "
                     "3, day 10), which falls on April 16, 2027: the birthday privilege can be given from April 1, "
-                    "2027 to April 30, 2027.")
+                    "2027 to April 30, 2027, at other times only with an exception the VIP specialist approved.")
 
 
 def test_a_solar_birthday_refusal_names_the_next_birthday_month(chain, member, elite):
     assert member.birthday.month == 3
-    refused = "现在不是会员的生日月：生日特权可在%s年3月1日至%s年3月31日使用。"
+    refused = "现在不是会员的生日月：生日特权可在%s年3月1日至%s年3月31日使用，其他时间须经 VIP 专员批准例外。"
     assert refusal(chain, elite, at(2026, 6, 1)) == refused % (2027, 2027)
     assert refusal(chain, elite, at(2026, 2, 27)) == refused % (2026, 2026)
 

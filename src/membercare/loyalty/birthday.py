@@ -92,9 +92,11 @@ def not_birthday_month_text(member: Member, on: dt.date) -> str:
 
     if month.lunar_birthday is not None:
         return _("It is not the member's birthday month. The member celebrates the lunar birthday (%(lunar)s), "
-                 "which falls on %(date)s: the birthday privilege can be given from %(start)s to %(end)s.") % {
+                 "which falls on %(date)s: the birthday privilege can be given from %(start)s to %(end)s, at other "
+                 "times only with an exception the VIP specialist approved.") % {
             "lunar": lunar_date_label(member.lunar_birthday_month, member.lunar_birthday_day,
                                       member.lunar_birthday_leap),
             "date": day(month.lunar_birthday), "start": day(month.first), "end": day(month.last)}
     return _("It is not the member's birthday month: the birthday privilege can be given from %(start)s to "
-             "%(end)s.") % {"start": day(month.first), "end": day(month.last)}
+             "%(end)s, at other times only with an exception the VIP specialist approved.") % {
+        "start": day(month.first), "end": day(month.last)}
