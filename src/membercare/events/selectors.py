@@ -15,7 +15,7 @@ from membercare.org.models import Staff
 from membercare.sales.models import Receipt
 
 from .models import Attendance, Event, EventReceipt, Invitation, Referral
-from .services import can_run_chain_events
+from .services import can_run_chain_events, over_seats
 
 ZERO = Decimal("0.00")
 
@@ -30,7 +30,8 @@ def visible_events(user: Staff) -> QuerySet[Event]:
 
 
 def event_counts(event: Event) -> dict:
-    """Invited, held out, messages sent, answers, expected guests, checked in (one aggregate + one count)."""
+    """Invited, held out, messages sent, answers, expected guests, checked in (one aggregate + one count); the
+    seats left and how many more members are invited than there are seats."""
     c = Invitation.objects.filter(event=event).aggregate(
         invited=Count("pk", filter=Q(held_out=False)), held_out=Count("pk", filter=Q(held_out=True)),
         messaged=Count("pk", filter=Q(message__isnull=False)), not_sent=Count("pk", filter=~Q(skip_reason="")),
@@ -39,6 +40,7 @@ def event_counts(event: Event) -> dict:
     c["guests"] = c["guests"] or 0
     c["attended"] = Attendance.objects.filter(event=event).count()
     c["seats_left"] = max(0, event.capacity - c["guests"]) if event.capacity else None
+    c["over_seats"] = over_seats(event.capacity, c["invited"])  # invited beyond the seats: the page warns
     return c
 
 

@@ -162,13 +162,28 @@ def parse_share(value, field: str = "holdout_share") -> Decimal:
     return (pct / 100).quantize(Decimal("0.001"))
 
 
+def over_seats(capacity: int | None, invited: int) -> int:
+    """How many more members hold an invitation than the event has seats (0 without a limit). Inviting more
+    than the seats is allowed (not everyone comes): pages warn, nothing is refused; once the seats are taken,
+    rsvp_answer refuses further guests."""
+    return max(0, invited - capacity) if capacity else 0
+
+
 def invite_preview(*, event: Event, audience: dict, holdout_share: Decimal, seed: int) -> dict:
-    """Counts before inviting: the audience, the hold-out group, already invited."""
+    """Counts before inviting: the audience, the hold-out group, already invited; and the seats: `new`, the
+    members this send would invite (not invited before, not held out), `invited_after`, the event's invited
+    members after it, and `over_seats`, how many of them exceed the capacity (a warning, never a refusal)."""
     members = audience_queryset(audience)
+    threshold = holdout_threshold(holdout_share)
     total = members.count()
-    held = holdout_split(members, holdout_share, seed)[1].count() if holdout_threshold(holdout_share) else 0
+    held = holdout_split(members, holdout_share, seed)[1].count() if threshold else 0
     already = members.filter(event_invitations__event=event).count()
-    return {"total": total, "holdout": held, "invite": total - held, "already": already}
+    fresh = members.exclude(event_invitations__event=event)
+    new = holdout_split(fresh, holdout_share, seed)[0].count() if threshold else fresh.count()
+    invited_after = Invitation.objects.filter(event=event, held_out=False).count() + new
+    return {"total": total, "holdout": held, "invite": total - held, "already": already, "new": new,
+            "invited_after": invited_after, "capacity": event.capacity,
+            "over_seats": over_seats(event.capacity, invited_after)}
 
 
 def rsvp_url(base_url: str, token: str) -> str:

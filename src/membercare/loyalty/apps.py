@@ -9,5 +9,7 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self) -> None:
         from .sale import register_providers
+        from .selectors import register_export_columns
 
         register_providers()  # the card's discount, birthday privilege, points offset and earn, tier evaluation
+        register_export_columns()  # the member export's card level, points balance and spend

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from membercare.sales.pipeline import Adjustment, CheckoutError, SaleRows, money, register
 
-from .birthday import birthday_period
+from .birthday import birthday_period, not_birthday_month_text
 from .birthday_exceptions import approved_exception_on
 from .models import BirthdayUse, PointsEntry
 from .points import balance_change, consume_statement, earn_entry, lots_agree, points_earn, points_take, redeem_entry
@@ -66,7 +66,7 @@ def _check_birthday(sale) -> tuple[str, str, int, Decimal, bool]:
     if period is None:  # outside the month only with an exception the specialist approved
         approved = approved_exception_on(sale.member, sale.on)
         if approved is None:
-            raise CheckoutError("birthday_not_month", _("It is not the member's birthday month."), "birthday")
+            raise CheckoutError("birthday_not_month", not_birthday_month_text(sale.member, sale.on), "birthday")
         period, exception = approved.period, True
     scope = ",".join(sorted(tier.birthday.brands))
     used = (BirthdayUse.objects.select_related("store")

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from membercare.core.permissions import can_edit_programme, visible_stores
+from membercare.members import exports as member_exports
+from membercare.members.exports import ExportExtension
 from membercare.members.models import Member
-from membercare.org.models import Staff
+from membercare.org.models import Brand, Staff
+from membercare.sales.models import Receipt, ReceiptLine, Series
 
-from .models import Card, CardApplication, CardStatus, normalize_card_number
+from .models import Card, CardApplication, CardKind, CardStatus, normalize_card_number
+from .programme import programme_at
 
 # pending first (the specialist's work), then approved (waiting for the member's signature), then the rest
 _STATUS_ORDER = Case(
@@ -27,7 +52,7 @@ def application_list(user: Staff, *, status: str = "", member: Member | None = N
     """Applications the user may see: the specialist and admin see the chain, others their stores' only.
     Pending first (oldest first, as a queue), then approved, then reviewed ones (newest first)."""
     qs = _visible(user).select_related("member", "store", "old_card", "new_card", "filed_by", "reviewed_by",
-                                       "receipt")
+                                       "receipt__store")
     if status:
         qs = qs.filter(status=status)
     if member is not None:
@@ -50,6 +75,125 @@ def application_counts(user: Staff) -> dict[str, int]:
     for row in _visible(user).order_by().values("status").annotate(n=Count("pk")):
         counts[row["status"]] = row["n"]
     return counts
+
+
+# --------------------------------------------------------------------- spending against the card's threshold
+
+ZERO = Decimal("0.00")
+
+
+def _cents(value) -> Decimal:
+    # SQLite sums decimals as floats (8000 may come back as 7999.999999999): back to exact cents
+    return (Decimal(str(value)) if value is not None else ZERO).quantize(ZERO)
+
+
+@dataclass(frozen=True)
+class SpendCheck:
+    """One of the ways to earn the card: what the member paid against what the rule asks.
+    kind: "rolling" (paid within the window at the brand's stores), "receipt" (the best single receipt in the
+    window, returns deducted) or "series" (the best single receipt's amount in one series)."""
+
+    kind: str
+    paid: Decimal
+    threshold: Decimal
+    series: str = ""
+    needs_card: str = ""  # the card the rule needs first, when the member does not hold it (its label)
+
+    @property
+    def met(self) -> bool:
+        return self.paid >= self.threshold and not self.needs_card
+
+    @property
+    def short(self) -> Decimal:
+        return max(ZERO, self.threshold - self.paid)
+
+
+@dataclass(frozen=True)
+class SpendContext:
+    """What the reviewer needs to decide: the member's spending at the card's brand against each of the
+    card's thresholds, in the programme's window up to now."""
+
+    card: str  # the card's label
+    brand: str  # the brand whose stores' sales count
+    window_days: int
+    checks: list[SpendCheck] = field(default_factory=list)
+
+    @property
+    def qualifies(self) -> bool:
+        return any(c.met for c in self.checks)
+
+    @property
+    def twelve_months(self) -> bool:
+        return self.window_days in (365, 366)
+
+
+_NO_THRESHOLD = (CardApplication.Kind.REISSUE, CardApplication.Kind.ACCUMULATION)
+
+
+def with_spend_context(apps: Sequence[CardApplication], *, now: dt.datetime | None = None
+                       ) -> Sequence[CardApplication]:
+    """Set `spend` (a SpendContext, or None for a reissue or an accumulation card) on each application.
+
+    A few queries for the whole page, whatever its length: the programme, the members' receipts in the window
+    netted per original receipt and grouped by brand, their lines by series (only when a card on the page has
+    series thresholds), their active cards (for a prerequisite), and the brands' and series' names."""
+    now = now or timezone.now()
+    programme = programme_at(timezone.localtime(now).date())
+    wanted = [a for a in apps if a.kind not in _NO_THRESHOLD and programme.tier(a.card_kind)]
+    for app in apps:
+        app.spend = None
+    if not wanted:
+        return apps
+    member_ids = sorted({a.member_id for a in wanted})
+    since = now - dt.timedelta(days=programme.window_days)
+    tiers = {a.card_kind: programme.tier(a.card_kind) for a in wanted}
+
+    # (member, brand) -> net paid of each receipt (a return is netted with its original; a return of a receipt
+    # sold before the window stands alone, negative): the rolling sum and the best single receipt
+    nets: dict[tuple[int, str], list[Decimal]] = {}
+    for row in (Receipt.objects.filter(member_id__in=member_ids, sold_at__gt=since, sold_at__lte=now)
+                .annotate(key=Coalesce("original_id", "id")).order_by()
+                .values("member_id", "store__brand__code", "key").annotate(net=Sum("total_paid"))):
+        nets.setdefault((row["member_id"], row["store__brand__code"]), []).append(_cents(row["net"]))
+
+    series_best: dict[tuple[int, str, str], Decimal] = {}
+    series_codes = {code for t in tiers.values() for code in t.single_receipt_by_series}
+    if series_codes:
+        for row in (ReceiptLine.objects.filter(receipt__member_id__in=member_ids, receipt__sold_at__gt=since,
+                                               receipt__sold_at__lte=now, product__series__code__in=series_codes)
+                    .annotate(key=Coalesce("receipt__original_id", "receipt_id")).order_by()
+                    .values("receipt__member_id", "receipt__store__brand__code", "key", "product__series__code")
+                    .annotate(paid=Sum("paid_amount"))):
+            k = (row["receipt__member_id"], row["receipt__store__brand__code"], row["product__series__code"])
+            series_best[k] = max(series_best.get(k, ZERO), _cents(row["paid"]))
+    series_names = dict(Series.objects.filter(code__in=series_codes).values_list("code", "name")) \
+        if series_codes else {}
+
+    held: dict[int, set[str]] = {}
+    if any(t.requires for t in tiers.values()):
+        for member_id, kind in Card.objects.filter(member_id__in=member_ids, status=CardStatus.ACTIVE).values_list(
+                "member_id", "kind"):
+            held.setdefault(member_id, set()).add(kind)
+    brands = dict(Brand.objects.filter(code__in={t.issue_brand for t in tiers.values()}).values_list("code", "name"))
+
+    for app in wanted:
+        tier = tiers[app.card_kind]
+        receipts = nets.get((app.member_id, tier.issue_brand), [])
+        checks: list[SpendCheck] = []
+        if tier.rolling_paid is not None:
+            mine = held.get(app.member_id, set())
+            needs = tier.requires if tier.requires and not mine & {tier.requires, tier.code} else ""
+            checks.append(SpendCheck("rolling", sum(receipts, ZERO), tier.rolling_paid,
+                                     needs_card=str(CardKind(needs).label) if needs in CardKind.values else needs))
+        if tier.single_receipt is not None:
+            checks.append(SpendCheck("receipt", max([ZERO, *receipts]), tier.single_receipt))
+        for code, amount in tier.single_receipt_by_series.items():
+            checks.append(SpendCheck("series", series_best.get((app.member_id, tier.issue_brand, code), ZERO),
+                                     amount, series=series_names.get(code, code)))
+        app.spend = SpendContext(card=str(CardKind(tier.code).label), brand=brands.get(tier.issue_brand,
+                                                                                       tier.issue_brand),
+                                 window_days=programme.window_days, checks=checks)
+    return apps
 
 
 def card_by_number(number: str) -> Card | None:
@@ -80,3 +224,49 @@ def card_replacement_chain(card: Card) -> list[Card]:
         chain.append(nxt)
         seen.add(nxt.pk)
     return chain
+
+
+# ------------------------------------------------------------------------------- the member export's columns
+
+SPEND_WINDOW_DAYS = 365  # "the last 12 months" of the export's spend column
+
+
+def members_with_loyalty(members: QuerySet[Member], *, now: dt.datetime | None = None) -> QuerySet[Member]:
+    """The members annotated in SQL (correlated subqueries on indexed columns, no query per member) with
+    `best_card` (the kind of their best active, unexpired card by the programme's ranks), `points_balance`,
+    `spend_12_months` (paid in the last 365 days, returns deducted) and `spend_total` (paid ever)."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    programme = programme_at(today)
+    rank = Case(*[When(kind=t.code, then=Value(t.rank)) for t in programme.tiers], default=Value(0),
+                output_field=IntegerField())
+    best = (Card.objects.filter(member=OuterRef("pk"), status=CardStatus.ACTIVE)
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+            .annotate(rank=rank).order_by("-rank", "-issued_at", "-pk").values("kind")[:1])
+
+    def paid(receipts: QuerySet[Receipt]):
+        total = receipts.filter(member=OuterRef("pk")).order_by().values("member").annotate(
+            s=Sum("total_paid")).values("s")[:1]
+        return Coalesce(Subquery(total, output_field=DecimalField(max_digits=14, decimal_places=2)),
+                        Value(ZERO), output_field=DecimalField(max_digits=14, decimal_places=2))
+
+    return members.annotate(
+        best_card=Subquery(best), points_balance=Coalesce(F("loyalty__points"), Value(0)),
+        spend_12_months=paid(Receipt.objects.filter(sold_at__gt=now - dt.timedelta(days=SPEND_WINDOW_DAYS),
+                                                    sold_at__lte=now)),
+        spend_total=paid(Receipt.objects.all()))
+
+
+def _card_label(member: Member) -> str:
+    kind = getattr(member, "best_card", None)
+    return str(CardKind(kind).label) if kind in CardKind.values else ""
+
+
+def register_export_columns() -> None:
+    """The member export's card level (its Chinese name in a Chinese export), points balance and spend."""
+    member_exports.register_export_columns("loyalty", ExportExtension(annotate=members_with_loyalty, columns=(
+        (gettext_lazy("Card level"), _card_label),
+        (gettext_lazy("Points balance"), lambda m: m.points_balance),
+        (gettext_lazy("Spend, last 12 months (yuan)"), lambda m: _cents(m.spend_12_months)),
+        (gettext_lazy("Spend, all time (yuan)"), lambda m: _cents(m.spend_total)),
+    )))

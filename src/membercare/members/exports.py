@@ -3,14 +3,18 @@
 Personal data leaves the system here, so: only roles with `can_export`, phone numbers masked unless the
 role sees full phones, ID numbers always masked, and every export is written to ExportLog (PIPL).
 The column headers are in the user's language and are names the member import accepts.
+Apps above members add read-only columns (loyalty: card level, points, spend) through
+register_export_columns: their values are SQL annotations of the member query, never a query per member.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO, Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -38,6 +42,7 @@ def _local(value: dt.datetime | None) -> dt.datetime | None:
 # (the import field the column feeds, header, value). The import reads every header here back, in every
 # language (see imports.py); "_ignored" columns are facts the import does not change.
 ColumnGetter = Callable[[Member], Any]
+REGISTRATION_STORE = gettext_lazy("Registration store")
 EXPORT_COLUMNS: list[tuple[str, Any, ColumnGetter]] = [
     ("_ignored", gettext_lazy("Member number"), lambda m: m.member_no),
     ("name", gettext_lazy("Name"), lambda m: m.name),
@@ -47,7 +52,7 @@ EXPORT_COLUMNS: list[tuple[str, Any, ColumnGetter]] = [
     ("lunar_birthday_month", gettext_lazy("Lunar birthday month"), lambda m: m.lunar_birthday_month),
     ("lunar_birthday_day", gettext_lazy("Lunar birthday day"), lambda m: m.lunar_birthday_day),
     ("store_code", gettext_lazy("Store code"), lambda m: m.home_store.code),
-    ("_ignored", gettext_lazy("Registration store"), lambda m: m.home_store.name),
+    ("_ignored", REGISTRATION_STORE, lambda m: m.home_store.name),  # the registered apps' columns follow it
     ("tags", gettext_lazy("Tags"), lambda m: ", ".join(t.name for t in m.tags.all())),
     ("email", gettext_lazy("Email"), lambda m: m.email),
     ("wechat_id", gettext_lazy("WeChat ID"), lambda m: m.wechat_id),
@@ -78,8 +83,32 @@ EXPORT_COLUMNS: list[tuple[str, Any, ColumnGetter]] = [
 PHONE_COLUMN = 2
 
 
+@dataclass(frozen=True)
+class ExportExtension:
+    """Columns an app above members adds to the export (members may not import it: see layers.py).
+    `annotate` adds SQL annotations to the member query; each column's getter reads them from the row."""
+
+    annotate: Callable[[QuerySet[Member]], QuerySet[Member]]
+    columns: tuple[tuple[Any, ColumnGetter], ...]
+
+
+_EXTENSIONS: dict[str, ExportExtension] = {}
+
+
+def register_export_columns(key: str, extension: ExportExtension) -> None:
+    """Called from an app's ready(); registering the same key again replaces it."""
+    _EXTENSIONS[key] = extension
+
+
+def export_columns() -> list[tuple[str, Any, ColumnGetter]]:
+    """The export's columns: the member file's, with the registered apps' (facts the import leaves alone)."""
+    at = next(i for i, (_f, label, _g) in enumerate(EXPORT_COLUMNS) if label is REGISTRATION_STORE)
+    extra = [("_ignored", label, getter) for ext in _EXTENSIONS.values() for label, getter in ext.columns]
+    return EXPORT_COLUMNS[:at + 1] + extra + EXPORT_COLUMNS[at + 1:]
+
+
 def export_headers() -> list[str]:
-    return [str(label) for _field, label, _getter in EXPORT_COLUMNS]
+    return [str(label) for _field, label, _getter in export_columns()]
 
 
 def export_members(user: Staff, *, store_id: int | None = None, tag: str = "",
@@ -91,12 +120,15 @@ def export_members(user: Staff, *, store_id: int | None = None, tag: str = "",
     require(can_export(user))
     full_phone = can_see_full_phone(user)
     members = member_list(user, store_id=store_id, tag=tag, query=query).prefetch_related("tags")
+    for extension in _EXTENSIONS.values():
+        members = extension.annotate(members)
+    columns = export_columns()
     count = 0
 
     def rows():
         nonlocal count
         for member in members.iterator(chunk_size=EXPORT_CHUNK):
-            values = [getter(member) for _field, _label, getter in EXPORT_COLUMNS]
+            values = [getter(member) for _field, _label, getter in columns]
             if not full_phone:
                 values[PHONE_COLUMN] = mask_phone(member.phone)
             count += 1

@@ -95,7 +95,7 @@ def _header_key(text: Any) -> str:
 def _alias_index() -> dict[str, str]:
     """Header key -> field: the names above, plus the export's headers in every language of the site
     (so a file exported from MemberCare in Chinese or English can be read back)."""
-    from .exports import EXPORT_COLUMNS
+    from .exports import export_columns
 
     index: dict[str, str] = {}
     for field_name, names in COLUMN_ALIASES.items():
@@ -103,7 +103,7 @@ def _alias_index() -> dict[str, str]:
             index.setdefault(_header_key(name), field_name)
     for code, _language in settings.LANGUAGES:
         with translation.override(code):
-            for field_name, label, _getter in EXPORT_COLUMNS:
+            for field_name, label, _getter in export_columns():
                 index.setdefault(_header_key(str(label)), field_name)
     return index
 

@@ -27,6 +27,7 @@ from membercare.loyalty.selectors import (
     application_list,
     card_awaiting_signature,
     card_list_of_member,
+    with_spend_context,
 )
 from membercare.members.models import Member
 
@@ -71,6 +72,7 @@ def applications_page(request: HttpRequest) -> HttpResponse:
     if status and status not in CardApplication.Status.values:
         status = ""
     page = Paginator(application_list(request.user, status=status), 50).get_page(request.GET.get("page"))
+    page.object_list = with_spend_context(list(page.object_list))
     return render(request, "web/cards/applications.html", {
         "page": page, "status": status, "statuses": CardApplication.Status.choices,
         "counts": application_counts(request.user), "can_review": can_edit_programme(request.user),
@@ -79,6 +81,7 @@ def applications_page(request: HttpRequest) -> HttpResponse:
 
 def _row(request: HttpRequest, app: CardApplication, error: str = "", status: int = 200) -> HttpResponse:
     app = application_get(request.user, app.pk) or app
+    with_spend_context([app])
     return render(request, "web/cards/_application_row.html", {
         "app": app, "error": error, "can_review": can_edit_programme(request.user)}, status=status)
 
@@ -145,7 +148,8 @@ def member_cards_page(request: HttpRequest, pk: int) -> HttpResponse:
         card.awaiting = card_awaiting_signature(card) if card.status == CardStatus.PENDING else None
         card.previous_label = CardKind(card.previous_kind).label if card.previous_kind in CardKind.values else ""
     return render(request, "web/cards/member.html", {
-        "member": member, "cards": cards, "applications": application_list(request.user, member=member),
+        "member": member, "cards": cards,
+        "applications": with_spend_context(list(application_list(request.user, member=member))),
         "can_review": can_edit_programme(request.user),
     })
 

@@ -77,7 +77,12 @@ class InviteForm(AudienceForm):
         super().__init__(*args, **kwargs)
         del self.fields["name"]
         del self.fields["scheduled_at"]
-        self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True, category=Category.EVENT)
+        templates = MessageTemplate.objects.filter(is_active=True, category=Category.EVENT).order_by("name", "pk")
+        self.fields["template"].queryset = templates
+        if not self.is_bound and "template" not in self.initial:
+            only = list(templates[:2])
+            if len(only) == 1:  # the one suitable template is chosen already, so the first preview works
+                self.initial["template"] = only[0].pk
 
     def holdout_share(self) -> Decimal:
         return ((self.cleaned_data.get("holdout_pct") or Decimal("0")) / 100).quantize(Decimal("0.001"))

@@ -113,7 +113,8 @@ def event_invite_page(request: HttpRequest, pk: int) -> HttpResponse:
                     "invited": result["invited"], "sent": result["sent"], "held": result["held_out"]})
                 return redirect("event_detail", pk=event.pk)
         preview = invite_preview(event=event, audience=audience, holdout_share=share, seed=seed)
-    return render(request, "web/events/invite.html", {"form": form, "event": event, "preview": preview})
+    return render(request, "web/events/invite.html", {"form": form, "event": event, "preview": preview,
+                                                      "counts": event_counts(event)})
 
 
 # ----------------------------------------------------------------------------------------------- check-in
