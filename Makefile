@@ -6,7 +6,7 @@ export MEMBERCARE_VAR_DIR ?= $(CURDIR)/var
 export DJANGO_SETTINGS_MODULE := membercare.settings
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install demo run test test-sqlite test-postgres lint messages bench-data bench clean lock
+.PHONY: install demo run test test-sqlite test-postgres lint messages bench-data bench clean lock dist
 
 PIP_VERSION := 26.3
 LOCK := requirements.lock
@@ -31,6 +31,19 @@ src/membercare/locale/%/LC_MESSAGES/django.mo: src/membercare/locale/%/LC_MESSAG
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard src/membercare/locale/*/LC_MESSAGES/django.po))
 
 install: $(VENV)/.installed node_modules/.package-lock.json $(MO_FILES)
+
+# the release artifact: one wheel with the compiled translations and the front-end files it serves
+# (pip install dist/membercare-*.whl; membercare migrate; gunicorn membercare.wsgi) — see docs/deploy.md
+VENDOR := src/membercare/web/static/vendor
+DIST ?= dist
+dist: install
+	rm -rf $(DIST) build $(VENDOR)
+	mkdir -p $(VENDOR)/htmx $(VENDOR)/chartjs
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chartjs/
+	$(BIN)/pip wheel -q --no-deps -w $(DIST) .
+	rm -rf build $(VENDOR)
+	@ls $(DIST)/*.whl
 
 # the demo's own keys, made once (production mode refuses the public defaults); kept with its database in var/
 KEYS := $(MEMBERCARE_VAR_DIR)/keys.env

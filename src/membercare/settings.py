@@ -152,9 +152,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise serves from finders in development; it wants the root
 # Front-end assets come from installed npm packages (package.json), never from a CDN.
+# In a checkout they are read from node_modules; a release wheel carries the two files it serves in the web
+# app's static/vendor/ (`make dist` copies them there), so an installed package needs no node_modules.
 NODE_MODULES = Path(os.environ.get("MEMBERCARE_NODE_MODULES", PROJECT_DIR / "node_modules"))
-STATICFILES_DIRS = [("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
-                    ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist")]
+STATICFILES_DIRS = [(prefix, path) for prefix, path in (("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+                                                        ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"))
+                    if path.is_dir()]
 # Every file (imports, sales uploads, exports, reports) goes through Django's storage API: the local disk
 # (var/media) in the demo; an S3-compatible service (Alibaba OSS, MinIO, AWS S3) shared by every app server and
 # worker when MEMBERCARE_S3_BUCKET is set (django-storages; the files stay private, downloads go through the app).
