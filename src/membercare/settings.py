@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "health_check",
+    "django_prometheus",
     "ninja",
     "membercare.core",
     "membercare.org",
@@ -54,7 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "membercare.core.request_log.RequestIdMiddleware",  # first: every log line of the request carries its id
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first and last: the whole request is timed
+    "membercare.core.request_log.RequestIdMiddleware",  # every log line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -69,8 +71,11 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "membercare.web.middleware.LoginRequiredMiddleware",
     "membercare.web.middleware.ControlCharacterGuard",  # pages: no control characters in any input
-    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
+    "axes.middleware.AxesMiddleware",  # turns a locked-out login into the lockout page
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+# /metrics for Prometheus with "Authorization: Bearer <token>"; unset: no metrics endpoint
+MEMBERCARE_METRICS_TOKEN = os.environ.get("MEMBERCARE_METRICS_TOKEN", "")
 
 ROOT_URLCONF = "membercare.urls"
 WSGI_APPLICATION = "membercare.wsgi.application"

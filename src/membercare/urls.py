@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from membercare.api.api import api
 from membercare.core.health import ReadinessView, liveness
+from membercare.core.metrics import metrics_view
 from membercare.core.permissions import can_administer
 
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", liveness),  # the process answers
     path("readyz", ReadinessView.as_view()),  # database, cache, storage, migrations: 503 when not ready
+    path("metrics", metrics_view),  # Prometheus, with MEMBERCARE_METRICS_TOKEN
     path("", include("membercare.web.urls")),
 ]
 

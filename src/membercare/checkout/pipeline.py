@@ -36,6 +36,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.core.metrics import count_checkout, count_return
 from membercare.core.sequences import next_number_sql, reserve_numbers
 from membercare.loyalty import rows
 from membercare.loyalty.identify import Identified, Locked, basket_products, identify, identify_locked
@@ -218,12 +219,18 @@ def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], car
     to be rolled back (the POS API does, and records the refusal after). The receipt's lines are in
     `receipt.posted_lines`. `walk_in`: a sale without a member (card, phone and name are ignored);
     `payments`: how it was paid (none: not recorded)."""
-    with transaction.atomic(savepoint=savepoint):
-        return _checkout_post(store=store, clerk=clerk, lines=lines, card_number=card_number, phone=phone,
-                              name=name, birthday_date=birthday_date, birthday=birthday, redeem_points=redeem_points,
-                              sold_at=sold_at, group_purchase=group_purchase, member_signed=member_signed,
-                              source=source, number=number, coupon_code=coupon_code, walk_in=walk_in,
-                              payments=payments)
+    try:
+        with transaction.atomic(savepoint=savepoint):
+            receipt = _checkout_post(store=store, clerk=clerk, lines=lines, card_number=card_number, phone=phone,
+                                     name=name, birthday_date=birthday_date, birthday=birthday,
+                                     redeem_points=redeem_points, sold_at=sold_at, group_purchase=group_purchase,
+                                     member_signed=member_signed, source=source, number=number,
+                                     coupon_code=coupon_code, walk_in=walk_in, payments=payments)
+    except CheckoutError as exc:
+        count_checkout("refused", exc.error_code)
+        raise
+    count_checkout("posted")
+    return receipt
 
 
 def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], card_number: str, phone: str,
@@ -350,11 +357,23 @@ def _returned_quantity(line: ReceiptLine) -> int:
     return -sum(r.quantity for r in ReceiptLine.objects.filter(original_line=line))
 
 
-@transaction.atomic
 def return_post(*, original: Receipt, lines: list[ReturnLineIn] | None, clerk: Staff | None, store: Store,
                 at: dt.datetime | None = None, number: str = "") -> Receipt:
     """A full (lines=None) or partial return: refunds in proportion, then every provider runs backwards
-    (points reversed in proportion and a redeemed-points offset refunded as points, the tier re-evaluated)."""
+    (points reversed in proportion and a redeemed-points offset refunded as points, the tier re-evaluated).
+    In one transaction."""
+    try:
+        with transaction.atomic():
+            ret = _return_post(original=original, lines=lines, clerk=clerk, store=store, at=at, number=number)
+    except CheckoutError as exc:
+        count_return("refused", exc.error_code)
+        raise
+    count_return("posted")
+    return ret
+
+
+def _return_post(*, original: Receipt, lines: list[ReturnLineIn] | None, clerk: Staff | None, store: Store,
+                 at: dt.datetime | None, number: str) -> Receipt:
     at = at or timezone.now()
     if original.original_id is not None:
         raise CheckoutError("return_of_return", _("A return cannot be returned."), "receipt")

@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from membercare.core.text import has_control
 
-PUBLIC_PREFIXES = ("/login/", "/static/", "/i18n/", "/api/", "/healthz", "/readyz", "/admin/", "/rsvp/",
-                   "/s/")  # /s/: surveys
+PUBLIC_PREFIXES = ("/login/", "/static/", "/i18n/", "/api/", "/healthz", "/readyz", "/metrics", "/admin/",
+                   "/rsvp/", "/s/")  # /s/: surveys; /metrics checks its own token
 
 
 class LoginRequiredMiddleware:
