@@ -46,6 +46,9 @@ def day(world):
     PointsEntry.objects.create(member=w.m2, kind="adjust", points=500, created_at=at(dt.date(2026, 3, 1)))
     PointsEntry.objects.create(member=w.m4, kind="earn", points=300, created_at=at(dt.date(2026, 2, 10)))
     LoyaltyAccount.objects.create(member=w.m4, points=300)
+    # m3 (registered at B) earns 600 on r7 at the sub-brand's K: the points are K's, the balance B's member's
+    PointsEntry.objects.create(member=w.m3, kind="earn", points=600, created_at=w.r7.sold_at, receipt=w.r7)
+    LoyaltyAccount.objects.filter(member=w.m3).update(points=650)
     analytics_refresh()  # the nightly facts, 03:30 today
     # today, 08:00-09:00: m1 buys ¥2,000 at A with the coupon, earns 2,000 points and uses 1,000
     r8 = Receipt.objects.create(number="r8", store=w.a, member=w.m1, sold_at=at(TODAY, 8), tier="elite",
@@ -189,4 +192,4 @@ def test_past_month_report_shows_members_and_the_balance_then(client, day):
     assert february["points_outstanding"] == "300"  # m4's; every other entry of A's members came in March
     client.force_login(w.specialist)
     b = _figures(_html(client.get(reverse("analytics_store_report"), {"store": w.b.pk, "month": "2026-02"})))
-    assert b["members"] == "1" and b["points_outstanding"] == "0"  # m3's +50 came on 4 March
+    assert b["members"] == "1" and b["points_outstanding"] == "0"  # m3's 600 (at K) and 50 came in March

@@ -211,14 +211,25 @@ def _balance_now(scope: Scope) -> tuple[int, int]:
 def points_outstanding(scope: Scope) -> dict[str, Any]:
     """The points balance of the members registered at the scope's stores at the end of the period: for a period
     up to today, the balances now; for a past one, the balances now less every ledger entry made after the
-    period (the balance is the ledger's sum), i.e. the nightly facts after the end plus the entries since.
+    period (the balance is the ledger's sum: for stores, the ledger of their members through its (member,
+    created_at) index; for the chain, the nightly facts after the end plus the entries since).
     holders (members with points) is known for now only (None for a past period)."""
+    from .sql import day_bounds, fetch, placeholders, ts
+
     points, holders = _balance_now(scope)
     today = timezone.localdate()
     if scope.end >= today:
         return {"outstanding": points, "holders": holders}
-    after = PointsDay.objects.filter(scope.stores_q(), day__gt=scope.end).aggregate(p=Sum("points"))["p"] or 0
-    after += sum(p for _d, _k, p in _unfolded_points(scope, after=scope.end))
+    if scope.store_ids is None:  # the chain: the facts' store attribution does not matter
+        after = PointsDay.objects.filter(day__gt=scope.end).aggregate(p=Sum("points"))["p"] or 0
+        after += sum(p for _d, _k, p in _unfolded_points(scope, after=scope.end))
+    elif not scope.store_ids:
+        return {"outstanding": 0, "holders": None}
+    else:  # by registration store, as the balance (PointsDay puts a sale's points at the receipt's store)
+        _begin, stop = day_bounds(scope.end, scope.end)
+        after = fetch(f"""SELECT SUM(e.points) FROM loyalty_pointsentry e JOIN members_member m ON m.id = e.member_id
+                          WHERE m.home_store_id IN ({placeholders(list(scope.store_ids))}) AND e.created_at >= %s""",
+                      [*scope.store_ids, ts(stop)])[0][0] or 0
     return {"outstanding": points - int(after), "holders": None}
 
 
