@@ -151,7 +151,7 @@ def test_campaign_tile_reads_the_results_of_the_nightly_run(world):
         analytics_refresh(dt.date(2026, 4, 1))
         [row] = measures.campaign_tile(scope(), [])
         # m1: 1000 - 200 at A (main brand), m2: 500 at A; m3's 600 at the sub-brand's K is not theirs
-        assert (row["Campaign"], row["Reached"], row["Sales"]) == ("三月券", 2, Decimal("1300.00"))
-        assert measures.campaign_tile(scope(world.a), [world.a])[0]["Campaign"] == "三月券"  # a main-brand store
+        assert (row["name"], row["reached"], row["sales"]) == ("三月券", 2, Decimal("1300.00"))
+        assert measures.campaign_tile(scope(world.a), [world.a])[0]["name"] == "三月券"  # a main-brand store
         assert measures.campaign_tile(scope(world.k), [world.k]) == []  # the sub-brand's store: not its batch
         assert measures.campaign_tile(Scope(None, dt.date(2026, 5, 1), dt.date(2026, 5, 31)), []) == []

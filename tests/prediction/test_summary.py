@@ -78,3 +78,29 @@ def test_single_brand_chain_reads_care_purchase_days(db):
     assert s.source == "purchase_days"
     assert (s.x.tolist(), s.t_x_days.tolist(), s.T_days.tolist()) == ([2], [14], [180])
     np.testing.assert_allclose(s.monetary, [125.0])  # (200 + 50) / 2
+
+
+def test_single_brand_chain_past_as_of_ignores_later_returns(db):
+    """The purchase-day table holds today's nets; a past as_of must see each day as it was then: a return
+    made after as_of neither lowers a day's value nor removes a day it later empties (issue 23)."""
+    brand = BrandFactory(code="ONLY")
+    store = StoreFactory(code="O01", brand=brand)
+    m, n = MemberFactory(home_store=store), MemberFactory(home_store=store)
+    sale(m, store, "2026-06-01 12:00", "100.00")
+    refund(sale(m, store, "2026-06-20 12:00", "100.00"), "2026-07-02 12:00", "-100.00")  # empties 06-20 later
+    sale(m, store, "2026-06-25 12:00", "300.00")
+    refund(sale(m, store, "2026-06-25 18:00", "200.00"), "2026-07-03 12:00", "-150.00")  # lowers 06-25 later
+    sale(n, store, "2026-06-10 23:30", "80.00")  # local evening: the return after as_of is against 06-10
+    refund(sale(n, store, "2026-06-10 23:45", "20.00"), "2026-07-01 09:00", "-20.00")
+    sale(n, store, "2026-06-12 12:00", "40.00")
+    s = brand_summary(brand.pk, AS_OF)
+    assert s.source == "purchase_days"
+    receipts = brand_summary(None, AS_OF)  # the receipts route, exact by construction
+    assert s.member_id.tolist() == receipts.member_id.tolist() == [m.pk, n.pk]
+    assert s.x.tolist() == receipts.x.tolist() == [2, 1]
+    assert s.t_x_days.tolist() == receipts.t_x_days.tolist() == [24, 2]
+    np.testing.assert_allclose(s.monetary, [(100 + 500) / 2, 40.0])
+    np.testing.assert_allclose(receipts.monetary, s.monetary)
+    later = brand_summary(brand.pk, dt.date(2026, 7, 3))  # after the returns: they count
+    assert later.x.tolist() == [1, 1]
+    np.testing.assert_allclose(later.monetary, [350.0, 40.0])

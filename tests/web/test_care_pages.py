@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext, ngettext, pgettext
 
+from membercare.analytics.measures import Scope, tasks_by_clerk
 from membercare.care.config import DEFAULTS, care_config
 from membercare.care.models import CareConfig, CareEvent, Contact, MemberSegments, SegmentSpan, Task, TaskStatus
-from membercare.care.selectors import store_tasks
 from membercare.care.services import contact_log
 from membercare.org.models import Role
 from membercare.web.care.forms import CareSettingsForm
@@ -180,11 +180,15 @@ def store_case(store, clerk, colleague, member):
 
 
 def test_store_tasks_by_clerk(store, clerk, colleague, manager, store_case):
-    lines = {line.staff.username: line for line in store_tasks(store, dt.date(2026, 6, 1), TODAY, day=TODAY)}
-    assert (lines["clerk"].done_on_time, lines["clerk"].done_late, lines["clerk"].overdue, lines["clerk"].open) == (
-        1, 1, 1, 1)
-    assert (lines["colleague"].done_on_time, lines["colleague"].done_late) == (1, 0)
-    assert lines["manager"].total == 0
+    """The store view counts with the analytics measure (one definition of on time: on time / due)."""
+    rows = tasks_by_clerk(Scope((store.pk,), dt.date(2026, 6, 1), TODAY),
+                          staff_ids=[clerk.pk, colleague.pk, manager.pk])
+    lines = {r["assignee_id"]: r for r in rows}
+    mine = lines[clerk.pk]
+    assert (mine["on_time"], mine["late"], mine["overdue"], mine["not_yet_due"]) == (1, 1, 1, 1)
+    assert mine["due"] == 4 and str(mine["on_time_rate"]) == "0.2500"  # due 06-03, 06-04, 06-08, 06-10 (today)
+    assert (lines[colleague.pk]["on_time"], lines[colleague.pk]["late"]) == (1, 0)
+    assert lines[manager.pk]["due"] == 0 and lines[manager.pk]["on_time_rate"] is None
 
 
 def test_manager_page_shows_the_numbers(login, manager, store_case):
@@ -192,8 +196,8 @@ def test_manager_page_shows_the_numbers(login, manager, store_case):
     row = page[page.index('data-staff="clerk"'):]
     row = row[:row.index("</tr>")]
     cells = dict(re.findall(r'data-col="(\w+)">(?:<strong>⚠ )?(\d+)', row))
-    assert cells == {"on_time": "1", "late": "1", "overdue": "1", "open": "1"}
-    assert "50%" in row
+    assert cells == {"due": "4", "on_time": "1", "late": "1", "overdue": "1", "open": "1", "on_time_rate": "25"}
+    assert "25.0%" in row  # on time / due, as the dashboards (not on time / done)
     assert f'value="{store_case["overdue"].pk}"' in page and f'value="{store_case["upcoming"].pk}"' in page
 
 

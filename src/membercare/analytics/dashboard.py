@@ -117,7 +117,7 @@ def chain_dashboard(filters: Filters, point_value: Decimal | None = None) -> dic
         ("member_average_receipt", _("Members' average receipt"), sales["member_average_receipt"], "money"),
         ("receipts", _("Sale receipts"), sales["receipts"], "number"),
         ("new_members", _("New members"), sales["new_members"], "number"),
-        ("members", _("Members"), seg.get("members"), "number"),
+        ("members", _("Members"), measures.members_registered(scope), "number"),
         ("active", pgettext("lifecycle", "Active"),
          lifecycle.get("new", 0) + lifecycle.get("active", 0) if seg.get("day") else None, "number"),
         ("dormant", pgettext("lifecycle", "Dormant"), lifecycle.get("dormant") if seg.get("day") else None, "number"),

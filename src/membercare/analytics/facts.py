@@ -62,8 +62,10 @@ def _save_cursor(name: str, value: int, holes: list[int] | None = None, key: str
 def _storeday_select(receipt_join: str, member_join: str) -> str:
     vip = "r.tier <> '' AND r.tier <> 'accumulation'"
     return f"""
-        SELECT store_id, day, SUM(sales), SUM(returns), SUM(receipts), SUM(m_sales), SUM(m_returns), SUM(m_receipts),
-               SUM(v_sales), SUM(v_returns), SUM(new_members)
+        SELECT store_id, day, SUM(sales) AS sales_cents, SUM(returns) AS returns_cents, SUM(receipts) AS receipts,
+               SUM(m_sales) AS member_sales_cents, SUM(m_returns) AS member_returns_cents,
+               SUM(m_receipts) AS member_receipts, SUM(v_sales) AS vip_sales_cents,
+               SUM(v_returns) AS vip_returns_cents, SUM(new_members) AS new_members
         FROM (
           SELECT r.store_id AS store_id, {sql.localday('r.sold_at')} AS day,
                  CASE WHEN r.original_id IS NULL THEN {sql.cents('r.total_paid')} ELSE 0 END AS sales,
@@ -359,12 +361,15 @@ CAMPAIGN_DAYS = 120  # campaigns running or ended this many days before the run 
 
 def refresh_campaigns(day: dt.date) -> int:
     """Every campaign running on or ended within CAMPAIGN_DAYS before `day`, with its results chain-wide
-    (campaigns.selectors.campaign_results: a few aggregates over the receipts each), replaced in CampaignFact."""
-    from membercare.campaigns.selectors import campaign_results
+    (campaigns.selectors.campaign_results: a few aggregates over the receipts each), replaced in CampaignFact;
+    a coupon batch's sales also per registration store of its members, with the last receipt id read."""
+    from membercare.campaigns.selectors import campaign_results, coupon_batch_sales_by_store
 
     from .models import CampaignFact
 
     now = timezone.now()
+    # receipts above this id are read live by the tile (measures.campaign_tile): taken before the results
+    high = sql.fetch("SELECT MAX(id) FROM sales_receipt")[0][0] or 0
     rows = campaign_results(start=day - dt.timedelta(days=CAMPAIGN_DAYS), end=day, limit=200)
     CampaignFact.objects.filter(kind__in=["coupon", "event", "bulk"],
                                 window_end__gte=day - dt.timedelta(days=CAMPAIGN_DAYS)).delete()
@@ -377,6 +382,10 @@ def refresh_campaigns(day: dt.date) -> int:
         result = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in r.items()
                   if k in ("reached", "responded", "group_size", "sales", "attributed_sales", "holdout_size",
                            "holdout_sales", "per_member", "holdout_per_member", "uplift_per_member")}
+        if r["kind"] == "coupon":  # per registration store of the members, for a store's or region's tile
+            result["receipt_high"] = high
+            result["by_store"] = {str(store): {k: str(v) for k, v in line.items()}
+                                  for store, line in coupon_batch_sales_by_store(obj, after_id=0).items()}
         facts.append(CampaignFact(
             kind=r["kind"], object_id=obj.pk, name=r["name"][:100], brand_id=getattr(obj, "brand_id", None),
             store_ids=sorted(obj.stores.values_list("pk", flat=True)) if r["kind"] == "event" else [],

@@ -106,7 +106,8 @@ class Cohort(models.Model):
 
 class TaskDay(models.Model):
     """Care tasks per store, assignee and due day: due (not cancelled), done on time (done on or before the
-    due day, local), done late, and still open."""
+    due day, local), done late, and still open. (The pages count tasks live, analytics.measures.tasks_by_clerk,
+    so that a task done a minute ago counts everywhere; this table is kept for bulk reads.)"""
 
     store = models.ForeignKey("org.Store", on_delete=models.DO_NOTHING, related_name="+", db_index=False,
                               db_constraint=False)

@@ -51,7 +51,8 @@ def store_monthly_report(store: Store, month: dt.date) -> dict[str, Any]:
         "store": store, "month": scope.start, "scope": scope, "sales": measures.sales_summary(scope),
         "weeks": measures.sales_by_week(scope), "segments": measures.segment_summary(scope),
         "churn": measures.churn_rate(scope), "points": measures.points_summary(scope),
-        "tasks": measures.tasks_by_clerk(scope),
+        "members": measures.members_registered(scope), "tasks": measures.tasks_by_clerk(scope),
+        "includes_today": scope.start <= timezone.localdate() <= scope.end,
     }
 
 
@@ -63,7 +64,7 @@ def store_monthly_sheets(report: dict[str, Any]) -> list[Sheet]:
         [_("Members' share of sales (%)"), _pct(s["vip_share"])], [_("Target (%)"), _pct(s["vip_share_target"])],
         [_("Sale receipts"), s["receipts"]], [_("Average receipt"), s["average_receipt"]],
         [_("Members' average receipt"), s["member_average_receipt"]], [_("New members"), s["new_members"]],
-        [_("Members registered at the store"), seg.get("members")],
+        [_("Members registered at the store"), report["members"]],
         [_("Repurchase rate, 12 months (%)"), _pct(seg.get("repurchase_rate"))],
         [_("Churn rate (%)"), _pct(churn["rate"])],
         [_("Points issued"), pts["issued"]], [_("Points redeemed"), pts["redeemed"]],
@@ -72,8 +73,8 @@ def store_monthly_sheets(report: dict[str, Any]) -> list[Sheet]:
     for code, label in CardKind.choices:
         summary.append([str(label), seg.get("tier", {}).get(code, 0)])
     summary.append([_("No active card"), seg.get("tier", {}).get("", 0)])
-    for code, label in Lifecycle.choices:
-        summary.append([str(label), seg.get("lifecycle", {}).get(code, 0)])
+    for code, label in Lifecycle.choices:  # named apart from the figures above (新会员 is both a count and a segment)
+        summary.append([_("Lifecycle: %(segment)s") % {"segment": label}, seg.get("lifecycle", {}).get(code, 0)])
     weeks = [[w["week"], w["net_sales"], w["member_sales"], _pct(w["vip_share"]), w["receipts"], w["new_members"]]
              for w in report["weeks"]]
     tasks = [[t["name"] or _("Unassigned"), t["due"], t["on_time"], t["late"], t["open"], _pct(t["on_time_rate"])]
@@ -82,7 +83,7 @@ def store_monthly_sheets(report: dict[str, Any]) -> list[Sheet]:
         (_("Summary"), [_("Measure"), pgettext("measure", "Value")], summary),
         (_("Weeks"), [_("Week from"), _("Net sales"), _("Members' sales"), _("Members' share (%)"),
                       _("Sale receipts"), _("New members")], weeks),
-        (_("Care tasks"), [_("Clerk"), _("Due"), _("Done on time"), _("Done late"), _("Open"),
+        (_("Care tasks"), [_("Clerk"), pgettext("task count", "Due"), _("Done on time"), _("Done late"), _("Open"),
                            _("On time (%)")], tasks),
     ]
 

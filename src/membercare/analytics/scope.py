@@ -75,6 +75,11 @@ class Filters:
     period: str
     chain: bool  # the whole chain, no store filter
 
+    @property
+    def includes_today(self) -> bool:
+        """The period includes today: its figures count today's activity (live), which the page says."""
+        return self.scope.start <= timezone.localdate() <= self.scope.end
+
     def query(self) -> dict[str, Any]:
         return {"brand": self.brand or "", "region": self.region or "", "store": self.store or "",
                 "period": self.period, "start": self.scope.start.isoformat(), "end": self.scope.end.isoformat()}

@@ -12,7 +12,6 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
-    F,
     IntegerField,
     Max,
     Min,
@@ -261,54 +260,10 @@ def member_card(task: Task, also: list[int], day: dt.date | None = None) -> Memb
 # ------------------------------------------------------------------------------------ the manager
 
 
-@dataclass
-class ClerkLine:
-    staff: Staff | None  # None: tasks nobody is assigned to
-    open: int = 0  # open and not yet overdue
-    overdue: int = 0
-    done_on_time: int = 0
-    done_late: int = 0
-
-    @property
-    def done(self) -> int:
-        return self.done_on_time + self.done_late
-
-    @property
-    def total(self) -> int:
-        return self.open + self.overdue + self.done
-
-
 def store_staff(store: Store) -> QuerySet[Staff]:
     """The active staff who work in the store (the people tasks can go to)."""
     return Staff.objects.filter(stores=store, is_active=True, role__in=(Role.CLERK, Role.MANAGER)).order_by(
         "role", "display_name", "username")
-
-
-def store_tasks(store: Store, start: dt.date, end: dt.date, *, day: dt.date | None = None) -> list[ClerkLine]:
-    """Per clerk, the store's tasks due from `start` to `end`: open, overdue (open and due before `day`),
-    done on time (on or before the due day) and done late. Every active clerk of the store has a line."""
-    day = day or timezone.localdate()
-    qs = Task.objects.filter(store=store, due_on__gte=start, due_on__lte=end).exclude(status=TaskStatus.CANCELLED)
-    done = Q(status=TaskStatus.DONE)
-    counts = qs.values("assignee").annotate(
-        open=Count("pk", filter=Q(status=TaskStatus.OPEN, due_on__gte=day)),
-        overdue=Count("pk", filter=Q(status=TaskStatus.OPEN, due_on__lt=day)),
-        done_on_time=Count("pk", filter=done & Q(done_at__date__lte=F("due_on"))),
-        done_late=Count("pk", filter=done & Q(done_at__date__gt=F("due_on"))),
-    )
-    by_staff = {row["assignee"]: row for row in counts}
-    people = {s.pk: s for s in store_staff(store)}
-    missing = [pk for pk in by_staff if pk is not None and pk not in people]
-    people.update({s.pk: s for s in Staff.objects.filter(pk__in=missing)})
-    lines = []
-    for pk, person in people.items():
-        row = by_staff.get(pk, {})
-        lines.append(ClerkLine(person, **{k: row.get(k, 0) for k in ("open", "overdue", "done_on_time",
-                                                                     "done_late")}))
-    if None in by_staff:
-        row = by_staff[None]
-        lines.append(ClerkLine(None, **{k: row[k] for k in ("open", "overdue", "done_on_time", "done_late")}))
-    return lines
 
 
 def store_open_tasks(store: Store, *, assignee_id: int | None = None, day: dt.date | None = None,

@@ -94,24 +94,27 @@ LOADED_TABLES = [Member, Member.tags.through, MemberChange, Card, Receipt, Recei
 
 @dataclass
 class OpeningPoints:
-    """Points still valid on `today` from the purchase history: one earn lot per member and expiry date."""
+    """The points of the purchase history, earned as a counter earns them: each receipt with a card earns on
+    its own day at the programme's rate (`earned`, per receipt, what the receipt shows). One earn entry per
+    receipt whose points are still valid on `today`, linked to it and dated when it was sold; points already
+    expired on `today` were spent or expired before go-live and are not in the ledger."""
 
-    member: np.ndarray  # member index per lot
+    earned: np.ndarray  # per receipt: points earned (0 without a card)
+    receipt: np.ndarray  # per entry: receipt index
+    member: np.ndarray  # per entry: member index
     points: np.ndarray
     expires: np.ndarray  # days since 1970-01-01; -1 = never
-    at: np.ndarray  # UTC seconds of the last purchase in the lot
+    at: np.ndarray  # UTC seconds: the receipt's time
     balance: np.ndarray  # per member
     has_account: np.ndarray  # per member
 
 
 def opening_points(purchases: Purchases, n: int, today: int, today_date: dt.date) -> OpeningPoints:
-    """1 point per whole yuan paid on receipts with a card (the programme's rate), grouped by expiry date;
-    lots already expired on `today` are left out (they were spent or expired before go-live)."""
+    """1 point per whole yuan paid on receipts with a card (the programme's rate), each on its receipt; entries
+    already expired on `today` are left out (they were spent or expired before go-live)."""
     programme = programme_at(today_date)
-    with_card = purchases.card != 0
-    member, at = purchases.member[with_card], purchases.at[with_card]
-    points = (purchases.paid[with_card] * programme.points_per_yuan // 100).astype(np.int64)
-    day = (at + 8 * 3600) // 86400  # Asia/Shanghai dates
+    earned = np.where(purchases.card != 0, purchases.paid * programme.points_per_yuan // 100, 0).astype(np.int64)
+    day = (purchases.at + 8 * 3600) // 86400  # Asia/Shanghai dates
     if programme.points_expiry == "never":
         expires = np.full(len(day), -1, dtype=np.int64)
     elif programme.points_expiry.startswith("days:"):
@@ -119,16 +122,11 @@ def opening_points(purchases: Purchases, n: int, today: int, today_date: dt.date
     else:
         year, _m, _d = civil_from_days(day)
         expires = days_from_civil(year + 1, np.full(len(day), 12), np.full(len(day), 31))
-    keep = ((expires < 0) | (expires >= today)) & (points > 0)
-    member, at, points, expires = member[keep], at[keep], points[keep], expires[keep]
-    keys, lot = np.unique(np.stack([member, expires]), axis=1, return_inverse=True)
-    lot = lot.ravel()
-    lot_points = np.bincount(lot, weights=points, minlength=keys.shape[1]).astype(np.int64)
-    lot_at = np.zeros(keys.shape[1], dtype=np.int64)
-    np.maximum.at(lot_at, lot, at)
-    balance = np.bincount(keys[0], weights=lot_points, minlength=n).astype(np.int64)
-    return OpeningPoints(member=keys[0], points=lot_points, expires=keys[1], at=lot_at, balance=balance,
-                         has_account=balance > 0)
+    keep = np.flatnonzero(((expires < 0) | (expires >= today)) & (earned > 0))
+    member = purchases.member[keep]
+    balance = np.bincount(member, weights=earned[keep], minlength=n).astype(np.int64)
+    return OpeningPoints(earned=earned, receipt=keep, member=member, points=earned[keep], expires=expires[keep],
+                         at=purchases.at[keep], balance=balance, has_account=balance > 0)
 
 
 def generate(cfg: GenConfig, log: Callable[[str], None] | None = None) -> Result:
@@ -211,6 +209,7 @@ def generate(cfg: GenConfig, log: Callable[[str], None] | None = None) -> Result
         step("cards written", t0)
 
         t0 = time.perf_counter()
+        opening = opening_points(purchases, n, today, today_date)
         nr = len(purchases.member)
         receipt_ids = loader.next_id(Receipt) + np.arange(nr, dtype=np.int64)
         receipt_numbers = np.array(reserve_numbers(RECEIPT_NUMBER_SEQUENCE, nr) if nr else [], dtype=np.int64)
@@ -223,7 +222,7 @@ def generate(cfg: GenConfig, log: Callable[[str], None] | None = None) -> Result
             "card_number": code(purchases.card, width=10, blank_zero=True),
             "sold_at": stamps(purchases.at), "total_full_price": money(purchases.full),
             "total_paid": money(purchases.paid), "is_group_purchase": bools(purchases.group),
-            "member_signed": bools(purchases.signed), "source": text(source),
+            "member_signed": bools(purchases.signed), "source": text(source), "points_earned": ints(opening.earned),
         }, nr)
         step("receipts written", t0)
         t0 = time.perf_counter()
@@ -236,13 +235,13 @@ def generate(cfg: GenConfig, log: Callable[[str], None] | None = None) -> Result
         }, nl)
         step("receipt lines written", t0)
         t0 = time.perf_counter()
-        opening = opening_points(purchases, n, today, today_date)
         with translation.override(settings.LANGUAGE_CODE):
             reason = gettext("Opening balance: points from the purchase history")
         nlots = len(opening.member)
         loader.write(PointsEntry, {
             "id": ints(loader.next_id(PointsEntry) + np.arange(nlots, dtype=np.int64)),
-            "member_id": ints(member_ids[opening.member]), "kind": const(PointsEntry.Kind.EARN.value),
+            "member_id": ints(member_ids[opening.member]), "receipt_id": ints(receipt_ids[opening.receipt]),
+            "kind": const(PointsEntry.Kind.EARN.value),
             "points": ints(opening.points), "remaining": ints(opening.points),
             "expires_on": dates(opening.expires, null=opening.expires < 0), "reason": const(reason),
             "created_at": stamps(opening.at),

@@ -15,7 +15,9 @@ The models are fitted in weeks (days / 7).
 Why not care's PurchaseDay table: it has one row per member and day over all brands, while predictions
 are fitted per brand (the main brand and a sub-brand are different businesses). When every store belongs
 to the brand fitted, PurchaseDay is exactly that brand's purchase days and is used instead of the
-receipts (the care daily job keeps it up to date; `refresh_purchase_days()` is called first).
+receipts (the care daily job keeps it up to date; `refresh_purchase_days()` is called first). The table holds
+today's nets, so the days touched by returns made after `as_of` are re-derived from their receipts (see
+`_purchase_days_as_of_sql`): a past `as_of` counts only what was known then, as the receipts route does.
 """
 
 from __future__ import annotations
@@ -98,6 +100,46 @@ def _receipt_days_sql(as_of: dt.date, brand_id: int | None = 0) -> str:
         HAVING SUM({cents('s.total_paid')} + COALESCE(r.cents, 0)) > 0"""
 
 
+def _day_range(day_col: str) -> tuple[str, str]:
+    """The first instant of local day `day_col` (a date column) and the first instant after it."""
+    if core_sql.pg():
+        return (f"({day_col}::timestamp AT TIME ZONE '{core_sql.zone()}')",
+                f"(({day_col} + 1)::timestamp AT TIME ZONE '{core_sql.zone()}')")
+    minutes = -core_sql.offset_minutes()
+    return f"datetime({day_col}, '{minutes:+d} minutes')", f"datetime({day_col}, '+1 day', '{minutes:+d} minutes')"
+
+
+def _purchase_days_as_of_sql(as_of: dt.date) -> str:
+    """care_purchaseday as it stood at the end of `as_of`. The table holds each day net of every return made
+    so far; a return made after `as_of` (against a sale on or before it) must not count, so the (member, day)
+    pairs such returns touch are re-derived from their receipts with only the returns made by then, and every
+    other day is read from the table. Returns are few (a partial index holds them): the patch stays small."""
+    end = _end_of(as_of)
+    localday = core_sql.localday("o.sold_at")
+    touched = f"""
+        SELECT DISTINCT o.member_id AS member_id, {localday} AS day
+        FROM sales_receipt r JOIN sales_receipt o ON o.id = r.original_id
+        WHERE r.original_id IS NOT NULL AND r.sold_at >= {end} AND o.sold_at < {end}
+              AND o.member_id IS NOT NULL"""
+    start_of, end_of = _day_range("t.day")
+    cents = segment_sql.cents
+
+    net = f"""{cents('s.total_paid')} + COALESCE((SELECT SUM({cents('x.total_paid')}) FROM sales_receipt x
+                                                  WHERE x.original_id = s.id AND x.sold_at < {end}), 0)"""
+    return f"""
+        SELECT p.member_id AS member_id, p.day AS day, p.paid_cents AS cents
+        FROM care_purchaseday p
+        WHERE p.day <= {core_sql.lit(as_of)}
+              AND NOT EXISTS (SELECT 1 FROM ({touched}) t WHERE t.member_id = p.member_id AND t.day = p.day)
+        UNION ALL
+        SELECT s.member_id AS member_id, {core_sql.localday("s.sold_at")} AS day, SUM({net}) AS cents
+        FROM ({touched}) t JOIN sales_receipt s
+             ON s.member_id = t.member_id AND s.sold_at >= {start_of} AND s.sold_at < {end_of}
+        WHERE s.original_id IS NULL
+        GROUP BY s.member_id, {core_sql.localday("s.sold_at")}
+        HAVING SUM({net}) > 0"""
+
+
 def uses_purchase_days(brand_id: int) -> bool:
     """True when every store belongs to this brand, so care's PurchaseDay rows are its purchase days."""
     return not Store.objects.exclude(brand_id=brand_id).exists()
@@ -110,8 +152,7 @@ def brand_summary(brand_id: int | None, as_of: dt.date) -> BrandSummary:
         days, params, source = _receipt_days_sql(as_of, None), [], "receipts"
     elif uses_purchase_days(brand_id):
         purchase_days.refresh_purchase_days()
-        days = ("SELECT member_id, day, paid_cents AS cents FROM care_purchaseday "
-                f"WHERE day <= {core_sql.lit(as_of)}")
+        days = _purchase_days_as_of_sql(as_of)
         params: list = []
         source = "purchase_days"
     else:

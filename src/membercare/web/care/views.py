@@ -16,6 +16,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from membercare.analytics.measures import Scope, task_totals, tasks_by_clerk
 from membercare.care.config import care_config
 from membercare.care.models import CareConfig, CareEvent, Lifecycle, MemberSegments, StoreCareSettings, Task
 from membercare.care.selectors import (
@@ -24,7 +25,6 @@ from membercare.care.selectors import (
     my_task_counts,
     store_open_tasks,
     store_staff,
-    store_tasks,
     task_board,
 )
 from membercare.care.services import (
@@ -43,7 +43,7 @@ from membercare.care.services import (
 )
 from membercare.core.permissions import can_work_members, require
 from membercare.members.models import Member
-from membercare.org.models import Store
+from membercare.org.models import Staff, Store
 
 from ..forms import add_service_errors
 from ..stores import picked_store, store_choices
@@ -191,9 +191,13 @@ def care_store_page(request: HttpRequest) -> HttpResponse:
     colleagues = store_staff(store)
     tasks = store_open_tasks(store, assignee_id=assignee_id, day=today)
     settings = StoreCareSettings.objects.filter(store=store).first()
+    lines = tasks_by_clerk(Scope((store.pk,), start, end), staff_ids=[c.pk for c in colleagues])
+    people = Staff.objects.in_bulk([line["assignee_id"] for line in lines if line["assignee_id"]])
+    for line in lines:  # the analytics measure (one definition of on time, shared with the dashboards)
+        line["staff"] = people.get(line["assignee_id"])
     return render(request, "web/care/store.html", {
         "store": store, "stores": stores, "start": start, "end": end, "today": today,
-        "lines": store_tasks(store, start, end, day=today), "tasks": tasks, "assignee": assignee,
+        "lines": lines, "total": task_totals(lines), "tasks": tasks, "assignee": assignee,
         "colleagues": colleagues,
         "reassign_form": ReassignForm(task_ids=[t.pk for t in tasks], colleagues=colleagues),
         "leave_form": LeaveForm(colleagues=colleagues, prefix="leave"),
