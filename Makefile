@@ -44,7 +44,8 @@ $(KEYS): | $(BIN)/python
 # the demo is plain HTTP on this machine; members' links (surveys, RSVP, also those demo_load writes) point at the
 # host it serves on; the delivery worker runs beside the web server (the demo has no Celery beat), sending due
 # messages to var/outbox/ every 2 s, and stops with it
-PUBLIC_URL := MEMBERCARE_PUBLIC_URL=$${MEMBERCARE_PUBLIC_URL:-http://$(HOST)}
+# (served on every interface, HOST=0.0.0.0:…, links take the host each page is opened with: none is set)
+PUBLIC_URL = MEMBERCARE_PUBLIC_URL=$${MEMBERCARE_PUBLIC_URL:-$(if $(filter 0.0.0.0:%,$(HOST)),,http://$(HOST))}
 demo: install $(KEYS)
 	. $(KEYS) && $(BIN)/membercare migrate --noinput -v 0
 	. $(KEYS) && $(PUBLIC_URL) $(BIN)/membercare demo_load --if-empty

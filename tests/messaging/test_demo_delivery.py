@@ -88,3 +88,6 @@ def test_make_demo_passes_its_host_to_public_links():
     public = "MEMBERCARE_PUBLIC_URL=${MEMBERCARE_PUBLIC_URL:-http://10.0.0.5:8773}"
     assert public in script[:script.index("demo_load")].splitlines()[-1]  # the invitations demo_load writes
     assert public in script[script.index("export DJANGO_DEBUG"):script.index("runserver")]  # the server, the worker
+    # served on every interface: no address is set, each link takes the host its page was opened with
+    everywhere = make_demo_commands(HOST="0.0.0.0:8773")
+    assert "MEMBERCARE_PUBLIC_URL=${MEMBERCARE_PUBLIC_URL:-}" in everywhere and "http://0.0.0.0" not in everywhere
