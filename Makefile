@@ -54,12 +54,19 @@ $(KEYS): | $(BIN)/python
 	  print("export MEMBERCARE_FIELD_KEY=\"$${MEMBERCARE_FIELD_KEY:-" + Fernet.generate_key().decode() + "}\"")' > $@
 	chmod 600 $@
 
+# the demo is plain HTTP on this machine; members' links (surveys, RSVP, also those demo_load writes) point at the
+# host it serves on; the delivery worker runs beside the web server (the demo has no Celery beat), sending due
+# messages to var/outbox/ every 2 s, and stops with it
+# (served on every interface, HOST=0.0.0.0:…, links take the host each page is opened with: none is set)
+PUBLIC_URL = MEMBERCARE_PUBLIC_URL=$${MEMBERCARE_PUBLIC_URL:-$(if $(filter 0.0.0.0:%,$(HOST)),,http://$(HOST))}
 demo: install $(KEYS)
 	. $(KEYS) && $(BIN)/membercare migrate --noinput -v 0
-	. $(KEYS) && $(BIN)/membercare demo_load --if-empty
-	. $(KEYS) && DJANGO_DEBUG=$${DJANGO_DEBUG:-0} MEMBERCARE_HTTPS=$${MEMBERCARE_HTTPS:-0} \
-	  MEMBERCARE_DEMO=1 CELERY_TASK_ALWAYS_EAGER=$${CELERY_TASK_ALWAYS_EAGER:-1} \
-	  $(BIN)/membercare runserver $(HOST) --noreload  # the demo is plain HTTP on this machine
+	. $(KEYS) && $(PUBLIC_URL) $(BIN)/membercare demo_load --if-empty
+	. $(KEYS) && export DJANGO_DEBUG=$${DJANGO_DEBUG:-0} MEMBERCARE_HTTPS=$${MEMBERCARE_HTTPS:-0} $(PUBLIC_URL) \
+	  MEMBERCARE_DEMO=1 CELERY_TASK_ALWAYS_EAGER=$${CELERY_TASK_ALWAYS_EAGER:-1} && \
+	  { $(BIN)/membercare messages_worker --loop --interval 2 & worker=$$!; \
+	    trap 'kill $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	    $(BIN)/membercare runserver $(HOST) --noreload; }
 
 run: install
 	$(BIN)/membercare runserver $(HOST)

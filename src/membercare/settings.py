@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "membercare.api.middleware.ApiInputGuard",  # /api/ only: body size, control characters
     "django.middleware.common.CommonMiddleware",
+    "membercare.core.public.PublicUrlMiddleware",  # public links (surveys, RSVP) use this request's host
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -216,6 +217,9 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/
 # in the demo (`make demo` sets MEMBERCARE_DEMO=1 and CELERY_TASK_ALWAYS_EAGER=1: one process, no worker);
 # production refuses it (membercare.core.keys.check_production_settings).
 MEMBERCARE_DEMO = os.environ.get("MEMBERCARE_DEMO", "0") == "1"
+# the address members' links (surveys, event RSVP) start with, e.g. https://vip.example.com; unset: the host of
+# the request that builds the link (membercare.core.public); `make demo` sets it from its HOST
+MEMBERCARE_PUBLIC_URL = os.environ.get("MEMBERCARE_PUBLIC_URL", "")
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1" if DEBUG else "0") == "1"
 if not DEBUG:
     from membercare.core.keys import check_production_settings

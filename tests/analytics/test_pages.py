@@ -197,3 +197,22 @@ def test_reports_write_formula_like_names_as_text(client, refreshed):
     vip = load_workbook(io.BytesIO(b"".join(c.get(reverse("analytics_vip_list"), params).streaming_content)))
     assert any(v == "=HYPERLINK(\"http://evil.example\")" for row in vip.active.iter_rows(values_only=True)
                for v in row)
+
+
+def test_exports_in_chinese_name_the_card_level_and_the_points_issued(client, refreshed):
+    """Issue 18: the VIP export's card column is the level's name as on the page (it was empty), its name column
+    is 姓名 (a person, not 名称); the points chart's series is 发放 (issued points), not 签发时间 (a date)."""
+    c = login(client, refreshed.manager)
+    params = {"brand": refreshed.main.pk, "start": "2026-01-01", "end": "2026-03-31"}
+    with translation.override("zh-hans"):
+        page = c.get(reverse("analytics_vip_list"), params)
+        response = c.get(reverse("analytics_vip_list"), {**params, "format": "xlsx"})
+        vip = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+        dashboard = c.get(reverse("analytics_export"))
+        figures = load_workbook(io.BytesIO(b"".join(dashboard.streaming_content)))
+    header, *rows = list(vip.iter_rows(values_only=True))
+    assert header[2] == "姓名" and header[4] == "会员卡"
+    assert [r[4] or "" for r in rows] == [r.card for r in page.context["rows"]]
+    assert any(r[4] for r in rows) and all(r[4] in ("", None) or r[4].endswith("卡") for r in rows)
+    points = next(figures[name] for name in figures.sheetnames if "积分" in name)
+    assert next(points.iter_rows(values_only=True))[1:] == ("发放", "兑换")

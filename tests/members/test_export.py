@@ -97,6 +97,7 @@ def test_headers_are_in_the_users_language(members, manager):
     with translation.override("zh-hans"):
         header_zh, _rows = read(export_members(manager)[0])
         assert header_zh == export_headers()
+    assert header_zh[:4] == ["会员编号", "姓名", "手机号", "性别"]  # a person's name: 姓名, not 名称 (issue 18)
 
 
 def test_empty_export_has_the_header_row(specialist):

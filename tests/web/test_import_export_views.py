@@ -187,3 +187,13 @@ def test_export_download_masks_and_logs(store, manager, specialist, login):
 def test_member_list_links_to_import_and_export(store, manager, login):
     html = login(manager).get(reverse("member_list")).content.decode()
     assert reverse("member_import") in html and reverse("member_export") in html
+
+
+def test_the_registration_form_asks_for_the_members_姓名(client, django_user_model):
+    """Issue 18: a person's name is 姓名 (名称 names a store, a template or a batch)."""
+    from tests.factories import StaffFactory, StoreFactory
+
+    clerk = StaffFactory(stores=[StoreFactory()])
+    client.force_login(clerk)
+    page = client.get("/members/new/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert ">姓名" in page and ">名称" not in page

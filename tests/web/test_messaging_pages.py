@@ -257,6 +257,11 @@ def test_outbox_search_masks_phones_and_is_scoped_to_the_managers_stores(login, 
     assert gettext("No message matches.") in page
 
 
+def test_the_outbox_names_the_recipient_column_not_a_date_range(login, specialist):
+    page = login(specialist).get(reverse("messaging_outbox"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "<th>收件人</th>" in page and "<th>至</th>" not in page  # "To" here is the address (issue 18)
+
+
 def test_the_cost_panel_counts_sms_segments(login, specialist, clerk, wang):
     message_send(member=wang, channel="sms", category="season", sender=clerk,
                  body="{title}，" + "天气转凉，注意添衣保暖，" * 8 + "{store} {clerk}")  # 2 segments

@@ -99,7 +99,7 @@ def chain_dashboard(filters: Filters, point_value: Decimal | None = None) -> dic
                             [(_("Churn rate (%)"), [_pct(m["rate"]) for m in churn_months])], percent=True))
     charts.append(chart("points", _("Points issued and redeemed per month"), "bar",
                         [m["month"].strftime("%Y-%m") for m in point_months],
-                        [(_("Issued"), [m["issued"] for m in point_months]),
+                        [(pgettext("points", "Issued"), [m["issued"] for m in point_months]),
                          (_("Redeemed"), [m["redeemed"] for m in point_months])]))
     if tasks:
         charts.append(chart("tasks", _("Care tasks due per clerk"), "bar",

@@ -101,15 +101,14 @@ def store_monthly_xlsx(user: Staff, store: Store, month: dt.date) -> IO[bytes]:
 
 
 def vip_headers() -> list[str]:
-    return [_("Rank"), _("Member number"), _("Name"), _("Mobile phone"), _("Card"), _("Registration store"),
-            _("Spend"), _("Receipts"), _("Points earned"), _("Points redeemed"), _("Birthday privileges used"),
-            _("VIP events"), _("Coupons")]
+    return [_("Rank"), _("Member number"), pgettext("person", "Name"), _("Mobile phone"), _("Card"),
+            _("Registration store"), _("Spend"), _("Receipts"), _("Points earned"), _("Points redeemed"),
+            _("Birthday privileges used"), _("VIP events"), _("Coupons")]
 
 
 def vip_values(row: VipRow, full_phone: bool) -> list[Any]:
-    card = dict(CardKind.choices).get(row.card, "")
     return [row.rank, row.member.member_no, row.member.name,
-            row.member.phone if full_phone else mask_phone(row.member.phone), str(card),
+            row.member.phone if full_phone else mask_phone(row.member.phone), row.card,  # its name (精英卡)
             row.member.home_store.name if row.member.home_store_id else "", row.spend, row.receipts,
             row.points_earned, row.points_redeemed, row.birthday_uses, row.extras.get("events"),
             row.extras.get("coupons")]

@@ -161,7 +161,7 @@ def my_task_counts(staff: Staff, day: dt.date | None = None) -> dict[str, int]:
 
 # ------------------------------------------------------------------------------------- the care list
 
-BOARD_PAGE = 10  # members per page: a few screens at a counter tablet's 1024x768
+BOARD_PAGE = 8  # members per page: under four screens at a counter tablet's 1024x768, a contact form open
 
 
 @dataclass

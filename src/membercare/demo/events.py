@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from membercare.core.public import public_base_url
 from membercare.events.models import Event, Invitation, Referral
 from membercare.events.referrals import referral_code_for, referral_record
 from membercare.events.services import EventData, check_in, event_invite, event_save
@@ -45,7 +46,7 @@ def demo_events(today: dt.date | None = None) -> dict[str, int]:
     if template and members:
         try:  # messages with each member's RSVP link (the demo's "today" may lie before the real one)
             event_invite(event=salon, audience={"member_ids": [m.pk for m in members]}, template=template,
-                         by=specialist, base_url="http://127.0.0.1:8000", holdout_share=Decimal("0.1"), seed=2026)
+                         by=specialist, base_url=public_base_url(), holdout_share=Decimal("0.1"), seed=2026)
         except ValidationError:
             Invitation.objects.bulk_create([Invitation(event=salon, member=m, token=secrets.token_urlsafe(24),
                                                        held_out=i % 10 == 9, invited_at=timezone.now())

@@ -17,7 +17,7 @@ from typing import IO, Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from membercare.core.permissions import can_export, can_see_full_phone, require
 from membercare.core.phone import mask_phone
@@ -45,7 +45,7 @@ ColumnGetter = Callable[[Member], Any]
 REGISTRATION_STORE = gettext_lazy("Registration store")
 EXPORT_COLUMNS: list[tuple[str, Any, ColumnGetter]] = [
     ("_ignored", gettext_lazy("Member number"), lambda m: m.member_no),
-    ("name", gettext_lazy("Name"), lambda m: m.name),
+    ("name", pgettext_lazy("person", "Name"), lambda m: m.name),
     ("phone", gettext_lazy("Mobile phone"), lambda m: m.phone),  # masked per role in export_members
     ("gender", gettext_lazy("Gender"), lambda m: m.get_gender_display()),
     ("birthday", gettext_lazy("Birthday"), lambda m: m.birthday),

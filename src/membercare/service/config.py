@@ -11,7 +11,8 @@ surveys:
                        sends a satisfaction survey (a callback)
   after_complaint      a closed complaint sends one
   valid_days           how long a survey link can be answered
-  base_url             the public address links start with (empty: MEMBERCARE_PUBLIC_URL, else localhost)
+  base_url             the public address links start with (empty: settings.MEMBERCARE_PUBLIC_URL, else the
+                       request's host: membercare.core.public)
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import secrets
 
 from django.core.exceptions import ValidationError
@@ -23,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from membercare.care.models import Contact, Outcome
+from membercare.core.public import public_base_url
 from membercare.members.models import Member
 from membercare.messaging.models import MessageChannel
 from membercare.messaging.policy import MESSAGE_CHANNELS
@@ -42,8 +42,7 @@ def token_hash(token: str) -> str:
 
 
 def survey_link(token: str, config: dict | None = None) -> str:
-    base = (config or service_config())["surveys"].get("base_url") or os.environ.get(
-        "MEMBERCARE_PUBLIC_URL", "http://127.0.0.1:8000")
+    base = (config or service_config())["surveys"].get("base_url") or public_base_url()
     return base.rstrip("/") + reverse("survey_public", args=[token])
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from membercare.core.permissions import can_see_full_phone, can_work_members, require, visible_stores
 from membercare.core.phone import mask_phone
+from membercare.core.public import public_base_url
 from membercare.events.models import Event, Invitation
 from membercare.events.referrals import referral_code_for, referral_record
 from membercare.events.selectors import event_counts, event_guests, event_results, recent_check_ins, visible_events
@@ -103,7 +104,7 @@ def event_invite_page(request: HttpRequest, pk: int) -> HttpResponse:
         if request.POST.get("action") == "invite":
             try:
                 result = event_invite(event=event, audience=audience, template=form.cleaned_data["template"],
-                                      by=request.user, base_url=request.build_absolute_uri("/"),
+                                      by=request.user, base_url=public_base_url(request),
                                       holdout_share=share, seed=seed)
             except ValidationError as exc:
                 add_service_errors(form, exc)

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from membercare.members.models import Channel, ContactTime, DecisionStyle, Gender, Member, SkinTone
 from membercare.members.validation import clean_member_data
@@ -15,7 +16,7 @@ _BLANK = [("", "—")]
 class MemberForm(forms.Form):
     """The archive form. Field rules live in members.validation, shared with imports and the API."""
 
-    name = forms.CharField(label=_("Name"), max_length=50)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=50)
     phone = forms.CharField(label=_("Mobile phone"), max_length=30,
                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=forms.RadioSelect)

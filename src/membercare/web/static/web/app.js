@@ -11,7 +11,11 @@
    data-after-request-clear="sel" data-after-request-reset="sel"   on an htmx form: after its request, empty
                             the element sel, clear and focus the input sel
    data-focus-last="sel"    anywhere: on load, scroll to the last element matching sel and focus its input
-   details[data-menu]       the header's menus: one open at a time, closed by a click elsewhere or Escape */
+   details[data-menu]       the header's menus: one open at a time, closed by a click elsewhere or Escape
+   [data-nav-toggle]        the header's menu button (narrow screens): opens and closes the menu panel of its
+                            header[data-nav]; a click outside the header or Escape closes it. Wider than
+                            900 px, a header whose menus do not fit on one row is marked .compact (the same
+                            menu button and panel) */
 (function () {
   "use strict";
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -64,8 +68,34 @@
   function closeMenus(except) {
     document.querySelectorAll("details[data-menu][open]").forEach(function (m) { if (m !== except) { m.open = false; } });
   }
-  document.addEventListener("click", function (event) { closeMenus(event.target.closest("details[data-menu]")); });
-  document.addEventListener("keydown", function (event) { if (event.key === "Escape") { closeMenus(null); } });
+  function setNav(header, open) {
+    header.classList.toggle("nav-open", open);
+    var toggle = header.querySelector("[data-nav-toggle]");
+    if (toggle) { toggle.setAttribute("aria-expanded", open ? "true" : "false"); }
+  }
+  document.addEventListener("click", function (event) {
+    closeMenus(event.target.closest("details[data-menu]"));
+    var toggle = event.target.closest("[data-nav-toggle]");
+    if (toggle) { var header = toggle.closest("[data-nav]"); setNav(header, !header.classList.contains("nav-open")); return; }
+    document.querySelectorAll("[data-nav].nav-open").forEach(function (header) {
+      if (!header.contains(event.target)) { setNav(header, false); }
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    closeMenus(null);
+    document.querySelectorAll("[data-nav].nav-open").forEach(function (header) { setNav(header, false); });
+  });
+
+  function fitHeaders() {
+    document.querySelectorAll("header[data-nav].with-menu").forEach(function (header) {
+      header.classList.remove("compact");
+      if (window.innerWidth > 900 && header.scrollWidth > header.clientWidth + 1) { header.classList.add("compact"); }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", fitHeaders);
+  var fitTimer = null;
+  window.addEventListener("resize", function () { clearTimeout(fitTimer); fitTimer = setTimeout(fitHeaders, 100); });
 
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.target.closest ? event.target.closest("[data-after-request-clear], [data-after-request-reset]") : null;
