@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # production mode (DJANGO_DEBUG=0) refuses the public default keys: benchmarks bring keys of their own
 # (for benchmark databases only; ID numbers written by bench_generate under another key are never read here)
 BENCH_KEYS = {"DJANGO_SECRET_KEY": "bench-only-secret-key-never-for-a-real-chain-7f3c9a1d2e",
-              "MEMBERCARE_FIELD_KEY": "YmVuY2gtb25seS1maWVsZC1rZXktMzItYnl0ZXMhISE="}
+              "MEMBERCARE_FIELD_KEY": "YmVuY2gtb25seS1maWVsZC1rZXktMzItYnl0ZXMhISE=",
+              # production mode also wants the public address and a decision about SMS (the outbox, here)
+              "MEMBERCARE_PUBLIC_URL": "http://127.0.0.1:8000", "MESSAGING_OUTBOX_ALLOWED": "1"}
 
 
 def bench_keys(env: dict | None = None) -> dict:

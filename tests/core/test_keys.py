@@ -18,10 +18,17 @@ from tests.factories import MemberFactory
 ID_A, ID_B = "110105198503210026", "11010519900101003X"
 
 
+# what production needs besides the keys (each refused alone below)
+PRODUCTION = {"MEMBERCARE_PUBLIC_URL": "https://vip.example.com", "MESSAGING_OUTBOX_ALLOWED": "1"}
+UNSET = ("DJANGO_SECRET_KEY", "MEMBERCARE_FIELD_KEY", "MEMBERCARE_PUBLIC_URL", "MESSAGING_OUTBOX_ALLOWED",
+         "MESSAGING_SMS_ACCESS_KEY_ID", "MEMBERCARE_DEMO", "CELERY_TASK_ALWAYS_EAGER")
+
+
 def _start(**env) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "MEMBERCARE_FIELD_KEY")}
+    base = {k: v for k, v in os.environ.items() if k not in UNSET}
     return subprocess.run([sys.executable, "-c", "import django; django.setup(); print('started')"],
-                          env={**base, "DJANGO_SETTINGS_MODULE": "membercare.settings", "DJANGO_DEBUG": "0", **env},
+                          env={**base, "DJANGO_SETTINGS_MODULE": "membercare.settings", "DJANGO_DEBUG": "0",
+                               **PRODUCTION, **env},
                           capture_output=True, text=True, timeout=60)
 
 
@@ -37,6 +44,20 @@ def test_production_mode_refuses_to_start_without_its_own_keys():
     assert "not a Fernet key" in _start(DJANGO_SECRET_KEY=secret, MEMBERCARE_FIELD_KEY="short").stderr
     ok = _start(DJANGO_SECRET_KEY=secret, MEMBERCARE_FIELD_KEY=Fernet.generate_key().decode())
     assert ok.returncode == 0 and "started" in ok.stdout, ok.stderr
+
+
+def test_production_mode_needs_the_public_address_and_a_real_sms_channel():
+    """Issue 17: links built by a worker pointed at 127.0.0.1; SMS went to a file on one server."""
+    keys = {"DJANGO_SECRET_KEY": "a-real-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "MEMBERCARE_FIELD_KEY": Fernet.generate_key().decode()}
+    no_url = _start(**keys, MEMBERCARE_PUBLIC_URL="")
+    assert no_url.returncode != 0 and "MEMBERCARE_PUBLIC_URL is not set" in no_url.stderr
+    outbox = _start(**keys, MESSAGING_OUTBOX_ALLOWED="")
+    assert outbox.returncode != 0 and "MESSAGING_SMS_ACCESS_KEY_ID is not set" in outbox.stderr
+    sms = _start(**keys, MESSAGING_OUTBOX_ALLOWED="", MESSAGING_SMS_ACCESS_KEY_ID="LTAI-test")
+    assert sms.returncode == 0, sms.stderr
+    demo = _start(**keys, MEMBERCARE_PUBLIC_URL="", MESSAGING_OUTBOX_ALLOWED="", MEMBERCARE_DEMO="1")
+    assert demo.returncode == 0, demo.stderr  # the one-machine demo: the request's host, the outbox file
 
 
 def _raw(member) -> tuple[str, str]:
@@ -84,8 +105,8 @@ def test_production_mode_sends_cookies_over_https_only_with_hsts():
     code = ("import django; django.setup(); from django.conf import settings as s; "
             "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS >= 31536000, "
             "s.SECURE_PROXY_SSL_HEADER)")
-    base = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "MEMBERCARE_FIELD_KEY")}
-    env = {**base, "DJANGO_SETTINGS_MODULE": "membercare.settings", "DJANGO_DEBUG": "0",
+    base = {k: v for k, v in os.environ.items() if k not in UNSET}
+    env = {**base, "DJANGO_SETTINGS_MODULE": "membercare.settings", "DJANGO_DEBUG": "0", **PRODUCTION,
            "DJANGO_SECRET_KEY": secret, "MEMBERCARE_FIELD_KEY": Fernet.generate_key().decode()}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["True", "True", "True", "('HTTP_X_FORWARDED_PROTO',", "'https')"], out.stderr
@@ -99,9 +120,8 @@ def test_production_runs_background_jobs_on_the_queue_not_in_the_request():
     secret = "a-real-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
     keys = {"DJANGO_SECRET_KEY": secret, "MEMBERCARE_FIELD_KEY": Fernet.generate_key().decode()}
     code = "import django; django.setup(); from django.conf import settings as s; print(s.CELERY_TASK_ALWAYS_EAGER)"
-    base = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "MEMBERCARE_FIELD_KEY",
-                                                               "CELERY_TASK_ALWAYS_EAGER", "MEMBERCARE_DEMO")}
-    env = {**base, "DJANGO_SETTINGS_MODULE": "membercare.settings", "DJANGO_DEBUG": "0", **keys}
+    base = {k: v for k, v in os.environ.items() if k not in UNSET}
+    env = {**base, "DJANGO_SETTINGS_MODULE": "membercare.settings", "DJANGO_DEBUG": "0", **PRODUCTION, **keys}
 
     def run(**extra):
         return subprocess.run([sys.executable, "-c", code], env={**env, **extra}, capture_output=True, text=True,

@@ -49,7 +49,8 @@ def test_the_wheel_installs_and_serves_the_chinese_ui_with_its_charts(tmp_path):
            "DJANGO_SECRET_KEY": "release-test-secret-key-" + "x" * 40,
            "MEMBERCARE_FIELD_KEY": "cmVsZWFzZS10ZXN0LWZpZWxkLWtleS0zMi1ieXRlcyE=",
            "DATABASE_URL": f"sqlite:///{site / 'db.sqlite3'}", "MEMBERCARE_VAR_DIR": str(site / "var"),
-           "MEMBERCARE_HTTPS": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "LOG_FORMAT": "json"}
+           "MEMBERCARE_HTTPS": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "LOG_FORMAT": "json",
+           "MEMBERCARE_PUBLIC_URL": "https://vip.example.com", "MESSAGING_OUTBOX_ALLOWED": "1"}
     run([str(venv / "bin" / "membercare"), "migrate", "--noinput", "-v", "0"], cwd=site, env=env)
     port = free_port()
     server = subprocess.Popen([str(venv / "bin" / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2",

@@ -43,6 +43,17 @@ def check_production_settings(env: Mapping[str, str]) -> None:
             "CELERY_TASK_ALWAYS_EAGER=1 runs every background job (exports, reports, recomputes) inside the web "
             "request that starts it: unset it in production and run a Celery worker (celery -A "
             "membercare.celery_app worker); only the one-process demo (MEMBERCARE_DEMO=1) runs jobs eagerly.")
+    if demo:
+        return
+    if not (env.get("MEMBERCARE_PUBLIC_URL") or "").strip():
+        raise ImproperlyConfigured(
+            "MEMBERCARE_PUBLIC_URL is not set: members' links (surveys, event replies) must start with the "
+            "chain's public address, e.g. https://vip.example.com, whichever server or worker writes them.")
+    if not (env.get("MESSAGING_SMS_ACCESS_KEY_ID") or "").strip() and env.get("MESSAGING_OUTBOX_ALLOWED") != "1":
+        raise ImproperlyConfigured(
+            "MESSAGING_SMS_ACCESS_KEY_ID is not set: SMS would only be written to a file on this server "
+            "(var/outbox). Set the SMS provider's credentials, or MESSAGING_OUTBOX_ALLOWED=1 to keep messages in "
+            "the outbox file on purpose (a chain without SMS yet).")
 
 
 def check_production_keys(env: Mapping[str, str]) -> None:
