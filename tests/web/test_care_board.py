@@ -107,3 +107,26 @@ def test_a_message_group_offers_its_send_in_one_action(login, clerk, store):
     assert send in login(clerk).get(reverse("care_tasks"), {"rule": "campaign_notice"}).content.decode()
     calls = login(clerk).get(reverse("care_tasks"), {"rule": "dormant_review"}).content.decode()
     assert "care/tasks/send/" not in calls  # calls are not sent as messages
+
+
+def test_a_manager_of_two_stores_filters_the_board_by_store(login, manager, store, other_store):
+    manager.stores.add(other_store)
+    for i in range(3):
+        task(MemberFactory(home_store=store), manager, key=f"a{i}")
+    theirs = MemberFactory(home_store=other_store)
+    other = Task.objects.create(rule="birthday_greeting", key="b0", member=theirs, store=other_store,
+                                assignee=manager, created_on=TODAY, due_on=TODAY)
+    board = task_board(manager, TODAY)
+    assert {s: n for s, _name, n in board.stores} == {store.pk: 3, other_store.pk: 1}
+    only = task_board(manager, TODAY, store=other_store.pk)
+    assert only.tasks == 1 and [c.primary.task.member_id for c in only.cards] == [theirs.pk]
+    page = login(manager).get(reverse("care_tasks"), {"store": other_store.pk}).content.decode()
+    assert card_ids(page) == [other.pk] and f'data-store="{other_store.pk}"' in page
+    assert f"store={other_store.pk}&amp;" in page or f"store={other_store.pk}\"" in page  # kept by the other chips
+    one_kind = task_board(manager, TODAY, rule="birthday_greeting")
+    assert [s for s, _name, _n in one_kind.stores] == [other_store.pk]  # counts follow the other filters
+
+
+def test_a_clerk_of_one_store_sees_no_store_chips(login, clerk, store):
+    task(MemberFactory(home_store=store), clerk)
+    assert 'data-store="' not in login(clerk).get(reverse("care_tasks")).content.decode()

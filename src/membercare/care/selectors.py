@@ -193,6 +193,7 @@ class TaskBoard:
     page: Any  # django.core.paginator.Page of member groups
     groups: list[tuple[str, str, int, int]]  # (rule, label, open tasks, of them by message) over the other filters
     channels: list[tuple[str, str, int]]  # (channel, label, open tasks)
+    stores: list[tuple[int, str, int]]  # (store id, name, open tasks): a manager's or a clerk's several stores
     tasks: int  # open tasks under the filters
     filters: dict[str, str]
 
@@ -205,25 +206,30 @@ def _tier_rank() -> Subquery:
 
 
 def task_board(staff: Staff, day: dt.date | None = None, *, rule: str = "", channel: str = "", due: str = "",
-               page: int | str = 1, per_page: int = BOARD_PAGE) -> TaskBoard:
+               store: int | None = None, page: int | str = 1, per_page: int = BOARD_PAGE) -> TaskBoard:
     """The clerk's open tasks due by `day`, one card per member, in the order a clerk calls: members with an
     overdue task first, then by the most urgent task's priority, the member's card (knight first) and their
-    spending in 12 months; filtered by rule, channel and due ("overdue" or "today"), paged by member. Counts
-    per rule and per channel for the filter chips. A fixed number of queries whatever the number of tasks."""
+    spending in 12 months; filtered by rule, channel, due ("overdue" or "today") and store, paged by member.
+    Counts per rule, channel and store for the filter chips. A fixed number of queries whatever the number of
+    tasks."""
     day = day or timezone.localdate()
     base = Task.objects.filter(assignee=staff, status=TaskStatus.OPEN, due_on__lte=day)
     due_filter = Q(due_on__lt=day) if due == "overdue" else Q(due_on=day) if due == "today" else Q()
     rule_filter = Q(rule=rule) if rule else Q()
     channel_filter = Q(channel=channel) if channel else Q()
+    store_filter = Q(store_id=store) if store else Q()
     by_message = Q(channel__in=[CareChannel.SMS, CareChannel.EMAIL, CareChannel.WECHAT])
     groups = [(r["rule"], rule_label(r["rule"], {}), r["n"], r["msgs"]) for r in
-              base.filter(due_filter, channel_filter).values("rule")
+              base.filter(due_filter, channel_filter, store_filter).values("rule")
               .annotate(n=Count("pk"), msgs=Count("pk", filter=by_message)).order_by("-n", "rule")]
     channel_labels = dict(CareChannel.choices)
     channels = [(r["channel"], str(channel_labels.get(r["channel"], r["channel"])), r["n"]) for r in
-                base.filter(due_filter, rule_filter).values("channel").annotate(n=Count("pk"))
+                base.filter(due_filter, rule_filter, store_filter).values("channel").annotate(n=Count("pk"))
                 .order_by("-n", "channel")]
-    tasks = base.filter(due_filter, rule_filter, channel_filter)
+    stores = [(r["store_id"], r["store__name"], r["n"]) for r in
+              base.filter(due_filter, rule_filter, channel_filter).values("store_id", "store__name")
+              .annotate(n=Count("pk")).order_by("store__name")]
+    tasks = base.filter(due_filter, rule_filter, channel_filter, store_filter)
     spend = Subquery(MemberSegments.objects.filter(member_id=OuterRef("member_id")).values("spend_12m")[:1])
     members = (tasks.values("member_id").annotate(
         first_due=Min("due_on"), top=Min("priority"), n=Count("pk"))
@@ -240,9 +246,9 @@ def task_board(staff: Staff, day: dt.date | None = None, *, rule: str = "", chan
     for row in task_rows(found, day):
         by_member.setdefault(row.task.member_id, []).append(row)
     cards = [MemberCard(by_member[m]) for m in ids if m in by_member]
-    return TaskBoard(cards=cards, page=current, groups=groups, channels=channels,
+    return TaskBoard(cards=cards, page=current, groups=groups, channels=channels, stores=stores,
                      tasks=sum(n for r, _label, n, _m in groups if not rule or r == rule),
-                     filters={"rule": rule, "channel": channel, "due": due})
+                     filters={"rule": rule, "channel": channel, "due": due, "store": str(store or "")})
 
 
 def member_card(task: Task, also: list[int], day: dt.date | None = None) -> MemberCard:

@@ -74,8 +74,10 @@ DUE_FILTERS = ("overdue", "today")
 
 def _board(request: HttpRequest, today: dt.date):
     q = request.GET
+    store = q.get("store", "")
     return task_board(request.user, today, rule=q.get("rule", "")[:40], channel=q.get("channel", "")[:10],
-                      due=q.get("due", "") if q.get("due") in DUE_FILTERS else "", page=q.get("page") or 1)
+                      due=q.get("due", "") if q.get("due") in DUE_FILTERS else "",
+                      store=int(store) if store.isdigit() and len(store) < 10 else None, page=q.get("page") or 1)
 
 
 def care_tasks_page(request: HttpRequest) -> HttpResponse:
