@@ -6,7 +6,8 @@ wait to take over):
     celery -A membercare.celery_app beat -l info
 The nightly jobs (Asia/Shanghai): coupons' expiry 00:10, loyalty 02:30, care 03:00, the dashboards' facts
 03:30, member value predictions Mondays 04:00; every minute the messaging tick, every 30 minutes the
-escalation of late complaints. CELERY_BEAT_SCHEDULE replaces all of these.
+escalation of late complaints, every 5 minutes the reaping of jobs whose worker died. CELERY_BEAT_SCHEDULE
+replaces all of these.
 """
 
 import os
@@ -30,6 +31,8 @@ if not app.conf.beat_schedule:
         "coupons-expire": {"task": "membercare.campaigns.tasks.coupons_expire", "schedule": crontab(hour=0, minute=10)},
         "complaints-escalate": {"task": "membercare.service.tasks.complaints_escalate", "schedule": 30 * 60.0},
         "messaging-tick": {"task": "membercare.messaging.tasks.messaging_tick", "schedule": 60.0},
+        # jobs left "running" by a worker that died are marked failed (and can be started again)
+        "jobs-reap": {"task": "membercare.core.jobs.jobs_reap", "schedule": 5 * 60.0},
         "prediction-weekly": {"task": "membercare.prediction.tasks.predictions_weekly",
                               "schedule": crontab(hour=4, minute=0, day_of_week=1)},
     }

@@ -95,3 +95,37 @@ def test_running_job_partial_polls_every_second(client, specialist):
     html = client.get(reverse("job_status", args=[job.pk]), HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 1s"' in html and reverse("job_status", args=[job.pk]) in html
     assert 'value="25"' in html and "Fitting" in html
+
+
+def test_a_job_whose_worker_died_is_marked_and_started_again(client, specialist, clerk, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    settings.CELERY_TASK_TIME_LIMIT = 600
+    now = timezone.now()
+    dead = Job.objects.create(kind="test_count", function=f"{__name__}._counting_job", params={"n": 2},
+                              created_by=specialist, status=Job.Status.RUNNING,
+                              started_at=now - dt.timedelta(seconds=601))
+    alive = Job.objects.create(kind="test_count", function=f"{__name__}._counting_job", params={"n": 2},
+                               created_by=specialist, status=Job.Status.RUNNING,
+                               started_at=now - dt.timedelta(seconds=599))
+    assert jobs.jobs_reap(now) == 1
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert dead.status == Job.Status.FAILED and dead.result == {"error": jobs.INTERRUPTED}
+    assert "重新开始" in dead.message and alive.status == Job.Status.RUNNING  # alive: within the time limit
+    assert jobs.jobs_reap(now) == 0  # marked once
+
+    client.force_login(specialist)
+    partial = client.get(reverse("job_status", args=[dead.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert reverse("job_restart", args=[dead.pk]) in partial and "重新开始" in partial
+    client.force_login(clerk)
+    assert client.post(reverse("job_restart", args=[dead.pk])).status_code == 403  # not the clerk's job
+    client.force_login(specialist)
+    response = client.post(reverse("job_restart", args=[dead.pk]))
+    again = Job.objects.latest("pk")
+    assert response.status_code == 302 and response.url == reverse("job_status", args=[again.pk])
+    assert again.pk != dead.pk and again.status == Job.Status.DONE and again.result["count"] == 2
+    assert client.post(reverse("job_restart", args=[alive.pk])).url == reverse("job_status", args=[alive.pk])
+    assert Job.objects.count() == 3  # a running job is not started twice

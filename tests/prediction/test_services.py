@@ -107,3 +107,41 @@ def test_a_failed_fit_is_recorded_and_keeps_the_members_last_good_figures(monkey
     client.force_login(specialist)
     page = client.get(reverse("prediction_page")).content.decode()
     assert 'data-fit-status="failed"' in page
+
+
+def test_a_brand_being_recomputed_elsewhere_is_skipped_not_run_twice(brands, history):
+    import threading
+
+    from django.db import connection, connections
+
+    from membercare.core.locks import exclusive
+
+    main, _sub = brands
+    if connection.vendor != "postgresql":  # the demo's one process: a lock of the process
+        with exclusive(f"predictions:{main.pk}") as got:
+            assert got
+            assert predictions_recompute(main, as_of=AS_OF)["MAIN"] == {"skipped": "already running"}
+        assert predictions_recompute(main, as_of=AS_OF)["MAIN"]["members"] == 40
+        return
+    # PostgreSQL: held by another connection (another worker) while this one recomputes: skipped, untouched
+    holding, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        try:
+            with exclusive(f"predictions:{main.pk}") as got:
+                assert got
+                holding.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        result = predictions_recompute(main, as_of=AS_OF)
+        assert result["MAIN"] == {"skipped": "already running"} and not MemberPrediction.objects.exists()
+    finally:
+        release.set()
+        thread.join(30)
+    assert predictions_recompute(main, as_of=AS_OF)["MAIN"]["members"] == 40  # free again

@@ -34,6 +34,10 @@ API (stable; other apps use it):
   check permissions itself, e.g. with `job_for_user`).
 - If `fn` raises, the job ends `failed` with the error message (the traceback goes to the log); it
   does not raise in the caller.
+- A worker that dies mid-job (killed, the machine lost) leaves the job "running": `jobs_reap()` (every
+  five minutes from the scheduler) marks such a job failed once it has run longer than the task's hard time
+  limit — no worker lets a task run longer — with a message that says so; `job_restart(job, user)` starts
+  the same work again as a new job (the status partial offers it on a failed job).
 - Status page/partial: URL name `job_status` (`/jobs/<pk>/`), template `web/_job_progress.html`
   (include it with `{% include "web/_job_progress.html" with job=job %}`); it polls itself with htmx
   every second until the job is done or failed. Only the job's creator (or an administrator) may see
@@ -42,6 +46,7 @@ API (stable; other apps use it):
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import logging
 import time
@@ -139,6 +144,34 @@ def run_job(job_id: int) -> None:
 def run_job_task(job_id: int) -> None:
     """The Celery task running a queued job (core.tasks names it for Celery's autodiscovery)."""
     run_job(job_id)
+
+
+INTERRUPTED = "interrupted"  # Job.result["error"] of a job whose worker died
+
+
+def jobs_reap(now: Any = None) -> int:
+    """Mark failed the jobs left running by a worker that died: running longer than the task's hard time
+    limit (settings.CELERY_TASK_TIME_LIMIT), which no live worker allows. Returns how many."""
+    from django.utils.translation import gettext
+
+    now = now or timezone.now()
+    limit = int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 3900) or 3900)
+    cutoff = now - dt.timedelta(seconds=limit)
+    return Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=cutoff).update(
+        status=Job.Status.FAILED, finished_at=now, result={"error": INTERRUPTED},
+        message=gettext("Interrupted: the background process running it stopped. Start it again.")[:300])
+
+
+@shared_task(name="membercare.core.jobs.jobs_reap")
+def jobs_reap_task() -> int:
+    return jobs_reap()
+
+
+def job_restart(job: Job, user: Any) -> Job:
+    """The same work as a failed `job`, started again as a new job by `user`."""
+    if job.status != Job.Status.FAILED:
+        raise ValueError("only a failed job is started again")
+    return job_start(job.kind, user, _resolve(job.function), **job.params)
 
 
 def can_see_job(user: Any, job: Job) -> bool:

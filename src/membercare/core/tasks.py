@@ -1,5 +1,5 @@
-"""Celery task that runs background jobs (defined in core/jobs.py; named here for Celery's autodiscovery)."""
+"""Celery tasks of core (defined in core/jobs.py; named here for Celery's autodiscovery)."""
 
-from .jobs import run_job_task
+from .jobs import jobs_reap_task, run_job_task
 
-__all__ = ["run_job_task"]
+__all__ = ["jobs_reap_task", "run_job_task"]

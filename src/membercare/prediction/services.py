@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from membercare.core.locks import exclusive
 from membercare.org.models import Brand
 
 from . import bgnbd, clv, gammagamma, optim
@@ -59,7 +60,8 @@ def predictions_recompute(brand: Brand | int | None = None, progress: Progress |
     Status (prediction.optim): "ok"; "limit" when a maximum is the model's limit case (members the data cannot
     tell apart in dropout, purchase rate or spend: the limit is used, and the page says so); "failed" when no
     maximum was found: the fit is recorded, the members' figures are not replaced.
-    `progress(done, total, message)` is called after each step (6 steps per brand)."""
+    A brand whose recompute is running elsewhere (another worker, the weekly job) is skipped: {"skipped":
+    "already running"}. `progress(done, total, message)` is called after each step (6 steps per brand)."""
     progress = progress or _noop
     as_of = as_of or timezone.localdate()
     if brand is None:
@@ -72,7 +74,8 @@ def predictions_recompute(brand: Brand | int | None = None, progress: Progress |
         def step(k: int, message: str, _i: int = i, _b: Brand = b) -> None:
             progress(_i * steps + k, len(brands) * steps, f"{_b.name}: {STEP_LABELS.get(message, message)}")
 
-        out[b.code] = recompute_brand(b, as_of, step)
+        with exclusive(f"predictions:{b.pk}") as got:  # one recompute of a brand at a time, deployment-wide
+            out[b.code] = recompute_brand(b, as_of, step) if got else {"skipped": "already running"}
         step(steps, "done")
     return out
 

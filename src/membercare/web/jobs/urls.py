@@ -6,4 +6,5 @@ from . import views
 
 urlpatterns: list = [
     path("jobs/<int:pk>/", views.job_status, name="job_status"),
+    path("jobs/<int:pk>/restart/", views.job_restart_view, name="job_restart"),
 ]

@@ -1,9 +1,11 @@
 """/jobs/<pk>/: a background job's progress (htmx partial polled every second; a small page otherwise)."""
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from membercare.core.jobs import job_for_user
+from membercare.core.jobs import job_for_user, job_restart
+from membercare.core.models import Job
 
 
 def job_status(request: HttpRequest, pk: int) -> HttpResponse:
@@ -11,3 +13,12 @@ def job_status(request: HttpRequest, pk: int) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return render(request, "web/_job_progress.html", {"job": job})
     return render(request, "web/jobs/status.html", {"job": job})
+
+
+@require_POST
+def job_restart_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start a failed job's work again (its creator or an administrator), then follow the new job."""
+    job = job_for_user(request.user, pk)
+    if job.status != Job.Status.FAILED:
+        return redirect("job_status", pk=job.pk)
+    return redirect("job_status", pk=job_restart(job, request.user).pk)
