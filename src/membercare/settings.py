@@ -105,6 +105,10 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0" if DEBUG else "60")), conn_health_checks=True,
     )
 }
+# behind PgBouncer in transaction mode: no server-side cursors (they live across transactions); the exports read
+# in keyset chunks anyway (core.bulk.in_pk_chunks)
+if os.environ.get("DB_DISABLE_SERVER_SIDE_CURSORS") == "1":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the demo generator or an import writes.
     DATABASES["default"].setdefault("OPTIONS", {})

@@ -132,3 +132,4 @@ def test_a_sales_upload_is_kept_in_the_bucket(s3, chain, member, login, settings
     client.post(response.url, {"action": "confirm"})
     assert list(Receipt.objects.values_list("number", flat=True)) == ["SH01/W1"]
     assert not settings.MEDIA_ROOT.exists()
+

@@ -131,3 +131,17 @@ def bulk_insert(model: type, objs: list[Any], *, returning: str | None = None) -
             if key:
                 for new_id, key_value in cursor.fetchall():  # RETURNING order is not guaranteed: match by key
                     by_key[key_value].pk = new_id
+
+
+def in_pk_chunks(queryset: models.QuerySet, size: int = 2000) -> Iterator[Any]:
+    """Every row of `queryset` in primary-key order, read `size` rows at a time by keyset (id > the last one
+    seen), each chunk its own short query: no server-side cursor held across transactions (which PgBouncer in
+    transaction mode cannot keep) and no OFFSET that grows with the table. Prefetches run per chunk."""
+    last = None
+    ordered = queryset.order_by("pk")
+    while True:
+        chunk = list((ordered if last is None else ordered.filter(pk__gt=last))[:size])
+        yield from chunk
+        if len(chunk) < size:
+            return
+        last = chunk[-1].pk

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from membercare.core.bulk import in_pk_chunks
 from membercare.core.permissions import can_export, can_see_full_phone, require
 from membercare.core.phone import mask_phone
 from membercare.core.xlsx import write_xlsx
@@ -127,7 +128,7 @@ def export_members(user: Staff, *, store_id: int | None = None, tag: str = "",
 
     def rows():
         nonlocal count
-        for member in members.iterator(chunk_size=EXPORT_CHUNK):
+        for member in in_pk_chunks(members, EXPORT_CHUNK):  # keyset chunks: no cursor held (PgBouncer)
             values = [getter(member) for _field, _label, getter in columns]
             if not full_phone:
                 values[PHONE_COLUMN] = mask_phone(member.phone)
