@@ -133,3 +133,22 @@ def test_a_sales_upload_is_kept_in_the_bucket(s3, chain, member, login, settings
     assert list(Receipt.objects.values_list("number", flat=True)) == ["SH01/W1"]
     assert not settings.MEDIA_ROOT.exists()
 
+
+
+def test_a_large_member_export_runs_as_a_job_into_the_bucket(s3, store, manager, login, settings, monkeypatch):
+    from membercare.web.members import import_export
+    from tests.factories import MemberFactory
+
+    monkeypatch.setattr(import_export, "EXPORT_INLINE_LIMIT", 2)
+    for _ in range(5):
+        MemberFactory(home_store=store)
+    client = login(manager)
+    page = client.get(reverse("member_export"))
+    job = Job.objects.get(kind="members_export")
+    assert page.status_code == 200 and job.status == "done" and job.result["rows"] == 5
+    assert keys(s3) == [job.result["path"]] and job.result["path"] == f"exports/members-{job.pk}.xlsx"
+    download = client.get(job.result["url"])
+    sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
+    assert sheet.max_row == 6 and any("****" in str(c.value) for c in sheet[2])  # a manager's file: masked phones
+    assert not settings.MEDIA_ROOT.exists()
+    assert client.get(reverse("analytics_export_download", args=[job.pk])).status_code == 200  # the old address

@@ -11,14 +11,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import IO, Any
 
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from membercare.care.models import Lifecycle
 from membercare.core import xlsx
+from membercare.core.jobs import job_file_save
 from membercare.core.permissions import can_export, can_see_full_phone, require, visible_stores
 from membercare.core.phone import mask_phone
 from membercare.loyalty.models import CardKind
@@ -136,13 +135,10 @@ def vip_list_xlsx(user: Staff, brand: Brand, start: dt.date, end: dt.date, *, li
     return data, len(rows)
 
 
-EXPORTS = "exports/"  # the exports' folder in the file storage (the local disk, or the shared bucket)
-
-
 def vip_list_job(progress, *, user_id: int, brand_id: int, start: str, end: str, limit: int,
                  min_spend: str | None) -> dict[str, Any]:
     """Background job (core.jobs): the VIP list written to the file storage as exports/vip-<job>.xlsx (a
-    temporary file first, then one upload: any app server downloads it)."""
+    temporary file first, then one upload: any app server downloads it, through job_download)."""
     from django.urls import reverse
 
     user = Staff.objects.get(pk=user_id)
@@ -151,7 +147,6 @@ def vip_list_job(progress, *, user_id: int, brand_id: int, start: str, end: str,
                                      dt.date.fromisoformat(end), limit=limit,
                                      min_spend=Decimal(min_spend) if min_spend else None, progress=progress,
                                      out=out)
-        out.seek(0)
-        name = default_storage.save(f"{EXPORTS}vip-{progress.job_id}.xlsx", File(out))
-    return {"url": reverse("analytics_export_download", args=[progress.job_id]), "label": _("Download (.xlsx)"),
+        name = job_file_save(progress, "vip", out)
+    return {"url": reverse("job_download", args=[progress.job_id]), "label": _("Download (.xlsx)"),
             "path": name, "rows": count}

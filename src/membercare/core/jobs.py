@@ -10,8 +10,8 @@ API (stable; other apps use it):
         for i, chunk in enumerate(chunks):
             ...                                   # do a chunk of work (commit per chunk, see below)
             progress(i + 1, len(chunks), _("Writing rows"))
-        return {"url": reverse("export_download", args=[progress.job_id]), "label": _("Download"),
-                "path": "exports/members-17.xlsx"}
+        return {"url": reverse("job_download", args=[progress.job_id]), "label": _("Download"),
+                "path": job_file_save(progress, "members", out)}   # kept in the file storage
 
     job = job_start("members_export", request.user, export_members, store_id=3)
     return render(request, "web/_job_progress.html", {"job": job})    # or redirect to job_status
@@ -144,6 +144,31 @@ def run_job(job_id: int) -> None:
 def run_job_task(job_id: int) -> None:
     """The Celery task running a queued job (core.tasks names it for Celery's autodiscovery)."""
     run_job(job_id)
+
+
+EXPORTS = "exports/"  # the folder of jobs' files in the file storage (the local disk, or the shared bucket)
+
+
+def job_file_save(progress: Progress, name: str, content: Any) -> str:
+    """Keep a job's finished file (an open binary file, read from its start) in the file storage under
+    exports/, named after the job; returns the storage name for the job's result "path" (downloaded through
+    `job_download`, which serves nothing else)."""
+    from django.core.files import File
+    from django.core.files.storage import default_storage
+
+    content.seek(0)
+    return default_storage.save(f"{EXPORTS}{name}-{progress.job_id}.xlsx", File(content))
+
+
+def job_file_open(job: Job) -> tuple[Any, str] | None:
+    """(the open file, its file name) of a finished job's file, or None: only a name the job wrote under
+    exports/ is ever opened."""
+    from django.core.files.storage import default_storage
+
+    path = (job.result or {}).get("path") if isinstance(job.result, dict) else None
+    if not path or not path.startswith(EXPORTS) or ".." in path or "\\" in path or not default_storage.exists(path):
+        return None
+    return default_storage.open(path, "rb"), path.rsplit("/", 1)[-1]
 
 
 INTERRUPTED = "interrupted"  # Job.result["error"] of a job whose worker died

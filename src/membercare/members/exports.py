@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from membercare.core.bulk import in_pk_chunks
+from membercare.core.jobs import job_file_save
 from membercare.core.permissions import can_export, can_see_full_phone, require
 from membercare.core.phone import mask_phone
 from membercare.core.xlsx import write_xlsx
@@ -112,11 +113,12 @@ def export_headers() -> list[str]:
     return [str(label) for _field, label, _getter in export_columns()]
 
 
-def export_members(user: Staff, *, store_id: int | None = None, tag: str = "",
-                   query: str = "") -> tuple[IO[bytes], int]:
+def export_members(user: Staff, *, store_id: int | None = None, tag: str = "", query: str = "",
+                   progress: Callable[..., None] | None = None) -> tuple[IO[bytes], int]:
     """Write the members the user's list shows for these filters to an .xlsx; log the export.
 
-    Returns an open temporary file (positioned at the start) and the number of members written.
+    Returns an open temporary file (positioned at the start) and the number of members written. `progress`
+    (a background job's) hears every chunk: progress(done, total).
     """
     require(can_export(user))
     full_phone = can_see_full_phone(user)
@@ -126,9 +128,13 @@ def export_members(user: Staff, *, store_id: int | None = None, tag: str = "",
     columns = export_columns()
     count = 0
 
+    total = members.count() if progress else None
+
     def rows():
         nonlocal count
         for member in in_pk_chunks(members, EXPORT_CHUNK):  # keyset chunks: no cursor held (PgBouncer)
+            if progress and count % EXPORT_CHUNK == 0:
+                progress(count, total)
             values = [getter(member) for _field, _label, getter in columns]
             if not full_phone:
                 values[PHONE_COLUMN] = mask_phone(member.phone)
@@ -141,3 +147,16 @@ def export_members(user: Staff, *, store_id: int | None = None, tag: str = "",
         filters={"store": store_id, "tag": tag, "q": query}, row_count=count, full_data=full_phone,
     )
     return out, count
+
+
+def members_export_job(progress, *, user_id: int, store_id: int | None, tag: str, query: str) -> dict[str, Any]:
+    """Background job (core.jobs) for a large member export: written to the file storage (any app server
+    serves it), downloaded through the job's page."""
+    from django.urls import reverse
+
+    user = Staff.objects.get(pk=user_id)
+    out, count = export_members(user, store_id=store_id, tag=tag, query=query, progress=progress)
+    with out:
+        path = job_file_save(progress, "members", out)
+    return {"url": reverse("job_download", args=[progress.job_id]), "label": _("Download (.xlsx)"), "path": path,
+            "rows": count}

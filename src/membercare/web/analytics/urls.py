@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from ..jobs.views import job_download
 from . import views
 
 urlpatterns: list = [
@@ -11,7 +12,7 @@ urlpatterns: list = [
     path("analytics/reports/store/", views.store_report, name="analytics_store_report"),
     path("analytics/reports/vip/", views.vip_list, name="analytics_vip_list"),
     path("analytics/reports/birthday-audit/", views.birthday_audit_print, name="analytics_birthday_print"),
-    path("analytics/exports/<int:pk>/", views.export_download, name="analytics_export_download"),
+    path("analytics/exports/<int:pk>/", job_download, name="analytics_export_download"),  # links already sent
     path("analytics/members/<int:pk>/statement/", views.member_statement_page,
          name="analytics_member_statement"),
 ]

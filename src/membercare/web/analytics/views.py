@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -17,11 +16,10 @@ from membercare.analytics import reports
 from membercare.analytics.cohorts import cohort_table, migration_matrix, migration_months
 from membercare.analytics.dashboard import chain_dashboard, dashboard_sheets, own_dashboard
 from membercare.analytics.facts import MOVE_DIMENSIONS
-from membercare.analytics.reports import EXPORTS
 from membercare.analytics.scope import PERIODS, dashboard_role, resolve_filters
 from membercare.analytics.statement import member_statement, past_year, vip_statement_list
 from membercare.care.models import FollowUp, Lifecycle, MemberSegments, Pyramid, SpendClass
-from membercare.core.jobs import job_for_user, job_start
+from membercare.core.jobs import job_start
 from membercare.core.permissions import (
     can_edit_programme,
     can_export,
@@ -195,19 +193,6 @@ def vip_list(request: HttpRequest) -> HttpResponse:
         "rows": rows, "can_export": can_export(request.user), "inline_limit": VIP_INLINE_LIMIT,
         "query": request.GET.urlencode(),
     })
-
-
-def export_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """A finished export job's file (only for the user who started it, or an administrator)."""
-    job = job_for_user(request.user, pk)
-    path = (job.result or {}).get("path") if isinstance(job.result, dict) else None
-    if not path:
-        raise Http404
-    # a name the job wrote in the exports folder, nothing else (the storage may be a shared bucket)
-    if not path.startswith(EXPORTS) or ".." in path or "\\" in path or not default_storage.exists(path):
-        raise Http404
-    return FileResponse(default_storage.open(path, "rb"), as_attachment=True, filename=path.rsplit("/", 1)[-1],
-                        content_type=XLSX)
 
 
 def member_statement_page(request: HttpRequest, pk: int) -> HttpResponse:

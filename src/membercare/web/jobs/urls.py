@@ -7,4 +7,5 @@ from . import views
 urlpatterns: list = [
     path("jobs/<int:pk>/", views.job_status, name="job_status"),
     path("jobs/<int:pk>/restart/", views.job_restart_view, name="job_restart"),
+    path("jobs/<int:pk>/download/", views.job_download, name="job_download"),
 ]

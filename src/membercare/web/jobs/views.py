@@ -1,10 +1,10 @@
 """/jobs/<pk>/: a background job's progress (htmx partial polled every second; a small page otherwise)."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from membercare.core.jobs import job_for_user, job_restart
+from membercare.core.jobs import job_file_open, job_for_user, job_restart
 from membercare.core.models import Job
 
 
@@ -22,3 +22,15 @@ def job_restart_view(request: HttpRequest, pk: int) -> HttpResponse:
     if job.status != Job.Status.FAILED:
         return redirect("job_status", pk=job.pk)
     return redirect("job_status", pk=job_restart(job, request.user).pk)
+
+
+def job_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """A finished job's file (an export), for the user who started it or an administrator; from the shared
+    file storage, so any app server serves what any worker wrote."""
+    job = job_for_user(request.user, pk)
+    found = job_file_open(job)
+    if found is None:
+        raise Http404
+    content, filename = found
+    return FileResponse(content, as_attachment=True, filename=filename,
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

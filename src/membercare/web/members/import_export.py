@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.core.jobs import job_start
 from membercare.core.permissions import can_export, can_import, require, visible_stores
 from membercare.members import exports
 from membercare.members.imports import (
@@ -22,6 +23,7 @@ from membercare.members.imports import (
     preview_import,
 )
 from membercare.members.models import ImportJob
+from membercare.members.selectors import member_list
 
 from .forms import ImportUploadForm
 
@@ -95,12 +97,18 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
+EXPORT_INLINE_LIMIT = 5000  # larger member exports are written by a background job with progress
+
+
 def export_members(request: HttpRequest) -> HttpResponse:
     require(can_export(request.user))
     store = request.GET.get("store", "")
-    out, _count = exports.export_members(
-        request.user, store_id=int(store) if store.isdigit() else None,
-        tag=request.GET.get("tag", ""), query=request.GET.get("q", "").strip(),
-    )
+    filters = {"store_id": int(store) if store.isdigit() and len(store) < 10 else None,
+               "tag": request.GET.get("tag", "")[:50], "query": request.GET.get("q", "").strip()[:100]}
+    if member_list(request.user, **filters).count() > EXPORT_INLINE_LIMIT:
+        job = job_start("members_export", request.user, exports.members_export_job, user_id=request.user.pk,
+                        **filters)
+        return render(request, "web/jobs/status.html", {"job": job})
+    out, _count = exports.export_members(request.user, **filters)
     filename = f"members-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
     return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX)
