@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "membercare.core.public.PublicUrlMiddleware",  # public links (surveys, RSVP) use this request's host
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "membercare.core.replica.ReplicaMiddleware",  # report pages read from the replica (DATABASE_REPLICA_URL)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -105,6 +106,14 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0" if DEBUG else "60")), conn_health_checks=True,
     )
 }
+# a streaming replica for the dashboards, reports and exports (core.replica); the counter stays on the primary
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=DATABASES["default"].get("CONN_MAX_AGE", 0),
+        conn_health_checks=True)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["membercare.core.replica.ReplicaRouter"]
+MEMBERCARE_REPLICA_PATHS = ("/analytics/",)  # GET requests here read from the replica when there is one
 # behind PgBouncer in transaction mode: no server-side cursors (they live across transactions); the exports read
 # in keyset chunks anyway (core.bulk.in_pk_chunks)
 if os.environ.get("DB_DISABLE_SERVER_SIDE_CURSORS") == "1":

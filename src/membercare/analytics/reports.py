@@ -20,6 +20,7 @@ from membercare.core import xlsx
 from membercare.core.jobs import job_file_save
 from membercare.core.permissions import can_export, can_see_full_phone, require, visible_stores
 from membercare.core.phone import mask_phone
+from membercare.core.replica import from_replica
 from membercare.loyalty.models import CardKind
 from membercare.members.models import ExportLog
 from membercare.org.models import Brand, Staff, Store
@@ -142,7 +143,7 @@ def vip_list_job(progress, *, user_id: int, brand_id: int, start: str, end: str,
     from django.urls import reverse
 
     user = Staff.objects.get(pk=user_id)
-    with tempfile.TemporaryFile() as out:
+    with tempfile.TemporaryFile() as out, from_replica():
         _data, count = vip_list_xlsx(user, Brand.objects.get(pk=brand_id), dt.date.fromisoformat(start),
                                      dt.date.fromisoformat(end), limit=limit,
                                      min_spend=Decimal(min_spend) if min_spend else None, progress=progress,

@@ -1,4 +1,5 @@
-"""Raw SQL on the default connection: execute / fetch / temp tables, and the dialect helpers both run on.
+"""Raw SQL on the default connection: execute / fetch / temp tables, and the dialect helpers both run on
+(`fetch` reads from the replica inside core.replica.from_replica()).
 
 The same statement runs on PostgreSQL and SQLite: `localday` turns a timestamp column into the local
 (settings.TIME_ZONE) day, `lit` writes a date literal, `pg()` says which one we are on. The hand-written
@@ -16,7 +17,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
+
+from .replica import read_alias
 
 
 def pg() -> bool:
@@ -60,8 +63,8 @@ def execute(sql: str, params: Sequence[Any] = (), *, log: logging.Logger | None 
 
 
 def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-    """Run one query; returns every row."""
-    with connection.cursor() as cur:
+    """Run one query; returns every row (from the replica inside core.replica.from_replica())."""
+    with connections[read_alias()].cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
 

@@ -23,6 +23,7 @@ from membercare.core.bulk import in_pk_chunks
 from membercare.core.jobs import job_file_save
 from membercare.core.permissions import can_export, can_see_full_phone, require
 from membercare.core.phone import mask_phone
+from membercare.core.replica import from_replica
 from membercare.core.xlsx import write_xlsx
 from membercare.org.models import Staff
 
@@ -155,7 +156,8 @@ def members_export_job(progress, *, user_id: int, store_id: int | None, tag: str
     from django.urls import reverse
 
     user = Staff.objects.get(pk=user_id)
-    out, count = export_members(user, store_id=store_id, tag=tag, query=query, progress=progress)
+    with from_replica():  # a big read: the replica's, when there is one (the export's log is written on the primary)
+        out, count = export_members(user, store_id=store_id, tag=tag, query=query, progress=progress)
     with out:
         path = job_file_save(progress, "members", out)
     return {"url": reverse("job_download", args=[progress.job_id]), "label": _("Download (.xlsx)"), "path": path,
