@@ -76,6 +76,13 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",  # turns a locked-out login into the lockout page
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+# Error reports to Sentry (or a compatible service such as GlitchTip) when SENTRY_DSN is set: exceptions of the
+# web requests and the Celery tasks, without personal data (PIPL: no cookies, no request bodies, no user names;
+# the request id travels as a tag so a report meets its log lines).
+if os.environ.get("SENTRY_DSN"):
+    from membercare.core.errors import sentry_init
+
+    sentry_init(os.environ["SENTRY_DSN"], environment=os.environ.get("SENTRY_ENVIRONMENT", "production"))
 # /metrics for Prometheus with "Authorization: Bearer <token>"; unset: no metrics endpoint
 MEMBERCARE_METRICS_TOKEN = os.environ.get("MEMBERCARE_METRICS_TOKEN", "")
 
