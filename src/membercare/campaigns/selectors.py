@@ -95,18 +95,24 @@ def coupon_placeholder_values(issue_id: int, member_ids: list[int]) -> dict[int,
 # ------------------------------------------------------------------------------------------------ results
 
 
+def _batch_members(batch: CouponBatch, stores=None) -> tuple[QuerySet[Coupon], QuerySet[CouponHoldout]]:
+    """The batch's coupons and hold-outs, of members registered at `stores` when given (a manager's view)."""
+    coupons = Coupon.objects.filter(batch=batch)
+    holdouts = CouponHoldout.objects.filter(batch=batch)
+    if stores is not None:
+        coupons = coupons.filter(member__home_store__in=stores)
+        holdouts = holdouts.filter(member__home_store__in=stores)
+    return coupons, holdouts
+
+
 def coupon_batch_results(batch: CouponBatch, stores=None) -> dict[str, Any]:
     """reached (coupons issued), responded (coupons used), sales (what the members reached paid at the batch's
     brand from valid_from to valid_to, net of returns), holdout_size, holdout_sales (the same for the hold-out
     group), window_start, window_end; and redeemed_sales (net paid on the receipts the coupons were used on)
     and discount (what the coupons took off). `stores`: only members registered at those stores (a manager's
     view). SQL aggregates, five queries."""
-    coupons = Coupon.objects.filter(batch=batch)
-    holdouts = CouponHoldout.objects.filter(batch=batch)
-    if stores is not None:
-        coupons = coupons.filter(member__home_store__in=stores)
-        holdouts = holdouts.filter(member__home_store__in=stores)
-    counts = coupons.aggregate(reached=Count("pk"), responded=Count("pk", filter=Q(redeemed_at__isnull=False)))
+    coupons, holdouts = _batch_members(batch, stores)
+    counts = coupon_batch_counts(batch, stores)
     start, end = day_bounds(batch.valid_from, batch.valid_to)
     receipts = Receipt.objects.filter(sold_at__gte=start, sold_at__lt=end, store__brand_id=batch.brand_id)
 
@@ -116,9 +122,8 @@ def coupon_batch_results(batch: CouponBatch, stores=None) -> dict[str, Any]:
     redemptions = CouponRedemption.objects.filter(coupon__in=coupons.values("pk"))
     used_on = redemptions.values("receipt_id")
     return {
-        "reached": counts["reached"], "responded": counts["responded"],
+        **counts,
         "sales": paid(receipts.filter(member_id__in=coupons.values("member_id"))),
-        "holdout_size": holdouts.count(),
         "holdout_sales": paid(receipts.filter(member_id__in=holdouts.values("member_id"))),
         "window_start": batch.valid_from, "window_end": batch.valid_to,
         # two indexed sums, not one OR (which reads every receipt)
@@ -131,11 +136,7 @@ def coupon_batch_results(batch: CouponBatch, stores=None) -> dict[str, Any]:
 def coupon_batch_counts(batch: CouponBatch, stores=None) -> dict[str, int]:
     """reached, responded and holdout_size of coupon_batch_results alone: indexed counts on the batch's
     coupons (live everywhere: cheap even for a 100,000-coupon batch)."""
-    coupons = Coupon.objects.filter(batch=batch)
-    holdouts = CouponHoldout.objects.filter(batch=batch)
-    if stores is not None:
-        coupons = coupons.filter(member__home_store__in=stores)
-        holdouts = holdouts.filter(member__home_store__in=stores)
+    coupons, holdouts = _batch_members(batch, stores)
     counts = coupons.aggregate(reached=Count("pk"), responded=Count("pk", filter=Q(redeemed_at__isnull=False)))
     return {"reached": counts["reached"], "responded": counts["responded"], "holdout_size": holdouts.count()}
 
