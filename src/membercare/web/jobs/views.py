@@ -32,5 +32,6 @@ def job_download(request: HttpRequest, pk: int) -> HttpResponse:
     if found is None:
         raise Http404
     content, filename = found
-    return FileResponse(content, as_attachment=True, filename=filename,
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    kind = ("text/csv; charset=utf-8" if filename.endswith(".csv")
+            else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return FileResponse(content, as_attachment=True, filename=filename, content_type=kind)

@@ -105,10 +105,12 @@ def export_members(request: HttpRequest) -> HttpResponse:
     store = request.GET.get("store", "")
     filters = {"store_id": int(store) if store.isdigit() and len(store) < 10 else None,
                "tag": request.GET.get("tag", "")[:50], "query": request.GET.get("q", "").strip()[:100]}
+    file_format = "csv" if request.GET.get("format") == "csv" else "xlsx"
     if member_list(request.user, **filters).count() > EXPORT_INLINE_LIMIT:
         job = job_start("members_export", request.user, exports.members_export_job, user_id=request.user.pk,
-                        **filters)
+                        file_format=file_format, **filters)
         return render(request, "web/jobs/status.html", {"job": job})
-    out, _count = exports.export_members(request.user, **filters)
-    filename = f"members-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
-    return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX)
+    out, _count = exports.export_members(request.user, file_format=file_format, **filters)
+    filename = f"members-{timezone.localtime():%Y%m%d-%H%M}.{file_format}"
+    return FileResponse(out, as_attachment=True, filename=filename,
+                        content_type=XLSX if file_format == "xlsx" else "text/csv; charset=utf-8")
