@@ -10,7 +10,8 @@ The error of a model is the weighted mean absolute percentage error over the cla
 i.e. the share of the hold-out purchases a model puts in the wrong class (or predicts that never happen).
 The model with the smaller error is chosen (BG/NBD or MBG/NBD); its verdict is "good" when the error is at
 most GOOD_ERROR (20 %: on CDNOW BG/NBD's is about 14 %), else "poor"; "unchecked" when the history is too
-short for a hold-out window (fewer than MIN_MEMBERS members acquired before it) — then BG/NBD, the model
+short or the brand too small for a hold-out check (fewer than MIN_MEMBERS = 200 members acquired before
+the window: the per-class means would be noise) — then BG/NBD, the model
 fitted before this check existed, is used.
 
 The calibration summary comes from prediction.summary's public `brand_summary(brand, as_of=calibration end)`;
@@ -23,6 +24,7 @@ hold-out count by a day they lost — it is clipped at 0.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -33,7 +35,7 @@ from . import bgnbd, mbgnbd, optim
 HOLDOUT_WEEKS = 26  # the hold-out window: the last half year before as_of
 CLASSES = 8  # calibration frequency classes 0, 1, …, 6, 7+
 GOOD_ERROR = 0.20  # a model whose weighted class error is at most this is "good"
-MIN_MEMBERS = 20  # fewer members acquired before the hold-out window: no check
+MIN_MEMBERS = 200  # fewer members acquired before the hold-out window: no check (class means would be noise)
 MODELS = {"bgnbd": bgnbd, "mbgnbd": mbgnbd}
 DEFAULT_MODEL = "bgnbd"
 
@@ -64,8 +66,12 @@ class Check:
         return self.models[self.model].classes if self.model in self.models else []
 
     def as_json(self) -> dict[str, Any]:
+        """For a JSON field: no infinities (an error with no hold-out purchase at all is None)."""
         out = asdict(self)
         out["classes"] = self.classes
+        for m in [out, *out["models"].values()]:
+            if m["error"] is not None and not math.isfinite(m["error"]):
+                m["error"] = None
         return out
 
 
