@@ -3,6 +3,8 @@ members of high value whose probability of being active has fallen (the page's l
 
 Trust: a brand's member probabilities are facts only when its latest fit passed the hold-out check
 (PredictionFit.quality "good", prediction.holdout); "unchecked" shows them as estimates, "poor" not at all.
+Under BG/NBD a member without repeat purchases has P(alive) = 1 by the model's assumption, not by estimate:
+that figure is never shown ("assumed"), so nobody lost for a year shows as certainly active.
 
 "High value, probability fallen" (at_risk_q): P(active) below AT_RISK_P (0.5 on the page; the care rule's own
 threshold there) at a brand whose check is "good", and value if still active (MemberPrediction.value_active,
@@ -100,5 +102,9 @@ def member_predictions(member_id: int) -> list[MemberPrediction]:
     rows = list(MemberPrediction.objects.filter(member_id=member_id).select_related("brand").order_by("brand__code"))
     fits = latest_fits() if rows else {}
     for row in rows:
-        row.trust = trust(fits.get(row.brand_id))  # type: ignore[attr-defined]
+        fit = fits.get(row.brand_id)
+        shown = trust(fit)
+        if shown != "hidden" and fit is not None and fit.model == "bgnbd" and row.frequency == 0:
+            shown = "assumed"  # BG/NBD does not estimate it: one-time buyers are active by assumption (P = 1)
+        row.trust = shown  # type: ignore[attr-defined]
     return rows
