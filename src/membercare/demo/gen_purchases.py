@@ -57,14 +57,36 @@ class Purchases:
     cards: dict  # column -> array, for loyalty_card
 
 
+# The demo's natural history (cfg.receipts None) follows the story of the purchase models (prediction.mbgnbd):
+# while active a member buys at their own rate (mean days between purchases by segment: casual, regular,
+# frequent, spread by a lognormal), and right after each purchase, the first included, stops for good with their
+# own chance (Beta-distributed around the segment's mean). So members really stop buying: a chain's mix of
+# active, dormant, sleeping and lost members, not everyone buying until today.
+MEAN_GAP_DAYS = np.array([150.0, 60.0, 21.0])
+DROPOUT = ((2.0, 2.4), (2.0, 9.0), (1.5, 20.0))  # Beta(a, b) per segment: mean 45 %, 18 %, 7 % per purchase
+MAX_PURCHASES = 60
+
+
+def _natural_days(rng: np.random.Generator, people: People, span: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per member, the purchase days (offsets from the first, which is 0) of a buy-till-you-stop history
+    within `span` days: returns (counts per member, offsets in member order)."""
+    n, seg = people.n, people.segment
+    rate = 1.0 / (MEAN_GAP_DAYS[seg] * rng.lognormal(0, 0.35, n))
+    a = np.array([d[0] for d in DROPOUT])[seg]
+    b = np.array([d[1] for d in DROPOUT])[seg]
+    p = rng.beta(a, b)
+    gaps = rng.exponential(1.0, (n, MAX_PURCHASES - 1)) / rate[:, None]
+    at = np.concatenate([np.zeros((n, 1)), np.cumsum(gaps, axis=1)], axis=1)
+    stops = rng.random((n, MAX_PURCHASES)) < p[:, None]  # stops right after purchase j
+    lasting = np.argmax(np.concatenate([stops, np.ones((n, 1), dtype=bool)], axis=1), axis=1)  # last purchase j
+    keep = (np.arange(MAX_PURCHASES)[None, :] <= lasting[:, None]) & (at < span[:, None])
+    keep &= people.purchaser[:, None]
+    counts = keep.sum(axis=1).astype(np.int64)
+    return counts, at[keep].astype(np.int64)
+
+
 def _receipt_counts(cfg: GenConfig, rng: np.random.Generator, people: People) -> np.ndarray:
     n, seg, purchaser = people.n, people.segment, people.purchaser.copy()
-    if cfg.receipts is None:
-        casual = rng.choice([1, 2, 3], n, p=[0.62, 0.26, 0.12])
-        regular = rng.integers(3, 11, n)
-        frequent = rng.integers(8, 41, n)
-        counts = np.select([seg == 0, seg == 1], [casual, regular], frequent)
-        return np.where(purchaser, counts, 0).astype(np.int64)
     total = cfg.receipts
     if purchaser.sum() > total:  # fewer receipts than purchasers: only the first ones buy
         purchaser[np.flatnonzero(purchaser)[total:]] = False
@@ -88,11 +110,15 @@ def _first_per_member(member_sorted: np.ndarray, mask: np.ndarray, values: np.nd
 def make_purchases(cfg: GenConfig, org: Org, cat: Catalogue, people: People, today: int) -> tuple[Purchases, int]:
     rng = stream(cfg.seed, "purchases")
     n = people.n
-    counts = _receipt_counts(cfg, rng, people)
     history = cfg.history_days
     start_day = today - history
     # registration day: later days a little more likely (the chain grows)
     reg_off = np.minimum((history * rng.random(n) ** 0.8).astype(np.int64), history - 1)
+    natural = None
+    if cfg.receipts is None:
+        counts, natural = _natural_days(stream(cfg.seed, "purchases-natural"), people, history - reg_off)
+    else:
+        counts = _receipt_counts(cfg, rng, people)
     hour_p = np.array([3, 5, 6, 5, 6, 7, 8, 8, 9, 10, 9, 6], dtype=float)
     hour_p /= hour_p.sum()
 
@@ -109,7 +135,10 @@ def make_purchases(cfg: GenConfig, org: Org, cat: Catalogue, people: People, tod
     first = np.zeros(total, dtype=bool)
     first[(np.cumsum(counts) - counts)[counts > 0]] = True
     span = history - reg_off[member]
-    day = reg_off[member] + np.where(first, 0, (rng.random(total) * span).astype(np.int64))
+    if natural is not None:
+        day = reg_off[member] + natural
+    else:
+        day = reg_off[member] + np.where(first, 0, (rng.random(total) * span).astype(np.int64))
     weekday = (start_day + day + 3) % 7  # 0 = Monday
     to_weekend = ~first & (weekday < 5) & (rng.random(total) < 0.3)
     moved = day + (5 - weekday)

@@ -7,7 +7,11 @@ from django.utils.translation import gettext_lazy as _
 class PredictionFit(models.Model):
     """One fit of BG/NBD and Gamma-Gamma on a brand's history (kept as history; the latest is in force).
 
-    params = {"bgnbd": {"r", "alpha", "a", "b"}, "gammagamma": {"p", "q", "v"} or None, "time_unit": "week"}."""
+    params = {"model": "bgnbd" | "mbgnbd", "<model>": {"r", "alpha", "a", "b"}, "gammagamma": {"p", "q", "v"} or
+    None, "time_unit": "week", "value_cutoff": the brand's 80th percentile of value if active (see selectors)}.
+    model / holdout / quality: the purchase model chosen by the hold-out check (prediction.holdout), the check's
+    figures (per calibration frequency class: members, actual and predicted hold-out purchases; each model's
+    error) and its verdict: "good", "poor" (members' probabilities are not shown as facts) or "unchecked"."""
 
     brand = models.ForeignKey("org.Brand", on_delete=models.CASCADE, related_name="+", verbose_name=_("brand"))
     as_of = models.DateField(_("data up to"))
@@ -21,6 +25,9 @@ class PredictionFit(models.Model):
     # parameters, e.g. {"bgnbd": ["a", "b"]}) or "failed" (no maximum found: member figures not replaced)
     status = models.CharField(_("fit status"), max_length=8, default="ok")
     seconds = models.JSONField(default=dict, blank=True)  # seconds per step (summary, fit, write)
+    model = models.CharField(_("purchase model"), max_length=8, default="bgnbd")
+    holdout = models.JSONField(_("hold-out check"), default=dict, blank=True)
+    quality = models.CharField(_("hold-out verdict"), max_length=10, default="unchecked")
     fitted_at = models.DateTimeField(_("fitted at"), auto_now_add=True)
 
     class Meta:
@@ -48,6 +55,9 @@ class MemberPrediction(models.Model):
     expected_purchases_12m = models.FloatField(_("expected purchases in 12 months"))
     expected_spend = models.DecimalField(_("expected spend per purchase"), max_digits=12, decimal_places=2)
     clv = models.DecimalField(_("expected value in 12 months"), max_digits=14, decimal_places=2)
+    # clv / p_alive: what the member is worth over 12 months if still active (what is at stake)
+    value_active = models.DecimalField(_("value if still active"), max_digits=14, decimal_places=2, null=True,
+                                       blank=True)
     frequency = models.PositiveIntegerField(_("repeat purchase days"), default=0)
     recency_days = models.PositiveIntegerField(default=0)
     age_days = models.PositiveIntegerField(default=0)

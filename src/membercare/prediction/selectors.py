@@ -1,10 +1,23 @@
-"""Reads of the prediction app: latest fits per brand, the P(alive) distribution, a member's figures."""
+"""Reads of the prediction app: latest fits per brand, the P(alive) distribution, a member's figures, and the
+members of high value whose probability of being active has fallen (the page's list, the care rule's).
+
+Trust: a brand's member probabilities are facts only when its latest fit passed the hold-out check
+(PredictionFit.quality "good", prediction.holdout); "unchecked" shows them as estimates, "poor" not at all.
+Under BG/NBD a member without repeat purchases has P(alive) = 1 by the model's assumption, not by estimate:
+that figure is never shown ("assumed"), so nobody lost for a year shows as certainly active.
+
+"High value, probability fallen" (at_risk_q): P(active) below AT_RISK_P (0.5 on the page; the care rule's own
+threshold there) at a brand whose check is "good", and value if still active (MemberPrediction.value_active,
+12 months) at or above the brand's 80th percentile (PredictionFit.params["value_cutoff"]). "Fallen" is read
+as "below the threshold": the model's P(active) only falls while a member does not buy, so a member below it
+has fallen from where their last purchase left them; the previous week's figures are not kept.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from membercare.org.models import Brand
 
@@ -14,8 +27,52 @@ from .models import MemberPrediction, PredictionFit
 BANDS = [(0.0, 0.1), (0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0001)]
 
 
-def latest_fit(brand: Brand) -> PredictionFit | None:
+AT_RISK_P = 0.5
+AT_RISK_PAGE = 50  # members listed per brand on the page
+
+
+def latest_fit(brand: Brand | int) -> PredictionFit | None:
     return PredictionFit.objects.filter(brand=brand).order_by("-fitted_at", "-pk").first()
+
+
+def trust(fit: PredictionFit | None) -> str:
+    """How a brand's member probabilities may be shown: "fact", "estimate" (not checked) or "hidden"."""
+    if fit is None or fit.quality == "poor":
+        return "hidden"
+    return "fact" if fit.quality == "good" else "estimate"
+
+
+def latest_fits() -> dict[int, PredictionFit]:
+    """The latest fit of every brand that has one (one query)."""
+    out: dict[int, PredictionFit] = {}
+    for fit in PredictionFit.objects.order_by("brand_id", "-fitted_at", "-pk"):
+        out.setdefault(fit.brand_id, fit)
+    return out
+
+
+def at_risk_q(threshold: float = AT_RISK_P, brand: Brand | None = None) -> Q:
+    """MemberPrediction rows of high value whose P(active) is below `threshold`, at brands checked "good"."""
+    q = Q(pk__in=[])
+    for brand_id, fit in latest_fits().items():
+        if brand is not None and brand_id != brand.pk:
+            continue
+        cutoff = (fit.params or {}).get("value_cutoff")
+        if trust(fit) == "fact" and cutoff is not None and fit.status != "failed":
+            q |= Q(brand_id=brand_id, p_alive__lt=threshold, value_active__gte=cutoff)
+    return q
+
+
+def at_risk(brand: Brand, limit: int = AT_RISK_PAGE) -> list[MemberPrediction]:
+    """The brand's list, most value at stake first, with each member and their relationship owner."""
+    q = at_risk_q(AT_RISK_P, brand)
+    rows: QuerySet[MemberPrediction] = (MemberPrediction.objects.filter(q)
+                                        .select_related("member", "member__owner")
+                                        .order_by("-value_active", "member_id"))
+    return list(rows[:limit])
+
+
+def at_risk_count(brand: Brand) -> int:
+    return MemberPrediction.objects.filter(at_risk_q(AT_RISK_P, brand)).count()
 
 
 def p_alive_distribution(brand: Brand) -> list[dict[str, Any]]:
@@ -32,9 +89,22 @@ def brands_overview() -> list[dict[str, Any]]:
     out = []
     for brand in Brand.objects.filter(stores__isnull=False).distinct().order_by("code"):
         fit = latest_fit(brand)
-        out.append({"brand": brand, "fit": fit, "distribution": p_alive_distribution(brand) if fit else []})
+        shown = trust(fit)
+        out.append({"brand": brand, "fit": fit, "trust": shown,
+                    "distribution": p_alive_distribution(brand) if fit and shown != "hidden" else [],
+                    "at_risk": at_risk(brand) if shown == "fact" else [],
+                    "at_risk_count": at_risk_count(brand) if shown == "fact" else 0})
     return out
 
 
 def member_predictions(member_id: int) -> list[MemberPrediction]:
-    return list(MemberPrediction.objects.filter(member_id=member_id).select_related("brand").order_by("brand__code"))
+    """The member's figures per brand, each with `trust` ("fact", "estimate", "hidden": see trust())."""
+    rows = list(MemberPrediction.objects.filter(member_id=member_id).select_related("brand").order_by("brand__code"))
+    fits = latest_fits() if rows else {}
+    for row in rows:
+        fit = fits.get(row.brand_id)
+        shown = trust(fit)
+        if shown != "hidden" and fit is not None and fit.model == "bgnbd" and row.frequency == 0:
+            shown = "assumed"  # BG/NBD does not estimate it: one-time buyers are active by assumption (P = 1)
+        row.trust = shown  # type: ignore[attr-defined]
+    return rows

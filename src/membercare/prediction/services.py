@@ -1,6 +1,10 @@
-"""Recompute member value predictions: per brand, summarise the history in SQL, fit BG/NBD and
-Gamma-Gamma (prediction.bgnbd, prediction.gammagamma), predict for every member and replace the brand's
-MemberPrediction rows in bulk (COPY on PostgreSQL).
+"""Recompute member value predictions: per brand, summarise the history in SQL, check BG/NBD and MBG/NBD on
+the last half year held out (prediction.holdout: fit on the history before it, compare the predicted with
+the actual repeat purchases per frequency class) and fit the model that predicted it better on the whole
+history, fit Gamma-Gamma (prediction.gammagamma), predict for every member and replace the brand's
+MemberPrediction rows in bulk (COPY on PostgreSQL). The fit records the chosen model, the check's figures
+and its verdict ("good", "poor", "unchecked"): pages and the care rule use members' probabilities as facts
+only when it is "good".
 
 Schedule: weekly (celery beat "prediction-weekly", Monday 04:00 Asia/Shanghai, after the care daily job),
 from the prediction page (a background job with progress, core.jobs), or `membercare predictions_recompute`.
@@ -25,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from membercare.core.locks import exclusive
 from membercare.org.models import Brand
 
-from . import bgnbd, clv, gammagamma, optim
+from . import bgnbd, clv, gammagamma, holdout, optim
 from .models import MemberPrediction, PredictionFit
 from .summary import BrandSummary, brand_summary
 
@@ -35,13 +39,14 @@ MIN_MEMBERS = 20  # fewer members than this at a brand: no fit (the estimates wo
 MIN_REPEAT = 10  # fewer members with repeat purchases: no Gamma-Gamma fit; spend = the brand's mean
 MONTHLY_DISCOUNT = 0.0  # CLV over 12 months, undiscounted (see prediction.clv)
 WRITE_BATCH = 5000
+VALUE_QUANTILE = 0.8  # "high value": value if still active at or above the brand's 80th percentile
 
 Progress = Callable[..., None]
 
 STEP_LABELS = {
     "summary": _("summarising purchase history"),
     "compress": _("grouping identical histories"),
-    "bgnbd": _("fitting the purchase model (BG/NBD)"),
+    "bgnbd": _("checking the purchase models on the last half year and fitting the better one"),
     "gammagamma": _("fitting the spend model (Gamma-Gamma)"),
     "predict": _("predicting for every member"),
     "write": _("saving the predictions"),
@@ -101,18 +106,25 @@ def recompute_brand(brand: Brand, as_of: dt.date, step: Callable[[int, str], Non
     c = bgnbd.compress(s.x, s.t_x, s.T)
     lap("compress")
     step(2, "bgnbd")
-    bg = bgnbd.fit(c)
+    check = holdout.brand_check(brand.pk, as_of)
+    lap("holdout_check")
+    model = holdout.MODELS[check.model]
+    bg = model.fit(c)
     lap("bgnbd_fit")
     step(3, "gammagamma")
     n_repeat = int((s.x > 0).sum())
     gg = gammagamma.fit(gammagamma.prepare(s.x, s.monetary)) if n_repeat >= MIN_REPEAT else None
     lap("gammagamma_fit")
     status = worst_status(bg, gg)
-    limits = {"bgnbd": list(bg.limits), "gammagamma": list(gg.limits) if gg else []}
-    params = {"bgnbd": bg.params, "gammagamma": gg.params if gg else None, "time_unit": "week",
-              "source": s.source, "rows": len(c), "monthly_discount": MONTHLY_DISCOUNT, "limits": limits}
+    limits = {check.model: list(bg.limits), "gammagamma": list(gg.limits) if gg else []}
+    params = {"model": check.model, check.model: bg.params, "gammagamma": gg.params if gg else None,
+              "time_unit": "week", "source": s.source, "rows": len(c), "monthly_discount": MONTHLY_DISCOUNT,
+              "limits": limits}
     step(4, "predict")
-    figures = predict(bg.params, gg.params if gg and gg.converged else None, s, c) if status != "failed" else None
+    figures = (predict(bg.params, gg.params if gg and gg.converged else None, s, c, check.model)
+               if status != "failed" else None)
+    if figures is not None:
+        params["value_cutoff"] = round(float(np.quantile(figures["value_active"], VALUE_QUANTILE)), 2)
     lap("predict")
     step(5, "write")
     with transaction.atomic():
@@ -123,12 +135,14 @@ def recompute_brand(brand: Brand, as_of: dt.date, step: Callable[[int, str], Non
                         bg.message, gg.message if gg else "-")
         fit = PredictionFit.objects.create(
             brand=brand, as_of=as_of, n_members=len(s), n_repeat=n_repeat, loglik=bg.loglik,
-            gg_loglik=gg.loglik if gg else None, converged=status != "failed", status=status, params=params)
+            gg_loglik=gg.loglik if gg else None, converged=status != "failed", status=status, params=params,
+            model=check.model, holdout=check.as_json(), quality=check.verdict)
     lap("write")
     fit.seconds = seconds
     fit.save(update_fields=["seconds"])
     return {"members": len(s), "repeat": n_repeat, "converged": fit.converged, "status": status,
-            "params": fit.params, "seconds": seconds}
+            "model": check.model, "quality": check.verdict, "error": check.error, "params": fit.params,
+            "seconds": seconds}
 
 
 def worst_status(bg: optim.Fit, gg: optim.Fit | None) -> str:
@@ -141,10 +155,13 @@ def worst_status(bg: optim.Fit, gg: optim.Fit | None) -> str:
     return "ok"
 
 
-def predict(bg_params: dict, gg_params: dict | None, s: BrandSummary, c: bgnbd.Compressed) -> dict[str, np.ndarray]:
-    """P(alive) and expected purchases once per distinct (x, t_x, T) row, then per member; spend and CLV."""
-    p_rows = bgnbd.p_alive(bg_params, c.x, c.t_x, c.T)
-    e_rows = bgnbd.expected_purchases(bg_params, 12 * clv.WEEKS_PER_MONTH, c.x, c.t_x, c.T)
+def predict(bg_params: dict, gg_params: dict | None, s: BrandSummary, c: bgnbd.Compressed,
+            model: str = "bgnbd") -> dict[str, np.ndarray]:
+    """P(alive) and expected purchases once per distinct (x, t_x, T) row, then per member; spend and CLV, and
+    the value if still active (CLV / P(alive): the purchases expected of an active member × spend)."""
+    m = holdout.MODELS[model]
+    p_rows = m.p_alive(bg_params, c.x, c.t_x, c.T)
+    e_rows = m.expected_purchases(bg_params, 12 * clv.WEEKS_PER_MONTH, c.x, c.t_x, c.T)
     purchases = e_rows[c.inverse]
     if gg_params is not None:
         spend = gammagamma.expected_spend(gg_params, s.x, s.monetary)
@@ -156,7 +173,10 @@ def predict(bg_params: dict, gg_params: dict | None, s: BrandSummary, c: bgnbd.C
                                            monthly_discount=MONTHLY_DISCOUNT)
     else:
         value = purchases * spend
-    return {"p_alive": p_rows[c.inverse], "purchases": purchases, "spend": spend, "clv": value}
+    p = p_rows[c.inverse]
+    active_rows = e_rows / np.maximum(p_rows, 1e-12)  # E[purchases | still active]
+    value_active = active_rows[c.inverse] * spend
+    return {"p_alive": p, "purchases": purchases, "spend": spend, "clv": value, "value_active": value_active}
 
 
 def write_predictions(brand_id: int, s: BrandSummary, f: dict[str, np.ndarray]) -> int:
@@ -164,10 +184,11 @@ def write_predictions(brand_id: int, s: BrandSummary, f: dict[str, np.ndarray]) 
     table = MemberPrediction._meta.db_table
     now = timezone.now()
     columns = ("member_id", "brand_id", "p_alive", "expected_purchases_12m", "expected_spend", "clv",
-               "frequency", "recency_days", "age_days", "computed_at")
+               "value_active", "frequency", "recency_days", "age_days", "computed_at")
     cols = [s.member_id.tolist(), [brand_id] * len(s), np.round(f["p_alive"], 6).tolist(),
             np.round(f["purchases"], 4).tolist(), np.round(f["spend"], 2).tolist(),
-            np.round(np.minimum(f["clv"], 1e11), 2).tolist(), s.x.astype(np.int64).tolist(),
+            np.round(np.minimum(f["clv"], 1e11), 2).tolist(),
+            np.round(np.minimum(f["value_active"], 1e11), 2).tolist(), s.x.astype(np.int64).tolist(),
             s.t_x_days.astype(np.int64).tolist(), s.T_days.astype(np.int64).tolist()]
     with connection.cursor() as cur:
         cur.execute(f"DELETE FROM {table} WHERE brand_id = %s", [brand_id])
@@ -178,7 +199,8 @@ def write_predictions(brand_id: int, s: BrandSummary, f: dict[str, np.ndarray]) 
         else:
             stamp = connection.ops.adapt_datetimefield_value(now)
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
-            rows = [(*row[:4], Decimal(f"{row[4]:.2f}"), Decimal(f"{row[5]:.2f}"), *row[6:], stamp)
+            rows = [(*row[:4], Decimal(f"{row[4]:.2f}"), Decimal(f"{row[5]:.2f}"), Decimal(f"{row[6]:.2f}"),
+                     *row[7:], stamp)
                     for row in zip(*cols, strict=True)]
             for start in range(0, len(rows), WRITE_BATCH):
                 cur.executemany(sql, rows[start:start + WRITE_BATCH])

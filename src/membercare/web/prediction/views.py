@@ -1,11 +1,16 @@
-"""/prediction/: the member value models per brand (fitted parameters, fit date, P(alive) distribution) and
-a recompute button that starts a background job (core.jobs) whose progress the page polls."""
+"""/prediction/: per brand, the purchase model chosen by the hold-out check and its verdict, a chart of the
+predicted against the actual hold-out purchases per calibration frequency class (Chart.js through the
+analytics pages' chart include), the members of high value whose probability of being active has fallen
+(with their relationship owner), the P(alive) distribution when the check allows it, the parameters under
+"model details", and a recompute button that starts a background job (core.jobs) whose progress the page
+polls."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from membercare.core.jobs import job_start, latest_job
@@ -19,7 +24,39 @@ def prediction_page(request: HttpRequest) -> HttpResponse:
     if not can_recompute_predictions(request.user):
         raise PermissionDenied
     job = latest_job(JOB_KIND, request.user)
-    return render(request, "web/prediction/page.html", {"brands": brands_overview(), "job": job})
+    brands = brands_overview()
+    charts = []
+    for b in brands:
+        fit = b["fit"]
+        b["chart"] = holdout_chart(b["brand"].code, fit.holdout) if fit is not None else None
+        if b["chart"]:
+            charts.append(b["chart"])
+        if fit is not None:
+            b["params"] = fit.params.get(fit.model) or fit.params.get("bgnbd") or {}
+            b["limits"] = (fit.params.get("limits") or {}).get(fit.model, [])
+            error = (fit.holdout or {}).get("error")
+            b["error_pct"] = f"{error * 100:.1f}" if error is not None else "—"
+        for p in b["at_risk"]:
+            p.days_since = p.age_days - p.recency_days  # as of the fit's date
+    return render(request, "web/prediction/page.html", {"brands": brands, "job": job, "charts": charts})
+
+
+def holdout_chart(code: str, check: dict) -> dict | None:
+    """The chart spec (web/analytics/_chart.html, analytics.js) of a brand's hold-out check, or None."""
+    classes = (check or {}).get("classes") or []
+    if not classes:
+        return None
+    labels = [str(c["x"]) if c["x"] < len(classes) - 1 else f"{c['x']}+" for c in classes]
+    actual = [round(c["actual"], 2) for c in classes]
+    predicted = [round(c["predicted"], 2) for c in classes]
+    title = _("Repeat purchases in the %(weeks)s weeks held out, per member, by purchases before them") % {
+        "weeks": check.get("weeks")}
+    return {"id": f"holdout-{code}", "key": f"holdout-{code}", "title": title, "type": "line", "labels": labels,
+            "datasets": [{"label": _("Actual"), "data": actual}, {"label": _("Predicted"), "data": predicted}],
+            "target": None, "stacked": False, "percent": False,
+            "headers": [_("Repeat purchases before"), _("Members"), _("Actual"), _("Predicted")],
+            "rows": [[lbl, c["members"], a, p] for lbl, c, a, p in zip(labels, classes, actual, predicted,
+                                                                          strict=True)]}
 
 
 @require_POST
