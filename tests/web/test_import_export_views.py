@@ -184,6 +184,30 @@ def test_export_download_masks_and_logs(store, manager, specialist, login):
     assert ExportLog.objects.filter(exported_by=specialist, full_data=True).count() == 1
 
 
+def test_export_as_csv_from_the_list_and_as_a_background_job(store, manager, login, monkeypatch, settings):
+    import csv
+
+    from membercare.core.models import Job
+    from membercare.web.members import import_export
+
+    MemberFactory(name="王小明", phone="13812345678", home_store=store)
+    client = login(manager)
+    response = client.get(reverse("member_export") + "?format=csv", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert '.csv"' in response["Content-Disposition"]
+    table = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"), newline="")))
+    assert table[0][:3] == ["会员编号", "姓名", "手机号"] and table[1][1:3] == ["王小明", "138****5678"]
+
+    monkeypatch.setattr(import_export, "EXPORT_INLINE_LIMIT", 0)  # larger than inline: a background job
+    response = client.get(reverse("member_export") + "?format=csv")
+    job = Job.objects.get(kind="members_export")
+    assert job.result["path"].endswith(".csv")
+    response = client.get(reverse("job_download", args=[job.pk]))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert "王小明" in body and "13812345678" not in body
+
+
 def test_member_list_links_to_import_and_export(store, manager, login):
     html = login(manager).get(reverse("member_list")).content.decode()
     assert reverse("member_import") in html and reverse("member_export") in html
