@@ -77,7 +77,7 @@ from .segment_sql import is_distinct, run, temp
 from .segment_stats import Windows, build_stats, top_count
 
 TEMP_TABLES = ["care_tmp_touched", "care_tmp_affected", "care_tmp_new",
-               "care_tmp_changed", "care_tmp_merge"]
+               "care_tmp_changed", "care_tmp_open", "care_tmp_merge"]
 TIMINGS: dict[str, float | str] = {}  # seconds per stage of the last segments_compute (for the benchmark)
 FLAG_FIELDS = ["high_value", "high_loyalty", "high_ticket", "low_ticket_high_freq", "low_ticket_low_freq",
                "sleeping", "churning"]
@@ -126,11 +126,17 @@ def _write(w: Windows, classified: tuple[str, list]) -> int:
     run(f"""
         UPDATE care_segmentspan SET valid_to = {d}
         WHERE valid_to IS NULL AND valid_from < {d} AND member_id IN (SELECT member_id FROM care_tmp_changed)""")
+    # The members that still have an open span (today's, just updated) are listed first, in a table of their
+    # own: an INSERT whose NOT EXISTS reads the table it fills is quadratic when the planner, trusting the
+    # statistics of an empty table (a chain's first night), rescans it per row (issue 20: 100k members 223 s).
+    temp("care_tmp_open", """
+        SELECT s.member_id FROM care_segmentspan s JOIN care_tmp_changed ch ON ch.member_id = s.member_id
+        WHERE s.valid_to IS NULL""")
     run(f"""
         INSERT INTO care_segmentspan (member_id, valid_from, valid_to, {seg_cols})
         SELECT n.member_id, {d}, NULL, {', '.join(f'n.{f}' for f in SEGMENT_FIELD_NAMES)}
         FROM care_tmp_new n WHERE n.seg_changed = 1
-        AND NOT EXISTS (SELECT 1 FROM care_segmentspan s WHERE s.member_id = n.member_id AND s.valid_to IS NULL)""")
+        AND NOT EXISTS (SELECT 1 FROM care_tmp_open o WHERE o.member_id = n.member_id)""")
     # a same-day recompute that lands back on the span closed today: drop today's span, reopen that one
     same = " AND ".join(f"p.{f} = n.{f}" for f in SEGMENT_FIELD_NAMES)
     temp("care_tmp_merge", f"""
