@@ -120,7 +120,9 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         conn_health_checks=True)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["membercare.core.replica.ReplicaRouter"]
-MEMBERCARE_REPLICA_PATHS = ("/analytics/",)  # GET requests here read from the replica when there is one
+# GET requests here read from the replica when there is one: the dashboards and reports, and the prediction page
+# (the models' summary per brand; its recompute is a POST and a job, reading and writing on the primary)
+MEMBERCARE_REPLICA_PATHS = ("/analytics/", "/prediction/")
 # behind PgBouncer in transaction mode: no server-side cursors (they live across transactions); the exports read
 # in keyset chunks anyway (core.bulk.in_pk_chunks)
 if os.environ.get("DB_DISABLE_SERVER_SIDE_CURSORS") == "1":
