@@ -264,6 +264,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", str(60 * 60)))
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 300
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}  # > the longest task
+# Task events (received, started, succeeded, failed, retried; and "sent" from whoever queues a task) on the broker,
+# so `celery -A membercare.celery_app events` or Flower can watch the workers; CELERY_SEND_EVENTS=0 turns them off
+CELERY_WORKER_SEND_TASK_EVENTS = CELERY_TASK_SEND_SENT_EVENT = os.environ.get("CELERY_SEND_EVENTS", "1") == "1"
 
 # Logs to stderr, each line with the request's id (X-Request-ID); JSON in production (one object per line for
 # the log collector), plain text with DJANGO_DEBUG=1. LOG_FORMAT=json|text chooses, LOG_LEVEL the threshold.
