@@ -127,6 +127,9 @@ MEMBERCARE_REPLICA_PATHS = ("/analytics/", "/prediction/")
 # in keyset chunks anyway (core.bulk.in_pk_chunks)
 if os.environ.get("DB_DISABLE_SERVER_SIDE_CURSORS") == "1":
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+if os.environ.get("DATABASE_TEST_NAME") and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # the test database's name (default: test_ + the database's) when several runs share one server
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["DATABASE_TEST_NAME"]}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the demo generator or an import writes.
     DATABASES["default"].setdefault("OPTIONS", {})
