@@ -30,20 +30,24 @@ def pg_bin(name: str) -> str:
     return found[-1]
 
 
-def free_port(env_range: str = "") -> int:
-    """A free TCP port of 127.0.0.1: any, or one of the range named by the environment variable (e.g. 5500-5519)."""
+def free_port(env_range: str = "", exclude: tuple[int, ...] = ()) -> int:
+    """A free TCP port of 127.0.0.1 (not one of `exclude`, chosen but not yet bound): any, or one of the range
+    named by the environment variable (e.g. 5500-5519)."""
     span = os.environ.get(env_range, "") if env_range else ""
     candidates = [0]
     if span:
         low, high = (int(p) for p in span.split("-"))
         candidates = list(range(low, high + 1))
     for port in candidates:
+        if port in exclude:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return s.getsockname()[1]
+            if s.getsockname()[1] not in exclude:
+                return s.getsockname()[1]
     raise RuntimeError(f"no free port in {env_range}={span}")
 
 

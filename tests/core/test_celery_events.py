@@ -7,12 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.core.event_log import EventLog
 
 REDIS = "redis://127.0.0.1:6379/7"
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,45 +38,6 @@ def celery_env() -> dict[str, str]:
            "DJANGO_SETTINGS_MODULE": "membercare.settings"}
     env.pop("CELERY_SEND_EVENTS", None)  # the default
     return env
-
-
-class EventLog:
-    """An event receiver on the broker in a thread, as `celery events` and Flower run one."""
-
-    def __init__(self, broker: str) -> None:
-        from celery import Celery
-
-        self.app = Celery(broker=broker)
-        self.events: list[dict] = []
-        self.ready = threading.Event()
-        self._receiver = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with self.app.connection_for_read() as conn:
-            self._receiver = self.app.events.Receiver(conn, handlers={"*": self.events.append})
-            self.ready.set()
-            self._receiver.capture(limit=None, timeout=None, wakeup=False)
-
-    def __enter__(self) -> "EventLog":
-        self._thread.start()
-        assert self.ready.wait(30)
-        time.sleep(0.5)  # subscribed to the events' channel before anything is sent
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._receiver is not None:
-            self._receiver.should_stop = True
-        self._thread.join(10)
-
-    def types_of(self, task_id: str) -> set[str]:
-        return {e["type"] for e in list(self.events) if e.get("uuid") == task_id}
-
-    def wait_for(self, task_id: str, wanted: set[str], timeout: float = 60) -> set[str]:
-        deadline = time.monotonic() + timeout
-        while not wanted <= self.types_of(task_id) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        return self.types_of(task_id)
 
 
 def test_a_worker_and_a_sender_emit_task_events_by_the_settings(redis_db, tmp_path):
