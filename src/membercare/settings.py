@@ -120,11 +120,16 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         conn_health_checks=True)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["membercare.core.replica.ReplicaRouter"]
-MEMBERCARE_REPLICA_PATHS = ("/analytics/",)  # GET requests here read from the replica when there is one
+# GET requests here read from the replica when there is one: the dashboards and reports, and the prediction page
+# (the models' summary per brand; its recompute is a POST and a job, reading and writing on the primary)
+MEMBERCARE_REPLICA_PATHS = ("/analytics/", "/prediction/")
 # behind PgBouncer in transaction mode: no server-side cursors (they live across transactions); the exports read
 # in keyset chunks anyway (core.bulk.in_pk_chunks)
 if os.environ.get("DB_DISABLE_SERVER_SIDE_CURSORS") == "1":
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+if os.environ.get("DATABASE_TEST_NAME") and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # the test database's name (default: test_ + the database's) when several runs share one server
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["DATABASE_TEST_NAME"]}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the demo generator or an import writes.
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -262,6 +267,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", str(60 * 60)))
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 300
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}  # > the longest task
+# Task events (received, started, succeeded, failed, retried; and "sent" from whoever queues a task) on the broker,
+# so `celery -A membercare.celery_app events` or Flower can watch the workers; CELERY_SEND_EVENTS=0 turns them off
+CELERY_WORKER_SEND_TASK_EVENTS = CELERY_TASK_SEND_SENT_EVENT = os.environ.get("CELERY_SEND_EVENTS", "1") == "1"
 
 # Logs to stderr, each line with the request's id (X-Request-ID); JSON in production (one object per line for
 # the log collector), plain text with DJANGO_DEBUG=1. LOG_FORMAT=json|text chooses, LOG_LEVEL the threshold.

@@ -43,6 +43,9 @@ else:  # the replica's replay is paused: a member written now exists on the prim
         status = client.get("/analytics/").status_code
     out["dashboard_status"], out["dashboard_replica_queries"] = status, len(on_replica.captured_queries)
     with CaptureQueriesContext(connections["replica"]) as on_replica:
+        status = client.get("/prediction/").status_code  # the member value models' summary per brand
+    out["prediction_status"], out["prediction_replica_queries"] = status, len(on_replica.captured_queries)
+    with CaptureQueriesContext(connections["replica"]) as on_replica:
         client.get("/members/")  # any other page: the primary
     out["members_page_replica_queries"] = len(on_replica.captured_queries)
     print(json.dumps(out))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from membercare.core.locks import hold_until_commit
 from membercare.core.sql import fetch, localday, offset_minutes, pg, zone
 
 from .models import CareCursor
@@ -46,6 +47,9 @@ def refresh_purchase_days(*, keep_touched: bool = False) -> int:
     later calls re-derive only the pairs touched by receipts with an id above the cursor (minus LOOKBACK),
     listed in the temporary table care_tmp_touched (kept for the caller with keep_touched)."""
     with transaction.atomic():
+        # one refresh at a time (the care job, a prediction recompute on another worker): the second waits, then
+        # finds the first's cursor; a lock on the cursor row alone does not cover its first creation
+        hold_until_commit("care:purchase_days")
         cursor = CareCursor.objects.select_for_update().filter(name=CURSOR).first()
         high = fetch("SELECT MAX(id) FROM sales_receipt")[0][0] or 0
         if cursor is None:

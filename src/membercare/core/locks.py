@@ -45,3 +45,13 @@ def exclusive(name: str) -> Iterator[bool]:
     finally:
         if got:
             lock.release()
+
+
+def hold_until_commit(name: str) -> None:
+    """Inside a transaction: wait for the named lock and hold it until the transaction ends (PostgreSQL: a
+    transaction advisory lock), so a second run of the same work waits and then sees what the first committed —
+    e.g. two workers building a derived table for the first time at once. On SQLite (the one-machine demo) the
+    database lets one writer in at a time already: nothing to do."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_key(name)])
