@@ -84,7 +84,7 @@ def _per_member(days_sql: str, as_of: dt.date) -> str:
         FROM (SELECT member_id, day, cents, ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY day) AS rn
               FROM ({days_sql}) d) w
         GROUP BY member_id
-        ORDER BY member_id"""
+        """  # in any order: _rows sorts by member
 
 
 def _receipt_days_sql(as_of: dt.date, brand_id: int | None = 0) -> str:
@@ -164,8 +164,33 @@ def _summary_table_sql(as_of: dt.date) -> str:
         SELECT member_id, days - 1 AS x, {between('last_day', 'first_day')} AS t_x,
                {between(lit, 'first_day')} AS age, {segment_sql.as_float('paid_cents - first_cents')} AS repeat_cents
         FROM care_brandpurchasesummary
-        WHERE brand_id = %s AND first_day <= {lit}
-        ORDER BY member_id"""
+        WHERE brand_id = %s AND first_day <= {lit}"""  # in any order: sorted by member in numpy
+
+
+_COLUMNS = 5  # member_id, x, t_x, age, repeat_cents
+_PARTS = 16  # PostgreSQL: the rows come in this many bytea values (each well below the 1 GB limit of one)
+
+
+def _rows(cur, sql: str, params: list) -> np.ndarray:  # noqa: ANN001 (a DB-API cursor)
+    """The rows of `sql` (five numeric columns) as an (n, 5) float64 array, ordered by the first (member id).
+    On PostgreSQL each row is packed into 40 bytes (five float8 in network order) and the rows are
+    concatenated into a few bytea values fetched in binary and read by numpy as they are: no Python object per
+    value (a million members' rows in a third of the time of fetchall)."""
+    if not core_sql.pg():
+        cur.execute(sql, params)
+        data = np.array(cur.fetchall(), dtype=np.float64).reshape(-1, _COLUMNS)
+    else:
+        import psycopg  # the PostgreSQL driver: binary results need a cursor with server-side parameters
+
+        packed = " || ".join(f"float8send(CAST(c{i} AS double precision))" for i in range(_COLUMNS))
+        columns = ", ".join(f"c{i}" for i in range(_COLUMNS))
+        agg = f"""SELECT string_agg({packed}, ''::bytea) FROM ({sql}) q ({columns})
+                  GROUP BY MOD(CAST(c0 AS bigint), {_PARTS})"""
+        with psycopg.Cursor(cur.connection) as binary:
+            binary.execute(agg, params or None, binary=True)
+            parts = [bytes(row[0]) for row in binary.fetchall()]
+        data = np.frombuffer(b"".join(parts), dtype=">f8").astype(np.float64).reshape(-1, _COLUMNS)
+    return data[np.argsort(data[:, 0], kind="stable")]
 
 
 def _summary_is_current(cur, as_of: dt.date) -> bool:  # noqa: ANN001 (a DB-API cursor)
@@ -201,14 +226,12 @@ def brand_summary(brand_id: int | None, as_of: dt.date, *, route: str = "auto") 
                 raise ValueError(f"the summary table holds receipts later than {as_of}: read the purchase days")
             route = "summary" if current else "purchase_days"
         if route == "receipts":
-            cur.execute(_per_member(_receipt_days_sql(as_of, brand_id), as_of),
-                        [brand_id] if brand_id is not None else [])
+            data = _rows(cur, _per_member(_receipt_days_sql(as_of, brand_id), as_of),
+                         [brand_id] if brand_id is not None else [])
         elif route == "summary":
-            cur.execute(_summary_table_sql(as_of), [brand_id])
+            data = _rows(cur, _summary_table_sql(as_of), [brand_id])
         else:
-            cur.execute(_per_member(_purchase_days_as_of_sql(as_of, brand_id), as_of))
-        rows = cur.fetchall()
-    data = np.array(rows, dtype=np.float64).reshape(-1, 5)
+            data = _rows(cur, _per_member(_purchase_days_as_of_sql(as_of, brand_id), as_of), [])
     x = data[:, 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         monetary = np.where(x > 0, data[:, 4] / 100.0 / np.maximum(x, 1), 0.0)
