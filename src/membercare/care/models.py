@@ -311,6 +311,49 @@ class PurchaseDay(models.Model):
         indexes = [models.Index(fields=["day"], name="care_purchaseday_day")]
 
 
+class BrandPurchaseDay(models.Model):
+    """PurchaseDay per brand (issue 23): one row per member, brand and local day on which the member's receipts
+    at the brand's stores, net of returns, are positive (a return counts against the day and store of the
+    receipt it returns). The predictions are fitted per brand; kept up to date with PurchaseDay by
+    care.purchase_days.refresh_purchase_days (the same touched (member, day) pairs are re-derived). A store moved
+    to another brand takes effect with rebuild_purchase_days()."""
+
+    pk = models.CompositePrimaryKey("member", "brand", "day")
+    # derived data, rebuilt from the receipts: no database constraints
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+", db_index=False,
+                               db_constraint=False)
+    brand = models.ForeignKey("org.Brand", on_delete=models.DO_NOTHING, related_name="+", db_index=False,
+                              db_constraint=False)
+    day = models.DateField(_("day"))
+    paid_cents = models.BigIntegerField(default=0)
+    receipts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("purchase day at a brand")
+        verbose_name_plural = _("purchase days at a brand")
+
+
+class BrandPurchaseSummary(models.Model):
+    """Per member and brand, the aggregates of their BrandPurchaseDay rows (issue 23): the BG/NBD / Gamma-Gamma
+    summary (prediction.summary) as of any day on or after the last receipt folded in is read from here alone.
+    Re-derived by refresh_purchase_days for the members whose purchase days changed only."""
+
+    pk = models.CompositePrimaryKey("member", "brand")
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+", db_index=False,
+                               db_constraint=False)
+    brand = models.ForeignKey("org.Brand", on_delete=models.DO_NOTHING, related_name="+", db_index=False,
+                              db_constraint=False)
+    days = models.IntegerField(default=0)  # purchase days
+    first_day = models.DateField()
+    last_day = models.DateField()
+    paid_cents = models.BigIntegerField(default=0)  # over every purchase day
+    first_cents = models.BigIntegerField(default=0)  # of the first purchase day
+
+    class Meta:
+        verbose_name = _("purchase summary at a brand")
+        verbose_name_plural = _("purchase summaries at a brand")
+
+
 class PurchaseStats(models.Model):
     """Per member, the figures the segments are ranked on, as of CareCursor "purchase_stats" (a day): kept
     up to date incrementally (only members with a new, changed or window-leaving purchase day are re-read).

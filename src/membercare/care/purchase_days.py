@@ -3,9 +3,18 @@
 The first run builds it from every receipt; later runs re-derive only the (member, day) pairs of receipts
 posted since the last run (receipt id above the cursor, with a look-back of LOOKBACK ids for transactions
 that committed late), so the daily job never scans the receipts table. See care.segments for the whole.
+
+The same runs keep the per-brand tables of the predictions (issue 23): care_brandpurchaseday (the purchase days
+at each brand's stores) re-derived for the same touched (member, day) pairs, and care_brandpurchasesummary (per
+member and brand: purchase days, first and last day, value, first day's value) re-derived for the members
+touched only. Their cursor BRAND_CURSOR moves with CURSOR; its `key` is the last local day of a receipt folded
+in (prediction.summary reads the summary table alone for any day on or after it). A missing BRAND_CURSOR (the
+tables are new) makes the next run build them from every receipt.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,11 +23,12 @@ from membercare.core.locks import hold_until_commit
 from membercare.core.sql import fetch, localday, offset_minutes, pg, zone
 
 from .models import CareCursor
-from .segment_sql import cents, run, temp
+from .segment_sql import cents, days_between, run, temp
 
 LOOKBACK = 1000  # receipt ids re-read before the cursor: transactions that committed after a later id
 CURSOR = "purchase_days"
 STATS_CURSOR = "purchase_stats"  # the statistics' cursor (step 2): dropped when the table is rebuilt
+BRAND_CURSOR = "brand_days"  # the per-brand tables' cursor: value as CURSOR's, key the last day folded in
 
 
 def _sale_rows(where: str, sold_range: str = "") -> str:
@@ -38,6 +48,103 @@ def _insert_days(sale_rows: str) -> int:
         FROM ({sale_rows}) sr
         GROUP BY member_id, day
         HAVING SUM(net) > 0""")
+
+
+def _brand_sale_rows(sold_range: str = "") -> str:
+    """_sale_rows with the brand of the receipt's store (a return counts against its original's store)."""
+    return f"""
+        SELECT s.member_id AS member_id, st.brand_id AS brand_id, {localday('s.sold_at')} AS day,
+               {cents('s.total_paid')} + COALESCE((SELECT SUM({cents('x.total_paid')}) FROM sales_receipt x
+                                                    WHERE x.original_id = s.id), 0) AS net
+        FROM {sold_range or 'sales_receipt s'} JOIN org_store st ON st.id = s.store_id
+        WHERE s.original_id IS NULL AND s.member_id IS NOT NULL"""
+
+
+def _insert_brand_days(sale_rows: str) -> int:
+    return run(f"""
+        INSERT INTO care_brandpurchaseday (member_id, brand_id, day, paid_cents, receipts)
+        SELECT member_id, brand_id, day, SUM(net), SUM(CASE WHEN net > 0 THEN 1 ELSE 0 END)
+        FROM ({sale_rows}) sr
+        GROUP BY member_id, brand_id, day
+        HAVING SUM(net) > 0""")
+
+
+_SHIFT = 10**13  # cents of one purchase day stay below this (100,000,000,000 yuan)
+
+
+def _insert_brand_summaries(days: str = "care_brandpurchaseday p") -> int:
+    """care_brandpurchasesummary from the purchase days `days` (a FROM clause naming care_brandpurchaseday p),
+    in one hashed aggregate (no sort by day: read in key order, a table out of that order costs minutes). The
+    first day's value: each day is encoded as (days since 1970) × _SHIFT + cents — positive, below 2^63 —
+    whose minimum is the first day's, less the first day × _SHIFT."""
+    epoch = "'1970-01-01'" if not pg() else "DATE '1970-01-01'"
+    encoded = f"{days_between('p.day', epoch)} * {_SHIFT} + p.paid_cents"
+    return run(f"""
+        INSERT INTO care_brandpurchasesummary (member_id, brand_id, days, first_day, last_day, paid_cents,
+                                               first_cents)
+        SELECT p.member_id, p.brand_id, COUNT(*), MIN(p.day), MAX(p.day), SUM(p.paid_cents),
+               MIN({encoded}) - {days_between('MIN(p.day)', epoch)} * {_SHIFT}
+        FROM {days}
+        GROUP BY p.member_id, p.brand_id""")
+
+
+def _last_day(where: str = "", params: list | None = None) -> dt.date | None:
+    """The local day of the latest receipt (of those `where` selects)."""
+    last = fetch(f"SELECT MAX(sold_at) FROM sales_receipt {where}", params or [])[0][0]
+    if last is None:
+        return None
+    if isinstance(last, str):  # SQLite without the converters of a model field
+        last = dt.datetime.fromisoformat(last)
+    if timezone.is_naive(last):
+        last = timezone.make_aware(last, dt.UTC)
+    return timezone.localtime(last).date()
+
+
+def _save_brand_cursor(cursor: CareCursor | None, high: int, last: dt.date | None) -> None:
+    if cursor is None:
+        cursor = CareCursor(name=BRAND_CURSOR, value=0)
+    elif cursor.key:
+        known = dt.date.fromisoformat(cursor.key)
+        last = max(last, known) if last else known
+    cursor.value = max(high, cursor.value)
+    cursor.key = last.isoformat() if last else ""
+    cursor.updated_at = timezone.now()
+    cursor.save()
+
+
+def _build_brand_tables(high: int) -> None:
+    """care_brandpurchaseday and care_brandpurchasesummary from every receipt."""
+    run("DELETE FROM care_brandpurchaseday")
+    run("DELETE FROM care_brandpurchasesummary")
+    if pg():
+        run("SET LOCAL work_mem = '512MB'")
+        _insert_brand_days(f"""
+            SELECT s.member_id AS member_id, st.brand_id AS brand_id, {localday('s.sold_at')} AS day,
+                   {cents('s.total_paid')} + COALESCE(r.cents, 0) AS net
+            FROM sales_receipt s JOIN org_store st ON st.id = s.store_id
+            LEFT JOIN (SELECT original_id, SUM({cents('total_paid')}) AS cents FROM sales_receipt
+                       WHERE original_id IS NOT NULL GROUP BY original_id) r ON r.original_id = s.id
+            WHERE s.original_id IS NULL AND s.member_id IS NOT NULL""")
+        run("ANALYZE care_brandpurchaseday")
+    else:
+        _insert_brand_days(_brand_sale_rows())
+    _insert_brand_summaries()
+    if pg():
+        run("ANALYZE care_brandpurchasesummary")
+    _save_brand_cursor(CareCursor.objects.select_for_update().filter(name=BRAND_CURSOR).first(), high,
+                       _last_day())
+
+
+def _refresh_brand_tables(cursor: CareCursor, high: int, low: int, day_range: str) -> None:
+    """Re-derive the brand tables for the (member, day) pairs in care_tmp_touched."""
+    run("DELETE FROM care_brandpurchaseday "
+        "WHERE (member_id, day) IN (SELECT member_id, day FROM care_tmp_touched)")
+    _insert_brand_days(_brand_sale_rows(day_range))
+    temp("care_tmp_members", "SELECT DISTINCT member_id FROM care_tmp_touched")
+    run("DELETE FROM care_brandpurchasesummary WHERE member_id IN (SELECT member_id FROM care_tmp_members)")
+    _insert_brand_summaries("care_tmp_members m JOIN care_brandpurchaseday p ON p.member_id = m.member_id")
+    run("DROP TABLE IF EXISTS care_tmp_members")
+    _save_brand_cursor(cursor, high, _last_day("WHERE id > %s", [low]))
 
 
 def refresh_purchase_days(*, keep_touched: bool = False) -> int:
@@ -70,7 +177,9 @@ def refresh_purchase_days(*, keep_touched: bool = False) -> int:
             CareCursor.objects.filter(name=STATS_CURSOR).delete()  # the statistics are rebuilt too
             if pg():
                 run("ANALYZE care_purchaseday")
+            _build_brand_tables(high)
             return count
+        brand_cursor = CareCursor.objects.select_for_update().filter(name=BRAND_CURSOR).first()
         low = max(cursor.value - LOOKBACK, 0)
         temp("care_tmp_touched", f"""
             SELECT DISTINCT COALESCE(o.member_id, r.member_id) AS member_id,
@@ -85,8 +194,13 @@ def refresh_purchase_days(*, keep_touched: bool = False) -> int:
             minutes = -offset_minutes()
             start = f"datetime(t.day, '{minutes:+d} minutes')"
             end = f"datetime(t.day, '+1 day', '{minutes:+d} minutes')"
-        count = _insert_days(_sale_rows("", f"""care_tmp_touched t JOIN sales_receipt s
-            ON s.member_id = t.member_id AND s.sold_at >= {start} AND s.sold_at < {end}"""))
+        day_range = f"""care_tmp_touched t JOIN sales_receipt s
+            ON s.member_id = t.member_id AND s.sold_at >= {start} AND s.sold_at < {end}"""
+        count = _insert_days(_sale_rows("", day_range))
+        if brand_cursor is None:  # the brand tables are new: built once from every receipt
+            _build_brand_tables(high)
+        else:
+            _refresh_brand_tables(brand_cursor, high, low, day_range)
         if not keep_touched:
             run("DROP TABLE IF EXISTS care_tmp_touched")
         cursor.value = max(high, cursor.value)
@@ -97,5 +211,5 @@ def refresh_purchase_days(*, keep_touched: bool = False) -> int:
 
 def rebuild_purchase_days() -> int:
     """Forget the cursors and build care_purchaseday (then the statistics) again from every receipt."""
-    CareCursor.objects.filter(name__in=[CURSOR, STATS_CURSOR]).delete()
+    CareCursor.objects.filter(name__in=[CURSOR, STATS_CURSOR, BRAND_CURSOR]).delete()
     return refresh_purchase_days()

@@ -63,6 +63,8 @@ PERSONAL_DATA: dict[str, str] = {
     "care.Contact": "kept; notes and next step blanked",
     "care.PurchaseDay": "kept: figures derived from receipts",
     "care.PurchaseStats": "kept: figures derived from receipts",
+    "care.BrandPurchaseDay": "kept: figures derived from receipts",
+    "care.BrandPurchaseSummary": "kept: figures derived from receipts",
     "care.ConsumableDay": "kept: figures derived from receipts",
     "care.ConsumableCycle": "kept: figures derived from receipts",
     "care.ClerkVisits": "kept: a count",
