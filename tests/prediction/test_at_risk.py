@@ -98,8 +98,11 @@ def test_the_care_rule_calls_those_whose_probability_fell(brands, at_risk_member
 def test_page_shows_previous_and_now_and_a_manager_sees_only_their_stores(client, specialist, clerk, brands,
                                                                          stores, at_risk_members):
     m = at_risk_members
+    m["fell"].owner = clerk
+    m["fell"].save(update_fields=["owner"])
     client.force_login(specialist)
     page = client.get(reverse("prediction_page")).content.decode()  # Chinese, the default
+    assert f"<td>{clerk.display_name}</td>" in page  # the relationship owner
     assert f'data-member="{m["fell"].pk}"' in page and f'data-member="{m["elsewhere"].pk}"' in page
     assert "90%</span> → 70%" in page and "仍活跃概率（上次 → 本次）" in page
     assert "发送给这些会员" in page and "prediction/recompute" in page
