@@ -7,9 +7,9 @@ members in ≤ 2 minutes without holding a web worker).
     .venv/bin/python bench/bench_export.py
 
 Runs members.exports.members_export_job for the VIP specialist (every member, chain-wide), as .xlsx and as CSV,
-exactly as the worker does — keyset chunks, the loyalty columns (card level, points, spend), the .xlsx written to a temporary file and
-then to the file storage — and reports its time against a reference measured in the same run: reading the same
-members' rows with one plain query (what no export can beat).
+exactly as the worker does — keyset chunks, the loyalty columns (card level, points, spend), the .xlsx written to a
+temporary file and then to the file storage — and reports its time against a reference measured in the same
+run: reading the same members' rows with one plain query (what no export can beat).
 """
 
 from __future__ import annotations

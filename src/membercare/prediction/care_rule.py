@@ -7,7 +7,8 @@ it always ran), so that care never imports prediction.
 `slipping_call` (off by default: it needs the weekly prediction recompute, and it overlaps the dormant and
 sleeping rules, so the specialist turns it on and picks the threshold): the prediction page's list "high
 value, probability fallen" (prediction.selectors.at_risk_q) with the rule's `threshold` (default 0.3): members
-whose P(alive) at a brand is strictly below it, whose value if still active there is in the brand's top 20 %,
+whose P(alive) at a brand is strictly below it or fell by at least 20 points since the previous recompute
+(selectors.AT_RISK_FALL), whose value if still active there is in the brand's top 20 %,
 at a brand whose model passed the hold-out check ("good": a "poor" or unchecked model's probabilities are not
 facts to call on), and who got no slipping_call task in the last `cooldown_days` (default 90). Key: the month
 (YYYY-MM), so at most one a month even with a short cool-down; due in `due_days` (7); the context has the

@@ -42,7 +42,8 @@ class PredictionFit(models.Model):
 class MemberPrediction(models.Model):
     """A member's current predicted figures at a brand (replaced brand by brand on each recompute).
 
-    p_alive: probability the member still buys at the brand; expected_purchases_12m: purchase days expected
+    p_alive: probability the member still buys at the brand (p_alive_previous: the figure of the recompute
+    before, at previous_computed_at); expected_purchases_12m: purchase days expected
     in the next 12 months; expected_spend: expected value of one purchase day; clv: the two multiplied
     (see prediction.clv). frequency/recency_days/age_days: the summary the figures come from."""
 
@@ -58,6 +59,10 @@ class MemberPrediction(models.Model):
     # clv / p_alive: what the member is worth over 12 months if still active (what is at stake)
     value_active = models.DecimalField(_("value if still active"), max_digits=14, decimal_places=2, null=True,
                                        blank=True)
+    # the member's P(alive) in the rows this recompute replaced, and when those were computed (None: the member
+    # had no figures at the brand before); what "has fallen" is measured against (prediction.selectors)
+    p_alive_previous = models.FloatField(_("previous probability active"), null=True, blank=True)
+    previous_computed_at = models.DateTimeField(_("previous computation"), null=True, blank=True)
     frequency = models.PositiveIntegerField(_("repeat purchase days"), default=0)
     recency_days = models.PositiveIntegerField(default=0)
     age_days = models.PositiveIntegerField(default=0)

@@ -6,20 +6,25 @@ Trust: a brand's member probabilities are facts only when its latest fit passed 
 Under BG/NBD a member without repeat purchases has P(alive) = 1 by the model's assumption, not by estimate:
 that figure is never shown ("assumed"), so nobody lost for a year shows as certainly active.
 
-"High value, probability fallen" (at_risk_q): P(active) below AT_RISK_P (0.5 on the page; the care rule's own
-threshold there) at a brand whose check is "good", and value if still active (MemberPrediction.value_active,
-12 months) at or above the brand's 80th percentile (PredictionFit.params["value_cutoff"]). "Fallen" is read
-as "below the threshold": the model's P(active) only falls while a member does not buy, so a member below it
-has fallen from where their last purchase left them; the previous week's figures are not kept.
+"High value, probability fallen" (at_risk_q): at a brand whose check is "good", value if still active
+(MemberPrediction.value_active, 12 months) at or above the brand's 80th percentile
+(PredictionFit.params["value_cutoff"]), and P(active) either fell by at least AT_RISK_FALL (20 percentage
+points) since the previous recompute (MemberPrediction.p_alive_previous, kept by each recompute from the rows
+it replaces) or is below AT_RISK_P (0.5 on the page; the care rule's own threshold there). A member without
+previous figures (new at the brand, or the first recompute) qualifies by the threshold only.
+
+Scope (at_risk_scope): HQ (the specialist, the administrator) sees every member; a store manager the members
+registered at their own stores (Member.home_store); everyone else nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
-from membercare.org.models import Brand
+from membercare.core.permissions import can_recompute_predictions, can_work_members, visible_stores
+from membercare.org.models import Brand, Role, Staff
 
 from .models import MemberPrediction, PredictionFit
 
@@ -28,6 +33,8 @@ BANDS = [(0.0, 0.1), (0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.000
 
 
 AT_RISK_P = 0.5
+AT_RISK_FALL = 0.2  # "has fallen": P(active) at least 20 percentage points below the previous recompute's
+_ROUNDING = 5e-7  # P(alive) is stored to 6 decimals: a fall of exactly AT_RISK_FALL counts
 AT_RISK_PAGE = 50  # members listed per brand on the page
 
 
@@ -50,29 +57,59 @@ def latest_fits() -> dict[int, PredictionFit]:
     return out
 
 
-def at_risk_q(threshold: float = AT_RISK_P, brand: Brand | None = None) -> Q:
-    """MemberPrediction rows of high value whose P(active) is below `threshold`, at brands checked "good"."""
+def can_see_at_risk(user: Staff) -> bool:
+    """The prediction page's list and sending its members on: HQ, and a store manager for their stores."""
+    return can_recompute_predictions(user) or (can_work_members(user) and user.role == Role.MANAGER)
+
+
+def at_risk_scope(user: Staff) -> list[int] | None:
+    """The stores whose members' list the user may see: None for HQ (every member), a manager's own store
+    ids, an empty list for anyone else."""
+    if can_recompute_predictions(user):
+        return None
+    if can_see_at_risk(user):
+        return list(visible_stores(user).values_list("pk", flat=True))
+    return []
+
+
+def at_risk_q(threshold: float = AT_RISK_P, brand: Brand | None = None, fall: float = AT_RISK_FALL) -> Q:
+    """MemberPrediction rows of high value whose P(active) is below `threshold` or fell by at least `fall`
+    since the previous recompute, at brands checked "good"."""
     q = Q(pk__in=[])
     for brand_id, fit in latest_fits().items():
         if brand is not None and brand_id != brand.pk:
             continue
         cutoff = (fit.params or {}).get("value_cutoff")
         if trust(fit) == "fact" and cutoff is not None and fit.status != "failed":
-            q |= Q(brand_id=brand_id, p_alive__lt=threshold, value_active__gte=cutoff)
+            fell = Q(p_alive_previous__isnull=False, p_alive_previous__gte=F("p_alive") + (fall - _ROUNDING))
+            q |= Q(brand_id=brand_id, value_active__gte=cutoff) & (Q(p_alive__lt=threshold) | fell)
     return q
 
 
-def at_risk(brand: Brand, limit: int = AT_RISK_PAGE) -> list[MemberPrediction]:
-    """The brand's list, most value at stake first, with each member and their relationship owner."""
-    q = at_risk_q(AT_RISK_P, brand)
-    rows: QuerySet[MemberPrediction] = (MemberPrediction.objects.filter(q)
-                                        .select_related("member", "member__owner")
-                                        .order_by("-value_active", "member_id"))
+def _at_risk_rows(brand: Brand, stores: list[int] | None) -> QuerySet[MemberPrediction]:
+    rows = MemberPrediction.objects.filter(at_risk_q(AT_RISK_P, brand))
+    return rows if stores is None else rows.filter(member__home_store_id__in=stores)
+
+
+def at_risk(brand: Brand, limit: int = AT_RISK_PAGE, stores: list[int] | None = None) -> list[MemberPrediction]:
+    """The brand's list (members registered at `stores`; None: all), most value at stake first, with each
+    member and their relationship owner."""
+    rows = (_at_risk_rows(brand, stores).select_related("member", "member__owner")
+            .order_by("-value_active", "member_id"))
     return list(rows[:limit])
 
 
-def at_risk_count(brand: Brand) -> int:
-    return MemberPrediction.objects.filter(at_risk_q(AT_RISK_P, brand)).count()
+def at_risk_count(brand: Brand, stores: list[int] | None = None) -> int:
+    return _at_risk_rows(brand, stores).count()
+
+
+def at_risk_member_ids(brand: Brand, user: Staff) -> list[int]:
+    """Every member of the brand's list the user may see (at_risk_scope), in id order: the audience a bulk
+    send or an event invitation gets when started from the prediction page."""
+    stores = at_risk_scope(user)
+    if stores is not None and not stores:
+        return []
+    return sorted(set(_at_risk_rows(brand, stores).values_list("member_id", flat=True)))
 
 
 def p_alive_distribution(brand: Brand) -> list[dict[str, Any]]:
@@ -84,16 +121,17 @@ def p_alive_distribution(brand: Brand) -> list[dict[str, Any]]:
              "share": (counts[f"b{i}"] * 100 / total) if total else 0} for i, (lo, hi) in enumerate(BANDS)]
 
 
-def brands_overview() -> list[dict[str, Any]]:
-    """Per brand with stores: the latest fit and the P(alive) distribution."""
+def brands_overview(stores: list[int] | None = None) -> list[dict[str, Any]]:
+    """Per brand with stores: the latest fit, the P(alive) distribution and the list (members registered at
+    `stores`; None: all)."""
     out = []
     for brand in Brand.objects.filter(stores__isnull=False).distinct().order_by("code"):
         fit = latest_fit(brand)
         shown = trust(fit)
         out.append({"brand": brand, "fit": fit, "trust": shown,
                     "distribution": p_alive_distribution(brand) if fit and shown != "hidden" else [],
-                    "at_risk": at_risk(brand) if shown == "fact" else [],
-                    "at_risk_count": at_risk_count(brand) if shown == "fact" else 0})
+                    "at_risk": at_risk(brand, stores=stores) if shown == "fact" else [],
+                    "at_risk_count": at_risk_count(brand, stores) if shown == "fact" else 0})
     return out
 
 

@@ -2,7 +2,8 @@
 the last half year held out (prediction.holdout: fit on the history before it, compare the predicted with
 the actual repeat purchases per frequency class) and fit the model that predicted it better on the whole
 history, fit Gamma-Gamma (prediction.gammagamma), predict for every member and replace the brand's
-MemberPrediction rows in bulk (COPY on PostgreSQL). The fit records the chosen model, the check's figures
+MemberPrediction rows in bulk (COPY on PostgreSQL), each member's P(alive) of the rows replaced kept as
+p_alive_previous (what "has fallen" is measured against). The fit records the chosen model, the check's figures
 and its verdict ("good", "poor", "unchecked"): pages and the care rule use members' probabilities as facts
 only when it is "good".
 
@@ -179,28 +180,55 @@ def predict(bg_params: dict, gg_params: dict | None, s: BrandSummary, c: bgnbd.C
     return {"p_alive": p, "purchases": purchases, "spend": spend, "clv": value, "value_active": value_active}
 
 
+def previous_figures(brand_id: int, member_ids: np.ndarray) -> tuple[list[float | None], dt.datetime | None]:
+    """The P(alive) each of `member_ids` has in the brand's current rows (None: no row), and when those rows
+    were computed: read before write_predictions replaces them, to be kept as the previous figures."""
+    table = MemberPrediction._meta.db_table
+    previous_at = (MemberPrediction.objects.filter(brand_id=brand_id).order_by("-computed_at")
+                   .values_list("computed_at", flat=True).first())
+    if previous_at is None:
+        return [None] * len(member_ids), None
+    ids_parts, p_parts = [], []
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT member_id, p_alive FROM {table} WHERE brand_id = %s", [brand_id])
+        while rows := cur.fetchmany(50_000):
+            block = np.array(rows, dtype=np.float64)
+            ids_parts.append(block[:, 0].astype(np.int64))
+            p_parts.append(block[:, 1])
+    old_ids, old_p = np.concatenate(ids_parts), np.concatenate(p_parts)
+    order = np.argsort(old_ids)
+    old_ids, old_p = old_ids[order], old_p[order]
+    at = np.minimum(np.searchsorted(old_ids, member_ids), len(old_ids) - 1)
+    found = old_ids[at] == member_ids
+    return [float(p) if ok else None for p, ok in zip(old_p[at].tolist(), found.tolist(), strict=True)], previous_at
+
+
 def write_predictions(brand_id: int, s: BrandSummary, f: dict[str, np.ndarray]) -> int:
-    """Replace the brand's MemberPrediction rows (inside the caller's transaction)."""
+    """Replace the brand's MemberPrediction rows (inside the caller's transaction); each member's P(alive) in
+    the rows replaced is kept as p_alive_previous, with their computed_at as previous_computed_at."""
     table = MemberPrediction._meta.db_table
     now = timezone.now()
+    previous, previous_at = previous_figures(brand_id, s.member_id.astype(np.int64))
     columns = ("member_id", "brand_id", "p_alive", "expected_purchases_12m", "expected_spend", "clv",
-               "value_active", "frequency", "recency_days", "age_days", "computed_at")
+               "value_active", "frequency", "recency_days", "age_days", "p_alive_previous",
+               "previous_computed_at", "computed_at")
     cols = [s.member_id.tolist(), [brand_id] * len(s), np.round(f["p_alive"], 6).tolist(),
             np.round(f["purchases"], 4).tolist(), np.round(f["spend"], 2).tolist(),
             np.round(np.minimum(f["clv"], 1e11), 2).tolist(),
             np.round(np.minimum(f["value_active"], 1e11), 2).tolist(), s.x.astype(np.int64).tolist(),
-            s.t_x_days.astype(np.int64).tolist(), s.T_days.astype(np.int64).tolist()]
+            s.t_x_days.astype(np.int64).tolist(), s.T_days.astype(np.int64).tolist(), previous]
     with connection.cursor() as cur:
         cur.execute(f"DELETE FROM {table} WHERE brand_id = %s", [brand_id])
         if connection.vendor == "postgresql":
             with cur.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in zip(*cols, strict=True):
-                    copy.write_row((*row, now))
+                    copy.write_row((*row, previous_at if row[-1] is not None else None, now))
         else:
             stamp = connection.ops.adapt_datetimefield_value(now)
+            before = connection.ops.adapt_datetimefield_value(previous_at)
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
             rows = [(*row[:4], Decimal(f"{row[4]:.2f}"), Decimal(f"{row[5]:.2f}"), Decimal(f"{row[6]:.2f}"),
-                     *row[7:], stamp)
+                     *row[7:], before if row[-1] is not None else None, stamp)
                     for row in zip(*cols, strict=True)]
             for start in range(0, len(rows), WRITE_BATCH):
                 cur.executemany(sql, rows[start:start + WRITE_BATCH])

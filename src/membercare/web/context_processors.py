@@ -10,7 +10,8 @@ from django.utils.translation import pgettext_lazy
 
 from membercare.campaigns.services import can_run_campaigns, can_see_campaign_results
 from membercare.care.services import can_edit_care_settings, can_manage_store_tasks
-from membercare.core.permissions import can_administer, can_edit_programme, can_recompute_predictions, can_work_members
+from membercare.core.permissions import can_administer, can_edit_programme, can_work_members
+from membercare.prediction.selectors import can_see_at_risk
 from membercare.service.permissions import can_see_reports
 
 from .messaging.views import can_manage_messaging, can_see_outbox
@@ -112,7 +113,7 @@ def _flags(user) -> dict:
              "campaigns": can_run_campaigns(user), "campaign_results": can_see_campaign_results(user),
              "events": can_work_members(user),  # VIP events at one's stores (check-in for clerks)
              "service_reports": can_see_reports(user), "dashboard": can_work_members(user),
-             "prediction": can_recompute_predictions(user)}
+             "prediction": can_see_at_risk(user)}
     flags["outbox_only"] = flags["outbox"] and not flags["messaging"]  # messaging's pages include the outbox
     flags["results_only"] = flags["campaign_results"] and not flags["campaigns"]
     return flags

@@ -96,7 +96,10 @@ def event_invite_page(request: HttpRequest, pk: int) -> HttpResponse:
     """/events/<pk>/invite/: audience + hold-out → preview counts → invite (one message per member, own link)."""
     event = _event(request, pk)
     require(can_manage_event(request.user, event))
-    form = InviteForm(request.POST or None, initial={"seed": new_seed(), "holdout_pct": 0})
+    initial = {"seed": new_seed(), "holdout_pct": 0}
+    if request.GET.get("at_risk"):  # from the prediction page: its list is the audience (re-derived on POST)
+        initial["at_risk"] = request.GET["at_risk"]
+    form = InviteForm(request.POST or None, user=request.user, initial=initial)
     preview = None
     if request.method == "POST" and form.is_valid():
         seed = form.cleaned_data.get("seed") or new_seed()
@@ -115,7 +118,8 @@ def event_invite_page(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("event_detail", pk=event.pk)
         preview = invite_preview(event=event, audience=audience, holdout_share=share, seed=seed)
     return render(request, "web/events/invite.html", {"form": form, "event": event, "preview": preview,
-                                                      "counts": event_counts(event)})
+                                                      "counts": event_counts(event),
+                                                      "at_risk": form.at_risk_source()})
 
 
 # ----------------------------------------------------------------------------------------------- check-in

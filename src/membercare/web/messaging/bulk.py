@@ -49,9 +49,12 @@ def bulk_new_page(request: HttpRequest) -> HttpResponse:
     initial = {}
     if (request.GET.get("template") or "").isdigit():
         initial["template"] = int(request.GET["template"])
+    if request.GET.get("at_risk"):  # from the prediction page: its list is the audience (re-derived on POST)
+        initial["at_risk"] = request.GET["at_risk"]
     from membercare.messaging.holdout import new_seed
 
-    form = AudienceForm(request.POST or None, initial={**initial, "seed": new_seed(), "holdout_pct": 0})
+    form = AudienceForm(request.POST or None, user=request.user,
+                        initial={**initial, "seed": new_seed(), "holdout_pct": 0})
     preview = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -72,7 +75,8 @@ def bulk_new_page(request: HttpRequest) -> HttpResponse:
         preview["rows"] = _preview_rows(preview)
         preview["at"] = at
     return render(request, "web/messaging/bulk_new.html", {"form": form, "preview": preview,
-                                                           "quiet_label": QUIET_LABEL})
+                                                           "quiet_label": QUIET_LABEL,
+                                                           "at_risk": form.at_risk_source()})
 
 
 def _bulk_state(bulk: BulkSend) -> dict:

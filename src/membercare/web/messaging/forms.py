@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from membercare.care.models import SEVEN_SEGMENTS, FollowUp, Lifecycle, SpendClass
 from membercare.members.models import Tag
 from membercare.messaging.models import Category, MessageChannel, MessageStatus, MessageTemplate
-from membercare.org.models import Store
+from membercare.org.models import Brand, Store
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -70,9 +70,15 @@ class AudienceForm(forms.Form):
                                      help_text=_("This share of the audience, picked at random, gets nothing: "
                                                  "their purchases show what the send added."))
     seed = forms.IntegerField(required=False, widget=forms.HiddenInput)  # the hold-out's draw (reproducible)
+    # a brand code: the members of the prediction page's list "high value, probability fallen" at that brand,
+    # re-derived here for the user (prediction.selectors.at_risk_member_ids), never taken from posted ids
+    at_risk = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
+        self.at_risk_brand = None
+        self.at_risk_ids: list[int] | None = None
         self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True).order_by("category",
                                                                                                    "name")
         self.fields["stores"].queryset = Store.objects.filter(is_active=True).order_by("code")
@@ -89,10 +95,41 @@ class AudienceForm(forms.Form):
             raise forms.ValidationError(_("Unknown tags: %(names)s.") % {"names": "、".join(unknown)})
         return sorted(set(found.values()))
 
+    def clean_at_risk(self) -> str:
+        code = (self.cleaned_data.get("at_risk") or "").strip()
+        if not code:
+            return ""
+        from membercare.prediction.selectors import at_risk_member_ids, can_see_at_risk
+
+        brand = Brand.objects.filter(code=code).first()
+        if brand is None or self.user is None or not can_see_at_risk(self.user):
+            raise forms.ValidationError(_("This list of members is not available to you."))
+        self.at_risk_brand = brand
+        self.at_risk_ids = at_risk_member_ids(brand, self.user)
+        if not self.at_risk_ids:
+            raise forms.ValidationError(_("The list of high-value members whose probability of being active "
+                                          "has fallen is empty for %(brand)s.") % {"brand": brand.name})
+        return code
+
+    def at_risk_source(self) -> dict | None:
+        """The prediction list the audience comes from, for the page's notice: {"brand", "count"}, or None."""
+        code = self["at_risk"].value()
+        if not code:
+            return None
+        if self.at_risk_ids is not None:
+            return {"brand": self.at_risk_brand, "count": len(self.at_risk_ids)}
+        from membercare.prediction.selectors import at_risk_member_ids, can_see_at_risk
+
+        brand = Brand.objects.filter(code=code).first()  # not bound yet (the first GET): count it for the notice
+        ok = brand is not None and self.user is not None and can_see_at_risk(self.user)
+        return {"brand": brand, "count": len(at_risk_member_ids(brand, self.user)) if ok else 0}
+
     def audience(self) -> dict:
         """The audience as messaging.bulk.audience_queryset() reads it (call after is_valid())."""
         data = self.cleaned_data
         out: dict = {}
+        if self.at_risk_ids:
+            out["member_ids"] = list(self.at_risk_ids)
         for key in ("lifecycle", "spend_class", "follow_up", "flags"):
             if data.get(key):
                 out[key] = list(data[key])

@@ -3,28 +3,47 @@ predicted against the actual hold-out purchases per calibration frequency class 
 analytics pages' chart include), the members of high value whose probability of being active has fallen
 (with their relationship owner), the P(alive) distribution when the check allows it, the parameters under
 "model details", and a recompute button that starts a background job (core.jobs) whose progress the page
-polls."""
+polls.
+
+HQ sees every member; a store manager the page without the recompute, with the list of the members registered
+at their stores (prediction.selectors.at_risk_scope). From the list, its members go on to the existing ways
+of reaching them: the bulk send composer (HQ) and an event's invitation (whoever may invite to the event),
+with the list as the audience — those pages re-derive it for the user from the brand code, never from ids."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from membercare.core.jobs import job_start, latest_job
 from membercare.core.permissions import can_recompute_predictions
-from membercare.prediction.selectors import brands_overview
+from membercare.events.models import Event
+from membercare.events.services import can_manage_event
+from membercare.org.models import Brand
+from membercare.prediction.selectors import at_risk_scope, brands_overview, can_see_at_risk
+
+from ..messaging.views import can_manage_messaging
 
 JOB_KIND = "predictions_recompute"
 
 
+def _invitable_events(user) -> list[Event]:
+    """Events not over or cancelled that the user may invite members to."""
+    events = Event.objects.filter(cancelled=False, ends_at__gte=timezone.now()).prefetch_related("stores")
+    return [e for e in events.order_by("starts_at", "pk") if can_manage_event(user, e)]
+
+
 def prediction_page(request: HttpRequest) -> HttpResponse:
-    if not can_recompute_predictions(request.user):
+    if not can_see_at_risk(request.user):
         raise PermissionDenied
-    job = latest_job(JOB_KIND, request.user)
-    brands = brands_overview()
+    hq = can_recompute_predictions(request.user)
+    job = latest_job(JOB_KIND, request.user) if hq else None
+    brands = brands_overview(at_risk_scope(request.user))
     charts = []
     for b in brands:
         fit = b["fit"]
@@ -38,7 +57,21 @@ def prediction_page(request: HttpRequest) -> HttpResponse:
             b["error_pct"] = f"{error * 100:.1f}" if error is not None else "—"
         for p in b["at_risk"]:
             p.days_since = p.age_days - p.recency_days  # as of the fit's date
-    return render(request, "web/prediction/page.html", {"brands": brands, "job": job, "charts": charts})
+    return render(request, "web/prediction/page.html", {
+        "brands": brands, "job": job, "charts": charts, "can_recompute": hq, "scoped": not hq,
+        "can_bulk": can_manage_messaging(request.user), "events": _invitable_events(request.user)})
+
+
+def prediction_invite(request: HttpRequest) -> HttpResponse:
+    """From the list's "invite to an event": the event's invitation page with the brand's list as audience."""
+    if not can_see_at_risk(request.user):
+        raise PermissionDenied
+    brand = get_object_or_404(Brand, code=request.GET.get("brand", ""))
+    event = get_object_or_404(Event, pk=request.GET.get("event") if (request.GET.get("event") or "").isdigit()
+                              else 0)
+    if not can_manage_event(request.user, event):
+        raise PermissionDenied
+    return redirect(f"{reverse('event_invite', args=[event.pk])}?at_risk={brand.code}")
 
 
 def holdout_chart(code: str, check: dict) -> dict | None:

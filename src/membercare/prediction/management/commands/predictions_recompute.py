@@ -32,8 +32,10 @@ class Command(BaseCommand):
         result = predictions_recompute(target, progress=progress, as_of=as_of)
         for code, r in result.items():
             if "skipped" in r:
-                self.stdout.write(self.style.WARNING(f"{code}: skipped ({r['skipped']}, {r['members']} members)"))
+                members = r.get("members", "-")  # "already running" has no count
+                self.stdout.write(self.style.WARNING(f"{code}: skipped ({r['skipped']}, {members} members)"))
                 continue
             self.stdout.write(f"{code}: {r['members']} members, {r['repeat']} with repeat purchases, "
-                              f"converged={r['converged']}, params={r['params']['bgnbd']} "
+                              f"model={r['model']} (hold-out check: {r['quality']}), converged={r['converged']}, "
+                              f"params={r['params'][r['model']]} "
                               f"{r['params']['gammagamma']}, seconds={r['seconds']}")
