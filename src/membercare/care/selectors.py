@@ -161,7 +161,8 @@ def my_task_counts(staff: Staff, day: dt.date | None = None) -> dict[str, int]:
 
 # ------------------------------------------------------------------------------------- the care list
 
-BOARD_PAGE = 8  # members per page: under four screens at a counter tablet's 1024x768, a contact form open
+BOARD_PAGE = 7  # members per page: under four screens at a counter tablet's 1024x768, a contact form open (7: cards
+# with two or three reasons of the day are taller)
 
 
 @dataclass
