@@ -146,11 +146,12 @@ class TopUp:
 
 
 def top_up(*, member: Member, amount, method: str, store: Store, by: Staff | None = None,
-           at: dt.datetime | None = None) -> TopUp:
+           at: dt.datetime | None = None, operator: Staff | None = None) -> TopUp:
     """Add `amount` (paid with the payment method `method`) to the member's card of the store's scope, with the
     bonus of the matching tier; the card is issued at the first top-up. Refused (nothing written) above the
     card's limit, in cash above the cash limit, without an ID number above the real-name threshold, on a
-    frozen or expired card."""
+    frozen or expired card. `by`: the staff member acting (checked); `operator`: who took the money when the
+    POS API says (default `by`)."""
     _require_staff_at(by, store)
     amount = parse_amount(amount)
     at = at or timezone.now()
@@ -180,10 +181,11 @@ def top_up(*, member: Member, amount, method: str, store: Store, by: Staff | Non
         if card.balance + amount + bonus > limit:
             room = max(limit - card.balance, ZERO)
             raise StoredValueError("top_up_over_limit", _(
-                "A card holds at most ¥%(limit)s: ¥%(balance)s is on it and this top-up would add ¥%(add)s "
-                "(bonus included). At most ¥%(room)s can be added.") % {
+                "A stored-value card holds at most ¥%(limit)s: ¥%(balance)s is on it and this top-up would add "
+                "¥%(add)s (bonus included). At most ¥%(room)s can be added.") % {
                 "limit": limit, "balance": money(card.balance), "add": amount + bonus, "room": room}, "amount")
-        entry = _move(card, amount, bonus, kind=EntryKind.TOP_UP, at=at, method=paying, store=store, operator=by,
+        entry = _move(card, amount, bonus, kind=EntryKind.TOP_UP, at=at, method=paying, store=store,
+                      operator=operator or by,
                       reason=_("Top-up ¥%(amount)s, bonus ¥%(bonus)s") % {"amount": amount, "bonus": bonus})
     return TopUp(card=card, entry=entry, principal=amount, bonus=bonus)
 
