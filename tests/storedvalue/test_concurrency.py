@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 TZ = ZoneInfo("Asia/Shanghai")
 THREADS = 10
 D = Decimal
+SHIRT = D("1000.00")
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +68,7 @@ def assert_invariants_in_sql():
                    GROUP BY r.id, r.total_paid HAVING SUM(p.amount) <> r.total_paid""") == []
 
 
-def sale(chain, member, i, on_card, *, sku="SHIRT", price=D("1000.00")):
+def sale(chain, member, i, on_card, *, sku="SHIRT", price=SHIRT):
     store = chain.shop if i % 2 else chain.shop2
     return lambda: checkout_post(store=store, clerk=None, phone=member.phone, lines=[LineIn(sku, 1)],
                                  payments=[PaymentIn("stored_value", on_card), PaymentIn("cash", price - on_card)],
