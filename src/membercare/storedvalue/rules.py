@@ -1,10 +1,10 @@
 """The stored-value rules as data: DEFAULTS (what a new installation has) merged under the newest version.
 
 The defaults follow China's 单用途商业预付卡管理办法（试行）(MOFCOM order 2012 no. 9), which a chain must check
-against its own case (docs/stored-value.md quotes the articles): a named card (记名卡) holds at most ¥5,000 and
-has no expiry (art. 21-22); an anonymous card (不记名卡) at most ¥1,000 and is valid at least 3 years; a purchase
-of ¥50,000 or more by a person (¥5,000 by a company) is paid by bank transfer, never in cash (art. 17), and one of
-¥10,000 or more is registered with the buyer's real name (art. 16). HQ edits them (`rules_update`).
+against its own case (docs/stored-value.md quotes the rules): a named card (记名卡) holds at most ¥5,000 and
+has no expiry; an anonymous card (不记名卡) at most ¥1,000 and is valid at least 3 years; a purchase of ¥50,000
+or more by a person (¥5,000 by a company) is paid by bank transfer, never in cash, and a large purchase is
+registered with the buyer's real name (¥10,000). HQ edits them (`rules_update`).
 
 scope            "chain": one card per member for the whole chain; "brand": one per brand (the store's brand)
 spend_order      how a spend takes principal and bonus: "proportional" (in the ratio of the balances),
