@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.core.permissions import can_work_members, require
 from membercare.loyalty.models import IdempotencyRecord
 from membercare.members.models import Member
@@ -30,6 +31,7 @@ from ..checkout.views import checkout_stores
 def stored_value_panel(member: Member, user) -> dict:
     """What the profile's stored-value panel shows and offers."""
     cards = [(card, list(card_entries(card, limit=8))) for card in member_cards(member.pk)]
+    payment_methods_ensure_default()  # as the checkout does: a till always has a way to take money
     return {
         "cards": cards,
         "stores": checkout_stores(user),
