@@ -19,6 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("messaging",),  # templates, messages, bulk sends, delivery
     ("service", "events"),  # complaints, gifts and surveys / VIP events, exclusive sales, referrals
     ("campaigns",),  # coupons; its results page sets coupon batches beside events' and bulk sends' results
+    ("storedvalue",),  # stored value (储值卡): cards, their ledger, top-ups, refunds; its tender of the sale pipeline
     ("checkout",),  # the sale pipeline and offline uploads: above every provider (loyalty, events, campaigns)
     ("analytics",),  # facts and dashboards over everything below
     ("prediction",),  # BG/NBD and Gamma-Gamma fits over care's purchase days; registers its care rule

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "membercare.service",
     "membercare.campaigns",
     "membercare.events",
+    "membercare.storedvalue",
     "membercare.checkout",
     "membercare.analytics",
     "membercare.prediction",

@@ -10,7 +10,7 @@ def test_lookup_of_a_member_without_a_card_yet(pos):
     status, body = pos.get("members/lookup", {"phone": "13800001234"})
     assert status == 200
     assert body == {"member_no": body["member_no"], "name": "王芳", "phone": "138****1234", "card": None, "tier": "",
-                    "points": 0}
+                    "points": 0, "stored_value": None}  # no stored-value card yet (issue 21)
 
 
 def test_a_quote_writes_nothing(pos, clock):

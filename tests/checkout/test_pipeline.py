@@ -18,8 +18,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 def test_the_providers_run_in_the_declared_order():
     assert [(p.stage, p.name) for p in pipeline.providers()] == [
         ("adjustment", "promotion"), ("adjustment", "tier_discount"), ("adjustment", "exclusive_sale"),
-        ("adjustment", "birthday"), ("adjustment", "coupon"), ("tender", "points_offset"), ("reward", "points_earned"),
-        ("reward", "tier_evaluation")]
+        ("adjustment", "birthday"), ("adjustment", "coupon"), ("tender", "points_offset"), ("tender", "stored_value"),
+        ("reward", "points_earned"), ("reward", "tier_evaluation")]
 
 
 def test_a_provider_of_an_unknown_stage_is_refused():

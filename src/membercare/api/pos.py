@@ -21,6 +21,8 @@ from membercare.loyalty.models import Card, CardKind, CardStatus, LoyaltyAccount
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
 from membercare.sales.models import Receipt, ReceiptLine, ReceiptPayment
+from membercare.storedvalue.selectors import card_for_store
+from membercare.storedvalue.services import top_up
 
 from . import pos_schemas as s
 from .auth import PosKeyAuth
@@ -62,9 +64,19 @@ def _balance(member_id: int) -> int:
     return LoyaltyAccount.objects.filter(member_id=member_id).values_list("points", flat=True).first() or 0
 
 
-def member_out(member: Member, card: Card | None) -> dict[str, Any]:
-    return {"member_no": member.member_no, "name": member.name, "phone": member.masked_phone,
-            "card": card_out(card), "tier": card.kind if card else "", "points": _balance(member.pk)}
+def stored_value_out(card) -> dict[str, Any] | None:  # a storedvalue.StoredValueCard
+    if card is None:
+        return None
+    return {"number": card.number, "status": card.status, "balance": money(card.principal + card.bonus),
+            "principal": money(card.principal), "bonus": money(card.bonus), "valid_until": card.expires_on}
+
+
+def member_out(member: Member, card: Card | None, store: Store | None = None) -> dict[str, Any]:
+    out = {"member_no": member.member_no, "name": member.name, "phone": member.masked_phone,
+           "card": card_out(card), "tier": card.kind if card else "", "points": _balance(member.pk)}
+    if store is not None:
+        out["stored_value"] = stored_value_out(card_for_store(member.pk, store))
+    return out
 
 
 def _card_and_balance(number: str) -> tuple[dict[str, Any] | None, int | None]:
@@ -149,9 +161,11 @@ def _identify(store: Store, ref: s.MemberRefIn) -> core.Identified:
 def member_lookup(request, ref: Query[s.MemberRefIn]):
     """By card number; or phone; or name + phone + birthday when the card is forgotten. A void, unknown or
     expired card is refused with the reason. Returns the card this store accepts (none yet: the first
-    purchase issues an accumulation card), the tier and the points balance."""
-    ident = _identify(_store(request), ref)
-    return member_out(ident.member, ident.card)
+    purchase issues an accumulation card), the tier, the points balance and the stored-value card this store
+    serves with its balance (principal and bonus)."""
+    store = _store(request)
+    ident = _identify(store, ref)
+    return member_out(ident.member, ident.card, store)
 
 
 @router.post("/quote", response={200: s.QuoteOut, **ERRORS}, summary="Price a basket (writes nothing)")
@@ -301,3 +315,26 @@ def receipt_return(request, number: str, payload: s.ReturnIn, idempotency_key: s
 
     return idempotent(request, key=key, endpoint=f"return:{number}",
                       body=payload.model_dump(mode="json"), run=run)
+
+
+@router.post("/members/{member_no}/stored-value/top-up", response={201: s.TopUpOut, **ERRORS},
+             summary="Top up the member's stored value", auth=PosKeyAuth(for_write=True))
+def stored_value_top_up(request, member_no: str, payload: s.TopUpIn, idempotency_key: str | None = IdempotencyKey):
+    """Add money paid with a payment method (cash, bank card…) to the member's stored-value card of this store's
+    scope, with the bonus of the matching tier (充1,000送100); the first top-up issues the card. Refused with the
+    reason above the card's limit (¥5,000 for a named card by default), in cash above the cash threshold,
+    without an ID number above the real-name threshold, or on a frozen or expired card. Needs an
+    Idempotency-Key: a retry never tops up twice."""
+    store = _store(request)
+    key = require_key(idempotency_key)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        member = _member(member_no, store)
+        clerk = _clerk(store, payload.clerk)
+        done = top_up(member=member, amount=payload.amount, method=payload.method, store=store, by=None,
+                      operator=clerk)
+        return 201, {"member_no": member.member_no, "principal": money(done.principal), "bonus": money(done.bonus),
+                     "method": payload.method, "stored_value": stored_value_out(done.card)}
+
+    return idempotent(request, key=key, endpoint=f"top_up:{member_no}", body=payload.model_dump(mode="json"),
+                      run=run)

@@ -82,6 +82,15 @@ class CardOut(Schema):
     valid_until: dt.date | None
 
 
+class StoredValueOut(Schema):
+    number: str
+    status: str  # active, frozen
+    balance: Money
+    principal: Money
+    bonus: Money
+    valid_until: dt.date | None
+
+
 class MemberOut(Schema):
     member_no: str
     name: str
@@ -89,6 +98,24 @@ class MemberOut(Schema):
     card: CardOut | None
     tier: str
     points: int
+    stored_value: StoredValueOut | None = Field(None, description="The stored-value card this store serves "
+                                                                  "(none: the member has none here).")
+
+
+class TopUpIn(In):
+    amount: Decimal = Field(..., max_digits=12, decimal_places=2, gt=0, examples=["1000.00"],
+                            description="Yuan the member pays in (the bonus of the matching tier is added).")
+    method: str = Field(..., min_length=1, max_length=20, examples=["bank_card"],
+                        description="The payment method it is paid with (not stored_value).")
+    clerk: str = Field("", max_length=150, description="Username of the clerk (optional).")
+
+
+class TopUpOut(Schema):
+    member_no: str
+    principal: Money
+    bonus: Money
+    method: str
+    stored_value: StoredValueOut
 
 
 class CardStatusOut(Schema):

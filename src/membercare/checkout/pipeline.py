@@ -100,6 +100,7 @@ class Quote:
     notes: list[str] = field(default_factory=list)
     coupon: object = None  # campaigns.Coupon applied to this basket
     coupon_discount: Decimal = ZERO
+    unearned: Decimal = ZERO  # paid by tenders that earn no points (stored value's bonus)
     parts: dict[str, Any] = field(default_factory=dict)
     # what each adjustment and tender took off, in the pipeline's order: (provider name, amount > 0)
     adjustments: list[tuple[str, Decimal]] = field(default_factory=list)
@@ -157,15 +158,17 @@ def _member_options_refused(request: SaleRequest) -> None:
 
 def basket_quote(*, store: Store, ident: Identified | None, lines: list[LineIn], birthday: bool = False,
                  redeem_points: int = 0, on: dt.date | None = None, programme: Programme | None = None,
-                 balance: int | None = None, coupon_code: str = "", products: dict[str, Product] | None = None
-                 ) -> Quote:
+                 balance: int | None = None, coupon_code: str = "", products: dict[str, Product] | None = None,
+                 payments: list[PaymentIn] | None = None) -> Quote:
     """Price the basket (writes nothing). `products`: the lines' products when the caller read them already.
-    `ident` None: a sale without a member (only the providers that need no member run)."""
+    `ident` None: a sale without a member (only the providers that need no member run). `payments`: how it
+    will be paid, for the tenders that are payments (stored value)."""
     on = on or timezone.localdate()
     programme = programme or programme_at(on)
     if not lines:
         raise CheckoutError("basket_empty", _("The basket is empty."), "lines")
-    request = SaleRequest(birthday=birthday, redeem_points=redeem_points, coupon_code=coupon_code)
+    request = SaleRequest(birthday=birthday, redeem_points=redeem_points, coupon_code=coupon_code,
+                          payments=list(payments or ()))
     if ident is None:
         _member_options_refused(request)
     if products is None:
@@ -250,7 +253,7 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
     # 2-3. the basket priced, the adjustments, tenders and rewards quoted
     sale = basket_quote(store=store, ident=locked.ident, lines=lines, birthday=birthday, redeem_points=redeem_points,
                         on=on, programme=locked.programme, balance=locked.account.points, coupon_code=coupon_code,
-                        products=locked.products)
+                        products=locked.products, payments=payments)
     sale.account, sale.clerk, sale.before = locked.account, clerk, locked.before
     if sale.card is None:  # a first purchase without a card this store accepts: an accumulation card
         sale.card = issue_accumulation_card(sale.member, store, sale.programme, at=sold_at)
@@ -316,7 +319,8 @@ def _walk_in_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], bir
     if not lines:
         raise CheckoutError("basket_empty", _("The basket is empty."), "lines")
     sale = basket_quote(store=store, ident=None, lines=lines, birthday=birthday, redeem_points=redeem_points,
-                        on=on, coupon_code=coupon_code, products=basket_products([line.sku for line in lines]))
+                        on=on, coupon_code=coupon_code, products=basket_products([line.sku for line in lines]),
+                        payments=payments)
     sale.clerk = clerk
     computed = None if number else next_number_sql("receipt", prefix=f"{store.code}-", width=10)
     receipt = Receipt(

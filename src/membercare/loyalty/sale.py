@@ -173,7 +173,9 @@ class PointsEarned(Adjustment):
     name, stage, order = "points_earned", "reward", 10
 
     def quote(self, sale) -> None:
-        earnable = sum((ql.paid - ql.birthday_paid for ql in sale.lines), ZERO) - sale.offset
+        # less what tenders that earn nothing paid (stored value's bonus: sale.unearned)
+        earnable = (sum((ql.paid - ql.birthday_paid for ql in sale.lines), ZERO) - sale.offset
+                    - getattr(sale, "unearned", ZERO))
         sale.points_earned = int((max(earnable, ZERO) * sale.programme.points_per_yuan)
                                  .to_integral_value(rounding=ROUND_DOWN))
 

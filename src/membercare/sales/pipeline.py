@@ -99,6 +99,7 @@ class SaleRequest:
     birthday: bool = False
     redeem_points: int = 0
     coupon_code: str = ""
+    payments: list[PaymentIn] = field(default_factory=list)  # how it is paid (a tender like stored value reads it)
 
 
 @dataclass

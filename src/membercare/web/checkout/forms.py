@@ -20,7 +20,7 @@ from membercare.sales.models import PaymentMethod
 
 BIG = {"autocomplete": "off", "class": "big"}
 FIELDS = ("store", "walk_in", "card", "phone", "name", "birthday_date", "scan", "lines", "birthday", "redeem_points",
-          "coupon_code", "payment_method", "__all__")
+          "coupon_code", "payment_method", "stored_value_amount", "__all__")
 
 
 class CheckoutForm(forms.Form):
@@ -45,6 +45,10 @@ class CheckoutForm(forms.Form):
     payment_method = forms.ModelChoiceField(label=_("Payment method"), queryset=PaymentMethod.objects.none(),
                                             required=False, to_field_name="code", empty_label=None,
                                             widget=forms.RadioSelect)
+    stored_value_amount = forms.DecimalField(
+        label=_("Paid with stored value"), required=False, min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
+        widget=forms.NumberInput(attrs={**BIG, "inputmode": "decimal", "step": "0.01"}),
+        help_text=_("Part of the amount from the member's stored-value card; the rest with the method chosen."))
     # a keyboard-wedge scanner types the code and presses Enter; a clerk types a SKU or part of a name
     scan = forms.CharField(label=_("Scan or search a product"), required=False, max_length=50,
                            widget=forms.TextInput(attrs={**BIG, "enterkeyhint": "enter", "inputmode": "search"}))

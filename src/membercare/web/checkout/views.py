@@ -45,6 +45,8 @@ from membercare.org.models import Store
 from membercare.sales.models import Receipt, ReceiptLine
 from membercare.sales.pipeline import provider_label
 from membercare.sales.selectors import product_by_code, product_search
+from membercare.storedvalue.rules import METHOD_CODE as STORED_VALUE
+from membercare.storedvalue.selectors import card_for_store
 
 from .forms import (
     FIELDS,
@@ -105,7 +107,7 @@ def _form_errors(form: CheckoutForm, formset) -> dict[str, list[str]]:
 
 def _blank_state() -> dict:
     return {"ident": None, "quote": None, "balance": 0, "birthday_month": False, "tier": "", "walk_in": False,
-            "coupons": [], "most_points": 0}
+            "coupons": [], "most_points": 0, "stored_value": None}
 
 
 def _request_options(form: CheckoutForm) -> dict:
@@ -138,7 +140,7 @@ def _evaluate(form: CheckoutForm, formset, errors: dict[str, list[str]]) -> dict
         _add(errors, "__all__", exc.messages[0])
         return state
     balance = LoyaltyAccount.objects.filter(member=ident.member).values_list("points", flat=True).first() or 0
-    state.update(ident=ident, balance=balance,
+    state.update(ident=ident, balance=balance, stored_value=card_for_store(ident.member.pk, store),
                  birthday_month=birthday_period(ident.member, timezone.localdate()) is not None,
                  tier=CardKind(ident.card.kind).label if ident.card else "")
     if not state["birthday_month"]:
@@ -188,6 +190,14 @@ def _post(request: HttpRequest, form: CheckoutForm, formset) -> Receipt:
                 phone=kwargs["phone"], name=kwargs["name"], birthday_date=kwargs["birthday"],
                 walk_in=form.is_walk_in, payments=[PaymentIn(method.code)] if method else None,
                 **_request_options(form))
+    on_card = form.cleaned_data.get("stored_value_amount")
+    if on_card and method is not None and method.code != STORED_VALUE:  # split: stored value and the method
+        ident = None if form.is_walk_in else identify(store=store, **kwargs)
+        due = basket_quote(store=store, ident=ident, lines=call["lines"], **_request_options(form)).to_pay
+        if on_card > due:
+            raise CheckoutError("stored_value_over_due", _("Stored value can pay at most the ¥%(due)s due.") % {
+                "due": due}, "stored_value_amount")
+        call["payments"] = [PaymentIn(STORED_VALUE, on_card), PaymentIn(method.code, due - on_card)]
     return _once(store, f"web-checkout:{token}", lambda: checkout_post(**call)) if token else checkout_post(**call)
 
 

@@ -37,6 +37,7 @@ from membercare.members.selectors import (
 from membercare.members.services import member_create, member_reveal_id_number, member_update
 
 from ..checkout.views import checkout_stores
+from ..storedvalue.views import stored_value_panel
 from .forms import MemberForm
 
 
@@ -128,6 +129,7 @@ def member_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
         "can_log_contact": can_act_on_member(request.user, member),
         "can_erase": can_erase_members(request.user),
         "sell_store_ids": set(checkout_stores(request.user).values_list("pk", flat=True)),
+        "stored_value": stored_value_panel(member, request.user),
     })
 
 

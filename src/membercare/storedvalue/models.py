@@ -1,0 +1,137 @@
+"""Stored-value cards, their ledger, refund requests and the rules' versions. Amounts in yuan, 2 places."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from membercare.core.models import VersionedSettings
+
+
+class StoredValueSettings(VersionedSettings):
+    """The stored-value rules (storedvalue.rules.DEFAULTS is the shape); the newest version is in force."""
+
+    params = models.JSONField(_("settings"))
+
+    class Meta:
+        verbose_name = _("stored-value settings version")
+        verbose_name_plural = _("stored-value settings versions")
+        ordering = ["-created_at", "-pk"]
+
+
+class CardState(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    FROZEN = "frozen", _("Frozen")
+    CLOSED = "closed", _("Closed")  # its balance moved to the card that replaced it
+
+
+class StoredValueCard(models.Model):
+    """A member's stored-value card in one scope (the chain: scope "", or a brand's code). The balances are
+    kept equal to the sums of the card's ledger entries, under the member's account lock."""
+
+    number = models.CharField(_("stored-value card number"), max_length=20, unique=True)
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="stored_value_cards",
+                               verbose_name=_("member"))
+    scope = models.CharField(_("scope"), max_length=20, blank=True, default="")
+    named = models.BooleanField(_("named card"), default=True)
+    status = models.CharField(_("status"), max_length=10, choices=CardState.choices, default=CardState.ACTIVE)
+    principal = models.DecimalField(_("principal"), max_digits=12, decimal_places=2, default=0)
+    bonus = models.DecimalField(_("bonus"), max_digits=12, decimal_places=2, default=0)
+    expires_on = models.DateField(_("valid until"), null=True, blank=True)
+    replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("replaced by"))
+    frozen_reason = models.CharField(_("reason frozen"), max_length=200, blank=True, default="")
+    code_failures = models.PositiveSmallIntegerField(default=0)  # wrong member codes in a row
+    code_locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("issued at"))
+
+    class Meta:
+        verbose_name = _("stored-value card")
+        verbose_name_plural = _("stored-value cards")
+        constraints = [
+            models.CheckConstraint(condition=Q(principal__gte=0), name="sv_card_principal_not_negative"),
+            models.CheckConstraint(condition=Q(bonus__gte=0), name="sv_card_bonus_not_negative"),
+            # one live card (active or frozen) per member and scope
+            models.UniqueConstraint(fields=["member", "scope"], condition=~Q(status="closed"),
+                                    name="sv_card_one_live_per_scope"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def balance(self):
+        return self.principal + self.bonus
+
+
+class EntryKind(models.TextChoices):
+    TOP_UP = "top_up", _("Top-up")
+    SPEND = "spend", _("Spent at checkout")
+    RETURN = "return", _("Returned to the card")
+    REFUND = "refund", _("Balance refunded")
+    FORFEIT = "forfeit", _("Bonus forfeited")
+    TRANSFER_OUT = "transfer_out", _("Moved to a new card")
+    TRANSFER_IN = "transfer_in", _("Moved from a lost card")
+
+
+class StoredValueEntry(models.Model):
+    """One change of a card's principal and bonus (signed); never edited or deleted."""
+
+    card = models.ForeignKey(StoredValueCard, on_delete=models.PROTECT, related_name="entries")
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="+", db_index=False)
+    kind = models.CharField(_("kind"), max_length=20, choices=EntryKind.choices)
+    principal = models.DecimalField(_("principal"), max_digits=12, decimal_places=2)
+    bonus = models.DecimalField(_("bonus"), max_digits=12, decimal_places=2)
+    receipt = models.ForeignKey("sales.Receipt", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    method = models.ForeignKey("sales.PaymentMethod", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", verbose_name=_("payment method"))
+    store = models.ForeignKey("org.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("store"))
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+", verbose_name=_("operator"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("stored-value entry")
+        verbose_name_plural = _("stored-value entries")
+        indexes = [models.Index(fields=["card", "created_at"]),
+                   models.Index(fields=["receipt"], condition=Q(receipt__isnull=False), name="sv_entry_receipt")]
+
+    @property
+    def amount(self):
+        return self.principal + self.bonus
+
+
+class RefundState(models.TextChoices):
+    PENDING = "pending", _("Awaiting approval")
+    APPROVED = "approved", _("Approved and paid")
+    REJECTED = "rejected", _("Rejected")
+
+
+class StoredValueRefund(models.Model):
+    """A member's request to have the balance paid back (principal only; the bonus is forfeited), which HQ
+    approves or rejects."""
+
+    card = models.ForeignKey(StoredValueCard, on_delete=models.PROTECT, related_name="refunds")
+    status = models.CharField(_("status"), max_length=10, choices=RefundState.choices, default=RefundState.PENDING)
+    reason = models.CharField(_("reason"), max_length=200)
+    store = models.ForeignKey("org.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("store"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                     related_name="+", verbose_name=_("requested by"))
+    requested_at = models.DateTimeField(_("requested at"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    principal_refunded = models.DecimalField(_("principal refunded"), max_digits=12, decimal_places=2, default=0)
+    bonus_forfeited = models.DecimalField(_("bonus forfeited"), max_digits=12, decimal_places=2, default=0)
+    method = models.ForeignKey("sales.PaymentMethod", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", verbose_name=_("paid back by"))
+
+    class Meta:
+        verbose_name = _("stored-value refund")
+        verbose_name_plural = _("stored-value refunds")
+        constraints = [models.UniqueConstraint(fields=["card"], condition=Q(status="pending"),
+                                               name="sv_refund_one_pending_per_card")]

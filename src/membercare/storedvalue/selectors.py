@@ -1,0 +1,46 @@
+"""Reading stored value: a member's cards and balances, a card's ledger, the chain's liability."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
+
+from .models import CardState, StoredValueCard, StoredValueEntry, StoredValueRefund
+from .rules import current_rules
+
+ZERO = Decimal("0.00")
+
+
+def member_cards(member_id: int) -> QuerySet[StoredValueCard]:
+    """The member's live cards (active or frozen), one per scope."""
+    return StoredValueCard.objects.filter(member_id=member_id).exclude(status=CardState.CLOSED).order_by("scope")
+
+
+def card_for_store(member_id: int, store) -> StoredValueCard | None:
+    """The member's live card that the store serves (its scope: the chain or the store's brand)."""
+    from .services import scope_of
+
+    return StoredValueCard.objects.filter(member_id=member_id, scope=scope_of(store, current_rules())).exclude(
+        status=CardState.CLOSED).first()
+
+
+def card_entries(card: StoredValueCard, *, limit: int = 50) -> QuerySet[StoredValueEntry]:
+    return (StoredValueEntry.objects.filter(card=card).select_related("receipt", "method", "store", "operator")
+            .order_by("-created_at", "-pk")[:limit])
+
+
+def ledger_sums(card: StoredValueCard) -> tuple[Decimal, Decimal]:
+    """(principal, bonus) summed over the card's ledger: always equal to the card's balances."""
+    sums = StoredValueEntry.objects.filter(card=card).aggregate(p=Sum("principal"), b=Sum("bonus"))
+    return (sums["p"] or ZERO).quantize(Decimal("0.01")), (sums["b"] or ZERO).quantize(Decimal("0.01"))
+
+
+def liability() -> Decimal:
+    """What the chain owes its members on stored value: the sum of every card's balance."""
+    sums = StoredValueCard.objects.aggregate(p=Sum("principal"), b=Sum("bonus"))
+    return ((sums["p"] or ZERO) + (sums["b"] or ZERO)).quantize(Decimal("0.01"))
+
+
+def pending_refunds() -> QuerySet[StoredValueRefund]:
+    return StoredValueRefund.objects.filter(status="pending").select_related("card__member", "store", "requested_by")

@@ -1,0 +1,370 @@
+"""Writing stored value: top-ups, spends (the sale pipeline's tender calls `spend_commit`), money given back on a
+return, the refund of the balance with HQ's approval, freezing and moving a lost card's balance.
+
+Every write holds the member's loyalty account lock (loyalty.points.lock_account) — the lock the checkout and
+the return already hold — and then the card's row, so two stores writing for one member at once are
+serialised and no yuan is lost or doubled. Balances are written as the locked values plus the change and
+each change is a ledger entry in the same transaction; the table's constraints refuse a negative balance.
+A refusal is a StoredValueError (a CheckoutError: a stable code and a message in the user's language) and
+nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from membercare.core.permissions import can_edit_programme, can_work_members, require, visible_stores
+from membercare.core.sequences import reserve_numbers
+from membercare.loyalty.models import Card, CardStatus
+from membercare.loyalty.points import lock_account
+from membercare.members.models import Member
+from membercare.org.models import Staff, Store
+from membercare.sales.models import PaymentMethod, Receipt
+from membercare.sales.pipeline import CheckoutError
+
+from .models import CardState, EntryKind, RefundState, StoredValueCard, StoredValueEntry, StoredValueRefund
+from .rules import METHOD_CODE, METHOD_NAME, Rules, current_rules
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+class StoredValueError(CheckoutError):
+    """A stored-value refusal: a stable code (for the API) and a message in the user's language."""
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_amount(value, field: str = "amount") -> Decimal:
+    """A positive amount in yuan with at most 2 places, or a refusal."""
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        amount = None
+    if amount is None or not amount.is_finite() or amount <= 0 or money(amount) != amount:
+        raise StoredValueError("amount_invalid", _("Give an amount in yuan above 0 with at most 2 decimal places."),
+                               field)
+    return money(amount)
+
+
+def ensure_method() -> PaymentMethod:
+    """The `stored_value` payment method, made when the first card is issued (a chain not using stored value
+    does not see it at the till); one switched off stays off."""
+    method, _created = PaymentMethod.objects.get_or_create(code=METHOD_CODE,
+                                                           defaults={"name": METHOD_NAME, "position": 50})
+    return method
+
+
+def scope_of(store: Store | None, rules: Rules) -> str:
+    """The scope of the cards a store serves: "" for the whole chain, or the store's brand code."""
+    return "" if rules.scope == "chain" or store is None else store.brand.code
+
+
+def live_card(member_id: int, scope: str, *, lock: bool = False) -> StoredValueCard | None:
+    """The member's card in `scope` that is not closed (active or frozen)."""
+    cards = StoredValueCard.objects.filter(member_id=member_id, scope=scope).exclude(status=CardState.CLOSED)
+    if lock:
+        cards = cards.select_for_update()
+    return cards.first()
+
+
+def _locked(card_id: int) -> StoredValueCard:
+    return StoredValueCard.objects.select_for_update().get(pk=card_id)
+
+
+def _move(card: StoredValueCard, principal: Decimal, bonus: Decimal, *, kind: str, at: dt.datetime,
+          receipt: Receipt | None = None, method: PaymentMethod | None = None, store: Store | None = None,
+          operator: Staff | None = None, reason: str = "") -> StoredValueEntry:
+    """Change the locked card's balances by (principal, bonus) and write the entry of it."""
+    card.principal, card.bonus = money(card.principal + principal), money(card.bonus + bonus)
+    if card.principal < 0 or card.bonus < 0:
+        raise StoredValueError("stored_value_insufficient", _("Only ¥%(n)s is left on the stored-value card.") % {
+            "n": money(card.principal - principal + card.bonus - bonus)}, "payments")
+    StoredValueCard.objects.filter(pk=card.pk).update(principal=card.principal, bonus=card.bonus)
+    operator = operator if operator is not None and operator.pk else None
+    return StoredValueEntry.objects.create(card=card, member_id=card.member_id, kind=kind, principal=principal,
+                                           bonus=bonus, receipt=receipt, method=method, store=store,
+                                           operator=operator, reason=reason[:200], created_at=at)
+
+
+def _require_staff_at(by: Staff | None, store: Store | None) -> None:
+    """Staff act for a store they work at (HQ: any store); the POS API (by=None) acts for its key's store."""
+    if by is None:
+        return
+    require(can_work_members(by))
+    if store is not None and not visible_stores(by).filter(pk=store.pk).exists():
+        require(False)
+
+
+def check_usable(card: StoredValueCard | None, on: dt.date) -> StoredValueCard:
+    if card is None:
+        raise StoredValueError("stored_value_none", _("This member has no stored-value card here."), "payments")
+    if card.status == CardState.FROZEN:
+        raise StoredValueError("stored_value_frozen", _("Stored-value card %(number)s is frozen.") % {
+            "number": card.number}, "payments")
+    if card.status != CardState.ACTIVE:
+        raise StoredValueError("stored_value_closed", _("Stored-value card %(number)s is closed.") % {
+            "number": card.number}, "payments")
+    if card.expires_on is not None and card.expires_on < on:
+        raise StoredValueError("stored_value_expired", _("Stored-value card %(number)s expired on %(date)s.") % {
+            "number": card.number, "date": card.expires_on.isoformat()}, "payments")
+    return card
+
+
+# ---------------------------------------------------------------------------------------------------- top-up
+
+
+def _paying_method(code: str) -> PaymentMethod:
+    if code == METHOD_CODE:
+        raise StoredValueError("top_up_method_invalid", _("A top-up cannot be paid with stored value."), "method")
+    method = PaymentMethod.objects.filter(code=code, is_active=True).first()
+    if method is None:
+        raise StoredValueError("payment_method_unknown", _("Unknown payment method “%(code)s”.") % {
+            "code": str(code)[:20]}, "method")
+    return method
+
+
+def _card_kinds(member: Member) -> set[str]:
+    return set(Card.objects.filter(member=member, status=CardStatus.ACTIVE).values_list("kind", flat=True))
+
+
+@dataclass
+class TopUp:
+    card: StoredValueCard
+    entry: StoredValueEntry
+    principal: Decimal
+    bonus: Decimal
+
+
+def top_up(*, member: Member, amount, method: str, store: Store, by: Staff | None = None,
+           at: dt.datetime | None = None, operator: Staff | None = None) -> TopUp:
+    """Add `amount` (paid with the payment method `method`) to the member's card of the store's scope, with the
+    bonus of the matching tier; the card is issued at the first top-up. Refused (nothing written) above the
+    card's limit, in cash above the cash limit, without an ID number above the real-name threshold, on a
+    frozen or expired card. `by`: the staff member acting (checked); `operator`: who took the money when the
+    POS API says (default `by`)."""
+    _require_staff_at(by, store)
+    amount = parse_amount(amount)
+    at = at or timezone.now()
+    on = timezone.localtime(at).date()
+    rules = current_rules()
+    paying = _paying_method(method)
+    if amount < rules.min_top_up:
+        raise StoredValueError("top_up_too_small", _("A top-up is at least ¥%(n)s.") % {"n": rules.min_top_up},
+                               "amount")
+    if rules.non_cash_from is not None and amount >= rules.non_cash_from and paying.code in rules.cash_methods:
+        raise StoredValueError("top_up_cash_refused", _(
+            "A top-up of ¥%(n)s or more must be paid by bank transfer or card, not in cash.") % {
+            "n": rules.non_cash_from}, "method")
+    if rules.real_name_from is not None and amount >= rules.real_name_from and not member.id_number:
+        raise StoredValueError("top_up_real_name_required", _(
+            "A top-up of ¥%(n)s or more needs the member's ID number on file (real-name registration).") % {
+            "n": rules.real_name_from}, "amount")
+    with transaction.atomic():
+        lock_account(member)
+        scope = scope_of(store, rules)
+        card = live_card(member.pk, scope, lock=True)
+        if card is None:
+            card = _issue(member, scope, rules, at)
+        check_usable(card, on)
+        bonus = rules.bonus_for(amount, _card_kinds(member), on)
+        limit = rules.card_rules(card.named).max_balance
+        if card.balance + amount + bonus > limit:
+            room = max(limit - card.balance, ZERO)
+            raise StoredValueError("top_up_over_limit", _(
+                "A stored-value card holds at most ¥%(limit)s: ¥%(balance)s is on it and this top-up would add "
+                "¥%(add)s (bonus included). At most ¥%(room)s can be added.") % {
+                "limit": limit, "balance": money(card.balance), "add": amount + bonus, "room": room}, "amount")
+        entry = _move(card, amount, bonus, kind=EntryKind.TOP_UP, at=at, method=paying, store=store,
+                      operator=operator or by,
+                      reason=_("Top-up ¥%(amount)s, bonus ¥%(bonus)s") % {"amount": amount, "bonus": bonus})
+    return TopUp(card=card, entry=entry, principal=amount, bonus=bonus)
+
+
+def _issue(member: Member, scope: str, rules: Rules, at: dt.datetime) -> StoredValueCard:
+    ensure_method()
+    valid_days = rules.named.valid_days
+    expires = timezone.localtime(at).date() + dt.timedelta(days=valid_days) if valid_days else None
+    return StoredValueCard.objects.create(number=f"SV{reserve_numbers('stored_value_card')[0]:010d}", member=member,
+                                          scope=scope, named=True, principal=ZERO, bonus=ZERO, expires_on=expires,
+                                          created_at=at)
+
+
+# ----------------------------------------------------------------------------------------------------- spend
+
+
+def split_spend(card: StoredValueCard, amount: Decimal, order: str) -> tuple[Decimal, Decimal]:
+    """(principal, bonus) taken for a spend of `amount` (≤ the balance) in the programme's order or ratio."""
+    if order == "principal_first":
+        principal = min(amount, card.principal)
+        return principal, amount - principal
+    if order == "bonus_first":
+        bonus = min(amount, card.bonus)
+        return amount - bonus, bonus
+    total = card.principal + card.bonus
+    bonus = money(amount * card.bonus / total) if total else ZERO
+    bonus = min(max(bonus, amount - card.principal), card.bonus, amount)  # within both balances
+    return amount - bonus, bonus
+
+
+def spend_commit(*, card_id: int, principal: Decimal, bonus: Decimal, receipt: Receipt, store: Store | None,
+                 clerk: Staff | None, on: dt.date) -> StoredValueEntry:
+    """The sale's spend, inside its transaction (the member's lock held by the checkout)."""
+    card = check_usable(_locked(card_id), on)
+    return _move(card, -principal, -bonus, kind=EntryKind.SPEND, at=receipt.sold_at, receipt=receipt, store=store,
+                 operator=clerk, reason=_("Receipt %(number)s") % {"number": receipt.number})
+
+
+def _successor(card: StoredValueCard) -> StoredValueCard:
+    """The live card that holds a card's balance now (a lost card's replacement, its replacement's…)."""
+    seen = 0
+    while card.replaced_by_id is not None and seen < 100:
+        card, seen = _locked(card.replaced_by_id), seen + 1
+    return card
+
+
+def return_credit(*, original: Receipt, ret: Receipt, amount: Decimal, store: Store | None, clerk: Staff | None,
+                  at: dt.datetime) -> StoredValueEntry | None:
+    """Give `amount` (what the return refunds on stored value) back, in the original spend's principal/bonus
+    split by cumulative targets: a series of partial returns gives back exactly what a full return would."""
+    spent = StoredValueEntry.objects.filter(receipt=original, kind=EntryKind.SPEND).order_by("pk")
+    first = spent.first()
+    if first is None or amount <= 0:
+        return None
+    totals = spent.aggregate(p=Sum("principal"), b=Sum("bonus"))
+    spent_p, spent_b = -money(totals["p"] or ZERO), -money(totals["b"] or ZERO)
+    done = StoredValueEntry.objects.filter(receipt__original=original, kind=EntryKind.RETURN).exclude(
+        receipt=ret).aggregate(p=Sum("principal"), b=Sum("bonus"))
+    done_p, done_b = money(done["p"] or ZERO), money(done["b"] or ZERO)
+    amount = min(amount, spent_p + spent_b - done_p - done_b)
+    if amount <= 0:
+        return None
+    returned = done_p + done_b + amount
+    target_b = spent_b if returned >= spent_p + spent_b else money(spent_b * returned / (spent_p + spent_b))
+    bonus = min(max(target_b - done_b, amount - (spent_p - done_p), ZERO), spent_b - done_b, amount)
+    card = _successor(_locked(first.card_id))
+    return _move(card, amount - bonus, bonus, kind=EntryKind.RETURN, at=at, receipt=ret, store=store,
+                 operator=clerk, reason=_("Return of receipt %(number)s") % {"number": original.number})
+
+
+# -------------------------------------------------------------------------------- freeze, lost card, refund
+
+
+def _card_for_write(card: StoredValueCard) -> StoredValueCard:
+    lock_account(card.member_id)
+    return _locked(card.pk)
+
+
+@transaction.atomic
+def freeze(*, card: StoredValueCard, by: Staff | None, reason: str, store: Store | None = None) -> StoredValueCard:
+    """Stop a card at once (reported lost, a dispute): no spend or top-up until it is unfrozen or moved."""
+    _require_staff_at(by, store)
+    if not reason.strip():
+        raise StoredValueError("reason_required", _("Give a reason."), "reason")
+    card = _card_for_write(card)
+    if card.status != CardState.ACTIVE:
+        raise StoredValueError("stored_value_not_active", _("Stored-value card %(number)s is not active.") % {
+            "number": card.number}, "card")
+    card.status, card.frozen_reason = CardState.FROZEN, reason.strip()[:200]
+    card.save(update_fields=["status", "frozen_reason"])
+    return card
+
+
+@transaction.atomic
+def unfreeze(*, card: StoredValueCard, by: Staff | None, store: Store | None = None) -> StoredValueCard:
+    _require_staff_at(by, store)
+    card = _card_for_write(card)
+    if card.status != CardState.FROZEN:
+        raise StoredValueError("stored_value_not_frozen", _("Stored-value card %(number)s is not frozen.") % {
+            "number": card.number}, "card")
+    card.status, card.frozen_reason = CardState.ACTIVE, ""
+    card.save(update_fields=["status", "frozen_reason"])
+    return card
+
+
+@transaction.atomic
+def transfer(*, card: StoredValueCard, by: Staff | None, store: Store | None = None,
+             at: dt.datetime | None = None) -> StoredValueCard:
+    """A lost card: closed at once, a new card issued, the whole balance (principal and bonus) moved to it."""
+    _require_staff_at(by, store)
+    at = at or timezone.now()
+    old = _card_for_write(card)
+    if old.status == CardState.CLOSED:
+        raise StoredValueError("stored_value_closed", _("Stored-value card %(number)s is closed.") % {
+            "number": old.number}, "card")
+    principal, bonus = old.principal, old.bonus
+    old.status = CardState.CLOSED
+    old.save(update_fields=["status"])
+    new = StoredValueCard.objects.create(
+        number=f"SV{reserve_numbers('stored_value_card')[0]:010d}", member_id=old.member_id, scope=old.scope,
+        named=old.named, principal=ZERO, bonus=ZERO, expires_on=old.expires_on, created_at=at)
+    StoredValueCard.objects.filter(pk=old.pk).update(replaced_by=new)
+    old.replaced_by = new
+    reason = _("Card %(old)s reported lost: balance moved to %(new)s") % {"old": old.number, "new": new.number}
+    _move(old, -principal, -bonus, kind=EntryKind.TRANSFER_OUT, at=at, store=store, operator=by, reason=reason)
+    _move(new, principal, bonus, kind=EntryKind.TRANSFER_IN, at=at, store=store, operator=by, reason=reason)
+    return new
+
+
+@transaction.atomic
+def request_refund(*, card: StoredValueCard, by: Staff | None, reason: str,
+                   store: Store | None = None) -> StoredValueRefund:
+    """The member asks for the balance back: a request HQ approves (principal paid back, bonus forfeited)."""
+    _require_staff_at(by, store)
+    if not reason.strip():
+        raise StoredValueError("reason_required", _("Give a reason."), "reason")
+    card = _card_for_write(card)
+    if card.status == CardState.CLOSED:
+        raise StoredValueError("stored_value_closed", _("Stored-value card %(number)s is closed.") % {
+            "number": card.number}, "card")
+    if StoredValueRefund.objects.filter(card=card, status=RefundState.PENDING).exists():
+        raise StoredValueError("refund_pending", _("A refund of this card is already awaiting approval."), "card")
+    return StoredValueRefund.objects.create(card=card, reason=reason.strip()[:200], store=store,
+                                            requested_by=by, requested_at=timezone.now())
+
+
+def _pending(refund: StoredValueRefund) -> StoredValueRefund:
+    refund = StoredValueRefund.objects.select_for_update().get(pk=refund.pk)
+    if refund.status != RefundState.PENDING:
+        raise StoredValueError("refund_decided", _("This refund was already decided."), "refund")
+    return refund
+
+
+@transaction.atomic
+def approve_refund(*, refund: StoredValueRefund, by: Staff, method: str,
+                   at: dt.datetime | None = None) -> StoredValueRefund:
+    """HQ approves: the principal on the card now is paid back with `method`, the bonus is forfeited."""
+    require(can_edit_programme(by))
+    at = at or timezone.now()
+    paying = _paying_method(method)
+    card = _card_for_write(refund.card)
+    refund = _pending(refund)
+    principal, bonus = card.principal, card.bonus
+    if principal:
+        _move(card, -principal, ZERO, kind=EntryKind.REFUND, at=at, method=paying, store=refund.store, operator=by,
+              reason=_("Refund approved: %(reason)s") % {"reason": refund.reason})
+    if bonus:
+        _move(card, ZERO, -bonus, kind=EntryKind.FORFEIT, at=at, store=refund.store, operator=by,
+              reason=_("Bonus forfeited on refund"))
+    refund.status, refund.decided_by, refund.decided_at = RefundState.APPROVED, by, at
+    refund.principal_refunded, refund.bonus_forfeited, refund.method = principal, bonus, paying
+    refund.save()
+    return refund
+
+
+@transaction.atomic
+def reject_refund(*, refund: StoredValueRefund, by: Staff) -> StoredValueRefund:
+    require(can_edit_programme(by))
+    refund = _pending(refund)
+    refund.status, refund.decided_by, refund.decided_at = RefundState.REJECTED, by, timezone.now()
+    refund.save(update_fields=["status", "decided_by", "decided_at"])
+    return refund

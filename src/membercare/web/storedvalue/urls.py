@@ -1,0 +1,9 @@
+"""URLs of the stored-value pages (included by web/urls.py)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("members/<int:pk>/stored-value/top-up/", views.stored_value_top_up, name="stored_value_top_up"),
+]
