@@ -10,7 +10,8 @@ import datetime as dt
 from django.utils import timezone
 
 from membercare.care.daily import care_daily
-from membercare.care.models import CareEvent, DailyRun, Task
+from membercare.care.models import CareCursor, CareEvent, DailyRun, Task
+from membercare.care.purchase_days import BRAND_CURSOR, CURSOR, STATS_CURSOR
 from membercare.org.models import Brand, Role, Staff
 
 HISTORY_DAYS = 7  # nights of the care job before the demo's today
@@ -58,5 +59,8 @@ def demo_care(today: dt.date | None = None) -> dict[str, int]:
     for days_ago in range(HISTORY_DAYS, 0, -1):
         care_daily(today - dt.timedelta(days=days_ago))
     _work_the_past(today)
+    # The past nights ran with every receipt of the demo already there (a real chain's arrive day by day), so
+    # the incremental step would not see the purchases made after them: today's run recomputes in full.
+    CareCursor.objects.filter(name__in=[CURSOR, STATS_CURSOR, BRAND_CURSOR]).delete()
     run = care_daily(today)
     return {"care_tasks": Task.objects.count(), "care_steps": len(DailyRun.objects.get(pk=run.pk).steps)}
