@@ -8,10 +8,10 @@
 A chain's first night after importing its members: the care tables are empty and `VACUUM (ANALYZE)` (as
 bench_generate ends, and as autovacuum does on a new installation) has told the planner they hold 0 rows. The
 benchmark empties the segments, their history and the cursors, analyses the empty tables, then runs
-segments_compute for the day in a transaction it rolls back (the care tables are left empty: the next daily run
-is a first night again) and prints each statement over 0.1 s and each stage. Reference in the same run: the plain query over all receipts per member of
-bench_care_daily.py. Before the fix the history INSERT was quadratic in members (it read the table it filled:
-100k members 223 s); it must stay linear.
+segments_compute for the day in a transaction it rolls back (the care tables are left empty: the next daily
+run is a first night again) and prints each statement over 0.1 s and each stage. Reference in the same run:
+the plain query over all receipts per member of bench_care_daily.py. Before the fix the history INSERT was
+quadratic in members (it read the table it filled: 100k members 223 s); it must stay linear.
 """
 
 from __future__ import annotations
