@@ -156,3 +156,27 @@ def period_totals(start: dt.date, end: dt.date, *, store_ids: Iterable[int] | No
         refunds=Sum("principal", filter=Q(kind=k.REFUND)))
     return {"top_ups": _m(s["top_ups"]), "spends": _m(-_m(s["spend_p"]) - _m(s["spend_b"])),
             "refunds": _m(-_m(s["refunds"])), "recognised": _m(-_m(s["spend_p"]) - _m(s["return_p"]))}
+
+
+def finance_day(day: dt.date, *, store_ids: list[int] | None = None) -> dict:
+    """What the finance page and its .xlsx show for `day`: the liability at the end of the day per store
+    (store_ids: a manager's stores; None: the chain, entries without a store included) and per scope, the
+    day's movements per kind and the revenue recognised. Money in yuan, 2 places."""
+    from membercare.org.models import Brand, Store
+
+    by_store = outstanding_by_store(day, store_ids=store_ids)
+    names = dict(Store.objects.filter(pk__in=[k for k in by_store if k is not None]).values_list("pk", "name"))
+    codes = dict(Store.objects.filter(pk__in=[k for k in by_store if k is not None]).values_list("pk", "code"))
+    stores = sorted(({"store_id": k, "code": codes.get(k, ""), "name": names.get(k, ""), "principal": o.principal,
+                      "bonus": o.bonus, "total": o.total} for k, o in by_store.items()),
+                    key=lambda r: (r["store_id"] is None, r["code"]))
+    by_scope = outstanding_by_scope(day, store_ids=store_ids)
+    brands = dict(Brand.objects.filter(code__in=[k for k in by_scope if k]).values_list("code", "name"))
+    scopes = sorted(({"scope": k, "name": brands.get(k, k), "principal": o.principal, "bonus": o.bonus,
+                      "total": o.total} for k, o in by_scope.items()), key=lambda r: r["scope"])
+    moved = movements(day, day, store_ids=store_ids)[0]
+    kinds = [{"kind": k, "label": label, "principal": moved.p(k), "bonus": moved.b(k), "count": moved.count.get(k, 0)}
+             for k, label in EntryKind.choices]
+    total = outstanding(day, store_ids=store_ids)
+    return {"day": day, "stores": stores, "scopes": scopes, "total": total, "kinds": kinds, "moved": moved,
+            "totals": period_totals(day, day, store_ids=store_ids)}
