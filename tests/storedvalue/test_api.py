@@ -75,3 +75,23 @@ def test_a_spend_beyond_the_balance_is_refused_with_the_reason(pos, member, cloc
     status, body = pos.checkout(("SHIRT", 1), payments=[{"method": "stored_value"}])
     assert status == 422 and body["code"] == "stored_value_insufficient" and "100.00" in body["message"]
     assert card_of(member).balance == D("100.00") and not Receipt.objects.exists()
+
+
+def test_the_members_stored_value_movements_paginated_and_bounded(pos, member, clock):  # noqa: F811
+    clock(2026, 6, 1)
+    for amount in ("1000.00", "200.00", "300.00"):
+        status, _body = pos.post(f"members/{member.member_no}/stored-value/top-up",
+                                 {"amount": amount, "method": "wechat_pay"}, idem=uuid.uuid4().hex)
+        assert status == 201
+    url = f"members/{member.member_no}/stored-value/movements"
+    status, page1 = pos.get(url, {"page_size": 2})
+    assert status == 200 and page1["total"] == 3 and len(page1["entries"]) == 2
+    assert [e["amount"] for e in page1["entries"]] == ["300.00", "200.00"]  # newest first
+    _s, page2 = pos.get(url, {"page_size": 2, "page": 2})
+    [first] = page2["entries"]
+    assert (first["kind"], first["principal"], first["bonus"]) == ("top_up", "1000.00", "100.00")
+    assert first["card"].startswith("SV") and first["kind_label"]
+    status, body = pos.get(url, {"page_size": 101})
+    assert status == 422 and body["code"] == "invalid_parameter"
+    status, body = pos.get("members/NOSUCH/stored-value/movements")
+    assert status == 404

@@ -75,3 +75,17 @@ def test_stored_value_above_the_amount_due_is_refused_at_the_counter(counter, ch
                                                  action="post", payment_method="stored_value"))
     assert r.status_code == 422 and "储值卡余额仅剩 ¥2100.00" in r.content.decode()
     assert not Receipt.objects.exists() and StoredValueCard.objects.get(member=member).balance == D("2100.00")
+
+
+def test_every_movement_is_in_the_members_timeline(client, chain, member, hq):
+    from membercare.members.selectors import member_timeline
+    from membercare.storedvalue import services as sv
+
+    card = sv.top_up(member=member, amount=Decimal("1000.00"), method="cash", store=chain.shop, by=chain.clerk).card
+    refund = sv.request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
+    sv.approve_refund(refund=refund, by=hq, method="cash")
+    kinds = [e.title for e in member_timeline(member) if e.kind == "stored_value"]
+    assert len(kinds) == 3  # top-up, refund of the principal, bonus forfeited
+    client.force_login(chain.clerk)
+    html = client.get(reverse("member_detail", args=[member.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert html.count('data-kind="stored_value"') == 3 and card.number in html

@@ -69,6 +69,7 @@ def chain_dashboard(filters: Filters, point_value: Decimal | None = None) -> dic
     points = measures.points_summary(scope, point_value)
     point_months = measures.points_by_month(scope)
     tasks = measures.tasks_by_clerk(scope)
+    stored = measures.stored_value_summary(scope)
     week_labels = [w["week"].isoformat() for w in weeks]
     charts = [
         chart("sales", _("Sales per week"), "bar", week_labels,
@@ -130,6 +131,9 @@ def chain_dashboard(filters: Filters, point_value: Decimal | None = None) -> dic
         ("points_redeemed", _("Points redeemed"), points["redeemed"], "number"),
         ("points_outstanding", _("Points outstanding"), points["outstanding"], "number"),
         ("points_liability", _("Points liability"), points["liability"], "money"),
+        ("sv_top_ups", _("Top-ups"), stored["top_ups"], "money"),
+        ("sv_spends", _("Stored value spent"), stored["spends"], "money"),
+        ("sv_refunds", _("Balances refunded"), stored["refunds"], "money"),
     ]
     return {"tiles": [tile(*t) for t in tiles],
             "charts": charts, "sales": sales, "segments": seg, "churn": churn, "points": points, "tasks": tasks,

@@ -555,3 +555,14 @@ def clerk_members(clerk_id: int) -> dict[str, int]:
 
     rows = Member.objects.filter(owner_id=clerk_id).values("segments__lifecycle").annotate(n=Count("pk"))
     return {r["segments__lifecycle"] or "": r["n"] for r in rows}
+
+
+# ---- stored value -----------------------------------------------------------------------------------------
+
+def stored_value_summary(scope: Scope) -> dict[str, Decimal]:
+    """Top-ups (principal paid in), stored value spent, balances refunded and revenue recognised in the period
+    at the scope's stores (where the money moved), live from the ledger: storedvalue.liability.period_totals
+    is the one definition, the stored-value books page reads it too."""
+    from membercare.storedvalue.liability import period_totals
+
+    return period_totals(scope.start, scope.end, store_ids=scope.store_ids)

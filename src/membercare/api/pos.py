@@ -338,3 +338,29 @@ def stored_value_top_up(request, member_no: str, payload: s.TopUpIn, idempotency
 
     return idempotent(request, key=key, endpoint=f"top_up:{member_no}", body=payload.model_dump(mode="json"),
                       run=run)
+
+
+@router.get("/members/{member_no}/stored-value/movements", response={200: s.StoredValueMovementsOut, **ERRORS},
+            summary="Stored-value movements")
+def stored_value_movements(request, member_no: str, page: int = 1, page_size: int = 20):
+    """Every movement on the member's stored-value cards (top-ups, spends, returns, refunds, forfeits, moves
+    of a lost card), newest first, paginated (page_size at most 100). Only of a member the key's brand knows."""
+    from membercare.storedvalue.models import EntryKind
+    from membercare.storedvalue.selectors import member_entries
+
+    member = _member(member_no, _store(request))
+    if not 1 <= page <= 100_000 or not 1 <= page_size <= 100:
+        raise ApiError(422, "invalid_parameter",
+                       _("page must be between 1 and 100000 and page_size between 1 and 100."),
+                       "page_size" if 1 <= page <= 100_000 else "page")
+    entries = member_entries(member.pk)
+    start = (page - 1) * page_size
+    kinds = dict(EntryKind.choices)
+    return {
+        "member_no": member.member_no, "page": page, "page_size": page_size, "total": entries.count(),
+        "entries": [{"id": e.pk, "card": e.card.number, "kind": e.kind, "kind_label": str(kinds.get(e.kind, e.kind)),
+                     "principal": money(e.principal), "bonus": money(e.bonus), "amount": money(e.amount),
+                     "created_at": e.created_at, "store": e.store.code if e.store_id else None,
+                     "receipt": e.receipt.number if e.receipt_id else None, "reason": e.reason}
+                    for e in entries[start:start + page_size]],
+    }

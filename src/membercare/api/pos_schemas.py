@@ -217,3 +217,25 @@ class PointsOut(Schema):
     page_size: int
     total: int
     entries: list[PointsEntryOut]
+
+
+class StoredValueEntryOut(Schema):
+    id: int
+    card: str
+    kind: str
+    kind_label: str
+    principal: str
+    bonus: str
+    amount: str
+    created_at: dt.datetime
+    store: str | None
+    receipt: str | None
+    reason: str
+
+
+class StoredValueMovementsOut(Schema):
+    member_no: str
+    page: int
+    page_size: int
+    total: int
+    entries: list[StoredValueEntryOut]

@@ -60,6 +60,11 @@ def can_administer(user: Staff) -> bool:
     return _role(user) in ADMIN_ROLES
 
 
+def can_see_stored_value_books(user: Staff) -> bool:
+    """The stored-value liability, movements and reconciliation: HQ chain-wide, managers their stores."""
+    return _role(user) in EXPORT_ROLES
+
+
 def can_work_members(user: Staff) -> bool:
     """Look up, register and edit members: every role (members are chain-wide)."""
     return _role(user) is not None

@@ -161,4 +161,5 @@ def member_changes(member: Member) -> QuerySet[MemberChange]:
 TIMELINE_LABELS = {
     "purchase": _("Purchase"), "return": _("Return"), "contact": _("Contact"),
     "complaint": _("Complaint"), "message": _("Message"), "change": _("Archive"),
+    "stored_value": _("Stored value"),  # storedvalue registers the source
 }

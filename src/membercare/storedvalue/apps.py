@@ -8,6 +8,10 @@ class StoredValueConfig(AppConfig):
     verbose_name = _("Stored value")
 
     def ready(self) -> None:
-        from .sale import register_providers
+        from membercare.core.timeline import register_timeline_source
 
+        from .sale import register_providers
+        from .selectors import member_stored_value_events
+
+        register_timeline_source("stored_value", member_stored_value_events)  # every movement on the profile
         register_providers()  # stored value as a tender of the sale pipeline

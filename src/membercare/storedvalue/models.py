@@ -135,3 +135,28 @@ class StoredValueRefund(models.Model):
         verbose_name_plural = _("stored-value refunds")
         constraints = [models.UniqueConstraint(fields=["card"], condition=Q(status="pending"),
                                                name="sv_refund_one_pending_per_card")]
+
+
+class StoredValueReconciliation(models.Model):
+    """One run of the daily reconciliation (storedvalue.reconcile): every card's ledger summed against its
+    balance columns, and the chain's balances against the ledger's liability. `differences` lists what did not
+    match (at most 100 cards, then the count); empty when the books agree."""
+
+    day = models.DateField(_("day"))
+    ran_at = models.DateTimeField(_("run at"))
+    cards_checked = models.PositiveIntegerField(_("cards checked"), default=0)
+    cards_off = models.PositiveIntegerField(_("cards that differ"), default=0)
+    balances_total = models.DecimalField(_("sum of the balances"), max_digits=14, decimal_places=2, default=0)
+    ledger_total = models.DecimalField(_("sum of the ledger"), max_digits=14, decimal_places=2, default=0)
+    liability_on_day = models.DecimalField(_("liability at the end of the day"), max_digits=14, decimal_places=2,
+                                           default=0)
+    differences = models.JSONField(_("differences"), default=list)
+
+    class Meta:
+        verbose_name = _("stored-value reconciliation")
+        verbose_name_plural = _("stored-value reconciliations")
+        ordering = ["-ran_at", "-pk"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences

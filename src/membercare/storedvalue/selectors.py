@@ -44,3 +44,29 @@ def liability() -> Decimal:
 
 def pending_refunds() -> QuerySet[StoredValueRefund]:
     return StoredValueRefund.objects.filter(status="pending").select_related("card__member", "store", "requested_by")
+
+
+def member_entries(member_id: int) -> QuerySet[StoredValueEntry]:
+    """Every movement on the member's cards (closed ones included), newest first."""
+    return (StoredValueEntry.objects.filter(member_id=member_id)
+            .select_related("card", "receipt", "method", "store").order_by("-created_at", "-pk"))
+
+
+def member_stored_value_events(member, limit: int) -> list:
+    """The member timeline's source (registered in apps.ready): each movement of stored value."""
+    from django.utils.translation import gettext as _
+
+    from membercare.core.timeline import TimelineEvent
+
+    events = []
+    for e in member_entries(member.pk)[:limit]:
+        title = _("%(kind)s ¥%(amount)s (principal ¥%(principal)s, bonus ¥%(bonus)s), card %(card)s") % {
+            "kind": e.get_kind_display(), "amount": e.amount, "principal": e.principal, "bonus": e.bonus,
+            "card": e.card.number}
+        extra = {"store_id": e.store_id}
+        if e.receipt_id:
+            extra.update(receipt=e.receipt.number, receipt_id=e.receipt_id)
+        events.append(TimelineEvent(at=e.created_at, kind="stored_value", title=title,
+                                    detail=" · ".join(x for x in (e.store.name if e.store_id else "", e.reason) if x),
+                                    extra=extra))
+    return events

@@ -10,7 +10,12 @@ from django.utils.translation import pgettext_lazy
 
 from membercare.campaigns.services import can_run_campaigns, can_see_campaign_results
 from membercare.care.services import can_edit_care_settings, can_manage_store_tasks
-from membercare.core.permissions import can_administer, can_edit_programme, can_work_members
+from membercare.core.permissions import (
+    can_administer,
+    can_edit_programme,
+    can_see_stored_value_books,
+    can_work_members,
+)
 from membercare.prediction.selectors import can_see_at_risk
 from membercare.service.permissions import can_see_reports
 
@@ -66,6 +71,7 @@ MENU: list[tuple[Promise, list[tuple[Promise, str, str | None, tuple[str, ...]]]
     ]),
     (pgettext_lazy("menu", "Analytics"), [
         (_("Dashboard"), "dashboard", "dashboard", ("dashboard", "analytics_")),
+        (_("Stored-value books"), "stored_value_finance", "stored_value_books", ("stored_value_finance",)),
         (_("Member value prediction"), "prediction_page", "prediction", ("prediction_",)),
         (_("Birthday audit"), "birthday_audit", "programme", ("birthday_audit",)),
     ]),
@@ -113,7 +119,7 @@ def _flags(user) -> dict:
              "campaigns": can_run_campaigns(user), "campaign_results": can_see_campaign_results(user),
              "events": can_work_members(user),  # VIP events at one's stores (check-in for clerks)
              "service_reports": can_see_reports(user), "dashboard": can_work_members(user),
-             "prediction": can_see_at_risk(user)}
+             "prediction": can_see_at_risk(user), "stored_value_books": can_see_stored_value_books(user)}
     flags["outbox_only"] = flags["outbox"] and not flags["messaging"]  # messaging's pages include the outbox
     flags["results_only"] = flags["campaign_results"] and not flags["campaigns"]
     return flags

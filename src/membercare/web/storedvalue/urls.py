@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from . import views
+from . import finance, views
 
 urlpatterns = [
     path("members/<int:pk>/stored-value/top-up/", views.stored_value_top_up, name="stored_value_top_up"),
+    path("stored-value/finance/", finance.stored_value_finance, name="stored_value_finance"),
 ]
