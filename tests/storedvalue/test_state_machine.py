@@ -40,6 +40,9 @@ def q(value) -> Decimal:  # SQLite sums decimals as floats: compare in exact cen
     return (value or ZERO).quantize(CENT)
 
 
+CODE = "246813"
+
+
 class StoredValueMachine(RuleBasedStateMachine):
     chain = None  # set by the test
 
@@ -79,6 +82,8 @@ class StoredValueMachine(RuleBasedStateMachine):
         assert self.balance[member.pk] + amount + bonus <= 5000
         assert (done.principal, done.bonus) == (amount, bonus)
         self.balance[member.pk] += amount + bonus
+        if not done.card.code_hash:  # the member sets the code a spend above the limit asks for
+            sv.member_code_set(card=done.card, code=CODE, by=None)
 
     @rule(who=st.integers(0, 1), skus=st.lists(st.sampled_from(SKUS), min_size=1, max_size=3),
           share=st.sampled_from([None, D("0.3"), D("0.5"), D("1")]))
@@ -96,7 +101,7 @@ class StoredValueMachine(RuleBasedStateMachine):
             payments = [PaymentIn("stored_value", on_card), PaymentIn("alipay", due - on_card)]
         try:
             receipt = checkout_post(store=self.chain.shop, clerk=self.chain.clerk, phone=member.phone, lines=lines,
-                                    payments=payments, sold_at=at)
+                                    payments=payments, sold_at=at, member_code=CODE)
         except CheckoutError as exc:
             card = self.card(member)
             if card is None:

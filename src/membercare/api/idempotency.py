@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from membercare.loyalty import rows
 from membercare.loyalty.apikeys import ApiKeyRejected, apikey_active_params, apikey_active_sql, apikey_refusal
 from membercare.loyalty.models import ApiKey, IdempotencyRecord
-from membercare.sales.pipeline import CheckoutError
+from membercare.sales.pipeline import CheckoutError, after_rollback
 
 from .auth import key_error
 from .errors import ApiError, checkout_error_body, error_response
@@ -109,6 +109,7 @@ def idempotent(request: HttpRequest, *, key: str, endpoint: str, body: Any,
                 text = _dump(payload)
                 _record(api_key, key, endpoint, digest, status, text)
         except (CheckoutError, ApiError) as exc:  # the attempt's writes are rolled back; the refusal is the result
+            after_rollback(exc)
             status, payload = (422, checkout_error_body(exc)) if isinstance(exc, CheckoutError) else (
                 exc.status, exc.payload)
             text = _dump(payload)

@@ -285,7 +285,7 @@ def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = Idemp
             redeem_points=payload.redeem_points, group_purchase=payload.group_purchase,
             member_signed=payload.member_signed, coupon_code=payload.coupon_code, walk_in=payload.walk_in,
             payments=[core.PaymentIn(p.method, p.amount) for p in payload.payments],
-            savepoint=False)  # a refusal rolls back the whole request
+            member_code=payload.member_code, savepoint=False)  # a refusal rolls back the whole request
         # the card as it is after this sale (an upgrade included) and the balance, both known under the lock
         return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed,
                                 card=card_out(receipt.card), balance=receipt.points_balance)

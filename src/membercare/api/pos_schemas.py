@@ -56,6 +56,12 @@ class CheckoutIn(BasketIn):
                                              "privileges or coupons.")
     payments: list[PaymentIn] = Field([], max_length=10, description="How the customer paid; the amounts add up to "
                                                                       "the amount due. Empty: not recorded.")
+    member_code: str = Field("", max_length=20, description="The member's code (PIN), asked when more than the "
+                                                            "stored-value rules' member_code_above is paid with "
+                                                            "stored value. A wrong one is refused "
+                                                            "(422 member_code_wrong) and counted; after "
+                                                            "member_code_tries the code is locked "
+                                                            "(422 member_code_locked).")
     group_purchase: bool = False
     member_signed: bool = True
     clerk: str = Field("", max_length=150, description="Username of the clerk (optional).")

@@ -34,6 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -51,6 +52,16 @@ class CheckoutError(ValidationError):
         self.error_code = code
         self.text = message
         self.field = field
+
+
+def after_rollback(exc: Exception) -> None:
+    """Run a refusal's `after_rollback` write (a wrong member code's count where the database has one writer)
+    once no transaction is open any more, i.e. after the refused sale's rollback; every caller that catches a
+    refusal outside its transaction calls it (the checkout, the POS API, the counter's page)."""
+    hook = getattr(exc, "after_rollback", None)
+    if hook is not None and not connection.in_atomic_block:
+        exc.after_rollback = None
+        hook()
 
 
 @dataclass
@@ -100,6 +111,7 @@ class SaleRequest:
     redeem_points: int = 0
     coupon_code: str = ""
     payments: list[PaymentIn] = field(default_factory=list)  # how it is paid (a tender like stored value reads it)
+    member_code: str = ""  # the member's code (PIN) the stored-value tender asks for above its limit
 
 
 @dataclass

@@ -41,6 +41,7 @@ class StoredValueCard(models.Model):
     replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                     verbose_name=_("replaced by"))
     frozen_reason = models.CharField(_("reason frozen"), max_length=200, blank=True, default="")
+    code_hash = models.CharField(max_length=128, blank=True, default="")  # the member's PIN, hashed (never plain)
     code_failures = models.PositiveSmallIntegerField(default=0)  # wrong member codes in a row
     code_locked_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("issued at"))

@@ -24,7 +24,15 @@ from membercare.sales.models import ReceiptPayment
 from membercare.sales.pipeline import Adjustment, CheckoutError, money, register
 
 from .rules import METHOD_CODE, current_rules
-from .services import check_usable, live_card, return_credit, scope_of, spend_commit, split_spend
+from .services import (
+    check_usable,
+    live_card,
+    member_code_check,
+    return_credit,
+    scope_of,
+    spend_commit,
+    split_spend,
+)
 
 ZERO = Decimal("0.00")
 
@@ -35,6 +43,7 @@ class Spend:
     number: str
     principal: Decimal
     bonus: Decimal
+    coded: bool = False  # the member's code was asked and right: the count of wrong tries starts again
 
     @property
     def amount(self) -> Decimal:
@@ -74,8 +83,9 @@ class StoredValueTender(Adjustment):
         if amount > card.balance:
             raise CheckoutError("stored_value_insufficient", _("Only ¥%(n)s is left on the stored-value card.") % {
                 "n": money(card.balance)}, "payments")
+        coded = member_code_check(card, amount, getattr(sale.request, "member_code", ""), rules)
         principal, bonus = split_spend(card, amount, rules.spend_order)
-        sale.parts[self.name] = Spend(card.pk, card.number, principal, bonus)
+        sale.parts[self.name] = Spend(card.pk, card.number, principal, bonus, coded)
         unearned = {"principal": bonus, "all": ZERO, "none": amount}[rules.points_on]
         sale.unearned = getattr(sale, "unearned", ZERO) + unearned
 
@@ -85,7 +95,7 @@ class StoredValueTender(Adjustment):
             return
         receipt.stored_value_entry = spend_commit(card_id=spend.card_id, principal=spend.principal,
                                                   bonus=spend.bonus, receipt=receipt, store=sale.store,
-                                                  clerk=sale.clerk, on=sale.on)
+                                                  clerk=sale.clerk, on=sale.on, code_right=spend.coded)
 
     def reverse(self, ret) -> None:
         refunded = ReceiptPayment.objects.filter(receipt=ret.receipt, method__code=METHOD_CODE).aggregate(

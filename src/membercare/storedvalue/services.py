@@ -15,7 +15,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.db import transaction
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -217,9 +218,12 @@ def split_spend(card: StoredValueCard, amount: Decimal, order: str) -> tuple[Dec
 
 
 def spend_commit(*, card_id: int, principal: Decimal, bonus: Decimal, receipt: Receipt, store: Store | None,
-                 clerk: Staff | None, on: dt.date) -> StoredValueEntry:
-    """The sale's spend, inside its transaction (the member's lock held by the checkout)."""
+                 clerk: Staff | None, on: dt.date, code_right: bool = False) -> StoredValueEntry:
+    """The sale's spend, inside its transaction (the member's lock held by the checkout). `code_right`: the
+    member's code was right, so the count of wrong tries starts again."""
     card = check_usable(_locked(card_id), on)
+    if code_right and card.code_failures:
+        StoredValueCard.objects.filter(pk=card.pk).update(code_failures=0, code_locked_until=None)
     return _move(card, -principal, -bonus, kind=EntryKind.SPEND, at=receipt.sold_at, receipt=receipt, store=store,
                  operator=clerk, reason=_("Receipt %(number)s") % {"number": receipt.number})
 
@@ -307,6 +311,7 @@ def transfer(*, card: StoredValueCard, by: Staff | None, store: Store | None = N
     new = StoredValueCard.objects.create(
         number=f"SV{reserve_numbers('stored_value_card')[0]:010d}", member_id=old.member_id, scope=old.scope,
         named=old.named, principal=ZERO, bonus=ZERO, expires_on=old.expires_on, created_at=at)
+    StoredValueCard.objects.filter(pk=new.pk).update(code_hash=old.code_hash)  # the member's code goes along
     StoredValueCard.objects.filter(pk=old.pk).update(replaced_by=new)
     old.replaced_by = new
     reason = _("Card %(old)s reported lost: balance moved to %(new)s") % {"old": old.number, "new": new.number}
@@ -368,3 +373,117 @@ def reject_refund(*, refund: StoredValueRefund, by: Staff) -> StoredValueRefund:
     refund.status, refund.decided_by, refund.decided_at = RefundState.REJECTED, by, timezone.now()
     refund.save(update_fields=["status", "decided_by", "decided_at"])
     return refund
+
+
+# ----------------------------------------------------------------------------------------------- member code
+
+CODE_LENGTH = 6
+
+
+@transaction.atomic
+def member_code_set(*, card: StoredValueCard, code: str, by: Staff | None,
+                    store: Store | None = None) -> StoredValueCard:
+    """The member types a new code (6 digits) on the counter's keypad: kept hashed with Django's password
+    hashers, never plain; wrong tries and a lock-out start again."""
+    _require_staff_at(by, store)
+    code = (code or "").strip()
+    if len(code) != CODE_LENGTH or not code.isdigit():
+        raise StoredValueError("member_code_invalid", _("The member code is %(n)d digits.") % {"n": CODE_LENGTH},
+                               "code")
+    if len(set(code)) == 1 or code in "0123456789" or code in "9876543210":
+        raise StoredValueError("member_code_too_simple", _(
+            "This member code is too easy to guess: avoid one digit repeated or digits in a row."), "code")
+    card = _card_for_write(card)
+    if card.status == CardState.CLOSED:
+        raise StoredValueError("stored_value_closed", _("Stored-value card %(number)s is closed.") % {
+            "number": card.number}, "card")
+    card.code_hash, card.code_failures, card.code_locked_until = make_password(code), 0, None
+    card.save(update_fields=["code_hash", "code_failures", "code_locked_until"])
+    return card
+
+
+def _count_failure_sql(conn, card_id: int, tries: int, lock_until: dt.datetime, now: dt.datetime) -> int | None:
+    """One statement: a wrong try counted (a lock that ran out starts the count again), the lock set at the
+    `tries`-th; the count after it, or None when the card is not there (not visible to `conn`)."""
+    table = StoredValueCard._meta.db_table
+    until, at = conn.ops.adapt_datetimefield_value(lock_until), conn.ops.adapt_datetimefield_value(now)
+    fresh = "(code_locked_until IS NOT NULL AND code_locked_until <= %s)"
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET "
+            f"code_locked_until = CASE WHEN {fresh} THEN NULL "
+            f"WHEN code_failures + 1 >= %s THEN %s ELSE code_locked_until END, "
+            f"code_failures = CASE WHEN {fresh} THEN 1 ELSE code_failures + 1 END "
+            f"WHERE id = %s RETURNING code_failures",
+            [at, tries, until, at, card_id])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def _count_failure(card_id: int, rules: Rules, now: dt.datetime) -> int | None:
+    """Count a wrong code in its own transaction, on a connection of its own: the refused sale's rollback
+    does not undo it, and it is committed before the sale lets go of the member's lock, so the next try
+    (serialised on that lock) sees it. Where the card is not visible to another connection (written in this
+    same, uncommitted transaction) or the database refuses a second writer, it is counted here. SQLite (one
+    writer, held by the sale): None, and the refusal counts it once the sale is rolled back."""
+    lock_until = now + dt.timedelta(minutes=rules.member_code_lock_minutes)
+    tries = rules.member_code_tries
+    if connection.in_atomic_block and connection.vendor == "sqlite":
+        return None  # one writer at a time: counted after the rollback (sales.pipeline.after_rollback)
+    if connection.in_atomic_block:
+        own = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            counted = _count_failure_sql(own, card_id, tries, lock_until, now)  # autocommit: its own transaction
+        except DatabaseError:
+            counted = None
+        finally:
+            own.close()
+        if counted is not None:
+            return counted
+    with transaction.atomic():
+        return _count_failure_sql(connection, card_id, tries, lock_until, now) or 0
+
+
+def member_code_check(card: StoredValueCard, amount: Decimal, code: str, rules: Rules,
+                      now: dt.datetime | None = None) -> bool:
+    """A spend of `amount` above `member_code_above` needs the member's right code: refused (StoredValueError)
+    without a code set, while locked, without a code typed, with a wrong one (counted, locking the code after
+    `member_code_tries` wrong tries in a row for `member_code_lock_minutes`). Only a wrong try writes.
+    True when the code was asked and right."""
+    if rules.member_code_above is None or amount <= rules.member_code_above:
+        return False
+    now = now or timezone.now()
+    fresh = StoredValueCard.objects.filter(pk=card.pk).values("code_hash", "code_failures",
+                                                              "code_locked_until").first() or {}
+    above = {"n": rules.member_code_above}
+    if not fresh.get("code_hash"):
+        raise StoredValueError("member_code_not_set", _(
+            "Paying more than ¥%(n)s with stored value needs the member's code, and this member has not set one: "
+            "set it on the member's stored-value panel first.") % above, "member_code")
+    locked_until = fresh.get("code_locked_until")
+    if locked_until is not None and locked_until > now:
+        raise StoredValueError("member_code_locked", _(
+            "Too many wrong member codes: the card's code is locked until %(time)s.") % {
+            "time": timezone.localtime(locked_until).strftime("%H:%M")}, "member_code")
+    code = (code or "").strip()
+    if not code:
+        raise StoredValueError("member_code_required", _(
+            "Paying more than ¥%(n)s with stored value needs the member's code.") % above, "member_code")
+    if check_password(code, fresh["code_hash"]):
+        return True
+    failures = _count_failure(card.pk, rules, now)
+    deferred = failures is None
+    if deferred:
+        lapsed = locked_until is not None and locked_until <= now
+        failures = 1 if lapsed else fresh["code_failures"] + 1
+    left = rules.member_code_tries - failures
+    if left <= 0:
+        exc = StoredValueError("member_code_locked", _(
+            "Wrong member code. Too many wrong tries: the card's code is locked for %(n)d minutes.") % {
+            "n": rules.member_code_lock_minutes}, "member_code")
+    else:
+        exc = StoredValueError("member_code_wrong", _("Wrong member code. Tries left: %(n)d.") % {"n": left},
+                               "member_code")
+    if deferred:
+        exc.after_rollback = lambda: _count_failure(card.pk, rules, now)
+    raise exc

@@ -43,7 +43,7 @@ from membercare.loyalty.points import balance_after_receipt
 from membercare.loyalty.sale import most_points_redeemable
 from membercare.org.models import Store
 from membercare.sales.models import Receipt, ReceiptLine
-from membercare.sales.pipeline import provider_label
+from membercare.sales.pipeline import after_rollback, provider_label
 from membercare.sales.selectors import product_by_code, product_search
 from membercare.storedvalue.rules import METHOD_CODE as STORED_VALUE
 from membercare.storedvalue.selectors import card_for_store
@@ -189,7 +189,7 @@ def _post(request: HttpRequest, form: CheckoutForm, formset) -> Receipt:
     call = dict(store=store, clerk=request.user, lines=basket_lines(formset), card_number=kwargs["card_number"],
                 phone=kwargs["phone"], name=kwargs["name"], birthday_date=kwargs["birthday"],
                 walk_in=form.is_walk_in, payments=[PaymentIn(method.code)] if method else None,
-                **_request_options(form))
+                member_code=(form.cleaned_data.get("member_code") or "").strip(), **_request_options(form))
     on_card = form.cleaned_data.get("stored_value_amount")
     if on_card and method is not None and method.code != STORED_VALUE:  # split: stored value and the method
         ident = None if form.is_walk_in else identify(store=store, **kwargs)
@@ -277,6 +277,7 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
         try:
             receipt = _post(request, form, formset)
         except CheckoutError as exc:
+            after_rollback(exc)  # a wrong member code is counted after the refused sale's rollback (SQLite)
             _add(errors, exc.field, exc.text)
         else:
             return redirect("checkout_receipt", pk=receipt.pk)

@@ -21,9 +21,10 @@ from membercare.core.permissions import can_work_members, require
 from membercare.loyalty.models import IdempotencyRecord
 from membercare.members.models import Member
 from membercare.sales.models import PaymentMethod
+from membercare.storedvalue.models import StoredValueCard
 from membercare.storedvalue.rules import METHOD_CODE
 from membercare.storedvalue.selectors import card_entries, member_cards
-from membercare.storedvalue.services import StoredValueError, top_up
+from membercare.storedvalue.services import StoredValueError, member_code_set, top_up
 
 from ..checkout.views import checkout_stores
 
@@ -67,4 +68,28 @@ def stored_value_top_up(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, _("Topped up ¥%(amount)s (bonus ¥%(bonus)s): the balance of %(card)s is ¥%(balance)s.")
                      % {"amount": done.principal, "bonus": done.bonus, "card": done.card.number,
                         "balance": (done.card.principal + done.card.bonus).quantize(Decimal("0.01"))})
+    return back
+
+
+@require_POST
+def stored_value_member_code(request: HttpRequest, pk: int) -> HttpResponse:
+    """The member types a new code (twice) on the counter's keypad; kept hashed, never shown."""
+    member = get_object_or_404(Member, pk=pk)
+    require(can_work_members(request.user))
+    back = redirect(reverse("member_detail", args=[member.pk]) + "#stored-value")
+    card = StoredValueCard.objects.filter(member=member, pk=request.POST.get("card") or 0).first()
+    store = checkout_stores(request.user).filter(pk=request.POST.get("store") or 0).first()
+    if card is None or store is None:
+        messages.error(request, _("Choose a store you work at."))
+        return back
+    code, again = request.POST.get("code", ""), request.POST.get("code_again", "")
+    if code != again:
+        messages.error(request, _("The two member codes differ: type the same code twice."))
+        return back
+    try:
+        member_code_set(card=card, code=code, by=request.user, store=store)
+    except StoredValueError as exc:
+        messages.error(request, exc.text)
+        return back
+    messages.success(request, _("The member code of %(card)s is set.") % {"card": card.number})
     return back
