@@ -3,6 +3,7 @@ day's movements) and the dashboard's stored-value tiles. Screenshots go to $SV_S
 
 from decimal import Decimal
 
+from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.org.models import Role
 from membercare.storedvalue import services as sv
 from tests.browser.conftest import _django_allow_async_unsafe, browser, chromium_path, login_as, page  # noqa: F401
@@ -12,6 +13,7 @@ from tests.loyalty.conftest import chain, member  # noqa: F401
 
 
 def test_hq_reads_the_stored_value_books_and_the_dashboard_tiles(page, login_as, chain, member):  # noqa: F811
+    payment_methods_ensure_default()  # a database flushed by an earlier transactional test has the till's methods again
     hq = StaffFactory(username="hq_books", role=Role.SPECIALIST)
     sv.top_up(member=member, amount=Decimal("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk)
     sv.top_up(member=member, amount=Decimal("500.00"), method="cash", store=chain.shop2, by=hq)
