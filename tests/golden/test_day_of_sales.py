@@ -168,6 +168,8 @@ def _snapshot(answers: list[dict]) -> dict:
     since = dt.datetime.combine(DAY, dt.time(0), TZ)
     until = since + dt.timedelta(days=2)  # (the demo stamps a few rows with the real clock: not ours)
     # the event rules' task keys are CareEvent ids, which PostgreSQL's sequences make depend on earlier tests
+    # a key naming a staff id (learn_surname's "clerk:<id>"): by username, as ids differ between databases
+    clerk_keys = {f"clerk:{pk}": f"clerk:{name}" for pk, name in Staff.objects.values_list("pk", "username")}
     care_events = {str(e.pk): f"{e.kind}:{e.title}:{e.starts_on.isoformat()}" for e in CareEvent.objects.all()}
     receipts = (Receipt.objects.filter(sold_at__gte=since, sold_at__lt=until)
                 .select_related("store", "clerk", "member", "original"))
@@ -219,7 +221,8 @@ def _snapshot(answers: list[dict]) -> dict:
                                    "discount": f"{e.discount:.3f}"}
                                   for e in EventReceipt.objects.filter(receipt__number__in=numbers)
                                   .select_related("receipt", "member")), key=lambda d: d["receipt"]),
-        "tasks": sorted(({"rule": t.rule, "key": care_events.get(t.key, t.key) if t.rule in EVENT_RULES else t.key,
+        "tasks": sorted(({"rule": t.rule, "key": care_events.get(t.key, t.key) if t.rule in EVENT_RULES else
+                          clerk_keys.get(t.key, t.key),
                           "member": t.member.member_no, "store": t.store.code,
                           "assignee": t.assignee.username if t.assignee else None, "due_on": t.due_on.isoformat(),
                           "channel": t.channel, "priority": t.priority, "status": t.status}
