@@ -95,3 +95,18 @@ def test_the_members_stored_value_movements_paginated_and_bounded(pos, member, c
     assert status == 422 and body["code"] == "invalid_parameter"
     status, body = pos.get("members/NOSUCH/stored-value/movements")
     assert status == 404
+
+
+def test_movements_show_only_the_cards_the_keys_store_serves(pos, member, clock):  # noqa: F811
+    from membercare.storedvalue.models import StoredValueCard, StoredValueEntry
+
+    clock(2026, 6, 1)
+    status, _body = pos.post(f"members/{member.member_no}/stored-value/top-up",
+                             {"amount": "500.00", "method": "wechat_pay"}, idem=uuid.uuid4().hex)
+    assert status == 201
+    url = f"members/{member.member_no}/stored-value/movements"
+    assert pos.get(url)[1]["total"] == 1
+    StoredValueCard.objects.filter(member=member).update(scope="OTHERBRAND")  # another brand's card (brand scopes)
+    status, body = pos.get(url)
+    assert status == 200 and body["total"] == 0 and body["entries"] == []
+    assert StoredValueEntry.objects.filter(member=member).count() == 1

@@ -81,3 +81,8 @@ def test_a_reconciliation_difference_is_a_warning_on_the_page(client, books, hq,
     reconcile()
     html = client.get(reverse("stored_value_finance")).content.decode()
     assert "reconciliation-alarm" in html
+    # the reconciliation's chain-wide totals are HQ's: a store manager's page does not show them
+    client.force_login(StaffFactory(username="m2", role=Role.MANAGER, stores=[books.shop2]))
+    page = client.get(reverse("stored_value_finance"))
+    assert page.status_code == 200 and page.context["run"] is None
+    assert "reconciliation-alarm" not in page.content.decode()

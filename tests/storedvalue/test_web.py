@@ -74,6 +74,11 @@ def test_stored_value_above_the_amount_due_is_refused_at_the_counter(counter, ch
     r = counter.post(reverse("checkout"), form(chain, [("SUIT", 1)], token="tok-2", phone=member.phone,
                                                  action="post", payment_method="stored_value"))
     assert r.status_code == 422 and "储值卡余额仅剩 ¥2100.00" in r.content.decode()
+    # stored value chosen as the method with an amount typed below what is due: refused, never the whole amount
+    r = counter.post(reverse("checkout"), form(chain, [("SHIRT", 1)], token="tok-3", phone=member.phone,
+                                                 action="post", payment_method="stored_value",
+                                                 stored_value_amount="300.00"))
+    assert r.status_code == 422, r.status_code
     assert not Receipt.objects.exists() and StoredValueCard.objects.get(member=member).balance == D("2100.00")
 
 

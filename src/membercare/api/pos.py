@@ -290,7 +290,9 @@ def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = Idemp
         return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed,
                                 card=card_out(receipt.card), balance=receipt.points_balance)
 
-    return idempotent(request, key=key, endpoint="checkout", body=payload.model_dump(mode="json"),
+    # the member code (PIN) never enters the stored request hash: 10^6 codes would be tried against it offline
+    return idempotent(request, key=key, endpoint="checkout", body=payload.model_dump(mode="json",
+                                                                                     exclude={"member_code"}),
                       run=run)
 
 
@@ -348,12 +350,17 @@ def stored_value_movements(request, member_no: str, page: int = 1, page_size: in
     from membercare.storedvalue.models import EntryKind
     from membercare.storedvalue.selectors import member_entries
 
-    member = _member(member_no, _store(request))
     if not 1 <= page <= 100_000 or not 1 <= page_size <= 100:
         raise ApiError(422, "invalid_parameter",
                        _("page must be between 1 and 100000 and page_size between 1 and 100."),
                        "page_size" if 1 <= page <= 100_000 else "page")
-    entries = member_entries(member.pk)
+    from membercare.storedvalue.rules import current_rules
+    from membercare.storedvalue.services import scope_of
+
+    store = _store(request)
+    member = _member(member_no, store)
+    # only the cards this store serves: with brand scopes another brand's movements are not this key's to read
+    entries = member_entries(member.pk).filter(card__scope=scope_of(store, current_rules()))
     start = (page - 1) * page_size
     kinds = dict(EntryKind.choices)
     return {

@@ -40,7 +40,6 @@ from membercare.messaging.models import InboundMessage, Message, MessageStatus, 
 from membercare.org.models import Staff
 from membercare.prediction.models import MemberPrediction
 from membercare.service.models import Complaint, ComplaintState, ComplaintStep, GiftIssue, Survey
-from membercare.storedvalue.models import StoredValueCard
 
 from .models import Erasure
 
@@ -85,7 +84,7 @@ PERSONAL_DATA: dict[str, str] = {
     "events.ReferralCode": "deleted",
     "events.Referral": "kept: referral rewards' accounting",
     "prediction.MemberPrediction": "deleted",
-    "storedvalue.StoredValueCard": "kept: money the chain owes or owed (refused while principal is left: refund first)",
+    "storedvalue.StoredValueCard": "kept: money the chain owes (its number, a pseudonym, still pays or refunds it)",
     "storedvalue.StoredValueEntry": "kept: the ledger (the chain's books)",
     "storedvalue.StoredValueRefund": "kept: the refund's approval (no personal data)",
     "privacy.Erasure": "kept: the evidence of the erasure (no personal data)",
@@ -132,10 +131,6 @@ def member_erase(*, member: Member, by: Staff, reason: str, confirm_member_no: s
     # receipt, a ledger entry) do not wait for
     account = lock_account(member.pk)
     member = Member.all_objects.select_for_update(no_key=True).get(pk=member.pk)
-    if StoredValueCard.objects.filter(member=member, principal__gt=0).exists():
-        # the member's own money: paid back (an approved refund of the balance) before the person is erased
-        raise ValidationError({"confirm_member_no": _(
-            "The member still has money on a stored-value card: refund the balance first, then erase.")})
     if member.erased_at is not None:
         raise ValidationError({"confirm_member_no": _("This member's personal data was already erased.")})
     now = timezone.now()

@@ -397,7 +397,12 @@ def member_code_set(*, card: StoredValueCard, code: str, by: Staff | None,
     if card.status == CardState.CLOSED:
         raise StoredValueError("stored_value_closed", _("Stored-value card %(number)s is closed.") % {
             "number": card.number}, "card")
-    card.code_hash, card.code_failures, card.code_locked_until = make_password(code), 0, None
+    if store is not None and card.scope != scope_of(store, current_rules()):
+        raise StoredValueError("stored_value_other_scope", _(
+            "Stored-value card %(number)s is not served at this store.") % {"number": card.number}, "card")
+    # a new code starts the count again, but an active lock-out stays until it runs out (no bypass by resetting)
+    locked = card.code_locked_until if card.code_locked_until and card.code_locked_until > timezone.now() else None
+    card.code_hash, card.code_failures, card.code_locked_until = make_password(code), 0, locked
     card.save(update_fields=["code_hash", "code_failures", "code_locked_until"])
     return card
 

@@ -198,6 +198,8 @@ def _post(request: HttpRequest, form: CheckoutForm, formset) -> Receipt:
             raise CheckoutError("stored_value_over_due", _("Stored value can pay at most the ¥%(due)s due.") % {
                 "due": due}, "stored_value_amount")
         call["payments"] = [PaymentIn(STORED_VALUE, on_card), PaymentIn(method.code, due - on_card)]
+    elif on_card and method is not None:  # stored value alone, with the amount typed: that amount, never more
+        call["payments"] = [PaymentIn(STORED_VALUE, on_card)]  # not the amount due: refused (payments_mismatch)
     return _once(store, f"web-checkout:{token}", lambda: checkout_post(**call)) if token else checkout_post(**call)
 
 

@@ -57,5 +57,6 @@ def stored_value_finance(request: HttpRequest) -> HttpResponse:
         return FileResponse(write_xlsx(_sheets(data)), as_attachment=True,
                             filename=f"stored-value-{day:%Y%m%d}.xlsx", content_type=XLSX)
     return render(request, "web/storedvalue/finance.html", {
-        "data": data, "day": day, "problem": problem, "chain_wide": chain_wide, "run": latest_run(),
+        "data": data, "day": day, "problem": problem, "chain_wide": chain_wide,
+        "run": latest_run() if chain_wide else None,  # chain-wide totals: not a store manager's to read
     })
