@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import IO, Any
 from xml.sax.saxutils import quoteattr
 
+CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # an .xlsx download
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 Sheet = tuple[str, list[Any], Iterable[list[Any]]]  # (title, headers, rows)

@@ -11,11 +11,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from membercare.core.permissions import can_erase_members, require
+from membercare.core.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
 from membercare.members.models import Member
 from membercare.privacy.exports import member_data_export
 from membercare.privacy.services import PERSONAL_DATA, REASON_MAX, member_erase
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class EraseForm(forms.Form):
@@ -29,7 +28,7 @@ def member_data_download(request: HttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(Member, pk=pk)
     out = member_data_export(member=member, by=request.user)
     filename = f"member-{member.member_no}-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
-    return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX)
+    return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE)
 
 
 def member_erase_page(request: HttpRequest, pk: int) -> HttpResponse:
