@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "membercare.prediction",
     "membercare.privacy",
     "membercare.web",
+    "membercare.membercentre",
     "membercare.api",
     "membercare.demo",
 ]

@@ -1,0 +1,29 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from membercare.members.models import Gender
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(label=_("Mobile phone"), max_length=20,
+                            widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=_("Verification code"), max_length=6, min_length=6,
+                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
+                                                         "pattern": "[0-9]*"}))
+
+
+class JoinForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=50)
+    phone = forms.CharField(label=_("Mobile phone"), max_length=20,
+                            widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+    birthday = forms.DateField(label=_("Birthday (solar)"), widget=forms.DateInput(attrs={"type": "date"}))
+    gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=forms.RadioSelect)
+    consent_sms = forms.BooleanField(label=_("New arrivals and offers by SMS"), required=False)
+    consent_phone = forms.BooleanField(label=_("Calls from my clerk"), required=False)
+    consent_wechat = forms.BooleanField(label=_("Messages on WeChat"), required=False)
+    consent_email = forms.BooleanField(label=_("Email"), required=False)
+    privacy = forms.BooleanField(label=_("I have read the privacy notice and agree that my details are kept for "
+                                         "membership services"), required=True)

@@ -1,0 +1,201 @@
+"""The member centre's pages under /m/ (issue 22): sign-in by SMS code, joining by a poster, the electronic card.
+
+Mobile-first and light: no framework, one small stylesheet, the card's QR code drawn on the server as SVG
+(segno) and refreshed by a few lines of script. Members have their own session (cookie `mc_member`, path
+/m/; membercentre.models.MemberSession), never a staff session: the staff login middleware lets /m/ through
+and every page here checks the member's session itself."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import segno
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from membercare.core.phone import normalize_phone
+from membercare.members.cardcode import WINDOW_SECONDS, card_code
+from membercare.members.models import Member
+from membercare.members.validation import clean_member_data
+from membercare.messaging.otp import CodeRefused, code_send, code_verify
+
+from .forms import CodeForm, JoinForm, PhoneForm
+from .selectors import card_page, session_of
+from .services import member_join, poster_from_token, session_end, session_start, session_touch
+
+COOKIE = "mc_member"
+COOKIE_PATH = "/m/"
+_PENDING_SALT = "membercare.membercentre.pending"
+PENDING_SECONDS = 15 * 60  # a started sign-in or join is finished within this
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return (request.META.get("REMOTE_ADDR") or "")[:45]
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def member_required(view):
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        session = session_of(request.COOKIES.get(COOKIE, ""))
+        if session is None:
+            return redirect("m_signin")
+        session_touch(session)
+        request.member_session = session
+        request.member = session.member
+        return _no_store(view(request, *args, **kwargs))
+    return wrapped
+
+
+def _signed_in(request: HttpRequest, member) -> HttpResponse:
+    key = session_start(member=member, ip=_client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""))
+    response = redirect("m_card")
+    response.set_cookie(COOKIE, key, max_age=30 * 86400, path=COOKIE_PATH, httponly=True, samesite="Lax",
+                        secure=settings.SESSION_COOKIE_SECURE)
+    return response
+
+
+def signin(request: HttpRequest) -> HttpResponse:
+    """/m/: the phone number; a code goes to it by SMS (the same answer whether or not a member has it)."""
+    if session_of(request.COOKIES.get(COOKIE, "")) is not None:
+        return redirect("m_card")
+    form = PhoneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sent = code_send(form.cleaned_data["phone"], "member_login", ip=_client_ip(request))
+        except CodeRefused as exc:
+            form.add_error("phone", exc.message)
+        else:
+            token = signing.dumps({"p": sent.phone}, salt=_PENDING_SALT)
+            return redirect(f"{request.path}code/?t={token}")
+    return _no_store(render(request, "membercentre/signin.html", {"form": form}))
+
+
+def _pending(request: HttpRequest) -> dict | None:
+    token = request.POST.get("t") or request.GET.get("t") or ""
+    if len(token) > 2000:
+        return None
+    try:
+        return signing.loads(token, salt=_PENDING_SALT, max_age=PENDING_SECONDS)
+    except signing.BadSignature:
+        return None
+
+
+def signin_code(request: HttpRequest) -> HttpResponse:
+    """/m/code/: the code from the SMS; right → signed in."""
+    pending = _pending(request)
+    if pending is None or "p" not in pending:
+        return redirect("m_signin")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        member = Member.objects.filter(phone=pending["p"]).first()
+        if member is not None and code_verify(pending["p"], "member_login", form.cleaned_data["code"], member=member):
+            return _signed_in(request, member)
+        form.add_error("code", _("The code is wrong or no longer valid: check the SMS or ask for a new code."))
+    return _no_store(render(request, "membercentre/code.html", {
+        "form": form, "token": request.POST.get("t") or request.GET.get("t"), "phone": _masked(pending["p"])}))
+
+
+def _masked(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else phone
+
+
+@require_POST
+def signout(request: HttpRequest) -> HttpResponse:
+    session_end(request.COOKIES.get(COOKIE, ""))
+    response = redirect("m_signin")
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    return response
+
+
+def _qr_svg(code: str) -> str:
+    """The code as an inline SVG QR code (segno draws it from our own digits: safe to embed)."""
+    return mark_safe(segno.make(code, error="m", micro=False).svg_inline(scale=5, border=2, dark="#111"))  # noqa: S308
+
+
+@member_required
+def card(request: HttpRequest) -> HttpResponse:
+    """/m/card/: the electronic card — the code to show at the till, points, coupons, stored value, receipts,
+    events."""
+    member = request.member
+    code = card_code(member.pk)
+    return render(request, "membercentre/card.html", {
+        "member": member, "code": code, "qr": _qr_svg(code),
+        "refresh_seconds": WINDOW_SECONDS, **card_page(member)})
+
+
+@member_required
+def card_code_now(request: HttpRequest) -> HttpResponse:
+    """/m/card/code/: the current code and its QR (the card page refreshes it every 30 seconds)."""
+    code = card_code(request.member.pk)
+    return JsonResponse({"code": code, "qr": _qr_svg(code)})
+
+
+def join(request: HttpRequest) -> HttpResponse:
+    """/m/join/?p=<poster>: the four required fields, the privacy notice and consent per channel; then a code
+    to the phone proves it before anything is written."""
+    poster = poster_from_token(request.GET.get("p") or request.POST.get("p") or "")
+    if poster is None:
+        return _no_store(render(request, "membercentre/join_invalid.html", status=404))
+    form = JoinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        raw = {"name": data["name"], "phone": data["phone"], "birthday": data["birthday"].isoformat(),
+               "gender": data["gender"]}
+        try:
+            phone = normalize_phone(data["phone"])
+        except ValidationError as exc:
+            form.add_error("phone", exc)
+            phone = ""
+        existing = Member.objects.filter(phone=phone).exists() if phone else False
+        try:
+            if not phone:
+                raise CodeRefused("phone_invalid", "", "phone")
+            if not existing:
+                clean_member_data(raw)  # every field's refusal before a code is sent
+            sent = code_send(phone or data["phone"], "member_join", ip=_client_ip(request), new_phone=not existing)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        except CodeRefused as exc:
+            if exc.message:
+                form.add_error("phone", exc.message)
+        else:
+            pending = {"p": sent.phone, "d": raw, "c": {k: bool(data[k]) for k in
+                                                        ("consent_sms", "consent_phone", "consent_wechat",
+                                                         "consent_email")},
+                       "poster": request.GET.get("p") or request.POST.get("p")}
+            token = signing.dumps(pending, salt=_PENDING_SALT, compress=True)
+            return redirect(f"/m/join/code/?t={token}")
+    return _no_store(render(request, "membercentre/join.html", {
+        "form": form, "poster": poster, "p": request.GET.get("p") or request.POST.get("p")}))
+
+
+def join_code(request: HttpRequest) -> HttpResponse:
+    """/m/join/code/: the code proves the phone; then the member is registered (or, when the phone is a
+    member's already, signed in — one person, one member)."""
+    pending = _pending(request)
+    poster = poster_from_token((pending or {}).get("poster", ""))
+    if pending is None or poster is None or "d" not in pending:
+        return redirect("m_signin")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if code_verify(pending["p"], "member_join", form.cleaned_data["code"]):
+            member, _created = member_join(data={**pending["d"], "phone": pending["p"], **pending["c"]},
+                                           poster=poster)
+            return _signed_in(request, member)
+        form.add_error("code", _("The code is wrong or no longer valid: check the SMS or ask for a new code."))
+    return _no_store(render(request, "membercentre/code.html", {
+        "form": form, "token": request.POST.get("t") or request.GET.get("t"), "phone": _masked(pending["p"]),
+        "joining": True}))
