@@ -1,22 +1,27 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from membercare.members.models import Gender
 
 
-class PhoneForm(forms.Form):
+class _Form(forms.Form):
+    label_suffix = ""  # the labels stand above the inputs on a phone
+
+
+class PhoneForm(_Form):
     phone = forms.CharField(label=_("Mobile phone"), max_length=20,
                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
 
 
-class CodeForm(forms.Form):
+class CodeForm(_Form):
     code = forms.CharField(label=_("Verification code"), max_length=6, min_length=6,
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
                                                          "pattern": "[0-9]*"}))
 
 
-class JoinForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=50)
+class JoinForm(_Form):
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=50)
     phone = forms.CharField(label=_("Mobile phone"), max_length=20,
                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
     birthday = forms.DateField(label=_("Birthday (solar)"), widget=forms.DateInput(attrs={"type": "date"}))

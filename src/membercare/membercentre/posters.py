@@ -37,7 +37,7 @@ def poster(request: HttpRequest, store_id: int) -> HttpResponse:
     if request.GET.get("clerk", "").isdigit():
         clerk = get_object_or_404(visible_staff(request.user).filter(stores=store), pk=int(request.GET["clerk"]))
     url = _join_url(request, store, clerk)
-    qr = mark_safe(segno.make(url, error="m").svg_inline(scale=6, border=2))  # noqa: S308 - drawn by segno from our URL
+    qr = mark_safe(segno.make(url, error="m").svg_inline(scale=6, border=2, omitsize=True))  # noqa: S308 - drawn by segno from our URL
     return render(request, "membercentre/poster.html", {"store": store, "clerk": clerk, "url": url, "qr": qr})
 
 

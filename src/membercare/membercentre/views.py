@@ -121,7 +121,7 @@ def signout(request: HttpRequest) -> HttpResponse:
 
 def _qr_svg(code: str) -> str:
     """The code as an inline SVG QR code (segno draws it from our own digits: safe to embed)."""
-    return mark_safe(segno.make(code, error="m", micro=False).svg_inline(scale=5, border=2, dark="#111"))  # noqa: S308
+    return mark_safe(segno.make(code, error="m", micro=False).svg_inline(scale=5, border=2, dark="#111", omitsize=True))  # noqa: S308
 
 
 @member_required
