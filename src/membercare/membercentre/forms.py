@@ -2,7 +2,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from membercare.members.models import Gender
+from membercare.members.models import Gender, Member
+from membercare.service.complaints import MAX_NOTE
+from membercare.service.models import ComplaintCategory
 
 
 class _Form(forms.Form):
@@ -32,3 +34,20 @@ class JoinForm(_Form):
     consent_email = forms.BooleanField(label=_("Email"), required=False)
     privacy = forms.BooleanField(label=_("I have read the privacy notice and agree that my details are kept for "
                                          "membership services"), required=True)
+
+
+class PreferencesForm(forms.ModelForm):
+    label_suffix = ""
+
+    class Meta:
+        model = Member
+        fields = ["preferred_channel", "preferred_time", "clothing_size", "shoe_size", "consent_sms",
+                  "consent_phone", "consent_wechat", "consent_email"]
+        labels = {"consent_sms": _("New arrivals and offers by SMS"), "consent_phone": _("Calls from my clerk"),
+                  "consent_wechat": _("Messages on WeChat"), "consent_email": _("Email")}
+
+
+class FeedbackForm(_Form):
+    category = forms.ChoiceField(label=_("What is it about?"), choices=ComplaintCategory.choices)
+    description = forms.CharField(label=_("Tell us what happened"), max_length=MAX_NOTE,
+                                  widget=forms.Textarea(attrs={"rows": 5}))

@@ -22,10 +22,17 @@ from django.views.decorators.http import require_POST
 from membercare.core.phone import normalize_phone
 from membercare.members.cardcode import WINDOW_SECONDS, card_code
 from membercare.members.models import Member
+from membercare.members.services import member_update
 from membercare.members.validation import clean_member_data
+from membercare.messaging.models import MessageChannel, OptOut
 from membercare.messaging.otp import CodeRefused, code_send, code_verify
+from membercare.messaging.policy import MESSAGE_CHANNELS
+from membercare.messaging.services import opt_out
+from membercare.privacy.requests import data_request_create, member_data_requests
+from membercare.service.complaints import complaint_from_member
+from membercare.service.errors import ServiceError
 
-from .forms import CodeForm, JoinForm, PhoneForm
+from .forms import CodeForm, FeedbackForm, JoinForm, PhoneForm, PreferencesForm
 from .selectors import card_page, session_of
 from .services import member_join, poster_from_token, session_end, session_start, session_touch
 
@@ -199,3 +206,55 @@ def join_code(request: HttpRequest) -> HttpResponse:
     return _no_store(render(request, "membercentre/code.html", {
         "form": form, "token": request.POST.get("t") or request.GET.get("t"), "phone": _masked(pending["p"]),
         "joining": True}))
+
+
+@member_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    """/m/me/: contact preferences, sizes and consent per channel; stopping every message on a channel."""
+    member = request.member
+    form = PreferencesForm(request.POST or None, instance=Member.objects.get(pk=member.pk))
+    saved = False
+    if request.method == "POST" and request.POST.get("stop") in MESSAGE_CHANNELS:
+        opt_out(member, request.POST["stop"], source="member centre")
+        return redirect(f"{request.path}?stopped={request.POST['stop']}")
+    if request.method == "POST" and form.is_valid():
+        try:
+            member_update(member=member, data={k: form.cleaned_data[k] for k in PreferencesForm.Meta.fields},
+                          by=None)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            saved = True
+    stopped = set(OptOut.objects.filter(member=member).values_list("channel", flat=True))
+    channels = [(c, label, c in stopped) for c, label in MessageChannel.choices if c in MESSAGE_CHANNELS]
+    return render(request, "membercentre/preferences.html", {"form": form, "saved": saved, "channels": channels})
+
+
+@member_required
+def feedback(request: HttpRequest) -> HttpResponse:
+    """/m/feedback/: a complaint or feedback; it enters the nine steps at the member's store."""
+    form = FeedbackForm(request.POST or None)
+    filed = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            filed = complaint_from_member(member=request.member, category=form.cleaned_data["category"],
+                                          description=form.cleaned_data["description"])
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.text)
+        else:
+            form = FeedbackForm()
+    return render(request, "membercentre/feedback.html", {"form": form, "filed": filed})
+
+
+@member_required
+def my_data(request: HttpRequest) -> HttpResponse:
+    """/m/data/: ask for a copy of one's data or for erasure (PIPL); the request waits in HQ's queue."""
+    asked = None
+    if request.method == "POST":
+        try:
+            asked = data_request_create(member=request.member, kind=request.POST.get("kind", ""))
+        except ValidationError:
+            asked = None
+    return render(request, "membercentre/my_data.html", {
+        "requests": list(member_data_requests(request.member)), "asked": asked})
