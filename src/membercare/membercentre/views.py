@@ -13,13 +13,14 @@ import segno
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from membercare.core.phone import normalize_phone
+from membercare.events.models import Invitation
 from membercare.members.cardcode import WINDOW_SECONDS, card_code
 from membercare.members.models import Member
 from membercare.members.services import member_update
@@ -35,10 +36,13 @@ from membercare.service.errors import ServiceError
 from .forms import CodeForm, FeedbackForm, JoinForm, PhoneForm, PreferencesForm
 from .selectors import card_page, session_of
 from .services import member_join, poster_from_token, session_end, session_start, session_touch
+from .wechat import get_adapter, link_openid
 
 COOKIE = "mc_member"
 COOKIE_PATH = "/m/"
 _PENDING_SALT = "membercare.membercentre.pending"
+_WECHAT_SALT = "membercare.membercentre.wechat"
+WECHAT_COOKIE = "mc_wx"  # an openid met at a WeChat sign-in, waiting for a phone sign-in to link it
 PENDING_SECONDS = 15 * 60  # a started sign-in or join is finished within this
 
 
@@ -86,7 +90,46 @@ def signin(request: HttpRequest) -> HttpResponse:
         else:
             token = signing.dumps({"p": sent.phone}, salt=_PENDING_SALT)
             return redirect(f"{request.path}code/?t={token}")
-    return _no_store(render(request, "membercentre/signin.html", {"form": form}))
+    return _no_store(render(request, "membercentre/signin.html", {
+        "form": form, "wechat": get_adapter() is not None, "wechat_unlinked": bool(_pending_openid(request))}))
+
+
+def _pending_openid(request: HttpRequest) -> str | None:
+    try:
+        return signing.loads(request.COOKIES.get(WECHAT_COOKIE, "")[:500], salt=_WECHAT_SALT, max_age=PENDING_SECONDS)
+    except signing.BadSignature:
+        return None
+
+
+def wechat_start(request: HttpRequest) -> HttpResponse:
+    """/m/wechat/: to the official account's authorisation page (only when WeChat is connected)."""
+    adapter = get_adapter()
+    if adapter is None:
+        raise Http404
+    state = signing.dumps("wx", salt=_WECHAT_SALT)
+    return redirect(adapter.authorize_url(request.build_absolute_uri("/m/wechat/back/"), state))
+
+
+def wechat_back(request: HttpRequest) -> HttpResponse:
+    """/m/wechat/back/?code=&state=: signed in when the openid is a member's; else remembered (signed, 15
+    minutes) until the member signs in once by phone, which links it."""
+    adapter = get_adapter()
+    if adapter is None:
+        raise Http404
+    try:
+        signing.loads(request.GET.get("state", "")[:500], salt=_WECHAT_SALT, max_age=PENDING_SECONDS)
+    except signing.BadSignature:
+        return redirect("m_signin")
+    openid = adapter.openid_from_code(request.GET.get("code", "")[:200])
+    if not openid:
+        return redirect("m_signin")
+    member = Member.objects.filter(wechat_id=openid).first()
+    if member is not None:
+        return _signed_in(request, member)
+    response = redirect("m_signin")
+    response.set_cookie(WECHAT_COOKIE, signing.dumps(openid, salt=_WECHAT_SALT), max_age=PENDING_SECONDS,
+                        path=COOKIE_PATH, httponly=True, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
+    return response
 
 
 def _pending(request: HttpRequest) -> dict | None:
@@ -108,7 +151,12 @@ def signin_code(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         member = Member.objects.filter(phone=pending["p"]).first()
         if member is not None and code_verify(pending["p"], "member_login", form.cleaned_data["code"], member=member):
-            return _signed_in(request, member)
+            openid = _pending_openid(request)
+            if openid and not member.wechat_id:
+                link_openid(member, openid)
+            response = _signed_in(request, member)
+            response.delete_cookie(WECHAT_COOKIE, path=COOKIE_PATH)
+            return response
         form.add_error("code", _("The code is wrong or no longer valid: check the SMS or ask for a new code."))
     return _no_store(render(request, "membercentre/code.html", {
         "form": form, "token": request.POST.get("t") or request.GET.get("t"), "phone": _masked(pending["p"])}))
@@ -258,3 +306,15 @@ def my_data(request: HttpRequest) -> HttpResponse:
             asked = None
     return render(request, "membercentre/my_data.html", {
         "requests": list(member_data_requests(request.member)), "asked": asked})
+
+
+@member_required
+def event_pass(request: HttpRequest, token: str) -> HttpResponse:
+    """/m/events/<token>/: the member's own invitation as a check-in QR for the door (the token is what the
+    door's search finds); another member's token is a 404."""
+    invitation = get_object_or_404(Invitation.objects.select_related("event"), token=token[:64],
+                                   member=request.member, held_out=False)
+    qr = mark_safe(segno.make(invitation.token, error="m").svg_inline(  # noqa: S308 - drawn by segno
+        scale=5, border=2, omitsize=True))
+    return render(request, "membercentre/event_pass.html", {"invitation": invitation, "event": invitation.event,
+                                                            "qr": qr})
