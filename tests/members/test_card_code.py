@@ -43,10 +43,10 @@ def test_a_code_cannot_be_moved_to_another_member_nor_guessed(member_id, other, 
 def test_the_counter_search_finds_the_member_by_the_code(member):  # noqa: F811
     code = card_code(member.pk)
     result = member_search(code)
-    assert result.kind == "member_code" and [m.pk for m in result.members] == [member.pk]
+    assert result.kind == "card_code" and [m.pk for m in result.members] == [member.pk]
     with time_machine.travel(time.time() + 120, tick=False):
         stale = member_search(code)
-    assert stale.kind == "member_code" and stale.members == []
+    assert stale.kind == "card_code" and stale.members == []
 
 
 def test_the_counter_search_page_says_a_stale_code_is_stale(client, member):  # noqa: F811
@@ -75,7 +75,7 @@ def test_a_code_pays_one_sale_through_the_pos_api(pos, member, fresh_cache,  # n
     assert status == 201, body
     assert Receipt.objects.get(number=body["number"]).member_id == member.pk
     status, again = pos.checkout(("SHIRT", 1), card=code)
-    assert status == 422 and again["code"] == "member_code_used"
+    assert status == 422 and again["code"] == "card_code_used_up"
     with time_machine.travel(time.time() + WINDOW_SECONDS, tick=False):
         status, body = pos.checkout(("SHIRT", 1), card=card_code(member.pk))
     assert status == 201, body
@@ -87,6 +87,6 @@ def test_a_forged_or_stale_code_is_refused_and_writes_nothing(pos, member, fresh
     stale = card_code(member.pk, at=time.time() - 200)
     for code in (forged, stale):
         status, body = pos.checkout(("SHIRT", 1), card=code)
-        assert status == 422 and body["code"] == "member_code_invalid"
+        assert status == 422 and body["code"] == "card_code_invalid"
         assert "会员码" in body["message"]
     assert not Receipt.objects.exists()

@@ -30,9 +30,9 @@ class MemberRefIn(In):
     """Who buys: a card number (or the member's electronic card code); or a phone; or, when the card is
     forgotten, name + phone + birthday."""
 
-    card: str = Field("", max_length=40, description="A card number, or the member code their phone shows (MC and "
+    card: str = Field("", max_length=40, description="A card number, or the card code their phone shows (MC and "
                       "18 digits; it changes every 30 seconds, is accepted for 90 and pays one sale: "
-                      "member_code_invalid, member_code_used).")
+                      "card_code_invalid, card_code_used_up).")
     phone: str = Field("", max_length=30)
     name: str = Field("", max_length=50)
     birthday: dt.date | None = Field(None, description="The member's birthday, with name and phone.")

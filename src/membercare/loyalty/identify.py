@@ -69,10 +69,10 @@ def _member_of_code(code: str) -> int:
     """The member id of an electronic card code (members.cardcode) that may pay a sale, else the refusal."""
     member_id = card_code_member_id(code)
     if member_id is None:
-        raise CheckoutError("member_code_invalid", _("This member code is not valid or has expired: ask the member "
+        raise CheckoutError("card_code_invalid", _("This card code is not valid or has expired: ask the member "
                                                      "to refresh it on their phone."), "card")
     if card_code_used(code):
-        raise CheckoutError("member_code_used", _("This member code has already been used: ask the member to "
+        raise CheckoutError("card_code_used_up", _("This card code has already been used: ask the member to "
                                                   "refresh it on their phone."), "card")
     return member_id
 
@@ -86,7 +86,7 @@ def identify(*, store: Store, card_number: str = "", phone: str = "", name: str 
     if card_number and looks_like_card_code(card_number):
         member = Member.objects.filter(pk=_member_of_code(card_number)).first()
         if member is None:
-            raise CheckoutError("member_code_invalid", _("This member code is not valid or has expired: ask the "
+            raise CheckoutError("card_code_invalid", _("This card code is not valid or has expired: ask the "
                                                          "member to refresh it on their phone."), "card")
         cards = usable_cards(member, store, programme, on=on)
         return Identified(member, cards[0] if cards else None)
@@ -259,7 +259,7 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
     # the member looked at again, and refused as the phone now is (the card path sees the voided card above)
     if not cards and Member.all_objects.filter(pk=member.pk, erased_at__isnull=False).exists():
         if code:
-            raise CheckoutError("member_code_invalid", _("This member code is not valid or has expired: ask the "
+            raise CheckoutError("card_code_invalid", _("This card code is not valid or has expired: ask the "
                                                          "member to refresh it on their phone."), "card")
         raise CheckoutError("member_unknown", _("No member has the phone number %(phone)s.") % {"phone": phone},
                             "phone")

@@ -1,10 +1,10 @@
-"""The member's electronic card code (会员码): what the member's phone shows as a QR code and barcode, and what
+"""The member's electronic card code (会员码): what the member's phone shows as a QR code (and its digits), and what
 the counter search and the POS checkout accept in place of a card number (issue 22).
 
 `MC` + the member's id (10 digits) + a check of 8 digits = an HMAC of the id and the current 30-second window
 under a key derived from the secret key. The code changes every 30 seconds and is accepted for
 `WINDOWS` windows (up to 90 s: a slow scanner, a clock a little off), so a screenshot is useless a minute and a
-half later; one code pays one sale (`member_code_used`, recorded when the sale commits), so a photo of a code
+half later; one code pays one sale (`card_code_used_up`, recorded when the sale commits), so a photo of a code
 taken at the till cannot pay a second one. The check is 8 digits: guessing one for a member whose id is known
 is one chance in 10⁸ per try, and the counter search and the POS API are rate-limited.
 
