@@ -172,3 +172,18 @@ def test_posters_for_the_stores_a_user_may_see(client, poster):
     stranger = StaffFactory(role=Role.MANAGER, stores=[StoreFactory()])
     client.force_login(stranger)
     assert client.get(f"/member-centre/posters/{store.pk}/").status_code == 404
+
+
+def test_erasure_deletes_the_members_sessions_and_code_uses(client, member, sms):
+    from membercare.members.cardcode import card_code, card_code_use
+    from membercare.members.models import CardCodeUse
+    from membercare.privacy.services import member_erase
+
+    sign_in(client, sms)
+    assert card_code_use(card_code(member.pk), member.pk)
+    assert not card_code_use(card_code(member.pk), member.pk)  # one code, one sale
+    erasure = member_erase(member=member, by=StaffFactory(role=Role.ADMIN), reason="会员申请",
+                           confirm_member_no=member.member_no)
+    assert erasure.counts["member_centre_sessions_deleted"] == 1
+    assert not MemberSession.objects.exists() and not CardCodeUse.objects.exists()
+    assert client.get("/m/card/").status_code == 302

@@ -12,12 +12,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from membercare.core.phone import normalize_phone
-from membercare.members.cardcode import card_code_mark_used, card_code_member_id, card_code_used, looks_like_card_code
+from membercare.members.cardcode import card_code_member_id, card_code_use, card_code_used, looks_like_card_code
 from membercare.members.models import Member
 from membercare.members.validation import parse_date
 from membercare.org.models import Brand, Store
@@ -221,7 +220,6 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
         card_number = ""
         join, where = "", "m.id = %s"
         first_write = f"SELECT m.id, 0, %s FROM {members_table} m WHERE m.id = %s"
-        transaction.on_commit(lambda: card_code_mark_used(code))  # one code pays one sale
     elif card_number:
         number = normalize_card_number(card_number)
         join, where = f"JOIN {cards_table} c ON c.member_id = m.id", "c.number = %s"
@@ -244,6 +242,9 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
                          on=on, programme=programme)  # refuses the unknown card, code or phone
         locked = ident.member, lock_account(ident.member), programme, None  # (a member registered this moment)
     member, account, programme, products = locked
+    if code and not card_code_use(code, member.pk):  # one code pays one sale (a unique row in this transaction)
+        raise CheckoutError("card_code_used_up", _("This card code has already been used: ask the member to "
+                                                   "refresh it on their phone."), "card")
     if card_number:
         card, paid = _card_by_number(number, rolling_params(store, programme, at))
         refusal = _card_refusal(card, store, programme, on)

@@ -4,7 +4,8 @@ the counter search and the POS checkout accept in place of a card number (issue 
 `MC` + the member's id (10 digits) + a check of 8 digits = an HMAC of the id and the current 30-second window
 under a key derived from the secret key. The code changes every 30 seconds and is accepted for
 `WINDOWS` windows (up to 90 s: a slow scanner, a clock a little off), so a screenshot is useless a minute and a
-half later; one code pays one sale (`card_code_used_up`, recorded when the sale commits), so a photo of a code
+half later; one code pays one sale (`card_code_used_up`: a unique row, members.CardCodeUse, written in the
+sale's transaction — on every server at once; a quote or a refused sale uses nothing), so a photo of a code
 taken at the till cannot pay a second one. The check is 8 digits: guessing one for a member whose id is known
 is one chance in 10⁸ per try, and the counter search and the POS API are rate-limited.
 
@@ -14,19 +15,20 @@ the code only needs to prove that the server issued it for this member a moment 
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import re
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 WINDOW_SECONDS = 30
 WINDOWS = 3  # the current window and the two before it
 PATTERN = re.compile(r"MC(\d{10})(\d{8})")
 _SALT = "membercare.members.cardcode"
-_USED_KEY = "member-code-used:{}"
 
 
 def _check(member_id: int, window: int) -> str:
@@ -63,9 +65,26 @@ def card_code_member_id(text: str, *, at: float | None = None) -> int | None:
 
 def card_code_used(text: str) -> bool:
     """Whether this code already paid a sale."""
-    return cache.get(_USED_KEY.format(text.strip().upper())) is not None
+    from .models import CardCodeUse
+
+    return CardCodeUse.objects.filter(code=text.strip().upper()).exists()
 
 
-def card_code_mark_used(text: str) -> None:
-    """Record that the code paid a sale (kept as long as the code could still be accepted)."""
-    cache.set(_USED_KEY.format(text.strip().upper()), 1, WINDOW_SECONDS * (WINDOWS + 1))
+def card_code_use(text: str, member_id: int) -> bool:
+    """Record, in the caller's transaction, that the code pays this sale; False when it already paid one (the
+    unique row: two sales with one code at once — one wins, the other waits for it and is refused)."""
+    from .models import CardCodeUse
+
+    try:
+        with transaction.atomic():
+            CardCodeUse.objects.create(code=text.strip().upper(), member_id=member_id, used_at=timezone.now())
+    except IntegrityError:
+        return False
+    return True
+
+
+def card_codes_purge(before: dt.datetime) -> int:
+    """Forget the uses of codes that can no longer be accepted anyway (the daily job, a day later)."""
+    from .models import CardCodeUse
+
+    return CardCodeUse.objects.filter(used_at__lt=before).delete()[0]
