@@ -80,3 +80,10 @@ def test_a_forged_or_stale_code_is_refused_and_writes_nothing(pos, member):  # n
         assert status == 422 and body["code"] == "card_code_invalid"
         assert "会员码" in body["message"]
     assert not Receipt.objects.exists()
+
+
+def test_the_pos_lookup_accepts_the_code(pos, member):  # noqa: F811
+    status, body = pos.get("members/lookup", {"card": card_code(member.pk)})
+    assert status == 200 and body["member_no"] == member.member_no
+    status, body = pos.get("members/lookup", {"card": card_code(member.pk, at=time.time() - 300)})
+    assert status == 422 and body["code"] == "card_code_invalid"
