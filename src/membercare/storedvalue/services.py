@@ -533,6 +533,12 @@ def _count_failure(card_id: int, rules: Rules, now: dt.datetime) -> int | None:
         return _count_failure_sql(connection, card_id, tries, lock_until, now) or 0
 
 
+def _code_locked(until: dt.datetime) -> StoredValueError:
+    return StoredValueError("member_code_locked", _(
+        "Too many wrong member codes: the card's code is locked until %(time)s.") % {
+        "time": timezone.localtime(until).strftime("%H:%M")}, "member_code")
+
+
 SPEND_PURPOSE = "stored_value_spend"  # the one-time SMS code's purpose (messaging.otp), bound to the member
 
 
@@ -545,9 +551,7 @@ def member_code_send(*, member: Member, store: Store, by: Staff | None, ip: str 
     now = timezone.now()
     card = check_usable(live_card(member.pk, scope_of(store, current_rules())), timezone.localdate(now))
     if card.code_locked_until is not None and card.code_locked_until > now:
-        raise StoredValueError("member_code_locked", _(
-            "Too many wrong member codes: the card's code is locked until %(time)s.") % {
-            "time": timezone.localtime(card.code_locked_until).strftime("%H:%M")}, "member_code")
+        raise _code_locked(card.code_locked_until)
     if not member.phone:
         raise StoredValueError("member_phone_missing", _(
             "The member has no mobile phone on file to send a code to."), "member_code")
@@ -574,9 +578,7 @@ def member_code_check(card: StoredValueCard, amount: Decimal, code: str, rules: 
     above = {"n": rules.member_code_above}
     locked_until = fresh.get("code_locked_until")
     if locked_until is not None and locked_until > now:
-        raise StoredValueError("member_code_locked", _(
-            "Too many wrong member codes: the card's code is locked until %(time)s.") % {
-            "time": timezone.localtime(locked_until).strftime("%H:%M")}, "member_code")
+        raise _code_locked(locked_until)
     phone = fresh.get("member__phone") or ""
     pin = fresh.get("code_hash") or ""
     if not pin and not (phone and code_pending(phone, SPEND_PURPOSE, member=card.member_id, at=now)):
