@@ -11,6 +11,14 @@ UPDATE in one transaction, mounted only with MEMBERCARE_BENCH_ENDPOINT=1). The e
 --rounds slices of the --duration (this machine's speed drifts by 10-20 % over a minute; measured one after
 the other, the ratio would carry that drift). Prints req/s, p50/p95/p99 and the server's CPU per request.
 Every run adds real receipts to the benchmark database.
+
+--stored-value adds a third endpoint, taking its turns with the others: the same checkout paid with stored value
+(`payments: [{"method": "stored_value"}]`). Its members (--sv-members of the sampled ones) are topped up during
+the preparation (up to the ¥5,000 card limit, by bank card, when less than ¥4,000 is left on the card); in this
+mode both checkouts sell the same baskets, 3 items of at most ¥1,000 together at full price, so no member code
+is asked (the stored-value rules' member_code_above), to the same members. It prints stored-value req/s ÷
+checkout req/s and the p50 ratio (issue 21's target: within 15 %), and the same against a fourth endpoint, the
+checkout paid in cash (`payments: [{"method": "cash"}]`: a payment recorded, as stored value records one).
 """
 
 from __future__ import annotations
@@ -89,7 +97,46 @@ def prepare(args) -> tuple[str, list[str], list[tuple[str, str]]]:
     products = list(Product.objects.filter(brand=store.brand).values_list("sku", "full_price"))
     print(f"store {store.code} ({store.name}); {len(phones)} members with a card valid there; "
           f"{len(products)} products", flush=True)
+    if getattr(args, "stored_value", False):
+        phones = phones[:args.sv_members]
+        top_up_members(store, phones)
     return plain, phones, [(sku, str(price)) for sku, price in products]
+
+
+def top_up_members(store, phones: list[str]) -> None:
+    """Each member a stored-value balance of ¥5,000 for the run (the card's limit), topped up by bank card
+    through the service (the bonus tier adds ¥100 to ¥1,000 or more) where less than ¥4,000 is left from an earlier
+    run (a member left with less met "stored_value_insufficient" in a run: a cheap 422 counted as a request)."""
+    from decimal import Decimal
+
+    from membercare.members.models import Member
+    from membercare.storedvalue.rules import current_rules
+    from membercare.storedvalue.services import StoredValueError, live_card, scope_of, top_up
+
+    started, done = time.perf_counter(), 0
+    scope = scope_of(store, current_rules())
+    for member in Member.objects.filter(phone__in=phones):
+        card = live_card(member.pk, scope)
+        balance = card.balance if card is not None else Decimal("0.00")
+        if balance < Decimal("4000.00"):
+            try:
+                top_up(member=member, amount=Decimal("4900.00") - balance, method="bank_card", store=store)
+            except StoredValueError as exc:
+                print(f"  member {member.member_no}: {exc.error_code}", flush=True)
+                continue
+            done += 1
+    print(f"stored value: {done} of {len(phones)} members topped up in {time.perf_counter() - started:.1f} s",
+          flush=True)
+
+
+def small_baskets(products: list[tuple[str, str]], limit: str = "1000.00") -> list[list[tuple[str, str]]]:
+    """Every 3 products whose full prices add up to at most `limit` (no member code asked below it)."""
+    import itertools
+    from decimal import Decimal
+
+    cap = Decimal(limit)
+    cheap = [p for p in products if Decimal(p[1]) <= cap]
+    return [list(c) for c in itertools.combinations(cheap, 3) if sum(Decimal(p[1]) for p in c) <= cap]
 
 
 def start_server(args) -> subprocess.Popen:
@@ -302,6 +349,10 @@ def main() -> None:
     parser.add_argument("--redeem-points", type=int, default=100)
     parser.add_argument("--plain-reference", action="store_true",
                         help="also measure the reference as a plain Django view (without django-ninja)")
+    parser.add_argument("--stored-value", action="store_true",
+                        help="also measure the checkout paid with stored value (members topped up first)")
+    parser.add_argument("--sv-members", type=int, default=1500,
+                        help="members the stored-value mode sells to (each topped up during the preparation)")
     args = parser.parse_args()
 
     if not args.skip_migrate:
@@ -313,11 +364,20 @@ def main() -> None:
     rng = random.Random(7)
     auth = {"Authorization": f"Bearer {key}"}
 
-    def checkout_request():
-        lines = [{"sku": sku, "quantity": 1, "full_price": price} for sku, price in rng.sample(products, 3)]
+    baskets = small_baskets(products) if args.stored_value else []
+    if args.stored_value and not baskets:
+        raise SystemExit("no 3 products of at most ¥1,000 together")
+
+    def checkout_request(stored_value: bool = False, method: str = ""):
+        basket = rng.choice(baskets) if baskets else rng.sample(products, 3)
+        lines = [{"sku": sku, "quantity": 1, "full_price": price} for sku, price in basket]
         body = {"phone": rng.choice(phones), "lines": lines}
         if args.redeem_share and rng.random() < args.redeem_share:
             body["redeem_points"] = args.redeem_points  # a cash offset; the rest of the basket still earns
+        if stored_value:
+            body["payments"] = [{"method": "stored_value"}]  # the whole amount due from the card
+        elif method:
+            body["payments"] = [{"method": method}]  # the whole amount due, recorded as paid with `method`
         return "/api/pos/checkout", {**auth, "Idempotency-Key": uuid.uuid4().hex}, json.dumps(body).encode()
 
     def ref_request(path="/api/bench/ref"):
@@ -334,10 +394,24 @@ def main() -> None:
             endpoints.append(("reference", ref_request))
         if args.plain_reference:
             endpoints.append(("plain ref", lambda: ref_request("/api/bench-plain/ref")))
+        if args.stored_value:
+            endpoints.append(("cash paid", lambda: checkout_request(method="cash")))
+            endpoints.append(("stored val", lambda: checkout_request(stored_value=True)))
         results = measure(endpoints, args.port, args, proc.pid)
     finally:
         stop_server(proc)
-    if len(results) >= 2 and results[0]["label"] == "checkout":
+    by_label = {r["label"]: r for r in results}
+    if "stored val" in by_label and "checkout" in by_label:
+        sv, plain = by_label["stored val"], by_label["checkout"]
+        rps_ratio, p50_ratio = sv["rps"] / plain["rps"], sv["p50_ms"] / plain["p50_ms"]
+        ok = rps_ratio >= 0.85 and p50_ratio <= 1.15
+        print(f"stored value / checkout: req/s {rps_ratio:.3f}, p50 {p50_ratio:.3f}; target (within 15 %): "
+              f"{'met' if ok else 'NOT met'}")
+        if "cash paid" in by_label:
+            cash = by_label["cash paid"]
+            print(f"stored value / checkout paid in cash (a payment recorded too): req/s "
+                  f"{sv['rps'] / cash['rps']:.3f}, p50 {sv['p50_ms'] / cash['p50_ms']:.3f}")
+    if len(results) >= 2 and results[0]["label"] == "checkout" and results[1]["label"] == "reference":
         ratio = results[0]["rps"] / results[1]["rps"]
         ok = results[0]["rps"] >= 300 and results[0]["p99_ms"] < 100 and ratio >= 1 / 3
         print(f"checkout / reference = {ratio:.3f}; target (>= 300 req/s, p99 < 100 ms, >= 1/3 of the reference): "

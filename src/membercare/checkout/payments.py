@@ -37,20 +37,24 @@ def active_methods() -> list[PaymentMethod]:
     return list(PaymentMethod.objects.filter(is_active=True).order_by("position", "code"))
 
 
-def payment_rows(receipt: Receipt, to_pay: Decimal, payments: list[PaymentIn] | None) -> list[ReceiptPayment]:
+def payment_rows(receipt: Receipt, to_pay: Decimal, payments: list[PaymentIn] | None,
+                 known: dict[str, PaymentMethod] | None = None) -> list[ReceiptPayment]:
     """The receipt's payment rows for `payments` (none given: none recorded, as from a POS that does not say),
-    checked: known active methods, amounts of 0 or more with 2 places, adding up to `to_pay`."""
+    checked: known active methods, amounts of 0 or more with 2 places, adding up to `to_pay`. `known`: active
+    methods a provider already read in this sale (stored value reads its own with the card), not read again."""
     if not payments:
         return []
     if len(payments) > MAX_PAYMENTS:
         raise CheckoutError("payments_too_many", _("At most %(n)d payment methods on one receipt.") % {
             "n": MAX_PAYMENTS}, FIELD)
-    methods = {m.code: m for m in PaymentMethod.objects.filter(code__in=[p.method for p in payments],
-                                                                is_active=True)}
+    wanted = [p.method for p in payments]
+    methods = {code: m for code, m in (known or {}).items() if code in wanted}
+    missing = [code for code in wanted if code not in methods]
+    if missing:
+        methods.update({m.code: m for m in PaymentMethod.objects.filter(code__in=missing, is_active=True)})
     if not methods:
         payment_methods_ensure_default()
-        methods = {m.code: m for m in PaymentMethod.objects.filter(code__in=[p.method for p in payments],
-                                                                    is_active=True)}
+        methods = {m.code: m for m in PaymentMethod.objects.filter(code__in=wanted, is_active=True)}
     if len(payments) == 1 and payments[0].amount is None:
         payments = [PaymentIn(payments[0].method, to_pay)]
     rows, total = [], ZERO

@@ -306,9 +306,13 @@ def _receipt_lines(sale: Quote, receipt: Receipt) -> None:
 def _insert(sale: Quote, receipt: Receipt, out: SaleRows, computed, payments: list[PaymentIn] | None) -> None:
     """The receipt, its lines, the providers' linked rows, its adjustments and payments in one go."""
     adjustments = [ReceiptAdjustment(receipt=receipt, kind=name, amount=amount) for name, amount in sale.adjustments]
-    paid = payment_rows(receipt, sale.to_pay, payments)
+    paid = payment_rows(receipt, sale.to_pay, payments, getattr(sale, "known_methods", None))
     receipt.posted_payments = paid
-    changed = rows.insert_linked(receipt, [(receipt.posted_lines, "receipt_id"), (out.linked, "receipt_id"),
+    linked: dict[type, list] = {}  # one list per model (points entries, stored-value entries…)
+    for row in out.linked:
+        linked.setdefault(type(row), []).append(row)
+    changed = rows.insert_linked(receipt, [(receipt.posted_lines, "receipt_id"),
+                                           *((group, "receipt_id") for group in linked.values()),
                                            (adjustments, "receipt_id"), (paid, "receipt_id")],
                                  also=out.also, computed=("number", *computed) if computed else None,
                                  before=out.before)

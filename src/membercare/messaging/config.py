@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
         "callback": [],
         "survey": [{"rule": gettext_noop("A survey message carries the survey link."), "require": ["{link}"]}],
         "event": [],
+        "verification": [],  # transactional: the system's code message (messaging.otp)
     },
     "marketing_categories": ["new_arrivals", "promotion", "event"],
     "quiet_hours": {"start": "21:00", "end": "09:00"},

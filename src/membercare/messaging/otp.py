@@ -6,8 +6,10 @@ once. Sending is rate-limited per phone (`MEMBERCARE_OTP_PER_PHONE_MINUTE` 1 a m
 `MEMBERCARE_OTP_PER_PHONE_HOUR` 5 an hour) and per client address (`MEMBERCARE_OTP_PER_IP_HOUR` 20 an hour):
 a refusal is a `CodeRefused` with a stable code, a message in the user's language and the seconds to wait.
 
-The SMS goes through the SMS channel's backend (the outbox file, or the provider with the template code
-`MESSAGING_OTP_SMS_TEMPLATE_CODE` and the parameter `code`) right after the code is committed, not through the
+The text is the active template of category "verification" (a new installation has one: HQ may reword it and
+give the provider's template code) or a built-in one. The SMS goes through the SMS channel's backend (the outbox
+file, or the provider with the template's code or `MESSAGING_OTP_SMS_TEMPLATE_CODE`, parameters `code` and
+`minutes`) right after the code is committed, not through the
 worker's queue — a code that waits for the next batch is useless. It is recorded as a `Message` of category
 "verification" like every other message (the log, the costs), but transactional: no marketing consent is
 needed, the weekly cap, quiet hours and preferred times do not apply, and the member asked for it, so an
@@ -46,7 +48,8 @@ from membercare.members.models import Member
 from membercare.org.models import Staff, Store
 
 from .backends import SendResult, get_backend
-from .models import Category, Message, MessageChannel, MessageStatus, OneTimeCode
+from .models import Category, Message, MessageChannel, MessageStatus, MessageTemplate, OneTimeCode
+from .placeholders import render
 
 log = logging.getLogger("membercare.messaging.otp")
 CODE_LENGTH = 6
@@ -143,8 +146,12 @@ def _rate_check(phone: str, ip: str | None, now: dt.datetime) -> None:
                 "n": -(-wait // 60)}, "phone", wait)
 
 
-def _text(code: str, purpose: str, minutes: int) -> str:
-    with translation.override(settings.LANGUAGE_CODE):  # to the member, in the chain's language
+def _text(template: MessageTemplate | None, code: str, purpose: str, minutes: int) -> str:
+    """The SMS: the active "verification" template HQ may reword ({code}, {minutes}, {purpose}), else the
+    built-in text; in the chain's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        if template is not None:
+            return render(template.body, {"code": code, "minutes": minutes, "purpose": PURPOSES[purpose]})
         return _("Your verification code for %(purpose)s is %(code)s, valid for %(minutes)d minutes. Never tell "
                  "it to anyone.") % {"purpose": PURPOSES[purpose], "code": code, "minutes": minutes}
 
@@ -170,10 +177,8 @@ def _deliver(message_id: int, body: str, params: dict) -> None:
         Message.objects.filter(pk=message_id).update(status=MessageStatus.FAILED, last_error=str(result)[:300])
 
 
-def _deliver_to_new_phone(phone: str, body: str, code: str) -> None:
+def _deliver_to_new_phone(phone: str, body: str, params: dict) -> None:
     """A code to a phone no member has (joining): handed to the SMS backend as an unsaved message."""
-    template_code = getattr(settings, "MESSAGING_OTP_SMS_TEMPLATE_CODE", "")
-    params = {"code": code, **({"_template_code": template_code} if template_code else {})}
     outgoing = Message(channel=MessageChannel.SMS, category=Category.VERIFICATION, is_marketing=False, to=phone,
                        body=body, params=params)
     try:
@@ -205,20 +210,27 @@ def code_send(phone: str, purpose: str, *, member: Member | None = None, ip: str
         row = OneTimeCode.objects.create(phone=phone, purpose=purpose, member=member, ip=ip,
                                          code_hash=_hash(code, secrets.token_hex(8)), created_at=now,
                                          expires_at=now + dt.timedelta(minutes=minutes))
+        template = (MessageTemplate.objects.filter(category=Category.VERIFICATION, channel=MessageChannel.SMS,
+                                                   is_active=True).order_by("-updated_at", "-pk").first())
+        template_code = (template.sms_template_code if template else "") or getattr(
+            settings, "MESSAGING_OTP_SMS_TEMPLATE_CODE", "")
+        with translation.override(settings.LANGUAGE_CODE):
+            label = str(PURPOSES[purpose])
+        params = {"code": code, "minutes": str(minutes), "purpose": label,
+                  **({"_template_code": template_code} if template_code else {})}
         if member is None:
             if new_phone:
-                body = _text(code, purpose, minutes)
-                transaction.on_commit(lambda: _deliver_to_new_phone(phone, body, code))
+                body = _text(template, code, purpose, minutes)
+                transaction.on_commit(lambda: _deliver_to_new_phone(phone, body, params))
             return SentCode(phone, purpose, row.expires_at, new_phone, None)
-        template_code = getattr(settings, "MESSAGING_OTP_SMS_TEMPLATE_CODE", "")
-        params = {"code": code, **({"_template_code": template_code} if template_code else {})}
         message = Message.objects.create(
             member=member, channel=MessageChannel.SMS, category=Category.VERIFICATION, is_marketing=False,
-            to=phone, body=_text(MASK, purpose, minutes), params={**params, "code": MASK}, store=store,
+            template=template, to=phone, body=_text(template, MASK, purpose, minutes), params={**params, "code": MASK},
+            store=store,
             sender=sender if sender is not None and sender.pk else None, status=MessageStatus.SENDING,
             claimed_at=now, attempts=1, send_after=now, created_at=now)
         OneTimeCode.objects.filter(pk=row.pk).update(message=message)
-        body = _text(code, purpose, minutes)
+        body = _text(template, code, purpose, minutes)
         transaction.on_commit(lambda: _deliver(message.pk, body, params))
     return SentCode(phone, purpose, row.expires_at, True, message.pk)
 

@@ -39,6 +39,9 @@ PLACEHOLDERS: dict[str, Placeholder] = {
     "holiday": Placeholder(_("holiday name"), "中秋节"),
     "coupon_code": Placeholder(_("coupon code (coupon campaigns)"), "K7M2-P9QX-4HTW"),
     "coupon_until": Placeholder(_("coupon valid until"), "2026-10-31"),
+    "code": Placeholder(_("verification code (verification messages)"), "482915"),
+    "minutes": Placeholder(_("minutes the verification code is valid"), "5"),
+    "purpose": Placeholder(_("what the verification code is for"), "储值卡支付"),
 }
 
 

@@ -4,7 +4,8 @@ The till names the `stored_value` payment method with an amount in the sale's `p
 takes the whole amount due — or split with other methods). `quote` checks the member's card of the store's
 scope (usable, balance enough: under the member's lock at checkout) and decides the principal/bonus split in
 the programme's order or ratio; the part the rules say earns no points (usually the bonus) goes to
-`sale.unearned`, which points earned leave out. `commit` writes the spend in the sale's transaction. On a
+`sale.unearned`, which points earned leave out. `rows` puts the spend into the receipt's one insert (its entry and
+the card's UPDATE: no statement of its own on PostgreSQL). On a
 return, checkout.payments refunds the stored-value payment in proportion and `reverse` gives it back to the
 card (or the card that replaced it) in the spend's principal/bonus split.
 
@@ -23,14 +24,15 @@ from django.utils.translation import gettext_lazy
 from membercare.sales.models import ReceiptPayment
 from membercare.sales.pipeline import Adjustment, CheckoutError, money, register
 
-from .rules import METHOD_CODE, current_rules
+from .rules import METHOD_CODE
 from .services import (
     check_usable,
-    live_card,
     member_code_check,
     return_credit,
-    scope_of,
-    spend_commit,
+    sale_card,
+    spend_applied,
+    spend_entry,
+    spend_statement,
     split_spend,
 )
 
@@ -78,8 +80,10 @@ class StoredValueTender(Adjustment):
         if sale.member is None:
             raise CheckoutError("stored_value_member_required", _("Stored value is paid from a member's card: "
                                                                   "identify the member first."), "payments")
-        rules = current_rules()
-        card = check_usable(live_card(sale.member.pk, scope_of(sale.store, rules)), sale.on)
+        found = sale_card(sale.member.pk, sale.store)  # one statement: the card, the rules, the payment method
+        rules, card = found.rules, check_usable(found.card, sale.on)
+        if found.method is not None:  # the payment's row needs it: not read again (checkout.payments)
+            sale.known_methods = {**(getattr(sale, "known_methods", None) or {}), METHOD_CODE: found.method}
         if amount > card.balance:
             raise CheckoutError("stored_value_insufficient", _("Only ¥%(n)s is left on the stored-value card.") % {
                 "n": money(card.balance)}, "payments")
@@ -89,13 +93,16 @@ class StoredValueTender(Adjustment):
         unearned = {"principal": bonus, "all": ZERO, "none": amount}[rules.points_on]
         sale.unearned = getattr(sale, "unearned", ZERO) + unearned
 
-    def commit(self, sale, receipt) -> None:
+    def rows(self, sale, receipt, out) -> None:
+        """The spend goes with the receipt's one insert (one statement on PostgreSQL): its ledger entry linked
+        to the receipt, and the card's balances changed by an UPDATE that must change the card's row."""
         spend: Spend | None = sale.parts.get(self.name)
         if spend is None:
             return
-        receipt.stored_value_entry = spend_commit(card_id=spend.card_id, principal=spend.principal,
-                                                  bonus=spend.bonus, receipt=receipt, store=sale.store,
-                                                  clerk=sale.clerk, on=sale.on, code_right=spend.coded)
+        out.linked.append(spend_entry(card_id=spend.card_id, member_id=sale.member.pk, principal=spend.principal,
+                                      bonus=spend.bonus, store=sale.store, clerk=sale.clerk, at=receipt.sold_at))
+        out.before.append(spend_statement(spend.card_id, spend.principal, spend.bonus, code_right=spend.coded))
+        out.checks.append(spend_applied)
 
     def reverse(self, ret) -> None:
         refunded = ReceiptPayment.objects.filter(receipt=ret.receipt, method__code=METHOD_CODE).aggregate(

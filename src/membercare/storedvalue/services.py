@@ -12,6 +12,8 @@ nothing is written.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -23,6 +25,8 @@ from django.utils.translation import gettext as _
 
 from membercare.core.permissions import can_edit_programme, can_work_members, require, visible_stores
 from membercare.core.sequences import reserve_numbers
+from membercare.core.versioned import latest_document_sql
+from membercare.loyalty import rows
 from membercare.loyalty.models import Card, CardStatus
 from membercare.loyalty.points import lock_account
 from membercare.members.models import Member
@@ -32,7 +36,7 @@ from membercare.sales.models import PaymentMethod, Receipt
 from membercare.sales.pipeline import CheckoutError, money
 
 from .models import CardState, EntryKind, RefundState, StoredValueCard, StoredValueEntry, StoredValueRefund
-from .rules import METHOD_CODE, METHOD_NAME, Rules, current_rules
+from .rules import METHOD_CODE, METHOD_NAME, Rules, current_rules, parse_rules
 
 ZERO = Decimal("0.00")
 
@@ -73,6 +77,79 @@ def live_card(member_id: int, scope: str, *, lock: bool = False) -> StoredValueC
     if lock:
         cards = cards.select_for_update()
     return cards.first()
+
+
+# -------------------------------------------------------------------------------- the checkout's hot path
+
+_CARD = StoredValueCard._meta
+_SALE_FIELDS = tuple(_CARD.get_field(name) for name in (
+    "id", "number", "member", "scope", "named", "status", "principal", "bonus", "expires_on"))
+
+
+_METHOD = PaymentMethod._meta
+_METHOD_FIELDS = tuple(_METHOD.get_field(name) for name in ("id", "code", "name", "is_active", "position"))
+
+
+@functools.cache
+def _cards_and_rules_sql() -> str:
+    from .models import StoredValueSettings
+
+    return (f"SELECT c.id, c.number, c.member_id, c.scope, c.named, c.status, c.principal, c.bonus, c.expires_on, "
+            f"({latest_document_sql(StoredValueSettings)}), m.id, m.code, m.name, m.is_active, m.position "
+            f"FROM (SELECT 1 AS one) o "
+            f"LEFT JOIN {_CARD.db_table} c ON c.member_id = %s AND c.status <> 'closed' "
+            f"LEFT JOIN {_METHOD.db_table} m ON m.code = %s AND m.is_active")
+
+
+@functools.lru_cache(maxsize=8)
+def _rules_of(document: str | None) -> Rules:
+    return parse_rules(json.loads(document) if document else {})
+
+
+@dataclass(frozen=True)
+class SaleCard:
+    card: StoredValueCard | None
+    rules: Rules
+    method: PaymentMethod | None  # the active `stored_value` payment method (None: switched off)
+
+
+def sale_card(member_id: int, store: Store | None) -> SaleCard:
+    """The member's live card the store serves, the rules in force and the payment method, read in one
+    statement (the checkout's hot path; the rules of one stored document are parsed once per process)."""
+    n = len(_SALE_FIELDS)
+    found = rows.fetch_all(_cards_and_rules_sql(), [member_id, METHOD_CODE], (*_SALE_FIELDS, None, *_METHOD_FIELDS))
+    first = found[0] if found else [None] * (n + 1 + len(_METHOD_FIELDS))
+    rules = _rules_of(first[n])
+    scope = scope_of(store, rules)
+    card = next((rows.instance(StoredValueCard, _SALE_FIELDS, r[:n]) for r in found
+                 if r[0] is not None and r[3] == scope), None)
+    method = rows.instance(PaymentMethod, _METHOD_FIELDS, first[n + 1:]) if first[n + 1] is not None else None
+    return SaleCard(card, rules, method)
+
+
+def spend_statement(card_id: int, principal: Decimal, bonus: Decimal, *, code_right: bool) -> tuple[str, list]:
+    """The sale's spend on the card, as one UPDATE run with the receipt's insert (sales.pipeline.SaleRows
+    `before`): the balances less (principal, bonus), only while the card is active and holds them (the member's
+    lock, held by the checkout since the quote, keeps them so); a right member code starts the count of wrong
+    tries again. Changes one row, or none (`spend_applied` refuses the sale then)."""
+    reset = ", code_failures = 0, code_locked_until = NULL" if code_right else ""
+    return (f"UPDATE {_CARD.db_table} SET principal = principal - %s, bonus = bonus - %s{reset} "
+            f"WHERE id = %s AND status = 'active' AND principal >= %s AND bonus >= %s",
+            [principal, bonus, card_id, principal, bonus])
+
+
+def spend_applied(changed: int) -> None:
+    if changed != 1:  # not reachable under the member's lock; the sale is refused, nothing written
+        raise StoredValueError("stored_value_insufficient", _("The stored-value card changed during the sale: try "
+                                                              "again."), "payments")
+
+
+def spend_entry(*, card_id: int, member_id: int, principal: Decimal, bonus: Decimal, store: Store | None,
+                clerk: Staff | None, at: dt.datetime) -> StoredValueEntry:
+    """The ledger entry of a sale's spend (linked to the receipt by the receipt's insert)."""
+    return StoredValueEntry(card_id=card_id, member_id=member_id, kind=EntryKind.SPEND, principal=-principal,
+                            bonus=-bonus, store=store, operator=clerk if clerk is not None and clerk.pk else None,
+                            reason="", created_at=at)
 
 
 def _locked(card_id: int) -> StoredValueCard:
@@ -212,17 +289,6 @@ def split_spend(card: StoredValueCard, amount: Decimal, order: str) -> tuple[Dec
     bonus = money(amount * card.bonus / total) if total else ZERO
     bonus = min(max(bonus, amount - card.principal), card.bonus, amount)  # within both balances
     return amount - bonus, bonus
-
-
-def spend_commit(*, card_id: int, principal: Decimal, bonus: Decimal, receipt: Receipt, store: Store | None,
-                 clerk: Staff | None, on: dt.date, code_right: bool = False) -> StoredValueEntry:
-    """The sale's spend, inside its transaction (the member's lock held by the checkout). `code_right`: the
-    member's code was right, so the count of wrong tries starts again."""
-    card = check_usable(_locked(card_id), on)
-    if code_right and card.code_failures:
-        StoredValueCard.objects.filter(pk=card.pk).update(code_failures=0, code_locked_until=None)
-    return _move(card, -principal, -bonus, kind=EntryKind.SPEND, at=receipt.sold_at, receipt=receipt, store=store,
-                 operator=clerk, reason=_("Receipt %(number)s") % {"number": receipt.number})
 
 
 def _successor(card: StoredValueCard, lineage: list[int] | None = None) -> StoredValueCard:
@@ -467,6 +533,12 @@ def _count_failure(card_id: int, rules: Rules, now: dt.datetime) -> int | None:
         return _count_failure_sql(connection, card_id, tries, lock_until, now) or 0
 
 
+def _code_locked(until: dt.datetime) -> StoredValueError:
+    return StoredValueError("member_code_locked", _(
+        "Too many wrong member codes: the card's code is locked until %(time)s.") % {
+        "time": timezone.localtime(until).strftime("%H:%M")}, "member_code")
+
+
 SPEND_PURPOSE = "stored_value_spend"  # the one-time SMS code's purpose (messaging.otp), bound to the member
 
 
@@ -479,9 +551,7 @@ def member_code_send(*, member: Member, store: Store, by: Staff | None, ip: str 
     now = timezone.now()
     card = check_usable(live_card(member.pk, scope_of(store, current_rules())), timezone.localdate(now))
     if card.code_locked_until is not None and card.code_locked_until > now:
-        raise StoredValueError("member_code_locked", _(
-            "Too many wrong member codes: the card's code is locked until %(time)s.") % {
-            "time": timezone.localtime(card.code_locked_until).strftime("%H:%M")}, "member_code")
+        raise _code_locked(card.code_locked_until)
     if not member.phone:
         raise StoredValueError("member_phone_missing", _(
             "The member has no mobile phone on file to send a code to."), "member_code")
@@ -508,9 +578,7 @@ def member_code_check(card: StoredValueCard, amount: Decimal, code: str, rules: 
     above = {"n": rules.member_code_above}
     locked_until = fresh.get("code_locked_until")
     if locked_until is not None and locked_until > now:
-        raise StoredValueError("member_code_locked", _(
-            "Too many wrong member codes: the card's code is locked until %(time)s.") % {
-            "time": timezone.localtime(locked_until).strftime("%H:%M")}, "member_code")
+        raise _code_locked(locked_until)
     phone = fresh.get("member__phone") or ""
     pin = fresh.get("code_hash") or ""
     if not pin and not (phone and code_pending(phone, SPEND_PURPOSE, member=card.member_id, at=now)):
