@@ -334,3 +334,16 @@ def test_the_liability_per_store_brand_and_day(chain, hq, member):
     assert (figures["sold"], figures["sold_value"], figures["spent"], figures["outstanding"]) == (
         2, D("1000.00"), D("300.00"), D("700.00"))
     assert gsel.card_differences() == (0, [])
+
+
+def test_the_reconciliation_checks_gift_cards_against_their_ledger(chain, hq, member):
+    from membercare.storedvalue.reconcile import reconcile
+
+    batch, codes = sold(chain, hq, n=2)
+    pay(chain, [("BELT", 1)], [PaymentIn("gift_card", D("300.00"), codes[0]), PaymentIn("cash", D("699.00"))],
+        member=member)
+    assert reconcile(dt.date(2026, 6, 1)).ok
+    GiftCard.objects.filter(code_hash=gc.code_hash(codes[1])).update(balance=D("450.00"))  # a balance edited
+    run = reconcile(dt.date(2026, 6, 1))
+    assert not run.ok and run.cards_off == 1
+    assert {"gift_card": card_of(codes[1]).serial, "balance": "450.00", "ledger": "500.00"} in run.differences

@@ -88,3 +88,21 @@ def test_staff_move_a_bound_card_on_its_page(client, chain, hq, member):
     assert "现已转给 李娜" in moved.content.decode()
     card.refresh_from_db()
     assert card.member == other
+
+
+def test_the_stored_value_books_show_the_gift_cards_line(client, chain, hq, member):
+    batch = gc.batch_create(by=hq, name="端午卡", face_value=D("500.00"), count=2, valid_days=1095)
+    codes = [gc.decrypt(c.code_sealed) for c in GiftCard.objects.filter(batch=batch)]
+    gc.gift_cards_sell(codes=codes, method="cash", store=chain.shop, by=None)
+    checkout_post(store=chain.shop2, clerk=None, phone=member.phone, lines=[LineIn("BELT", 1)],
+                  payments=[PaymentIn("gift_card", D("100.00"), codes[0]), PaymentIn("cash", D("899.00"))])
+    client.force_login(hq)
+    page = client.get(reverse("stored_value_finance"), {"day": "2026-06-01"},
+                      HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'id="gift-card-books"' in page and "礼品卡" in page
+    import re
+
+    figure = re.search(r'data-figure="gift_liability">([^<]+)<', page).group(1)
+    assert "900.00" in figure
+    xlsx = client.get(reverse("stored_value_finance"), {"day": "2026-06-01", "format": "xlsx"})
+    assert xlsx.status_code == 200

@@ -129,15 +129,30 @@ def day_movements(day: dt.date, *, store_ids: Iterable[int] | None = None) -> di
 
 
 def finance_gift_cards(day: dt.date, *, store_ids: list[int] | None = None) -> dict:
-    """The gift-card line of the stored-value books for `day` (liability.finance_day adds it as "礼品卡")."""
-    return {"total": outstanding(day, store_ids=store_ids),
-            "stores": outstanding_by_store(day, store_ids=store_ids),
-            "scopes": outstanding_by_scope(day, store_ids=store_ids),
-            "moved": day_movements(day, store_ids=store_ids)}
+    """The gift-card part of the stored-value books for `day` (liability.finance_day adds it as "礼品卡"): the
+    outstanding value at the end of the day per store and per brand, and the day's movements per kind."""
+    from membercare.org.models import Brand, Store
+
+    by_store = outstanding_by_store(day, store_ids=store_ids)
+    stores = {pk: (code, name) for pk, code, name in Store.objects.filter(
+        pk__in=[k for k in by_store if k is not None]).values_list("pk", "code", "name")}
+    by_scope = outstanding_by_scope(day, store_ids=store_ids)
+    brands = dict(Brand.objects.filter(code__in=[k for k in by_scope if k]).values_list("code", "name"))
+    moved = day_movements(day, store_ids=store_ids)
+    return {
+        "total": outstanding(day, store_ids=store_ids),
+        "stores": sorted(({"store_id": k, "code": stores.get(k, ("", ""))[0], "name": stores.get(k, ("", ""))[1],
+                           "total": v} for k, v in by_store.items()), key=lambda r: (r["store_id"] is None, r["code"])),
+        "scopes": sorted(({"scope": k, "name": brands.get(k, k), "total": v} for k, v in by_scope.items()),
+                         key=lambda r: r["scope"]),
+        "kinds": [{"kind": k, "label": label, "amount": moved.get(k, ZERO)} for k, label in GiftEntryKind.choices
+                  if k != GiftEntryKind.TRANSFER],
+    }
 
 
 def card_differences(limit: int = 100) -> tuple[int, list[dict]]:
-    """Cards whose balance differs from their ledger (or is negative): (count, the first `limit`)."""
+    """For the daily reconciliation: gift cards whose balance differs from their ledger (or is negative), and
+    the chain's gift-card balances against the ledger's sum: (cards off, the first `limit` differences)."""
     sums = {r["card_id"]: _m(r["t"]) for r in GiftCardEntry.objects.values("card_id").annotate(t=Sum("amount"))
             .order_by()}
     off = []
@@ -145,4 +160,7 @@ def card_differences(limit: int = 100) -> tuple[int, list[dict]]:
         ledger = sums.get(pk, ZERO)
         if _m(balance) != ledger or balance < 0:
             off.append({"gift_card": serial, "balance": str(_m(balance)), "ledger": str(ledger)})
-    return len(off), off[:limit]
+    listed = off[:limit]
+    if liability() != ledger_total():
+        listed.append({"gift_card_total": True, "balances": str(liability()), "ledger": str(ledger_total())})
+    return len(off), listed
