@@ -106,3 +106,19 @@ def test_the_stored_value_books_show_the_gift_cards_line(client, chain, hq, memb
     assert "900.00" in figure
     xlsx = client.get(reverse("stored_value_finance"), {"day": "2026-06-01", "format": "xlsx"})
     assert xlsx.status_code == 200
+
+
+def test_the_demo_has_a_batch_with_a_few_sold_cards(client, chain):
+    from membercare.demo.storedvalue import demo_gift_cards
+    from membercare.org.models import Role
+    from tests.factories import StaffFactory
+
+    StaffFactory(username="clerk", role=Role.CLERK, stores=[chain.shop])
+    specialist = StaffFactory(username="specialist", role=Role.SPECIALIST)
+    assert demo_gift_cards(dt.date(2026, 6, 1)) == {"gift_cards_sold": 5}
+    assert demo_gift_cards(dt.date(2026, 6, 1)) == {}  # once
+    batch = GiftCardBatch.objects.get()
+    assert GiftCard.objects.filter(batch=batch, status="active").count() == 5
+    client.force_login(specialist)
+    page = client.get(reverse("gift_card_batch", args=[batch.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "新春礼品卡" in page and "¥2500.00" in page
