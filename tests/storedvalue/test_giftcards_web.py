@@ -122,3 +122,36 @@ def test_the_demo_has_a_batch_with_a_few_sold_cards(client, chain):
     client.force_login(specialist)
     page = client.get(reverse("gift_card_batch", args=[batch.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "新春礼品卡" in page and "¥2500.00" in page
+
+
+def test_a_gift_card_pays_part_at_the_counter_checkout_and_refusals_say_why(client, chain, hq, member):
+    import re
+
+    from membercare.sales.models import Receipt
+    from tests.web.test_checkout_views import form
+
+    batch = gc.batch_create(by=hq, name="端午卡", face_value=D("500.00"), count=1, valid_days=1095)
+    code = gc.decrypt(GiftCard.objects.get(batch=batch).code_sealed)
+    gc.gift_cards_sell(codes=[code], method="cash", store=chain.shop, by=chain.clerk)
+    client.force_login(chain.clerk)
+    page = client.get(reverse("checkout"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "礼品卡卡密" in page
+    refused = client.post(reverse("checkout"), form(chain, [("SHIRT", 1)], phone=member.phone, action="post",
+                                                    payment_method="cash", gift_card_code=gc.new_code(),
+                                                    gift_card_amount="300.00"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert refused.status_code == 422 and "没有与此卡密对应的礼品卡" in refused.content.decode()
+    over = client.post(reverse("checkout"), form(chain, [("SHIRT", 1)], token="tok-2", phone=member.phone,
+                                                 action="post", payment_method="cash", gift_card_code=code,
+                                                 gift_card_amount="600.00"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert over.status_code == 422 and "礼品卡 GC" in over.content.decode()
+    assert not Receipt.objects.exists()
+    r = client.post(reverse("checkout"), form(chain, [("SHIRT", 1)], token="tok-3", phone=member.phone,
+                                              action="post", payment_method="cash",
+                                              gift_card_code=gc.display_code(code).lower(),
+                                              gift_card_amount="300.00"))
+    assert r.status_code == 302, re.sub(r"\s+", " ", r.content.decode())[:1500]
+    receipt = Receipt.objects.get(member=member)
+    assert {p.method.code: p.amount for p in receipt.payments.all()} == {"gift_card": D("300.00"),
+                                                                          "cash": D("700.00")}
+    card = GiftCard.objects.get()
+    assert card.balance == D("200.00") and card.member == member

@@ -168,6 +168,8 @@ def find_card(code: str, store: Store | None, *, lock: bool = False, field: str 
             "Too many wrong gift card codes at this store: try again in %(n)d minutes.") % {
             "n": GUESS_WINDOW // 60}, field)
     normal = normalize_code(code)
+    if not normal:
+        raise GiftCardError("gift_card_code_required", _("Type the gift card's code."), field)
     card = None
     if is_well_formed(normal):
         cards = GiftCard.objects.select_related("batch")
