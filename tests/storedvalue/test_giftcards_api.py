@@ -73,3 +73,19 @@ def test_the_openapi_schema_names_the_gift_card_endpoint_and_code(client):
     assert "/api/pos/gift-cards/sell" in schema["paths"]
     payment = schema["components"]["schemas"]["PaymentIn"]["properties"]
     assert "code" in payment
+
+
+def test_a_gift_cards_balance_is_checked_by_its_code_in_the_body(pos, keys, client, hq_admin, clock):  # noqa: F811
+    clock(2026, 6, 1)
+    codes = batch(hq_admin, n=1)
+    jd = batch(hq_admin, n=1, scope="JUEDU")
+    status, out = pos.post("gift-cards/check", {"code": codes[0]}, idem=None)
+    assert status == 200 and out["status"] == "new" and out["balance"] == "0.00"
+    pos.post("gift-cards/sell", {"codes": codes, "method": "cash"})
+    status, out = pos.post("gift-cards/check", {"code": gc.display_code(codes[0]).lower()}, idem=None)
+    assert status == 200 and out["balance"] == "500.00" and out["valid_until"] == "2029-05-31"
+    status, out = pos.post("gift-cards/check", {"code": gc.new_code()}, idem=None)
+    assert status == 422 and out["code"] == "gift_card_unknown"
+    status, out = pos.post("gift-cards/check", {"code": jd[0]}, idem=None)
+    assert status == 422 and out["code"] == "gift_card_other_scope" and "爵度" in out["message"]
+    assert GiftCardEntry.objects.count() == 1

@@ -373,6 +373,26 @@ def gift_cards_sell_endpoint(request, payload: s.GiftCardSellIn, idempotency_key
                       body=payload.model_dump(mode="json", exclude={"buyer_id_number"}), run=run)
 
 
+@router.post("/gift-cards/check", response={200: s.GiftCardOut, **ERRORS}, summary="A gift card's balance")
+def gift_card_check(request, payload: s.GiftCardCheckIn):
+    """The balance, status and validity of the gift card with this code (writes nothing; a wrong code counts
+    towards the store's limit of wrong codes like a payment's). Refused: an unknown code (422
+    gift_card_unknown), too many wrong codes (422 gift_card_locked), a card of another brand
+    (422 gift_card_other_scope)."""
+    from membercare.storedvalue.giftcards import find_card, scope_label, serves
+
+    store = _store(request)
+    try:
+        card = find_card(payload.code, store)
+    except core.CheckoutError as exc:
+        raise ApiError(422, exc.error_code, exc.text, exc.field) from exc
+    if not serves(card.batch.scope, store):
+        raise ApiError(422, "gift_card_other_scope", _("Gift card %(serial)s is not accepted at this store "
+                                                       "(cards of %(scope)s).") % {
+            "serial": card.serial, "scope": scope_label(card.batch.scope)}, "code")
+    return JsonResponse(gift_card_out(card), json_dumps_params={"ensure_ascii": False})
+
+
 @router.get("/members/{member_no}/stored-value/movements", response={200: s.StoredValueMovementsOut, **ERRORS},
             summary="Stored-value movements")
 def stored_value_movements(request, member_no: str, page: int = 1, page_size: int = 20):

@@ -275,3 +275,8 @@ class GiftCardSaleOut(Schema):
     total: Money
     method: str
     cards: list[GiftCardOut]
+
+
+class GiftCardCheckIn(In):
+    code: str = Field(..., min_length=1, max_length=40, description="The gift card's code (sent in the body, "
+                                                                    "never in a URL).")
