@@ -113,3 +113,25 @@ def test_first_use_of_a_number_sequence_from_many_requests_at_once(db):
     results = run_together([lambda: reserve_numbers("race_test")[0] for _ in range(THREADS)])
     assert all(isinstance(r, int) for r in results), results
     assert len(set(results)) == THREADS
+
+
+def test_one_card_code_at_many_tills_at_once_pays_one_sale(chain, member):
+    """A photo of the member's card code used at other tills at the same moment: one sale, the rest refused."""
+    _postgres_only()
+    from membercare.members.cardcode import card_code
+    from membercare.members.models import CardCodeUse
+
+    code = card_code(member.pk)
+    stores = [chain.shop, chain.shop2]
+
+    def sale(i):
+        return lambda: checkout_post(store=stores[i % 2], clerk=chain.clerk, card_number=code,
+                                     lines=[LineIn("BELT", 1)], sold_at=dt.datetime(2026, 6, 1, 12, i, tzinfo=TZ))
+
+    results = run_together([sale(i) for i in range(THREADS)])
+    ok = [r for r in results if isinstance(r, Receipt)]
+    refused = [r for r in results if isinstance(r, CheckoutError)]
+    assert len(ok) == 1 and len(refused) == THREADS - 1, results
+    assert {r.error_code for r in refused} == {"card_code_used_up"}
+    assert Receipt.objects.filter(member=member).count() == 1 and CardCodeUse.objects.count() == 1
+    assert LoyaltyAccount.objects.get(member=member).points == ledger_sum(member) == 999

@@ -7,6 +7,8 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
+from membercare.members.cardcode import card_codes_purge
+
 from .cards_daily import cards_expire_due, cards_retention_due
 from .points import points_expire_due
 
@@ -18,6 +20,7 @@ def run_loyalty_daily(today: dt.date | None = None) -> dict[str, int]:
     cards_expired = cards_expire_due(today)
     points_expired = points_expire_due(today=today)
     retention = cards_retention_due(today)
+    card_codes_purge(timezone.now() - dt.timedelta(days=1))  # the member codes' uses: a day is plenty
     return {"cards_expired": cards_expired, "points_expired": points_expired, "tiers_dropped": len(retention)}
 
 

@@ -229,3 +229,12 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class CardCodeUse(models.Model):
+    """A card code (members.cardcode) that paid a sale: written in the sale's transaction, unique, so the same
+    code cannot pay twice on any server (a rolled-back sale leaves no row); purged after a day."""
+
+    code = models.CharField(max_length=20, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False)
+    used_at = models.DateTimeField(db_index=True)

@@ -8,3 +8,7 @@ that raises (a refused code: ValidationError on "referral_code") refuses the reg
 from django.dispatch import Signal
 
 member_referred = Signal()
+
+# a member's personal data was erased (privacy.member_erase), inside its transaction: receivers delete or blank
+# what their app keeps about the person and may add to `counts`
+member_erased = Signal()

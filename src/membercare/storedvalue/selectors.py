@@ -7,7 +7,6 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from .models import CardState, StoredValueCard, StoredValueEntry, StoredValueRefund
-from .rules import current_rules
 
 ZERO = Decimal("0.00")
 
@@ -15,14 +14,6 @@ ZERO = Decimal("0.00")
 def member_cards(member_id: int) -> QuerySet[StoredValueCard]:
     """The member's live cards (active or frozen), one per scope."""
     return StoredValueCard.objects.filter(member_id=member_id).exclude(status=CardState.CLOSED).order_by("scope")
-
-
-def card_for_store(member_id: int, store) -> StoredValueCard | None:
-    """The member's live card that the store serves (its scope: the chain or the store's brand)."""
-    from .services import scope_of
-
-    return StoredValueCard.objects.filter(member_id=member_id, scope=scope_of(store, current_rules())).exclude(
-        status=CardState.CLOSED).first()
 
 
 def card_entries(card: StoredValueCard, *, limit: int = 50) -> QuerySet[StoredValueEntry]:
