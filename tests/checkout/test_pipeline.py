@@ -19,6 +19,7 @@ def test_the_providers_run_in_the_declared_order():
     assert [(p.stage, p.name) for p in pipeline.providers()] == [
         ("adjustment", "promotion"), ("adjustment", "tier_discount"), ("adjustment", "exclusive_sale"),
         ("adjustment", "birthday"), ("adjustment", "coupon"), ("tender", "points_offset"), ("tender", "stored_value"),
+        ("tender", "gift_card"),
         ("reward", "points_earned"), ("reward", "tier_evaluation")]
 
 

@@ -61,6 +61,8 @@ DATA_PATTERNS = [re.compile(p) for p in (
     r"[A-Z0-9]{4}-[A-Z0-9*]{4}-[A-Z0-9*]{4}",  # coupon code, whole or masked (K7M2-****-**TW)
     r"[2-9A-HJKMNP-Z]{6}",  # referral code (membercare.events.referrals.ALPHABET)
     r"SV\d{10}",  # stored-value card number (membercare.storedvalue: SV and ten digits)
+    r"G[CS]\d{10}",  # gift card number and gift card sale number (membercare.storedvalue.giftcards)
+    r"[2-9A-HJKMNP-Z*]{4}(-[2-9A-HJKMNP-Z*]{4}){3}",  # gift card code, whole or masked (****-****-****-K7M2)
     r"X{0,3}[SML]",  # clothing size
     r"[\w.+-]+@[\w-]+(\.[\w-]+)+",  # e-mail address
     r"wxid_[a-z0-9]+|[a-z]+_\d+",  # WeChat ID (the demo's: wxid_... or pinyin_digits)

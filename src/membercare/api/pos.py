@@ -21,6 +21,7 @@ from membercare.loyalty.models import Card, CardKind, CardStatus, LoyaltyAccount
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
 from membercare.sales.models import Receipt, ReceiptLine, ReceiptPayment
+from membercare.storedvalue.giftcards import gift_cards_sell
 from membercare.storedvalue.rules import current_rules
 from membercare.storedvalue.services import live_card, scope_of, top_up
 
@@ -284,7 +285,7 @@ def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = Idemp
             name=payload.name, birthday_date=payload.birthday or "", birthday=payload.birthday_privilege,
             redeem_points=payload.redeem_points, group_purchase=payload.group_purchase,
             member_signed=payload.member_signed, coupon_code=payload.coupon_code, walk_in=payload.walk_in,
-            payments=[core.PaymentIn(p.method, p.amount) for p in payload.payments],
+            payments=[core.PaymentIn(p.method, p.amount, p.code) for p in payload.payments],
             member_code=payload.member_code, savepoint=False)  # a refusal rolls back the whole request
         # the card as it is after this sale (an upgrade included) and the balance, both known under the lock
         return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed,
@@ -376,6 +377,56 @@ def stored_value_code(request, member_no: str, idempotency_key: str | None = Ide
                      "valid_until": timezone.localtime(sent.expires_at).isoformat(), "valid_minutes": minutes_valid()}
 
     return idempotent(request, key=key, endpoint=f"sv_code:{member_no}", body={}, run=run)
+
+
+def gift_card_out(card) -> dict[str, Any]:  # a storedvalue.GiftCard
+    return {"serial": card.serial, "code_last4": card.code_last4, "status": card.status,
+            "balance": money(card.balance), "valid_until": card.expires_on, "scope": card.batch.scope}
+
+
+@router.post("/gift-cards/sell", response={201: s.GiftCardSaleOut, **ERRORS},
+             summary="Sell (activate) gift cards", auth=PosKeyAuth(for_write=True))
+def gift_cards_sell_endpoint(request, payload: s.GiftCardSellIn, idempotency_key: str | None = IdempotencyKey):
+    """Sell gift cards (礼品卡) at this store, paid with one recorded payment method: each card's balance becomes
+    its face value and its validity (the batch's days) starts today. All or nothing: a card already sold, void
+    or of another brand, an unknown code (422 gift_card_unknown; wrong codes are counted per store and then
+    refused for a while, 422 gift_card_locked), cash from the cash threshold, or a large sale without the
+    buyer's name and ID number is refused with the reason and nothing is written. No points are earned: they
+    come when the card is spent (payment method gift_card with its code in a checkout's payments). Needs an
+    Idempotency-Key: a retry never sells twice."""
+    store = _store(request)
+    key = require_key(idempotency_key)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        clerk = _clerk(store, payload.clerk)
+        done = gift_cards_sell(codes=payload.codes, method=payload.method, store=store, by=None, operator=clerk,
+                               buyer_name=payload.buyer_name, buyer_id_number=payload.buyer_id_number)
+        return 201, {"sale_number": done.sale.number, "total": money(done.sale.total), "method": payload.method,
+                     "cards": [gift_card_out(c) for c in done.cards]}
+
+    # the buyer's ID number never enters the stored request hash (it could be searched offline)
+    return idempotent(request, key=key, endpoint="gift_cards_sell",
+                      body=payload.model_dump(mode="json", exclude={"buyer_id_number"}), run=run)
+
+
+@router.post("/gift-cards/check", response={200: s.GiftCardOut, **ERRORS}, summary="A gift card's balance")
+def gift_card_check(request, payload: s.GiftCardCheckIn):
+    """The balance, status and validity of the gift card with this code (writes nothing; a wrong code counts
+    towards the store's limit of wrong codes like a payment's). Refused: an unknown code (422
+    gift_card_unknown), too many wrong codes (422 gift_card_locked), a card of another brand
+    (422 gift_card_other_scope)."""
+    from membercare.storedvalue.giftcards import find_card, scope_label, serves
+
+    store = _store(request)
+    try:
+        card = find_card(payload.code, store)
+    except core.CheckoutError as exc:
+        raise ApiError(422, exc.error_code, exc.text, exc.field) from exc
+    if not serves(card.batch.scope, store):
+        raise ApiError(422, "gift_card_other_scope", _("Gift card %(serial)s is not accepted at this store "
+                                                       "(cards of %(scope)s).") % {
+            "serial": card.serial, "scope": scope_label(card.batch.scope)}, "code")
+    return JsonResponse(gift_card_out(card), json_dumps_params={"ensure_ascii": False})
 
 
 @router.get("/members/{member_no}/stored-value/movements", response={200: s.StoredValueMovementsOut, **ERRORS},

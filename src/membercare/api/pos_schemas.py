@@ -52,6 +52,8 @@ class PaymentIn(In):
                                     "alipay, or the chain's own.")
     amount: Decimal | None = Field(None, max_digits=12, decimal_places=2, ge=0,
                                    description="Yuan paid with it; absent on a single payment: the whole amount due.")
+    code: str = Field("", max_length=40, description="The gift card's code (XXXX-XXXX-XXXX-XXXX) when the method is "
+                                                  "gift_card; one payment per card, at most 5 cards.")
 
 
 class CheckoutIn(BasketIn):
@@ -257,3 +259,36 @@ class StoredValueMovementsOut(Schema):
     page_size: int
     total: int
     entries: list[StoredValueEntryOut]
+
+
+class GiftCardSellIn(In):
+    codes: list[str] = Field(..., min_length=1, max_length=50,
+                             description="The codes of the gift cards sold (activated) together, at most 50.")
+    method: str = Field(..., min_length=1, max_length=20, examples=["wechat_pay"],
+                        description="The payment method they are paid with (not stored_value or gift_card).")
+    clerk: str = Field("", max_length=150, description="Username of the clerk (optional).")
+    buyer_name: str = Field("", max_length=50, description="The buyer's name: required (with the ID number) when "
+                                                          "the sale reaches the rules' real_name_from.")
+    buyer_id_number: str = Field("", max_length=30, description="The buyer's ID number (stored encrypted; never in "
+                                                               "the stored request hash).")
+
+
+class GiftCardOut(Schema):
+    serial: str = Field(..., description="The card's printed number (GC and ten digits).")
+    code_last4: str
+    status: str
+    balance: Money
+    valid_until: dt.date | None = None
+    scope: str = Field(..., description="\"\" the whole chain, or the brand's code.")
+
+
+class GiftCardSaleOut(Schema):
+    sale_number: str
+    total: Money
+    method: str
+    cards: list[GiftCardOut]
+
+
+class GiftCardCheckIn(In):
+    code: str = Field(..., min_length=1, max_length=40, description="The gift card's code (sent in the body, "
+                                                                    "never in a URL).")

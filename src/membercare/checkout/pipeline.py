@@ -439,8 +439,9 @@ def _return_post(*, original: Receipt, lines: list[ReturnLineIn] | None, clerk: 
 
     refund_payments(original, ret)
     context = Return(original=original, receipt=ret, account=account, clerk=clerk, store=store, at=at)
-    for provider in providers() if original.member_id else ():
-        provider.reverse(context)
+    for provider in providers():
+        if original.member_id or not provider.member_only:  # a sale without a member: its tenders (gift cards)
+            provider.reverse(context)
     if return_posted.has_listeners(Receipt):
         return_posted.send(Receipt, receipt=ret, store=store)
     return ret

@@ -93,6 +93,8 @@ PERSONAL_DATA: dict[str, str] = {
     "storedvalue.StoredValueCard": "kept: money the chain owes (its number, a pseudonym, still pays or refunds it)",
     "storedvalue.StoredValueEntry": "kept: the ledger (the chain's books)",
     "storedvalue.StoredValueRefund": "kept: the refund's approval (no personal data)",
+    "storedvalue.GiftCard": "kept: a prepaid card the chain owes (its holder is the anonymised member row)",
+    "storedvalue.GiftCardEntry": "kept: the gift-card ledger (the chain's books)",
     "privacy.Erasure": "kept: the evidence of the erasure (no personal data)",
 }
 

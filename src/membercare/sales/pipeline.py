@@ -76,6 +76,7 @@ class LineIn:
 class PaymentIn:
     method: str  # a sales.PaymentMethod code
     amount: Decimal | None = None  # None: the whole amount due (one method only)
+    code: str = ""  # the gift card's code when the method is `gift_card` (storedvalue.gift_tender)
 
 
 @dataclass

@@ -15,3 +15,8 @@ class StoredValueConfig(AppConfig):
 
         register_timeline_source("stored_value", member_stored_value_events)  # every movement on the profile
         register_providers()  # stored value as a tender of the sale pipeline
+        from .gift_tender import register_gift_card_tender
+        from .giftcard_selectors import member_gift_card_events
+
+        register_gift_card_tender()  # gift cards (礼品卡) as a tender of the sale pipeline
+        register_timeline_source("gift_card", member_gift_card_events)

@@ -181,4 +181,12 @@ def finance_day(day: dt.date, *, store_ids: list[int] | None = None) -> dict:
              for k, label in EntryKind.choices]
     total = outstanding(day, store_ids=store_ids)
     return {"day": day, "stores": stores, "scopes": scopes, "total": total, "kinds": kinds, "moved": moved,
-            "totals": period_totals(day, day, store_ids=store_ids)}
+            "totals": period_totals(day, day, store_ids=store_ids),
+            "gift_cards": _gift_cards(day, store_ids)}  # 礼品卡, a line of its own (storedvalue.giftcard_selectors)
+
+
+def _gift_cards(day: dt.date, store_ids: list[int] | None) -> dict:
+    """The gift cards' part of the books (issue 21 part 2): their outstanding value per store, brand and day."""
+    from .giftcard_selectors import finance_gift_cards
+
+    return finance_gift_cards(day, store_ids=store_ids)

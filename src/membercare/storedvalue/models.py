@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from membercare.core.crypto import EncryptedTextField
 from membercare.core.models import VersionedSettings
 
 
@@ -161,3 +162,124 @@ class StoredValueReconciliation(models.Model):
     @property
     def ok(self) -> bool:
         return not self.differences
+
+
+# ------------------------------------------------------------------------------------ gift cards (礼品卡)
+
+
+class GiftCardBatch(models.Model):
+    """A batch of anonymous prepaid cards (不记名卡) made by HQ: `count` cards of `face_value`, each valid
+    `valid_days` from its activation, sold and spent in `scope` ("" the chain, or a brand's code). The plain codes
+    are kept sealed (encrypted) only until HQ exports the list once; after that only their hashes remain."""
+
+    name = models.CharField(_("name"), max_length=80)
+    face_value = models.DecimalField(_("face value"), max_digits=12, decimal_places=2)
+    count = models.PositiveIntegerField(_("number of cards"))
+    valid_days = models.PositiveIntegerField(_("valid days from activation"))
+    scope = models.CharField(_("scope"), max_length=20, blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created at"))
+    exported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name=_("codes exported by"))
+    exported_at = models.DateTimeField(_("codes exported at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("gift card batch")
+        verbose_name_plural = _("gift card batches")
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(face_value__gt=0), name="gc_batch_face_value_positive")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GiftCardState(models.TextChoices):
+    NEW = "new", _("Not sold yet")
+    ACTIVE = "active", _("Active")
+    VOID = "void", _("Void")
+
+
+class GiftCard(models.Model):
+    """One gift card: a public serial number (GC + 10 digits, printed on the card) and a secret code (under the
+    scratch-off), kept as its SHA-256 hash and last 4 characters. The balance is kept equal to the card's ledger
+    (GiftCardEntry) under the card's row lock; never negative."""
+
+    batch = models.ForeignKey(GiftCardBatch, on_delete=models.PROTECT, related_name="cards")
+    serial = models.CharField(_("gift card number"), max_length=20, unique=True)
+    code_hash = models.CharField(max_length=64, unique=True)
+    code_last4 = models.CharField(_("code ends with"), max_length=4)
+    code_sealed = models.TextField(blank=True, default="")  # the code encrypted, until the batch's one export
+    status = models.CharField(_("status"), max_length=10, choices=GiftCardState.choices, default=GiftCardState.NEW)
+    balance = models.DecimalField(_("balance"), max_digits=12, decimal_places=2, default=0)
+    member = models.ForeignKey("members.Member", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="gift_cards", verbose_name=_("member"))
+    activated_at = models.DateTimeField(_("sold at"), null=True, blank=True)
+    activated_store = models.ForeignKey("org.Store", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+", verbose_name=_("sold at store"))
+    expires_on = models.DateField(_("valid until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("gift card")
+        verbose_name_plural = _("gift cards")
+        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="gc_card_balance_not_negative")]
+
+    def __str__(self) -> str:
+        return self.serial
+
+
+class GiftCardSale(models.Model):
+    """Gift cards sold at a counter in one go (GS + 10 digits), paid with one recorded payment method (never stored
+    value or a gift card). Not a goods receipt: the money is a liability until the cards are spent, so it earns no
+    points and is not a sale in the reports. From `real_name_from` the buyer's name and ID number are recorded
+    (实名登记), the ID number encrypted."""
+
+    number = models.CharField(_("gift card sale number"), max_length=20, unique=True)
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="+", verbose_name=_("store"))
+    method = models.ForeignKey("sales.PaymentMethod", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("payment method"))
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+", verbose_name=_("operator"))
+    buyer_name = models.CharField(_("buyer's name"), max_length=50, blank=True, default="")
+    buyer_id_number = EncryptedTextField(_("buyer's ID number"), blank=True, default="")
+    created_at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("gift card sale")
+        verbose_name_plural = _("gift card sales")
+
+
+class GiftEntryKind(models.TextChoices):
+    SALE = "sale", _("Sold (activated)")
+    SPEND = "spend", _("Spent at checkout")
+    RETURN = "return", _("Returned to the gift card")
+    TRANSFER = "transfer", _("Transferred to another member")  # amount 0: the holder changes, not the balance
+
+
+class GiftCardEntry(models.Model):
+    """One change of a gift card's balance (signed); never edited or deleted. A sale's entry names the payment
+    method through its GiftCardSale."""
+
+    card = models.ForeignKey(GiftCard, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(_("kind"), max_length=10, choices=GiftEntryKind.choices)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    member = models.ForeignKey("members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
+    receipt = models.ForeignKey("sales.Receipt", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    sale = models.ForeignKey(GiftCardSale, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    method = models.ForeignKey("sales.PaymentMethod", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", verbose_name=_("payment method"))
+    store = models.ForeignKey("org.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("store"))
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+", verbose_name=_("operator"))
+    created_at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("gift card entry")
+        verbose_name_plural = _("gift card entries")
+        indexes = [models.Index(fields=["card", "created_at"]),
+                   models.Index(fields=["receipt"], condition=Q(receipt__isnull=False), name="gc_entry_receipt"),
+                   models.Index(fields=["member"], condition=Q(member__isnull=False), name="gc_entry_member")]

@@ -49,6 +49,7 @@ MENU: list[tuple[Promise, list[tuple[Promise, str, str | None, tuple[str, ...]]]
         (_("Register member"), "member_create", None, ("member_create",)),
         (_("Card applications"), "card_applications", None, ("card_",)),
         (_("Sales upload"), "sales_upload", None, ("sales_upload",)),
+        (_("Sell gift cards"), "gift_card_sell", None, ("gift_card_sell", "gift_card_detail")),
     ]),
     (pgettext_lazy("menu", "Members"), [
         (_("Members"), "member_list", None, ("member_list", "member_detail", "member_edit", "member_import",
@@ -70,6 +71,7 @@ MENU: list[tuple[Promise, list[tuple[Promise, str, str | None, tuple[str, ...]]]
         (_("Coupons and campaigns"), "coupon_batches", "campaigns", ("coupon_", "campaign_results")),
         (_("Campaign results"), "campaign_results", "results_only", ("campaign_results",)),
         (_("VIP events"), "event_list", "events", ("event_",)),
+        (_("Gift card batches"), "gift_card_batches", "programme", ("gift_card_batch",)),
     ]),
     (pgettext_lazy("menu", "Analytics"), [
         (_("Dashboard"), "dashboard", "dashboard", ("dashboard", "analytics_")),

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("membercare.web.birthday.urls")),
     path("", include("membercare.web.checkout.urls")),
     path("", include("membercare.web.storedvalue.urls")),
+    path("", include("membercare.web.giftcards.urls")),
     path("", include("membercare.web.programme.urls")),
     path("", include("membercare.web.sales_upload.urls")),
     path("", include("membercare.web.apikeys.urls")),

@@ -20,7 +20,8 @@ from membercare.sales.models import PaymentMethod
 
 BIG = {"autocomplete": "off", "class": "big"}
 FIELDS = ("store", "walk_in", "card", "phone", "name", "birthday_date", "scan", "lines", "birthday", "redeem_points",
-          "coupon_code", "payment_method", "stored_value_amount", "member_code", "__all__")
+          "coupon_code", "payment_method", "stored_value_amount", "member_code", "gift_card_code", "gift_card_amount",
+          "__all__")
 
 
 class CheckoutForm(forms.Form):
@@ -53,6 +54,13 @@ class CheckoutForm(forms.Form):
         label=_("Member code"), required=False, max_length=20,
         widget=forms.PasswordInput(attrs={**BIG, "inputmode": "numeric", "autocomplete": "off"}),
         help_text=_("The member types it when more than the limit is paid with stored value."))
+    gift_card_code = forms.CharField(  # a gift card (礼品卡) paying all or part: storedvalue.gift_tender
+        label=_("Gift card code"), required=False, max_length=40,
+        widget=forms.TextInput(attrs={**BIG, "style": "text-transform:uppercase"}))
+    gift_card_amount = forms.DecimalField(
+        label=_("Paid with the gift card"), required=False, min_value=Decimal("0.01"), max_digits=12,
+        decimal_places=2, widget=forms.NumberInput(attrs={**BIG, "inputmode": "decimal", "step": "0.01"}),
+        help_text=_("Empty: the whole amount due; the rest with the method chosen."))
     # a keyboard-wedge scanner types the code and presses Enter; a clerk types a SKU or part of a name
     scan = forms.CharField(label=_("Scan or search a product"), required=False, max_length=50,
                            widget=forms.TextInput(attrs={**BIG, "enterkeyhint": "enter", "inputmode": "search"}))

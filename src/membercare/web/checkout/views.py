@@ -45,6 +45,7 @@ from membercare.org.models import Store
 from membercare.sales.models import Receipt, ReceiptLine
 from membercare.sales.pipeline import after_rollback, provider_label
 from membercare.sales.selectors import product_by_code, product_search
+from membercare.storedvalue.giftcards import GIFT_METHOD_CODE as GIFT_CARD
 from membercare.storedvalue.rules import METHOD_CODE as STORED_VALUE
 from membercare.storedvalue.rules import current_rules
 from membercare.storedvalue.services import live_card, member_code_send, scope_of
@@ -202,7 +203,32 @@ def _post(request: HttpRequest, form: CheckoutForm, formset) -> Receipt:
         call["payments"] = [PaymentIn(STORED_VALUE, on_card), PaymentIn(method.code, due - on_card)]
     elif on_card and method is not None:  # stored value alone, with the amount typed: that amount, never more
         call["payments"] = [PaymentIn(STORED_VALUE, on_card)]  # not the amount due: refused (payments_mismatch)
+    gift_code = (form.cleaned_data.get("gift_card_code") or "").strip()
+    if gift_code:  # a gift card pays all (no amount) or part, the rest with the method chosen
+        call["payments"] = _gift_card_payments(form, call, method, gift_code, on_card)
     return _once(store, f"web-checkout:{token}", lambda: checkout_post(**call)) if token else checkout_post(**call)
+
+
+def _gift_card_payments(form: CheckoutForm, call: dict, method, code: str, on_card) -> list[PaymentIn]:
+    """The payments of a sale with a gift card: the card's amount (empty: all that is due) and the rest with the
+    method chosen (not stored value beside a gift card at the counter)."""
+    if on_card:
+        raise CheckoutError("gift_card_with_stored_value", _(
+            "Pay with the gift card or with stored value: not both on one receipt at the counter."),
+            "gift_card_code")
+    ident = None if form.is_walk_in else identify(store=call["store"], **form.identify_kwargs())
+    due = basket_quote(store=call["store"], ident=ident, lines=call["lines"], **_request_options(form)).to_pay
+    on_gift = form.cleaned_data.get("gift_card_amount") or due
+    if on_gift > due:
+        raise CheckoutError("gift_card_over_due", _("The gift card can pay at most the ¥%(due)s due.") % {
+            "due": due}, "gift_card_amount")
+    payments = [PaymentIn(GIFT_CARD, on_gift, code)]
+    if on_gift < due:
+        if method is None or method.code in (GIFT_CARD, STORED_VALUE):
+            raise CheckoutError("payment_method_required", _(
+                "Choose how the rest of ¥%(n)s is paid.") % {"n": due - on_gift}, "payment_method")
+        payments.append(PaymentIn(method.code, due - on_gift))
+    return payments
 
 
 def _once(store: Store, key: str, write) -> Receipt:

@@ -44,7 +44,17 @@ def _sheets(data: dict) -> list:
         (_("Movements of the day"), [_("Kind"), _("Principal"), _("Bonus"), _("Entries")],
          [[str(k["label"]), k["principal"], k["bonus"], k["count"]] for k in data["kinds"]]
          + [[_("Revenue recognised"), data["moved"].recognised, data["moved"].bonus_used, ""]]),
+        *_gift_card_sheets(data["gift_cards"]),
     ]
+
+
+def _gift_card_sheets(gift: dict) -> list:
+    """礼品卡: the gift cards' outstanding value per store and brand and the day's movements (one sheet)."""
+    return [(_("Gift cards"), [_("Store code"), _("Store"), _("Outstanding")],
+             [[r["code"], r["name"] or _("No store (HQ)"), r["total"]] for r in gift["stores"]]
+             + [["", _("Total"), gift["total"]]]
+             + [["", r["name"] or _("The whole chain"), r["total"]] for r in gift["scopes"]]
+             + [["", str(k["label"]), k["amount"]] for k in gift["kinds"]])]
 
 
 def stored_value_finance(request: HttpRequest) -> HttpResponse:
