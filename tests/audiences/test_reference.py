@@ -233,7 +233,8 @@ def resolve(node, ids: dict):
 member_st = st.fixed_dictionaries({
     "gender": st.sampled_from(["F", "M"]),
     "birthday": st.one_of(st.dates(dt.date(1940, 1, 1), dt.date(2020, 12, 31)), st.just(dt.date(2000, 2, 29)),
-                          st.tuples(st.sampled_from([0, 1, 20, 21, 30, 31, 41, 42, 60, 61]), st.sampled_from([-1, 0, 1]))),
+                          st.tuples(st.sampled_from([0, 1, 20, 21, 30, 31, 41, 42, 60, 61]),
+                                    st.sampled_from([-1, 0, 1]))),
     "lunar": st.one_of(st.none(), st.tuples(st.integers(1, 12), st.integers(1, 30), st.booleans())),
     "celebrates_lunar": st.booleans(),
     "store": st.integers(0, 2), "owner": st.integers(0, 2),
@@ -315,7 +316,8 @@ def _build(specs: list[dict], today: dt.date) -> tuple[list[dict], dict]:
                      "store": stores[spec["store"]].pk, "region": stores[spec["store"]].region_id,
                      "owner": owners[spec["owner"]].pk if owners[spec["owner"]] else None,
                      "tags": [tags[i].pk for i in spec["tags"]], "consent": spec["consent"],
-                     "cards": [(k, s, None if u is None else today + dt.timedelta(days=u)) for k, s, u in spec["cards"]],
+                     "cards": [(k, s, None if u is None else today + dt.timedelta(days=u))
+                               for k, s, u in spec["cards"]],
                      "receipts": receipts, "contacts": contacts, "segments": spec["segments"],
                      "predictions": predictions})
     purchase_days.rebuild_purchase_days()

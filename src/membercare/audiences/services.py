@@ -92,7 +92,7 @@ def audience_freeze(audience: Audience, *, by: Staff | None, campaign_kind: str 
         sql, params = ids.query.sql_with_params()
         table = AudienceSnapshotMember._meta.db_table
         with connection.cursor() as cur:
-            cur.execute(f"INSERT INTO {table} (snapshot_id, member_id) SELECT %s, q.id FROM ({sql}) q",
+            cur.execute(f"INSERT INTO {table} (snapshot_id, member_id) SELECT %s, q.* FROM ({sql}) q",
                         [snapshot.pk, *params])
             snapshot.size = cur.rowcount
         snapshot.save(update_fields=["size"])
