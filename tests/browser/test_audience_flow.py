@@ -51,8 +51,8 @@ def test_specialist_builds_saves_and_uses_an_audience(page, login_as):
     target = [member(), member()]
     member(gender="M"), member(card="accumulation"), member(month=(nxt % 12) + 1), member(contacted=True)
     specialist = StaffFactory(role=Role.SPECIALIST)
-    MessageTemplate.objects.create(name="生日月关怀", category=Category.BIRTHDAY, body="{title}，祝您生日快乐！{store}{clerk}",
-                                   updated_at=timezone.now())
+    MessageTemplate.objects.create(name="生日月关怀", category=Category.BIRTHDAY,
+                                   body="{title}，祝您生日快乐！{store}{clerk}", updated_at=timezone.now())
     batch = batch_create(by=specialist, name="生日月礼券", brand=brand, kind="amount", value=Decimal("100"),
                          valid_from=today, valid_to=today + dt.timedelta(days=60))
 
@@ -73,7 +73,9 @@ def test_specialist_builds_saves_and_uses_an_audience(page, login_as):
     expect(page.locator("#audience-count")).to_have_text("2")
     assert page.locator("#audience-sample li").count() == 2
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "audience_builder_1024x768.png"))
+    page.screenshot(path=str(SHOTS / "audience_builder_1024x768.png"))  # where the last condition was added
+    page.locator("h1").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "audience_builder_top_1024x768.png"))
     with page.expect_navigation():
         page.click("button[value='save']")
     audience = Audience.objects.get(name="下月生日的女士")
