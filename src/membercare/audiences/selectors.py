@@ -136,8 +136,22 @@ def audience_members(audience_or_definition: Audience | dict, *, user: Staff | N
         "pk", flat=True)
 
 
+def count_members(qs: QuerySet) -> int:
+    """COUNT of an audience's queryset. On PostgreSQL without JIT compilation for this one statement: the plan of a
+    count over 1,000,000 members is costed high enough to be JIT-compiled, which took longer than the query
+    (bench/bench_audience.py: 7.3 s → 4.3 s for an exclude-only definition on a loaded machine)."""
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        return qs.count()
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL jit = off")
+        return qs.count()
+
+
 def audience_count(audience_or_definition: Audience | dict, **kwargs) -> int:
-    return audience_members(audience_or_definition, **kwargs).count()
+    return count_members(audience_members(audience_or_definition, **kwargs))
 
 
 def audience_sample(audience_or_definition: Audience | dict, n: int = 10, **kwargs) -> list[dict]:

@@ -15,6 +15,7 @@ from membercare.audiences.models import Audience
 from membercare.audiences.selectors import (
     audience_sample,
     can_use_audiences,
+    count_members,
     is_hq,
     user_store_ids,
     visible_audiences,
@@ -117,7 +118,7 @@ def audience_count_partial(request: HttpRequest) -> HttpResponse:
 
         ids = members_queryset(definition, brand_id=brand.pk if brand else None, store_ids=store_ids).values_list(
             "pk", flat=True)
-        context["count"] = ids.count()
+        context["count"] = count_members(ids)
         context["sample"] = audience_sample(draft.definition, 10, user=request.user) if not stores and not brand \
             else _sample(ids)
     return render(request, "web/audiences/_count.html", context)
