@@ -96,7 +96,7 @@ def test_builder_page_roles(client):
     assert saved.status_code == 302 and Audience.objects.get().definition["include"]["items"][0]["type"] == "gender"
 
 
-def test_bulk_send_and_coupon_issue_freeze_and_exclude_by_default():
+def test_bulk_send_and_coupon_issue_freeze_and_exclude_by_default(client):
     store = StoreFactory()
     plain, high, low = (MemberFactory(home_store=store, consent_sms=True) for _ in range(3))
     day = timezone.localdate()
@@ -113,6 +113,9 @@ def test_bulk_send_and_coupon_issue_freeze_and_exclude_by_default():
         plain.pk}
     MemberFactory(home_store=store)  # joins later: not in the frozen list
     assert bulk.preview["total"] == 1
+    client.force_login(specialist)
+    detail = client.get(f"/messaging/bulk/{bulk.pk}/").content.decode()
+    assert "女士 · " in detail and "确定的 1 位会员" in detail
     batch = batch_create(by=specialist, name="满减", brand=BrandFactory(), kind="amount", value=Decimal("50"),
                          valid_from=day, valid_to=day + dt.timedelta(days=30))
     issue = coupon_issue(batch=batch, audience={"saved_audience": audience.pk, "include_segments": ["high_ticket"]},
