@@ -122,3 +122,34 @@ def test_bulk_send_and_coupon_issue_freeze_and_exclude_by_default(client):
                          holdout_share=0, by=specialist)
     got = set(issue.coupons.values_list("member_id", flat=True))
     assert high.pk in got and low.pk not in got and plain.pk in got
+
+
+def test_builder_pages_show_no_english(client):
+    """Every condition type on the editor (each with a parameter problem, so the messages show too), the list and the
+    live count, read as tests/web/test_untranslated.py reads pages."""
+    from membercare.audiences.conditions import CONDITIONS
+    from tests.web.test_untranslated import english_in, visible_text
+
+    store = StoreFactory()
+    MemberFactory(home_store=store)
+    specialist = StaffFactory(role=Role.SPECIALIST)
+    client.force_login(specialist)
+    every = {"include": {"op": "and", "items": [{"type": code, "params": {}} for code in CONDITIONS]}}
+    good = audience_create(by=specialist, name="女士", definition=WOMEN)
+    post = {"name": "全部条件", "op-include": "and", "op-exclude": "or", "action": "save",
+            "node": [f"include.{i}" for i in range(len(every["include"]["items"]))]}
+    for i, item in enumerate(every["include"]["items"]):
+        post[f"t-include.{i}"] = item["type"]
+    pages = [client.get("/audiences/", HTTP_ACCEPT_LANGUAGE="zh-hans"),
+             client.get(f"/audiences/{good.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans"),
+             client.post("/audiences/new/", post, HTTP_ACCEPT_LANGUAGE="zh-hans"),
+             client.post("/audiences/count/", post, HTTP_ACCEPT_LANGUAGE="zh-hans"),
+             client.post("/audiences/count/", {"node": ["include.0"], "t-include.0": "gender",
+                                               "v-include.0-values": ["F"]}, HTTP_ACCEPT_LANGUAGE="zh-hans")]
+    found = []
+    for page in pages:
+        assert page.status_code == 200
+        texts, _links = visible_text(page.content.decode())
+        found += [snippet for text in texts for snippet in english_in(text)]
+    assert not found, found
+    assert len(CONDITIONS) >= 17  # the built-in ones, prediction's and service's
