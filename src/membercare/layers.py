@@ -16,6 +16,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("sales",),  # receipts and lines; the sale pipeline's floor (sales.pipeline: types, provider registry), signals
     ("loyalty",),  # cards, tiers, points, the programme; its sale providers (identify, card discount, points)
     ("care",),  # segments, the care rules and tasks, the daily job
+    ("audiences",),  # saved audiences: include/exclude rules compiled to SQL, a registry for higher apps' conditions
     ("messaging",),  # templates, messages, bulk sends, delivery
     ("service", "events"),  # complaints, gifts and surveys / VIP events, exclusive sales, referrals
     ("campaigns",),  # coupons; its results page sets coupon batches beside events' and bulk sends' results

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "membercare.loyalty",
     "membercare.sales",
     "membercare.care",
+    "membercare.audiences",
     "membercare.messaging",
     "membercare.service",
     "membercare.campaigns",

@@ -147,13 +147,19 @@ def issue_preview(*, batch: CouponBatch, audience: dict, holdout_share: Decimal)
     many would be held out and get a coupon. Counted in the database."""
     from membercare.messaging.bulk import audience_queryset
 
-    qs = audience_queryset(audience)
+    qs = audience_queryset(_as_promotion(audience))
     total = qs.count()
     already = (qs.filter(coupons__batch=batch).count()
                + CouponHoldout.objects.filter(batch=batch, member__in=qs.values("pk")).count())
     fresh = total - already
     held = int((fresh * Decimal(holdout_share)).to_integral_value())
     return {"total": total, "already": already, "holdout": held, "issue": fresh - held}
+
+
+def _as_promotion(audience: dict) -> dict:
+    """A coupon is a discount: a saved audience used for it carries seed 004's promotion exclusions (high ticket,
+    low ticket low frequency) unless the specialist included them (audience["include_segments"])."""
+    return {**audience, "campaign_kind": "promotion"} if audience.get("saved_audience") else audience
 
 
 def _check_issue(batch: CouponBatch, audience: dict, holdout_share, on: dt.date) -> Decimal:
@@ -192,6 +198,9 @@ def coupon_issue(*, batch: CouponBatch, audience: dict, holdout_share, by: Staff
     seed = seed or secrets.token_hex(8)
     with transaction.atomic():
         CouponBatch.objects.select_for_update().filter(pk=batch.pk).first()  # one issue of a batch at a time
+        from membercare.messaging.bulk import freeze_saved_audience
+
+        audience = freeze_saved_audience(_as_promotion(audience), by=by)  # the member list frozen now
         qs = audience_queryset(audience)
         all_ids = list(qs.values_list("pk", flat=True))
         taken = set(Coupon.objects.filter(batch=batch, member_id__in=all_ids).values_list("member_id", flat=True))

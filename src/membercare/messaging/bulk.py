@@ -74,6 +74,18 @@ def audience_values(audience: dict, member_ids: list[int], used: set[str]) -> di
 
 def audience_queryset(audience: dict) -> QuerySet[Member]:
     qs = Member.objects.all()
+    if audience.get("audience_snapshot"):  # a saved audience frozen when the send or issue was made
+        from membercare.audiences.selectors import snapshot_members
+
+        qs = qs.filter(snapshot_members(int(audience["audience_snapshot"])))
+    elif audience.get("saved_audience"):  # a saved audience, live (previews), with its campaign's exclusions
+        from membercare.audiences.models import Audience
+        from membercare.audiences.selectors import audience_members
+
+        saved = Audience.objects.filter(pk=audience["saved_audience"]).first()
+        qs = qs.filter(pk__in=audience_members(saved, campaign_kind=audience.get("campaign_kind", ""),
+                                               include=audience.get("include_segments") or [])
+                       ) if saved else qs.none()
     seg = {}
     for key in ("lifecycle", "spend_class", "follow_up"):
         if audience.get(key):
@@ -95,6 +107,38 @@ def audience_queryset(audience: dict) -> QuerySet[Member]:
     return qs.order_by("pk")
 
 
+def campaign_kind(template: MessageTemplate) -> str:
+    """The audiences campaign kind of a send: a promotion template's send is a promotion (seed 004's default
+    exclusions apply to it)."""
+    from .models import Category
+
+    return "promotion" if template.category == Category.PROMOTION else ""
+
+
+def with_campaign_kind(audience: dict, template: MessageTemplate) -> dict:
+    """The audience with the campaign kind set from the template (never from what a form posted)."""
+    if not audience.get("saved_audience"):
+        return audience
+    return {**audience, "campaign_kind": campaign_kind(template)}
+
+
+def freeze_saved_audience(audience: dict, *, by: Staff | None) -> dict:
+    """A saved audience resolved now: its members kept in a snapshot the send (or coupon issue) goes to."""
+    if not audience.get("saved_audience") or audience.get("audience_snapshot"):
+        return audience
+    from membercare.audiences.models import Audience
+    from membercare.audiences.services import audience_freeze
+
+    saved = Audience.objects.filter(pk=audience["saved_audience"]).first()
+    if saved is None:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"audience": [_("This audience no longer exists.")]})
+    snapshot = audience_freeze(saved, by=by, campaign_kind=audience.get("campaign_kind", ""),
+                               include=audience.get("include_segments") or [])
+    return {**audience, "audience_snapshot": snapshot.pk}
+
+
 def _week_count(at: dt.datetime):
     return Count("messages", filter=Q(messages__is_marketing=True, messages__created_at__gte=at - dt.timedelta(
         days=7)) & ~Q(messages__status__in=[MessageStatus.SKIPPED, MessageStatus.FAILED]))
@@ -109,6 +153,7 @@ def bulk_preview(*, template: MessageTemplate, audience: dict, at: dt.datetime, 
     channel, marketing = template.channel, is_marketing(template.category, config)
     field = {"sms": "phone", "email": "email", "wechat": "wechat_id"}[channel]
     held = 0
+    audience = with_campaign_kind(audience, template)
     members = audience_queryset(audience)
     if holdout_threshold(holdout_share):
         members, held_out = holdout_split(members, holdout_share, holdout_seed)
@@ -167,6 +212,7 @@ def bulk_schedule(*, name: str, template: MessageTemplate, audience: dict, sched
     if not Decimal("0") <= share <= Decimal("0.5"):
         raise ValidationError({"holdout_share": [_("The hold-out share must be between 0 and 50 percent.")]})
     seed = holdout_seed or new_seed()
+    audience = freeze_saved_audience(with_campaign_kind(audience, template), by=by)
     preview = bulk_preview(template=template, audience=audience, at=scheduled_at, samples=0, holdout_share=share,
                            holdout_seed=seed)
     if preview["total"] == 0:

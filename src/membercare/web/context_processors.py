@@ -8,6 +8,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from membercare.audiences.selectors import can_use_audiences
 from membercare.campaigns.services import can_run_campaigns, can_see_campaign_results
 from membercare.care.services import can_edit_care_settings, can_manage_store_tasks
 from membercare.core.permissions import (
@@ -66,6 +67,7 @@ MENU: list[tuple[Promise, list[tuple[Promise, str, str | None, tuple[str, ...]]]
         (_("Surveys"), "service_survey_results", "service_reports", ("service_survey",)),
     ]),
     (pgettext_lazy("menu", "Campaigns"), [
+        (_("Audiences"), "audiences", "audiences", ("audience",)),
         (_("Messages"), "messaging_templates", "messaging", ("messaging_",)),
         (_("Sent messages"), "messaging_outbox", "outbox_only", ("messaging_outbox",)),
         (_("Coupons and campaigns"), "coupon_batches", "campaigns", ("coupon_", "campaign_results")),
@@ -124,8 +126,8 @@ def _flags(user) -> dict:
              "campaigns": can_run_campaigns(user), "campaign_results": can_see_campaign_results(user),
              "events": can_work_members(user),  # VIP events at one's stores (check-in for clerks)
              "service_reports": can_see_reports(user), "dashboard": can_work_members(user),
-             "prediction": can_see_at_risk(user), "stored_value_books": can_see_stored_value_books(user),
-             "erase": can_erase_members(user)}
+             "prediction": can_see_at_risk(user), "audiences": can_use_audiences(user),
+             "stored_value_books": can_see_stored_value_books(user), "erase": can_erase_members(user)}
     flags["outbox_only"] = flags["outbox"] and not flags["messaging"]  # messaging's pages include the outbox
     flags["results_only"] = flags["campaign_results"] and not flags["campaigns"]
     return flags

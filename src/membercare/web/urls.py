@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("membercare.web.apikeys.urls")),
     path("", include("membercare.web.care.urls")),
     path("", include("membercare.web.messaging.urls")),
+    path("", include("membercare.web.audiences.urls")),
     path("", include("membercare.web.service.urls")),
     path("", include("membercare.web.campaigns.urls")),
     path("", include("membercare.web.events.urls")),

@@ -69,7 +69,7 @@ def coupon_batch_issue_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Audience (segment or pasted list), hold-out share, message → preview counts → issue."""
     require(can_run_campaigns(request.user))
     batch = get_object_or_404(CouponBatch.objects.select_related("template", "brand"), pk=pk)
-    form = IssueForm(request.POST or None, initial={"template": batch.template_id})
+    form = IssueForm(request.POST or None, initial={"template": batch.template_id}, user=request.user)
     preview = None
     if request.method == "POST" and form.is_valid():
         audience = form.audience()

@@ -174,4 +174,14 @@ def _audience_labels(audience: dict) -> list[tuple[str, str]]:
                                                                                                   flat=True))))
     if audience.get("member_ids"):
         out.append((_("Members"), str(len(audience["member_ids"]))))
+    if audience.get("saved_audience"):
+        from membercare.audiences.models import Audience, AudienceSnapshot
+
+        saved = Audience.objects.filter(pk=audience["saved_audience"]).first()
+        snapshot = AudienceSnapshot.objects.filter(pk=audience.get("audience_snapshot") or 0).first()
+        text = saved.name if saved else "—"
+        if snapshot is not None:
+            text += " · " + _("%(n)d members frozen on %(at)s") % {
+                "n": snapshot.size, "at": timezone.localtime(snapshot.created_at).strftime("%Y-%m-%d %H:%M")}
+        out.append((_("Saved audience"), text))
     return out or [(_("Audience"), _("All members"))]

@@ -14,6 +14,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from membercare.audiences.models import Audience
+from membercare.audiences.selectors import default_exclusions, visible_audiences
 from membercare.care.models import SEVEN_SEGMENTS, FollowUp, Lifecycle, SpendClass
 from membercare.members.models import Tag
 from membercare.messaging.models import Category, MessageChannel, MessageStatus, MessageTemplate
@@ -62,6 +64,14 @@ class AudienceForm(forms.Form):
                                             help_text=_("None ticked: the whole chain."))
     tags = forms.CharField(label=_("Tags"), required=False,
                            help_text=_("Tag names separated by commas; members with any of them."))
+    saved_audience = forms.ModelChoiceField(label=_("Saved audience"), queryset=Audience.objects.none(),
+                                            required=False, empty_label=_("None (the filters above only)"),
+                                            help_text=_("Its members are resolved and frozen when the send or "
+                                                        "the coupon issue is made."))
+    include_segments = forms.MultipleChoiceField(
+        label=_("Include anyway"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("Promotions and coupons leave these segments out of a saved audience by default (seed 004): "
+                    "tick to include them explicitly."))
     scheduled_at = forms.DateTimeField(label=_("Send at"), input_formats=[DATETIME_FORMAT],
                                        widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
                                                                   format=DATETIME_FORMAT))
@@ -82,6 +92,9 @@ class AudienceForm(forms.Form):
         self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True).order_by("category",
                                                                                                    "name")
         self.fields["stores"].queryset = Store.objects.filter(is_active=True).order_by("code")
+        self.fields["saved_audience"].queryset = (visible_audiences(user) if user is not None
+                                                  else Audience.objects.none()).order_by("name")
+        self.fields["include_segments"].choices = default_exclusions("promotion")
         if not self.is_bound and "scheduled_at" not in self.initial:
             self.initial["scheduled_at"] = timezone.localtime().replace(second=0, microsecond=0)
 
@@ -137,6 +150,9 @@ class AudienceForm(forms.Form):
             out["store_ids"] = sorted(s.pk for s in data["stores"])
         if data.get("tags"):
             out["tag_ids"] = data["tags"]
+        if data.get("saved_audience"):
+            out["saved_audience"] = data["saved_audience"].pk
+            out["include_segments"] = sorted(data.get("include_segments") or [])
         return out
 
 
