@@ -22,7 +22,7 @@ from .. import calendar as care_calendar
 from ..models import MemberSegments
 from ..step_warnings import warn
 from ..taskgen import insert_select
-from .base import date_value, default_language, fires, previous_run, rule_config, spec
+from .base import CONTACTABLE, date_value, default_language, fires, previous_run, rule_config, spec
 
 # "before major holidays" when the rule's settings name none
 MAJOR_HOLIDAYS = ["new_year", "spring_festival", "dragon_boat", "mid_autumn", "national_day"]
@@ -52,7 +52,10 @@ def _festival_rule(code: str, day: dt.date, config: dict[str, Any], *, seasons: 
             continue
         with default_language():
             name = str(feast.name)
-        rows = (MemberSegments.objects.filter(follow_up__in=s.get("follow_up", ["A", "B"]))
+        members = MemberSegments.objects.filter(follow_up__in=s.get("follow_up", ["A", "B"]))
+        if code == "pre_holiday_call":  # a call: new and active members only (greetings go to everyone)
+            members = members.filter(lifecycle__in=CONTACTABLE)
+        rows = (members
                 .values(t_member=F("member_id"), t_key=Value(f"{feast.code}:{feast.on.year}"),
                         t_due=date_value(due),
                         t_context=JSONObject(holiday=Value(name), holiday_code=Value(feast.code),
