@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from .cadence import develop_contact, follow_up_contact, prospect_follow_up, purchase_callback
-from .dates import birthday_greeting, holiday_greeting, pre_holiday_call, season_greeting
+from .dates import birthday_greeting, holiday_greeting, member_dates, pre_holiday_call, season_greeting
 from .events import campaign_notice, new_stock_call
 from .lifecycle import (
     a_monthly_call,
@@ -38,6 +38,7 @@ RULES: dict[str, Rule] = {
     "dormant_review": dormant_review,
     "sleeping_call": sleeping_call,
     "birthday_greeting": birthday_greeting,
+    "member_dates": member_dates,
     "holiday_greeting": holiday_greeting,
     "season_greeting": season_greeting,
     "replenishment": replenishment,

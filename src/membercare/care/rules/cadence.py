@@ -110,9 +110,9 @@ def prospect_follow_up(day: dt.date, config: dict[str, Any]) -> int:
     stop = ", ".join(f"'{o}'" for o in STOP_OUTCOMES)
     declined = f"SELECT 1 FROM {t['contact']} c WHERE c.member_id = {t['task']}.member_id AND c.outcome IN ({stop})"
     # they bought, or declined: the open follow-ups are withdrawn
+    bought = f"SELECT 1 FROM {t['seg']} s WHERE s.member_id = {t['task']}.member_id AND s.lifecycle <> 'prospect'"
     execute(f"""UPDATE {t['task']} SET status = %s
-                WHERE rule = %s AND status = %s AND (EXISTS ({declined}) OR EXISTS (
-                  SELECT 1 FROM {t['seg']} s WHERE s.member_id = {t['task']}.member_id AND s.lifecycle <> 'prospect'))""",
+                WHERE rule = %s AND status = %s AND (EXISTS ({declined}) OR EXISTS ({bought}))""",
             [TaskStatus.CANCELLED, code, TaskStatus.OPEN])
     days = prospect_days(config)
     catch_up = max(1, int(s.get("catch_up_days", 7)))

@@ -20,7 +20,18 @@ from django.utils.translation import gettext
 from ..complaints import complaints_on_record_expr
 from ..models import MemberSegments
 from ..taskgen import insert_select
-from .base import CONTACTABLE, AddDays, DaysSince, IsoDate, date_value, default_language, fires, previous_run, rule_config, spec
+from .base import (
+    CONTACTABLE,
+    AddDays,
+    DaysSince,
+    IsoDate,
+    date_value,
+    default_language,
+    fires,
+    previous_run,
+    rule_config,
+    spec,
+)
 
 
 def new_member_callback(day: dt.date, config: dict[str, Any]) -> int:
