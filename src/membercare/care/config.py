@@ -72,7 +72,8 @@ DEFAULTS: dict[str, Any] = {
                             "priority": 65},
         "replenishment": {"enabled": True, "days_before": 3, "min_purchases": 3, "channel": "phone",
                           "priority": 30},
-        "campaign_notice": {"enabled": True, "days_before": 5, "follow_up": ["A", "B", "C"], "channel": "sms",
+        # seed 000: notify old members and those with potential (D, to develop) at least 5 days ahead
+        "campaign_notice": {"enabled": True, "days_before": 5, "follow_up": ["A", "B", "C", "D"], "channel": "sms",
                             "priority": 50},
         "learn_surname": {"enabled": True, "visits": 3, "channel": "visit", "priority": 70},
         # predicted probability of still being active below `threshold` (care.rules.slipping; off by default)

@@ -67,7 +67,7 @@ def new_stock_call(day: dt.date, config: dict[str, Any]) -> int:
 
 
 def campaign_notice(day: dt.date, config: dict[str, Any]) -> int:
-    """A campaign (CareEvent campaign): a notice to the follow-up classes (A, B, C) due `days_before` (5)
+    """A campaign (CareEvent campaign): a notice to the follow-up classes (A, B, C, D) due `days_before` (5)
     its start, so it reaches them at least that early; an event entered later still gets its notice,
     due at once, until the day before it starts. Key: the event id."""
     lead = int(rule_config(config, "campaign_notice").get("days_before", 5))
