@@ -67,7 +67,8 @@ def test_every_rule_runs_and_a_second_run_creates_nothing(keep_segments, chain, 
                 "campaign_notice": 1, "learn_surname": 1,
                 # issue 20's rhythm: "a" (A) and the two new members (C by the fixture's default), never
                 # contacted; no purchase days (the segment step is kept out) and no prospect
-                "follow_up_contact": 3, "develop_contact": 0, "purchase_callback": 0, "prospect_follow_up": 0}
+                "follow_up_contact": 3, "develop_contact": 0, "purchase_callback": 0, "prospect_follow_up": 0,
+                "member_dates": 0}
     assert counts == expected
     first = task_keys()
     assert len(first) == sum(expected.values())
