@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
         "new_member_weekly": {"enabled": True, "weekday": 0, "channel": "phone", "priority": 20},
         # every purchase above min_amount (yuan) gets a callback from_day..to_day after it (seed 001); the first
         # purchase has new_member_callback instead; at most one every min_gap_days per member
-        "purchase_callback": {"enabled": True, "min_amount": "500.00", "from_day": 3, "to_day": 7,
+        "purchase_callback": {"enabled": True, "min_amount": "500.00", "from_day_after": 3, "to_day_after": 7,
                               "min_gap_days": 14, "channel": "phone", "priority": 12},
         # seed 002's rhythm per follow-up class: a contact when none was logged (any channel) within the class's
         # interval; new and active members only (dormant and sleeping ones are won back by the rules below)

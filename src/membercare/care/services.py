@@ -292,7 +292,8 @@ _RANGES = {
     "priority": (0, 999), "weekday": (0, 6), "day_of_month": (1, 28), "due_days": (1, 60),
     "from_day": (0, 60), "to_day": (0, 60), "days_before": (0, 60), "visits": (1, 100),
     "min_purchases": (2, 100), "churn_min_baseline_days": (1, 365), "high_loyalty_max_gap_days": (1, 365),
-    "grace_days": (0, 60), "catch_up_days": (1, 60), "turnover_days": (1, 366),
+    "grace_days": (0, 60), "catch_up_days": (1, 60), "turnover_days": (1, 366), "from_day_after": (0, 60),
+    "to_day_after": (0, 60),
 }
 _MAX_PROSPECT_STEPS = 10
 _MAX_AMOUNT = Decimal("1000000.00")
@@ -404,11 +405,12 @@ def care_config_validate(params: dict[str, Any]) -> dict[str, Any]:
     if abc["a_share"] + abc["b_share"] > 1:
         raise CareError("abc_shares", _("A and B together cannot be more than all members (1)."),
                         "segments.abc.b_share")
-    for code in ("new_member_callback", "purchase_callback"):
+    for code, first, last in (("new_member_callback", "from_day", "to_day"),
+                              ("purchase_callback", "from_day_after", "to_day_after")):
         callback = tree["rules"].get(code, {})
-        if "from_day" in callback and "to_day" in callback and callback["from_day"] > callback["to_day"]:
+        if first in callback and last in callback and callback[first] > callback[last]:
             raise CareError("callback_days", _("The first day must not come after the last day."),
-                            f"rules.{code}.to_day")
+                            f"rules.{code}.{last}")
     return tree
 
 

@@ -15,7 +15,7 @@
   logged as declined (or "does not want to be contacted"); their open follow-ups are then cancelled.
   Key: the step (1, 2, 3).
 - purchase_callback (seed 001: 顾客购买后3至7天是回访的最佳时间段): every purchase day (net paid) of at least
-  `min_amount` yuan gets a callback from `from_day` to `to_day` after it, due on `to_day` — except the
+  `min_amount` yuan gets a callback from `from_day_after` to `to_day_after` days after it, due on the last — but the
   first purchase, which has new_member_callback (while that rule is on). At most one open callback per
   member (neither rule's) and none within `min_gap_days` of the previous one. Key: the purchase day.
 
@@ -139,7 +139,7 @@ def purchase_callback(day: dt.date, config: dict[str, Any]) -> int:
     code = "purchase_callback"
     s = rule_config(config, code)
     t = _tables()
-    from_day, to_day = int(s.get("from_day", 3)), int(s.get("to_day", 7))
+    from_day, to_day = int(s.get("from_day_after", 3)), int(s.get("to_day_after", 7))
     min_cents = int(Decimal(str(s.get("min_amount", "500.00"))) * 100)
     gap = max(1, int(s.get("min_gap_days", 14)))
     first_has_own = bool(config["rules"].get("new_member_callback", {}).get("enabled", False))

@@ -133,6 +133,8 @@ FIELD_LABELS = {
     "ratio": _("Recent spend rate below this share of the usual (%)"),
     "min_amount": _("Purchases of at least (yuan)"),
     "min_gap_days": _("No second callback within (days)"),
+    "from_day_after": _("From day after the purchase"),
+    "to_day_after": _("To day after the purchase"),
     "a_days": _("A: contact every (days)"),
     "b_days": _("B: contact every (days)"),
     "c_days": _("C: contact every (days)"),
