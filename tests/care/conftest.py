@@ -60,12 +60,14 @@ def member_with(store) -> Callable[..., Member]:
     """member_with(**segments, member=..., **member_fields): a member of `store` with a MemberSegments row."""
 
     def _make(*, first: dt.date | None = None, last: dt.date | None = None, follow_up: str = "C",
-              lifecycle: str = "active", churning: bool = False, owner=None, **member_fields) -> Member:
+              lifecycle: str = "active", churning: bool = False, owner=None, spend_3m: str = "0",
+              spend_before_3m: str = "0", **member_fields) -> Member:
         member_fields.setdefault("home_store", store)
         member = MemberFactory(owner=owner, **member_fields)
         MemberSegments.objects.create(member=member, computed_on=last or first or dt.date(2026, 1, 1),
                                       lifecycle=lifecycle, follow_up=follow_up, churning=churning,
-                                      first_purchase_on=first or last, last_purchase_on=last or first)
+                                      first_purchase_on=first or last, last_purchase_on=last or first,
+                                      spend_3m=Decimal(spend_3m), spend_before_3m=Decimal(spend_before_3m))
         return member
 
     return _make

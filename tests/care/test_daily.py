@@ -33,7 +33,8 @@ def chain(member_with, sell, clerk, store):
     made = {
         "new": member_with(first=DAY - dt.timedelta(days=3), lifecycle="new"),
         "weekly": member_with(first=D(2026, 9, 14), lifecycle="new"),  # last week, before the callback window
-        "a": member_with(last=DAY - dt.timedelta(days=10), follow_up="A", churning=True, consent_phone=True,
+        "a": member_with(last=DAY - dt.timedelta(days=10), follow_up="A", churning=True, spend_3m="100.00",
+                         spend_before_3m="2000.00", consent_phone=True,
                          consent_sms=True, birthday=D(1980, 9, 29), owner=clerk),
         "dormant": member_with(last=DAY - dt.timedelta(days=90), lifecycle="dormant"),
         "sleeping": member_with(last=DAY - dt.timedelta(days=200), lifecycle="sleeping"),
@@ -63,7 +64,11 @@ def test_every_rule_runs_and_a_second_run_creates_nothing(keep_segments, chain, 
     expected = {"new_member_callback": 1, "new_member_weekly": 2, "a_monthly_call": 1, "new_stock_call": 1,
                 "pre_holiday_call": 1, "spend_drop_call": 1, "dormant_review": 1, "sleeping_call": 1,
                 "birthday_greeting": 1, "holiday_greeting": 1, "season_greeting": 0, "replenishment": 1,
-                "campaign_notice": 1, "learn_surname": 1}
+                "campaign_notice": 1, "learn_surname": 1,
+                # issue 20's rhythm: "a" (A) and the two new members (C by the fixture's default), never
+                # contacted; no purchase days (the segment step is kept out) and no prospect
+                "follow_up_contact": 3, "develop_contact": 0, "purchase_callback": 0, "prospect_follow_up": 0,
+                "member_dates": 0}
     assert counts == expected
     first = task_keys()
     assert len(first) == sum(expected.values())
@@ -118,7 +123,7 @@ def test_killed_half_way_then_resumed(keep_segments, chain, monkeypatch):
     keys = task_keys()
     assert len(keys) == len(set(keys))
     assert Task.objects.filter(rule="dormant_review", member=chain["dormant"]).count() == 1
-    assert Task.objects.count() == 14  # as in a run that was never interrupted
+    assert Task.objects.count() == 17  # as in a run that was never interrupted
 
 
 @pytest.mark.django_db

@@ -61,13 +61,14 @@ class TestNewStock:
 
 @pytest.mark.django_db
 class TestCampaignNotice:
-    def test_five_days_before_to_abc_with_sms_consent(self, member_with, run_rule, record_run):
+    def test_five_days_before_to_abcd_with_sms_consent(self, member_with, run_rule, record_run):
+        # seed 000: old members and those with potential (D, to develop) hear of a promotion 5 days ahead
         members = [member_with(follow_up=c, consent_sms=True) for c in "ABCD"]
         member_with(follow_up="A", consent_sms=False)
         ev = event(CareEvent.Kind.CAMPAIGN, D(2026, 10, 10), entered=D(2026, 9, 20), title="国庆折上折")
         assert run_rule("campaign_notice", D(2026, 10, 4)) == 0
-        assert run_rule("campaign_notice", D(2026, 10, 5)) == 3
-        assert keys("campaign_notice") == {(m.pk, str(ev.pk)) for m in members[:3]}
+        assert run_rule("campaign_notice", D(2026, 10, 5)) == 4
+        assert keys("campaign_notice") == {(m.pk, str(ev.pk)) for m in members}
         assert {t.due_on for t in tasks("campaign_notice")} == {D(2026, 10, 5)}
         record_run(D(2026, 10, 5), "campaign_notice")
         member_with(follow_up="A", consent_sms=True)

@@ -92,15 +92,42 @@ class TestMonthlyCall:
 
 @pytest.mark.django_db
 def test_spend_drop_call_once_a_month_for_a_and_b(member_with, run_rule):
-    a = member_with(last=D(2026, 3, 1), follow_up="A", churning=True)
-    member_with(last=D(2026, 3, 1), follow_up="C", churning=True)
-    member_with(last=D(2026, 3, 1), follow_up="A", churning=False)
+    # 90 recent days vs the other 275 of the 12 months, ratio 0.5: 100.00 recent against 2000.00 before is a drop
+    # (100 / 90 < 0.5 x 2000 / 275); 300.00 against 1000.00 is not (300 / 90 > 0.5 x 1000 / 275)
+    a = member_with(last=D(2026, 3, 1), follow_up="A", spend_3m="100.00", spend_before_3m="2000.00")
+    member_with(last=D(2026, 3, 1), follow_up="C", spend_3m="100.00", spend_before_3m="2000.00")  # not A or B
+    member_with(last=D(2026, 3, 1), follow_up="B", spend_3m="300.00", spend_before_3m="1000.00")  # held
+    member_with(last=D(2026, 3, 1), follow_up="A", churning=True, spend_3m="900.00",
+                spend_before_3m="1000.00")  # fewer visits, same spend: no call (it fires on spend)
+    member_with(last=D(2026, 1, 1), follow_up="A", lifecycle="dormant", spend_3m="0",
+                spend_before_3m="5000.00")  # dormant: the dormant review applies instead
     assert run_rule("spend_drop_call", D(2026, 5, 10)) == 1
     assert run_rule("spend_drop_call", D(2026, 5, 11)) == 0
     (task,) = tasks("spend_drop_call")
     assert (task.member_id, task.key, task.due_on) == (a.pk, "2026-05", D(2026, 5, 17))
     assert task.context == {"last_purchase": "2026-03-01", "days": 70}
     assert run_rule("spend_drop_call", D(2026, 6, 1)) == 1
+
+
+@pytest.mark.django_db
+def test_spend_drop_boundary_and_ratio_setting(member_with, run_rule, care_config):
+    # 0.5 x 2750.00 / 275 = 5.00 a day; 450.00 / 90 = 5.00 exactly: not below, no call; 449.99: a call
+    member_with(last=D(2026, 5, 1), follow_up="A", spend_3m="450.00", spend_before_3m="2750.00")
+    below = member_with(last=D(2026, 5, 1), follow_up="A", spend_3m="449.99", spend_before_3m="2750.00")
+    assert run_rule("spend_drop_call", D(2026, 5, 10)) == 1
+    assert keys("spend_drop_call") == {(below.pk, "2026-05")}
+    care_config["rules"]["spend_drop_call"]["ratio"] = 0.6
+    assert run_rule("spend_drop_call", D(2026, 5, 10), care_config) == 1  # 5.00 < 6.00 a day now
+
+
+@pytest.mark.django_db
+def test_monthly_call_skips_dormant_and_sleeping_members(member_with, run_rule):
+    active = member_with(last=D(2026, 5, 20), follow_up="A")
+    new = member_with(first=D(2026, 5, 20), follow_up="A", lifecycle="new")
+    for lifecycle in ("dormant", "sleeping", "lost"):
+        member_with(last=D(2025, 5, 20), follow_up="A", lifecycle=lifecycle)
+    assert run_rule("a_monthly_call", D(2026, 6, 1)) == 2
+    assert keys("a_monthly_call") == {(active.pk, "2026-06"), (new.pk, "2026-06")}
 
 
 @pytest.mark.django_db

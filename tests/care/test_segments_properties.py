@@ -36,18 +36,22 @@ def reference(day: dt.date, member_ids: list[int], receipts: list[dict], config:
     seg = config["segments"]
     life, abc, seven, rfm = seg["lifecycle"], seg["abc"], seg["seven"], seg["rfm"]
     returned: dict[int, int] = {}
+    returned_full: dict[int, int] = {}
     for r in receipts:
         if r["original"] is not None:
             returned[r["original"]] = returned.get(r["original"], 0) + r["cents"]
-    per_day: dict[tuple[int, dt.date], list[int]] = {}
+            returned_full[r["original"]] = returned_full.get(r["original"], 0) + r["full"]
+    per_day: dict[tuple[int, dt.date], list[tuple[int, int]]] = {}
     for r in receipts:
         if r["original"] is None and r["member"] is not None:
             local = r["sold_at"].astimezone(TZ).date()
-            per_day.setdefault((r["member"], local), []).append(r["cents"] + returned.get(r["id"], 0))
-    days: dict[int, list[tuple[dt.date, int, int]]] = {m: [] for m in member_ids}
+            per_day.setdefault((r["member"], local), []).append(
+                (r["cents"] + returned.get(r["id"], 0), r["full"] + returned_full.get(r["id"], 0)))
+    days: dict[int, list[tuple[dt.date, int, int, int]]] = {m: [] for m in member_ids}
     for (member, local), nets in per_day.items():
-        if sum(nets) > 0 and local <= day:
-            days[member].append((local, sum(nets), sum(1 for n in nets if n > 0)))
+        if sum(n for n, _f in nets) > 0 and local <= day:
+            days[member].append((local, sum(n for n, _f in nets), sum(1 for n, _f in nets if n > 0),
+                                 sum(f for _n, f in nets)))
 
     def start(n: int) -> dt.date:
         return day - dt.timedelta(days=n - 1)
@@ -68,6 +72,8 @@ def reference(day: dt.date, member_ids: list[int], receipts: list[dict], config:
             "recent": sum(1 for r in rows if r[0] >= wr), "base": sum(1 for r in in12 if r[0] < wr),
             "rfm_last": inr[-1][0] if inr else None, "rfm_days": len(inr), "rfm_cents": sum(r[1] for r in inr),
             "median_gap": math.ceil(statistics.median(gaps)) if gaps else None,
+            "full12": sum(r[3] for r in in12), "cents_recent": sum(r[1] for r in rows if r[0] >= wr),
+            "cents_base": sum(r[1] for r in in12 if r[0] < wr),
         }
     p12 = sorted((m for m in member_ids if stats[m]["days12"]), key=lambda m: (-stats[m]["cents12"], m))
     n12 = len(p12)
@@ -107,13 +113,23 @@ def reference(day: dt.date, member_ids: list[int], receipts: list[dict], config:
         else:
             lifecycle = "active"
         p = p_sales.get(m)
+        # seed 002: turnover (purchase days) x profitability (paid / full price), D = to develop
+        fu = seg["follow_up"]
+        share = Fraction(str(fu["full_price_share"]))
+        high_profit = s["cents12"] * share.denominator >= share.numerator * s["full12"]
+        if not s["days12"] or (day - s["first"]).days < life["new_days"]:
+            follow_up = "D"
+        elif s["days12"] >= fu["turnover_days"]:
+            follow_up = "A" if high_profit else "B"
+        else:
+            follow_up = "D" if high_profit else "C"
         spend_class = "" if p is None else "A" if p <= k_a else "B" if p <= k_ab else "C"
         r, f, mm = r_s.get(m, 0), f_s.get(m, 0), m_s.get(m, 0)
         total = r + f + mm
         out[m] = {
             "lifecycle": lifecycle, "spend_class": spend_class, "rfm_r": r, "rfm_f": f, "rfm_m": mm,
             "pyramid": "target" if not r else "key" if total >= 13 else "major" if total >= 10 else "potential",
-            "follow_up": spend_class or "D",
+            "follow_up": follow_up,
             "high_value": p is not None and p <= top(seven["high_value_share"], n12),
             "high_loyalty": (p is not None and p <= top(seven["high_loyalty_share"], n12)
                              and s["median_gap"] is not None
@@ -129,7 +145,8 @@ def reference(day: dt.date, member_ids: list[int], receipts: list[dict], config:
             "first_purchase_on": s["first"], "last_purchase_on": s["last"], "purchase_days_12m": s["days12"],
             "spend_12m": Decimal(s["cents12"]) / 100, "receipts_6m": s["receipts_t"],
             "spend_6m": Decimal(s["cents_t"]) / 100, "purchase_days_3m": s["recent"],
-            "median_gap_days": s["median_gap"],
+            "median_gap_days": s["median_gap"], "full_price_12m": Decimal(s["full12"]) / 100,
+            "spend_3m": Decimal(s["cents_recent"]) / 100, "spend_before_3m": Decimal(s["cents_base"]) / 100,
         }
     return out
 
@@ -154,6 +171,8 @@ config_st = st.fixed_dictionaries({
         "ticket_window_days": st.sampled_from([60, 183]), "churn_min_baseline_days": st.sampled_from([1, 2]),
     }),
     "lifecycle": st.fixed_dictionaries({"new_days": st.sampled_from([7, 30])}),
+    "follow_up": st.fixed_dictionaries({"turnover_days": st.sampled_from([1, 2, 4]),
+                                        "full_price_share": st.sampled_from([0.5, 0.8, 1.0])}),
 })
 
 
@@ -167,17 +186,20 @@ def _make(store, members: list, specs: list[tuple], start_number: int) -> list[d
     for i, (mi, before, hour, cents, quarters) in enumerate(specs):
         local = dt.datetime.combine(DAY - dt.timedelta(days=before), dt.time(hour, 30), tzinfo=TZ)
         member = members[mi % len(members)] if members else None
+        full = cents * (4, 5, 8)[hour % 3] // 4  # at full price, 20 % or 50 % off (by the hour: no new draw)
         sale = Receipt.objects.create(number=f"T{start_number + i:08d}", store=store, member=member,
-                                      sold_at=local, total_full_price=Decimal(cents) / 100,
+                                      sold_at=local, total_full_price=Decimal(full) / 100,
                                       total_paid=Decimal(cents) / 100)
-        out.append({"id": sale.pk, "member": sale.member_id, "sold_at": local, "cents": cents, "original": None})
+        out.append({"id": sale.pk, "member": sale.member_id, "sold_at": local, "cents": cents, "full": full,
+                    "original": None})
         if quarters and cents:
-            back = cents * quarters // 4
+            back, back_full = cents * quarters // 4, full * quarters // 4
             ret = Receipt.objects.create(number=f"T{start_number + i:08d}R", store=store, member=member,
-                                         sold_at=local + dt.timedelta(days=2), total_full_price=0,
+                                         sold_at=local + dt.timedelta(days=2),
+                                         total_full_price=-Decimal(back_full) / 100,
                                          total_paid=-Decimal(back) / 100, original=sale)
             out.append({"id": ret.pk, "member": ret.member_id, "sold_at": ret.sold_at, "cents": -back,
-                        "original": sale.pk})
+                        "full": -back_full, "original": sale.pk})
     return out
 
 
@@ -203,9 +225,10 @@ def test_segments_equal_the_python_reference(db, monkeypatch, n_members, specs, 
             receipts += _make(store, members, later, 1000)
             segments_compute(DAY, config)
             assert computed(ids) == reference(DAY, ids, receipts, config)
-            kept = sorted(PurchaseDay.objects.values_list("member_id", "day", "paid_cents", "receipts"))
+            kept = sorted(PurchaseDay.objects.values_list("member_id", "day", "paid_cents", "full_cents", "receipts"))
             segments.rebuild_purchase_days()  # the incremental table equals one built from scratch
-            assert sorted(PurchaseDay.objects.values_list("member_id", "day", "paid_cents", "receipts")) == kept
+            assert sorted(PurchaseDay.objects.values_list("member_id", "day", "paid_cents", "full_cents",
+                                                          "receipts")) == kept
             raise Rollback
     except Rollback:
         pass

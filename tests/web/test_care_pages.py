@@ -373,3 +373,54 @@ def test_task_list_queries_do_not_grow_with_the_tasks(login, clerk, store):
 
     few = queries(2)
     assert queries(10) == few  # 12 tasks now, same number of queries
+
+
+def test_settings_editor_edits_the_cadence(login, specialist):
+    """Issue 20: the follow-up class thresholds, the rhythm's intervals, the prospects' days and the callback's
+    amount are edited on the page; bad days and amounts come back in Chinese and nothing is saved."""
+    client = login(specialist)
+    page = client.get(reverse("care_settings")).content.decode()
+    assert 'name="s__segments__follow_up__full_price_share" value="80"' in page
+    assert 'name="s__rules__prospect_follow_up__days_after" value="3, 7, 14"' in page
+    assert 'name="s__rules__purchase_callback__min_amount" value="500.00"' in page
+    response = client.post(reverse("care_settings"), settings_data(**{
+        "s__rules__prospect_follow_up__days_after": "7, 3"}))
+    assert response.status_code == 200 and "天数须从小到大，例如 3, 7, 14。" in response.content.decode()
+    response = client.post(reverse("care_settings"), settings_data(**{
+        "s__rules__prospect_follow_up__days_after": "三"}))
+    assert "整数天数，从小到大，用逗号分隔，例如 3, 7, 14" in response.content.decode()
+    assert CareConfig.objects.count() == 0
+    response = client.post(reverse("care_settings"), settings_data(**{
+        "s__rules__follow_up_contact__b_days": "14", "s__rules__prospect_follow_up__days_after": "2，5、9",
+        "s__rules__purchase_callback__min_amount": "800.5", "s__segments__follow_up__full_price_share": "75"}))
+    assert response.status_code == 302
+    config = care_config()
+    assert config["rules"]["follow_up_contact"]["b_days"] == 14
+    assert config["rules"]["prospect_follow_up"]["days_after"] == [2, 5, 9]
+    assert config["rules"]["purchase_callback"]["min_amount"] == "800.50"
+    assert config["segments"]["follow_up"]["full_price_share"] == 0.75
+
+
+def test_home_visit_is_a_contact_channel(login, clerk, member):
+    client = login(clerk)
+    page = client.get(reverse("care_member_contact", args=[member.pk])).content.decode()
+    assert 'value="home_visit"' in page and "上门拜访" in page
+    response = client.post(reverse("care_member_contact", args=[member.pk]),
+                           {"channel": "home_visit", "outcome": "reached", "notes": "送上新款画册"})
+    assert response.status_code == 302
+    assert Contact.objects.get(member=member).channel == "home_visit"
+
+
+def test_member_dates_on_the_profile(login, clerk, member):
+    client = login(clerk)
+    url = reverse("member_date_add", args=[member.pk])
+    response = client.post(url, {"name": "结婚纪念日", "calendar": "solar", "month": "4", "day": "31"})
+    assert response.status_code == 400 and "该月没有这一天。" in response.content.decode()
+    assert not member.dates.exists()
+    response = client.post(url, {"name": "结婚纪念日", "calendar": "lunar", "month": "8", "day": "15"})
+    assert response.status_code == 302
+    page = client.get(reverse("member_detail", args=[member.pk])).content.decode()
+    assert "结婚纪念日 · 农历 8/15" in page and "会员纪念日" in page  # the date and its line in the history
+    date = member.dates.get()
+    response = client.post(reverse("member_date_remove", args=[member.pk, date.pk]))
+    assert response.status_code == 302 and not member.dates.exists()

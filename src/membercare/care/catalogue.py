@@ -12,6 +12,11 @@ from django.utils.translation import gettext_lazy as _
 RULE_LABELS = {
     "new_member_callback": _("New member callback"),
     "new_member_weekly": _("Last week's new member: check data and explain rights"),
+    "purchase_callback": _("Callback after a purchase"),
+    "prospect_follow_up": _("Follow up a visitor who has not bought yet"),
+    "follow_up_contact": _("Regular contact (follow-up class)"),
+    "develop_contact": _("Develop a D member"),
+    "member_dates": _("Anniversary greeting"),
     "a_monthly_call": _("Monthly caring call (A member)"),
     "new_stock_call": _("New stock arrives"),
     "pre_holiday_call": _("Call before the holiday"),
@@ -37,11 +42,22 @@ SCRIPT_HINTS = {
     "new_member_weekly": _("Check that their details are complete and correct; tell them their rights as a "
                            "member (discounts, birthday privilege, points)."),
     "a_monthly_call": _("A caring call: life, health, family. Do not sell."),
+    "purchase_callback": _("They bought on %(purchase)s: thank them, ask how the item wears, give care and "
+                           "washing advice; ask whether they were satisfied."),
+    "prospect_follow_up": _("Follow-up %(step)s of %(of)s: they visited but have not bought yet. Ask what they "
+                            "were looking for and invite them back; if they are not interested, record it and "
+                            "the follow-ups stop."),
+    "follow_up_contact": _("Class %(follow_up)s: nobody has been in touch for %(interval)s days. Keep in touch: "
+                           "ask how they are; mention what fits them only if they are interested."),
+    "develop_contact": _("A member to develop: they buy rarely. Learn what they like, invite them to new "
+                         "arrivals and events that suit them."),
+    "member_dates": _("%(occasion)s on %(date)s: send wishes only (no promotion), signed with the store and "
+                      "your name."),
     "new_stock_call": _("Tell them what has just arrived (%(event)s) that fits their taste and sizes; invite "
                         "them to try it."),
     "pre_holiday_call": _("%(holiday)s is coming: wish them well and ask about their plans; mention nothing "
                           "to buy unless they ask."),
-    "spend_drop_call": _("They come less often than they used to: ask how they are and whether anything "
+    "spend_drop_call": _("They spend less than they used to: ask how they are and whether anything "
                          "bothered them; listen."),
     "dormant_review": _("No purchase for %(days)s days. First check complaints on record and special "
                         "circumstances, then choose the time and channel; record the reason."),

@@ -27,20 +27,43 @@ DEFAULTS: dict[str, Any] = {
             "churn_recent_days": 90, "churn_ratio": 0.5, "churn_min_baseline_days": 2,
         },
         "rfm": {"window_days": 365},
+        # seed 002's follow-up class (care.segment_ranks.follow_up_sql): turnover = purchase days in the 12
+        # months, profitability = paid / the same goods at full price (0.80: on average no more than 20 % off)
+        "follow_up": {"turnover_days": 4, "full_price_share": 0.80},
     },
     "rules": {
         "new_member_callback": {"enabled": True, "from_day": 3, "to_day": 7, "channel": "phone", "priority": 10},
         "new_member_weekly": {"enabled": True, "weekday": 0, "channel": "phone", "priority": 20},
+        # every purchase above min_amount (yuan) gets a callback from_day..to_day after it (seed 001); the first
+        # purchase has new_member_callback instead; at most one every min_gap_days per member
+        "purchase_callback": {"enabled": True, "min_amount": "500.00", "from_day_after": 3, "to_day_after": 7,
+                              "min_gap_days": 14, "channel": "phone", "priority": 12},
+        # seed 002's rhythm per follow-up class: a contact when none was logged (any channel) within the class's
+        # interval; new and active members only (dormant and sleeping ones are won back by the rules below)
+        "follow_up_contact": {"enabled": True, "a_days": 7, "b_days": 15, "c_days": 30, "grace_days": 2,
+                              "purchase_counts": True, "channel": "phone", "priority": 38},
+        "develop_contact": {"enabled": True, "d_days": 10, "grace_days": 2, "purchase_counts": True,
+                            "channel": "phone", "priority": 42},
+        # seed 000 (未成交…多次跟踪): a member registered without a purchase is followed these many days after
+        # registering, until they buy or decline
+        "prospect_follow_up": {"enabled": True, "days_after": [3, 7, 14], "catch_up_days": 7, "channel": "phone",
+                               "priority": 22},
         "a_monthly_call": {"enabled": True, "day_of_month": 1, "due_days": 14, "channel": "phone",
                            "priority": 40},
         "new_stock_call": {"enabled": True, "days_before": 3, "follow_up": ["A"], "channel": "phone",
                            "priority": 35},
         "pre_holiday_call": {"enabled": True, "days_before": 7, "follow_up": ["A"], "channel": "phone",
                              "priority": 45},
-        "spend_drop_call": {"enabled": True, "follow_up": ["A", "B"], "channel": "phone", "priority": 25},
+        # spend in the recent window (segments.seven.churn_recent_days) below `ratio` x the rate of the rest of
+        # the 12 months
+        "spend_drop_call": {"enabled": True, "follow_up": ["A", "B"], "ratio": 0.5, "channel": "phone",
+                            "priority": 25},
         "dormant_review": {"enabled": True, "days": 90, "channel": "phone", "priority": 30},
         "sleeping_call": {"enabled": True, "days": 180, "channel": "phone", "priority": 30},
         "birthday_greeting": {"enabled": True, "days_before": 7, "channel": "sms", "priority": 15},
+        # anniversaries (seed 000: 纪念日) of joining, of the first purchase, and the member's own dates
+        "member_dates": {"enabled": True, "days_before": 3, "joining": True, "first_purchase": True,
+                         "own_dates": True, "channel": "sms", "priority": 55},
         "holiday_greeting": {"enabled": True, "days_before": 3, "follow_up": ["A", "B"], "channel": "sms",
                              "priority": 60,
                              "holidays": ["new_year", "spring_festival", "lantern", "womens_day", "dragon_boat",
@@ -49,7 +72,8 @@ DEFAULTS: dict[str, Any] = {
                             "priority": 65},
         "replenishment": {"enabled": True, "days_before": 3, "min_purchases": 3, "channel": "phone",
                           "priority": 30},
-        "campaign_notice": {"enabled": True, "days_before": 5, "follow_up": ["A", "B", "C"], "channel": "sms",
+        # seed 000: notify old members and those with potential (D, to develop) at least 5 days ahead
+        "campaign_notice": {"enabled": True, "days_before": 5, "follow_up": ["A", "B", "C", "D"], "channel": "sms",
                             "priority": 50},
         "learn_surname": {"enabled": True, "visits": 3, "channel": "visit", "priority": 70},
         # predicted probability of still being active below `threshold` (care.rules.slipping; off by default)

@@ -36,11 +36,11 @@ class Pyramid(models.TextChoices):  # value pyramid from the RFM scores
     TARGET = "target", _("Target customer")
 
 
-class FollowUp(models.TextChoices):  # follow-up class with its cadence
-    A = "A", _("A: weekly")
-    B = "B", _("B: every two weeks")
-    C = "C", _("C: monthly")
-    D = "D", _("D: prospect to develop")
+class FollowUp(models.TextChoices):  # seed 002's follow-up class (turnover x profitability, care.segments)
+    A = "A", _("A: frequent, full price (weekly)")
+    B = "B", _("B: frequent, discounted (every two weeks)")
+    C = "C", _("C: occasional, discounted (monthly)")
+    D = "D", _("D: to develop")
 
 
 # seed 004's seven segments, stored as flags
@@ -107,6 +107,13 @@ class MemberSegments(SegmentFields):
     receipts_6m = models.PositiveIntegerField(_("receipts in 6 months"), default=0)
     spend_6m = models.DecimalField(_("spend in 6 months"), max_digits=14, decimal_places=2, default=0)
     purchase_days_3m = models.PositiveIntegerField(_("purchase days in 3 months"), default=0)
+    # what the 12 months' purchases cost at full price (profitability = spend_12m / full_price_12m)
+    full_price_12m = models.DecimalField(_("full price of the purchases in 12 months"), max_digits=14,
+                                         decimal_places=2, default=0)
+    # spend in the recent window (churn_recent_days) and in the rest of the 12 months (the spend-drop call)
+    spend_3m = models.DecimalField(_("spend in 3 months"), max_digits=14, decimal_places=2, default=0)
+    spend_before_3m = models.DecimalField(_("spend in the 12 months before the last 3"), max_digits=14,
+                                          decimal_places=2, default=0)
     median_gap_days = models.PositiveIntegerField(_("median days between visits"), null=True, blank=True)
 
     class Meta:
@@ -188,6 +195,7 @@ class CareChannel(models.TextChoices):
     WECHAT = "wechat", _("WeChat")
     EMAIL = "email", _("Email")
     VISIT = "visit", _("In store")
+    HOME_VISIT = "home_visit", _("Home visit")  # seed 002: 上门拜访
 
 
 class Task(models.Model):
@@ -240,6 +248,7 @@ class Outcome(models.TextChoices):
     MESSAGE_SENT = "message_sent", _("Message sent")
     REFUSED = "refused", _("Does not want to be contacted")
     WRONG_NUMBER = "wrong_number", _("Wrong number")
+    DECLINED = "declined", _("Not interested: stop following up")  # ends a prospect's follow-ups
 
 
 class DormancyReason(models.TextChoices):
@@ -303,6 +312,7 @@ class PurchaseDay(models.Model):
                                db_constraint=False)
     day = models.DateField(_("day"))
     paid_cents = models.BigIntegerField(default=0)
+    full_cents = models.BigIntegerField(default=0)  # the same receipts at full price (net of returns)
     receipts = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -369,6 +379,9 @@ class PurchaseStats(models.Model):
     cents_t = models.BigIntegerField(default=0)
     days_recent = models.IntegerField(default=0)
     days_base = models.IntegerField(default=0)  # 12 months before the recent window
+    full_12m = models.BigIntegerField(default=0)  # the 12 months' purchases at full price
+    cents_recent = models.BigIntegerField(default=0)
+    cents_base = models.BigIntegerField(default=0)
     rfm_last = models.DateField(null=True)
     rfm_days = models.IntegerField(default=0)
     rfm_cents = models.BigIntegerField(default=0)

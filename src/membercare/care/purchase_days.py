@@ -32,19 +32,22 @@ BRAND_CURSOR = "brand_days"  # the per-brand tables' cursor: value as CURSOR's, 
 
 
 def _sale_rows(where: str, sold_range: str = "") -> str:
-    """Per sale receipt: member, local day, net paid in cents (returns subtracted), from `sales_receipt s`."""
+    """Per sale receipt: member, local day, net paid and net full price in cents (returns subtracted), from
+    `sales_receipt s`."""
     return f"""
         SELECT s.member_id AS member_id, {localday('s.sold_at')} AS day,
                {cents('s.total_paid')} + COALESCE((SELECT SUM({cents('x.total_paid')}) FROM sales_receipt x
-                                                    WHERE x.original_id = s.id), 0) AS net
+                                                    WHERE x.original_id = s.id), 0) AS net,
+               {cents('s.total_full_price')} + COALESCE((SELECT SUM({cents('x.total_full_price')})
+                                                    FROM sales_receipt x WHERE x.original_id = s.id), 0) AS full_net
         FROM {sold_range or 'sales_receipt s'}
         WHERE s.original_id IS NULL AND s.member_id IS NOT NULL {where}"""
 
 
 def _insert_days(sale_rows: str) -> int:
     return run(f"""
-        INSERT INTO care_purchaseday (member_id, day, paid_cents, receipts)
-        SELECT member_id, day, SUM(net), SUM(CASE WHEN net > 0 THEN 1 ELSE 0 END)
+        INSERT INTO care_purchaseday (member_id, day, paid_cents, full_cents, receipts)
+        SELECT member_id, day, SUM(net), SUM(full_net), SUM(CASE WHEN net > 0 THEN 1 ELSE 0 END)
         FROM ({sale_rows}) sr
         GROUP BY member_id, day
         HAVING SUM(net) > 0""")
@@ -165,9 +168,11 @@ def refresh_purchase_days(*, keep_touched: bool = False) -> int:
                 run("SET LOCAL work_mem = '512MB'")
                 full = f"""
                     SELECT s.member_id AS member_id, {localday('s.sold_at')} AS day,
-                           {cents('s.total_paid')} + COALESCE(r.cents, 0) AS net
+                           {cents('s.total_paid')} + COALESCE(r.cents, 0) AS net,
+                           {cents('s.total_full_price')} + COALESCE(r.full_cents, 0) AS full_net
                     FROM sales_receipt s
-                    LEFT JOIN (SELECT original_id, SUM({cents('total_paid')}) AS cents FROM sales_receipt
+                    LEFT JOIN (SELECT original_id, SUM({cents('total_paid')}) AS cents,
+                                      SUM({cents('total_full_price')}) AS full_cents FROM sales_receipt
                                WHERE original_id IS NOT NULL GROUP BY original_id) r ON r.original_id = s.id
                     WHERE s.original_id IS NULL AND s.member_id IS NOT NULL"""
                 count = _insert_days(full)

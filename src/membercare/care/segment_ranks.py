@@ -68,6 +68,31 @@ def _value_sql(value: object) -> str:
     return str(int(value))
 
 
+def follow_up_sql(w: Windows, seg: dict) -> str:
+    """Seed 002's follow-up class (客户分类管理表) of the member row `s` (care_purchasestats, NULL without a
+    purchase day), by turnover (purchase days in the 12 months) and profitability (what they paid over what
+    the same goods cost at full price, in the 12 months), with the chain's thresholds (segments.follow_up):
+
+      high turnover  = purchase days >= turnover_days;   high profitability = paid >= full_price_share x full price
+      A = high turnover, high profitability     (core members: keep close, weekly)
+      B = high turnover, low profitability      (regulars on discount: every two weeks)
+      C = low turnover, low profitability       (occasional bargain buyers: monthly)
+      D = to develop (迅速开发): low turnover but high profitability, members still new (first purchase less
+          than lifecycle.new_days ago) and members without a purchase day in the 12 months.
+
+    Integer arithmetic only (cents and an exact fraction), so both databases agree at the boundary."""
+    fu = seg["follow_up"]
+    share = Fraction(str(fu["full_price_share"]))
+    high_turnover = f"s.days_12m >= {int(fu['turnover_days'])}"
+    high_profit = f"s.cents_12m * {share.denominator} >= {share.numerator} * s.full_12m"
+    new = f"{days_between(lit(w.day), 's.first_day')} < {int(seg['lifecycle']['new_days'])}"
+    return f"""CASE WHEN s.member_id IS NULL OR s.days_12m = 0 OR {new} THEN 'D'
+                    WHEN {high_turnover} AND {high_profit} THEN 'A'
+                    WHEN {high_turnover} THEN 'B'
+                    WHEN {high_profit} THEN 'D'
+                    ELSE 'C' END"""
+
+
 def classify(w: Windows, seg: dict) -> tuple[str, list]:
     """The SELECT of every member's new segments and figures: the ranks are reduced to a few cut-off rows
     (found with narrow sorts or histograms), then every member is compared with them."""
@@ -123,7 +148,7 @@ def classify(w: Windows, seg: dict) -> tuple[str, list]:
         SELECT c.*,
           CASE WHEN c.rfm_r = 0 THEN 'target' WHEN c.rfm_r + c.rfm_f + c.rfm_m >= 13 THEN 'key'
                WHEN c.rfm_r + c.rfm_f + c.rfm_m >= 10 THEN 'major' ELSE 'potential' END AS pyramid,
-          CASE WHEN c.spend_class = '' THEN 'D' ELSE c.spend_class END AS follow_up
+          c.follow_up_class AS follow_up
         FROM (
         SELECT m.id AS member_id,
           CASE WHEN s.member_id IS NULL THEN 'prospect'
@@ -143,6 +168,7 @@ def classify(w: Windows, seg: dict) -> tuple[str, list]:
           {flag(f"s.receipts_t > 0 AND {s_ticket} < %s AND s.days_12m > 0 AND {top_freq}")}
             AS low_ticket_high_freq,
           {flag(f"s.days_12m > 0 AND NOT {in_sales('low')}")} AS low_ticket_low_freq,
+          {follow_up_sql(w, seg)} AS follow_up_class,
           {flag(f"{since_last} >= {int(seven['sleeping_days'])}")} AS sleeping,
           {flag(f"s.days_base >= {int(seven['churn_min_baseline_days'])} AND "
                 f"s.days_recent * {w.baseline_days * ratio.denominator} < "
@@ -150,5 +176,7 @@ def classify(w: Windows, seg: dict) -> tuple[str, list]:
           s.first_day AS first_purchase_on, s.last_day AS last_purchase_on,
           COALESCE(s.days_12m, 0) AS purchase_days_12m, {money('COALESCE(s.cents_12m, 0)')} AS spend_12m,
           COALESCE(s.receipts_t, 0) AS receipts_6m, {money('COALESCE(s.cents_t, 0)')} AS spend_6m,
-          COALESCE(s.days_recent, 0) AS purchase_days_3m, s.median_gap AS median_gap_days
+          COALESCE(s.days_recent, 0) AS purchase_days_3m, s.median_gap AS median_gap_days,
+          {money('COALESCE(s.full_12m, 0)')} AS full_price_12m, {money('COALESCE(s.cents_recent, 0)')} AS spend_3m,
+          {money('COALESCE(s.cents_base, 0)')} AS spend_before_3m
         FROM members_member m LEFT JOIN care_purchasestats s ON s.member_id = m.id) c""", [median_ticket]

@@ -52,7 +52,8 @@ class Windows:
 
     def key(self) -> str:
         """What the statistics depend on besides the day: the window lengths."""
-        return (f"12m={(self.day - self.w12).days + 1} t={(self.day - self.ticket).days + 1} "
+        # v2: the statistics gained the full price and the recent/baseline spend (issue 20): rebuilt once
+        return (f"v2 12m={(self.day - self.w12).days + 1} t={(self.day - self.ticket).days + 1} "
                 f"r={self.recent_days} rfm={(self.day - self.rfm).days + 1}")
 
 
@@ -71,7 +72,8 @@ def _stats_sql(w: Windows, only: str = "") -> str:
     # middle one or two gaps
     return f"""
         INSERT INTO care_purchasestats (member_id, first_day, last_day, days_12m, cents_12m, receipts_t, cents_t,
-                                        days_recent, days_base, rfm_last, rfm_days, rfm_cents, median_gap)
+                                        days_recent, days_base, rfm_last, rfm_days, rfm_cents, full_12m,
+                                        cents_recent, cents_base, median_gap)
         SELECT a.*, g.median_gap FROM (
           SELECT p.member_id, MIN(p.day) AS first_day, MAX(p.day) AS last_day,
                COUNT(*) FILTER (WHERE p.day >= {w12}) AS days_12m,
@@ -82,7 +84,10 @@ def _stats_sql(w: Windows, only: str = "") -> str:
                COUNT(*) FILTER (WHERE p.day >= {w12} AND p.day < {wr}) AS days_base,
                MAX(p.day) FILTER (WHERE p.day >= {wrfm}) AS rfm_last,
                COUNT(*) FILTER (WHERE p.day >= {wrfm}) AS rfm_days,
-               COALESCE(SUM(p.paid_cents) FILTER (WHERE p.day >= {wrfm}), 0) AS rfm_cents
+               COALESCE(SUM(p.paid_cents) FILTER (WHERE p.day >= {wrfm}), 0) AS rfm_cents,
+               COALESCE(SUM(p.full_cents) FILTER (WHERE p.day >= {w12}), 0) AS full_12m,
+               COALESCE(SUM(p.paid_cents) FILTER (WHERE p.day >= {wr}), 0) AS cents_recent,
+               COALESCE(SUM(p.paid_cents) FILTER (WHERE p.day >= {w12} AND p.day < {wr}), 0) AS cents_base
           FROM {source} WHERE p.day <= {d}
           GROUP BY p.member_id) a
         LEFT JOIN (

@@ -47,10 +47,15 @@ which makes ties deterministic. "Bottom share s" = the last ceil(s*N) of the sam
   purchase day (more recent is higher), F = purchase days, M = net spend in the window.
 - pyramid: key when R+F+M >= 13, major 10..12, potential 3..9 (any purchase in the RFM window),
   target = no purchase in the RFM window (prospects and lapsed members: to develop).
-- follow_up: A/B/C = spend_class; D = no purchase day in the 12 months.
+- follow_up (seed 002, config "follow_up"; care.segment_ranks.follow_up_sql): turnover = purchase days in the
+  12 months (high: >= turnover_days), profitability = 12-month spend / the same goods at full price (high:
+  >= full_price_share); A = high turnover and profitability, B = high turnover, low profitability, C = low
+  both, D = to develop: low turnover with high profitability, members still new (as lifecycle new) and
+  members without a purchase day in the 12 months. Not the ABC spend class.
 
 Stats on MemberSegments: first/last purchase day; purchase_days_12m and spend_12m (12 months);
-receipts_6m and spend_6m (ticket window); purchase_days_3m (recent window); median_gap_days (the median gap
+receipts_6m and spend_6m (ticket window); purchase_days_3m and spend_3m (recent window); spend_before_3m (the
+12 months before the recent window: the spend-drop call's baseline); full_price_12m; median_gap_days (the median gap
 in the 12 months, rounded up, so that it compares with an integer threshold exactly as the exact median).
 
 Writes: MemberSegments is upserted only for members whose segments or figures changed (so `computed_on`
@@ -82,7 +87,7 @@ TIMINGS: dict[str, float | str] = {}  # seconds per stage of the last segments_c
 FLAG_FIELDS = ["high_value", "high_loyalty", "high_ticket", "low_ticket_high_freq", "low_ticket_low_freq",
                "sleeping", "churning"]
 STAT_FIELDS = ["first_purchase_on", "last_purchase_on", "purchase_days_12m", "spend_12m", "receipts_6m",
-               "spend_6m", "purchase_days_3m", "median_gap_days"]
+               "spend_6m", "purchase_days_3m", "median_gap_days", "full_price_12m", "spend_3m", "spend_before_3m"]
 
 
 def _drop_temp() -> None:

@@ -284,7 +284,7 @@ def store_default_assignee_set(*, store: Store, staff: Staff | None, by: Staff) 
 # --------------------------------------------------------------------------------------- settings
 
 _SHARE_KEYS = {"a_share", "b_share", "high_value_share", "high_loyalty_share", "high_ticket_share",
-               "high_freq_share", "low_share", "churn_ratio"}
+               "high_freq_share", "low_share", "churn_ratio", "full_price_share", "ratio"}
 _FOLLOW_UP_CLASSES = ("A", "B", "C", "D")
 _LIFECYCLE_ORDER = ("new_days", "dormant_days", "sleeping_days", "lost_days")
 # whole-number settings: (smallest, largest)
@@ -292,7 +292,11 @@ _RANGES = {
     "priority": (0, 999), "weekday": (0, 6), "day_of_month": (1, 28), "due_days": (1, 60),
     "from_day": (0, 60), "to_day": (0, 60), "days_before": (0, 60), "visits": (1, 100),
     "min_purchases": (2, 100), "churn_min_baseline_days": (1, 365), "high_loyalty_max_gap_days": (1, 365),
+    "grace_days": (0, 60), "catch_up_days": (1, 60), "turnover_days": (1, 366), "from_day_after": (0, 60),
+    "to_day_after": (0, 60),
 }
+_MAX_PROSPECT_STEPS = 10
+_MAX_AMOUNT = Decimal("1000000.00")
 _DAYS_RANGE = (1, 3650)
 
 
@@ -330,6 +334,26 @@ def _check_value(path: str, key: str, default: Any, value: Any) -> Any:
         if key in _SHARE_KEYS and not Decimal(0) <= number <= Decimal(1):
             raise CareError("share_range", _("A share is between 0 and 1 (0.20 = 20 percent)."), path)
         return float(number)
+    if key == "min_amount":  # yuan, kept as text with 2 places (money is never a float)
+        try:
+            amount = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError) as exc:
+            raise CareError("not_amount", _("Enter an amount in yuan, e.g. 500.00."), path) from exc
+        if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) or not 0 <= amount <= _MAX_AMOUNT:
+            raise CareError("not_amount", _("Enter an amount in yuan, e.g. 500.00."), path)
+        return f"{amount:.2f}"
+    if key == "days_after":  # the prospect follow-ups: days after registering, ascending
+        if not isinstance(value, list | tuple) or not 1 <= len(value) <= _MAX_PROSPECT_STEPS:
+            raise CareError("days_after", _("Give 1 to %(n)d days, e.g. 3, 7, 14.") % {"n": _MAX_PROSPECT_STEPS},
+                            path)
+        days = []
+        for item in value:
+            if isinstance(item, bool) or not str(item).strip().isdigit() or not 1 <= int(str(item)) <= 365:
+                raise CareError("days_after", _("Each day is a whole number from 1 to 365."), path)
+            days.append(int(str(item)))
+        if sorted(set(days)) != days:
+            raise CareError("days_after", _("The days must grow, e.g. 3, 7, 14."), path)
+        return days
     if isinstance(default, str):
         if key == "channel" and value not in CareChannel.values:
             raise CareError("channel_invalid", _("Choose one of the channels."), path)
@@ -381,10 +405,12 @@ def care_config_validate(params: dict[str, Any]) -> dict[str, Any]:
     if abc["a_share"] + abc["b_share"] > 1:
         raise CareError("abc_shares", _("A and B together cannot be more than all members (1)."),
                         "segments.abc.b_share")
-    callback = tree["rules"].get("new_member_callback", {})
-    if "from_day" in callback and "to_day" in callback and callback["from_day"] > callback["to_day"]:
-        raise CareError("callback_days", _("The first day must not come after the last day."),
-                        "rules.new_member_callback.to_day")
+    for code, first, last in (("new_member_callback", "from_day", "to_day"),
+                              ("purchase_callback", "from_day_after", "to_day_after")):
+        callback = tree["rules"].get(code, {})
+        if first in callback and last in callback and callback[first] > callback[last]:
+            raise CareError("callback_days", _("The first day must not come after the last day."),
+                            f"rules.{code}.{last}")
     return tree
 
 

@@ -238,3 +238,31 @@ class CardCodeUse(models.Model):
     code = models.CharField(max_length=20, unique=True)
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False)
     used_at = models.DateTimeField(db_index=True)
+
+
+MAX_MEMBER_DATES = 5  # dates a member may give us (the profile shows and edits them)
+
+
+class MemberDate(models.Model):
+    """A date the member asked us to remember (seed 000: 纪念日), e.g. a wedding anniversary or a child's
+    birthday: greeted every year by the care rule member_dates (care.rules.dates). At most MAX_MEMBER_DATES."""
+
+    class Calendar(models.TextChoices):
+        SOLAR = "solar", _("Solar calendar")
+        LUNAR = "lunar", _("Lunar calendar")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="dates")
+    name = models.CharField(_("occasion"), max_length=30)
+    calendar = models.CharField(_("calendar"), max_length=5, choices=Calendar.choices, default=Calendar.SOLAR)
+    month = models.PositiveSmallIntegerField(_("month"))
+    day = models.PositiveSmallIntegerField(_("day"))
+    leap = models.BooleanField(_("leap month"), default=False)  # lunar only
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("member's date")
+        verbose_name_plural = _("member's dates")
+        ordering = ["month", "day", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.month:02d}-{self.day:02d}"

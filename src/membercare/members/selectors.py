@@ -131,7 +131,9 @@ def change_rows(change: MemberChange) -> list[tuple[str, str, str]]:
     rows = []
     for name, values in (change.changes or {}).items():
         try:
-            label = str(Member._meta.get_field(name).verbose_name)
+            field = Member._meta.get_field(name)
+            # a reverse relation (the member's dates) is named after the related model
+            label = str(getattr(field, "verbose_name", None) or field.related_model._meta.verbose_name_plural)
         except FieldDoesNotExist:
             label = name
         old, new = (list(values) + [None, None])[:2]

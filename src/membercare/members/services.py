@@ -3,16 +3,19 @@
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from membercare.core.crypto import blind_index
 from membercare.core.idnumber import mask_id_number
-from membercare.core.permissions import can_view_full_id, require
+from membercare.core.permissions import can_view_full_id, can_work_members, require
 from membercare.core.sequences import reserve_numbers
+from membercare.core.text import has_control
 from membercare.org.models import Staff, Store
 
-from .models import Member, MemberChange, SensitiveAccessLog, Tag
+from .models import MAX_MEMBER_DATES, Member, MemberChange, MemberDate, SensitiveAccessLog, Tag
 from .signals import member_referred
 from .validation import clean_member_data
 
@@ -127,3 +130,52 @@ def member_reveal_id_number(*, member: Member, by: Staff) -> str:
     require(can_view_full_id(by))
     SensitiveAccessLog.objects.create(viewer=by, member=member, field="id_number", viewed_at=timezone.now())
     return member.id_number
+
+
+# ------------------------------------------------------------------------------ the member's own dates
+
+
+def _date_error(field: str, message: str) -> ValidationError:
+    return ValidationError({field: [message]})
+
+
+@transaction.atomic
+def member_date_add(*, member: Member, by: Staff, name: str, calendar: str, month: int, day: int,
+                    leap: bool = False) -> MemberDate:
+    """Remember a date the member gave (seed 000: 纪念日): greeted every year by the care rule member_dates.
+    Checked: an occasion of 1 to 30 characters, a real month and day (29 February allowed: greeted on the 28th
+    in a common year; a lunar day up to 30), at most MAX_MEMBER_DATES per member. Records the change."""
+    require(can_work_members(by))
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    name = (name or "").strip()
+    if not name or len(name) > 30 or has_control(name):
+        raise _date_error("name", _("Name the occasion in 1 to 30 characters, e.g. wedding anniversary."))
+    if calendar not in MemberDate.Calendar.values:
+        raise _date_error("calendar", _("Choose the solar or the lunar calendar."))
+    if not isinstance(month, int) or isinstance(month, bool) or not 1 <= month <= 12:
+        raise _date_error("month", _("The month is 1 to 12."))
+    if calendar == MemberDate.Calendar.LUNAR:
+        longest = 30
+    else:
+        longest = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
+        leap = False
+    if not isinstance(day, int) or isinstance(day, bool) or not 1 <= day <= longest:
+        raise _date_error("day", _("That month has no such day."))
+    if member.dates.count() >= MAX_MEMBER_DATES:
+        raise _date_error("__all__", _("A member keeps at most %(n)d dates: remove one first.") % {
+            "n": MAX_MEMBER_DATES})
+    made = MemberDate.objects.create(member=member, name=name, calendar=calendar, month=month, day=day,
+                                     leap=bool(leap), created_at=timezone.now())
+    MemberChange.objects.create(member=member, action=MemberChange.Action.UPDATE, changed_by=by,
+                                changed_at=timezone.now(), changes={"dates": ["", str(made)]})
+    return made
+
+
+@transaction.atomic
+def member_date_remove(*, member_date: MemberDate, by: Staff) -> None:
+    """Forget one of the member's dates (records the change)."""
+    require(can_work_members(by))
+    member = Member.objects.select_for_update().get(pk=member_date.member_id)
+    MemberChange.objects.create(member=member, action=MemberChange.Action.UPDATE, changed_by=by,
+                                changed_at=timezone.now(), changes={"dates": [str(member_date), ""]})
+    member_date.delete()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from .dates import birthday_greeting, holiday_greeting, pre_holiday_call, season_greeting
+from .cadence import develop_contact, follow_up_contact, prospect_follow_up, purchase_callback
+from .dates import birthday_greeting, holiday_greeting, member_dates, pre_holiday_call, season_greeting
 from .events import campaign_notice, new_stock_call
 from .lifecycle import (
     a_monthly_call,
@@ -27,7 +28,9 @@ Rule = Callable[[dt.date, dict], int]
 
 RULES: dict[str, Rule] = {
     "new_member_callback": new_member_callback,
+    "purchase_callback": purchase_callback,
     "new_member_weekly": new_member_weekly,
+    "prospect_follow_up": prospect_follow_up,
     "a_monthly_call": a_monthly_call,
     "new_stock_call": new_stock_call,
     "pre_holiday_call": pre_holiday_call,
@@ -35,11 +38,14 @@ RULES: dict[str, Rule] = {
     "dormant_review": dormant_review,
     "sleeping_call": sleeping_call,
     "birthday_greeting": birthday_greeting,
+    "member_dates": member_dates,
     "holiday_greeting": holiday_greeting,
     "season_greeting": season_greeting,
     "replenishment": replenishment,
     "campaign_notice": campaign_notice,
     "learn_surname": learn_surname,
+    "follow_up_contact": follow_up_contact,
+    "develop_contact": develop_contact,
 }
 
 

@@ -19,6 +19,10 @@ from ..models import DailyRun
 from ..taskgen import TaskSpec
 
 ONE_DAY = dt.timedelta(days=1)
+# the lifecycles a relationship contact (the cadence, caring and pre-holiday calls, new stock, spend drop) goes
+# to: dormant, sleeping and lost members are won back instead (dormant_review, sleeping_call), prospects have
+# their own follow-ups (DOMAIN.md's care plan)
+CONTACTABLE = ("new", "active")
 
 
 def rule_config(config: dict[str, Any], code: str) -> dict[str, Any]:

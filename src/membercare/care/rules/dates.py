@@ -12,8 +12,8 @@ import functools
 from types import SimpleNamespace
 from typing import Any
 
-from django.db.models import Case, F, IntegerField, Q, Value, When
-from django.db.models.functions import ExtractDay, ExtractMonth, JSONObject
+from django.db.models import Case, CharField, F, IntegerField, Q, Value, When
+from django.db.models.functions import Cast, Concat, ExtractDay, ExtractMonth, JSONObject
 
 from membercare.members.models import Member
 from membercare.members.validation import lunar_birthday_in_year
@@ -22,7 +22,7 @@ from .. import calendar as care_calendar
 from ..models import MemberSegments
 from ..step_warnings import warn
 from ..taskgen import insert_select
-from .base import date_value, default_language, fires, previous_run, rule_config, spec
+from .base import CONTACTABLE, date_value, default_language, fires, previous_run, rule_config, spec
 
 # "before major holidays" when the rule's settings name none
 MAJOR_HOLIDAYS = ["new_year", "spring_festival", "dragon_boat", "mid_autumn", "national_day"]
@@ -52,7 +52,10 @@ def _festival_rule(code: str, day: dt.date, config: dict[str, Any], *, seasons: 
             continue
         with default_language():
             name = str(feast.name)
-        rows = (MemberSegments.objects.filter(follow_up__in=s.get("follow_up", ["A", "B"]))
+        members = MemberSegments.objects.filter(follow_up__in=s.get("follow_up", ["A", "B"]))
+        if code == "pre_holiday_call":  # a call: new and active members only (greetings go to everyone)
+            members = members.filter(lifecycle__in=CONTACTABLE)
+        rows = (members
                 .values(t_member=F("member_id"), t_key=Value(f"{feast.code}:{feast.on.year}"),
                         t_due=date_value(due),
                         t_context=JSONObject(holiday=Value(name), holiday_code=Value(feast.code),
@@ -159,3 +162,77 @@ def _birthday_insert(task_spec, members, code_expr, by_code: dict[int, dt.date],
             .values(t_member=F("pk"), t_key=key, t_due=due,
                     t_context=JSONObject(birthday=key, calendar=Value("lunar" if lunar else "solar"))))
     return insert_select(task_spec, rows)
+
+
+# --- anniversaries (seed 000: 纪念日) ------------------------------------------------------------------------
+
+def member_dates(day: dt.date, config: dict[str, Any]) -> int:
+    """Anniversary greetings `days_before` (3) the date, from today to today + days_before (a missed day is made
+    up), due on the date: of joining (the registration day, from the first anniversary on; `joining`), of the
+    first purchase (`first_purchase`) and the dates the member gave (members.MemberDate, solar or lunar;
+    `own_dates`). 29 February is greeted on the 28th in a common year; a lunar date as the lunar birthday.
+    Keys: joining:<year>, first_purchase:<year>, date:<id>:<year> (the year of the greeting). A greeting is
+    wishes only: messaging's greeting rules apply to what is sent."""
+    from django.db.models.functions import TruncDate
+    from django.utils.translation import gettext
+
+    from membercare.members.models import MemberDate
+
+    code = "member_dates"
+    s = rule_config(config, code)
+    until = day + dt.timedelta(days=int(s.get("days_before", 3)))
+    targets = [day + dt.timedelta(days=i) for i in range((until - day).days + 1)]
+    _warn_calendar(day, until)
+    task_spec = spec(code, day, config)
+    solar = {md: on for on in targets for md in solar_month_days_on(on)}
+    with default_language():
+        joining_name, first_name = gettext("Anniversary of joining"), gettext("Anniversary of the first purchase")
+    created = 0
+
+    def when(by_code: dict[int, dt.date], value) -> Case:
+        return Case(*(When(b_code=c, then=value(on)) for c, on in by_code.items()))
+
+    def iso(on: dt.date) -> Value:
+        return Value(on.isoformat())
+
+    def year(on: dt.date) -> Value:
+        return Value(on.year)
+
+    if s.get("joining", True):
+        local = TruncDate("created_at")  # in the current time zone (Asia/Shanghai)
+        rows = (Member.objects.annotate(b_local=local)
+                .annotate(b_code=ExtractMonth("b_local") * 100 + ExtractDay("b_local"))
+                .filter(b_code__in=list(solar)).annotate(b_year=when(solar, year))
+                .filter(b_local__year__lt=F("b_year"))
+                .values(t_member=F("pk"), t_key=Concat(Value("joining:"), Cast(when(solar, year), CharField())),
+                        t_due=when(solar, date_value),
+                        t_context=JSONObject(occasion=Value(joining_name), date=when(solar, iso))))
+        created += insert_select(task_spec, rows)
+    if s.get("first_purchase", True):
+        rows = (MemberSegments.objects.filter(first_purchase_on__isnull=False)
+                .annotate(b_code=ExtractMonth("first_purchase_on") * 100 + ExtractDay("first_purchase_on"))
+                .filter(b_code__in=list(solar)).annotate(b_year=when(solar, year))
+                .filter(first_purchase_on__year__lt=F("b_year"))
+                .values(t_member=F("member_id"),
+                        t_key=Concat(Value("first_purchase:"), Cast(when(solar, year), CharField())),
+                        t_due=when(solar, date_value),
+                        t_context=JSONObject(occasion=Value(first_name), date=when(solar, iso))))
+        created += insert_select(task_spec, rows)
+    if s.get("own_dates", True):
+        lunar = {lc: on for on in targets for lc in lunar_codes_on(on)}
+        for calendar, by_code, code_expr in (
+                ("solar", solar, F("month") * 100 + F("day")),
+                ("lunar", lunar, Case(When(leap=True, then=Value(10000)), default=Value(0),
+                                      output_field=IntegerField()) + F("month") * 100 + F("day"))):
+            if not by_code:
+                continue
+            rows = (MemberDate.objects.filter(calendar=calendar, member__erased_at__isnull=True)
+                    .annotate(b_code=code_expr).filter(b_code__in=list(by_code))
+                    .values(t_member=F("member_id"),
+                            t_key=Concat(Value("date:"), Cast("pk", CharField()), Value(":"),
+                                         Cast(when(by_code, year), CharField())),
+                            t_due=when(by_code, date_value),
+                            t_context=JSONObject(occasion=F("name"), date=when(by_code, iso),
+                                                 calendar=Value(calendar))))
+            created += insert_select(task_spec, rows)
+    return created

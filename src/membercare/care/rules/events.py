@@ -17,7 +17,7 @@ from membercare.sales.models import ReceiptLine
 
 from ..models import CareEvent, MemberSegments
 from ..taskgen import insert_select
-from .base import date_value, fires, previous_run, rule_config, spec
+from .base import CONTACTABLE, date_value, fires, previous_run, rule_config, spec
 
 CONSENT_FIELD = {"phone": "member__consent_phone", "sms": "member__consent_sms", "email": "member__consent_email",
                  "wechat": "member__consent_wechat"}
@@ -40,6 +40,8 @@ def _event_rule(code: str, kind: str, day: dt.date, config: dict[str, Any], *, d
         if due_days_before is not None and event.starts_on <= day:
             continue  # a notice on the day itself is no notice
         members = MemberSegments.objects.filter(follow_up__in=s.get("follow_up", ["A"]))
+        if kind == CareEvent.Kind.NEW_STOCK:  # a call: new and active members only (dormant ones are won back)
+            members = members.filter(lifecycle__in=CONTACTABLE)
         consent = CONSENT_FIELD.get(str(s.get("channel", "")))
         if consent:
             members = members.filter(**{consent: True})
@@ -65,7 +67,7 @@ def new_stock_call(day: dt.date, config: dict[str, Any]) -> int:
 
 
 def campaign_notice(day: dt.date, config: dict[str, Any]) -> int:
-    """A campaign (CareEvent campaign): a notice to the follow-up classes (A, B, C) due `days_before` (5)
+    """A campaign (CareEvent campaign): a notice to the follow-up classes (A, B, C, D) due `days_before` (5)
     its start, so it reaches them at least that early; an event entered later still gets its notice,
     due at once, until the day before it starts. Key: the event id."""
     lead = int(rule_config(config, "campaign_notice").get("days_before", 5))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from fractions import Fraction
 from typing import Any
 
 from django.db.models import Case, F, Value, When
@@ -19,7 +20,18 @@ from django.utils.translation import gettext
 from ..complaints import complaints_on_record_expr
 from ..models import MemberSegments
 from ..taskgen import insert_select
-from .base import AddDays, DaysSince, IsoDate, date_value, default_language, fires, previous_run, rule_config, spec
+from .base import (
+    CONTACTABLE,
+    AddDays,
+    DaysSince,
+    IsoDate,
+    date_value,
+    default_language,
+    fires,
+    previous_run,
+    rule_config,
+    spec,
+)
 
 
 def new_member_callback(day: dt.date, config: dict[str, Any]) -> int:
@@ -67,8 +79,9 @@ def month_day(day: dt.date, day_of_month: int) -> dt.date:
 
 
 def a_monthly_call(day: dt.date, config: dict[str, Any]) -> int:
-    """Once a month, on `day_of_month` (or the first run after it): a caring call to every member of the
-    follow-up classes (default A), due `due_days` later. Key: the month (YYYY-MM)."""
+    """Once a month, on `day_of_month` (or the first run after it): a caring call to every new or active
+    member of the follow-up classes (default A), due `due_days` later (dormant and sleeping members are won
+    back by dormant_review and sleeping_call instead). Key: the month (YYYY-MM)."""
     code = "a_monthly_call"
     s = rule_config(config, code)
     trigger = month_day(day, int(s.get("day_of_month", 1)))
@@ -76,19 +89,30 @@ def a_monthly_call(day: dt.date, config: dict[str, Any]) -> int:
         return 0
     due = max(day, trigger + dt.timedelta(days=int(s.get("due_days", 14))))
     month = day.strftime("%Y-%m")
-    rows = (MemberSegments.objects.filter(follow_up__in=s.get("follow_up", ["A"]))
+    rows = (MemberSegments.objects.filter(follow_up__in=s.get("follow_up", ["A"]), lifecycle__in=CONTACTABLE)
             .values(t_member=F("member_id"), t_key=Value(month), t_due=date_value(due),
                     t_context=JSONObject(month=Value(month))))
     return insert_select(spec(code, day, config), rows)
 
 
 def spend_drop_call(day: dt.date, config: dict[str, Any]) -> int:
-    """Members of the follow-up classes (A, B) flagged visibly churning (fewer purchases in the last 3
-    months than half their usual rate): a call, at most one a month. Key: the month; due in `due_days` (7)."""
+    """New or active members of the follow-up classes (A, B) whose spend fell: what they paid in the recent
+    window (segments.seven.churn_recent_days, 90 days) is below `ratio` (0.5) x their rate over the rest of
+    the 12 months (spend_3m / recent days < ratio x spend_before_3m / the other days) — on spend, not on the
+    number of visits (seed 000: 消费频率、金额下滑). A call, at most one a month. Key: the month; due in
+    `due_days` (7)."""
     code = "spend_drop_call"
     s = rule_config(config, code)
     month = day.strftime("%Y-%m")
-    rows = (MemberSegments.objects.filter(churning=True, follow_up__in=s.get("follow_up", ["A", "B"]))
+    seg = config["segments"]
+    recent = int(seg["seven"]["churn_recent_days"])
+    before = int(seg["abc"]["window_days"]) - recent
+    ratio = Fraction(str(s.get("ratio", 0.5)))
+    rows = (MemberSegments.objects
+            .filter(follow_up__in=s.get("follow_up", ["A", "B"]), lifecycle__in=CONTACTABLE, spend_before_3m__gt=0)
+            .alias(drop_lhs=F("spend_3m") * (before * ratio.denominator),
+                   drop_rhs=F("spend_before_3m") * (recent * ratio.numerator))
+            .filter(drop_lhs__lt=F("drop_rhs"))
             .values(t_member=F("member_id"), t_key=Value(month),
                     t_due=date_value(day + dt.timedelta(days=int(s.get("due_days", 7)))),
                     t_context=JSONObject(last_purchase=IsoDate("last_purchase_on"),

@@ -92,6 +92,7 @@ SECTION_LABELS = {
     "abc": _("ABC by spend rank"),
     "seven": _("The seven segments (seed 004)"),
     "rfm": _("RFM scores and value pyramid"),
+    "follow_up": _("Follow-up class (seed 002: turnover and profitability)"),
 }
 FIELD_LABELS = {
     "enabled": _("Rule switched on"),
@@ -127,6 +128,24 @@ FIELD_LABELS = {
     "channel": _("Channel"),
     "priority": _("Priority (lower comes first)"),
     "holidays": _("Holidays"),
+    "turnover_days": _("High turnover: purchase days in 12 months at least"),
+    "full_price_share": _("High profitability: paid at least this share of the full price (%)"),
+    "ratio": _("Recent spend rate below this share of the usual (%)"),
+    "min_amount": _("Purchases of at least (yuan)"),
+    "min_gap_days": _("No second callback within (days)"),
+    "from_day_after": _("From day after the purchase"),
+    "to_day_after": _("To day after the purchase"),
+    "a_days": _("A: contact every (days)"),
+    "b_days": _("B: contact every (days)"),
+    "c_days": _("C: contact every (days)"),
+    "d_days": _("D: contact every (days)"),
+    "grace_days": _("Days to do it"),
+    "purchase_counts": _("A purchase in the store counts as a contact"),
+    "days_after": _("Follow up on these days after registering"),
+    "catch_up_days": _("A missed follow-up is made up for (days)"),
+    "joining": _("Anniversary of joining"),
+    "first_purchase": _("Anniversary of the first purchase"),
+    "own_dates": _("The member's own dates"),
 }
 HOLIDAY_LABELS = {
     "new_year": _("New Year's Day"),
@@ -140,7 +159,7 @@ HOLIDAY_LABELS = {
     "double_ninth": _("Double Ninth Festival"),
 }
 PERCENT_KEYS = {"a_share", "b_share", "high_value_share", "high_loyalty_share", "high_ticket_share",
-                "high_freq_share", "low_share", "churn_ratio"}
+                "high_freq_share", "low_share", "churn_ratio", "full_price_share", "ratio"}
 SEP = "__"
 
 
@@ -201,6 +220,12 @@ def _field_for(key: str, default: Any) -> forms.Field | None:
     if key in PERCENT_KEYS:
         return forms.DecimalField(label=label, min_value=Decimal(0), max_value=Decimal(100), decimal_places=2,
                                   max_digits=5, widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}))
+    if key == "min_amount":
+        return forms.DecimalField(label=label, min_value=Decimal(0), max_value=Decimal("1000000"), decimal_places=2,
+                                  max_digits=9,
+                                  widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
+    if key == "days_after":
+        return DaysListField(label=label, help_text=_("Whole days, growing, separated by commas, e.g. 3, 7, 14"))
     if isinstance(default, int):
         if key == "weekday":
             return forms.TypedChoiceField(label=label, coerce=int, choices=list(WEEKDAYS.items()))
@@ -240,6 +265,8 @@ class CareSettingsForm(forms.Form):
             value = _get(self.config, path, default)
             if key in PERCENT_KEYS:
                 value = _percent(value)
+            elif key == "days_after" and isinstance(value, list):
+                value = ", ".join(str(v) for v in value)
             initial[name] = value
         if not self.is_bound:
             self.initial.update(initial)
@@ -263,6 +290,8 @@ class CareSettingsForm(forms.Form):
             value = self.cleaned_data.get(name)
             if key in PERCENT_KEYS and value is not None:
                 value = float((value / 100).quantize(Decimal("0.0001")))
+            elif key == "min_amount" and value is not None:
+                value = f"{value:.2f}"
             elif isinstance(value, Decimal):
                 value = float(value)
             _set(tree, path, value)
@@ -271,6 +300,22 @@ class CareSettingsForm(forms.Form):
     def field_for(self, path: str) -> str | None:
         name = setting_name(path)
         return name if name in self.fields else None
+
+
+class DaysListField(forms.CharField):
+    """"3, 7, 14" (or with Chinese commas) -> [3, 7, 14]; care.services checks the days themselves."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=100, **kwargs)
+
+    def to_python(self, value: Any) -> list[int]:
+        text = super().to_python(value)
+        for sep in ("，", "、", ";", "；", " "):
+            text = text.replace(sep, ",")
+        parts = [p for p in text.split(",") if p]
+        if not all(p.isdigit() and len(p) <= 3 for p in parts):
+            raise forms.ValidationError(_("Whole days, growing, separated by commas, e.g. 3, 7, 14"))
+        return [int(p) for p in parts]
 
 
 def _percent(share: Any) -> Decimal:

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from membercare.members.models import Channel, ContactTime, DecisionStyle, Gender, Member, SkinTone
+from membercare.members.models import Channel, ContactTime, DecisionStyle, Gender, Member, MemberDate, SkinTone
 from membercare.members.validation import clean_member_data
 
 _BLANK = [("", "—")]
@@ -118,3 +118,15 @@ class ImportUploadForm(forms.Form):
     def __init__(self, *args, stores=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["default_store"].queryset = stores
+
+
+class MemberDateForm(forms.Form):
+    """A date the member gives (members.services.member_date_add checks it)."""
+
+    name = forms.CharField(label=_("Occasion"), max_length=30,
+                           widget=forms.TextInput(attrs={"placeholder": _("e.g. wedding anniversary")}))
+    calendar = forms.ChoiceField(label=_("Calendar"), choices=MemberDate.Calendar.choices,
+                                 initial=MemberDate.Calendar.SOLAR)
+    month = forms.IntegerField(label=_("Month"), min_value=1, max_value=12)
+    day = forms.IntegerField(label=_("Day"), min_value=1, max_value=31)
+    leap = forms.BooleanField(label=_("Leap month (lunar)"), required=False)

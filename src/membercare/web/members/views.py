@@ -25,7 +25,7 @@ from membercare.core.permissions import (
     visible_stores,
 )
 from membercare.loyalty.points import points_balance, points_history
-from membercare.members.models import Member
+from membercare.members.models import MAX_MEMBER_DATES, Member, MemberDate
 from membercare.members.selectors import (
     TIMELINE_LABELS,
     change_rows,
@@ -34,11 +34,17 @@ from membercare.members.selectors import (
     member_search,
     member_timeline,
 )
-from membercare.members.services import member_create, member_reveal_id_number, member_update
+from membercare.members.services import (
+    member_create,
+    member_date_add,
+    member_date_remove,
+    member_reveal_id_number,
+    member_update,
+)
 
 from ..checkout.views import checkout_stores
 from ..storedvalue.views import stored_value_panel
-from .forms import MemberForm
+from .forms import MemberDateForm, MemberForm
 
 
 def _home_store(request: HttpRequest):
@@ -111,9 +117,12 @@ def member_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/members/form.html", {"form": form, "member": member, "store": member.home_store})
 
 
-def member_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
+def member_detail_page(request: HttpRequest, pk: int, date_form: MemberDateForm | None = None) -> HttpResponse:
     member = get_object_or_404(Member.objects.select_related("home_store", "owner", "registered_by"), pk=pk)
     return render(request, "web/members/detail.html", {
+        "member_dates": list(member.dates.all()),
+        "max_member_dates": MAX_MEMBER_DATES,
+        "date_form": date_form or MemberDateForm(),
         "member": member,
         "cards": member.cards.order_by("-issued_at"),
         "points": points_balance(member),
@@ -131,6 +140,33 @@ def member_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
         "sell_store_ids": set(checkout_stores(request.user).values_list("pk", flat=True)),
         "stored_value": stored_value_panel(member, request.user),
     })
+
+
+@require_POST
+def member_date_add_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A date the member gives (seed 000: 纪念日): greeted every year by the care job."""
+    member = get_object_or_404(Member, pk=pk)
+    form = MemberDateForm(request.POST)
+    if form.is_valid():
+        try:
+            member_date_add(member=member, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(None if field == "__all__" or field not in form.fields else field, errors)
+        else:
+            messages.success(request, _("Date saved."))
+            return redirect("member_detail", pk=member.pk)
+    response = member_detail_page(request, pk, date_form=form)
+    response.status_code = 400
+    return response
+
+
+@require_POST
+def member_date_remove_page(request: HttpRequest, pk: int, date_pk: int) -> HttpResponse:
+    member_date = get_object_or_404(MemberDate, pk=date_pk, member_id=pk)
+    member_date_remove(member_date=member_date, by=request.user)
+    messages.success(request, _("Date removed."))
+    return redirect("member_detail", pk=pk)
 
 
 @require_POST
