@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 
 from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.storedvalue.models import StoredValueSettings
-from membercare.storedvalue.rules import DEFAULTS, LEGAL, current_rules, merge, parse_rules, rules_document, rules_update
+from membercare.storedvalue.rules import (
+    DEFAULTS,
+    LEGAL,
+    current_rules,
+    merge,
+    parse_rules,
+    rules_document,
+    rules_update,
+)
 
 D = Decimal
 TIER = {"min_amount": "1000.00", "bonus": "100.00", "tiers": [], "from": None, "until": None}

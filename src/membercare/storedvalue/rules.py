@@ -35,7 +35,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from membercare.core.versioned import latest_merged, merge
 from membercare.loyalty.models import CardKind
@@ -112,28 +112,28 @@ CARD_LEVELS = tuple(CardKind.values)  # the bonus tiers' card levels
 TIER_KEYS = ("min_amount", "bonus", "tiers", "from", "until")
 
 LABELS = {
-    "scope": _lazy("Card scope"),
-    "spend_order": _lazy("Spend order"),
-    "points_on": _lazy("Points on stored-value payments"),
-    "named": _lazy("Named card"),
-    "named.max_balance": _lazy("Named card: most it may hold"),
-    "named.valid_days": _lazy("Named card: valid for (days)"),
-    "anonymous": _lazy("Anonymous card"),
-    "anonymous.max_balance": _lazy("Anonymous card: most it may hold"),
-    "anonymous.valid_days": _lazy("Anonymous card: valid for (days)"),
-    "min_top_up": _lazy("Smallest top-up"),
-    "cash_methods": _lazy("Payment methods that count as cash"),
-    "non_cash_from": _lazy("No cash from"),
-    "real_name_from": _lazy("Real name required from"),
-    "bonus_tiers": _lazy("Bonus tiers"),
-    "member_code_above": _lazy("Member code asked above"),
-    "member_code_tries": _lazy("Wrong member codes before the lock"),
-    "member_code_lock_minutes": _lazy("Member code locked for (minutes)"),
-    "min_amount": _lazy("top-up of at least"),
-    "bonus": _lazy("bonus"),
-    "tiers": _lazy("card levels"),
-    "from": _lazy("valid from"),
-    "until": _lazy("valid until"),
+    "scope": gettext_lazy("Card scope"),
+    "spend_order": gettext_lazy("Spend order"),
+    "points_on": gettext_lazy("Points on stored-value payments"),
+    "named": gettext_lazy("Named card"),
+    "named.max_balance": gettext_lazy("Named card: most it may hold"),
+    "named.valid_days": gettext_lazy("Named card: valid for (days)"),
+    "anonymous": gettext_lazy("Anonymous card"),
+    "anonymous.max_balance": gettext_lazy("Anonymous card: most it may hold"),
+    "anonymous.valid_days": gettext_lazy("Anonymous card: valid for (days)"),
+    "min_top_up": gettext_lazy("Smallest top-up"),
+    "cash_methods": gettext_lazy("Payment methods that count as cash"),
+    "non_cash_from": gettext_lazy("No cash from"),
+    "real_name_from": gettext_lazy("Real name required from"),
+    "bonus_tiers": gettext_lazy("Bonus tiers"),
+    "member_code_above": gettext_lazy("Member code asked above"),
+    "member_code_tries": gettext_lazy("Wrong member codes before the lock"),
+    "member_code_lock_minutes": gettext_lazy("Member code locked for (minutes)"),
+    "min_amount": gettext_lazy("top-up of at least"),
+    "bonus": gettext_lazy("bonus"),
+    "tiers": gettext_lazy("card levels"),
+    "from": gettext_lazy("valid from"),
+    "until": gettext_lazy("valid until"),
 }
 _TIER_FIELD = re.compile(r"^bonus_tiers\[(\d+)\](?:\.(\w+))?$")
 
