@@ -94,8 +94,10 @@ def refund_decide(request: HttpRequest, pk: int) -> HttpResponse:
         error = exc.text
     if request.htmx:
         refund = refunds_visible(request.user).select_related("card").get(pk=refund.pk)
-        return render(request, "web/storedvalue/_refund_row.html", {
+        response = render(request, "web/storedvalue/_refund_row.html", {
             "r": refund, "error": error, "done": done, "can_decide": True, "methods": list(_methods()),
-            "chosen": request.POST.get("method", "")}, status=422 if error else 200)
+            "chosen": method})  # 200 with the refusal in the row: htmx swaps no error status in
+        response["X-Refused"] = "1" if error else "0"
+        return response
     (messages.error if error else messages.success)(request, error or done)
     return redirect("stored_value_refunds")

@@ -77,13 +77,15 @@ def stored_value_panel(member: Member, user, *, notice: tuple[str, str] | None =
 
 def _answer(request: HttpRequest, member: Member, level: str, text: str, *, status: int = 200,
             confirm_transfer: int | None = None) -> HttpResponse:
-    """htmx: the panel re-rendered with the notice in it; otherwise the notice as a message and the profile."""
+    """htmx: the panel re-rendered with the notice in it (status 200 even for a refusal, which htmx would not
+    swap in: the notice says it); otherwise the notice as a message and the profile."""
     if request.htmx:
         panel = stored_value_panel(member, request.user, notice=(level, text) if text else None,
                                    confirm_transfer=confirm_transfer,
                                    typed=request.POST if level == "error" else None)
-        return render(request, "web/storedvalue/_profile_panel.html", {"member": member, "stored_value": panel},
-                      status=status)
+        response = render(request, "web/storedvalue/_profile_panel.html", {"member": member, "stored_value": panel})
+        response["X-Refused"] = "1" if status >= 400 else "0"
+        return response
     if text:
         getattr(messages, level)(request, text)
     url = reverse("member_detail", args=[member.pk])
