@@ -315,3 +315,32 @@ def test_the_menu_offers_the_pages_to_whom_may_use_them(client, chain, staff):
         page = client.get(reverse("member_search"), **ZH).content.decode()
         seen[who] = (reverse("stored_value_refunds") in page, reverse("stored_value_rules") in page)
     assert seen == {"clerk": (False, False), "manager": (True, False), "hq": (True, True)}
+
+
+def test_the_new_pages_show_no_english_in_chinese(client, chain, member, staff):
+    """The demo the Chinese-page crawl walks has no refund request: the queue with rows, the panel with a pending
+    request and a move to confirm, the refused rules form are read here with the crawl's checker."""
+    from tests.web.test_untranslated import english_in, visible_text
+
+    card = card_of(chain, member)
+    sv.request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
+    other = sv.top_up(member=MemberFactory(phone="13900005678"), amount=D("300.00"), method="cash",
+                      store=chain.shop, by=chain.clerk).card
+    sv.approve_refund(refund=sv.request_refund(card=other, by=chain.clerk, reason="不用了", store=chain.shop),
+                      by=staff["hq"], method="cash")
+    pages = []
+    client.force_login(staff["hq"])
+    pages.append(client.get(reverse("stored_value_refunds"), **ZH))
+    pages.append(client.post(reverse("stored_value_rules"), rules_form(client, named_max_balance="9000",
+                                                                       **{"tier-1-min_amount": "5"}), **ZH))
+    client.force_login(staff["manager"])
+    pages.append(client.get(reverse("stored_value_refunds"), **ZH))
+    pages.append(client.get(reverse("member_detail", args=[member.pk]), **ZH))
+    pages.append(client.get(panel_url("stored_value_transfer", member, card), **HX))
+    pages.append(client.get(panel_url("stored_value_transfer", member, card), **ZH))
+    found = []
+    for response in pages:
+        assert response.status_code in (200, 422)
+        texts, _links = visible_text(response.content.decode())
+        found += [snippet for t in texts for snippet in english_in(t)]
+    assert not found, found
