@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("analytics",),  # facts and dashboards over everything below
     ("prediction",),  # BG/NBD and Gamma-Gamma fits over care's purchase days; registers its care rule
     ("privacy",),  # a member's data exported or erased on request (PIPL): reaches into every app below
-    ("api", "web"),  # the POS API and the staff web pages
+    ("api", "web", "membercentre"),  # the POS API, the staff web pages, the member centre (/m/, the member's phone)
     ("demo",),  # demo data through the services of every app
 ]
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "membercare.prediction",
     "membercare.privacy",
     "membercare.web",
+    "membercare.membercentre",
     "membercare.api",
     "membercare.demo",
 ]
@@ -246,6 +247,8 @@ MEMBERCARE_DEMO = os.environ.get("MEMBERCARE_DEMO", "0") == "1"
 # the address members' links (surveys, event RSVP) start with, e.g. https://vip.example.com; unset: the host of
 # the request that builds the link (membercare.core.public); `make demo` sets it from its HOST
 MEMBERCARE_PUBLIC_URL = os.environ.get("MEMBERCARE_PUBLIC_URL", "")
+# the member centre's WeChat (membercentre.wechat): the dotted path of the official account's adapter; unset: no WeChat
+MEMBERCARE_WECHAT_ADAPTER = os.environ.get("MEMBERCARE_WECHAT_ADAPTER", "")
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1" if DEBUG else "0") == "1"
 if not DEBUG:
     from membercare.core.keys import check_production_settings

@@ -23,6 +23,7 @@ urlpatterns = [
     path("healthz", liveness),  # the process answers
     path("readyz", ReadinessView.as_view()),  # database, cache, storage, migrations: 503 when not ready
     path("metrics", metrics_view),  # Prometheus, with MEMBERCARE_METRICS_TOKEN
+    path("", include("membercare.membercentre.urls")),  # /m/: the member centre; the join posters
     path("", include("membercare.web.urls")),
 ]
 

@@ -24,7 +24,7 @@ BIG_TABLES = {
 # blocking way: they ran when the tables were small or at installation)
 GRANDFATHERED = {"analytics": 2, "campaigns": 2, "care": 5, "core": 2, "events": 1, "loyalty": 5, "members": 4,
                  "messaging": 5, "org": 1, "prediction": 2, "privacy": 1, "sales": 9, "service": 1,
-                 "storedvalue": 0}
+                 "storedvalue": 0, "membercentre": 0}
 BLOCKING = (migrations.AddIndex, migrations.AddConstraint, migrations.AlterField, migrations.RemoveIndex)
 
 

@@ -82,3 +82,26 @@ def test_csv_keeps_text_as_text_and_reads_in_excel():
     assert rows[0] == ["备注", "金额", "日期", "时间"]
     assert [r[0] for r in rows[1:]] == ["'" + t for t in HOSTILE]  # never a formula
     assert rows[1][1:] == ["12.50", "2026-01-02", "2026-01-02 03:04:05"]
+
+
+def test_numpy_numbers_are_numbers_and_old_dates_read_back_as_written():
+    """numpy's floats and integers are written as numbers (not "np.float64(…)" nor text); Excel's 1900 date
+    system counts a 29 February 1900 that never was, so dates before 1 March 1900 are a day apart from later
+    ones, and it has no day before 1900: such a date is written as its text."""
+    import numpy as np
+
+    dates = [dt.date(1900, 1, 1), dt.date(1900, 2, 28), dt.date(1900, 3, 1), dt.date(1899, 12, 31)]
+    out = write_xlsx([("S", ["f", "i", "d1", "d2", "d3", "d4", "t"],
+                       [[np.float64(0.1), np.int64(7), *dates, dt.datetime(1900, 2, 28, 12, 0)]])])
+    sheet = load_workbook(out).active
+    row = next(sheet.iter_rows(min_row=2, values_only=True))
+    assert row[0] == 0.1 and isinstance(row[0], float)
+    assert row[1] == 7 and isinstance(row[1], int)
+    assert [v.date() for v in row[2:5]] == dates[:3]
+    assert row[5] == "1899-12-31"
+    assert row[6] == dt.datetime(1900, 2, 28, 12, 0)
+
+
+def test_sheet_names_excel_refuses_are_mended():
+    out = write_xlsx([("'引号'", ["a"], [[1]]), ("History", ["a"], [[1]]), ("''", ["a"], [[1]])])
+    assert load_workbook(out).sheetnames == ["引号", "History_1", "Sheet"]

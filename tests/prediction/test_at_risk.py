@@ -5,6 +5,8 @@ it replaces, the list takes members whose P(active) fell by 20 points or is belo
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +17,7 @@ from membercare.messaging.models import BulkSend, MessageTemplate
 from membercare.org.models import Role
 from membercare.prediction.care_rule import slipping_call
 from membercare.prediction.models import MemberPrediction, PredictionFit
-from membercare.prediction.selectors import AT_RISK_FALL, at_risk, at_risk_member_ids
+from membercare.prediction.selectors import AT_RISK_FALL, at_risk, at_risk_member_ids, at_risk_q, latest_fits
 from membercare.prediction.services import predictions_recompute
 from tests.factories import MemberFactory, StaffFactory, StoreFactory
 
@@ -169,3 +171,25 @@ def test_a_manager_invites_the_list_of_their_stores_to_their_event(client, manag
     assert response.status_code == 302
     invited = set(Invitation.objects.filter(event=ours).values_list("member_id", flat=True))
     assert invited == set(at_risk_member_ids(brands[0], manager)) == {m["fell"].pk, m["below"].pk}
+
+
+def test_the_latest_fit_per_brand_is_read_alone_whatever_the_history(brands):
+    """Every weekly recompute keeps its fit: the newest per brand is taken in the database (one query, only the
+    newest rows), and the at-risk list of a brand whose newest check is poor is empty even when an older one
+    was good."""
+    main, other = brands[0], brands[1]
+    for _ in range(5):
+        _fit(main)
+        _fit(other, quality="poor")
+    newest_main = _fit(main, quality="poor")
+    newest_other = _fit(other)
+    with CaptureQueriesContext(connection) as ctx:
+        fits = latest_fits()
+    assert len(ctx.captured_queries) == 1
+    assert {b: f.pk for b, f in fits.items()} == {main.pk: newest_main.pk, other.pk: newest_other.pk}
+    assert {b: f.pk for b, f in latest_fits(main.pk).items()} == {main.pk: newest_main.pk}
+    member = MemberFactory(home_store=StoreFactory(brand=main))
+    _predict(member, main, 0.1)
+    _predict(member, other, 0.1)
+    assert list(MemberPrediction.objects.filter(at_risk_q()).values_list("brand_id", flat=True)) == [other.pk]
+    assert at_risk(main) == []

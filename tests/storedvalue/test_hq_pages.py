@@ -127,6 +127,21 @@ def test_a_rejected_refund_leaves_the_balance(client, chain, member, staff):
     assert refund.status == "rejected" and card.balance == D("1100.00")
 
 
+def test_a_request_follows_a_lost_card_and_keeps_its_balances_when_asked(client, chain, member, staff):
+    card = card_of(chain, member)
+    refund = sv.request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
+    sv.top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop, by=chain.clerk)
+    new = sv.transfer(card=card, by=chain.clerk, store=chain.shop)
+    client.force_login(staff["hq"])
+    row = re.search(rf'<tr id="refund-{refund.pk}".*?</tr>', text(client.get(reverse("stored_value_refunds"), **ZH)))
+    row = row.group()
+    assert new.number in row and "本金 ¥1000.00" in row and "赠送金额 ¥100.00" in row, row
+    assert 'data-to-pay="1200.00"' in row
+    r = client.post(reverse("stored_value_refund_decide", args=[refund.pk]), {"decision": "approve",
+                                                                               "method": "cash"}, **HX)
+    assert 'data-paid="1200.00"' in text(r)
+
+
 def test_who_sees_the_queue_and_who_decides(client, chain, member, staff):
     card = card_of(chain, member)
     refund = sv.request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)

@@ -53,6 +53,7 @@ class StoredValueMachine(RuleBasedStateMachine):
         self.balance = {m.pk: ZERO for m in self.members}  # the model: what each member holds
         self.frozen = {m.pk: False for m in self.members}
         self.sales: list[Receipt] = []
+        self.refunded_after: set[int] = set()  # sales whose member's balance was refunded after them
         self.clock = dt.datetime(2026, 6, 1, 9, tzinfo=TZ)
 
     def tick(self) -> dt.datetime:
@@ -129,6 +130,13 @@ class StoredValueMachine(RuleBasedStateMachine):
                           at=self.tick())
         back = -q(ReceiptPayment.objects.filter(receipt=ret, method__code="stored_value")
                   .aggregate(t=Sum("amount"))["t"])
+        entry = StoredValueEntry.objects.filter(receipt=ret, kind="return").first()
+        assert q(entry.amount if entry else ZERO) == back
+        if original.pk in self.refunded_after and entry is not None and entry.bonus:
+            # the balance was refunded since the sale: the bonus part of the return is forfeited at once
+            assert StoredValueEntry.objects.filter(card=entry.card, kind="forfeit", bonus=-entry.bonus,
+                                                   created_at=entry.created_at).exists()
+            back = entry.principal
         self.balance[original.member_id] += back
 
     @rule(who=st.integers(0, 1))
@@ -141,6 +149,7 @@ class StoredValueMachine(RuleBasedStateMachine):
         done = sv.approve_refund(refund=request, by=self.hq, method="bank_card")
         assert done.principal_refunded + done.bonus_forfeited == self.balance[member.pk]
         self.balance[member.pk] = ZERO
+        self.refunded_after |= {s.pk for s in self.sales if s.member_id == member.pk}
 
     @rule(who=st.integers(0, 1))
     def freeze_or_unfreeze(self, who):

@@ -21,8 +21,8 @@ from membercare.loyalty.models import Card, CardKind, CardStatus, LoyaltyAccount
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
 from membercare.sales.models import Receipt, ReceiptLine, ReceiptPayment
-from membercare.storedvalue.selectors import card_for_store
-from membercare.storedvalue.services import top_up
+from membercare.storedvalue.rules import current_rules
+from membercare.storedvalue.services import live_card, scope_of, top_up
 
 from . import pos_schemas as s
 from .auth import PosKeyAuth
@@ -75,7 +75,7 @@ def member_out(member: Member, card: Card | None, store: Store | None = None) ->
     out = {"member_no": member.member_no, "name": member.name, "phone": member.masked_phone,
            "card": card_out(card), "tier": card.kind if card else "", "points": _balance(member.pk)}
     if store is not None:
-        out["stored_value"] = stored_value_out(card_for_store(member.pk, store))
+        out["stored_value"] = stored_value_out(live_card(member.pk, scope_of(store, current_rules())))
     return out
 
 
@@ -340,6 +340,42 @@ def stored_value_top_up(request, member_no: str, payload: s.TopUpIn, idempotency
 
     return idempotent(request, key=key, endpoint=f"top_up:{member_no}", body=payload.model_dump(mode="json"),
                       run=run)
+
+
+SEND_LIMITS = {"code_too_soon", "code_too_many", "code_too_many_from_address"}
+
+
+@router.post("/members/{member_no}/stored-value/code", response={201: s.MemberCodeSentOut, **ERRORS},
+             summary="Send the member a one-time code for a stored-value payment", auth=PosKeyAuth(for_write=True))
+def stored_value_code(request, member_no: str, idempotency_key: str | None = IdempotencyKey):
+    """Send a 6-digit one-time code by SMS to the member's phone on file. Typed as the checkout's `member_code`
+    (instead of the card's PIN) it pays once, for this member, within its validity (5 minutes by default); a
+    wrong one counts toward the card's lock-out like a wrong PIN. Only for a member the key's brand knows and the
+    card this store serves. Refused: 404 `member_unknown`; 422 `stored_value_none`, `stored_value_frozen`,
+    `stored_value_closed`, `stored_value_expired`, `member_code_locked` (the card's code is locked: no code is
+    sent), `member_phone_missing`; 429 `code_too_soon` (one code a minute per phone), `code_too_many` (five an
+    hour). Needs an Idempotency-Key: a retry never sends a second code."""
+    from django.utils import timezone
+
+    from membercare.core.phone import mask_phone
+    from membercare.messaging.otp import minutes_valid
+    from membercare.storedvalue.services import StoredValueError, member_code_send
+
+    store = _store(request)
+    key = require_key(idempotency_key)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        member = _member(member_no, store)
+        try:  # the POS system is the client: the key's own rate limit stands for the per-address one
+            sent = member_code_send(member=member, store=store, by=None)
+        except StoredValueError as exc:
+            if exc.error_code in SEND_LIMITS:
+                raise ApiError(429, exc.error_code, exc.text, exc.field) from exc
+            raise
+        return 201, {"member_no": member.member_no, "phone": mask_phone(sent.phone),
+                     "valid_until": timezone.localtime(sent.expires_at).isoformat(), "valid_minutes": minutes_valid()}
+
+    return idempotent(request, key=key, endpoint=f"sv_code:{member_no}", body={}, run=run)
 
 
 @router.get("/members/{member_no}/stored-value/movements", response={200: s.StoredValueMovementsOut, **ERRORS},

@@ -27,9 +27,12 @@ class LineIn(In):
 
 
 class MemberRefIn(In):
-    """Who buys: a card number; or a phone; or, when the card is forgotten, name + phone + birthday."""
+    """Who buys: a card number (or the member's electronic card code); or a phone; or, when the card is
+    forgotten, name + phone + birthday."""
 
-    card: str = Field("", max_length=40)
+    card: str = Field("", max_length=40, description="A card number, or the card code their phone shows (MC and "
+                      "18 digits; it changes every 30 seconds, is accepted for 90 and pays one sale: "
+                      "card_code_invalid, card_code_used_up).")
     phone: str = Field("", max_length=30)
     name: str = Field("", max_length=50)
     birthday: dt.date | None = Field(None, description="The member's birthday, with name and phone.")
@@ -56,7 +59,9 @@ class CheckoutIn(BasketIn):
                                              "privileges or coupons.")
     payments: list[PaymentIn] = Field([], max_length=10, description="How the customer paid; the amounts add up to "
                                                                       "the amount due. Empty: not recorded.")
-    member_code: str = Field("", max_length=20, description="The member's code (PIN), asked when more than the "
+    member_code: str = Field("", max_length=20, description="The member's code — the card's PIN or the one-time "
+                                                            "code sent by SMS (POST /members/{member_no}/"
+                                                            "stored-value/code) — asked when more than the "
                                                             "stored-value rules' member_code_above is paid with "
                                                             "stored value. A wrong one is refused "
                                                             "(422 member_code_wrong) and counted; after "
@@ -122,6 +127,13 @@ class TopUpOut(Schema):
     bonus: Money
     method: str
     stored_value: StoredValueOut
+
+
+class MemberCodeSentOut(Schema):
+    member_no: str
+    phone: str = Field(..., description="The phone the code went to, masked (138****1234).")
+    valid_until: dt.datetime = Field(..., description="The code pays once until then (the checkout's member_code).")
+    valid_minutes: int
 
 
 class CardStatusOut(Schema):

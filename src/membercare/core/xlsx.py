@@ -19,6 +19,7 @@ back in the tests with openpyxl, as the member import and every spreadsheet prog
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import re
 import tempfile
 import zipfile
@@ -27,6 +28,7 @@ from decimal import Decimal
 from typing import IO, Any
 from xml.sax.saxutils import quoteattr
 
+CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # an .xlsx download
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 Sheet = tuple[str, list[Any], Iterable[list[Any]]]  # (title, headers, rows)
@@ -38,6 +40,8 @@ MAX_CELL_TEXT = 32_767  # Excel's limit for one cell's text
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EPOCH = dt.datetime(1899, 12, 30)
 _EPOCH_DATE = _EPOCH.date()
+_FIRST_DATE = dt.date(1900, 1, 1)
+_LEAP_BUG_END = dt.date(1900, 3, 1)
 _NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 STYLE_HEADER, STYLE_DATE, STYLE_DATETIME = 1, 2, 3
@@ -78,7 +82,11 @@ def _number(ref: str, value: Any) -> str:
 def _float(ref: str, value: float) -> str:
     if value != value or value in (float("inf"), float("-inf")):  # NaN and infinities: no number in a sheet
         return ""
-    return f'<c r="{ref}"><v>{value!r}</v></c>'
+    return f'<c r="{ref}"><v>{float(value)!r}</v></c>'  # float(): numpy's repr is "np.float64(…)"
+
+
+def _integral(ref: str, value: Any) -> str:
+    return f'<c r="{ref}"><v>{int(value)}</v></c>'  # numpy's integers and other numbers.Integral
 
 
 def _decimal(ref: str, value: Decimal) -> str:
@@ -91,8 +99,21 @@ def _bool(ref: str, value: bool) -> str:
     return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
 
 
+def _serial_days(value: dt.date) -> int | None:
+    """Excel's day number of a date (1900 date system), None before 1900-01-01 (it has none). Excel counts a
+    29 February 1900 that never was, so from 1900-03-01 on the day numbers run from 1899-12-30 and before it
+    from 1899-12-31."""
+    if value < _FIRST_DATE:
+        return None
+    days = (value - _EPOCH_DATE).days
+    return days if value >= _LEAP_BUG_END else days - 1
+
+
 def _date(ref: str, value: dt.date) -> str:
-    return f'<c r="{ref}" s="{STYLE_DATE}"><v>{(value - _EPOCH_DATE).days}</v></c>'
+    days = _serial_days(value)
+    if days is None:
+        return _text(ref, value.isoformat())
+    return f'<c r="{ref}" s="{STYLE_DATE}"><v>{days}</v></c>'
 
 
 def _datetime(ref: str, value: dt.datetime) -> str:
@@ -100,8 +121,11 @@ def _datetime(ref: str, value: dt.datetime) -> str:
         from django.utils import timezone
 
         value = timezone.localtime(value).replace(tzinfo=None)
-    delta = value - _EPOCH
-    serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+    days = _serial_days(value.date())
+    if days is None:
+        return _text(ref, value.isoformat(sep=" "))
+    delta = value - dt.datetime.combine(value.date(), dt.time())
+    serial = days + (delta.seconds + delta.microseconds / 1e6) / 86400
     return f'<c r="{ref}" s="{STYLE_DATETIME}"><v>{serial!r}</v></c>'
 
 
@@ -126,8 +150,12 @@ _FORMATTERS: dict[type, Callable[[str, Any], str]] = {
 def _formatter(kind: type) -> Callable[[str, Any], str]:
     found = _FORMATTERS.get(kind)
     if found is None:
-        # a subclass (SafeString, a choices member…): the first known base in its MRO
-        found = next((_FORMATTERS[base] for base in kind.__mro__ if base in _FORMATTERS), _other)
+        # a subclass (SafeString, a choices member…): the first known base in its MRO; numpy's numbers by
+        # the numbers ABCs they register with
+        found = next((_FORMATTERS[base] for base in kind.__mro__ if base in _FORMATTERS), None)
+        if found is None:
+            found = (_integral if issubclass(kind, numbers.Integral) else
+                     _float if issubclass(kind, numbers.Real) else _other)
         _FORMATTERS[kind] = found
     return found
 
@@ -256,7 +284,10 @@ def _workbook_rels(count: int) -> str:
 def _titles(sheets: list[Sheet]) -> list[str]:
     titles: list[str] = []
     for title, _headers, _rows in sheets:
-        name = _ILLEGAL.sub("", _INVALID_TITLE.sub("_", str(title)))[:31] or "Sheet"
+        # Excel refuses a name that starts or ends with an apostrophe, and "History" (its own)
+        name = _ILLEGAL.sub("", _INVALID_TITLE.sub("_", str(title)))[:31].strip("'") or "Sheet"
+        if name.lower() == "history":
+            name = "History_1"
         base, n = name, 1
         while name.lower() in (t.lower() for t in titles):  # sheet names are unique, case-insensitively
             n += 1

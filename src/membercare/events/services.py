@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from membercare.core.permissions import can_edit_programme, visible_stores
+from membercare.members.cardcode import card_code_member_id, looks_like_card_code
 from membercare.members.models import Member
 from membercare.messaging.bulk import audience_queryset
 from membercare.messaging.holdout import holdout_threshold, new_seed
@@ -330,8 +331,8 @@ def check_in(*, event: Event, member: Member, by: Staff, store: Store | None = N
 
 
 def find_for_check_in(event: Event, query: str) -> tuple[Invitation | None, list[Member]]:
-    """What the clerk typed or scanned: an invitation token (or its RSVP link), a card number or a phone
-    (full, or the last 4 digits)."""
+    """What the clerk typed or scanned: an invitation token (or its RSVP link; the member centre shows it as a
+    check-in QR), the member's electronic card code, a card number or a phone (full, or the last 4 digits)."""
     from membercare.loyalty.models import Card, normalize_card_number
 
     text = (query or "").strip()
@@ -342,6 +343,9 @@ def find_for_check_in(event: Event, query: str) -> tuple[Invitation | None, list
     inv = Invitation.objects.select_related("member").filter(token=text, event=event).first()
     if inv is not None:
         return inv, [inv.member]
+    if looks_like_card_code(text):  # the member's electronic card code, shown on their phone
+        member_id = card_code_member_id(text)
+        return None, list(Member.objects.filter(pk=member_id)) if member_id is not None else []
     digits = "".join(ch for ch in text if ch.isdigit())
     found: list[Member] = []
     card = Card.objects.select_related("member").filter(number=normalize_card_number(text)).first()

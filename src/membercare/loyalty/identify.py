@@ -12,10 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from membercare.core.phone import normalize_phone
+from membercare.members.cardcode import card_code_mark_used, card_code_member_id, card_code_used, looks_like_card_code
 from membercare.members.models import Member
 from membercare.members.validation import parse_date
 from membercare.org.models import Brand, Store
@@ -63,11 +65,31 @@ def _card_refusal(card: Card, store: Store, programme: Programme, on: dt.date) -
     return None
 
 
+def _member_of_code(code: str) -> int:
+    """The member id of an electronic card code (members.cardcode) that may pay a sale, else the refusal."""
+    member_id = card_code_member_id(code)
+    if member_id is None:
+        raise CheckoutError("card_code_invalid", _("This card code is not valid or has expired: ask the member "
+                                                     "to refresh it on their phone."), "card")
+    if card_code_used(code):
+        raise CheckoutError("card_code_used_up", _("This card code has already been used: ask the member to "
+                                                  "refresh it on their phone."), "card")
+    return member_id
+
+
 def identify(*, store: Store, card_number: str = "", phone: str = "", name: str = "", birthday: str | dt.date = "",
              on: dt.date | None = None, programme: Programme | None = None) -> Identified:
-    """By card; or by phone; or, when the card is forgotten, by name + phone + birthday together."""
+    """By card (or the member's electronic card code); or by phone; or, when the card is forgotten, by name +
+    phone + birthday together."""
     on = on or timezone.localdate()
     programme = programme or programme_at(on)
+    if card_number and looks_like_card_code(card_number):
+        member = Member.objects.filter(pk=_member_of_code(card_number)).first()
+        if member is None:
+            raise CheckoutError("card_code_invalid", _("This card code is not valid or has expired: ask the "
+                                                         "member to refresh it on their phone."), "card")
+        cards = usable_cards(member, store, programme, on=on)
+        return Identified(member, cards[0] if cards else None)
     if card_number:
         card = (Card.objects.select_related("member", "brand", "replaced_by")
                 .filter(number=normalize_card_number(card_number)).first())
@@ -193,7 +215,14 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
     with the lock, the products of `skus` (Locked.products; None on a member's first write)."""
     on = timezone.localtime(at).date()
     cards_table, members_table = Card._meta.db_table, Member._meta.db_table
-    if card_number:
+    code = card_number if card_number and looks_like_card_code(card_number) else ""
+    if code:  # the member's electronic card code: the member by id, their cards as with a phone
+        number = _member_of_code(code)
+        card_number = ""
+        join, where = "", "m.id = %s"
+        first_write = f"SELECT m.id, 0, %s FROM {members_table} m WHERE m.id = %s"
+        transaction.on_commit(lambda: card_code_mark_used(code))  # one code pays one sale
+    elif card_number:
         number = normalize_card_number(card_number)
         join, where = f"JOIN {cards_table} c ON c.member_id = m.id", "c.number = %s"
         first_write = f"SELECT c.member_id, 0, %s FROM {cards_table} c WHERE c.number = %s"
@@ -211,8 +240,8 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
         locked = _first_write(first_write, number, where, on, join)
     if locked is None:
         programme = programme_at(on)
-        ident = identify(store=store, card_number=card_number, phone=phone, name=name, birthday=birthday, on=on,
-                         programme=programme)  # refuses the unknown card or phone
+        ident = identify(store=store, card_number=card_number or code, phone=phone, name=name, birthday=birthday,
+                         on=on, programme=programme)  # refuses the unknown card, code or phone
         locked = ident.member, lock_account(ident.member), programme, None  # (a member registered this moment)
     member, account, programme, products = locked
     if card_number:
@@ -229,6 +258,9 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
     # sale waited for the account voided every card, which the query above (a new snapshot) sees: only then is
     # the member looked at again, and refused as the phone now is (the card path sees the voided card above)
     if not cards and Member.all_objects.filter(pk=member.pk, erased_at__isnull=False).exists():
+        if code:
+            raise CheckoutError("card_code_invalid", _("This card code is not valid or has expired: ask the "
+                                                         "member to refresh it on their phone."), "card")
         raise CheckoutError("member_unknown", _("No member has the phone number %(phone)s.") % {"phone": phone},
                             "phone")
     return Locked(Identified(member, cards[0] if cards else None), account, programme, before, products)

@@ -14,6 +14,7 @@ from membercare.core.phone import normalize_phone
 from membercare.core.timeline import TimelineEvent, timeline_sources
 from membercare.org.models import Staff
 
+from .cardcode import card_code_member_id, looks_like_card_code
 from .models import Member, MemberChange, Tag
 
 SEARCH_LIMIT = 50
@@ -22,7 +23,7 @@ SEARCH_LIMIT = 50
 @dataclass
 class SearchResult:
     members: list[Member]
-    kind: str  # what the box understood: card, phone, last4, member_no, name, tag, empty
+    kind: str  # what the box understood: card, card_code, phone, last4, member_no, name, tag, empty
     truncated: bool
 
 
@@ -64,6 +65,10 @@ def member_search(query: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
     digits = re.sub(r"[\s\-]", "", text)
     found: list[Member] = []
     kind = "name"
+    if looks_like_card_code(digits):  # the member's electronic card code, scanned from their phone
+        member_id = card_code_member_id(digits)
+        found = list(_base().filter(pk=member_id)) if member_id is not None else []
+        return SearchResult(found, "card_code", False)
     if re.fullmatch(r"\d{4}", digits):
         kind = "last4"
         found = list(_base().filter(phone_last4=digits).order_by("name", "pk")[: limit + 1])

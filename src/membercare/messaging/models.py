@@ -24,6 +24,7 @@ class Category(models.TextChoices):
     CALLBACK = "callback", _("Callback follow-up")
     SURVEY = "survey", _("Survey link")
     EVENT = "event", _("Event invitation")
+    VERIFICATION = "verification", _("Verification code")  # transactional: messaging.otp
 
 
 class MessagingSettings(VersionedSettings):
@@ -185,3 +186,27 @@ class BulkHoldout(models.Model):
         verbose_name = _("hold-out member")
         verbose_name_plural = _("hold-out members")
         constraints = [models.UniqueConstraint(fields=["bulk", "member"], name="bulk_holdout_once")]
+
+
+class OneTimeCode(models.Model):
+    """A one-time code sent by SMS (messaging.otp) for one purpose ("stored_value_spend", "member_login"…):
+    only its salted hash is kept; it expires, is used at most once and allows a few wrong tries."""
+
+    phone = models.CharField(_("mobile phone"), max_length=20)
+    purpose = models.CharField(_("purpose"), max_length=30)
+    member = models.ForeignKey("members.Member", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                               db_index=False)
+    ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+    code_hash = models.CharField(max_length=100)  # "salt$hmac-sha256", never the code
+    failures = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(_("sent at"))
+    expires_at = models.DateTimeField(_("valid until"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                db_index=False)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        indexes = [models.Index(fields=["phone", "purpose", "created_at"], name="otp_phone_purpose"),
+                   models.Index(fields=["ip", "created_at"], name="otp_ip", condition=models.Q(ip__isnull=False))]

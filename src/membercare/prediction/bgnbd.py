@@ -135,9 +135,15 @@ class _Objective:
         self.w = c.count[keep]
         self.x = xrow[keep]
 
+    def loglik_and_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
+        return loglik_and_grad(params, self.c, _cache=self)
+
     def __call__(self, log_params: np.ndarray) -> tuple[float, np.ndarray]:
-        ll, grad = loglik_and_grad(np.exp(log_params), self.c, _cache=self)
-        return -ll / self.n, -grad * np.exp(log_params) / self.n
+        """−LL/N and its gradient in log parameters (what the optimiser minimises); MBG/NBD's objective
+        inherits this and brings its own likelihood."""
+        params = np.exp(log_params)
+        ll, grad = self.loglik_and_grad(params)
+        return -ll / self.n, -grad * params / self.n
 
 
 def loglik_and_grad(params, c: Compressed, _cache: _Objective | None = None) -> tuple[float, np.ndarray]:
@@ -194,11 +200,16 @@ def fit(c: Compressed, initial: tuple[float, float, float, float] | None = None,
 
     r and a, b are capped (optim.CAP): with no difference between members' purchase rates (or dropout
     chances) in the data, the maximum is the limit r, α → ∞ (a, b → ∞) and the fit says so (`limits`)."""
+    return fit_objective(_Objective(c), c, initial, tol=tol, max_iter=max_iter)
+
+
+def fit_objective(objective: _Objective, c: Compressed, initial: tuple[float, float, float, float] | None, *,
+                  tol: float, max_iter: int) -> Fit:
+    """Maximise a model's likelihood over (r, α, a, b) (BG/NBD here, MBG/NBD in prediction.mbgnbd): started near
+    the observed rate of repeat purchases (λ's mean r/α) with a, b near 1, and from a second start."""
     rate = max(float(c.count @ c.x / max(c.count @ c.T, 1e-9)), 1e-6)
     if initial is None:
-        # λ's mean r/α near the observed rate of repeat purchases; a, b near 1
         initial = (1.0, 1.0 / rate, 1.0, 1.0)
-    objective = _Objective(c)
     return optim.maximise(objective, objective.n, initial, PARAM_NAMES, capped=("r", "a", "b"),
                           n_members=int(objective.n), n_rows=len(c), tol=tol, max_iter=max_iter,
                           second_start=(0.5, 0.5 / rate, 0.5, 2.0))
@@ -209,7 +220,7 @@ def fit(c: Compressed, initial: tuple[float, float, float, float] | None = None,
 def p_alive(params, x, t_x, T) -> np.ndarray:
     """P(still active | x, t_x, T) (FHL 2005 eq. 11); 1 for members without repeat purchases (x = 0),
     since in the model a member can only become inactive right after a purchase."""
-    r, alpha, a, b = _params(params)
+    r, alpha, a, b = params_tuple(params)
     x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
     return 1.0 / (1.0 + _death_odds(r, alpha, a, b, x, t_x, T))
 
@@ -224,7 +235,7 @@ def _death_odds(r, alpha, a, b, x, t_x, T) -> np.ndarray:
 
 def expected_purchases(params, t: float, x, t_x, T) -> np.ndarray:
     """E[purchases in the next t | x, t_x, T] (FHL 2005 eq. 10)."""
-    r, alpha, a, b = _params(params)
+    r, alpha, a, b = params_tuple(params)
     x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
     if t <= 0:
         return np.zeros_like(x)
@@ -236,12 +247,13 @@ def expected_purchases(params, t: float, x, t_x, T) -> np.ndarray:
 
 def expected_purchases_new(params, t: float) -> float:
     """E[purchases in (0, t]] of a newly acquired member (FHL 2005 eq. 9)."""
-    r, alpha, a, b = _params(params)
+    r, alpha, a, b = params_tuple(params)
     z = t / (alpha + t)
     return float((a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * special.hyp2f1(r, b, a + b - 1, z)))
 
 
-def _params(params) -> tuple[float, float, float, float]:
+def params_tuple(params) -> tuple[float, float, float, float]:
+    """(r, α, a, b) from a fit's parameter dict or a sequence."""
     if isinstance(params, dict):
         return tuple(float(params[k]) for k in PARAM_NAMES)  # type: ignore[return-value]
     r, alpha, a, b = (float(v) for v in params)

@@ -26,16 +26,16 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from . import optim
-from .bgnbd import Compressed, compress
+from . import bgnbd
+from .bgnbd import Compressed, compress, params_tuple
 from .optim import Fit
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 __all__ = ["Fit", "compress", "fit", "p_alive", "expected_purchases", "expected_purchases_new"]
 
 
-class _Objective:
-    """−LL/N and its gradient with respect to the log parameters, on compressed rows."""
+class _Objective(bgnbd._Objective):
+    """−LL/N and its gradient with respect to the log parameters, on compressed rows (the call is bgnbd's)."""
 
     def __init__(self, c: Compressed) -> None:
         self.c = c
@@ -43,9 +43,8 @@ class _Objective:
         self.w_x = np.bincount(c.ix, weights=c.count, minlength=len(c.x_values))  # members per x value
         self.x = c.x_values[c.ix]
 
-    def __call__(self, log_params: np.ndarray) -> tuple[float, np.ndarray]:
-        ll, grad = loglik_and_grad(np.exp(log_params), self.c, _cache=self)
-        return -ll / self.n, -grad * np.exp(log_params) / self.n
+    def loglik_and_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
+        return loglik_and_grad(params, self.c, _cache=self)
 
 
 def loglik_and_grad(params, c: Compressed, _cache: _Objective | None = None) -> tuple[float, np.ndarray]:
@@ -91,23 +90,10 @@ def loglik_rows(params, x, t_x, T) -> np.ndarray:
 def fit(c: Compressed, initial: tuple[float, float, float, float] | None = None, *, tol: float = 1e-10,
         max_iter: int = 500) -> Fit:
     """Maximum-likelihood estimates of (r, α, a, b) on compressed data (judged as prediction.optim says)."""
-    rate = max(float(c.count @ c.x / max(c.count @ c.T, 1e-9)), 1e-6)
-    if initial is None:
-        initial = (1.0, 1.0 / rate, 1.0, 1.0)
-    objective = _Objective(c)
-    return optim.maximise(objective, objective.n, initial, PARAM_NAMES, capped=("r", "a", "b"),
-                          n_members=int(objective.n), n_rows=len(c), tol=tol, max_iter=max_iter,
-                          second_start=(0.5, 0.5 / rate, 0.5, 2.0))
+    return bgnbd.fit_objective(_Objective(c), c, initial, tol=tol, max_iter=max_iter)
 
 
 # ---------------------------------------------------------------------------------------------- predictions
-
-def _params(params) -> tuple[float, float, float, float]:
-    if isinstance(params, dict):
-        return tuple(float(params[k]) for k in PARAM_NAMES)  # type: ignore[return-value]
-    r, alpha, a, b = (float(v) for v in params)
-    return r, alpha, a, b
-
 
 def _death_odds(r, alpha, a, b, x, t_x, T) -> np.ndarray:
     with np.errstate(over="ignore"):
@@ -116,14 +102,14 @@ def _death_odds(r, alpha, a, b, x, t_x, T) -> np.ndarray:
 
 def p_alive(params, x, t_x, T) -> np.ndarray:
     """P(still active | x, t_x, T): below 1 for one-time buyers too, falling as their first purchase ages."""
-    r, alpha, a, b = _params(params)
+    r, alpha, a, b = params_tuple(params)
     x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
     return 1.0 / (1.0 + _death_odds(r, alpha, a, b, x, t_x, T))
 
 
 def expected_purchases(params, t: float, x, t_x, T) -> np.ndarray:
     """E[purchases in the next t | x, t_x, T]."""
-    r, alpha, a, b = _params(params)
+    r, alpha, a, b = params_tuple(params)
     x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
     if t <= 0:
         return np.zeros_like(x)
@@ -135,6 +121,6 @@ def expected_purchases(params, t: float, x, t_x, T) -> np.ndarray:
 
 def expected_purchases_new(params, t: float) -> float:
     """E[repeat purchases in (0, t]] of a newly acquired member."""
-    r, alpha, a, b = _params(params)
+    r, alpha, a, b = params_tuple(params)
     z = t / (alpha + t)
     return float(b / (a - 1) * (1 - (alpha / (alpha + t)) ** r * special.hyp2f1(r, b + 1, a + b, z)))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
 from membercare.core.permissions import can_recompute_predictions, can_work_members, visible_stores
 from membercare.org.models import Brand, Role, Staff
@@ -49,12 +49,16 @@ def trust(fit: PredictionFit | None) -> str:
     return "fact" if fit.quality == "good" else "estimate"
 
 
-def latest_fits() -> dict[int, PredictionFit]:
-    """The latest fit of every brand that has one (one query)."""
-    out: dict[int, PredictionFit] = {}
-    for fit in PredictionFit.objects.order_by("brand_id", "-fitted_at", "-pk"):
-        out.setdefault(fit.brand_id, fit)
-    return out
+def latest_fits(brand_id: int | None = None) -> dict[int, PredictionFit]:
+    """The latest fit of every brand that has one (or of `brand_id`), in one query that reads only those rows:
+    the fits table keeps every weekly recompute (with its parameters), so loading the history to keep the
+    newest would grow with the weeks."""
+    newest = (PredictionFit.objects.filter(brand_id=OuterRef("brand_id"))
+              .order_by("-fitted_at", "-pk").values("pk")[:1])
+    rows = PredictionFit.objects.filter(pk=Subquery(newest))
+    if brand_id is not None:
+        rows = rows.filter(brand_id=brand_id)
+    return {fit.brand_id: fit for fit in rows}
 
 
 def can_see_at_risk(user: Staff) -> bool:
@@ -76,9 +80,7 @@ def at_risk_q(threshold: float = AT_RISK_P, brand: Brand | None = None, fall: fl
     """MemberPrediction rows of high value whose P(active) is below `threshold` or fell by at least `fall`
     since the previous recompute, at brands checked "good"."""
     q = Q(pk__in=[])
-    for brand_id, fit in latest_fits().items():
-        if brand is not None and brand_id != brand.pk:
-            continue
+    for brand_id, fit in latest_fits(None if brand is None else brand.pk).items():
         cutoff = (fit.params or {}).get("value_cutoff")
         if trust(fit) == "fact" and cutoff is not None and fit.status != "failed":
             fell = Q(p_alive_previous__isnull=False, p_alive_previous__gte=F("p_alive") + (fall - _ROUNDING))

@@ -36,7 +36,7 @@ from membercare.events.models import ReferralCode
 from membercare.loyalty.models import BirthdayException, Card, CardApplication, CardStatus, PointsEntry
 from membercare.loyalty.points import lock_account, points_take
 from membercare.members.models import Member, MemberChange
-from membercare.messaging.models import InboundMessage, Message, MessageStatus, OptOut
+from membercare.messaging.models import InboundMessage, Message, MessageStatus, OneTimeCode, OptOut
 from membercare.org.models import Staff
 from membercare.prediction.models import MemberPrediction
 from membercare.service.models import Complaint, ComplaintState, ComplaintStep, GiftIssue, Survey
@@ -70,6 +70,7 @@ PERSONAL_DATA: dict[str, str] = {
     "care.ClerkVisits": "kept: a count",
     "messaging.Message": "kept for the sending costs; address, subject, text blanked; queued ones not sent",
     "messaging.OptOut": "deleted",
+    "messaging.OneTimeCode": "deleted (a code's hash and the phone it went to)",
     "messaging.InboundMessage": "kept; sender and text blanked",
     "messaging.BulkHoldout": "kept: the experiment's design",
     "service.Complaint": "kept for the counts; statement, remedy, settlement and step notes blanked, open ones "
@@ -161,6 +162,7 @@ def member_erase(*, member: Member, by: Staff, reason: str, confirm_member_no: s
                                                                       last_error="")
     InboundMessage.objects.filter(member=member).update(sender="", body="")
     counts["opt_outs_deleted"] = OptOut.objects.filter(member=member).delete()[0]
+    OneTimeCode.objects.filter(member=member).delete()
 
     placeholder = _("(erased)")
     for complaint in Complaint.objects.select_for_update().filter(member=member):

@@ -217,3 +217,29 @@ def complaints_escalate(now: dt.datetime | None = None) -> int:
     Complaint.objects.bulk_update(late, ["escalated_at", "escalated_to"])
     create_tasks(spec, rows)
     return len(late)
+
+
+@transaction.atomic
+def complaint_from_member(*, member: Member, category: str, description: str,
+                          at: dt.datetime | None = None) -> Complaint:
+    """A complaint or feedback the member files themselves (the member centre, issue 22): it enters the nine
+    steps at the first (listen), at the member's registration store, owned by their relationship owner when
+    that clerk still works there (else unassigned, for the store manager to assign), due by the medium
+    severity's deadline (the store judges the severity when it listens)."""
+    if category not in ComplaintCategory.values:
+        raise ServiceError("category_invalid", _("Choose what the complaint is about."), "category")
+    description = _text(description)
+    if not description:
+        raise ServiceError("description_required", _("Tell us what happened."), "description")
+    if len(description) > MAX_NOTE:
+        raise ServiceError("description_too_long", _("Keep it under %(n)d characters.") % {"n": MAX_NOTE},
+                           "description")
+    store = member.home_store
+    owner = member.owner if (member.owner_id and member.owner.is_active
+                             and member.owner.stores.filter(pk=store.pk).exists()) else None
+    at = at or timezone.now()
+    number = f"C{reserve_numbers('complaint')[0]:08d}"
+    return Complaint.objects.create(
+        number=number, member=member, store=store, opened_by=None, owner=owner, category=category, sku="",
+        severity=Severity.MEDIUM, description=description, state=ComplaintState.LISTEN, opened_at=at,
+        due_at=deadline_for(Severity.MEDIUM, at))

@@ -4,8 +4,10 @@
   made up to then: chain-wide, per scope (the card's brand code, or "" for a chain card) and per store. A
   store's figure is what its entries left owing: its top-ups and returns minus the spends and refunds made
   there — money taken at one store and spent at another moves liability between them, so a store's figure
-  can be negative while the chain's never is. Entries without a store (a transfer or refund made from HQ)
-  are under store None.
+  can be negative while the chain's and each scope's never are (they are sums of whole cards' balances; the
+  chain's total is always the sum of the balances). A negative store figure is not an error: it is the
+  liability that store's counter created (docs/stored-value.md). Entries without a store (a transfer or
+  refund made from HQ) are under store None.
 - Movements per day and kind (top-ups, spends, returns, refunds, forfeits, transfers) in principal and bonus.
 - Revenue recognised when spent: the principal spent less the principal given back on returns (the bonus
   spent is a discount the chain gave, shown apart as bonus used).

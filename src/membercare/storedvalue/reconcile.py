@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db import connection, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from membercare.core.sql import fetch
@@ -36,25 +39,44 @@ def _m(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT)
 
 
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """Every read inside sees the books at one moment, so a spend committed between two of them cannot look
+    like a difference: a REPEATABLE READ, read-only transaction on PostgreSQL (its snapshot is taken at the
+    first read); a read transaction on SQLite (in WAL mode the snapshot of its first read). Inside a caller's
+    transaction (a test) the caller's transaction is the snapshot it gets."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
 def reconcile(day: dt.date | None = None) -> StoredValueReconciliation:
-    """Check the books now and record the run for `day` (default yesterday: the nightly job's day)."""
+    """Check the books now and record the run for `day` (default yesterday: the nightly job's day). Every
+    figure is read in one snapshot; the run is written after it."""
     now = timezone.now()
     day = day or timezone.localdate(now) - dt.timedelta(days=1)
     differences: list[dict] = []
-    rows = fetch(_CARDS_OFF)
+    with snapshot():
+        balances = StoredValueCard.objects.aggregate(p=Sum("principal"), b=Sum("bonus"), n=Count("id"))
+        ledger = StoredValueEntry.objects.aggregate(p=Sum("principal"), b=Sum("bonus"))
+        rows = fetch(_CARDS_OFF)
+        liability_on_day = li.outstanding(day).total
     for card_id, number, principal, bonus, ledger_p, ledger_b in rows[:MAX_LISTED]:
         differences.append({"card": card_id, "number": number, "principal": str(_m(principal)),
                             "bonus": str(_m(bonus)), "ledger_principal": str(_m(ledger_p)),
                             "ledger_bonus": str(_m(ledger_b))})
-    balances = StoredValueCard.objects.aggregate(p=Sum("principal"), b=Sum("bonus"))
-    ledger = StoredValueEntry.objects.aggregate(p=Sum("principal"), b=Sum("bonus"))
     balances_total, ledger_total = _m(balances["p"]) + _m(balances["b"]), _m(ledger["p"]) + _m(ledger["b"])
     if balances_total != ledger_total:
         differences.append({"total": True, "balances": str(balances_total), "ledger": str(ledger_total)})
     run = StoredValueReconciliation.objects.create(
-        day=day, ran_at=now, cards_checked=StoredValueCard.objects.count(), cards_off=len(rows),
+        day=day, ran_at=now, cards_checked=balances["n"], cards_off=len(rows),
         balances_total=balances_total, ledger_total=ledger_total,
-        liability_on_day=li.outstanding(day).total, differences=differences)
+        liability_on_day=liability_on_day, differences=differences)
     if differences:
         log.error("stored-value reconciliation %s: %d card(s) differ from their ledger, balances %s vs ledger %s: %s",
                   day.isoformat(), len(rows), balances_total, ledger_total, differences[:10])

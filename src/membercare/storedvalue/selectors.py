@@ -7,7 +7,6 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from .models import CardState, StoredValueCard, StoredValueEntry, StoredValueRefund, StoredValueSettings
-from .rules import current_rules
 
 ZERO = Decimal("0.00")
 
@@ -15,14 +14,6 @@ ZERO = Decimal("0.00")
 def member_cards(member_id: int) -> QuerySet[StoredValueCard]:
     """The member's live cards (active or frozen), one per scope."""
     return StoredValueCard.objects.filter(member_id=member_id).exclude(status=CardState.CLOSED).order_by("scope")
-
-
-def card_for_store(member_id: int, store) -> StoredValueCard | None:
-    """The member's live card that the store serves (its scope: the chain or the store's brand)."""
-    from .services import scope_of
-
-    return StoredValueCard.objects.filter(member_id=member_id, scope=scope_of(store, current_rules())).exclude(
-        status=CardState.CLOSED).first()
 
 
 def card_entries(card: StoredValueCard, *, limit: int = 50) -> QuerySet[StoredValueEntry]:
@@ -90,11 +81,14 @@ def refunds_visible(user) -> QuerySet[StoredValueRefund]:
         return refunds.none()
     if not can_edit_programme(user):
         refunds = refunds.filter(store__in=visible_stores(user))
-    upto = StoredValueEntry.objects.filter(card=OuterRef("card"), created_at__lte=OuterRef("requested_at"))
+    # the member's ledger in the card's scope up to the request: the card's balance then, even after a lost
+    # card moved the request to its replacement (a move nets to zero across the two cards)
+    upto = StoredValueEntry.objects.filter(member=OuterRef("card__member"), card__scope=OuterRef("card__scope"),
+                                           created_at__lte=OuterRef("requested_at"))
     money = DecimalField(max_digits=14, decimal_places=2)
 
     def summed(column: str) -> Coalesce:
-        total = upto.order_by().values("card").annotate(s=Sum(column)).values("s")
+        total = upto.order_by().values("member").annotate(s=Sum(column)).values("s")
         return Coalesce(Subquery(total, output_field=money), Value(ZERO), output_field=money)
 
     return refunds.annotate(principal_at_request=summed("principal"), bonus_at_request=summed("bonus"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
@@ -26,23 +26,19 @@ from membercare.core.sequences import reserve_numbers
 from membercare.loyalty.models import Card, CardStatus
 from membercare.loyalty.points import lock_account
 from membercare.members.models import Member
+from membercare.messaging.otp import CodeRefused, SentCode, code_pending, code_send, code_verify
 from membercare.org.models import Staff, Store
 from membercare.sales.models import PaymentMethod, Receipt
-from membercare.sales.pipeline import CheckoutError
+from membercare.sales.pipeline import CheckoutError, money
 
 from .models import CardState, EntryKind, RefundState, StoredValueCard, StoredValueEntry, StoredValueRefund
 from .rules import METHOD_CODE, METHOD_NAME, Rules, current_rules
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
 class StoredValueError(CheckoutError):
     """A stored-value refusal: a stable code (for the API) and a message in the user's language."""
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def parse_amount(value, field: str = "amount") -> Decimal:
@@ -71,7 +67,8 @@ def scope_of(store: Store | None, rules: Rules) -> str:
 
 
 def live_card(member_id: int, scope: str, *, lock: bool = False) -> StoredValueCard | None:
-    """The member's card in `scope` that is not closed (active or frozen)."""
+    """The member's card in `scope` that is not closed (active or frozen). The card a store serves:
+    `live_card(member_id, scope_of(store, current_rules()))`."""
     cards = StoredValueCard.objects.filter(member_id=member_id, scope=scope).exclude(status=CardState.CLOSED)
     if lock:
         cards = cards.select_for_update()
@@ -228,11 +225,16 @@ def spend_commit(*, card_id: int, principal: Decimal, bonus: Decimal, receipt: R
                  operator=clerk, reason=_("Receipt %(number)s") % {"number": receipt.number})
 
 
-def _successor(card: StoredValueCard) -> StoredValueCard:
-    """The live card that holds a card's balance now (a lost card's replacement, its replacement's…)."""
+def _successor(card: StoredValueCard, lineage: list[int] | None = None) -> StoredValueCard:
+    """The live card that holds a card's balance now (a lost card's replacement, its replacement's…);
+    `lineage` collects the ids walked, the first card's included."""
     seen = 0
+    if lineage is not None:
+        lineage.append(card.pk)
     while card.replaced_by_id is not None and seen < 100:
         card, seen = _locked(card.replaced_by_id), seen + 1
+        if lineage is not None:
+            lineage.append(card.pk)
     return card
 
 
@@ -255,9 +257,19 @@ def return_credit(*, original: Receipt, ret: Receipt, amount: Decimal, store: St
     returned = done_p + done_b + amount
     target_b = spent_b if returned >= spent_p + spent_b else money(spent_b * returned / (spent_p + spent_b))
     bonus = min(max(target_b - done_b, amount - (spent_p - done_p), ZERO), spent_b - done_b, amount)
-    card = _successor(_locked(first.card_id))
-    return _move(card, amount - bonus, bonus, kind=EntryKind.RETURN, at=at, receipt=ret, store=store,
-                 operator=clerk, reason=_("Return of receipt %(number)s") % {"number": original.number})
+    lineage: list[int] = []
+    card = _successor(_locked(first.card_id), lineage)
+    entry = _move(card, amount - bonus, bonus, kind=EntryKind.RETURN, at=at, receipt=ret, store=store,
+                  operator=clerk, reason=_("Return of receipt %(number)s") % {"number": original.number})
+    if bonus and StoredValueRefund.objects.filter(card_id__in=lineage, status=RefundState.APPROVED,
+                                                  decided_at__gt=first.created_at).exists():
+        # the balance was refunded after the sale and its bonus forfeited then: the bonus part of this return
+        # is forfeited too (never given back to life); the principal stays on the card as principal
+        # (no receipt on it: a receipt's stored-value entries are what it paid or refunded on the card)
+        _move(card, ZERO, -bonus, kind=EntryKind.FORFEIT, at=at, store=store, operator=clerk,
+              reason=_("Bonus of the return %(number)s forfeited: the balance was refunded after the sale") % {
+                  "number": ret.number})
+    return entry
 
 
 # -------------------------------------------------------------------------------- freeze, lost card, refund
@@ -311,9 +323,14 @@ def transfer(*, card: StoredValueCard, by: Staff | None, store: Store | None = N
     new = StoredValueCard.objects.create(
         number=f"SV{reserve_numbers('stored_value_card')[0]:010d}", member_id=old.member_id, scope=old.scope,
         named=old.named, principal=ZERO, bonus=ZERO, expires_on=old.expires_on, created_at=at)
-    StoredValueCard.objects.filter(pk=new.pk).update(code_hash=old.code_hash)  # the member's code goes along
+    # the member's code goes along with its count of wrong tries and any lock-out: reporting the card lost
+    # must not give a thief a fresh set of tries
+    StoredValueCard.objects.filter(pk=new.pk).update(code_hash=old.code_hash, code_failures=old.code_failures,
+                                                     code_locked_until=old.code_locked_until)
     StoredValueCard.objects.filter(pk=old.pk).update(replaced_by=new)
     old.replaced_by = new
+    # a refund awaiting HQ follows the balance: HQ approves it on the new card (the old one holds nothing)
+    StoredValueRefund.objects.filter(card=old, status=RefundState.PENDING).update(card=new)
     reason = _("Card %(old)s reported lost: balance moved to %(new)s") % {"old": old.number, "new": new.number}
     _move(old, -principal, -bonus, kind=EntryKind.TRANSFER_OUT, at=at, store=store, operator=by, reason=reason)
     _move(new, principal, bonus, kind=EntryKind.TRANSFER_IN, at=at, store=store, operator=by, reason=reason)
@@ -351,8 +368,9 @@ def approve_refund(*, refund: StoredValueRefund, by: Staff, method: str,
     require(can_edit_programme(by))
     at = at or timezone.now()
     paying = _paying_method(method)
-    card = _card_for_write(refund.card)
-    refund = _pending(refund)
+    lock_account(refund.card.member_id)
+    refund = _pending(refund)  # transfer() moves a pending request to the new card: read it under the lock
+    card = _successor(_locked(refund.card_id))  # and, for a request left on a replaced card, the card holding it
     principal, bonus = card.principal, card.bonus
     if principal:
         _move(card, -principal, ZERO, kind=EntryKind.REFUND, at=at, method=paying, store=refund.store, operator=by,
@@ -449,32 +467,65 @@ def _count_failure(card_id: int, rules: Rules, now: dt.datetime) -> int | None:
         return _count_failure_sql(connection, card_id, tries, lock_until, now) or 0
 
 
+SPEND_PURPOSE = "stored_value_spend"  # the one-time SMS code's purpose (messaging.otp), bound to the member
+
+
+def member_code_send(*, member: Member, store: Store, by: Staff | None, ip: str | None = None) -> SentCode:
+    """Send the member a one-time code by SMS that pays, once, as the member code of a stored-value spend at
+    `store` (instead of the PIN). Refused (nothing sent) without a usable card this store serves, without a
+    phone on file, while the card's code is locked, or over the sending limits (code `code_too_soon`…: the
+    refusal carries `retry_after`)."""
+    _require_staff_at(by, store)
+    now = timezone.now()
+    card = check_usable(live_card(member.pk, scope_of(store, current_rules())), timezone.localdate(now))
+    if card.code_locked_until is not None and card.code_locked_until > now:
+        raise StoredValueError("member_code_locked", _(
+            "Too many wrong member codes: the card's code is locked until %(time)s.") % {
+            "time": timezone.localtime(card.code_locked_until).strftime("%H:%M")}, "member_code")
+    if not member.phone:
+        raise StoredValueError("member_phone_missing", _(
+            "The member has no mobile phone on file to send a code to."), "member_code")
+    try:
+        return code_send(member.phone, SPEND_PURPOSE, member=member, ip=ip, store=store, sender=by)
+    except CodeRefused as exc:
+        refusal = StoredValueError(exc.code, exc.message, "member_code")
+        refusal.retry_after = exc.retry_after
+        raise refusal from exc
+
+
 def member_code_check(card: StoredValueCard, amount: Decimal, code: str, rules: Rules,
                       now: dt.datetime | None = None) -> bool:
-    """A spend of `amount` above `member_code_above` needs the member's right code: refused (StoredValueError)
-    without a code set, while locked, without a code typed, with a wrong one (counted, locking the code after
-    `member_code_tries` wrong tries in a row for `member_code_lock_minutes`). Only a wrong try writes.
-    True when the code was asked and right."""
+    """A spend of `amount` above `member_code_above` needs the member's code: the card's PIN or a one-time code
+    sent to the member's phone for this purpose (`member_code_send`; used up by the sale). Refused
+    (StoredValueError) without a PIN set and no SMS code out, while locked, without a code typed, with a wrong one
+    (counted — a wrong PIN and a wrong SMS code alike — locking the code after `member_code_tries` wrong tries in
+    a row for `member_code_lock_minutes`). Only a wrong try writes. True when the code was asked and right."""
     if rules.member_code_above is None or amount <= rules.member_code_above:
         return False
     now = now or timezone.now()
-    fresh = StoredValueCard.objects.filter(pk=card.pk).values("code_hash", "code_failures",
-                                                              "code_locked_until").first() or {}
+    fresh = StoredValueCard.objects.filter(pk=card.pk).values("code_hash", "code_failures", "code_locked_until",
+                                                              "member__phone").first() or {}
     above = {"n": rules.member_code_above}
-    if not fresh.get("code_hash"):
-        raise StoredValueError("member_code_not_set", _(
-            "Paying more than ¥%(n)s with stored value needs the member's code, and this member has not set one: "
-            "set it on the member's stored-value panel first.") % above, "member_code")
     locked_until = fresh.get("code_locked_until")
     if locked_until is not None and locked_until > now:
         raise StoredValueError("member_code_locked", _(
             "Too many wrong member codes: the card's code is locked until %(time)s.") % {
             "time": timezone.localtime(locked_until).strftime("%H:%M")}, "member_code")
+    phone = fresh.get("member__phone") or ""
+    pin = fresh.get("code_hash") or ""
+    if not pin and not (phone and code_pending(phone, SPEND_PURPOSE, member=card.member_id, at=now)):
+        raise StoredValueError("member_code_not_set", _(
+            "Paying more than ¥%(n)s with stored value needs the member's code, and this member has not set one: "
+            "set it on the member's stored-value panel first, or send the member a code by SMS.") % above,
+            "member_code")
     code = (code or "").strip()
     if not code:
         raise StoredValueError("member_code_required", _(
-            "Paying more than ¥%(n)s with stored value needs the member's code.") % above, "member_code")
-    if check_password(code, fresh["code_hash"]):
+            "Paying more than ¥%(n)s with stored value needs the member's code (or the code sent by SMS).") % above,
+            "member_code")
+    if pin and check_password(code, pin):
+        return True
+    if phone and code_verify(phone, SPEND_PURPOSE, code, member=card.member_id, at=now):
         return True
     failures = _count_failure(card.pk, rules, now)
     deferred = failures is None

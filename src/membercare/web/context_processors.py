@@ -13,6 +13,7 @@ from membercare.care.services import can_edit_care_settings, can_manage_store_ta
 from membercare.core.permissions import (
     can_administer,
     can_edit_programme,
+    can_erase_members,
     can_see_stored_value_books,
     can_work_members,
 )
@@ -54,6 +55,7 @@ MENU: list[tuple[Promise, list[tuple[Promise, str, str | None, tuple[str, ...]]]
                                              "member_erase")),
         (_("Member segments"), "care_segments", "care_store", ("care_segments",)),
         (_("Staff"), "staff", None, ("staff",)),
+        (_("Join posters"), "m_posters", None, ("m_poster",)),
     ]),
     (pgettext_lazy("menu", "Care"), [
         (_("My care tasks"), "care_tasks", "care_tasks", ("care_tasks",)),
@@ -82,6 +84,7 @@ MENU: list[tuple[Promise, list[tuple[Promise, str, str | None, tuple[str, ...]]]
         (_("Birthday exceptions"), "birthday_exceptions", "programme", ("birthday_exception",)),
         (_("Care settings"), "care_settings", "care_settings", ("care_settings", "care_event")),
         (_("API keys"), "apikey_list", "administer", ("apikey_",)),
+        (_("Data requests"), "privacy_requests", "erase", ("privacy_request",)),
     ]),
 ]
 
@@ -121,7 +124,8 @@ def _flags(user) -> dict:
              "campaigns": can_run_campaigns(user), "campaign_results": can_see_campaign_results(user),
              "events": can_work_members(user),  # VIP events at one's stores (check-in for clerks)
              "service_reports": can_see_reports(user), "dashboard": can_work_members(user),
-             "prediction": can_see_at_risk(user), "stored_value_books": can_see_stored_value_books(user)}
+             "prediction": can_see_at_risk(user), "stored_value_books": can_see_stored_value_books(user),
+             "erase": can_erase_members(user)}
     flags["outbox_only"] = flags["outbox"] and not flags["messaging"]  # messaging's pages include the outbox
     flags["results_only"] = flags["campaign_results"] and not flags["campaigns"]
     return flags

@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from membercare.core.text import has_control
 
 PUBLIC_PREFIXES = ("/login/", "/static/", "/i18n/", "/api/", "/healthz", "/readyz", "/metrics", "/admin/",
-                   "/rsvp/", "/s/")  # /s/: surveys; /metrics checks its own token
+                   "/rsvp/", "/s/", "/m/")  # /s/: surveys; /m/: the member centre (its own sessions); /metrics
+#                                                checks its own token
 
 
 class LoginRequiredMiddleware:

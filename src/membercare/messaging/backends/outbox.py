@@ -46,8 +46,8 @@ class OutboxBackend(Backend):
             for line in fh:
                 try:
                     ids.add(int(json.loads(line)["id"]))
-                except (ValueError, KeyError):
-                    continue  # a line cut short by a crash: that message was not sent
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut short by a crash (that message was not sent), or a code to a new phone
         return ids
 
     def was_sent(self, message) -> bool | None:

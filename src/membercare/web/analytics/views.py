@@ -29,13 +29,13 @@ from membercare.core.permissions import (
     visible_stores,
 )
 from membercare.core.phone import mask_phone
+from membercare.core.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
 from membercare.loyalty.programme import programme_at
 from membercare.members.models import Member
 from membercare.org.models import Brand
 
 from ..stores import picked_store, store_choices
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHOICES = {"lifecycle": Lifecycle, "spend_class": SpendClass, "pyramid": Pyramid, "follow_up": FollowUp}
 VIP_INLINE_LIMIT = 500  # larger VIP lists are written by a background job with progress
 
@@ -74,7 +74,7 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
     _role, filters, data = _dashboard_data(request)
     out = reports.write_xlsx(dashboard_sheets(data))
     name = f"dashboard-{filters.scope.start:%Y%m%d}-{filters.scope.end:%Y%m%d}.xlsx"
-    return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX)
+    return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE)
 
 
 def _label(dimension: str, value: str) -> str:
@@ -136,7 +136,7 @@ def store_report(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "xlsx":
         out = reports.store_monthly_xlsx(request.user, store, month)
         return FileResponse(out, as_attachment=True, filename=f"store-{store.code}-{month:%Y%m}.xlsx",
-                            content_type=XLSX)
+                            content_type=XLSX_CONTENT_TYPE)
     return render(request, "web/analytics/store_report.html", {
         "stores": stores, "store": store, "month": month, "report": reports.store_monthly_report(store, month),
         "can_export": can_export(request.user),
@@ -182,7 +182,7 @@ def vip_list(request: HttpRequest) -> HttpResponse:
             return render(request, "web/jobs/status.html", {"job": job})
         out, _count = reports.vip_list_xlsx(request.user, brand, start, end, limit=limit, min_spend=min_spend)
         return FileResponse(out, as_attachment=True, filename=f"vip-{brand.code}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx",
-                            content_type=XLSX)
+                            content_type=XLSX_CONTENT_TYPE)
     rows = vip_statement_list(brand, start, end, limit=min(limit, VIP_INLINE_LIMIT), min_spend=min_spend,
                               store_ids=store_ids)
     full_phone = can_see_full_phone(request.user)

@@ -11,11 +11,11 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from membercare.core.permissions import can_edit_programme, require
+from membercare.core.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
 from membercare.loyalty.audit import birthday_audit, birthday_audit_xlsx, flag_counts
 
 from .forms import AuditFilterForm
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AUDIT_PAGE_SIZE = 100
 
 
@@ -51,4 +51,4 @@ def birthday_audit_export(request: HttpRequest) -> HttpResponse:
     _form, filters = _audit_filters(request)
     out, _count = birthday_audit_xlsx(request.user, **filters)
     filename = f"birthday-audit-{filters['since']:%Y%m%d}-{filters['until']:%Y%m%d}.xlsx"
-    return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX)
+    return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE)

@@ -45,7 +45,8 @@ from membercare.sales.models import Receipt, ReceiptLine
 from membercare.sales.pipeline import after_rollback, provider_label
 from membercare.sales.selectors import product_by_code, product_search
 from membercare.storedvalue.rules import METHOD_CODE as STORED_VALUE
-from membercare.storedvalue.selectors import card_for_store
+from membercare.storedvalue.rules import current_rules
+from membercare.storedvalue.services import live_card, member_code_send, scope_of
 
 from ..once import once
 from .forms import (
@@ -140,7 +141,8 @@ def _evaluate(form: CheckoutForm, formset, errors: dict[str, list[str]]) -> dict
         _add(errors, "__all__", exc.messages[0])
         return state
     balance = LoyaltyAccount.objects.filter(member=ident.member).values_list("points", flat=True).first() or 0
-    state.update(ident=ident, balance=balance, stored_value=card_for_store(ident.member.pk, store),
+    stored_value = live_card(ident.member.pk, scope_of(store, current_rules()))
+    state.update(ident=ident, balance=balance, stored_value=stored_value,
                  birthday_month=birthday_period(ident.member, timezone.localdate()) is not None,
                  tier=CardKind(ident.card.kind).label if ident.card else "")
     if not state["birthday_month"]:
@@ -293,6 +295,29 @@ def checkout_quote(request: HttpRequest) -> HttpResponse:
     errors = _form_errors(form, formset)
     state = _evaluate(form, formset, errors)
     return render(request, "web/checkout/_quote.html", _context(request, form, formset, errors, state, oob=True))
+
+
+@require_POST
+def checkout_member_code_send(request: HttpRequest) -> HttpResponse:
+    """The stored-value field's "send SMS code" (htmx): a one-time code to the identified member's phone, which
+    the member reads out or types as the member code; storedvalue.services.member_code_send decides."""
+    from axes.helpers import get_client_ip_address
+
+    stores = checkout_stores(request.user)
+    require(stores.exists())
+    form = CheckoutForm(request.POST, stores=stores)
+    sent, text = None, _("Find the member first (card or phone).")
+    if form.is_valid() and not form.is_walk_in and form.has_identity:
+        try:
+            store = form.cleaned_data["store"]
+            ident = identify(store=store, **form.identify_kwargs())
+            sent = member_code_send(member=ident.member, store=store, by=request.user,
+                                    ip=get_client_ip_address(request))
+        except CheckoutError as exc:
+            text = exc.text
+        except ValidationError as exc:
+            text = exc.messages[0]
+    return render(request, "web/checkout/_member_code_sent.html", {"sent": sent, "text": text})
 
 
 # ------------------------------------------------------------------------------------- receipts, returns

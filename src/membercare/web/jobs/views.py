@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 
 from membercare.core.jobs import job_file_open, job_for_user, job_restart
 from membercare.core.models import Job
+from membercare.core.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
 
 
 def job_status(request: HttpRequest, pk: int) -> HttpResponse:
@@ -33,5 +34,5 @@ def job_download(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     content, filename = found
     kind = ("text/csv; charset=utf-8" if filename.endswith(".csv")
-            else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            else XLSX_CONTENT_TYPE)
     return FileResponse(content, as_attachment=True, filename=filename, content_type=kind)

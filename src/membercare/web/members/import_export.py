@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from membercare.core.jobs import job_start
 from membercare.core.permissions import can_export, can_import, require, visible_stores
+from membercare.core.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
 from membercare.members import exports
 from membercare.members.imports import (
     ImportFileError,
@@ -26,8 +27,6 @@ from membercare.members.models import ImportJob
 from membercare.members.selectors import member_list
 
 from .forms import ImportUploadForm
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _visible_jobs(user):
@@ -86,7 +85,7 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
         except ImportFileError as exc:
             messages.error(request, exc.message)
             return redirect("member_import_preview", pk=job.pk)
-        response = HttpResponse(data, content_type=XLSX)
+        response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-bad-rows.xlsx"'
         return response
     summary = job.summary
@@ -113,4 +112,4 @@ def export_members(request: HttpRequest) -> HttpResponse:
     out, _count = exports.export_members(request.user, file_format=file_format, **filters)
     filename = f"members-{timezone.localtime():%Y%m%d-%H%M}.{file_format}"
     return FileResponse(out, as_attachment=True, filename=filename,
-                        content_type=XLSX if file_format == "xlsx" else "text/csv; charset=utf-8")
+                        content_type=XLSX_CONTENT_TYPE if file_format == "xlsx" else "text/csv; charset=utf-8")

@@ -13,6 +13,7 @@ urlpatterns = [
     path("members/<int:pk>/reveal-id/", views.member_reveal_id, name="member_reveal_id"),
     path("members/<int:pk>/data.xlsx", privacy.member_data_download, name="member_data_download"),
     path("members/<int:pk>/erase/", privacy.member_erase_page, name="member_erase"),
+    path("privacy/requests/", privacy.privacy_requests, name="privacy_requests"),
     path("members/import/", import_export.import_upload, name="member_import"),
     path("members/import/<int:pk>/", import_export.import_preview, name="member_import_preview"),
     path("members/export/", import_export.export_members, name="member_export"),

@@ -7,6 +7,7 @@ from membercare.demo.campaigns import demo_campaigns
 from membercare.demo.care import demo_care
 from membercare.demo.events import demo_events
 from membercare.demo.generator import GenConfig, demo_logins, generate
+from membercare.demo.membercentre import print_member_login
 from membercare.demo.service import demo_service
 from membercare.demo.storedvalue import demo_stored_value
 from membercare.members.models import Member
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         if if_empty and Member.objects.exists():
             self.stdout.write("Members already exist: demo data not loaded.")
             print_logins(self.stdout, self.style, demo_logins())
+            print_member_login(self.stdout, self.style)
             return
         verbose = options["verbosity"] > 1
         self.stdout.write(f"Loading demo data: {members} members, seed {seed} ...")
@@ -42,3 +44,4 @@ class Command(BaseCommand):
         counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.counts.items())
         self.stdout.write(self.style.SUCCESS(f"Loaded {counts} in {result.timings['total']:.1f}s."))
         print_logins(self.stdout, self.style, result.logins)
+        print_member_login(self.stdout, self.style)

@@ -1,0 +1,1 @@
+from tests.messaging.conftest import outbox  # noqa: F401  (the SMS outbox in a temporary file)
