@@ -78,11 +78,13 @@ MENU: list[tuple[Promise, list[tuple[Promise, str, str | None, tuple[str, ...]]]
     (pgettext_lazy("menu", "Analytics"), [
         (_("Dashboard"), "dashboard", "dashboard", ("dashboard", "analytics_")),
         (_("Stored-value books"), "stored_value_finance", "stored_value_books", ("stored_value_finance",)),
+        (_("Stored-value refunds"), "stored_value_refunds", "stored_value_books", ("stored_value_refund",)),
         (_("Member value prediction"), "prediction_page", "prediction", ("prediction_",)),
         (_("Birthday audit"), "birthday_audit", "programme", ("birthday_audit",)),
     ]),
     (pgettext_lazy("menu", "Settings"), [
         (_("Loyalty programme"), "programme_edit", "programme", ("programme_",)),
+        (_("Stored-value rules"), "stored_value_rules", "programme", ("stored_value_rules",)),
         (_("Birthday exceptions"), "birthday_exceptions", "programme", ("birthday_exception",)),
         (_("Care settings"), "care_settings", "care_settings", ("care_settings", "care_event")),
         (_("API keys"), "apikey_list", "administer", ("apikey_",)),

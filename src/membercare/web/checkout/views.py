@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -38,7 +37,7 @@ from membercare.checkout.receipts import receipt_search
 from membercare.core.permissions import require, visible_stores
 from membercare.loyalty.birthday import birthday_period
 from membercare.loyalty.birthday_exceptions import approved_exception_on
-from membercare.loyalty.models import CardApplication, CardKind, IdempotencyRecord, LoyaltyAccount, PointsEntry
+from membercare.loyalty.models import CardApplication, CardKind, LoyaltyAccount, PointsEntry
 from membercare.loyalty.points import balance_after_receipt
 from membercare.loyalty.sale import most_points_redeemable
 from membercare.org.models import Store
@@ -50,6 +49,7 @@ from membercare.storedvalue.rules import METHOD_CODE as STORED_VALUE
 from membercare.storedvalue.rules import current_rules
 from membercare.storedvalue.services import live_card, member_code_send, scope_of
 
+from ..once import once
 from .forms import (
     FIELDS,
     CheckoutForm,
@@ -232,22 +232,10 @@ def _gift_card_payments(form: CheckoutForm, call: dict, method, code: str, on_ca
 
 
 def _once(store: Store, key: str, write) -> Receipt:
-    """Run `write` (which returns a receipt) once per key: a repeat returns the first receipt. The key's row
-    is inserted first, so a concurrent repeat waits on it and then finds the first result."""
-    key = key[:100]
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(store=store, key=key, endpoint="web", request_hash="",
-                                                      status_code=0, response={}, created_at=timezone.now())
-            receipt = write()
-            record.status_code, record.response = 201, {"receipt": receipt.pk}
-            record.save(update_fields=["status_code", "response"])
-            return receipt
-    except IntegrityError:
-        first = IdempotencyRecord.objects.filter(store=store, key=key).first()
-        if first is None or not first.response.get("receipt"):
-            raise
-        return Receipt.objects.get(pk=first.response["receipt"])
+    """Run `write` (which returns a receipt) once per key: a repeat returns the first receipt (web.once)."""
+    receipt, _replayed = once(store, key, write, save=lambda receipt: {"receipt": receipt.pk},
+                              load=lambda response: Receipt.objects.get(pk=response["receipt"]))
+    return receipt
 
 
 def _context(request, form, formset, errors, state, oob=False, **extra) -> dict:
