@@ -85,3 +85,28 @@ def test_data_requests_land_in_the_administrators_queue_once(signed_in, member):
     clerk = Client()
     clerk.force_login(member.owner)
     assert clerk.get("/privacy/requests/").status_code == 403
+
+
+def test_a_survey_is_answered_in_the_member_centre_once_and_only_ones_own(signed_in, member):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from membercare.service.models import Survey
+
+    now = timezone.now()
+    mine = Survey.objects.create(member=member, store=member.home_store, source="callback", token_hash="a" * 64,
+                                 created_at=now, expires_at=now + dt.timedelta(days=7))
+    other = Survey.objects.create(member=MemberFactory(), source="callback", token_hash="b" * 64,
+                                  created_at=now, expires_at=now + dt.timedelta(days=7))
+    assert f"/m/surveys/{mine.pk}/" in signed_in.get("/m/card/").content.decode()
+    assert signed_in.get(f"/m/surveys/{other.pk}/").status_code == 404
+    page = signed_in.post(f"/m/surveys/{mine.pk}/", {"csat": "5", "nps": "9", "comment": "导购很耐心"})
+    assert "感谢您的评价" in page.content.decode()
+    mine.refresh_from_db()
+    assert (mine.csat, mine.nps, mine.comment) == (5, 9, "导购很耐心")
+    again = signed_in.post(f"/m/surveys/{mine.pk}/", {"csat": "1", "nps": "0"})
+    assert "已经" in again.content.decode() or "已" in again.content.decode()
+    mine.refresh_from_db()
+    assert mine.csat == 5
+    assert f"/m/surveys/{mine.pk}/" not in signed_in.get("/m/card/").content.decode()

@@ -17,6 +17,7 @@ from membercare.events.models import Invitation
 from membercare.loyalty.models import Card, CardStatus, LoyaltyAccount, PointsEntry
 from membercare.members.models import Member
 from membercare.sales.models import Receipt
+from membercare.service.models import Survey
 from membercare.storedvalue.selectors import member_cards
 
 from .models import MemberSession
@@ -64,7 +65,9 @@ def card_page(member: Member, *, now: dt.datetime | None = None) -> dict[str, An
     invitations = list(Invitation.objects.filter(member=member, held_out=False, event__cancelled=False,
                                                  event__ends_at__gte=now)
                        .select_related("event").order_by("event__starts_at")[:10])
-    return {"cards": cards, "points": account.points if account else 0,
+    surveys = list(Survey.objects.filter(member=member, answered_at__isnull=True, expires_at__gt=now)
+                   .select_related("store").order_by("-created_at")[:5])
+    return {"cards": cards, "surveys": surveys, "points": account.points if account else 0,
             "expiring_points": expiring["points"] or 0, "expiring_first": expiring["first"],
             "points_entries": points, "coupons": coupons,
             "stored_value": [{"card": c, "balance": c.principal + c.bonus} for c in member_cards(member.pk)],

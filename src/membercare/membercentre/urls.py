@@ -13,6 +13,7 @@ urlpatterns = [
     path("m/me/", views.preferences, name="m_preferences"),
     path("m/events/<str:token>/", views.event_pass, name="m_event_pass"),
     path("m/feedback/", views.feedback, name="m_feedback"),
+    path("m/surveys/<int:pk>/", views.survey, name="m_survey"),
     path("m/data/", views.my_data, name="m_data"),
     path("m/join/", views.join, name="m_join"),
     path("m/join/code/", views.join_code, name="m_join_code"),

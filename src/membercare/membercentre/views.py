@@ -15,6 +15,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -32,6 +33,9 @@ from membercare.messaging.services import opt_out
 from membercare.privacy.requests import data_request_create, member_data_requests
 from membercare.service.complaints import complaint_from_member
 from membercare.service.errors import ServiceError
+from membercare.service.models import Survey
+from membercare.service.survey_form import SurveyAnswerForm
+from membercare.service.surveys import survey_answer
 
 from .forms import CodeForm, FeedbackForm, JoinForm, PhoneForm, PreferencesForm
 from .selectors import card_page, session_of
@@ -318,3 +322,23 @@ def event_pass(request: HttpRequest, token: str) -> HttpResponse:
         scale=5, border=2, omitsize=True))
     return render(request, "membercentre/event_pass.html", {"invitation": invitation, "event": invitation.event,
                                                             "qr": qr})
+
+
+@member_required
+def survey(request: HttpRequest, pk: int) -> HttpResponse:
+    """/m/surveys/<pk>/: a satisfaction survey of the member's own, answered here instead of by the SMS link."""
+    found = get_object_or_404(Survey.objects.select_related("store"), pk=pk, member=request.member)
+    form = SurveyAnswerForm(request.POST or None)
+    state = "answered" if found.answered_at else ("expired" if found.expires_at < timezone.now() else "form")
+    if state == "form" and request.method == "POST" and form.is_valid():
+        try:
+            survey_answer(survey=found, csat=form.cleaned_data["csat"], nps=form.cleaned_data["nps"],
+                          comment=form.cleaned_data["comment"])
+        except ServiceError as exc:
+            if exc.error_code == "already_answered":
+                state = "answered"
+            else:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.text)
+        else:
+            state = "thanks"
+    return render(request, "membercentre/survey.html", {"survey": found, "form": form, "state": state})

@@ -118,10 +118,12 @@ def _score(value, field: str, low: int, high: int) -> int:
     return number
 
 
-def survey_answer(*, token: str, csat, nps, comment: str = "", at: dt.datetime | None = None) -> Survey:
-    """Record the member's answer. A link answers once: a second submission (even a simultaneous one) is
-    refused with code "already_answered" and changes nothing."""
-    survey = survey_by_token(token)
+def survey_answer(*, token: str = "", csat, nps, comment: str = "", at: dt.datetime | None = None,
+                  survey: Survey | None = None) -> Survey:
+    """Record the member's answer, by the link's token or (the member centre, signed in) the survey itself. A
+    survey answers once: a second submission (even a simultaneous one) is refused with code "already_answered"
+    and changes nothing."""
+    survey = survey if survey is not None else survey_by_token(token)
     if survey is None:
         raise ServiceError("not_found", _("This survey link is not valid."))
     csat, nps = _score(csat, "csat", 1, 5), _score(nps, "nps", 0, 10)

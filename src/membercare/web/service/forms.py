@@ -12,6 +12,7 @@ from membercare.members.models import Member
 from membercare.members.selectors import member_search
 from membercare.org.models import Staff, Store
 from membercare.service.models import ComplaintCategory, ComplaintState, Gift, GiftReason, Severity
+from membercare.service.survey_form import SurveyAnswerForm  # noqa: F401  (the survey page's form)
 
 from ..forms import StaffChoiceField
 
@@ -157,10 +158,4 @@ class GiftForm(forms.Form):
     points_cost = forms.IntegerField(label=_("Points to redeem (optional)"), required=False, min_value=1)
 
 
-class SurveyAnswerForm(forms.Form):
-    csat = forms.TypedChoiceField(label=_("How satisfied are you with our service?"), coerce=int,
-                                  choices=[(i, str(i)) for i in range(1, 6)], widget=forms.RadioSelect)
-    nps = forms.TypedChoiceField(label=_("How likely are you to recommend us to a friend?"), coerce=int,
-                                 choices=[(i, str(i)) for i in range(0, 11)], widget=forms.RadioSelect)
-    comment = forms.CharField(label=_("Anything you would like to tell us? (optional)"), required=False,
-                              max_length=1000, widget=forms.Textarea(attrs={"rows": 4}))
+
