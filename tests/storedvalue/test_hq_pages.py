@@ -120,11 +120,18 @@ def test_a_rejected_refund_leaves_the_balance(client, chain, member, staff):
     card = card_of(chain, member)
     refund = sv.request_refund(card=card, by=chain.clerk, reason="不想要了", store=chain.shop)
     client.force_login(staff["hq"])
-    r = client.post(reverse("stored_value_refund_decide", args=[refund.pk]), {"decision": "reject"})
+    decide = reverse("stored_value_refund_decide", args=[refund.pk])
+    r = client.post(decide, {"decision": "reject", "reject_reason": "  "}, **HX)  # a rejection says why
+    assert refused(r) and "请说明拒绝退款的原因" in text(r)
+    assert StoredValueRefund.objects.get(pk=refund.pk).status == "pending"
+    r = client.post(decide, {"decision": "reject", "reject_reason": "卡内有未完成的退货，请先办理"})
     assert r.status_code == 302
     refund.refresh_from_db()
     card.refresh_from_db()
     assert refund.status == "rejected" and card.balance == D("1100.00")
+    assert refund.reject_reason == "卡内有未完成的退货，请先办理"
+    client.force_login(chain.clerk)
+    assert "卡内有未完成的退货" in text(client.get(reverse("member_detail", args=[member.pk]), **ZH))
 
 
 def test_a_request_follows_a_lost_card_and_keeps_its_balances_when_asked(client, chain, member, staff):

@@ -127,6 +127,7 @@ class StoredValueRefund(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", verbose_name=_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reject_reason = models.CharField(_("reason rejected"), max_length=200, blank=True, default="")
     principal_refunded = models.DecimalField(_("principal refunded"), max_digits=12, decimal_places=2, default=0)
     bonus_forfeited = models.DecimalField(_("bonus forfeited"), max_digits=12, decimal_places=2, default=0)
     method = models.ForeignKey("sales.PaymentMethod", null=True, blank=True, on_delete=models.PROTECT,

@@ -451,11 +451,18 @@ def approve_refund(*, refund: StoredValueRefund, by: Staff, method: str,
 
 
 @transaction.atomic
-def reject_refund(*, refund: StoredValueRefund, by: Staff) -> StoredValueRefund:
+def reject_refund(*, refund: StoredValueRefund, by: Staff, reason: str = "") -> StoredValueRefund:
+    """HQ refuses a pending request, saying why (the store tells the member): the balance stays on the card."""
     require(can_edit_programme(by))
     refund = _pending(refund)
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise StoredValueError("reason_required", _("Say why the refund is rejected."), "reject_reason")
+    if len(reason) > 200:
+        raise StoredValueError("reason_too_long", _("Keep the reason under 200 characters."), "reject_reason")
     refund.status, refund.decided_by, refund.decided_at = RefundState.REJECTED, by, timezone.now()
-    refund.save(update_fields=["status", "decided_by", "decided_at"])
+    refund.reject_reason = reason
+    refund.save(update_fields=["status", "decided_by", "decided_at", "reject_reason"])
     return refund
 
 

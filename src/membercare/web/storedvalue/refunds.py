@@ -88,7 +88,7 @@ def refund_decide(request: HttpRequest, pk: int) -> HttpResponse:
             done = _("Refund approved: ¥%(principal)s paid back with %(method)s, bonus ¥%(bonus)s forfeited.") % {
                 "principal": refund.principal_refunded, "method": refund.method.name, "bonus": refund.bonus_forfeited}
         else:
-            refund = reject_refund(refund=refund, by=request.user)
+            refund = reject_refund(refund=refund, by=request.user, reason=request.POST.get("reject_reason", "")[:400])
             done = _("Refund rejected: the balance stays on the card.")
     except StoredValueError as exc:
         error = exc.text
@@ -96,7 +96,8 @@ def refund_decide(request: HttpRequest, pk: int) -> HttpResponse:
         refund = refunds_visible(request.user).select_related("card").get(pk=refund.pk)
         response = render(request, "web/storedvalue/_refund_row.html", {
             "r": refund, "error": error, "done": done, "can_decide": True, "methods": list(_methods()),
-            "chosen": method})  # 200 with the refusal in the row: htmx swaps no error status in
+            "chosen": method, "reject_reason": request.POST.get("reject_reason", "")[:200],
+        })  # 200 with the refusal in the row: htmx swaps no error status in
         response["X-Refused"] = "1" if error else "0"
         return response
     (messages.error if error else messages.success)(request, error or done)
