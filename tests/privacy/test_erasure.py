@@ -9,6 +9,7 @@ from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models
 from django.db.models import Sum
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from membercare.campaigns.models import Coupon
@@ -176,3 +177,12 @@ def test_a_members_stored_value_stays_on_the_books_after_erasure(victim, special
     card = StoredValueCard.objects.get(member_id=victim.pk)
     ledger = StoredValueEntry.objects.filter(card=card).aggregate(p=Sum("principal"), b=Sum("bonus"))
     assert (card.principal, card.bonus) == (ledger["p"], ledger["b"]) and card.principal == Decimal("300.00")
+
+
+def test_erasure_deletes_the_dates_the_member_gave(victim, specialist_):
+    from membercare.members.models import MemberDate
+
+    MemberDate.objects.create(member=victim, name="结婚纪念日", month=5, day=20, created_at=timezone.now())
+    erasure = member_erase(member=victim, by=specialist_, reason="本人申请", confirm_member_no=victim.member_no)
+    assert erasure.counts["member_dates_deleted"] == 1
+    assert not MemberDate.objects.filter(member_id=victim.pk).exists()

@@ -35,7 +35,7 @@ from membercare.core.permissions import can_erase_members, require
 from membercare.events.models import ReferralCode
 from membercare.loyalty.models import BirthdayException, Card, CardApplication, CardStatus, PointsEntry
 from membercare.loyalty.points import lock_account, points_take
-from membercare.members.models import CardCodeUse, Member, MemberChange
+from membercare.members.models import CardCodeUse, Member, MemberChange, MemberDate
 from membercare.members.signals import member_erased
 from membercare.messaging.models import InboundMessage, Message, MessageStatus, OneTimeCode, OptOut
 from membercare.org.models import Staff
@@ -73,6 +73,7 @@ PERSONAL_DATA: dict[str, str] = {
     "messaging.OptOut": "deleted",
     "messaging.OneTimeCode": "deleted (a code's hash and the phone it went to)",
     "members.CardCodeUse": "deleted (which card codes paid a sale)",
+    "members.MemberDate": "deleted (the dates the member gave us: anniversaries, family birthdays)",
     "membercentre.MemberSession": "deleted by the member centre (members.signals.member_erased): sign-ins, "
                                   "address, browser",
     "privacy.DataRequest": "kept: the evidence that the member asked and how it was handled (no personal data)",
@@ -171,6 +172,7 @@ def member_erase(*, member: Member, by: Staff, reason: str, confirm_member_no: s
     counts["opt_outs_deleted"] = OptOut.objects.filter(member=member).delete()[0]
     OneTimeCode.objects.filter(member=member).delete()
     CardCodeUse.objects.filter(member=member).delete()
+    counts["member_dates_deleted"] = MemberDate.objects.filter(member=member).delete()[0]
 
     placeholder = _("(erased)")
     for complaint in Complaint.objects.select_for_update().filter(member=member):
