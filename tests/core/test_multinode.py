@@ -211,8 +211,10 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
 
         def ready(url: str) -> bool:
             try:
-                return requests.get(f"{url}/healthz", timeout=5).status_code == 200
-            except requests.ConnectionError:
+                # A node still booting on a busy machine may accept the connection and answer late:
+                # not ready yet, ask again (the 180 s deadline still bounds the wait).
+                return requests.get(f"{url}/healthz", timeout=30).status_code == 200
+            except (requests.ConnectionError, requests.Timeout):
                 return False
 
         for url in (deployment.a, deployment.b):
