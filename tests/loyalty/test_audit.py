@@ -31,13 +31,13 @@ def elite(chain, member):
 
 
 def use_of(chain, member, *, when, period, items=2, tier="elite", store=None, late=False, exception=False,
-           source=Receipt.Source.LIVE):
+           source=Receipt.Source.LIVE, clerk=None):
     """A privilege use recorded by another path than today's checkout (an upload, an exception, old data)."""
     store = store or chain.shop
     receipt = Receipt.objects.create(
         number=f"T{next(_numbers):05d}", store=store, member=member, card_number="E0001", sold_at=when,
         total_full_price=Decimal("2000.00"), total_paid=Decimal("1200.00"), tier=tier, birthday_privilege=True,
-        late_upload=late, source=source)
+        late_upload=late, source=source, clerk=clerk)
     return BirthdayUse.objects.create(member=member, scope="MAIN", period=period, card_number="E0001", store=store,
                                       receipt=receipt, items=items, used_at=when, exception=exception)
 
@@ -137,7 +137,7 @@ def test_export_is_for_the_specialist_and_logged(chain, member, specialist):
 
     sheet = load_workbook(out).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert count == 1 and len(rows) == 2 and rows[1][1] == member.name and rows[1][5] == 3
+    assert count == 1 and len(rows) == 2 and rows[1][1] == member.name and rows[1][6] == 3
     log = ExportLog.objects.get()
     assert log.kind == "birthday_audit" and log.row_count == 1 and log.exported_by == specialist
     assert log.filters["flagged_only"] is True
@@ -154,3 +154,26 @@ def test_the_audit_export_writes_a_formula_like_name_as_text(chain, member, spec
     out, _count = birthday_audit_xlsx(specialist, since=D(2026, 1, 1), until=D(2026, 12, 31))
     sheet = load_workbook(out).active
     assert sheet["B2"].value == "=1+1" and sheet["B2"].data_type == "s"
+
+
+def test_the_clerk_who_rang_up_each_use_is_named_on_the_page_the_print_and_the_export(chain, member, specialist,
+                                                                                       client):
+    """Seed 001: HQ checks the birthday purchases and holds the people responsible to account."""
+    from openpyxl import load_workbook
+
+    chain.clerk.display_name = "李导购"
+    chain.clerk.save(update_fields=["display_name"])
+    use_of(chain, member, when=at(2026, 3, 2), period="2026-03", clerk=chain.clerk)
+    use_of(chain, member, when=at(2026, 4, 2), period="2026-04")  # an upload without a clerk
+    rows = audit()
+    assert [str(r.receipt.clerk) if r.receipt.clerk else None for r in rows] == [None, "李导购"]
+    out, _count = birthday_audit_xlsx(specialist, since=D(2026, 1, 1), until=D(2026, 12, 31))
+    sheet = load_workbook(out).active
+    assert sheet["F1"].value == "店员" and [sheet["F2"].value, sheet["F3"].value] == [None, "李导购"]
+    client.force_login(specialist)
+    for name in ("birthday_audit", "analytics_birthday_print"):
+        from django.urls import reverse
+
+        html = client.get(reverse(name), {"since": "2026-01-01", "until": "2026-12-31"},
+                          HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        assert "<th>店员</th>" in html and "<td>李导购</td>" in html, name

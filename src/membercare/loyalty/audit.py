@@ -91,7 +91,7 @@ def birthday_audit(*, since: dt.date, until: dt.date, store: Store | None = None
     start, end = day_bounds(since, until)
     returns = Receipt.objects.filter(original=OuterRef("receipt_id"))
     uses = (BirthdayUse.objects.filter(used_at__gte=start, used_at__lt=end)
-            .select_related("member", "store", "store__brand", "receipt")
+            .select_related("member", "store", "store__brand", "receipt", "receipt__clerk")
             .annotate(has_returns=Exists(returns)).order_by("-used_at", "-pk"))
     if store is not None:
         uses = uses.filter(store=store)
@@ -145,11 +145,11 @@ def birthday_audit_xlsx(user: Staff, *, since: dt.date, until: dt.date, store: S
     """The audit as an .xlsx (an open temporary file at its start) and its row count; the export is logged."""
     require(can_edit_programme(user))
     rows = birthday_audit(since=since, until=until, store=store, flagged_only=flagged_only)
-    headers = [_("Time"), _("Member"), _("Member number"), _("Card number"), _("Store"), _("Items"),
+    headers = [_("Time"), _("Member"), _("Member number"), _("Card number"), _("Store"), _("Clerk"), _("Items"),
                _("Items allowed"), _("Receipt"), _("Amount paid"), _("Source"), _("Flags"), _("Notes")]
     out = write_xlsx([(_("Birthday audit"), headers, ([
         timezone.localtime(r.used_at).replace(tzinfo=None), r.member.name, r.member.member_no, r.card_number,
-        r.store.name, r.items, r.allowed_items, r.receipt.number, r.amount, r.receipt.get_source_display(),
+        r.store.name, str(r.receipt.clerk) if r.receipt.clerk else None, r.items, r.allowed_items, r.receipt.number, r.amount, r.receipt.get_source_display(),
         "、".join(r.flag_labels) or None, "; ".join(r.notes) or None] for r in rows))])
     ExportLog.objects.create(
         exported_by=user, exported_at=timezone.now(), kind="birthday_audit",
