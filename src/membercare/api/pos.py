@@ -175,7 +175,7 @@ def basket_quote(request, payload: s.BasketIn):
     ident = _identify(store, payload)
     quote = core.basket_quote(store=store, ident=ident, lines=_lines(payload), birthday=payload.birthday_privilege,
                               redeem_points=payload.redeem_points, balance=_balance(ident.member.pk),
-                              coupon_code=payload.coupon_code)
+                              coupon_code=payload.coupon_code, id_number=payload.id_number)
     return quote_out(quote)
 
 
@@ -286,14 +286,17 @@ def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = Idemp
             redeem_points=payload.redeem_points, group_purchase=payload.group_purchase,
             member_signed=payload.member_signed, coupon_code=payload.coupon_code, walk_in=payload.walk_in,
             payments=[core.PaymentIn(p.method, p.amount, p.code) for p in payload.payments],
-            member_code=payload.member_code, savepoint=False)  # a refusal rolls back the whole request
+            member_code=payload.member_code, id_number=payload.id_number,
+            savepoint=False)  # a refusal rolls back the whole request
         # the card as it is after this sale (an upgrade included) and the balance, both known under the lock
         return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed,
                                 card=card_out(receipt.card), balance=receipt.points_balance)
 
-    # the member code (PIN) never enters the stored request hash: 10^6 codes would be tried against it offline
+    # the member code (PIN) never enters the stored request hash: 10^6 codes would be tried against it offline;
+    # nor the ID number (sensitive personal data, kept only encrypted on the profile)
     return idempotent(request, key=key, endpoint="checkout", body=payload.model_dump(mode="json",
-                                                                                     exclude={"member_code"}),
+                                                                                     exclude={"member_code",
+                                                                                              "id_number"}),
                       run=run)
 
 

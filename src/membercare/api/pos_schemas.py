@@ -41,6 +41,11 @@ class MemberRefIn(In):
 class BasketIn(MemberRefIn):
     lines: list[LineIn] = Field(..., max_length=200)
     birthday_privilege: bool = Field(False, description="Use the birthday-month privilege on this basket.")
+    id_number: str = Field("", max_length=20, description="The member's ID number, typed from the ID card, where the "
+                                                         "programme's birthday privilege asks for it (422 "
+                                                         "birthday_id_required, birthday_id_invalid, "
+                                                         "birthday_id_mismatch, birthday_id_not_on_file). Never "
+                                                         "stored with the request.")
     redeem_points: int = Field(0, le=10**9, description="Points to redeem as a cash offset.")
     coupon_code: str = Field("", max_length=30, description="A campaign coupon's code (one use; dashes and "
                                                         "case do not matter).")

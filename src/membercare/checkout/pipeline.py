@@ -160,7 +160,7 @@ def _member_options_refused(request: SaleRequest) -> None:
 def basket_quote(*, store: Store, ident: Identified | None, lines: list[LineIn], birthday: bool = False,
                  redeem_points: int = 0, on: dt.date | None = None, programme: Programme | None = None,
                  balance: int | None = None, coupon_code: str = "", products: dict[str, Product] | None = None,
-                 payments: list[PaymentIn] | None = None, member_code: str = "") -> Quote:
+                 payments: list[PaymentIn] | None = None, member_code: str = "", id_number: str = "") -> Quote:
     """Price the basket (writes nothing). `products`: the lines' products when the caller read them already.
     `ident` None: a sale without a member (only the providers that need no member run). `payments`: how it
     will be paid, for the tenders that are payments (stored value)."""
@@ -169,7 +169,7 @@ def basket_quote(*, store: Store, ident: Identified | None, lines: list[LineIn],
     if not lines:
         raise CheckoutError("basket_empty", _("The basket is empty."), "lines")
     request = SaleRequest(birthday=birthday, redeem_points=redeem_points, coupon_code=coupon_code,
-                          payments=list(payments or ()), member_code=member_code or "")
+                          payments=list(payments or ()), member_code=member_code or "", id_number=id_number or "")
     if ident is None:
         _member_options_refused(request)
     if products is None:
@@ -217,13 +217,14 @@ def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], car
                   redeem_points: int = 0, sold_at: dt.datetime | None = None, group_purchase: bool = False,
                   member_signed: bool = True, source: str = Receipt.Source.LIVE, number: str = "",
                   savepoint: bool = True, coupon_code: str = "", walk_in: bool = False,
-                  payments: list[PaymentIn] | None = None, member_code: str = "") -> Receipt:
+                  payments: list[PaymentIn] | None = None, member_code: str = "", id_number: str = "") -> Receipt:
     """Record a sale for a member (the steps in the module's docstring). In one transaction; inside the caller's
     transaction it is a savepoint unless `savepoint=False`, when a refusal leaves the caller's whole transaction
     to be rolled back (the POS API does, and records the refusal after). The receipt's lines are in
     `receipt.posted_lines`. `walk_in`: a sale without a member (card, phone and name are ignored);
     `payments`: how it was paid (none: not recorded); `member_code`: the member's code, which stored value asks for
-    above its limit (a wrong one is counted even though the sale is refused)."""
+    above its limit (a wrong one is counted even though the sale is refused); `id_number`: the member's ID number,
+    which the birthday privilege asks for where the programme says so."""
     try:
         with transaction.atomic(savepoint=savepoint):
             receipt = _checkout_post(store=store, clerk=clerk, lines=lines, card_number=card_number, phone=phone,
@@ -231,7 +232,7 @@ def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], car
                                      redeem_points=redeem_points, sold_at=sold_at, group_purchase=group_purchase,
                                      member_signed=member_signed, source=source, number=number,
                                      coupon_code=coupon_code, walk_in=walk_in, payments=payments,
-                                     member_code=member_code)
+                                     member_code=member_code, id_number=id_number)
     except CheckoutError as exc:
         count_checkout("refused", exc.error_code)
         after_rollback(exc)
@@ -244,7 +245,7 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
                    name: str, birthday_date: str | dt.date, birthday: bool, redeem_points: int,
                    sold_at: dt.datetime | None, group_purchase: bool, member_signed: bool, source: str,
                    number: str, coupon_code: str = "", walk_in: bool = False,
-                   payments: list[PaymentIn] | None = None, member_code: str = "") -> Receipt:
+                   payments: list[PaymentIn] | None = None, member_code: str = "", id_number: str = "") -> Receipt:
     sold_at = sold_at or timezone.now()
     on = timezone.localtime(sold_at).date()
     if walk_in:
@@ -257,7 +258,7 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
     # 2-3. the basket priced, the adjustments, tenders and rewards quoted
     sale = basket_quote(store=store, ident=locked.ident, lines=lines, birthday=birthday, redeem_points=redeem_points,
                         on=on, programme=locked.programme, balance=locked.account.points, coupon_code=coupon_code,
-                        products=locked.products, payments=payments, member_code=member_code)
+                        products=locked.products, payments=payments, member_code=member_code, id_number=id_number)
     sale.account, sale.clerk, sale.before = locked.account, clerk, locked.before
     if sale.card is None:  # a first purchase without a card this store accepts: an accumulation card
         sale.card = issue_accumulation_card(sale.member, store, sale.programme, at=sold_at)

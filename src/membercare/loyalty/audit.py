@@ -118,6 +118,9 @@ def birthday_audit(*, since: dt.date, until: dt.date, store: Store | None = None
             row.flags.append("not_eligible")
             if privilege is not None:
                 row.notes.append(_("Not valid at %(brand)s stores.") % {"brand": use.store.brand.name})
+        elif privilege.self_operated_only and not use.store.self_operated:  # an upload from a franchise store
+            row.flags.append("not_eligible")
+            row.notes.append(_("Not valid at franchise stores."))
         if use.reversed or use.has_returns:
             row.flags.append("returned")
         if receipt.late_upload:
@@ -149,7 +152,8 @@ def birthday_audit_xlsx(user: Staff, *, since: dt.date, until: dt.date, store: S
                _("Items allowed"), _("Receipt"), _("Amount paid"), _("Source"), _("Flags"), _("Notes")]
     out = write_xlsx([(_("Birthday audit"), headers, ([
         timezone.localtime(r.used_at).replace(tzinfo=None), r.member.name, r.member.member_no, r.card_number,
-        r.store.name, str(r.receipt.clerk) if r.receipt.clerk else None, r.items, r.allowed_items, r.receipt.number, r.amount, r.receipt.get_source_display(),
+        r.store.name, str(r.receipt.clerk) if r.receipt.clerk else None, r.items, r.allowed_items, r.receipt.number,
+        r.amount, r.receipt.get_source_display(),
         "、".join(r.flag_labels) or None, "; ".join(r.notes) or None] for r in rows))])
     ExportLog.objects.create(
         exported_by=user, exported_at=timezone.now(), kind="birthday_audit",

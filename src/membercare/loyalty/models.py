@@ -136,6 +136,8 @@ class BirthdayUse(models.Model):
     used_at = models.DateTimeField(_("time"))
     exception = models.BooleanField(_("approved exception"), default=False)
     reversed = models.BooleanField(_("returned"), default=False)
+    # the clerk typed the member's ID number and it matched the profile (the programme's id_number_required)
+    id_number_checked = models.BooleanField(_("ID number checked"), default=False)
 
     class Meta:
         verbose_name = _("birthday privilege use")

@@ -32,14 +32,18 @@ DEFAULT_RULES: dict[str, Any] = {
         {"code": "elite", "rank": 1, "brands": ["MAIN", "JUEDU"], "discount": "0.15",
          "single_receipt_by_series": {"business": "5000", "leather": "3000", "golf": "3000"},
          "single_receipt": None, "rolling_paid": "8000", "requires": None, "issue_brand": "MAIN",
-         "birthday": {"items": 2, "discount": "0.40", "brands": ["MAIN"]}},
+         "birthday": {"items": 2, "discount": "0.40", "brands": ["MAIN"], "self_operated_only": True,
+                      "id_number_required": False}},
         {"code": "diamond", "rank": 2, "brands": ["MAIN", "JUEDU"], "discount": "0.20",
          "single_receipt_by_series": {}, "single_receipt": "15000", "rolling_paid": "20000",
          "requires": "elite", "issue_brand": "MAIN",
-         "birthday": {"items": 3, "discount": "0.50", "brands": ["MAIN"]}},
+         "birthday": {"items": 3, "discount": "0.50", "brands": ["MAIN"], "self_operated_only": True,
+                      "id_number_required": False}},
         {"code": "knight", "rank": 1, "brands": ["JUEDU"], "discount": "0.15",
          "single_receipt_by_series": {}, "single_receipt": "3000", "rolling_paid": "8000", "requires": None,
-         "issue_brand": "JUEDU", "birthday": {"items": 2, "discount": "0.40", "brands": ["JUEDU"]}},
+         "issue_brand": "JUEDU",
+         "birthday": {"items": 2, "discount": "0.40", "brands": ["JUEDU"], "self_operated_only": True,
+                      "id_number_required": False}},
     ],
 }
 
@@ -49,6 +53,12 @@ class Birthday:
     items: int
     discount: Decimal
     brands: tuple[str, ...]
+    # seed 001: elite and diamond at the main brand's self-operated counters (自营专柜), knight at the sub-brand's
+    # self-operated stores; a rules document without the key means True
+    self_operated_only: bool = True
+    # seed 001: the birthday receipt carries the member's ID number (checked against the profile); off by default
+    # (DOMAIN.md's default programme does not ask for it), the chain turns it on
+    id_number_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,7 +149,9 @@ def _parse_programme(rules: dict[str, Any]) -> Programme:
             if raw.get("rolling_paid") not in (None, "") else None,
             requires=raw.get("requires") or None, issue_brand=raw.get("issue_brand") or "MAIN",
             birthday=Birthday(items=int(bday["items"]), discount=_share(bday["discount"], f"{prefix}.birthday"),
-                              brands=tuple(bday.get("brands") or ())) if bday else None,
+                              brands=tuple(bday.get("brands") or ()),
+                              self_operated_only=bool(bday.get("self_operated_only", True)),
+                              id_number_required=bool(bday.get("id_number_required", False))) if bday else None,
         ))
     for t in tiers:
         if t.requires and t.requires not in codes:

@@ -36,6 +36,8 @@ FIELD_LABELS = {
     "issue_brand": gettext_lazy("issuing brand"),
     "birthday": gettext_lazy("birthday privilege"),
     "items": gettext_lazy("items"),
+    "self_operated_only": gettext_lazy("self-operated stores only"),
+    "id_number_required": gettext_lazy("ID number on the receipt"),
 }
 
 

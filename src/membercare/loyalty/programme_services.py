@@ -100,6 +100,14 @@ def normalize_rules(rules: dict[str, Any]) -> dict[str, Any]:
             bday["items"] = _whole(bday.get("items", 0), f"{prefix}.birthday.items", 0)
             if "discount" not in bday:
                 raise ValidationError({f"{prefix}.birthday": _("The birthday discount is missing.")})
+            extra = sorted(set(bday) - {"items", "discount", "brands", "self_operated_only", "id_number_required"})
+            if extra:
+                raise ValidationError({f"{prefix}.birthday.{extra[0]}": _("Unknown setting “%(name)s”.") % {
+                    "name": extra[0]}})
+            for flag, default in (("self_operated_only", True), ("id_number_required", False)):
+                bday[flag] = bday.get(flag, default)
+                if not isinstance(bday[flag], bool):
+                    raise ValidationError({f"{prefix}.birthday.{flag}": _("Must be yes or no.")})
     try:
         parse_programme(merged)
     except ValidationError:

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from membercare.core.crypto import blind_index
+from membercare.core.idnumber import normalize_id_number
 from membercare.sales.pipeline import Adjustment, CheckoutError, SaleRows, money, register
 
 from .birthday import birthday_period, not_birthday_month_text
@@ -62,12 +65,18 @@ def _check_birthday(sale) -> tuple[str, str, int, Decimal, bool]:
     if store.brand.code not in tier.birthday.brands:
         raise CheckoutError("birthday_wrong_store", _("This card's birthday privilege is not valid at %(brand)s "
                                                       "stores.") % {"brand": store.brand.name}, "birthday")
+    if tier.birthday.self_operated_only and not store.self_operated:
+        raise CheckoutError("birthday_franchise_store", _("The birthday privilege is used at self-operated stores "
+                                                          "only; %(store)s is a franchise store.") % {
+            "store": store.name}, "birthday")
     period, exception = birthday_period(sale.member, sale.on), False
     if period is None:  # outside the month only with an exception the specialist approved
         approved = approved_exception_on(sale.member, sale.on)
         if approved is None:
             raise CheckoutError("birthday_not_month", not_birthday_month_text(sale.member, sale.on), "birthday")
         period, exception = approved.period, True
+    if tier.birthday.id_number_required:
+        _check_id_number(sale)
     scope = ",".join(sorted(tier.birthday.brands))
     used = (BirthdayUse.objects.select_related("store")
             .filter(member=sale.member, scope=scope, period=period).first())
@@ -77,6 +86,28 @@ def _check_birthday(sale) -> tuple[str, str, int, Decimal, bool]:
             "date": formats.date_format(timezone.localtime(used.used_at), "SHORT_DATETIME_FORMAT"),
             "store": used.store.name}, "birthday")
     return scope, period, tier.birthday.items, tier.birthday.discount, exception
+
+
+def _check_id_number(sale) -> None:
+    """Seed 001: the birthday receipt carries the member's ID number. The clerk types it from the member's ID card;
+    it must match the profile's (compared by its keyed hash: the number is never decrypted here)."""
+    member = sale.member
+    if not member.id_number_index:
+        raise CheckoutError("birthday_id_not_on_file", _("The birthday privilege needs the member's ID number, and "
+                                                         "the profile has none: record it on the profile first."),
+                            "id_number")
+    given = (sale.request.id_number or "").strip()
+    if not given:
+        raise CheckoutError("birthday_id_required", _("The birthday privilege needs the member's ID number: enter "
+                                                      "it from the member's ID card."), "id_number")
+    try:
+        number = normalize_id_number(given[:40])
+    except ValidationError as exc:
+        raise CheckoutError("birthday_id_invalid", exc.messages[0], "id_number") from exc
+    if blind_index(number) != member.id_number_index:
+        raise CheckoutError("birthday_id_mismatch", _("The ID number does not match the member's profile."),
+                            "id_number")
+    sale.birthday_id_checked = True
 
 
 class BirthdayPrivilege(Adjustment):
@@ -111,7 +142,8 @@ class BirthdayPrivilege(Adjustment):
                 BirthdayUse.objects.create(member=sale.member, scope=sale.birthday_scope, period=sale.birthday_period,
                                            card_number=receipt.card_number, store=sale.store, receipt=receipt,
                                            items=sale.birthday_items, used_at=receipt.sold_at,
-                                           exception=sale.birthday_exception)
+                                           exception=sale.birthday_exception,
+                                           id_number_checked=getattr(sale, "birthday_id_checked", False))
         except IntegrityError as exc:  # another store got there first (unique constraint)
             raise CheckoutError("birthday_used", _("The birthday privilege of this month was already used."),
                                 "birthday") from exc

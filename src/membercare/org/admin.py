@@ -14,8 +14,8 @@ class StaffAdmin(UserAdmin):
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "brand", "region", "networked", "is_active")
-    list_filter = ("brand", "region", "networked")
+    list_display = ("code", "name", "brand", "region", "networked", "self_operated", "is_active")
+    list_filter = ("brand", "region", "networked", "self_operated")
     search_fields = ("code", "name")
 
 

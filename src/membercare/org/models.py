@@ -57,6 +57,11 @@ class Store(models.Model):
     )
     address = models.CharField(_("address"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
+    self_operated = models.BooleanField(
+        _("self-operated"), default=True,
+        help_text=_("Run by the chain itself. A franchise store is not: the birthday privilege is used at "
+                    "self-operated stores only when the programme says so."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -113,6 +113,7 @@ class SaleRequest:
     coupon_code: str = ""
     payments: list[PaymentIn] = field(default_factory=list)  # how it is paid (a tender like stored value reads it)
     member_code: str = ""  # the member's code (PIN) the stored-value tender asks for above its limit
+    id_number: str = ""  # the member's ID number, which the birthday privilege asks for where the programme says so
 
 
 @dataclass

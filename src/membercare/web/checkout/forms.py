@@ -19,9 +19,9 @@ from membercare.org.models import Store
 from membercare.sales.models import PaymentMethod
 
 BIG = {"autocomplete": "off", "class": "big"}
-FIELDS = ("store", "walk_in", "card", "phone", "name", "birthday_date", "scan", "lines", "birthday", "redeem_points",
-          "coupon_code", "payment_method", "stored_value_amount", "member_code", "gift_card_code", "gift_card_amount",
-          "__all__")
+FIELDS = ("store", "walk_in", "card", "phone", "name", "birthday_date", "scan", "lines", "birthday", "id_number",
+          "redeem_points", "coupon_code", "payment_method", "stored_value_amount", "member_code", "gift_card_code",
+          "gift_card_amount", "__all__")
 
 
 class CheckoutForm(forms.Form):
@@ -39,6 +39,10 @@ class CheckoutForm(forms.Form):
     birthday_date = forms.DateField(label=_("Birthday"), required=False,
                                     widget=forms.DateInput(attrs={**BIG, "type": "date"}, format="%Y-%m-%d"))
     birthday = forms.BooleanField(label=_("Birthday privilege"), required=False)
+    id_number = forms.CharField(  # the programme may ask for it with the birthday privilege (seed 001)
+        label=_("Member's ID number"), required=False, max_length=20,
+        widget=forms.TextInput(attrs={**BIG, "autocomplete": "off", "style": "text-transform:uppercase"}),
+        help_text=_("From the member's ID card: the birthday privilege asks for it."))
     redeem_points = forms.IntegerField(label=_("Points to redeem"), required=False, min_value=0,
                                        widget=forms.NumberInput(attrs={**BIG, "inputmode": "numeric"}))
     coupon_code = forms.CharField(label=_("Coupon code"), required=False, max_length=30,

@@ -39,6 +39,7 @@ from membercare.loyalty.birthday import birthday_period
 from membercare.loyalty.birthday_exceptions import approved_exception_on
 from membercare.loyalty.models import CardApplication, CardKind, LoyaltyAccount, PointsEntry
 from membercare.loyalty.points import balance_after_receipt
+from membercare.loyalty.programme import programme_at
 from membercare.loyalty.sale import most_points_redeemable
 from membercare.org.models import Store
 from membercare.sales.models import Receipt, ReceiptLine
@@ -114,7 +115,8 @@ def _blank_state() -> dict:
 
 def _request_options(form: CheckoutForm) -> dict:
     return {"birthday": form.cleaned_data["birthday"], "redeem_points": form.cleaned_data["redeem_points"] or 0,
-            "coupon_code": (form.cleaned_data.get("coupon_code") or "").strip()}
+            "coupon_code": (form.cleaned_data.get("coupon_code") or "").strip(),
+            "id_number": (form.cleaned_data.get("id_number") or "").strip()}
 
 
 def _evaluate(form: CheckoutForm, formset, errors: dict[str, list[str]]) -> dict:
@@ -243,7 +245,10 @@ def _context(request, form, formset, errors, state, oob=False, **extra) -> dict:
     return {"form": form, "formset": formset, "errors": errors, "oob": oob, "general_errors": errors["__all__"],
             "error_items": [(name, errors.get(name, [])) for name in FIELDS],
             "quote_rows": quote_rows(state["quote"]), "many_stores": stores.count() > 1,
-            "many_methods": len(form.fields["payment_method"].queryset) > 1, **state, **extra}
+            "many_methods": len(form.fields["payment_method"].queryset) > 1,
+            "birthday_id_asked": bool(errors.get("id_number")) or any(
+                t.birthday and t.birthday.id_number_required for t in programme_at(timezone.localdate()).tiers),
+            **state, **extra}
 
 
 def _offer(data, action: str) -> tuple:

@@ -97,7 +97,13 @@ class ProgrammeForm(forms.Form):
             self.fields[p + "bday_brands"] = forms.MultipleChoiceField(
                 label=_("Birthday privilege: at the stores of"), choices=brands, required=False,
                 widget=forms.CheckboxSelectMultiple)
-            names += [p + "single_receipt", p + "rolling_paid", p + "bday_items", p + "bday_zhe", p + "bday_brands"]
+            self.fields[p + "bday_self_operated"] = forms.BooleanField(
+                label=_("Birthday privilege: self-operated stores only"), required=False)
+            self.fields[p + "bday_id_required"] = forms.BooleanField(
+                label=_("Birthday privilege: ID number on the receipt"), required=False,
+                help_text=_("The clerk enters the member's ID number; it must match the profile."))
+            names += [p + "single_receipt", p + "rolling_paid", p + "bday_items", p + "bday_zhe", p + "bday_brands",
+                      p + "bday_self_operated", p + "bday_id_required"]
             label = CardKind(code).label if code in CardKind.values else code
             self.tier_fields.append((code, label, names))
         if not self.is_bound:
@@ -126,6 +132,8 @@ class ProgrammeForm(forms.Form):
             data[p + "bday_items"] = bday.get("items", 0)
             data[p + "bday_zhe"] = zhe(bday["discount"]) if bday.get("discount") is not None else None
             data[p + "bday_brands"] = bday.get("brands") or []
+            data[p + "bday_self_operated"] = bday.get("self_operated_only", True)
+            data[p + "bday_id_required"] = bday.get("id_number_required", False)
         return data
 
     def general_fields(self):
@@ -164,7 +172,9 @@ class ProgrammeForm(forms.Form):
                 tier[name] = str(d[p + name]) if d.get(p + name) is not None else None
             if d[p + "bday_items"]:
                 tier["birthday"] = {"items": d[p + "bday_items"], "discount": _share_from_zhe(d[p + "bday_zhe"]),
-                                    "brands": list(d[p + "bday_brands"])}
+                                    "brands": list(d[p + "bday_brands"]),
+                                    "self_operated_only": bool(d.get(p + "bday_self_operated")),
+                                    "id_number_required": bool(d.get(p + "bday_id_required"))}
             else:
                 tier["birthday"] = None
         return rules
