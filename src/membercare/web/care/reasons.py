@@ -67,6 +67,8 @@ def care_reasons_page(request: HttpRequest) -> HttpResponse:
         "groups": [(code, groups[code]) for code in GROUPS], "group_title": groups[filters.group_by],
         "filters": filters, "report": report, "error": error,
         "xlsx_query": request.GET.urlencode(),
+        # months to pick (a select: a month input shows the browser's own language)
+        "months": [f"{add_months(this_month, -i):%Y-%m}" for i in range(0, 60)],
     })
     if error:
         response.status_code = 400
