@@ -259,8 +259,7 @@ def _field_for(key: str, default: Any) -> forms.Field | None:
     if key == "action":
         return forms.ChoiceField(label=label, choices=action_choices())
     if key == "script":
-        return forms.CharField(label=label, required=False, max_length=MAX_SCRIPT,
-                               widget=forms.Textarea(attrs={"rows": 2}))
+        return forms.CharField(label=label, required=False, max_length=MAX_SCRIPT)  # one line, like the others
     if key == "follow_up":
         return forms.MultipleChoiceField(label=label, choices=FollowUp.choices, required=False,
                                          widget=forms.CheckboxSelectMultiple)
