@@ -107,7 +107,7 @@ def test_killed_half_way_then_resumed(keep_segments, chain, monkeypatch):
     run = DailyRun.objects.get(day=DAY)
     order = [c for c in RULES if DEFAULTS["rules"][c].get("enabled")]  # a rule that is off never runs
     done_before = order[:order.index("dormant_review")]
-    assert set(run.steps) == {"segments", *(f"rule:{c}" for c in done_before)}
+    assert set(run.steps) == {"segments", "owners", *(f"rule:{c}" for c in done_before)}
     assert run.finished_at is None
     assert not Task.objects.filter(rule="dormant_review").exists()  # rolled back with its step
     assert not Task.objects.filter(rule__in=order[order.index("dormant_review") + 1:]).exists()

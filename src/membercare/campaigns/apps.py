@@ -17,3 +17,9 @@ class CampaignsConfig(AppConfig):
         register(CouponAdjustment())  # coupons in the sale pipeline, after the birthday privilege
         # a coupon issue's bulk send fills {coupon_code} and {coupon_until} per member
         register_audience_values("coupon_issue", {"coupon_code", "coupon_until"}, coupon_placeholder_values)
+        from membercare.care.plans import register_plan_action
+
+        from .winback import check_coupon_target, winback_coupon
+
+        # care's win-back plan per dormancy reason may give the member a coupon (care.plans)
+        register_plan_action("coupon", _("Give a coupon of a batch"), winback_coupon, check_coupon_target)

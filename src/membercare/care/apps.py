@@ -10,6 +10,8 @@ class CareConfig(AppConfig):
     def ready(self) -> None:
         from membercare.core.timeline import register_timeline_source
 
+        from .owners import member_owner_events
         from .selectors import member_contact_events
 
         register_timeline_source("contact", member_contact_events)
+        register_timeline_source("owner", member_owner_events)  # the relationship owner's changes

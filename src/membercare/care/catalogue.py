@@ -31,6 +31,9 @@ RULE_LABELS = {
     "learn_surname": _("Learn the member's surname and introduce yourself"),
     "slipping_call": _("Likely to stop buying: call"),
     "follow_up": _("Follow-up"),
+    # win-back plans per dormancy reason (care.plans)
+    "winback": _("Win back: the plan for their reason"),
+    "winback_review": _("Win-back review by the store manager"),
     # made by the complaint workflow (membercare.service.complaints), each task with its own title
     "complaint_follow_up": _("Complaint follow-up call"),
     "complaint_escalation": _("Complaint past its deadline"),
@@ -74,6 +77,25 @@ SCRIPT_HINTS = {
     "slipping_call": _("The purchase model says they may be drifting away: a warm call, no hard selling; ask "
                        "how they are and whether anything put them off."),
     "follow_up": _("The next step agreed last time."),
+    "winback_review": _("%(by)s reached the member: they stopped coming because of %(reason_text)s. Read the "
+                        "notes (%(notes)s), decide the remedy and who calls back."),
+}
+
+# the call script of a win-back plan when HQ has written none (care.plans), per dormancy reason
+REASON_SCRIPTS = {
+    "quality": _("Apologise for the quality problem, offer to repair or exchange, and invite them to see the "
+                 "new season's fabrics."),
+    "service": _("Apologise for the service they received, ask what went wrong, and tell them what the store "
+                 "has changed."),
+    "moved": _("Ask where they live or work now and tell them the nearest store; offer to move their records "
+               "there."),
+    "elsewhere": _("Ask kindly what they like about where they buy now; tell them what is new here that fits "
+                   "them."),
+    "travelling": _("Wish them a good trip; ask when they are back and offer to keep new arrivals for them."),
+    "busy": _("Keep it short: offer to send pictures of new arrivals and to prepare their sizes before a visit."),
+    "no_time": _("Keep it short: offer to send pictures of new arrivals and to prepare their sizes before a "
+                 "visit."),
+    "other": _("Listen to what kept them away and note it; invite them back without pressure."),
 }
 
 

@@ -14,6 +14,13 @@ from membercare.core.versioned import latest_merged, merge
 __all__ = ["DEFAULTS", "care_config", "merge", "rule_settings"]  # merge is core.versioned's (imported from here too)
 
 DEFAULTS: dict[str, Any] = {
+    # the relationship owner re-derived monthly from who served the member most (care.owners)
+    "owners": {"rederive": {"enabled": True, "window_days": 365, "day_of_month": 1}},
+    # the win-back plan per dormancy reason (care.plans): action, the call script (empty: the reason's default),
+    # the target of an upper app's action (a coupon batch's or message template's number), days to do it
+    "plans": {reason: {"action": "manager_review" if reason in ("quality", "service") else "script",
+                       "script": "", "target": "", "due_days": 7}
+              for reason in ("quality", "service", "moved", "elsewhere", "travelling", "busy", "no_time", "other")},
     "segments": {
         "lifecycle": {"new_days": 30, "dormant_days": 90, "sleeping_days": 180, "lost_days": 365},
         "abc": {"window_days": 365, "a_share": 0.20, "b_share": 0.30},

@@ -31,10 +31,13 @@ __all__ = ["StepFn", "care_daily", "daily_steps", "warn"]
 def daily_steps() -> list[tuple[str, StepFn]]:
     """(name, function(day, config) -> count) in order: segments first, rules after (they read segments).
     The dashboards' facts are a job of their own after this one (analytics.tasks.analytics_daily)."""
+    from .owners import owners_step
     from .rules import RULES
     from .segments import segments_compute
 
-    return [("segments", segments_compute), *((f"rule:{code}", fn) for code, fn in RULES.items())]
+    # owners before the rules: the tasks of the day go to the re-derived owner
+    return [("segments", segments_compute), ("owners", owners_step),
+            *((f"rule:{code}", fn) for code, fn in RULES.items())]
 
 
 def _enabled(name: str, config: dict) -> bool:

@@ -446,3 +446,45 @@ class ClerkVisits(models.Model):
     member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+", db_index=False,
                                db_constraint=False)
     visits = models.IntegerField(default=0)
+
+
+class OwnerPin(models.Model):
+    """A manager fixed the member's relationship owner: the monthly re-derivation (care.owners) leaves the
+    member alone while the pin stands."""
+
+    member = models.OneToOneField("members.Member", on_delete=models.CASCADE, primary_key=True,
+                                  related_name="owner_pin")
+    pinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                  verbose_name=_("pinned by"))
+    pinned_at = models.DateTimeField(_("pinned at"))
+
+    class Meta:
+        verbose_name = _("pinned relationship owner")
+        verbose_name_plural = _("pinned relationship owners")
+
+
+class OwnerChange(models.Model):
+    """The member's relationship owner history: each change of Member.owner by care.owners (the monthly
+    re-derivation, or a manager pinning an owner) and each pin and unpin, with who, when and why."""
+
+    class Why(models.TextChoices):
+        SERVED_MOST = "served_most", _("Served the member most")
+        PINNED = "pinned", _("Pinned by a manager")
+        UNPINNED = "unpinned", _("Pin removed")
+
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="owner_changes")
+    old_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name=_("previous owner"))
+    new_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name=_("new owner"))
+    at = models.DateTimeField(_("at"))
+    why = models.CharField(_("why"), max_length=12, choices=Why.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+", verbose_name=_("by"))  # None: the monthly job
+    receipts = models.PositiveIntegerField(default=0)  # served_most: the new owner's receipts in the window
+    window_days = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("relationship owner change")
+        verbose_name_plural = _("relationship owner changes")
+        indexes = [models.Index(fields=["member", "at"])]

@@ -33,6 +33,7 @@ from .models import (
     Task,
     TaskStatus,
 )
+from .plans import apply_reason_plan, check_plan
 
 # rules whose contact must say why the member stopped coming, when the member was reached
 REASON_RULES = ("dormant_review", "sleeping_call")
@@ -166,13 +167,17 @@ def contact_log(*, staff: Staff, channel: str, outcome: str, task: Task | None =
             pk__in=[int(i) for i in also if str(i).isdigit()][:MAX_ALSO], member_id=member.pk,
             status=TaskStatus.OPEN).exclude(pk=task.pk).select_related("store") if can_act_on_task(staff, t)]
         Task.objects.filter(pk__in=[t.pk for t in others]).update(status=TaskStatus.DONE, done_at=now, done_by=staff)
+    config = care_config()
+    follow_up = None
     if next_due_on is not None:
-        priority = care_config()["rules"].get(FOLLOW_UP_RULE, {}).get("priority", FOLLOW_UP_PRIORITY)
-        Task.objects.create(
+        priority = config["rules"].get(FOLLOW_UP_RULE, {}).get("priority", FOLLOW_UP_PRIORITY)
+        follow_up = Task.objects.create(
             rule=FOLLOW_UP_RULE, key=f"contact:{contact.pk}", member=member, store=contact.store, assignee=staff,
             created_on=today, due_on=next_due_on, priority=priority, channel=channel,
             context={"next_step": next_step, "contact": contact.pk, "after": task.rule if task else ""},
         )
+    if reason:  # the win-back plan of the reason (care.plans): the next task carries it
+        apply_reason_plan(contact, config, follow_up)
     return contact
 
 
@@ -401,6 +406,9 @@ def care_config_validate(params: dict[str, Any]) -> dict[str, Any]:
         if life[earlier] >= life[later]:
             raise CareError("lifecycle_order", _("Days must grow: new < dormant < sleeping < lost."),
                             f"segments.lifecycle.{later}")
+    for reason, plan in tree["plans"].items():  # the win-back plans (care.plans)
+        for field, message in check_plan(reason, plan):
+            raise CareError("plan_invalid", message, f"plans.{reason}.{field}")
     abc = tree["segments"]["abc"]
     if abc["a_share"] + abc["b_share"] > 1:
         raise CareError("abc_shares", _("A and B together cannot be more than all members (1)."),

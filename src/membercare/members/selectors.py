@@ -169,4 +169,5 @@ TIMELINE_LABELS = {
     "purchase": _("Purchase"), "return": _("Return"), "contact": _("Contact"),
     "complaint": _("Complaint"), "message": _("Message"), "change": _("Archive"),
     "stored_value": _("Stored value"),  # storedvalue registers the source
+    "owner": _("Relationship owner"),  # care registers the source (care.owners)
 }

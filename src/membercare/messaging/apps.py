@@ -13,3 +13,9 @@ class MessagingConfig(AppConfig):
         from .selectors import member_message_events
 
         register_timeline_source("message", member_message_events)
+        from membercare.care.plans import register_plan_action
+
+        from .winback import check_message_target, winback_message
+
+        # care's win-back plan per dormancy reason may send the member a message template (care.plans)
+        register_plan_action("message", _("Send a message template"), winback_message, check_message_target)

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from membercare.campaigns.models import Coupon
-from membercare.care.models import Contact, Task, TaskStatus
+from membercare.care.models import Contact, OwnerChange, OwnerPin, Task, TaskStatus
 from membercare.core.permissions import can_erase_members, require
 from membercare.events.models import ReferralCode
 from membercare.loyalty.models import BirthdayException, Card, CardApplication, CardStatus, PointsEntry
@@ -69,6 +69,8 @@ PERSONAL_DATA: dict[str, str] = {
     "care.ConsumableDay": "kept: figures derived from receipts",
     "care.ConsumableCycle": "kept: figures derived from receipts",
     "care.ClerkVisits": "kept: a count",
+    "care.OwnerPin": "deleted (the owner is blanked too)",
+    "care.OwnerChange": "deleted (who owned the member, and when)",
     "messaging.Message": "kept for the sending costs; address, subject, text blanked; queued ones not sent",
     "messaging.OptOut": "deleted",
     "messaging.OneTimeCode": "deleted (a code's hash and the phone it went to)",
@@ -192,6 +194,8 @@ def member_erase(*, member: Member, by: Staff, reason: str, confirm_member_no: s
                                                       expired_on__isnull=True).update(expired_on=today)
     ReferralCode.objects.filter(member=member).delete()
     MemberPrediction.objects.filter(member=member).delete()
+    OwnerPin.objects.filter(member=member).delete()
+    OwnerChange.objects.filter(member=member).delete()
 
     counts["changes_deleted"] = MemberChange.objects.filter(member=member).delete()[0]
     _anonymise(member)

@@ -62,6 +62,7 @@ MENU: list[tuple[Promise, list[tuple[Promise, str, str | None, tuple[str, ...]]]
     (pgettext_lazy("menu", "Care"), [
         (_("My care tasks"), "care_tasks", "care_tasks", ("care_tasks",)),
         (_("Store tasks"), "care_store", "care_store", ("care_store",)),
+        (_("Dormancy reasons"), "care_reasons", "care_store", ("care_reasons",)),
         (_("Complaints"), "service_complaints", "complaints", ("service_complaint",)),
         (_("Gifts"), "service_gift_stock", "complaints", ("service_gift",)),
         (_("Surveys"), "service_survey_results", "service_reports", ("service_survey",)),

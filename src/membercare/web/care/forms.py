@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from membercare.care.catalogue import RULE_LABELS
 from membercare.care.config import DEFAULTS
 from membercare.care.models import CareChannel, CareEvent, DormancyReason, FollowUp, Outcome
+from membercare.care.plans import MAX_SCRIPT, action_choices
 from membercare.org.models import Brand, Staff
 from membercare.sales.models import Series
 
@@ -93,7 +94,10 @@ SECTION_LABELS = {
     "seven": _("The seven segments (seed 004)"),
     "rfm": _("RFM scores and value pyramid"),
     "follow_up": _("Follow-up class (seed 002: turnover and profitability)"),
+    "rederive": _("Re-derived monthly from who served the member most"),
 }
+TOP_LABELS = {"segments": _("Segments"), "rules": _("Care rules"), "owners": _("Relationship owner"),
+              "plans": _("Win-back plan per reason")}
 FIELD_LABELS = {
     "enabled": _("Rule switched on"),
     "new_days": _("New: first purchase within (days)"),
@@ -146,6 +150,14 @@ FIELD_LABELS = {
     "joining": _("Anniversary of joining"),
     "first_purchase": _("Anniversary of the first purchase"),
     "own_dates": _("The member's own dates"),
+    "action": _("What to do"),
+    "script": _("Call script (empty: the default for the reason)"),
+    "target": _("Number of the coupon batch or message template"),
+}
+# settings whose key means something else where they stand
+PATH_LABELS = {
+    "owners.rederive.day_of_month": _("Day of the month it runs"),
+    "owners.rederive.window_days": _("Count the receipts of the last (days)"),
 }
 HOLIDAY_LABELS = {
     "new_year": _("New Year's Day"),
@@ -172,12 +184,20 @@ def setting_label(path: str) -> str:
     parts = path.split(".")
     if parts[0] == "rules" and len(parts) >= 2:
         head = str(RULE_LABELS.get(parts[1], parts[1]))
-    elif parts[0] == "segments" and len(parts) >= 2:
+    elif parts[0] == "plans" and len(parts) >= 2:
+        head = _reason_label(parts[1])
+    elif parts[0] in TOP_LABELS and len(parts) >= 2:
         head = str(SECTION_LABELS.get(parts[1], parts[1]))
     else:
         head = ""
     tail = " · ".join(str(FIELD_LABELS.get(p, p)) for p in parts[2:])
+    if path in PATH_LABELS:
+        tail = str(PATH_LABELS[path])
     return " · ".join(p for p in (head, tail) if p)
+
+
+def _reason_label(code: str) -> str:
+    return str(DormancyReason(code).label) if code in DormancyReason.values else code
 
 
 def setting_value(path: str, value: Any) -> str:
@@ -193,6 +213,8 @@ def setting_value(path: str, value: Any) -> str:
         return f"{(Decimal(str(value)) * 100).normalize():f}%"
     if key == "channel":
         return str(CareChannel(value).label) if value in CareChannel.values else str(value)
+    if key == "action":
+        return dict(action_choices()).get(value, str(value))
     if key == "weekday" and isinstance(value, int) and value in WEEKDAYS:
         return str(WEEKDAYS[value])
     if key == "holidays" and isinstance(value, list):
@@ -234,6 +256,10 @@ def _field_for(key: str, default: Any) -> forms.Field | None:
         return forms.DecimalField(label=label, widget=forms.NumberInput(attrs={"step": "any"}))
     if key == "channel":
         return forms.ChoiceField(label=label, choices=CareChannel.choices)
+    if key == "action":
+        return forms.ChoiceField(label=label, choices=action_choices())
+    if key == "script":
+        return forms.CharField(label=label, required=False, max_length=MAX_SCRIPT)  # one line, like the others
     if key == "follow_up":
         return forms.MultipleChoiceField(label=label, choices=FollowUp.choices, required=False,
                                          widget=forms.CheckboxSelectMultiple)
@@ -260,6 +286,7 @@ class CareSettingsForm(forms.Form):
             if field is None:
                 continue
             name = setting_name(path)
+            field.label = PATH_LABELS.get(path, field.label)
             self.fields[name] = field
             self.paths[name] = (path, key)
             value = _get(self.config, path, default)
@@ -279,7 +306,8 @@ class CareSettingsForm(forms.Form):
             groups.setdefault((top, group), []).append(self[name])
         out = []
         for (top, group), fields in groups.items():
-            legend = SECTION_LABELS.get(group, group) if top == "segments" else RULE_LABELS.get(group, group)
+            legend = RULE_LABELS.get(group, group) if top == "rules" else (
+                _reason_label(group) if top == "plans" else SECTION_LABELS.get(group, group))
             out.append((top, group, legend, fields))
         return out
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import segments, views
+from . import owners, reasons, segments, views
 
 urlpatterns = [
     path("care/", views.care_tasks_page, name="care_tasks"),
@@ -10,6 +10,9 @@ urlpatterns = [
     path("care/members/<int:pk>/contact/", views.member_contact_page, name="care_member_contact"),
     path("care/store/", views.care_store_page, name="care_store"),
     path("care/segments/", segments.care_segments_page, name="care_segments"),
+    path("care/reasons/", reasons.care_reasons_page, name="care_reasons"),
+    path("care/members/<int:pk>/owner/pin/", owners.care_owner_pin, name="care_owner_pin"),
+    path("care/members/<int:pk>/owner/unpin/", owners.care_owner_unpin, name="care_owner_unpin"),
     path("care/store/reassign/", views.care_store_reassign, name="care_store_reassign"),
     path("care/store/leave/", views.care_store_leave, name="care_store_leave"),
     path("care/store/default/", views.care_store_default, name="care_store_default"),

@@ -12,6 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from membercare.care.owners import owner_panel
 from membercare.care.selectors import member_segments_panel
 from membercare.care.services import can_act_on_member
 from membercare.core.permissions import (
@@ -135,6 +136,7 @@ def member_detail_page(request: HttpRequest, pk: int, date_form: MemberDateForm 
         "full_phone": True,  # the profile is for working with this member: the clerk needs to call
         "can_view_full_id": can_view_full_id(request.user),
         "segments": member_segments_panel(member),
+        "owner_panel": owner_panel(member, request.user),
         "can_log_contact": can_act_on_member(request.user, member),
         "can_erase": can_erase_members(request.user),
         "sell_store_ids": set(checkout_stores(request.user).values_list("pk", flat=True)),
