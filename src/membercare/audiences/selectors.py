@@ -166,6 +166,17 @@ def audience_sample(audience_or_definition: Audience | dict, n: int = 10, **kwar
              "gender": r["gender"], "store": r["home_store__name"]} for r in rows]
 
 
+def care_audience_members(audience_id: int, day: dt.date) -> QuerySet | None:
+    """For care's hook (care.festivals): the member ids of a saved audience on `day` in its own scope, or None
+    when it no longer exists."""
+    audience = Audience.objects.filter(pk=audience_id).first()
+    return None if audience is None else audience_members(audience, today=day)
+
+
+def care_audience_name(audience_id: int) -> str | None:
+    return Audience.objects.filter(pk=audience_id).values_list("name", flat=True).first()
+
+
 def snapshot_members(snapshot_id: int) -> Q:
     """A filter on Member: the members frozen in a snapshot."""
     return Q(Exists(AudienceSnapshotMember.objects.filter(snapshot_id=snapshot_id, member_id=OuterRef("pk"))))
