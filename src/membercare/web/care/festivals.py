@@ -28,12 +28,14 @@ def _rows() -> list[dict]:
     from membercare.audiences.models import Audience
 
     today = timezone.localdate()
-    festivals = list(Festival.objects.select_related("updated_by").order_by("-active", "month", "day", "pk"))
+    festivals = list(Festival.objects.order_by("pk"))
     names = dict(Audience.objects.filter(pk__in=[f.audience_id for f in festivals if f.audience_id])
                  .values_list("pk", "name"))
-    return [{"festival": f, "next_on": next_date(f, today) if f.active else None,
+    rows = [{"festival": f, "next_on": next_date(f, today) if f.active else None,
              "audience": names.get(f.audience_id) if f.audience_id else None,
              "audience_missing": bool(f.audience_id and f.audience_id not in names)} for f in festivals]
+    # the next festival first; switched-off ones (and any without a date) last
+    return sorted(rows, key=lambda r: (r["next_on"] is None, r["next_on"] or today, r["festival"].pk))
 
 
 def care_festivals_page(request: HttpRequest) -> HttpResponse:

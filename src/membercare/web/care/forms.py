@@ -368,7 +368,7 @@ class FestivalForm(forms.Form):
     calendar = forms.ChoiceField(label=_("Calendar"), choices=FestivalCalendar.choices, widget=forms.RadioSelect)
     month = forms.IntegerField(label=_("Month"), min_value=1, max_value=12,
                                widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
-    day = forms.IntegerField(label=_("Day"), min_value=1, max_value=31,
+    day = forms.IntegerField(label=_("Day (of the month)"), min_value=1, max_value=31,
                              widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
     active = forms.BooleanField(label=_("Greet members for it"), required=False, initial=True)
     audience = forms.ModelChoiceField(label=_("Saved audience"), required=False, queryset=None,
