@@ -170,3 +170,16 @@ class TestPages:
             assert client.get(reverse("care_festivals")).status_code == 403
             pk = Festival.objects.first().pk
             assert client.post(reverse("care_festival_edit", args=[pk]), {"name": "x"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_festivals_greeting_text_is_the_tasks_message(member_with, run_rule, specialist, clerk):
+    from membercare.messaging.task_sends import task_message_draft
+
+    festival_update(festival=Festival.objects.get(code="mid_autumn"), by=specialist,
+                    greeting="{title}，中秋团圆！{store}敬上")
+    member = member_with(follow_up="A", name="王芳", gender="F")
+    assert run_rule("holiday_greeting", D(2026, 9, 22)) == 1
+    (task,) = tasks("holiday_greeting")
+    _category, _template, _channel, body, _subject = task_message_draft(task, clerk)
+    assert body == f"{member.title}，中秋团圆！{member.home_store.name}敬上"
