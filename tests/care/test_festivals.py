@@ -1,5 +1,6 @@
-"""Festivals as data (issue 20): the nine built-in festivals seeded, Women's Day restricted to the saved audience
-"女性会员", a lunar festival added by HQ greeted on its converted date, switching off, refusals, the pages."""
+"""Festivals as data (issue 20): the nine built-in festivals seeded, Women's Day greeting women only (a gender
+resolved when the rule runs; a saved audience restricts a festival too), a lunar festival added by HQ greeted on its
+converted date to its audience, switching off, refusals, the pages."""
 
 import datetime as dt
 
@@ -31,8 +32,8 @@ def test_the_nine_festivals_are_seeded_with_their_dates():
     assert days == {"new_year": D(2026, 1, 1), "spring_festival": D(2026, 2, 17), "lantern": D(2026, 3, 3),
                     "womens_day": D(2026, 3, 8), "dragon_boat": D(2026, 6, 19), "qixi": D(2026, 8, 19),
                     "mid_autumn": D(2026, 9, 25), "national_day": D(2026, 10, 1), "double_ninth": D(2026, 10, 18)}
-    womens_day = Festival.objects.get(code="womens_day")
-    assert Audience.objects.get(pk=womens_day.audience_id).definition == WOMEN
+    assert list(Festival.objects.exclude(gender="").values_list("code", "gender")) == [("womens_day", "F")]
+    assert not Audience.objects.exists()  # no audience is created for it: the gender is resolved when it runs
 
 
 @pytest.mark.django_db
@@ -45,28 +46,40 @@ class TestWomensDay:
         assert keys("holiday_greeting") == {(woman.pk, "womens_day:2026"), (other_woman.pk, "womens_day:2026")}
         assert tasks("holiday_greeting")[0].context["holiday"] == "妇女节"
 
-    def test_without_the_audience_everyone_the_rule_picks(self, member_with, run_rule, specialist):
+    def test_without_the_restriction_everyone_the_rule_picks(self, member_with, run_rule, specialist):
         member_with(follow_up="A", gender="F")
         member_with(follow_up="A", gender="M")
-        festival_update(festival=Festival.objects.get(code="womens_day"), by=specialist, audience_id=None)
+        festival_update(festival=Festival.objects.get(code="womens_day"), by=specialist, gender="")
         assert run_rule("holiday_greeting", D(2026, 3, 5)) == 2
+
+    def test_a_saved_audience_restricts_it_too(self, member_with, run_rule, specialist):
+        young = member_with(follow_up="A", gender="F", birthday=D(2000, 1, 1))
+        member_with(follow_up="A", gender="F", birthday=D(1960, 1, 1))
+        member_with(follow_up="A", gender="M", birthday=D(2000, 1, 1))
+        under_40 = audience_create(by=specialist, name="40岁以下", definition={
+            "include": {"op": "and", "items": [{"type": "age", "params": {"max": 39}}]},
+            "exclude": {"op": "or", "items": []}})
+        festival_update(festival=Festival.objects.get(code="womens_day"), by=specialist, audience_id=under_40.pk)
+        assert run_rule("holiday_greeting", D(2026, 3, 5)) == 1
+        assert keys("holiday_greeting") == {(young.pk, "womens_day:2026")}
 
     def test_an_audience_gone_greets_nobody_and_warns(self, member_with, run_rule):
         member_with(follow_up="A", gender="F")
-        Festival.objects.filter(code="womens_day").update(audience_id=10**9)
+        Festival.objects.filter(code="mid_autumn").update(audience_id=10**9)
         token = _step_warnings.set([])
         try:
-            assert run_rule("holiday_greeting", D(2026, 3, 5)) == 0
+            assert run_rule("holiday_greeting", D(2026, 9, 22)) == 0
             warnings = _step_warnings.get()
         finally:
             _step_warnings.reset(token)
-        assert any("妇女节" in w for w in warnings)
+        assert any("中秋节" in w for w in warnings)
 
     def test_an_audience_used_by_a_festival_cannot_be_deleted(self, specialist):
-        audience = Audience.objects.get(pk=Festival.objects.get(code="womens_day").audience_id)
+        audience = audience_create(by=specialist, name="女士们", definition=WOMEN)
+        festival_update(festival=Festival.objects.get(code="qixi"), by=specialist, audience_id=audience.pk)
         with pytest.raises(ValidationError) as exc:
             audience_delete(audience, by=specialist)
-        assert "妇女节" in " ".join(exc.value.messages)
+        assert "七夕" in " ".join(exc.value.messages)
         assert Audience.objects.filter(pk=audience.pk).exists()
 
 
@@ -110,7 +123,7 @@ class TestAddedByHQ:
         ({"name": ""}, "name"), ({"name": "节" * 31}, "name"), ({"calendar": "julian"}, "calendar"),
         ({"month": 13}, "month"), ({"month": "x"}, "month"), ({"calendar": "lunar", "day": 31}, "day"),
         ({"month": 2, "day": 30}, "day"), ({"audience_id": 10**9}, "audience_id"), ({"channel": "fax"}, "channel"),
-        ({"greeting": "x" * 501}, "greeting"), ({"greeting": "a\x00b"}, "greeting"),
+        ({"greeting": "x" * 501}, "greeting"), ({"greeting": "a\x00b"}, "greeting"), ({"gender": "X"}, "gender"),
     ])
     def test_refusals_name_the_field_and_write_nothing(self, specialist, values, field):
         good = {"name": "店庆", "calendar": "solar", "month": 5, "day": 20}
@@ -140,7 +153,7 @@ class TestPages:
     def test_hq_lists_adds_edits_and_switches_off(self, login, specialist):
         client = login(specialist)
         page = client.get(reverse("care_festivals")).content.decode()
-        assert "妇女节" in page and "女性会员" in page and "农历 8/15" in page
+        assert "妇女节" in page and "仅女性" in page and "农历 8/15" in page
         response = client.post(reverse("care_festivals"), {"name": "腊八节", "calendar": "lunar", "month": "12",
                                                            "day": "8", "active": "on", "channel": "",
                                                            "greeting": ""})

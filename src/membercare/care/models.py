@@ -192,7 +192,8 @@ class Festival(models.Model):
     """A festival the care rules greet members for (DOMAIN.md "Care plan"): HQ's data, not a list in code.
 
     Its date each year is computed by care.calendar from the month and day in the solar or lunar calendar.
-    `audience_id` names a saved audience (audiences.Audience) the greeting is restricted to; care sits below
+    `audience_id` names a saved audience (audiences.Audience) the greeting is restricted to, `gender` a gender
+    (Women's Day: women, seeded so); care sits below
     audiences, so it is a plain id, resolved through the hook in care.festivals that the audiences app
     registers (no foreign key: care's tables never depend on an upper app's). `code` is what the care
     settings list ("holidays") and task keys (code:year) use; the nine built-in festivals keep their codes.
@@ -206,6 +207,9 @@ class Festival(models.Model):
     day = models.PositiveSmallIntegerField(_("day"))
     active = models.BooleanField(_("active"), default=True)
     audience_id = models.PositiveBigIntegerField(_("saved audience"), null=True, blank=True)
+    # a restriction without an audience: Women's Day greets women ("": any gender); both apply when both are set
+    gender = models.CharField(_("gender"), max_length=1, blank=True, default="",
+                              choices=[("F", _("Female")), ("M", _("Male"))])
     greeting = models.TextField(_("greeting text"), blank=True, default="")
     channel = models.CharField(_("channel"), max_length=20, blank=True, default="")  # "": the rule's channel
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

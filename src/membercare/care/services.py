@@ -484,7 +484,7 @@ def care_event_update(*, event: CareEvent, by: Staff, **changes: Any) -> CareEve
 
 # --------------------------------------------------------------------------------------------- festivals
 
-_FESTIVAL_FIELDS = ("name", "calendar", "month", "day", "active", "audience_id", "greeting", "channel")
+_FESTIVAL_FIELDS = ("name", "calendar", "month", "day", "active", "audience_id", "gender", "greeting", "channel")
 MAX_GREETING = 500
 
 
@@ -533,6 +533,9 @@ def _festival_clean(values: dict[str, Any]) -> dict[str, Any]:
         audience_id = _int_in(audience_id, 1, 2**62)
         if audience_id is None or audience_name(audience_id) is None:
             errors["audience_id"] = [_("This audience does not exist.")]
+    gender = values.get("gender") or ""
+    if gender not in ("", "F", "M"):
+        errors["gender"] = [_("Choose women, men or everyone.")]
     greeting = str(values.get("greeting") or "").strip()
     if len(greeting) > MAX_GREETING:
         errors["greeting"] = [_("Keep the greeting under %(n)d characters.") % {"n": MAX_GREETING}]
@@ -544,17 +547,18 @@ def _festival_clean(values: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     return {"name": name, "calendar": calendar, "month": month, "day": day, "active": bool(values.get("active")),
-            "audience_id": audience_id, "greeting": greeting, "channel": channel}
+            "audience_id": audience_id, "gender": gender, "greeting": greeting, "channel": channel}
 
 
 @transaction.atomic
 def festival_create(*, by: Staff, name: str, calendar: str, month: int, day: int, active: bool = True,
-                    audience_id: int | None = None, greeting: str = "", channel: str = "") -> Festival:
+                    audience_id: int | None = None, gender: str = "", greeting: str = "",
+                    channel: str = "") -> Festival:
     """A festival HQ adds (specialist, admin). It is greeted from now on: its code joins the holiday greeting's
     festivals in a new version of the care settings (history: who and which festival), which HQ may untick."""
     require(can_edit_care_settings(by))
     clean = _festival_clean({"name": name, "calendar": calendar, "month": month, "day": day, "active": active,
-                             "audience_id": audience_id, "greeting": greeting, "channel": channel})
+                             "audience_id": audience_id, "gender": gender, "greeting": greeting, "channel": channel})
     festival = Festival.objects.create(code=f"tmp-{timezone.now().timestamp()}", **clean, updated_by=by,
                                        updated_at=timezone.now())
     festival.code = f"festival_{festival.pk}"

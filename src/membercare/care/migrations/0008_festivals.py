@@ -23,7 +23,8 @@ def seed(apps, schema_editor):
     Festival = apps.get_model("care", "Festival")
     for code, name, calendar, month, day in FESTIVALS:
         Festival.objects.get_or_create(code=code, defaults={"name": name, "calendar": calendar, "month": month,
-                                                            "day": day})
+                                                            "day": day,
+                                                            "gender": "F" if code == "womens_day" else ""})
 
 
 class Migration(migrations.Migration):
@@ -45,6 +46,7 @@ class Migration(migrations.Migration):
                 ('day', models.PositiveSmallIntegerField(verbose_name='day')),
                 ('active', models.BooleanField(default=True, verbose_name='active')),
                 ('audience_id', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='saved audience')),
+                ('gender', models.CharField(blank=True, choices=[('F', 'Female'), ('M', 'Male')], default='', max_length=1, verbose_name='gender')),
                 ('greeting', models.TextField(blank=True, default='', verbose_name='greeting text')),
                 ('channel', models.CharField(blank=True, default='', max_length=20, verbose_name='channel')),
                 ('updated_at', models.DateTimeField(blank=True, null=True, verbose_name='changed at')),

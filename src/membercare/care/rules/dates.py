@@ -77,6 +77,8 @@ def _festival_rule(code: str, day: dt.date, config: dict[str, Any], *, seasons: 
                                  "for it. Choose another audience on the festivals page.") % {"name": name})
                 continue
             members = members.filter(member_id__in=ids)
+        if festival is not None and festival.gender:
+            members = members.filter(member__gender=festival.gender)
         if festival is not None and code == "holiday_greeting":
             if festival.greeting:
                 context["greeting"] = Value(festival.greeting)

@@ -374,6 +374,8 @@ class FestivalForm(forms.Form):
     audience = forms.ModelChoiceField(label=_("Saved audience"), required=False, queryset=None,
                                       empty_label=_("Every member the greeting rule picks"),
                                       help_text=_("Only the members of this saved audience are greeted."))
+    gender = forms.ChoiceField(label=_("Gender"), required=False,
+                               choices=[("", _("Women and men")), ("F", _("Women only")), ("M", _("Men only"))])
     channel = forms.ChoiceField(label=_("Channel"), required=False,
                                 choices=[("", _("The greeting rule's channel")), *CareChannel.choices])
     greeting = forms.CharField(label=_("Greeting text"), required=False, max_length=500,
@@ -390,11 +392,13 @@ class FestivalForm(forms.Form):
     @classmethod
     def initial_from(cls, festival) -> dict[str, Any]:
         return {"name": festival.name, "calendar": festival.calendar, "month": festival.month, "day": festival.day,
-                "active": festival.active, "audience": festival.audience_id, "channel": festival.channel,
+                "active": festival.active, "audience": festival.audience_id, "gender": festival.gender,
+                "channel": festival.channel,
                 "greeting": festival.greeting}
 
     def values(self) -> dict[str, Any]:
         d = self.cleaned_data
         return {"name": d["name"], "calendar": d["calendar"], "month": d["month"], "day": d["day"],
                 "active": bool(d.get("active")), "audience_id": d["audience"].pk if d.get("audience") else None,
+                "gender": d.get("gender") or "",
                 "channel": d.get("channel") or "", "greeting": d.get("greeting") or ""}
