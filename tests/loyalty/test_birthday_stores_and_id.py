@@ -1,5 +1,6 @@
-"""The birthday privilege completed as seed 001 has it (issue 19, part 3): used at self-operated stores only (自营专柜 /
-自营店) and, where the programme asks for it, with the member's ID number on the receipt, checked against the profile."""
+"""The birthday privilege completed as seed 001 has it (issue 19, part 3): used at self-operated stores only
+(自营专柜 / 自营店) and, where the programme asks for it, with the member's ID number on the receipt, checked against
+the profile."""
 
 import copy
 import datetime as dt

@@ -166,6 +166,28 @@ def audience_sample(audience_or_definition: Audience | dict, n: int = 10, **kwar
              "gender": r["gender"], "store": r["home_store__name"]} for r in rows]
 
 
+def care_audience_members(audience_id: int, day: dt.date) -> QuerySet | None:
+    """For care's hook (care.festivals): the member ids of a saved audience on `day` in its own scope, or None
+    when it no longer exists."""
+    audience = Audience.objects.filter(pk=audience_id).first()
+    return None if audience is None else audience_members(audience, today=day)
+
+
+def care_audience_name(audience_id: int) -> str | None:
+    return Audience.objects.filter(pk=audience_id).values_list("name", flat=True).first()
+
+
+def export_audience_members(user: Staff, audience_id: int) -> QuerySet:
+    """For the member export (members.exports' "audience" filter): the ids of a saved audience the user may use,
+    narrowed to the user's stores; PermissionDenied for one they may not."""
+    from django.core.exceptions import PermissionDenied
+
+    audience = visible_audiences(user).filter(pk=audience_id).first()
+    if audience is None:
+        raise PermissionDenied
+    return audience_members(audience, user=user)
+
+
 def snapshot_members(snapshot_id: int) -> Q:
     """A filter on Member: the members frozen in a snapshot."""
     return Q(Exists(AudienceSnapshotMember.objects.filter(snapshot_id=snapshot_id, member_id=OuterRef("pk"))))

@@ -73,6 +73,12 @@ def audience_delete(audience: Audience, *, by: Staff) -> None:
     """Delete a saved audience (the sends and coupon issues that used it keep their frozen member lists)."""
     if not visible_audiences(by).filter(pk=audience.pk).exists():
         raise PermissionDenied
+    from membercare.care.models import Festival
+
+    used = list(Festival.objects.filter(audience_id=audience.pk).values_list("name", flat=True))
+    if used:
+        raise ValidationError({"__all__": [_("This audience is used by the festival(s) %(names)s: choose another "
+                                             "audience for them first.") % {"names": "、".join(used)}]})
     audience.delete()
 
 

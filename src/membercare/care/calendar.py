@@ -4,6 +4,10 @@
   Ninth 9/9) are converted with `lunardate` (the library members/validation.py uses for lunar birthdays;
   it covers 1900-2099).
 - Solar festivals: New Year's Day 1/1, Women's Day 3/8, National Day 10/1.
+
+Since issue 20 the festivals greeted are data (care.Festival, seeded with the nine above; care.festivals reads
+them and computes each year's date with `solar_festival_date` / `lunar_festival_date` here); the lists below
+stay as the built-in reference (`festivals(year)`) the tests check the conversion against.
 - Season starts: the solar terms 立春, 立夏, 立秋, 立冬 from `chinese_calendar.get_solar_terms` (computed
   by formula for 1900-2100).
 
@@ -71,6 +75,32 @@ def festivals(year: int) -> tuple[CalendarDay, ...]:
         for code, month, day, name in LUNAR_FESTIVALS:
             days.append(CalendarDay(code, name, LunarDate(year, month, day).to_solar_date()))
     return tuple(sorted(days, key=lambda d: (d.on, d.code)))
+
+
+def solar_festival_date(year: int, month: int, day: int) -> dt.date | None:
+    """A solar festival's date in `year`; 29 February on the 28th in a common year; None for an impossible day."""
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        if month == 2 and day == 29:
+            return dt.date(year, 2, 28)
+        return None
+
+
+def lunar_festival_date(year: int, month: int, day: int) -> dt.date | None:
+    """A lunar festival (ordinary month) in the lunar year starting in `year`, as a solar date; day 30 of a short
+    month on its 29th; None where lunardate has no data (calendar_warnings says so)."""
+    if not LUNAR_RANGE[0] <= year <= LUNAR_RANGE[1]:
+        return None
+    try:
+        return LunarDate(year, month, day).to_solar_date()
+    except ValueError:
+        if day == 30:
+            try:
+                return LunarDate(year, month, 29).to_solar_date()
+            except ValueError:
+                return None
+        return None
 
 
 @functools.cache

@@ -183,6 +183,48 @@ class CareEvent(models.Model):
         return self.title
 
 
+class FestivalCalendar(models.TextChoices):
+    SOLAR = "solar", _("Solar (Gregorian)")
+    LUNAR = "lunar", _("Lunar")
+
+
+class Festival(models.Model):
+    """A festival the care rules greet members for (DOMAIN.md "Care plan"): HQ's data, not a list in code.
+
+    Its date each year is computed by care.calendar from the month and day in the solar or lunar calendar.
+    `audience_id` names a saved audience (audiences.Audience) the greeting is restricted to, `gender` a gender
+    (Women's Day: women, seeded so); care sits below
+    audiences, so it is a plain id, resolved through the hook in care.festivals that the audiences app
+    registers (no foreign key: care's tables never depend on an upper app's). `code` is what the care
+    settings list ("holidays") and task keys (code:year) use; the nine built-in festivals keep their codes.
+    """
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=30)
+    calendar = models.CharField(_("calendar"), max_length=5, choices=FestivalCalendar.choices,
+                                default=FestivalCalendar.SOLAR)
+    month = models.PositiveSmallIntegerField(_("month"))
+    day = models.PositiveSmallIntegerField(_("day"))
+    active = models.BooleanField(_("active"), default=True)
+    audience_id = models.PositiveBigIntegerField(_("saved audience"), null=True, blank=True)
+    # a restriction without an audience: Women's Day greets women ("": any gender); both apply when both are set
+    gender = models.CharField(_("gender"), max_length=1, blank=True, default="",
+                              choices=[("F", _("Female")), ("M", _("Male"))])
+    greeting = models.TextField(_("greeting text"), blank=True, default="")
+    channel = models.CharField(_("channel"), max_length=20, blank=True, default="")  # "": the rule's channel
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(_("changed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("festival")
+        verbose_name_plural = _("festivals")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class TaskStatus(models.TextChoices):
     OPEN = "open", _("Open")
     DONE = "done", _("Done")

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -170,11 +171,28 @@ def over_seats(capacity: int | None, invited: int) -> int:
     return max(0, invited - capacity) if capacity else 0
 
 
-def invite_preview(*, event: Event, audience: dict, holdout_share: Decimal, seed: int) -> dict:
+def invite_audience(audience: dict, by: Staff | None) -> QuerySet[Member]:
+    """The members an invitation's audience gives for `by` (messaging.bulk.audience_queryset: the bulk send's
+    filters, or a saved audience — audiences.Audience, as bulk sends use it). A saved audience must be one `by`
+    may use (a manager's: scoped to their own stores); a store manager invites members of their own stores
+    only, whatever the filters say. An invitation is not a promotion: no campaign exclusions (seed 004)."""
+    if audience.get("saved_audience") and by is not None:
+        from membercare.audiences.selectors import visible_audiences
+
+        if not visible_audiences(by).filter(pk=audience["saved_audience"]).exists():
+            raise ValidationError({"saved_audience": [_("This audience is not available to you.")]})
+    members = audience_queryset(audience)
+    if by is not None and not can_run_chain_events(by):
+        members = members.filter(home_store__in=visible_stores(by))
+    return members
+
+
+def invite_preview(*, event: Event, audience: dict, holdout_share: Decimal, seed: int,
+                   by: Staff | None = None) -> dict:
     """Counts before inviting: the audience, the hold-out group, already invited; and the seats: `new`, the
     members this send would invite (not invited before, not held out), `invited_after`, the event's invited
     members after it, and `over_seats`, how many of them exceed the capacity (a warning, never a refusal)."""
-    members = audience_queryset(audience)
+    members = invite_audience(audience, by)
     threshold = holdout_threshold(holdout_share)
     total = members.count()
     held = holdout_split(members, holdout_share, seed)[1].count() if threshold else 0
@@ -210,7 +228,7 @@ def event_invite(*, event: Event, audience: dict, template: MessageTemplate, by:
         raise ValidationError({"__all__": [_("This event is over or cancelled: nobody can be invited.")]})
     seed = seed or event.holdout_seed or new_seed()
     now = timezone.now()
-    members = audience_queryset(audience).exclude(event_invitations__event=event)
+    members = invite_audience(audience, by).exclude(event_invitations__event=event)
     held_ids = set()
     if holdout_threshold(holdout_share):
         held_ids = set(holdout_split(members, holdout_share, seed)[1].values_list("pk", flat=True))

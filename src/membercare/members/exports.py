@@ -181,12 +181,34 @@ def _member_rows(members: QuerySet[Member], names: tuple[str, ...], *, full_phon
         yield rows
 
 
+# Filters an app above members offers the export (audiences: "audience", a saved audience's id): key ->
+# fn(user, value) -> a queryset of member ids (a subquery), raising PermissionDenied for a value the user may not
+# use. Registered from the app's ready(), as the columns above.
+MemberFilter = Callable[[Staff, Any], QuerySet]
+_FILTERS: dict[str, MemberFilter] = {}
+
+
+def register_export_filter(key: str, fn: MemberFilter) -> None:
+    _FILTERS[key] = fn
+
+
+def filtered_members(members: QuerySet[Member], user: Staff, *, audience_id: int | None = None) -> QuerySet[Member]:
+    """The members narrowed to a saved audience's (through the "audience" filter the audiences app registers)."""
+    if audience_id is None:
+        return members
+    if "audience" not in _FILTERS:
+        raise ValueError("no audience filter registered")
+    return members.filter(pk__in=_FILTERS["audience"](user, audience_id))
+
+
 EXPORT_FORMATS = ("xlsx", "csv")
 
 
 def export_members(user: Staff, *, store_id: int | None = None, tag: str = "", query: str = "",
-                   progress: Callable[..., None] | None = None, file_format: str = "xlsx") -> tuple[IO[bytes], int]:
+                   progress: Callable[..., None] | None = None, file_format: str = "xlsx",
+                   audience_id: int | None = None) -> tuple[IO[bytes], int]:
     """Write the members the user's list shows for these filters to an .xlsx (or a CSV); log the export.
+    `audience_id`: only the members of that saved audience (one the user may use; within their stores).
 
     Returns an open temporary file (positioned at the start) and the number of members written. `progress`
     (a background job's) hears every chunk: progress(done, total).
@@ -195,7 +217,8 @@ def export_members(user: Staff, *, store_id: int | None = None, tag: str = "", q
     if file_format not in EXPORT_FORMATS:
         raise ValueError(file_format)
     full_phone = can_see_full_phone(user)
-    members = member_list(user, store_id=store_id, tag=tag, query=query)
+    members = filtered_members(member_list(user, store_id=store_id, tag=tag, query=query), user,
+                               audience_id=audience_id)
     names: tuple[str, ...] = ()
     for extension in _EXTENSIONS.values():
         members = extension.annotate(members)
@@ -219,14 +242,15 @@ def export_members(user: Staff, *, store_id: int | None = None, tag: str = "", q
         out = write_xlsx([(_("Members"), export_headers(), rows())])
     ExportLog.objects.create(
         exported_by=user, exported_at=timezone.now(), kind="members",
-        filters={"store": store_id, "tag": tag, "q": query, "format": file_format}, row_count=count,
+        filters={"store": store_id, "tag": tag, "q": query, "format": file_format,
+                 **({"audience": audience_id} if audience_id is not None else {})}, row_count=count,
         full_data=full_phone,
     )
     return out, count
 
 
 def members_export_job(progress, *, user_id: int, store_id: int | None, tag: str, query: str,
-                       file_format: str = "xlsx") -> dict[str, Any]:
+                       file_format: str = "xlsx", audience_id: int | None = None) -> dict[str, Any]:
     """Background job (core.jobs) for a large member export: written to the file storage (any app server
     serves it), downloaded through the job's page."""
     from django.urls import reverse
@@ -234,7 +258,7 @@ def members_export_job(progress, *, user_id: int, store_id: int | None, tag: str
     user = Staff.objects.get(pk=user_id)
     with from_replica():  # a big read: the replica's, when there is one (the export's log is written on the primary)
         out, count = export_members(user, store_id=store_id, tag=tag, query=query, progress=progress,
-                                    file_format=file_format)
+                                    file_format=file_format, audience_id=audience_id)
     with out:
         path = job_file_save(progress, "members", out, suffix=f".{file_format}")
     label = _("Download (.xlsx)") if file_format == "xlsx" else _("Download (.csv)")

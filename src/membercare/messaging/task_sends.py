@@ -66,7 +66,8 @@ def task_message_draft(task: Task, staff: Staff) -> tuple[str, MessageTemplate |
     channel = task_message_channel(task)
     template = template_for(category, channel)
     values = member_values(task.member, store=task.store, clerk=staff, extra=_extra(task), tier_of=tier_label)
-    body = render(template.body, values) if template else ""
+    greeting = (task.context or {}).get("greeting")  # a festival's own text (care.Festival.greeting)
+    body = render(greeting, values) if greeting else (render(template.body, values) if template else "")
     subject = render(template.subject, values) if template else ""
     return category, template, channel, body, subject
 

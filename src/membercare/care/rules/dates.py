@@ -1,12 +1,14 @@
 """Rules on the calendar: birthdays, festivals (greeting and, for A members, a call) and season changes.
 
-Festival and season dates come from care.calendar (lunar calendar and solar terms). A festival's tasks are
-created `days_before` it, or on the first run after that day while the festival has not passed; each
-festival fires once (see base.fires), and the key (festival code and year) keeps it to one task per member.
+Festivals are HQ's data (care.Festival: name, solar or lunar month and day, an optional saved audience, greeting
+text and channel); their dates and the season changes come from care.calendar (lunar calendar and solar terms).
+A festival's tasks are created `days_before` it, or on the first run after that day while the festival has not
+passed; each festival fires once (see base.fires), and the key (festival code and year) keeps it to one task per member.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from types import SimpleNamespace
@@ -14,11 +16,13 @@ from typing import Any
 
 from django.db.models import Case, CharField, F, IntegerField, Q, Value, When
 from django.db.models.functions import Cast, Concat, ExtractDay, ExtractMonth, JSONObject
+from django.utils.translation import gettext
 
 from membercare.members.models import Member
 from membercare.members.validation import lunar_birthday_in_year
 
 from .. import calendar as care_calendar
+from .. import festivals as care_festivals
 from ..models import MemberSegments
 from ..step_warnings import warn
 from ..taskgen import insert_select
@@ -36,31 +40,54 @@ def _warn_calendar(day: dt.date, until: dt.date) -> None:
 def _festival_rule(code: str, day: dt.date, config: dict[str, Any], *, seasons: bool, default_holidays: list[str],
                    latest_before: int) -> int:
     """Tasks for the festivals (or season starts) whose creation day (date - days_before) has come and no
-    earlier run saw, up to `latest_before` days before the date (0: the day itself); due that last day."""
+    earlier run saw, up to `latest_before` days before the date (0: the day itself); due that last day.
+    Festivals are care.Festival's active rows (HQ's data); a festival restricted to a saved audience reaches
+    only its members (care.festivals' hook), with the festival's own channel and greeting text when it has
+    them."""
     s = rule_config(config, code)
     lead = int(s.get("days_before", 3))
     until = day + dt.timedelta(days=lead)
     _warn_calendar(day, until)
     prev = previous_run(code, day)
     wanted = None if seasons else set(s.get("holidays", default_holidays))
+    if seasons:
+        feasts = [(d.code, d.on, d.name, None) for d in care_calendar.days_between(day, until, seasons=True)]
+    else:
+        feasts = [(d.code, d.on, d.festival.name, d.festival)
+                  for d in care_festivals.festival_days_between(day, until)]
     created = 0
-    for feast in care_calendar.days_between(day, until, seasons=seasons):
-        due = feast.on - dt.timedelta(days=latest_before)
-        if (wanted is not None and feast.code not in wanted) or due < day:
+    for feast_code, on, feast_name, festival in feasts:
+        due = on - dt.timedelta(days=latest_before)
+        if (wanted is not None and feast_code not in wanted) or due < day:
             continue
-        if not fires(feast.on - dt.timedelta(days=lead), day, prev):
+        if not fires(on - dt.timedelta(days=lead), day, prev):
             continue
         with default_language():
-            name = str(feast.name)
+            name = str(feast_name)
         members = MemberSegments.objects.filter(follow_up__in=s.get("follow_up", ["A", "B"]))
         if code == "pre_holiday_call":  # a call: new and active members only (greetings go to everyone)
             members = members.filter(lifecycle__in=CONTACTABLE)
+        context = {"holiday": Value(name), "holiday_code": Value(feast_code), "holiday_on": Value(on.isoformat())}
+        task_spec = spec(code, day, config)
+        if festival is not None and festival.audience_id is not None:
+            ids = care_festivals.audience_member_ids(festival.audience_id, day)
+            if ids is None:
+                with default_language():
+                    warn(gettext("The audience of the festival “%(name)s” no longer exists: nobody was greeted "
+                                 "for it. Choose another audience on the festivals page.") % {"name": name})
+                continue
+            members = members.filter(member_id__in=ids)
+        if festival is not None and festival.gender:
+            members = members.filter(member__gender=festival.gender)
+        if festival is not None and code == "holiday_greeting":
+            if festival.greeting:
+                context["greeting"] = Value(festival.greeting)
+            if festival.channel:
+                task_spec = dataclasses.replace(task_spec, channel=festival.channel)
         rows = (members
-                .values(t_member=F("member_id"), t_key=Value(f"{feast.code}:{feast.on.year}"),
-                        t_due=date_value(due),
-                        t_context=JSONObject(holiday=Value(name), holiday_code=Value(feast.code),
-                                             holiday_on=Value(feast.on.isoformat()))))
-        created += insert_select(spec(code, day, config), rows)
+                .values(t_member=F("member_id"), t_key=Value(f"{feast_code}:{on.year}"),
+                        t_due=date_value(due), t_context=JSONObject(**context)))
+        created += insert_select(task_spec, rows)
     return created
 
 
@@ -174,7 +201,6 @@ def member_dates(day: dt.date, config: dict[str, Any]) -> int:
     Keys: joining:<year>, first_purchase:<year>, date:<id>:<year> (the year of the greeting). A greeting is
     wishes only: messaging's greeting rules apply to what is sent."""
     from django.db.models.functions import TruncDate
-    from django.utils.translation import gettext
 
     from membercare.members.models import MemberDate
 

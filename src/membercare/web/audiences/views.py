@@ -138,7 +138,11 @@ def _sample(ids) -> list[dict]:
 def audience_delete(request: HttpRequest, pk: int) -> HttpResponse:
     require(can_use_audiences(request.user))
     audience = get_object_or_404(visible_audiences(request.user), pk=pk)
-    delete_audience(audience, by=request.user)
+    try:
+        delete_audience(audience, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("audience_edit", pk=audience.pk)
     messages.success(request, _("The audience “%(name)s” is deleted.") % {"name": audience.name})
     return redirect("audiences")
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from membercare.care.catalogue import RULE_LABELS
 from membercare.care.config import DEFAULTS
-from membercare.care.models import CareChannel, CareEvent, DormancyReason, FollowUp, Outcome
+from membercare.care.models import CareChannel, CareEvent, DormancyReason, FestivalCalendar, FollowUp, Outcome
 from membercare.care.plans import MAX_SCRIPT, action_choices
 from membercare.org.models import Brand, Staff
 from membercare.sales.models import Series
@@ -159,17 +159,13 @@ PATH_LABELS = {
     "owners.rederive.day_of_month": _("Day of the month it runs"),
     "owners.rederive.window_days": _("Count the receipts of the last (days)"),
 }
-HOLIDAY_LABELS = {
-    "new_year": _("New Year's Day"),
-    "spring_festival": _("Spring Festival"),
-    "lantern": _("Lantern Festival"),
-    "womens_day": _("Women's Day"),
-    "dragon_boat": _("Dragon Boat Festival"),
-    "qixi": _("Qixi"),
-    "mid_autumn": _("Mid-Autumn Festival"),
-    "national_day": _("National Day"),
-    "double_ninth": _("Double Ninth Festival"),
-}
+def holiday_labels() -> dict[str, str]:
+    """The festivals' names by code (care.Festival, HQ's table: /care/festivals/)."""
+    from membercare.care.festivals import festival_choices
+
+    return dict(festival_choices())
+
+
 PERCENT_KEYS = {"a_share", "b_share", "high_value_share", "high_loyalty_share", "high_ticket_share",
                 "high_freq_share", "low_share", "churn_ratio", "full_price_share", "ratio"}
 SEP = "__"
@@ -218,7 +214,8 @@ def setting_value(path: str, value: Any) -> str:
     if key == "weekday" and isinstance(value, int) and value in WEEKDAYS:
         return str(WEEKDAYS[value])
     if key == "holidays" and isinstance(value, list):
-        return "、".join(str(HOLIDAY_LABELS.get(v, v)) for v in value) or "—"
+        labels = holiday_labels()
+        return "、".join(str(labels.get(v, v)) for v in value) or "—"
     if isinstance(value, list):
         return "、".join(str(v) for v in value) or "—"
     return str(value)
@@ -265,7 +262,8 @@ def _field_for(key: str, default: Any) -> forms.Field | None:
                                          widget=forms.CheckboxSelectMultiple)
     if key == "holidays":
         return forms.MultipleChoiceField(label=label, required=False, widget=forms.CheckboxSelectMultiple,
-                                         choices=[(h, HOLIDAY_LABELS.get(h, h)) for h in default])
+                                         choices=list(holiday_labels().items()),
+                                         help_text=_("The festivals are kept on the festivals page."))
     if isinstance(default, str):
         return forms.CharField(label=label, required=False)
     return None  # a kind of setting the form does not know: kept as it is
@@ -389,3 +387,46 @@ class CareEventForm(forms.Form):
     def initial_from(cls, event: CareEvent) -> dict[str, Any]:
         return {"kind": event.kind, "title": event.title, "starts_on": event.starts_on, "ends_on": event.ends_on,
                 "brand": event.brand_id, "series": event.series_id, "details": event.details}
+
+
+class FestivalForm(forms.Form):
+    """A festival (care.Festival): converted here, checked by care.services.festival_create / festival_update."""
+
+    name = forms.CharField(label=_("Festival name"), max_length=30)
+    calendar = forms.ChoiceField(label=_("Calendar"), choices=FestivalCalendar.choices, widget=forms.RadioSelect)
+    month = forms.IntegerField(label=_("Month"), min_value=1, max_value=12,
+                               widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+    day = forms.IntegerField(label=_("Day (of the month)"), min_value=1, max_value=31,
+                             widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+    active = forms.BooleanField(label=_("Greet members for it"), required=False, initial=True)
+    audience = forms.ModelChoiceField(label=_("Saved audience"), required=False, queryset=None,
+                                      empty_label=_("Every member the greeting rule picks"),
+                                      help_text=_("Only the members of this saved audience are greeted."))
+    gender = forms.ChoiceField(label=_("Gender"), required=False,
+                               choices=[("", _("Women and men")), ("F", _("Women only")), ("M", _("Men only"))])
+    channel = forms.ChoiceField(label=_("Channel"), required=False,
+                                choices=[("", _("The greeting rule's channel")), *CareChannel.choices])
+    greeting = forms.CharField(label=_("Greeting text"), required=False, max_length=500,
+                               widget=forms.Textarea(attrs={"rows": 3}),
+                               help_text=_("Optional: the message the clerk sends, with placeholders such as "
+                                           "{title} and {store}; empty: the holiday greeting template."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from membercare.audiences.models import Audience
+
+        self.fields["audience"].queryset = Audience.objects.order_by("name", "pk")
+
+    @classmethod
+    def initial_from(cls, festival) -> dict[str, Any]:
+        return {"name": festival.name, "calendar": festival.calendar, "month": festival.month, "day": festival.day,
+                "active": festival.active, "audience": festival.audience_id, "gender": festival.gender,
+                "channel": festival.channel,
+                "greeting": festival.greeting}
+
+    def values(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        return {"name": d["name"], "calendar": d["calendar"], "month": d["month"], "day": d["day"],
+                "active": bool(d.get("active")), "audience_id": d["audience"].pk if d.get("audience") else None,
+                "gender": d.get("gender") or "",
+                "channel": d.get("channel") or "", "greeting": d.get("greeting") or ""}

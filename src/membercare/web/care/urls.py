@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import owners, reasons, segments, views
+from . import festivals, owners, reasons, segments, views
 
 urlpatterns = [
     path("care/", views.care_tasks_page, name="care_tasks"),
@@ -18,6 +18,8 @@ urlpatterns = [
     path("care/store/default/", views.care_store_default, name="care_store_default"),
     path("care/settings/", views.care_settings_page, name="care_settings"),
     path("care/settings/history/", views.care_settings_history_page, name="care_settings_history"),
+    path("care/festivals/", festivals.care_festivals_page, name="care_festivals"),
+    path("care/festivals/<int:pk>/", festivals.care_festival_edit_page, name="care_festival_edit"),
     path("care/events/", views.care_events_page, name="care_events"),
     path("care/events/<int:pk>/", views.care_event_edit_page, name="care_event_edit"),
 ]

@@ -77,6 +77,10 @@ class InviteForm(AudienceForm):
         super().__init__(*args, **kwargs)
         del self.fields["name"]
         del self.fields["scheduled_at"]
+        del self.fields["include_segments"]  # an invitation is not a promotion: no default exclusions
+        self.fields["saved_audience"].empty_label = _("None (the filters below only)")
+        self.fields["saved_audience"].help_text = _("Its members as they are when you send the invitations; "
+                                                    "the filters ticked below must match as well.")
         templates = MessageTemplate.objects.filter(is_active=True, category=Category.EVENT).order_by("name", "pk")
         self.fields["template"].queryset = templates
         if not self.is_bound and "template" not in self.initial:

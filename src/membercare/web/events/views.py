@@ -116,7 +116,11 @@ def event_invite_page(request: HttpRequest, pk: int) -> HttpResponse:
                                             "%(held)d in the hold-out group.") % {
                     "invited": result["invited"], "sent": result["sent"], "held": result["held_out"]})
                 return redirect("event_detail", pk=event.pk)
-        preview = invite_preview(event=event, audience=audience, holdout_share=share, seed=seed)
+        try:
+            preview = invite_preview(event=event, audience=audience, holdout_share=share, seed=seed,
+                                     by=request.user)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
     return render(request, "web/events/invite.html", {"form": form, "event": event, "preview": preview,
                                                       "counts": event_counts(event),
                                                       "at_risk": form.at_risk_source()})

@@ -5,11 +5,13 @@ Import is two steps: upload -> a dry-run preview listing every bad row (nothing 
 """
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.audiences.selectors import can_use_audiences
 from membercare.core.jobs import job_start
 from membercare.core.permissions import can_export, can_import, require, visible_stores
 from membercare.core.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
@@ -105,7 +107,14 @@ def export_members(request: HttpRequest) -> HttpResponse:
     filters = {"store_id": int(store) if store.isdigit() and len(store) < 10 else None,
                "tag": request.GET.get("tag", "")[:50], "query": request.GET.get("q", "").strip()[:100]}
     file_format = "csv" if request.GET.get("format") == "csv" else "xlsx"
-    if member_list(request.user, **filters).count() > EXPORT_INLINE_LIMIT:
+    audience = request.GET.get("audience", "")
+    filters["audience_id"] = int(audience) if audience.isdigit() and len(audience) < 10 else None
+    if filters["audience_id"] is not None and not can_use_audiences(request.user):
+        raise PermissionDenied
+    listed = exports.filtered_members(
+        member_list(request.user, store_id=filters["store_id"], tag=filters["tag"], query=filters["query"]),
+        request.user, audience_id=filters["audience_id"])
+    if listed.count() > EXPORT_INLINE_LIMIT:
         job = job_start("members_export", request.user, exports.members_export_job, user_id=request.user.pk,
                         file_format=file_format, **filters)
         return render(request, "web/jobs/status.html", {"job": job})

@@ -12,6 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from membercare.audiences.selectors import can_use_audiences, visible_audiences
 from membercare.care.owners import owner_panel
 from membercare.care.selectors import member_segments_panel
 from membercare.care.services import can_act_on_member
@@ -26,6 +27,7 @@ from membercare.core.permissions import (
     visible_stores,
 )
 from membercare.loyalty.points import points_balance, points_history
+from membercare.members.exports import filtered_members
 from membercare.members.models import MAX_MEMBER_DATES, Member, MemberDate
 from membercare.members.selectors import (
     TIMELINE_LABELS,
@@ -75,11 +77,17 @@ def member_list_page(request: HttpRequest) -> HttpResponse:
     store_id = request.GET.get("store") or None
     qs = member_list(request.user, store_id=int(store_id) if store_id and store_id.isdigit() else None,
                      tag=request.GET.get("tag", ""), query=request.GET.get("q", "").strip())
+    audiences = None
+    if can_use_audiences(request.user):  # a saved audience narrows the list and its export (issue 20)
+        audiences = visible_audiences(request.user).order_by("name", "pk")
+        audience = request.GET.get("audience", "")
+        if audience.isdigit() and len(audience) < 10:
+            qs = filtered_members(qs, request.user, audience_id=int(audience))
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
     return render(request, "web/members/list.html", {
         "page": page, "stores": stores, "full_phone": can_see_full_phone(request.user),
         "can_export": can_export(request.user), "can_import": can_import(request.user),
-        "filters": request.GET,
+        "filters": request.GET, "audiences": audiences,
     })
 
 
