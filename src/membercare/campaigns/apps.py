@@ -8,12 +8,14 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self) -> None:
+        from membercare.care.marketing import register_marketing_source
         from membercare.messaging.bulk import register_audience_values
         from membercare.sales.pipeline import register
 
         from .redeem import CouponAdjustment
-        from .selectors import coupon_placeholder_values
+        from .selectors import coupon_marketing_receipts, coupon_placeholder_values
 
         register(CouponAdjustment())  # coupons in the sale pipeline, after the birthday privilege
         # a coupon issue's bulk send fills {coupon_code} and {coupon_until} per member
         register_audience_values("coupon_issue", {"coupon_code", "coupon_until"}, coupon_placeholder_values)
+        register_marketing_source("coupons", coupon_marketing_receipts)  # seed 004's marketing revenue

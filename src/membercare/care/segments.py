@@ -75,14 +75,15 @@ from django.db import transaction
 
 from membercare.core.sql import fetch, lit, pg
 
+from .marketing import build_marketing
 from .models import SEGMENT_FIELD_NAMES, CareCursor
 from .purchase_days import CURSOR, LOOKBACK, STATS_CURSOR, rebuild_purchase_days, refresh_purchase_days
 from .segment_ranks import classify
 from .segment_sql import is_distinct, run, temp
 from .segment_stats import Windows, build_stats, top_count
 
-TEMP_TABLES = ["care_tmp_touched", "care_tmp_affected", "care_tmp_new",
-               "care_tmp_changed", "care_tmp_open", "care_tmp_merge"]
+TEMP_TABLES = ["care_tmp_touched", "care_tmp_affected", "care_tmp_new", "care_tmp_changed", "care_tmp_open",
+               "care_tmp_merge", "care_tmp_mkt_cents", "care_tmp_marketing"]
 TIMINGS: dict[str, float | str] = {}  # seconds per stage of the last segments_compute (for the benchmark)
 FLAG_FIELDS = ["high_value", "high_loyalty", "high_ticket", "low_ticket_high_freq", "low_ticket_low_freq",
                "sleeping", "churning"]
@@ -167,6 +168,7 @@ def segments_compute(day: dt.date, config: dict) -> int:
         if pg():
             run("SET LOCAL work_mem = '256MB'")
         TIMINGS["statistics how"] = _timed("statistics", build_stats, w, had_cursor)
+        _timed("marketing", build_marketing, w.w12, w.day, seg["seven"]["marketing_response_days"])
         classified = _timed("ranks", classify, w, seg)
         changed = _timed("writes", _write, w, classified)
         _drop_temp()
