@@ -35,11 +35,13 @@ which makes ties deterministic. "Bottom share s" = the last ceil(s*N) of the sam
   high_value = top high_value_share; high_loyalty = top high_loyalty_share and a median gap between
   consecutive purchase days inside the 12 months <= high_loyalty_max_gap_days (needs two purchase days);
   high_ticket = top high_ticket_share of the members with a purchase day in the ticket window, by average
-  receipt there (net paid / receipts, descending, then member id); low_ticket_high_freq = a ticket-window
-  average receipt strictly below the median of those averages, and in the top high_freq_share of the
-  12-month population by purchase days (descending, then 12-month spend descending, then member id);
-  low_ticket_low_freq = bottom low_share of the 12-month population by spend; sleeping = has a purchase
-  day and the last one is >= sleeping_days ago; churning = at least churn_min_baseline_days purchase days
+  receipt there (net paid / receipts, descending, then member id); the two low-ticket segments rank the
+  *responders* (care.marketing: members with revenue from marketing receipts — coupon, exclusive sale, event
+  attended, bulk-send response — in the 12 months) by that revenue, descending then member id, against the
+  responders' medians of the 12-month average receipt and purchase days (docs/segments.md):
+  low_ticket_high_freq = top high_freq_share, ticket below and purchase days above the medians;
+  low_ticket_low_freq = bottom low_share, ticket and purchase days both below the medians;
+  sleeping = has a purchase day and the last one is >= sleeping_days ago; churning = at least churn_min_baseline_days purchase days
   in the baseline (the 12 months before the recent window) and recent purchase days < churn_ratio x the
   baseline rate x the recent window's length (recent / recent_days < ratio x baseline / baseline_days).
 - RFM scores 1..5 over the members with a purchase day in the RFM window (0 for the others):
