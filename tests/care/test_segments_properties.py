@@ -25,7 +25,7 @@ from membercare.care.segments import segments_compute
 from membercare.events.models import Attendance, Event, EventReceipt
 from membercare.messaging.models import BulkSend, Message, MessageTemplate
 from membercare.sales.models import Receipt
-from tests.factories import MemberFactory, StoreFactory
+from tests.factories import BrandFactory, MemberFactory, StoreFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = dt.date(2026, 6, 30)
@@ -301,7 +301,7 @@ def _marketing(store, other, members: list, events: list[tuple], messages: list[
                                        status="done")
         Message.objects.create(member=member, channel="sms", category="new_arrivals", is_marketing=True,
                                bulk=bulk, to="13800000000", body="新品", status=status, send_after=sent_at,
-                               created_at=sent_at, sent_at=sent_at if status != "failed" else None)
+                               created_at=sent_at, sent_at=sent_at)  # failed: sent, reported undelivered
         out["messages"].append((member.pk, sent_at, status))
     return out
 
@@ -320,7 +320,7 @@ def test_segments_equal_the_python_reference(db, monkeypatch, n_members, specs, 
     config = merge(DEFAULTS, {"segments": overrides})
     try:
         with transaction.atomic():
-            store, other = StoreFactory(), StoreFactory()  # two brands
+            store, other = StoreFactory(), StoreFactory(brand=BrandFactory(code="OTHER", name="副品牌"))
             members = [MemberFactory(home_store=store) for _ in range(n_members)]
             ids = [m.pk for m in members]
             marketing = _marketing(store, other, members, events, messages)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
-from membercare.core.sql import lit
+from membercare.core.sql import fetch, lit
 
 from .segment_sql import cents, temp
 
@@ -95,9 +95,10 @@ def build_marketing(first_day: dt.date, day: dt.date, response_days: int) -> int
         HAVING SUM({cents('s.total_paid')} + COALESCE((SELECT SUM({cents('x.total_paid')}) FROM sales_receipt x
                                                         WHERE x.original_id = s.id), 0)) > 0""",
          [*params, db_time(w.start), db_time(w.end)])
-    return temp("care_tmp_marketing", f"""
+    temp("care_tmp_marketing", f"""
         SELECT c.member_id, c.cents, COUNT(*) AS days, SUM(p.paid_cents) AS paid, SUM(p.receipts) AS receipts,
                ROW_NUMBER() OVER (ORDER BY c.cents DESC, c.member_id) AS rn
         FROM care_tmp_mkt_cents c
         JOIN care_purchaseday p ON p.member_id = c.member_id AND p.day >= {lit(first_day)} AND p.day <= {lit(day)}
         GROUP BY c.member_id, c.cents""")
+    return fetch("SELECT COUNT(*) FROM care_tmp_marketing")[0][0]

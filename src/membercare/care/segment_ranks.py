@@ -110,16 +110,17 @@ def _marketing_flags(seven: dict) -> tuple[str, str, list]:
                    {ticket}, member_id) AS rn FROM care_tmp_marketing) q WHERE rn IN ({at})""")]
     days = [row[0] for row in fetch(f"""SELECT days FROM (SELECT days, ROW_NUMBER() OVER (ORDER BY days,
                    member_id) AS rn FROM care_tmp_marketing) q WHERE rn IN ({at})""")]
-    median_ticket = sum(tickets) / len(tickets)
+    median_ticket = float(sum(tickets) / len(tickets))
     twice_median_days = int(sum(days)) * 2 // len(days)
     top = top_count(seven["high_freq_share"], n)
     bottom = n - top_count(seven["low_share"], n)
     mk_ticket = f"({as_float('mk.paid')} / NULLIF(mk.receipts, 0))"
-    high = (f"mk.member_id IS NOT NULL AND mk.rn <= {top} AND {mk_ticket} < %s "
+    median = _value_sql(median_ticket)  # a double literal, as the other cut-offs
+    high = (f"mk.member_id IS NOT NULL AND mk.rn <= {top} AND {mk_ticket} < {median} "
             f"AND 2 * mk.days > {twice_median_days}")
-    low = (f"mk.member_id IS NOT NULL AND mk.rn > {bottom} AND {mk_ticket} < %s "
+    low = (f"mk.member_id IS NOT NULL AND mk.rn > {bottom} AND {mk_ticket} < {median} "
            f"AND 2 * mk.days < {twice_median_days}")
-    return high, low, [median_ticket, median_ticket]
+    return high, low, []
 
 
 def classify(w: Windows, seg: dict) -> tuple[str, list]:

@@ -41,9 +41,10 @@ which makes ties deterministic. "Bottom share s" = the last ceil(s*N) of the sam
   responders' medians of the 12-month average receipt and purchase days (docs/segments.md):
   low_ticket_high_freq = top high_freq_share, ticket below and purchase days above the medians;
   low_ticket_low_freq = bottom low_share, ticket and purchase days both below the medians;
-  sleeping = has a purchase day and the last one is >= sleeping_days ago; churning = at least churn_min_baseline_days purchase days
-  in the baseline (the 12 months before the recent window) and recent purchase days < churn_ratio x the
-  baseline rate x the recent window's length (recent / recent_days < ratio x baseline / baseline_days).
+  sleeping = has a purchase day and the last one is >= sleeping_days ago; churning = at least
+  churn_min_baseline_days purchase days in the baseline (the 12 months before the recent window) and recent
+  purchase days < churn_ratio x the baseline rate x the recent window's length (recent / recent_days < ratio
+  x baseline / baseline_days).
 - RFM scores 1..5 over the members with a purchase day in the RFM window (0 for the others):
   score = 1 + floor(5 x (rank - 1) / N), rank = SQL RANK() ascending (ties share a score) of R = the last
   purchase day (more recent is higher), F = purchase days, M = net spend in the window.
