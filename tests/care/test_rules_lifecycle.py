@@ -177,3 +177,40 @@ class TestDormantAndSleeping:
         assert run_rule("dormant_review", D(2026, 7, 29)) == 0
         assert run_rule("dormant_review", D(2026, 7, 30)) == 1
         assert keys("dormant_review") == {(member.pk, "2026-01-10"), (member.pk, "2026-05-01")}
+
+
+@pytest.mark.django_db
+def test_spend_drop_fires_on_spend_not_on_visits_from_real_receipts(store, run_rule, care_config):
+    """End to end (receipts -> segments -> rule): a member who still comes as often but spends far less gets the
+    call; one who comes far less often (churning on visits) but spends as much does not. A rule on a visit count
+    would call the second and not the first."""
+    from decimal import Decimal
+
+    from membercare.care.models import MemberSegments
+    from membercare.care.segments import segments_compute
+    from membercare.sales.models import Receipt
+    from tests.factories import MemberFactory
+
+    from .conftest import at
+
+    day = D(2026, 6, 30)  # recent window 2026-04-02 .. 06-30 (90 days); the baseline the 275 days before
+
+    def buy(member, on: dt.date, yuan: str) -> None:
+        Receipt.objects.create(number=f"R{Receipt.objects.count():06d}", store=store, member=member, sold_at=at(on),
+                               total_paid=Decimal(yuan), total_full_price=Decimal(yuan))
+
+    spends_less, visits_less = MemberFactory(home_store=store), MemberFactory(home_store=store)
+    for i in range(11):  # baseline: 11 purchase days, every 25 days (0.04 a day)
+        on = D(2025, 7, 5) + dt.timedelta(days=25 * i)
+        buy(spends_less, on, "1000.00")
+        buy(visits_less, on, "100.00")
+    for i in range(4):  # recent: 4 purchase days (0.044 a day, no fewer visits) at 50.00
+        buy(spends_less, D(2026, 4, 10) + dt.timedelta(days=20 * i), "50.00")
+    buy(visits_less, D(2026, 6, 20), "1000.00")  # recent: one visit (0.011 a day < half of 0.04), more spend
+    segments_compute(day, care_config)
+    rows = {r.member_id: r for r in MemberSegments.objects.all()}
+    assert (rows[spends_less.pk].churning, rows[visits_less.pk].churning) == (False, True)
+    assert {rows[m.pk].follow_up for m in (spends_less, visits_less)} == {"A"}
+    assert {rows[m.pk].lifecycle for m in (spends_less, visits_less)} == {"active"}
+    assert run_rule("spend_drop_call", day) == 1
+    assert keys("spend_drop_call") == {(spends_less.pk, "2026-06")}

@@ -17,6 +17,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from membercare.care.marketing import db_time
 from membercare.core.days import day_bounds
 from membercare.members.models import Member
 from membercare.sales.models import Receipt
@@ -226,3 +227,10 @@ def member_coupon_counts(member_ids: list[int], start: dt.date, end: dt.date) ->
     return dict(CouponRedemption.objects.filter(coupon__member_id__in=member_ids, redeemed_at__gte=begin,
                                                 redeemed_at__lt=stop)
                 .values("coupon__member_id").annotate(n=Count("pk")).values_list("coupon__member_id", "n"))
+
+
+def coupon_marketing_receipts(window) -> tuple[str, list]:
+    """care.marketing's source: the receipts that used a coupon (redeemed from a day before the window on: a
+    redemption is written with its sale, or later when an offline receipt is uploaded)."""
+    return ("SELECT receipt_id FROM campaigns_couponredemption WHERE redeemed_at >= %s",
+            [db_time(window.start - dt.timedelta(days=1))])

@@ -28,8 +28,11 @@ DEFAULTS: dict[str, Any] = {
             "high_value_share": 0.15,  # top share of 12-month sales
             "high_loyalty_share": 0.50, "high_loyalty_max_gap_days": 30,
             "high_ticket_share": 0.15, "ticket_window_days": 183,  # top share by average receipt over ~6 months
-            "high_freq_share": 0.15,  # low ticket (below the median receipt) and top share by frequency
-            "low_share": 0.15,  # bottom share of 12-month sales
+            # seed 004's low-ticket segments rank the responders by the revenue marketing brought in over the 12
+            # months (care.marketing): top high_freq_share (with a ticket below the responders' median and
+            # purchase days above it), bottom low_share (both below)
+            "high_freq_share": 0.15, "low_share": 0.15,
+            "marketing_response_days": 7,  # a receipt this many days after a bulk send's message answers it
             "sleeping_days": 180,
             "churn_recent_days": 90, "churn_ratio": 0.5, "churn_min_baseline_days": 2,
         },

@@ -93,6 +93,36 @@ def follow_up_sql(w: Windows, seg: dict) -> str:
                     ELSE 'C' END"""
 
 
+def _marketing_flags(seven: dict) -> tuple[str, str, list]:
+    """Seed 004's two low-ticket segments over the responders (care_tmp_marketing, care.marketing), as SQL
+    conditions on its row `mk` (NULL for a member who is not a responder), and their parameters:
+    low ticket, high frequency = in the top high_freq_share of the responders by marketing revenue, with a
+    12-month average receipt below the responders' median and purchase days above their median; low ticket,
+    low frequency = in the bottom low_share of the same order, average receipt and purchase days both below
+    the medians. Medians: the middle value, or the mean of the middle two (days compared doubled: exact)."""
+    n = fetch("SELECT COUNT(*) FROM care_tmp_marketing")[0][0]
+    if not n:
+        return "FALSE", "FALSE", []
+    ticket = f"({as_float('paid')} / NULLIF(receipts, 0))"
+    middle = sorted({(n + 1) // 2, (n + 2) // 2})
+    at = ", ".join(str(p) for p in middle)
+    tickets = [row[0] for row in fetch(f"""SELECT t FROM (SELECT {ticket} AS t, ROW_NUMBER() OVER (ORDER BY
+                   {ticket}, member_id) AS rn FROM care_tmp_marketing) q WHERE rn IN ({at})""")]
+    days = [row[0] for row in fetch(f"""SELECT days FROM (SELECT days, ROW_NUMBER() OVER (ORDER BY days,
+                   member_id) AS rn FROM care_tmp_marketing) q WHERE rn IN ({at})""")]
+    median_ticket = float(sum(tickets) / len(tickets))
+    twice_median_days = int(sum(days)) * 2 // len(days)
+    top = top_count(seven["high_freq_share"], n)
+    bottom = n - top_count(seven["low_share"], n)
+    mk_ticket = f"({as_float('mk.paid')} / NULLIF(mk.receipts, 0))"
+    median = _value_sql(median_ticket)  # a double literal, as the other cut-offs
+    high = (f"mk.member_id IS NOT NULL AND mk.rn <= {top} AND {mk_ticket} < {median} "
+            f"AND 2 * mk.days > {twice_median_days}")
+    low = (f"mk.member_id IS NOT NULL AND mk.rn > {bottom} AND {mk_ticket} < {median} "
+           f"AND 2 * mk.days < {twice_median_days}")
+    return high, low, []
+
+
 def classify(w: Windows, seg: dict) -> tuple[str, list]:
     """The SELECT of every member's new segments and figures: the ranks are reduced to a few cut-off rows
     (found with narrow sorts or histograms), then every member is compared with them."""
@@ -104,18 +134,13 @@ def classify(w: Windows, seg: dict) -> tuple[str, list]:
     sales_keys = [("cents_12m", "DESC"), ("member_id", "ASC")]
     k = {"a": top_count(abc["a_share"], n12),
          "ab": top_count(Fraction(str(abc["a_share"])) + Fraction(str(abc["b_share"])), n12),
-         "hv": top_count(seven["high_value_share"], n12), "hl": top_count(seven["high_loyalty_share"], n12),
-         "low": n12 - top_count(seven["low_share"], n12)}
+         "hv": top_count(seven["high_value_share"], n12), "hl": top_count(seven["high_loyalty_share"], n12)}
     quint = [math.ceil(Fraction(j * nr, 5)) for j in range(1, 5)]  # t-th smallest values cut the RFM quintiles
     same_window = w.rfm == w.w12
     sales_at = set(k.values()) | ({n12 - t + 1 for t in quint} if same_window and nr else set())
     sales = _positions("cents_12m DESC, member_id", "days_12m > 0", ["cents_12m", "member_id"], sales_at)
-    freq = _positions("days_12m DESC, cents_12m DESC, member_id", "days_12m > 0",
-                      ["days_12m", "cents_12m", "member_id"], {top_count(seven["high_freq_share"], n12)})
     k_ht = top_count(seven["high_ticket_share"], nt)
-    middle = {(nt + 1) // 2, (nt + 2) // 2} if nt else set()
-    tickets = _positions(f"{ticket} DESC, member_id", "receipts_t > 0", [ticket, "member_id"], {k_ht} | middle)
-    median_ticket = sum(tickets[p][0] for p in middle) / len(middle) if middle else 0.0
+    tickets = _positions(f"{ticket} DESC, member_id", "receipts_t > 0", [ticket, "member_id"], {k_ht})
     if nr:
         r_cut = _smallest("rfm_last", "rfm_days > 0", quint)
         f_cut = _smallest("rfm_days", "rfm_days > 0", quint)
@@ -140,8 +165,7 @@ def classify(w: Windows, seg: dict) -> tuple[str, list]:
     def in_sales(key: str) -> str:
         return f"(s.days_12m > 0 AND {_top(sales.get(k[key]), [('s.' + c, o) for c, o in sales_keys])})"
 
-    top_freq = _top(freq.get(top_count(seven["high_freq_share"], n12)),
-                    [("s.days_12m", "DESC"), ("s.cents_12m", "DESC"), ("s.member_id", "ASC")])
+    low_ticket_high_freq, low_ticket_low_freq, params = _marketing_flags(seven)
     s_ticket = f"({as_float('s.cents_t')} / NULLIF(s.receipts_t, 0))"
     top_ticket = _top(tickets.get(k_ht), [(s_ticket, "DESC"), ("s.member_id", "ASC")])
     return f"""
@@ -165,9 +189,8 @@ def classify(w: Windows, seg: dict) -> tuple[str, list]:
           {flag(in_sales('hv'))} AS high_value,
           {flag(f"{in_sales('hl')} AND s.median_gap <= {int(seven['high_loyalty_max_gap_days'])}")} AS high_loyalty,
           {flag(f"s.receipts_t > 0 AND {top_ticket}")} AS high_ticket,
-          {flag(f"s.receipts_t > 0 AND {s_ticket} < %s AND s.days_12m > 0 AND {top_freq}")}
-            AS low_ticket_high_freq,
-          {flag(f"s.days_12m > 0 AND NOT {in_sales('low')}")} AS low_ticket_low_freq,
+          {flag(low_ticket_high_freq)} AS low_ticket_high_freq,
+          {flag(low_ticket_low_freq)} AS low_ticket_low_freq,
           {follow_up_sql(w, seg)} AS follow_up_class,
           {flag(f"{since_last} >= {int(seven['sleeping_days'])}")} AS sleeping,
           {flag(f"s.days_base >= {int(seven['churn_min_baseline_days'])} AND "
@@ -179,4 +202,5 @@ def classify(w: Windows, seg: dict) -> tuple[str, list]:
           COALESCE(s.days_recent, 0) AS purchase_days_3m, s.median_gap AS median_gap_days,
           {money('COALESCE(s.full_12m, 0)')} AS full_price_12m, {money('COALESCE(s.cents_recent, 0)')} AS spend_3m,
           {money('COALESCE(s.cents_base, 0)')} AS spend_before_3m
-        FROM members_member m LEFT JOIN care_purchasestats s ON s.member_id = m.id) c""", [median_ticket]
+        FROM members_member m LEFT JOIN care_purchasestats s ON s.member_id = m.id
+        LEFT JOIN care_tmp_marketing mk ON mk.member_id = m.id) c""", params

@@ -35,13 +35,16 @@ which makes ties deterministic. "Bottom share s" = the last ceil(s*N) of the sam
   high_value = top high_value_share; high_loyalty = top high_loyalty_share and a median gap between
   consecutive purchase days inside the 12 months <= high_loyalty_max_gap_days (needs two purchase days);
   high_ticket = top high_ticket_share of the members with a purchase day in the ticket window, by average
-  receipt there (net paid / receipts, descending, then member id); low_ticket_high_freq = a ticket-window
-  average receipt strictly below the median of those averages, and in the top high_freq_share of the
-  12-month population by purchase days (descending, then 12-month spend descending, then member id);
-  low_ticket_low_freq = bottom low_share of the 12-month population by spend; sleeping = has a purchase
-  day and the last one is >= sleeping_days ago; churning = at least churn_min_baseline_days purchase days
-  in the baseline (the 12 months before the recent window) and recent purchase days < churn_ratio x the
-  baseline rate x the recent window's length (recent / recent_days < ratio x baseline / baseline_days).
+  receipt there (net paid / receipts, descending, then member id); the two low-ticket segments rank the
+  *responders* (care.marketing: members with revenue from marketing receipts — coupon, exclusive sale, event
+  attended, bulk-send response — in the 12 months) by that revenue, descending then member id, against the
+  responders' medians of the 12-month average receipt and purchase days (docs/segments.md):
+  low_ticket_high_freq = top high_freq_share, ticket below and purchase days above the medians;
+  low_ticket_low_freq = bottom low_share, ticket and purchase days both below the medians;
+  sleeping = has a purchase day and the last one is >= sleeping_days ago; churning = at least
+  churn_min_baseline_days purchase days in the baseline (the 12 months before the recent window) and recent
+  purchase days < churn_ratio x the baseline rate x the recent window's length (recent / recent_days < ratio
+  x baseline / baseline_days).
 - RFM scores 1..5 over the members with a purchase day in the RFM window (0 for the others):
   score = 1 + floor(5 x (rank - 1) / N), rank = SQL RANK() ascending (ties share a score) of R = the last
   purchase day (more recent is higher), F = purchase days, M = net spend in the window.
@@ -75,14 +78,15 @@ from django.db import transaction
 
 from membercare.core.sql import fetch, lit, pg
 
+from .marketing import build_marketing
 from .models import SEGMENT_FIELD_NAMES, CareCursor
 from .purchase_days import CURSOR, LOOKBACK, STATS_CURSOR, rebuild_purchase_days, refresh_purchase_days
 from .segment_ranks import classify
 from .segment_sql import is_distinct, run, temp
 from .segment_stats import Windows, build_stats, top_count
 
-TEMP_TABLES = ["care_tmp_touched", "care_tmp_affected", "care_tmp_new",
-               "care_tmp_changed", "care_tmp_open", "care_tmp_merge"]
+TEMP_TABLES = ["care_tmp_touched", "care_tmp_affected", "care_tmp_new", "care_tmp_changed", "care_tmp_open",
+               "care_tmp_merge", "care_tmp_mkt_cents", "care_tmp_marketing"]
 TIMINGS: dict[str, float | str] = {}  # seconds per stage of the last segments_compute (for the benchmark)
 FLAG_FIELDS = ["high_value", "high_loyalty", "high_ticket", "low_ticket_high_freq", "low_ticket_low_freq",
                "sleeping", "churning"]
@@ -167,6 +171,7 @@ def segments_compute(day: dt.date, config: dict) -> int:
         if pg():
             run("SET LOCAL work_mem = '256MB'")
         TIMINGS["statistics how"] = _timed("statistics", build_stats, w, had_cursor)
+        _timed("marketing", build_marketing, w.w12, w.day, seg["seven"]["marketing_response_days"])
         classified = _timed("ranks", classify, w, seg)
         changed = _timed("writes", _write, w, classified)
         _drop_temp()

@@ -10,6 +10,7 @@ class EventsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
+        from membercare.care.marketing import register_marketing_source
         from membercare.members.models import Member
         from membercare.members.signals import member_referred
         from membercare.sales.models import Receipt
@@ -18,10 +19,12 @@ class EventsConfig(AppConfig):
 
         from . import exclusive, referrals
         from .models import Event
+        from .selectors import event_marketing_receipts
 
         # no query for a buyer without a pending referral
         sale_posted.connect(referrals.reward_on_first_purchase, sender=Receipt,
                             dispatch_uid="events_referral_reward")
+        register_marketing_source("events", event_marketing_receipts)  # seed 004's marketing revenue
         register(exclusive.ExclusiveSaleDiscount())  # 折上折 in the sale pipeline, after the card's discount
         post_save.connect(exclusive.invalidate, sender=Event, dispatch_uid="events_sales_cache_save")
         post_delete.connect(exclusive.invalidate, sender=Event, dispatch_uid="events_sales_cache_delete")

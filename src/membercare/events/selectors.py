@@ -8,7 +8,9 @@ from decimal import Decimal
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
+from membercare.care.marketing import db_time
 from membercare.core.permissions import visible_stores
+from membercare.core.sql import localday
 from membercare.members.models import Member
 from membercare.messaging.models import MessageStatus
 from membercare.org.models import Staff
@@ -139,3 +141,28 @@ def member_event_counts(member_ids: list[int], start: dt.date, end: dt.date) -> 
     begin, stop = day_bounds(start, end)
     return dict(Attendance.objects.filter(member_id__in=member_ids, checked_in_at__gte=begin, checked_in_at__lt=stop)
                 .values("member_id").annotate(n=Count("pk")).values_list("member_id", "n"))
+
+
+def event_marketing_receipts(window) -> tuple[str, list]:
+    """care.marketing's source: the receipts that received an exclusive sale's extra discount, and the sale
+    receipts of a member who attended an event (checked in), at the event's stores (its stores, else its
+    brand's, else any) during its days (an exclusive sale's period, else the event's days, local; as
+    event_window and event_results count them)."""
+    first_day = timezone.localtime(window.start).date() - dt.timedelta(days=1)
+    first = (f"CASE WHEN e.kind = 'exclusive_sale' AND e.sale_starts_on IS NOT NULL AND e.sale_ends_on IS NOT NULL "
+             f"THEN e.sale_starts_on ELSE {localday('e.starts_at')} END")
+    last = (f"CASE WHEN e.kind = 'exclusive_sale' AND e.sale_starts_on IS NOT NULL AND e.sale_ends_on IS NOT NULL "
+            f"THEN e.sale_ends_on ELSE {localday('e.ends_at')} END")
+    at_stores = """(EXISTS (SELECT 1 FROM events_event_stores es WHERE es.event_id = e.id AND es.store_id = s.store_id)
+                    OR (NOT EXISTS (SELECT 1 FROM events_event_stores es WHERE es.event_id = e.id)
+                        AND (e.brand_id IS NULL OR EXISTS (SELECT 1 FROM org_store st
+                                                           WHERE st.id = s.store_id AND st.brand_id = e.brand_id))))"""
+    sql = f"""
+        SELECT er.receipt_id FROM events_eventreceipt er
+        UNION
+        SELECT s.id FROM events_attendance a
+        JOIN events_event e ON e.id = a.event_id
+        JOIN sales_receipt s ON s.member_id = a.member_id AND s.original_id IS NULL
+        WHERE ({last}) >= %s AND s.sold_at >= %s AND s.sold_at < %s
+          AND {localday('s.sold_at')} >= ({first}) AND {localday('s.sold_at')} <= ({last}) AND {at_stores}"""
+    return sql, [first_day, db_time(window.start), db_time(window.end)]

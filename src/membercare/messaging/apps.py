@@ -8,9 +8,10 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging")
 
     def ready(self) -> None:
+        from membercare.care.marketing import register_marketing_source
         from membercare.core.timeline import register_timeline_source
 
-        from .selectors import member_message_events
+        from .selectors import bulk_send_marketing_receipts, member_message_events
 
         register_timeline_source("message", member_message_events)
         from membercare.care.plans import register_plan_action
@@ -19,3 +20,4 @@ class MessagingConfig(AppConfig):
 
         # care's win-back plan per dormancy reason may send the member a message template (care.plans)
         register_plan_action("message", _("Send a message template"), winback_message, check_message_target)
+        register_marketing_source("bulk_sends", bulk_send_marketing_receipts)  # seed 004's marketing revenue

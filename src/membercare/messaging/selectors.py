@@ -159,3 +159,21 @@ def member_tiers(member_ids: list[int]) -> dict[int, str]:
         if rank.get(kind, 0) > rank.get(best.get(member_id), 0):
             best[member_id] = kind
     return {m: str(CardKind(k).label) for m, k in best.items()}
+
+
+def bulk_send_marketing_receipts(window) -> tuple[str, list]:
+    """care.marketing's source: a member's sale receipts within `window.response_days` days from the moment a
+    bulk send's message to them was sent (sent or delivered; [sent_at, sent_at + days))."""
+    from membercare.care.marketing import db_time
+    from membercare.core.sql import pg
+
+    days = int(window.response_days)
+    before_end = (f"s.sold_at < m.sent_at + INTERVAL '1 day' * {days}" if pg()
+                  else f"julianday(s.sold_at) < julianday(m.sent_at) + {days}")
+    sql = f"""
+        SELECT s.id FROM messaging_message m
+        JOIN sales_receipt s ON s.member_id = m.member_id AND s.original_id IS NULL
+        WHERE m.bulk_id IS NOT NULL AND m.status IN (%s, %s) AND m.sent_at >= %s AND m.sent_at < %s
+          AND s.sold_at >= m.sent_at AND {before_end}"""
+    return sql, [MessageStatus.SENT.value, MessageStatus.DELIVERED.value,
+                 db_time(window.start - dt.timedelta(days=days)), db_time(window.end)]
