@@ -50,7 +50,8 @@ def card_by_serial(serial: str) -> GiftCard | None:
 
 
 def card_entries(card: GiftCard, *, limit: int = 50) -> QuerySet[GiftCardEntry]:
-    return (GiftCardEntry.objects.filter(card=card).select_related("receipt", "sale", "method", "store", "member")
+    return (GiftCardEntry.objects.filter(card=card)
+            .select_related("receipt", "sale", "method", "store", "member", "operator")
             .order_by("-created_at", "-pk")[:limit])
 
 
@@ -146,7 +147,7 @@ def finance_gift_cards(day: dt.date, *, store_ids: list[int] | None = None) -> d
         "scopes": sorted(({"scope": k, "name": brands.get(k, k), "total": v} for k, v in by_scope.items()),
                          key=lambda r: r["scope"]),
         "kinds": [{"kind": k, "label": label, "amount": moved.get(k, ZERO)} for k, label in GiftEntryKind.choices
-                  if k != GiftEntryKind.TRANSFER],
+                  if k not in (GiftEntryKind.TRANSFER, GiftEntryKind.VOID)],
     }
 
 

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,16 +28,17 @@ from membercare.storedvalue.giftcards import (
     batch_export,
     batch_limits,
     gift_card_transfer,
+    gift_card_void,
     gift_cards_sell,
     masked,
     scope_label,
 )
-from membercare.storedvalue.models import GiftCard, GiftCardBatch
+from membercare.storedvalue.models import GiftCard, GiftCardBatch, GiftCardState
 from membercare.storedvalue.rules import METHOD_CODE
 
 from ..checkout.views import checkout_stores
 from ..forms import add_service_errors
-from .forms import BatchForm, SellForm, TransferForm
+from .forms import BatchForm, SellForm, TransferForm, VoidForm
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -136,8 +137,6 @@ def gift_card_page(request: HttpRequest, serial: str) -> HttpResponse:
     require(can_work_members(request.user))
     card = sel.card_by_serial(serial[:20])
     if card is None:
-        from django.http import Http404
-
         raise Http404
     form = TransferForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -155,4 +154,27 @@ def gift_card_page(request: HttpRequest, serial: str) -> HttpResponse:
                 return redirect("gift_card_detail", serial=card.serial)
     return render(request, "web/giftcards/card.html", {
         "card": card, "masked": masked(card), "entries": sel.card_entries(card), "form": form,
-        "scope": scope_label(card.batch.scope)}, status=422 if form.errors else 200)
+        "scope": scope_label(card.batch.scope),
+        "can_void": card.status == GiftCardState.NEW and can_edit_programme(request.user)},
+        status=422 if form.errors else 200)
+
+
+def gift_card_void_page(request: HttpRequest, serial: str) -> HttpResponse:
+    """HQ voids an unsold card (lost or stolen stock): a reason and a confirmation; a card that cannot be voided
+    (sold, spent, already void) is refused with the reason and nothing is written."""
+    require(can_edit_programme(request.user))
+    card = sel.card_by_serial(serial[:20])
+    if card is None:
+        raise Http404
+    form = VoidForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            gift_card_void(card=card, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Gift card %(serial)s is void.") % {"serial": card.serial})
+            return redirect("gift_card_detail", serial=card.serial)
+    return render(request, "web/giftcards/void.html", {
+        "card": card, "masked": masked(card), "form": form, "scope": scope_label(card.batch.scope)},
+        status=422 if form.errors else 200)
