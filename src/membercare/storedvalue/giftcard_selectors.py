@@ -55,6 +55,17 @@ def card_entries(card: GiftCard, *, limit: int = 50) -> QuerySet[GiftCardEntry]:
             .order_by("-created_at", "-pk")[:limit])
 
 
+def receipt_gift_cards(receipt_id: int) -> list[dict]:
+    """The gift cards a receipt paid with (or a return credited back): each card's number, the amount moved and
+    its balance right after this receipt (the ledger up to this receipt's entry: a card's entries are written in
+    id order under its row lock)."""
+    rows = []
+    for e in GiftCardEntry.objects.filter(receipt_id=receipt_id).select_related("card").order_by("pk"):
+        after = GiftCardEntry.objects.filter(card_id=e.card_id, pk__lte=e.pk).aggregate(t=Sum("amount"))["t"]
+        rows.append({"serial": e.card.serial, "amount": abs(e.amount), "balance": _m(after)})
+    return rows
+
+
 def member_gift_cards(member_id: int) -> QuerySet[GiftCard]:
     return GiftCard.objects.filter(member_id=member_id).select_related("batch").order_by("-activated_at")
 
