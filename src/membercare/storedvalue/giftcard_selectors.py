@@ -140,6 +140,19 @@ def day_movements(day: dt.date, *, store_ids: Iterable[int] | None = None) -> di
     return {r["kind"]: _m(r["t"]) for r in entries.values("kind").annotate(t=Sum("amount")).order_by()}
 
 
+def period_totals(start: dt.date, end: dt.date, *, store_ids: Iterable[int] | None = None) -> dict[str, Decimal]:
+    """The dashboard's gift-card tiles for [start, end] at the stores (None: the chain): value sold (activated),
+    value spent (spends less returns) and the outstanding value at the end of `end` — the same definitions as the
+    gift-card part of the stored-value books (finance_gift_cards), where the money moved."""
+    lo, hi = day_bounds(start, end)
+    entries = GiftCardEntry.objects.filter(created_at__gte=lo, created_at__lt=hi)
+    if store_ids is not None:
+        entries = entries.filter(store_id__in=list(store_ids))
+    s = entries.aggregate(sold=Sum("amount", filter=Q(kind=GiftEntryKind.SALE)),
+                          spent=Sum("amount", filter=Q(kind__in=(GiftEntryKind.SPEND, GiftEntryKind.RETURN))))
+    return {"sold": _m(s["sold"]), "spent": _m(-_m(s["spent"])), "outstanding": outstanding(end, store_ids=store_ids)}
+
+
 def finance_gift_cards(day: dt.date, *, store_ids: list[int] | None = None) -> dict:
     """The gift-card part of the stored-value books for `day` (liability.finance_day adds it as "礼品卡"): the
     outstanding value at the end of the day per store and per brand, and the day's movements per kind."""
