@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.core.permissions import can_edit_programme, can_work_members, require
+from membercare.core.xlsx import CONTENT_TYPE
 from membercare.loyalty.models import IdempotencyRecord
 from membercare.members.models import Member
 from membercare.sales.models import PaymentMethod
@@ -39,8 +40,6 @@ from membercare.storedvalue.rules import METHOD_CODE
 from ..checkout.views import checkout_stores
 from ..forms import add_service_errors
 from .forms import BatchForm, SellForm, TransferForm, VoidForm
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def gift_card_batches_page(request: HttpRequest) -> HttpResponse:
@@ -91,7 +90,7 @@ def gift_card_batch_export(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("gift_card_batch", pk=batch.pk)
     out.seek(0)
-    return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX)
+    return FileResponse(out, as_attachment=True, filename=filename, content_type=CONTENT_TYPE)
 
 
 def _methods():
