@@ -137,7 +137,7 @@ def test_a_refused_sale_says_why_and_writes_nothing(chain, hq, case):
         gc.gift_cards_sell(codes=[codes[0]], method="cash", store=store, by=chain.clerk, at=AT)
         sell = [codes[1], codes[0]]
     elif case == "void":
-        gc.gift_card_void(card=card_of(codes[0]), by=hq)
+        gc.gift_card_void(card=card_of(codes[0]), by=hq, reason="遗失")
         sell = [codes[1], codes[0]]
     elif case == "unknown":
         sell = [codes[1], gc.new_code()]
@@ -228,7 +228,7 @@ def test_a_refused_gift_card_payment_says_why_and_writes_nothing(chain, hq, memb
         code = make_batch(hq, n=1)[1][0]
     elif case == "void":
         fresh = make_batch(hq, n=1)[1][0]
-        gc.gift_card_void(card=card_of(fresh), by=hq)
+        gc.gift_card_void(card=card_of(fresh), by=hq, reason="遗失")
         code = fresh
     elif case == "expired":
         at = AT + dt.timedelta(days=1096)

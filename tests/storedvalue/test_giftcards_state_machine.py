@@ -4,14 +4,11 @@ card's balance equal to its ledger and to an independent model, never negative, 
 what a return credits equal to what it refunds on the gift-card method, and the liability equal to the sum of
 the balances."""
 
-import datetime as dt
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db.models import Sum
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, precondition, rule
 
 from membercare.checkout.pipeline import (
     CheckoutError,
@@ -22,42 +19,25 @@ from membercare.checkout.pipeline import (
     checkout_post,
     return_post,
 )
-from membercare.org.models import Role
 from membercare.sales.models import Receipt, ReceiptPayment
 from membercare.storedvalue import giftcard_selectors as gsel
 from membercare.storedvalue import giftcards as gc
 from membercare.storedvalue.models import GiftCard, GiftCardEntry
-from tests.factories import MemberFactory, StaffFactory
+from tests.factories import MemberFactory
+from tests.storedvalue.machines import CENT, ZERO, D, LedgerMachine, q, run_machine
 
-TZ = ZoneInfo("Asia/Shanghai")
-D = Decimal
-CENT = D("0.01")
-ZERO = D("0.00")
 SKUS = ["SHIRT", "BELT", "POLO"]
 
 
-def q(value) -> Decimal:
-    return (value or ZERO).quantize(CENT)
-
-
-class GiftCardMachine(RuleBasedStateMachine):
-    chain = None  # set by the test
-
+class GiftCardMachine(LedgerMachine):
     def __init__(self):
         super().__init__()
-        self.hq = StaffFactory(role=Role.SPECIALIST)
         self.members = [MemberFactory(home_store=self.chain.shop) for _ in range(2)]
         batch = gc.batch_create(by=self.hq, name="礼品卡", face_value=D("800.00"), count=4, valid_days=1095)
         self.batch = batch
         self.codes = [gc.decrypt(c.code_sealed) for c in GiftCard.objects.filter(batch=batch).order_by("serial")]
         self.balance: dict[str, Decimal | None] = {c: None for c in self.codes}  # None: not sold
         self.holder: dict[str, int | None] = {c: None for c in self.codes}
-        self.sales: list[Receipt] = []
-        self.clock = dt.datetime(2026, 6, 1, 9, tzinfo=TZ)
-
-    def tick(self) -> dt.datetime:
-        self.clock += dt.timedelta(minutes=7)
-        return self.clock
 
     @rule(pick=st.integers(0, 3))
     def sell(self, pick):
@@ -169,7 +149,4 @@ class GiftCardMachine(RuleBasedStateMachine):
 
 
 def test_any_gift_card_sequence_keeps_balance_equal_to_ledger(chain):
-    GiftCardMachine.chain = chain
-    run_state_machine_as_test(GiftCardMachine, settings=settings(
-        max_examples=10, stateful_step_count=12, deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
+    run_machine(GiftCardMachine, chain, max_examples=10)

@@ -4,14 +4,10 @@ ledger, the principal/bonus split exact to the cent, the payments of every recei
 liability equal to the sum of the balances. Each run makes its own members; the model is an independent
 account of what each member should hold."""
 
-import datetime as dt
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db.models import Sum
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, precondition, rule
 
 from membercare.checkout.pipeline import (
     CheckoutError,
@@ -23,42 +19,25 @@ from membercare.checkout.pipeline import (
     identify,
     return_post,
 )
-from membercare.org.models import Role
 from membercare.sales.models import Receipt, ReceiptPayment
 from membercare.storedvalue import services as sv
 from membercare.storedvalue.models import CardState, StoredValueCard, StoredValueEntry
-from tests.factories import MemberFactory, StaffFactory
+from tests.factories import MemberFactory
+from tests.storedvalue.machines import CENT, ZERO, D, LedgerMachine, q, run_machine
 
-TZ = ZoneInfo("Asia/Shanghai")
-D = Decimal
-CENT = D("0.01")
-ZERO = D("0.00")
 SKUS = ["SHIRT", "BELT", "POLO", "BAG"]
-
-
-def q(value) -> Decimal:  # SQLite sums decimals as floats: compare in exact cents
-    return (value or ZERO).quantize(CENT)
 
 
 CODE = "246813"
 
 
-class StoredValueMachine(RuleBasedStateMachine):
-    chain = None  # set by the test
-
+class StoredValueMachine(LedgerMachine):
     def __init__(self):
         super().__init__()
         self.members = [MemberFactory(home_store=self.chain.shop) for _ in range(2)]
-        self.hq = StaffFactory(role=Role.SPECIALIST)
         self.balance = {m.pk: ZERO for m in self.members}  # the model: what each member holds
         self.frozen = {m.pk: False for m in self.members}
-        self.sales: list[Receipt] = []
         self.refunded_after: set[int] = set()  # sales whose member's balance was refunded after them
-        self.clock = dt.datetime(2026, 6, 1, 9, tzinfo=TZ)
-
-    def tick(self) -> dt.datetime:
-        self.clock += dt.timedelta(minutes=7)
-        return self.clock
 
     def card(self, member) -> StoredValueCard | None:
         return StoredValueCard.objects.filter(member=member).exclude(status=CardState.CLOSED).first()
@@ -219,7 +198,4 @@ class StoredValueMachine(RuleBasedStateMachine):
 
 
 def test_any_sequence_keeps_balance_equal_to_ledger(chain):
-    StoredValueMachine.chain = chain
-    run_state_machine_as_test(StoredValueMachine, settings=settings(
-        max_examples=12, stateful_step_count=12, deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
+    run_machine(StoredValueMachine, chain, max_examples=12)

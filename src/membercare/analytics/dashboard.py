@@ -70,6 +70,7 @@ def chain_dashboard(filters: Filters, point_value: Decimal | None = None) -> dic
     point_months = measures.points_by_month(scope)
     tasks = measures.tasks_by_clerk(scope)
     stored = measures.stored_value_summary(scope)
+    gift = measures.gift_card_summary(scope)
     week_labels = [w["week"].isoformat() for w in weeks]
     charts = [
         chart("sales", _("Sales per week"), "bar", week_labels,
@@ -134,6 +135,9 @@ def chain_dashboard(filters: Filters, point_value: Decimal | None = None) -> dic
         ("sv_top_ups", _("Top-ups"), stored["top_ups"], "money"),
         ("sv_spends", _("Stored value spent"), stored["spends"], "money"),
         ("sv_refunds", _("Balances refunded"), stored["refunds"], "money"),
+        ("gc_sold", _("Gift cards sold"), gift["sold"], "money"),
+        ("gc_spent", _("Gift cards spent"), gift["spent"], "money"),
+        ("gc_outstanding", _("Gift cards outstanding"), gift["outstanding"], "money"),
     ]
     return {"tiles": [tile(*t) for t in tiles],
             "charts": charts, "sales": sales, "segments": seg, "churn": churn, "points": points, "tasks": tasks,

@@ -566,3 +566,12 @@ def stored_value_summary(scope: Scope) -> dict[str, Decimal]:
     from membercare.storedvalue.liability import period_totals
 
     return period_totals(scope.start, scope.end, store_ids=scope.store_ids)
+
+
+def gift_card_summary(scope: Scope) -> dict[str, Decimal]:
+    """Gift cards sold (activated) and spent in the period at the scope's stores, and the gift-card value
+    outstanding at the period's end (what those stores' entries left, as on the stored-value books):
+    storedvalue.giftcard_selectors.period_totals is the one definition."""
+    from membercare.storedvalue.giftcard_selectors import period_totals
+
+    return period_totals(scope.start, scope.end, store_ids=scope.store_ids)

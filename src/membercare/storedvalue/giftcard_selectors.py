@@ -50,8 +50,20 @@ def card_by_serial(serial: str) -> GiftCard | None:
 
 
 def card_entries(card: GiftCard, *, limit: int = 50) -> QuerySet[GiftCardEntry]:
-    return (GiftCardEntry.objects.filter(card=card).select_related("receipt", "sale", "method", "store", "member")
+    return (GiftCardEntry.objects.filter(card=card)
+            .select_related("receipt", "sale", "method", "store", "member", "operator")
             .order_by("-created_at", "-pk")[:limit])
+
+
+def receipt_gift_cards(receipt_id: int) -> list[dict]:
+    """The gift cards a receipt paid with (or a return credited back): each card's number, the amount moved and
+    its balance right after this receipt (the ledger up to this receipt's entry: a card's entries are written in
+    id order under its row lock)."""
+    rows = []
+    for e in GiftCardEntry.objects.filter(receipt_id=receipt_id).select_related("card").order_by("pk"):
+        after = GiftCardEntry.objects.filter(card_id=e.card_id, pk__lte=e.pk).aggregate(t=Sum("amount"))["t"]
+        rows.append({"serial": e.card.serial, "amount": abs(e.amount), "balance": _m(after)})
+    return rows
 
 
 def member_gift_cards(member_id: int) -> QuerySet[GiftCard]:
@@ -128,6 +140,19 @@ def day_movements(day: dt.date, *, store_ids: Iterable[int] | None = None) -> di
     return {r["kind"]: _m(r["t"]) for r in entries.values("kind").annotate(t=Sum("amount")).order_by()}
 
 
+def period_totals(start: dt.date, end: dt.date, *, store_ids: Iterable[int] | None = None) -> dict[str, Decimal]:
+    """The dashboard's gift-card tiles for [start, end] at the stores (None: the chain): value sold (activated),
+    value spent (spends less returns) and the outstanding value at the end of `end` — the same definitions as the
+    gift-card part of the stored-value books (finance_gift_cards), where the money moved."""
+    lo, hi = day_bounds(start, end)
+    entries = GiftCardEntry.objects.filter(created_at__gte=lo, created_at__lt=hi)
+    if store_ids is not None:
+        entries = entries.filter(store_id__in=list(store_ids))
+    s = entries.aggregate(sold=Sum("amount", filter=Q(kind=GiftEntryKind.SALE)),
+                          spent=Sum("amount", filter=Q(kind__in=(GiftEntryKind.SPEND, GiftEntryKind.RETURN))))
+    return {"sold": _m(s["sold"]), "spent": _m(-_m(s["spent"])), "outstanding": outstanding(end, store_ids=store_ids)}
+
+
 def finance_gift_cards(day: dt.date, *, store_ids: list[int] | None = None) -> dict:
     """The gift-card part of the stored-value books for `day` (liability.finance_day adds it as "礼品卡"): the
     outstanding value at the end of the day per store and per brand, and the day's movements per kind."""
@@ -146,7 +171,7 @@ def finance_gift_cards(day: dt.date, *, store_ids: list[int] | None = None) -> d
         "scopes": sorted(({"scope": k, "name": brands.get(k, k), "total": v} for k, v in by_scope.items()),
                          key=lambda r: r["scope"]),
         "kinds": [{"kind": k, "label": label, "amount": moved.get(k, ZERO)} for k, label in GiftEntryKind.choices
-                  if k != GiftEntryKind.TRANSFER],
+                  if k not in (GiftEntryKind.TRANSFER, GiftEntryKind.VOID)],
     }
 
 

@@ -473,14 +473,33 @@ def gift_card_transfer(*, card: GiftCard, to: Member, by: Staff, store: Store | 
     return card
 
 
+MAX_VOID_REASON = 200
+
+
 @transaction.atomic
-def gift_card_void(*, card: GiftCard, by: Staff) -> GiftCard:
-    """HQ voids a card not sold yet (lost or stolen stock): it can never be sold."""
+def gift_card_void(*, card: GiftCard, by: Staff, reason: str, at: dt.datetime | None = None) -> GiftCard:
+    """HQ voids a card not sold yet (lost or stolen stock), with a reason: it can never be sold or spent. The void
+    is an entry of 0 in the card's ledger (its history), the reason in its note. A card sold (spent or not) or
+    already void is refused with the reason and nothing is written: a sold card's balance is its holder's money."""
     require(can_edit_programme(by))
+    at = at or timezone.now()
+    reason = " ".join(str(reason or "").split())
+    if not reason or len(reason) > MAX_VOID_REASON:
+        raise GiftCardError("void_reason_invalid", _("Give the reason for voiding in at most %(n)d characters.") % {
+            "n": MAX_VOID_REASON}, "reason")
     card = GiftCard.objects.select_for_update().get(pk=card.pk)
+    if card.status == GiftCardState.VOID:
+        raise GiftCardError("gift_card_already_void", _("Gift card %(serial)s is already void.") % {
+            "serial": card.serial}, "card")
+    if card.status == GiftCardState.ACTIVE and card.balance == ZERO:
+        raise GiftCardError("gift_card_spent", _(
+            "Gift card %(serial)s was sold and is spent: only unsold cards are voided.") % {
+            "serial": card.serial}, "card")
     if card.status != GiftCardState.NEW:
         raise GiftCardError("gift_card_sold", _("Gift card %(serial)s was sold: only unsold cards are voided.") % {
             "serial": card.serial}, "card")
     card.status = GiftCardState.VOID
     card.save(update_fields=["status"])
+    GiftCardEntry.objects.create(card=card, kind=GiftEntryKind.VOID, amount=ZERO, operator=by, note=reason,
+                                 created_at=at)
     return card

@@ -256,6 +256,7 @@ class GiftEntryKind(models.TextChoices):
     SPEND = "spend", _("Spent at checkout")
     RETURN = "return", _("Returned to the gift card")
     TRANSFER = "transfer", _("Transferred to another member")  # amount 0: the holder changes, not the balance
+    VOID = "void", _("Voided")  # amount 0: an unsold card is voided by HQ, the reason in `note`
 
 
 class GiftCardEntry(models.Model):
@@ -277,6 +278,7 @@ class GiftCardEntry(models.Model):
     operator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+", verbose_name=_("operator"))
     created_at = models.DateTimeField(_("time"))
+    note = models.CharField(_("note"), max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = _("gift card entry")

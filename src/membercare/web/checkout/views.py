@@ -45,6 +45,7 @@ from membercare.org.models import Store
 from membercare.sales.models import Receipt, ReceiptLine
 from membercare.sales.pipeline import after_rollback, provider_label
 from membercare.sales.selectors import product_by_code, product_search
+from membercare.storedvalue.giftcard_selectors import receipt_gift_cards
 from membercare.storedvalue.giftcards import GIFT_METHOD_CODE as GIFT_CARD
 from membercare.storedvalue.rules import METHOD_CODE as STORED_VALUE
 from membercare.storedvalue.rules import current_rules
@@ -390,6 +391,7 @@ def checkout_receipt(request: HttpRequest, pk: int) -> HttpResponse:
         "adjustments": [(provider_label(a.kind), a.amount) for a in receipt.adjustments.order_by("pk")],
         "balance_after": balance_after_receipt(receipt),
         "payments": receipt.payments.select_related("method").order_by("pk"),
+        "gift_cards": receipt_gift_cards(receipt.pk),
     })
 
 

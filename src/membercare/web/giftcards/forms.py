@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from membercare.org.models import Brand
-from membercare.storedvalue.giftcards import MAX_CARDS_PER_BATCH, MAX_CARDS_PER_SALE
+from membercare.storedvalue.giftcards import MAX_CARDS_PER_BATCH, MAX_CARDS_PER_SALE, MAX_VOID_REASON
 
 
 def scope_choices() -> list[tuple[str, str]]:
@@ -53,3 +53,11 @@ class SellForm(forms.Form):
 
 class TransferForm(forms.Form):
     member_no = forms.CharField(label=_("Member number of the new holder"), max_length=20)
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=MAX_VOID_REASON,
+                             widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("For example: lost or stolen before it was sold."))
+    confirm = forms.BooleanField(label=_("I confirm: a void card can never be sold or spent, and the void cannot be "
+                                         "undone."))

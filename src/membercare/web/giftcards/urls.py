@@ -11,4 +11,5 @@ urlpatterns = [
     path("gift-cards/batches/<int:pk>/export/", v.gift_card_batch_export, name="gift_card_batch_export"),
     path("gift-cards/sell/", v.gift_card_sell_page, name="gift_card_sell"),
     path("gift-cards/cards/<str:serial>/", v.gift_card_page, name="gift_card_detail"),
+    path("gift-cards/cards/<str:serial>/void/", v.gift_card_void_page, name="gift_card_void"),
 ]

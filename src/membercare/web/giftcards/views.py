@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.core.permissions import can_edit_programme, can_work_members, require
+from membercare.core.xlsx import CONTENT_TYPE
 from membercare.loyalty.models import IdempotencyRecord
 from membercare.members.models import Member
 from membercare.sales.models import PaymentMethod
@@ -28,18 +29,17 @@ from membercare.storedvalue.giftcards import (
     batch_export,
     batch_limits,
     gift_card_transfer,
+    gift_card_void,
     gift_cards_sell,
     masked,
     scope_label,
 )
-from membercare.storedvalue.models import GiftCard, GiftCardBatch
+from membercare.storedvalue.models import GiftCard, GiftCardBatch, GiftCardState
 from membercare.storedvalue.rules import METHOD_CODE
 
 from ..checkout.views import checkout_stores
 from ..forms import add_service_errors
-from .forms import BatchForm, SellForm, TransferForm
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from .forms import BatchForm, SellForm, TransferForm, VoidForm
 
 
 def gift_card_batches_page(request: HttpRequest) -> HttpResponse:
@@ -90,7 +90,7 @@ def gift_card_batch_export(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("gift_card_batch", pk=batch.pk)
     out.seek(0)
-    return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX)
+    return FileResponse(out, as_attachment=True, filename=filename, content_type=CONTENT_TYPE)
 
 
 def _methods():
@@ -136,8 +136,6 @@ def gift_card_page(request: HttpRequest, serial: str) -> HttpResponse:
     require(can_work_members(request.user))
     card = sel.card_by_serial(serial[:20])
     if card is None:
-        from django.http import Http404
-
         raise Http404
     form = TransferForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -155,4 +153,27 @@ def gift_card_page(request: HttpRequest, serial: str) -> HttpResponse:
                 return redirect("gift_card_detail", serial=card.serial)
     return render(request, "web/giftcards/card.html", {
         "card": card, "masked": masked(card), "entries": sel.card_entries(card), "form": form,
-        "scope": scope_label(card.batch.scope)}, status=422 if form.errors else 200)
+        "scope": scope_label(card.batch.scope),
+        "can_void": card.status == GiftCardState.NEW and can_edit_programme(request.user)},
+        status=422 if form.errors else 200)
+
+
+def gift_card_void_page(request: HttpRequest, serial: str) -> HttpResponse:
+    """HQ voids an unsold card (lost or stolen stock): a reason and a confirmation; a card that cannot be voided
+    (sold, spent, already void) is refused with the reason and nothing is written."""
+    require(can_edit_programme(request.user))
+    card = sel.card_by_serial(serial[:20])
+    if card is None:
+        raise Http404
+    form = VoidForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            gift_card_void(card=card, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Gift card %(serial)s is void.") % {"serial": card.serial})
+            return redirect("gift_card_detail", serial=card.serial)
+    return render(request, "web/giftcards/void.html", {
+        "card": card, "masked": masked(card), "form": form, "scope": scope_label(card.batch.scope)},
+        status=422 if form.errors else 200)

@@ -12,11 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from membercare.core.permissions import can_see_stored_value_books, require, visible_stores
-from membercare.core.xlsx import write_xlsx
+from membercare.core.xlsx import CONTENT_TYPE, write_xlsx
 from membercare.storedvalue.liability import finance_day
 from membercare.storedvalue.reconcile import latest_run
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _day(request: HttpRequest) -> tuple[dt.date, str]:
@@ -65,7 +63,7 @@ def stored_value_finance(request: HttpRequest) -> HttpResponse:
     data = finance_day(day, store_ids=store_ids)
     if request.GET.get("format") == "xlsx":
         return FileResponse(write_xlsx(_sheets(data)), as_attachment=True,
-                            filename=f"stored-value-{day:%Y%m%d}.xlsx", content_type=XLSX)
+                            filename=f"stored-value-{day:%Y%m%d}.xlsx", content_type=CONTENT_TYPE)
     return render(request, "web/storedvalue/finance.html", {
         "data": data, "day": day, "problem": problem, "chain_wide": chain_wide,
         "run": latest_run() if chain_wide else None,  # chain-wide totals: not a store manager's to read
