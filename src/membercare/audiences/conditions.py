@@ -125,8 +125,12 @@ def _level_q(params: dict, ctx: Context) -> Q:
              .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=ctx.today)))
     if params["op"] == "at_least":
         return Q(Exists(valid.filter(kind__in=[c for c, r in ranks.items() if r >= rank])))
-    return (Q(Exists(valid.filter(kind__in=[c for c, r in ranks.items() if r == rank])))
-            & ~Q(Exists(valid.filter(kind__in=[c for c, r in ranks.items() if r > rank]))))
+    # exactly: a valid card of the rank with no valid card above it, as ONE (NOT) EXISTS: excluded, it is a
+    # single anti-join (an "EXISTS ... AND NOT EXISTS ..." pair negated is an OR, run member by member)
+    above = (Card.objects.filter(member_id=OuterRef("member_id"), status=CardStatus.ACTIVE,
+                                 kind__in=[c for c, r in ranks.items() if r > rank])
+             .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=ctx.today)))
+    return Q(Exists(valid.filter(kind__in=[c for c, r in ranks.items() if r == rank]).filter(~Exists(above))))
 
 
 # --------------------------------------------------------------------------------------------- segments
