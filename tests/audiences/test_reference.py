@@ -244,7 +244,7 @@ member_st = st.fixed_dictionaries({
                                 st.one_of(st.none(), st.integers(-1, 1), st.integers(-30, 300))), max_size=2),
     "receipts": st.lists(st.tuples(st.one_of(st.sampled_from([0, 1, 9, 10, 11, 29, 30, 39, 40, 41, 364, 365]),
                                              st.integers(0, 400)), st.integers(0, 23), st.sampled_from(AMOUNTS),
-                                   st.integers(0, 1)), max_size=4),
+                                   st.integers(0, 1), st.sampled_from([False, False, True])), max_size=4),
     "contacts": st.lists(st.tuples(st.sampled_from([0, 1, 6, 7, 8, 29, 30, 31, 59, 60, 61]), st.integers(0, 23)),
                          max_size=2),
     "segments": st.one_of(st.none(), st.fixed_dictionaries({
@@ -290,14 +290,23 @@ def _build(specs: list[dict], today: dt.date) -> tuple[list[dict], dict]:
                                 issued_at=dt.datetime(2020, 1, 1, tzinfo=TZ),
                                 valid_until=None if until is None else today + dt.timedelta(days=until))
         receipts = []
-        for before, hour, cents, si in spec["receipts"]:
+        for before, hour, cents, si, returned in spec["receipts"]:
             n += 1
             local = today - dt.timedelta(days=before)
             sold = dt.datetime.combine(local, dt.time(hour, 30), tzinfo=TZ)
             receipt = Receipt.objects.create(number=f"T{n:08d}", store=stores[0], member=member, sold_at=sold,
                                              total_full_price=Decimal(cents) / 100, total_paid=Decimal(cents) / 100)
-            ReceiptLine.objects.create(receipt=receipt, product=products[si], quantity=1,
-                                       full_price=Decimal(cents) / 100, paid_amount=Decimal(cents) / 100)
+            line = ReceiptLine.objects.create(receipt=receipt, product=products[si], quantity=1,
+                                              full_price=Decimal(cents) / 100, paid_amount=Decimal(cents) / 100)
+            if returned:  # in full, a day later: neither a purchase (spend, days, last purchase) nor a series bought
+                n += 1
+                back = Receipt.objects.create(number=f"T{n:08d}", store=stores[0], member=member,
+                                              sold_at=sold + dt.timedelta(days=1), original=receipt,
+                                              total_full_price=-Decimal(cents) / 100,
+                                              total_paid=-Decimal(cents) / 100)
+                ReceiptLine.objects.create(receipt=back, product=products[si], quantity=-1, original_line=line,
+                                           full_price=-Decimal(cents) / 100, paid_amount=-Decimal(cents) / 100)
+                continue
             receipts.append((local, cents, series[si].pk))
         contacts = []
         for before, hour in spec["contacts"]:

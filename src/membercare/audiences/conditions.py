@@ -125,8 +125,12 @@ def _level_q(params: dict, ctx: Context) -> Q:
              .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=ctx.today)))
     if params["op"] == "at_least":
         return Q(Exists(valid.filter(kind__in=[c for c, r in ranks.items() if r >= rank])))
-    return (Q(Exists(valid.filter(kind__in=[c for c, r in ranks.items() if r == rank])))
-            & ~Q(Exists(valid.filter(kind__in=[c for c, r in ranks.items() if r > rank]))))
+    # exactly: a valid card of the rank with no valid card above it, as ONE (NOT) EXISTS: excluded, it is a
+    # single anti-join (an "EXISTS ... AND NOT EXISTS ..." pair negated is an OR, run member by member)
+    above = (Card.objects.filter(member_id=OuterRef("member_id"), status=CardStatus.ACTIVE,
+                                 kind__in=[c for c, r in ranks.items() if r > rank])
+             .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=ctx.today)))
+    return Q(Exists(valid.filter(kind__in=[c for c, r in ranks.items() if r == rank]).filter(~Exists(above))))
 
 
 # --------------------------------------------------------------------------------------------- segments
@@ -302,14 +306,14 @@ def _series_choices() -> list[tuple[str, str]]:
 
 
 def _series_q(params: dict, ctx: Context) -> Q:
-    """Bought a product of one of the series in the window (a sale line with a positive quantity)."""
-    from membercare.sales.models import Receipt
+    """Bought a product of one of the series in the window: a day of care's series purchase days (the sale
+    lines of the series that day, net of their returns, leave a positive quantity), kept by the purchase-day
+    refresh: an index range per series, not the window's receipts joined with their lines."""
+    from membercare.care.models import SeriesPurchaseDay
 
-    since = ctx.day_start(_window_start(params, ctx))
-    until = ctx.day_start(ctx.today + dt.timedelta(days=1))
-    return Q(Exists(Receipt.objects.filter(
-        member=OuterRef("pk"), sold_at__gte=since, sold_at__lt=until, original__isnull=True,
-        lines__quantity__gt=0, lines__product__series_id__in=[int(v) for v in params["values"]])))
+    return Q(Exists(SeriesPurchaseDay.objects.filter(
+        member=OuterRef("pk"), series_id__in=[int(v) for v in params["values"]],
+        day__gte=_window_start(params, ctx), day__lte=ctx.today)))
 
 
 # ------------------------------------------------------------------------------------- store and people

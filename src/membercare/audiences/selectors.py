@@ -15,7 +15,7 @@ from membercare.members.models import Member
 from membercare.org.models import Role, Staff
 
 from .conditions import Context
-from .definition import compile_definition, to_json
+from .definition import compile_filters, to_json
 from .models import Audience, AudienceSnapshotMember
 
 # Seed 004: high-ticket members are never given discounts, low-ticket low-frequency members are left out of the
@@ -95,12 +95,12 @@ def _scope_q(*, brand_id: int | None, store_ids: list[int] | None) -> Q:
 def members_queryset(definition: dict, *, brand_id: int | None = None, store_ids: list[int] | None = None,
                      today: dt.date | None = None) -> QuerySet[Member]:
     """The members of a definition (validated; DefinitionError otherwise) within the scope, unordered."""
-    include, exclude = compile_definition(definition, Context(today or timezone.localdate()))
+    include, keep = compile_filters(definition, Context(today or timezone.localdate()))
     qs = Member.objects.filter(_scope_q(brand_id=brand_id, store_ids=store_ids))
     if include is not None:
         qs = qs.filter(include)
-    if exclude is not None:
-        qs = qs.exclude(exclude)
+    if keep is not None:  # NOT exclude, as NOT EXISTS terms the planner turns into anti-joins
+        qs = qs.filter(keep)
     return qs.order_by()
 
 

@@ -385,6 +385,32 @@ class BrandPurchaseDay(models.Model):
         verbose_name_plural = _("purchase days at a brand")
 
 
+class SeriesPurchaseDay(models.Model):
+    """The series a member bought, per local day (issue 20: the audiences' "series bought" condition): one row
+    per member, product series and local day (Asia/Shanghai) on which the member's sale lines of the series,
+    net of their returns, leave a positive quantity (a return counts against the day of the receipt it returns,
+    as in PurchaseDay). `quantity` is that net quantity, `paid_cents` what was paid for it net of returns.
+    Kept up to date with PurchaseDay by care.purchase_days.refresh_purchase_days (the same touched (member,
+    day) pairs are re-derived; its own cursor "series_days": missing, the next refresh builds it from every
+    receipt). A product moved to another series takes effect with rebuild_purchase_days()."""
+
+    pk = models.CompositePrimaryKey("member", "series", "day")
+    # derived data, rebuilt from the receipts: no database constraints
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+", db_index=False,
+                               db_constraint=False)
+    series = models.ForeignKey("sales.Series", on_delete=models.DO_NOTHING, related_name="+", db_index=False,
+                               db_constraint=False)
+    day = models.DateField(_("day"))
+    quantity = models.IntegerField(default=0)
+    paid_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("series purchase day")
+        verbose_name_plural = _("series purchase days")
+        # the audience count reads the series' days in a window, member ids only (an index-only scan)
+        indexes = [models.Index(fields=["series", "day", "member"], name="care_seriesday_series_day")]
+
+
 class BrandPurchaseSummary(models.Model):
     """Per member and brand, the aggregates of their BrandPurchaseDay rows (issue 23): the BG/NBD / Gamma-Gamma
     summary (prediction.summary) as of any day on or after the last receipt folded in is read from here alone.

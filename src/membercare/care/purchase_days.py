@@ -10,6 +10,10 @@ member and brand: purchase days, first and last day, value, first day's value) r
 touched only. Their cursor BRAND_CURSOR moves with CURSOR; its `key` is the last local day of a receipt folded
 in (prediction.summary reads the summary table alone for any day on or after it). A missing BRAND_CURSOR (the
 tables are new) makes the next run build them from every receipt.
+
+And the audiences' table (issue 20): care_seriespurchaseday (member, product series, local day: the net
+quantity and paid of the day's sale lines of the series, returns subtracted) re-derived for the same touched
+(member, day) pairs, with its own cursor SERIES_CURSOR (missing: the next run builds it from every receipt).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ LOOKBACK = 1000  # receipt ids re-read before the cursor: transactions that comm
 CURSOR = "purchase_days"
 STATS_CURSOR = "purchase_stats"  # the statistics' cursor (step 2): dropped when the table is rebuilt
 BRAND_CURSOR = "brand_days"  # the per-brand tables' cursor: value as CURSOR's, key the last day folded in
+SERIES_CURSOR = "series_days"  # care_seriespurchaseday's cursor: value as CURSOR's
 
 
 def _sale_rows(where: str, sold_range: str = "") -> str:
@@ -150,6 +155,64 @@ def _refresh_brand_tables(cursor: CareCursor, high: int, low: int, day_range: st
     _save_brand_cursor(cursor, high, _last_day("WHERE id > %s", [low]))
 
 
+def _series_line_rows(sold_range: str = "") -> str:
+    """Per sale line and per line of a return of it: the sale's member and local day, the line's product
+    series, quantity and paid cents (a return line's are negative), from the sale receipts `s` of
+    `sold_range`. Two plain joins in a UNION ALL (an OR in one join would defeat the indexes); the returns'
+    "x.original_id IS NOT NULL", implied by the join, is spelled out so the planner estimates the returns from
+    their (partial index's) statistics, not as every receipt (a hash of all receipts, twice, in a rebuild)."""
+    sales = sold_range or "sales_receipt s"
+    day = localday("s.sold_at")
+    return f"""
+        SELECT s.member_id AS member_id, p.series_id AS series_id, {day} AS day, l.quantity AS quantity,
+               {cents('l.paid_amount')} AS paid
+        FROM {sales} JOIN sales_receiptline l ON l.receipt_id = s.id JOIN sales_product p ON p.id = l.product_id
+        WHERE s.original_id IS NULL AND s.member_id IS NOT NULL
+        UNION ALL
+        SELECT s.member_id, p.series_id, {day}, l.quantity, {cents('l.paid_amount')}
+        FROM {sales} JOIN sales_receipt x ON x.original_id = s.id
+             JOIN sales_receiptline l ON l.receipt_id = x.id JOIN sales_product p ON p.id = l.product_id
+        WHERE s.original_id IS NULL AND s.member_id IS NOT NULL AND x.original_id IS NOT NULL"""
+
+
+def _insert_series_days(line_rows: str) -> int:
+    return run(f"""
+        INSERT INTO care_seriespurchaseday (member_id, series_id, day, quantity, paid_cents)
+        SELECT member_id, series_id, day, SUM(quantity), SUM(paid)
+        FROM ({line_rows}) lr
+        GROUP BY member_id, series_id, day
+        HAVING SUM(quantity) > 0""")
+
+
+def _save_series_cursor(high: int) -> None:
+    cursor = CareCursor.objects.select_for_update().filter(name=SERIES_CURSOR).first()
+    if cursor is None:
+        cursor = CareCursor(name=SERIES_CURSOR, value=0)
+    cursor.value = max(high, cursor.value)
+    cursor.updated_at = timezone.now()
+    cursor.save()
+
+
+def _build_series_table(high: int) -> int:
+    """care_seriespurchaseday from every receipt line."""
+    run("DELETE FROM care_seriespurchaseday")
+    if pg():
+        run("SET LOCAL work_mem = '512MB'")
+    count = _insert_series_days(_series_line_rows())
+    if pg():
+        run("ANALYZE care_seriespurchaseday")
+    _save_series_cursor(high)
+    return count
+
+
+def _refresh_series_table(high: int, day_range: str) -> None:
+    """Re-derive care_seriespurchaseday for the (member, day) pairs in care_tmp_touched."""
+    run("DELETE FROM care_seriespurchaseday "
+        "WHERE (member_id, day) IN (SELECT member_id, day FROM care_tmp_touched)")
+    _insert_series_days(_series_line_rows(day_range))
+    _save_series_cursor(high)
+
+
 def refresh_purchase_days(*, keep_touched: bool = False) -> int:
     """Bring care_purchaseday up to date with the receipts; returns the (member, day) pairs re-derived.
 
@@ -183,8 +246,10 @@ def refresh_purchase_days(*, keep_touched: bool = False) -> int:
             if pg():
                 run("ANALYZE care_purchaseday")
             _build_brand_tables(high)
+            _build_series_table(high)
             return count
         brand_cursor = CareCursor.objects.select_for_update().filter(name=BRAND_CURSOR).first()
+        series_cursor = CareCursor.objects.filter(name=SERIES_CURSOR).first()
         low = max(cursor.value - LOOKBACK, 0)
         temp("care_tmp_touched", f"""
             SELECT DISTINCT COALESCE(o.member_id, r.member_id) AS member_id,
@@ -206,6 +271,10 @@ def refresh_purchase_days(*, keep_touched: bool = False) -> int:
             _build_brand_tables(high)
         else:
             _refresh_brand_tables(brand_cursor, high, low, day_range)
+        if series_cursor is None:  # the series table is new: built once from every receipt
+            _build_series_table(high)
+        else:
+            _refresh_series_table(high, day_range)
         if not keep_touched:
             run("DROP TABLE IF EXISTS care_tmp_touched")
         cursor.value = max(high, cursor.value)
@@ -216,5 +285,5 @@ def refresh_purchase_days(*, keep_touched: bool = False) -> int:
 
 def rebuild_purchase_days() -> int:
     """Forget the cursors and build care_purchaseday (then the statistics) again from every receipt."""
-    CareCursor.objects.filter(name__in=[CURSOR, STATS_CURSOR, BRAND_CURSOR]).delete()
+    CareCursor.objects.filter(name__in=[CURSOR, STATS_CURSOR, BRAND_CURSOR, SERIES_CURSOR]).delete()
     return refresh_purchase_days()

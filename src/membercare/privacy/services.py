@@ -66,6 +66,7 @@ PERSONAL_DATA: dict[str, str] = {
     "care.PurchaseStats": "kept: figures derived from receipts",
     "care.BrandPurchaseDay": "kept: figures derived from receipts",
     "care.BrandPurchaseSummary": "kept: figures derived from receipts",
+    "care.SeriesPurchaseDay": "kept: figures derived from receipts",
     "care.ConsumableDay": "kept: figures derived from receipts",
     "care.ConsumableCycle": "kept: figures derived from receipts",
     "care.ClerkVisits": "kept: a count",
