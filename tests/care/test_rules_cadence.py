@@ -172,7 +172,7 @@ class TestMemberDates:
         assert member.dates.count() == MAX_MEMBER_DATES
 
 
-def test_new_settings_are_checked():
+def test_new_settings_are_checked(db):  # the festival choices are HQ's table (care.Festival)
     base = merge(DEFAULTS, {})
     for rule, key, bad in (("prospect_follow_up", "days_after", [7, 3]), ("prospect_follow_up", "days_after", []),
                            ("purchase_callback", "min_amount", "12.345"), ("purchase_callback", "min_amount", "-1"),
