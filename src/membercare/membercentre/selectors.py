@@ -15,6 +15,7 @@ from membercare.campaigns.codes import display_code
 from membercare.campaigns.models import Coupon
 from membercare.events.models import Invitation
 from membercare.loyalty.models import Card, CardStatus, LoyaltyAccount, PointsEntry
+from membercare.loyalty.progress import level_progress
 from membercare.members.models import Member
 from membercare.sales.models import Receipt
 from membercare.service.models import Survey
@@ -67,7 +68,8 @@ def card_page(member: Member, *, now: dt.datetime | None = None) -> dict[str, An
                        .select_related("event").order_by("event__starts_at")[:10])
     surveys = list(Survey.objects.filter(member=member, answered_at__isnull=True, expires_at__gt=now)
                    .select_related("store").order_by("-created_at")[:5])
-    return {"cards": cards, "surveys": surveys, "points": account.points if account else 0,
+    return {"cards": cards, "surveys": surveys, "progress": level_progress(member, now=now, cards=cards),
+            "points": account.points if account else 0,
             "expiring_points": expiring["points"] or 0, "expiring_first": expiring["first"],
             "points_entries": points, "coupons": coupons,
             "stored_value": [{"card": c, "balance": c.principal + c.bonus} for c in member_cards(member.pk)],
