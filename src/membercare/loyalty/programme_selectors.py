@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .models import CardKind, ProgrammeVersion
-from .programme import DEFAULT_RULES
+from .programme import DEFAULT_RULES, programme_at
 
 Change = tuple[str, Any, Any]  # (field path, old, new); None where a field did not exist
 
@@ -44,6 +44,12 @@ FIELD_LABELS = {
 def version_in_force(on: dt.date | None = None) -> ProgrammeVersion | None:
     on = on or timezone.localdate()
     return ProgrammeVersion.objects.filter(effective_from__lte=on).order_by("-effective_from", "-pk").first()
+
+
+def birthday_id_number_asked(on: dt.date | None = None) -> bool:
+    """Does any card's birthday privilege ask for the member's ID number on `on` (today by default)? The counter
+    shows the field only then."""
+    return any(t.birthday and t.birthday.id_number_required for t in programme_at(on or timezone.localdate()).tiers)
 
 
 def latest_version() -> ProgrammeVersion | None:

@@ -39,7 +39,7 @@ from membercare.loyalty.birthday import birthday_period
 from membercare.loyalty.birthday_exceptions import approved_exception_on
 from membercare.loyalty.models import CardApplication, CardKind, LoyaltyAccount, PointsEntry
 from membercare.loyalty.points import balance_after_receipt
-from membercare.loyalty.programme import programme_at
+from membercare.loyalty.programme_selectors import birthday_id_number_asked
 from membercare.loyalty.sale import most_points_redeemable
 from membercare.org.models import Store
 from membercare.sales.models import Receipt, ReceiptLine
@@ -247,8 +247,7 @@ def _context(request, form, formset, errors, state, oob=False, **extra) -> dict:
             "error_items": [(name, errors.get(name, [])) for name in FIELDS],
             "quote_rows": quote_rows(state["quote"]), "many_stores": stores.count() > 1,
             "many_methods": len(form.fields["payment_method"].queryset) > 1,
-            "birthday_id_asked": bool(errors.get("id_number")) or any(
-                t.birthday and t.birthday.id_number_required for t in programme_at(timezone.localdate()).tiers),
+            "birthday_id_asked": bool(errors.get("id_number")) or birthday_id_number_asked(),
             **state, **extra}
 
 
