@@ -16,10 +16,14 @@ def _chinese_by_default(settings):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with an empty cache (the POS keys' rate counters live there; ids repeat across tests)."""
+    """Each test starts with an empty cache (the POS keys' rate counters live there; ids repeat across tests), and
+    without the process's copy of the payment methods (a rolled-back or flushed database takes their rows away)."""
     from django.core.cache import cache
 
+    from membercare.checkout.payments import forget_methods
+
     cache.clear()
+    forget_methods()
     yield
 
 

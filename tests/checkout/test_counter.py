@@ -249,3 +249,31 @@ def test_the_demo_catalogue_has_valid_ean13_barcodes():
 
     assert ean13("400638133393") == "4006381333931"  # a published EAN-13 example
     assert ean13("692000000001")[-1] == str((10 - (6 + 27 + 2 + 0 + 0 + 0 + 0 + 0 + 0 + 0 + 0 + 3) % 10) % 10)
+
+
+def test_the_active_methods_are_read_once_per_process_and_a_change_applies(chain, monkeypatch):
+    """The methods are kept per process (one query less on every sale that records a payment); a method saved in
+    this process applies at once, one added is found at once, one switched off by an update without signals is
+    refused once the copy is older than METHODS_TTL."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from membercare.checkout import payments
+
+    walk_in(chain, ("SHIRT", 1), payments=[PaymentIn("cash")])
+    with CaptureQueriesContext(connection) as q:
+        walk_in(chain, ("SHIRT", 1), payments=[PaymentIn("wechat_pay")])
+    assert not [x for x in q.captured_queries if "sales_paymentmethod" in x["sql"]]
+    alipay = PaymentMethod.objects.get(code="alipay")
+    alipay.is_active = False
+    alipay.save()  # this process forgets its copy
+    with pytest.raises(CheckoutError) as exc:
+        walk_in(chain, ("SHIRT", 1), payments=[PaymentIn("alipay")])
+    assert exc.value.error_code == "payment_method_unknown"
+    PaymentMethod.objects.bulk_create([PaymentMethod(code="union_qr", name="云闪付", position=35)])  # no signal
+    assert walk_in(chain, ("SHIRT", 1), payments=[PaymentIn("union_qr")]).payments.get().method.code == "union_qr"
+    PaymentMethod.objects.filter(code="wechat_pay").update(is_active=False)  # as another process would: no signal
+    walk_in(chain, ("SHIRT", 1), payments=[PaymentIn("wechat_pay")])  # this process's copy is still fresh
+    monkeypatch.setattr(payments, "METHODS_TTL", 0.0)
+    with pytest.raises(CheckoutError):
+        walk_in(chain, ("SHIRT", 1), payments=[PaymentIn("wechat_pay")])
