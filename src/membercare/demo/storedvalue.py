@@ -14,8 +14,8 @@ from django.utils import timezone
 from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.members.models import Member
 from membercare.org.models import Role, Staff
-from membercare.storedvalue import services as stored_value
 from membercare.storedvalue.models import StoredValueCard
+from membercare.storedvalue.topup import top_up
 
 AMOUNTS = ["500.00", "1000.00", "2000.00", "1000.00", "3000.00", "800.00"]
 METHODS = ["wechat_pay", "cash", "bank_card", "alipay"]
@@ -39,7 +39,7 @@ def demo_stored_value(today: dt.date | None = None, *, members: int = 40) -> dic
             continue
         at = dt.datetime.combine(today - dt.timedelta(days=1 + (n * 7) % 40), dt.time(11 + n % 8, 5 * (n % 12)),
                                  tzinfo=zone)
-        stored_value.top_up(member=member, amount=Decimal(AMOUNTS[n % len(AMOUNTS)]), method=METHODS[n % 4],
+        top_up(member=member, amount=Decimal(AMOUNTS[n % len(AMOUNTS)]), method=METHODS[n % 4],
                             store=member.home_store, by=by, at=at)
         done += 1
     return {"stored_value_top_ups": done, **demo_gift_cards(today)}
