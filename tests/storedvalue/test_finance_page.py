@@ -25,9 +25,9 @@ DAY = dt.date(2026, 6, 1)
 @pytest.fixture
 def books(chain, member, hq):
     top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-              at=dt.datetime(2026, 6, 1, 10, tzinfo=TZ))
+           at=dt.datetime(2026, 6, 1, 10, tzinfo=TZ))
     top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop2, by=hq,
-              at=dt.datetime(2026, 6, 1, 11, tzinfo=TZ))
+           at=dt.datetime(2026, 6, 1, 11, tzinfo=TZ))
     return chain
 
 

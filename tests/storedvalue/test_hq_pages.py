@@ -349,9 +349,9 @@ def test_the_new_pages_show_no_english_in_chinese(client, chain, member, staff):
     card = card_of(chain, member)
     request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
     other = top_up(member=MemberFactory(phone="13900005678"), amount=D("300.00"), method="cash",
-                      store=chain.shop, by=chain.clerk).card
+                   store=chain.shop, by=chain.clerk).card
     approve_refund(refund=request_refund(card=other, by=chain.clerk, reason="不用了", store=chain.shop),
-                      by=staff["hq"], method="cash")
+                   by=staff["hq"], method="cash")
     pages = []
     client.force_login(staff["hq"])
     pages.append(client.get(reverse("stored_value_refunds"), **ZH))

@@ -31,7 +31,7 @@ def story(chain, member, hq):
     spend ¥1,000 at SH01 (proportional: bonus 1000×100/1300 = 76.92, principal 923.08); D3 return of it all at
     SH01; D4 HQ approves the refund asked at SH01: principal 1,200 paid back, bonus 100 forfeited."""
     top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-              at=at(D1, 12))
+           at=at(D1, 12))
     top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop2, by=hq, at=at(D1, 23, 30))
     receipt = checkout_post(store=chain.shop, clerk=chain.clerk, phone=member.phone, lines=[LineIn("SHIRT", 1)],
                             payments=[PaymentIn("stored_value")], sold_at=at(D2, 0, 30))
@@ -87,7 +87,7 @@ def test_liability_as_of_any_day_is_the_sum_of_the_entries_up_to_it(chain, rows,
     with transaction.atomic():
         member = MemberFactory(home_store=chain.shop)
         card = top_up(member=member, amount=D("1.00"), method="cash", store=chain.shop, by=chain.clerk,
-                         at=at(dt.date(2026, 5, 20), 9)).card
+                      at=at(dt.date(2026, 5, 20), 9)).card
         made = [(at(dt.date(2026, 5, 20), 9), chain.shop.pk, D("1.00"), D("0.00"))]
         for day, hour, minute, second_store, p, b in rows:
             when = at(start + dt.timedelta(days=day), hour, minute)

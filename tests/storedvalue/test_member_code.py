@@ -41,7 +41,7 @@ def _ready(db):
 @pytest.fixture
 def card(chain, member):
     done = top_up(member=member, amount=D("2000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-                     at=START - dt.timedelta(days=1))
+                  at=START - dt.timedelta(days=1))
     return member_code_set(card=done.card, code=CODE, by=chain.clerk, store=chain.shop)
 
 

@@ -56,7 +56,7 @@ def sms(tmp_path):
 @pytest.fixture
 def card(chain, member):  # ¥2,100 on the card and no PIN set: only an SMS code can pay above ¥1,000
     return top_up(member=member, amount=D("2000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-                     at=START - dt.timedelta(days=1)).card
+                  at=START - dt.timedelta(days=1)).card
 
 
 def fresh(card):

@@ -37,7 +37,7 @@ def assert_ledger(card):
 
 def test_a_pending_refund_follows_the_lost_cards_balance_and_pays_it(chain, member, hq):
     card = top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-                     at=AT).card
+                  at=AT).card
     refund = request_refund(card=card, by=chain.clerk, reason="会员退卡", store=chain.shop)
     new = transfer(card=card, by=chain.clerk, store=chain.shop, at=AT + dt.timedelta(hours=1))
     assert StoredValueRefund.objects.get(pk=refund.pk).card_id == new.pk  # moved with the balance
@@ -55,7 +55,7 @@ def test_a_pending_refund_follows_the_lost_cards_balance_and_pays_it(chain, memb
 
 def test_a_return_after_a_refund_forfeits_its_bonus_part(chain, member, hq):
     card = top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-                     at=AT).card  # 1000 + 100
+                  at=AT).card  # 1000 + 100
     receipt = checkout_post(store=chain.shop, clerk=chain.clerk, phone=member.phone, lines=[LineIn("SHIRT", 1)],
                             payments=[PaymentIn("stored_value")], sold_at=AT)  # -909.09 principal, -90.91 bonus
     refund = request_refund(card=card, by=chain.clerk, reason="退卡", store=chain.shop)
@@ -74,7 +74,7 @@ def test_a_return_after_a_refund_forfeits_its_bonus_part(chain, member, hq):
 
 def test_a_return_without_a_refund_since_the_sale_keeps_its_bonus(chain, member, hq):
     card = top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-                     at=AT - dt.timedelta(days=2)).card
+                  at=AT - dt.timedelta(days=2)).card
     old = request_refund(card=card, by=chain.clerk, reason="退卡", store=chain.shop)
     approve_refund(refund=old, by=hq, method="bank_card", at=AT - dt.timedelta(days=1))  # before the sale
     top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk, at=AT)
@@ -91,7 +91,7 @@ def test_a_return_without_a_refund_since_the_sale_keeps_its_bonus(chain, member,
 
 def test_a_lost_card_keeps_the_codes_wrong_tries_lock_out_and_pin(chain, member):
     card = top_up(member=member, amount=D("500.00"), method="cash", store=chain.shop, by=chain.clerk,
-                     at=AT).card
+                  at=AT).card
     card = member_code_set(card=card, code="482915", by=chain.clerk, store=chain.shop)
     locked_until = timezone.now() + dt.timedelta(minutes=25)
     StoredValueCard.objects.filter(pk=card.pk).update(code_failures=5, code_locked_until=locked_until)

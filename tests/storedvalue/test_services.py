@@ -78,7 +78,7 @@ def test_bonus_tiers_per_level_and_period(chain, member, hq):
     assert topup(chain, member, "500.00").bonus == D("50.00")  # June's campaign; no elite card
     july = dt.datetime(2026, 7, 1, 10, tzinfo=TZ)
     assert top_up(member=member, amount=D("500.00"), method="cash", store=chain.shop, by=chain.clerk,
-                     at=july).bonus == D("20.00")
+                  at=july).bonus == D("20.00")
 
 
 def test_a_top_up_over_the_card_limit_is_refused_and_nothing_is_written(chain, member):

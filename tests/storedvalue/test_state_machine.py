@@ -54,7 +54,7 @@ class StoredValueMachine(LedgerMachine):
         bonus = D("100.00") if amount >= 1000 else ZERO
         try:
             done = top_up(member=member, amount=amount, method=method, store=self.chain.shop, by=None,
-                             at=self.tick())
+                          at=self.tick())
         except CheckoutError as exc:
             expected = {"top_up_over_limit"} if self.balance[member.pk] + amount + bonus > 5000 else set()
             if self.frozen[member.pk]:

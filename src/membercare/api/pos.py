@@ -21,7 +21,7 @@ from membercare.loyalty.models import Card, CardKind, CardStatus, LoyaltyAccount
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
 from membercare.sales.models import Receipt, ReceiptLine, ReceiptPayment
-from membercare.storedvalue.giftcards import gift_cards_sell
+from membercare.storedvalue.giftcard_batches import gift_cards_sell
 from membercare.storedvalue.rules import current_rules
 from membercare.storedvalue.topup import top_up
 from membercare.storedvalue.writes import live_card, scope_of
