@@ -112,7 +112,8 @@ def top_up_members(store, phones: list[str]) -> None:
 
     from membercare.members.models import Member
     from membercare.storedvalue.rules import current_rules
-    from membercare.storedvalue.services import StoredValueError, live_card, scope_of, top_up
+    from membercare.storedvalue.topup import top_up
+    from membercare.storedvalue.writes import StoredValueError, live_card, scope_of
 
     started, done = time.perf_counter(), 0
     scope = scope_of(store, current_rules())

@@ -198,13 +198,14 @@ def test_past_month_report_shows_members_and_the_balance_then(client, day):
 def test_stored_value_figures_agree_between_the_dashboard_and_the_stored_value_books(client, world):
     """Top-ups, stored value spent and balances refunded: the dashboard's tiles and the stored-value books page
     (storedvalue.liability.period_totals, one definition) for the same day and stores, counted by hand."""
-    from membercare.storedvalue import services as sv
+    from membercare.storedvalue.refunds import approve_refund, request_refund
+    from membercare.storedvalue.topup import top_up
 
     w = world
-    sv.top_up(member=w.m1, amount=Decimal("1000.00"), method="bank_card", store=w.a, by=w.clerk, at=at(TODAY, 8))
-    sv.top_up(member=w.m3, amount=Decimal("300.00"), method="cash", store=w.b, by=w.clerk_b, at=at(TODAY, 8))
-    refund = sv.request_refund(card=w.m1.stored_value_cards.get(), by=w.clerk, reason="搬家", store=w.a)
-    sv.approve_refund(refund=refund, by=w.specialist, method="bank_card", at=at(TODAY, 8, 30))
+    top_up(member=w.m1, amount=Decimal("1000.00"), method="bank_card", store=w.a, by=w.clerk, at=at(TODAY, 8))
+    top_up(member=w.m3, amount=Decimal("300.00"), method="cash", store=w.b, by=w.clerk_b, at=at(TODAY, 8))
+    refund = request_refund(card=w.m1.stored_value_cards.get(), by=w.clerk, reason="搬家", store=w.a)
+    approve_refund(refund=refund, by=w.specialist, method="bank_card", at=at(TODAY, 8, 30))
     today = {"period": "custom", "start": TODAY.isoformat(), "end": TODAY.isoformat()}
     keys = ("sv_top_ups", "sv_spends", "sv_refunds")
     expected = {"A": {"sv_top_ups": "¥1,000.00", "sv_spends": "¥0.00", "sv_refunds": "¥1,000.00"},

@@ -10,7 +10,9 @@ from django.urls import reverse
 
 from membercare.core.crypto import decrypt
 from membercare.sales.models import Receipt
-from membercare.storedvalue import giftcards as gc
+from membercare.storedvalue.giftcard_batches import batch_create, gift_cards_sell
+from membercare.storedvalue.giftcard_spend import GiftSpend, gift_card_void, spend_commit
+from membercare.storedvalue.giftcards import code_hash, find_card
 from membercare.storedvalue.models import GiftCard
 
 from .conftest import TODAY, at
@@ -24,24 +26,24 @@ def spend(w, code: str, amount: str, number: str, store, when) -> None:
     """A receipt at `store` paid partly with the card (what the sale pipeline does inside its transaction)."""
     receipt = Receipt.objects.create(number=number, store=store, member=w.m1, sold_at=when, clerk=w.clerk,
                                      total_full_price=D("1000.00"), total_paid=D("1000.00"))
-    card = gc.find_card(code, store)
+    card = find_card(code, store)
     with transaction.atomic():
-        gc.spend_commit(spends=[gc.GiftSpend(card.pk, card.serial, D(amount))], receipt=receipt, member=w.m1,
-                        store=store, clerk=w.clerk, on=when.date())
+        spend_commit(spends=[GiftSpend(card.pk, card.serial, D(amount))], receipt=receipt, member=w.m1,
+                     store=store, clerk=w.clerk, on=when.date())
 
 
 def test_gift_card_tiles_per_store_and_chain_agree_with_the_books(client, world):
     w = world
-    batch = gc.batch_create(by=w.specialist, name="三月卡", face_value=D("500.00"), count=4, valid_days=1095,
-                            at=at(dt.date(2026, 3, 1)))
+    batch = batch_create(by=w.specialist, name="三月卡", face_value=D("500.00"), count=4, valid_days=1095,
+                         at=at(dt.date(2026, 3, 1)))
     c1, c2, c3, c4 = (decrypt(c.code_sealed) for c in GiftCard.objects.filter(batch=batch).order_by("serial"))
-    gc.gift_cards_sell(codes=[c1], method="cash", store=w.a, by=w.clerk, at=at(dt.date(2026, 3, 10)))  # before
-    gc.gift_cards_sell(codes=[c2], method="cash", store=w.b, by=w.clerk_b, at=at(TODAY, 8))
-    gc.gift_cards_sell(codes=[c3], method="cash", store=w.a, by=w.clerk, at=at(TODAY, 8))
+    gift_cards_sell(codes=[c1], method="cash", store=w.a, by=w.clerk, at=at(dt.date(2026, 3, 10)))  # before
+    gift_cards_sell(codes=[c2], method="cash", store=w.b, by=w.clerk_b, at=at(TODAY, 8))
+    gift_cards_sell(codes=[c3], method="cash", store=w.a, by=w.clerk, at=at(TODAY, 8))
     spend(w, c1, "120.00", "g1", w.a, at(TODAY, 9))
     spend(w, c2, "80.00", "g2", w.a, at(TODAY, 9, 30))  # sold at B, spent at A
     spend(w, c1, "30.00", "g0", w.a, at(dt.date(2026, 3, 12)))  # before the period
-    gc.gift_card_void(card=GiftCard.objects.get(code_hash=gc.code_hash(c4)), by=w.specialist, reason="遗失")
+    gift_card_void(card=GiftCard.objects.get(code_hash=code_hash(c4)), by=w.specialist, reason="遗失")
     today = {"period": "custom", "start": TODAY.isoformat(), "end": TODAY.isoformat()}
     books_day = {"day": TODAY.isoformat()}
     # A: sold 500 (c3) and spent 200 today; outstanding = 1000 sold at A less 230 spent at A

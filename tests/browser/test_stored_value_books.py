@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.org.models import Role
-from membercare.storedvalue import services as sv
+from membercare.storedvalue.topup import top_up
 from tests.browser.conftest import _django_allow_async_unsafe, browser, chromium_path, login_as, page  # noqa: F401
 from tests.browser.test_stored_value_flow import shot
 from tests.factories import StaffFactory
@@ -15,8 +15,8 @@ from tests.loyalty.conftest import chain, member  # noqa: F401
 def test_hq_reads_the_stored_value_books_and_the_dashboard_tiles(page, login_as, chain, member):  # noqa: F811
     payment_methods_ensure_default()  # a database flushed by an earlier transactional test has the till's methods again
     hq = StaffFactory(username="hq_books", role=Role.SPECIALIST)
-    sv.top_up(member=member, amount=Decimal("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk)
-    sv.top_up(member=member, amount=Decimal("500.00"), method="cash", store=chain.shop2, by=hq)
+    top_up(member=member, amount=Decimal("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk)
+    top_up(member=member, amount=Decimal("500.00"), method="cash", store=chain.shop2, by=hq)
     page.set_viewport_size({"width": 1024, "height": 768})
     login_as(page, hq)
     page.goto("/stored-value/finance/")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.org.models import Role
-from membercare.storedvalue import services as sv
 from membercare.storedvalue.models import CardState, StoredValueCard, StoredValueRefund
 from membercare.storedvalue.rules import current_rules
+from membercare.storedvalue.topup import top_up
 from tests.browser.conftest import _django_allow_async_unsafe, browser, chromium_path, login_as, page  # noqa: F401
 from tests.factories import StaffFactory
 from tests.loyalty.conftest import chain, member  # noqa: F401
@@ -36,7 +36,7 @@ def test_a_manager_asks_a_refund_and_hq_approves_it(page, login_as, chain, membe
     payment_methods_ensure_default()  # a database flushed by an earlier transactional test has the till's methods
     manager = StaffFactory(username="sv_manager", role=Role.MANAGER, stores=[chain.shop])
     hq = StaffFactory(username="sv_hq", role=Role.SPECIALIST)
-    card = sv.top_up(member=member, amount=D("1000.00"), method="wechat_pay", store=chain.shop, by=chain.clerk).card
+    card = top_up(member=member, amount=D("1000.00"), method="wechat_pay", store=chain.shop, by=chain.clerk).card
     page.set_viewport_size({"width": 1024, "height": 768})
     login_as(page, manager)
     page.goto(f"/members/{member.pk}/#stored-value")
@@ -81,7 +81,7 @@ def test_a_manager_asks_a_refund_and_hq_approves_it(page, login_as, chain, membe
 
 def test_freeze_and_move_a_lost_card_on_the_panel(page, login_as, chain, member):  # noqa: F811
     payment_methods_ensure_default()
-    card = sv.top_up(member=member, amount=D("1000.00"), method="cash", store=chain.shop, by=chain.clerk).card
+    card = top_up(member=member, amount=D("1000.00"), method="cash", store=chain.shop, by=chain.clerk).card
     page.set_viewport_size({"width": 1024, "height": 768})
     login_as(page, chain.clerk)
     page.goto(f"/members/{member.pk}/#stored-value")

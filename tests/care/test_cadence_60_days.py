@@ -12,9 +12,9 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from membercare.care.contacts import REASON_RULES, contact_log
 from membercare.care.daily import care_daily
 from membercare.care.models import Contact, MemberSegments, Outcome, Task, TaskStatus
-from membercare.care.services import REASON_RULES, contact_log
 from tests.factories import MemberFactory, ReceiptFactory
 
 from .conftest import at

@@ -11,11 +11,11 @@ from lunardate import LunarDate
 
 from membercare.audiences.models import Audience
 from membercare.audiences.services import audience_create, audience_delete
+from membercare.care.calendar_writes import festival_create, festival_update
 from membercare.care.config import care_config
 from membercare.care.daily import _step_warnings
 from membercare.care.festivals import festival_days_between
 from membercare.care.models import CareConfig, Festival
-from membercare.care.services import festival_create, festival_update
 
 from .conftest import keys, tasks
 

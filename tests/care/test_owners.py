@@ -16,11 +16,11 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from membercare.care.access import CareError
 from membercare.care.config import DEFAULTS, merge
 from membercare.care.daily import care_daily
 from membercare.care.models import OwnerChange, OwnerPin, Task
 from membercare.care.owners import owner_pin, owner_unpin, owners_step, rederive_owners
-from membercare.care.services import CareError
 from membercare.members.models import Member
 from membercare.org.models import Role
 from tests.factories import MemberFactory, ReceiptFactory, StaffFactory, StoreFactory

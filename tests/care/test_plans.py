@@ -16,11 +16,13 @@ from django.urls import reverse
 
 from membercare.campaigns.models import Coupon
 from membercare.campaigns.services import batch_create
+from membercare.care.access import CareError
 from membercare.care.catalogue import script_hint
 from membercare.care.config import DEFAULTS, care_config
+from membercare.care.config_writes import care_config_save
+from membercare.care.contacts import contact_log
 from membercare.care.models import Contact, DormancyReason, Task
 from membercare.care.plans import ACTIONS, REVIEW_RULE, WINBACK_RULE, register_plan_action
-from membercare.care.services import CareError, care_config_save, contact_log
 from membercare.messaging.models import Category, Message, MessageChannel, MessageTemplate
 from membercare.org.models import Role
 from membercare.web.care.forms import CareSettingsForm

@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
+from membercare.care.access import CareError
 from membercare.care.config import DEFAULTS, merge
+from membercare.care.config_writes import care_config_validate
 from membercare.care.models import Contact, MemberSegments, PurchaseDay, Task, TaskStatus
-from membercare.care.services import CareError, care_config_validate
 from membercare.members.models import MAX_MEMBER_DATES, MemberDate
 from membercare.members.services import member_date_add, member_date_remove
 

@@ -8,19 +8,14 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
 
-from membercare.care import services
+from membercare.care import contacts
+from membercare.care.access import CareError
+from membercare.care.assignment import staff_leave, store_default_assignee_set, task_reassign
+from membercare.care.calendar_writes import care_event_create, care_event_update
 from membercare.care.config import DEFAULTS, care_config
+from membercare.care.config_writes import care_config_save
+from membercare.care.contacts import contact_log
 from membercare.care.models import CareConfig, CareEvent, Contact, StoreCareSettings, Task, TaskStatus
-from membercare.care.services import (
-    CareError,
-    care_config_save,
-    care_event_create,
-    care_event_update,
-    contact_log,
-    staff_leave,
-    store_default_assignee_set,
-    task_reassign,
-)
 from membercare.org.models import Role
 from tests.factories import MemberFactory, StaffFactory
 
@@ -137,7 +132,7 @@ def test_a_failure_after_the_contact_leaves_nothing_written(member, clerk, monke
     def broken():
         raise RuntimeError("settings unreadable")
 
-    monkeypatch.setattr(services, "care_config", broken)  # fails after the contact and the task were written
+    monkeypatch.setattr(contacts, "care_config", broken)  # fails after the contact and the task were written
     with pytest.raises(RuntimeError):
         contact_log(task=task, staff=clerk, channel="phone", outcome="reached",
                     next_due_on=TODAY + dt.timedelta(days=3))

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import models
 
 from membercare.campaigns.services import batch_create, coupon_issue
-from membercare.care.services import contact_log
+from membercare.care.contacts import contact_log
 from membercare.loyalty.models import CardStatus
 from membercare.members.models import Member
 from membercare.members.services import member_update

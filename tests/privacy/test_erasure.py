@@ -167,11 +167,11 @@ def test_a_members_stored_value_stays_on_the_books_after_erasure(victim, special
 
     from django.db.models import Sum
 
-    from membercare.storedvalue import services as stored_value
     from membercare.storedvalue.models import StoredValueCard, StoredValueEntry
+    from membercare.storedvalue.topup import top_up
 
     clerk = Staff.objects.filter(role=Role.CLERK, stores=victim.home_store).first()
-    stored_value.top_up(member=victim, amount=Decimal("300.00"), method="cash", store=victim.home_store, by=clerk)
+    top_up(member=victim, amount=Decimal("300.00"), method="cash", store=victim.home_store, by=clerk)
     member_erase(member=victim, by=specialist_, reason="本人申请", confirm_member_no=victim.member_no)
     assert not Member.objects.filter(pk=victim.pk).exists()
     card = StoredValueCard.objects.get(member_id=victim.pk)

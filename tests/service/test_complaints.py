@@ -10,9 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from membercare.care.contacts import contact_log
 from membercare.care.models import Contact, Task, TaskStatus
 from membercare.care.selectors import open_complaints_count
-from membercare.care.services import contact_log
 from membercare.service.complaints import (
     ESCALATION_RULE,
     FOLLOW_UP_RULE,

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from membercare.care.contacts import contact_log
 from membercare.care.models import Task
-from membercare.care.services import contact_log
 from membercare.messaging.models import Message
 from membercare.service.errors import ServiceError
 from membercare.service.models import Survey

@@ -15,8 +15,9 @@ from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.checkout.pipeline import CheckoutError, LineIn, PaymentIn, checkout_post, return_post
 from membercare.core.sequences import reserve_numbers
 from membercare.sales.models import Receipt
-from membercare.storedvalue import services as sv
 from membercare.storedvalue.models import StoredValueCard, StoredValueEntry
+from membercare.storedvalue.refunds import approve_refund, request_refund
+from membercare.storedvalue.topup import top_up
 from tests.api.conftest import Pos, hq_admin, keys  # noqa: F401
 from tests.loyalty.test_concurrency import run_together
 
@@ -76,7 +77,7 @@ def sale(chain, member, i, on_card, *, sku="SHIRT", price=SHIRT):
 
 
 def test_two_stores_spending_one_balance_never_overdraw_it(chain, member):
-    card = sv.top_up(member=member, amount=D("1000.00"), method="cash", store=chain.shop).card  # 1100
+    card = top_up(member=member, amount=D("1000.00"), method="cash", store=chain.shop).card  # 1100
     results = run_together([sale(chain, member, i, D("300.00")) for i in range(THREADS)])
     ok = [r for r in results if isinstance(r, Receipt)]
     refused = [r for r in results if isinstance(r, CheckoutError)]
@@ -88,7 +89,7 @@ def test_two_stores_spending_one_balance_never_overdraw_it(chain, member):
 
 
 def test_returns_racing_spends_are_each_correct(chain, member):
-    card = sv.top_up(member=member, amount=D("4000.00"), method="bank_card", store=chain.shop).card  # 4100
+    card = top_up(member=member, amount=D("4000.00"), method="bank_card", store=chain.shop).card  # 4100
     sales = [checkout_post(store=chain.shop, clerk=None, phone=member.phone, lines=[LineIn("SHIRT", 1)],
                            payments=[PaymentIn("stored_value")], sold_at=dt.datetime(2026, 6, 1, 10, i, tzinfo=TZ))
              for i in range(4)]  # 4100 - 4000 = 100 left
@@ -104,11 +105,11 @@ def test_returns_racing_spends_are_each_correct(chain, member):
 
 
 def test_a_top_up_racing_a_refund_each_correct(chain, member, specialist):
-    card = sv.top_up(member=member, amount=D("1000.00"), method="cash", store=chain.shop).card
-    request = sv.request_refund(card=card, by=None, reason="退卡")
-    ups = [lambda: sv.top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop)
+    card = top_up(member=member, amount=D("1000.00"), method="cash", store=chain.shop).card
+    request = request_refund(card=card, by=None, reason="退卡")
+    ups = [lambda: top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop)
            for _ in range(THREADS - 1)]
-    results = run_together([lambda: sv.approve_refund(refund=request, by=specialist, method="bank_card"), *ups])
+    results = run_together([lambda: approve_refund(refund=request, by=specialist, method="bank_card"), *ups])
     refund = results[0]
     assert not isinstance(refund, Exception), refund
     assert all(not isinstance(r, Exception) for r in results[1:]), results
@@ -123,7 +124,7 @@ def test_a_top_up_racing_a_refund_each_correct(chain, member, specialist):
 def test_a_retried_pos_checkout_with_one_key_charges_once(client, chain, member, keys):  # noqa: F811
     from django.test import Client
 
-    sv.top_up(member=member, amount=D("1000.00"), method="cash", store=chain.shop)
+    top_up(member=member, amount=D("1000.00"), method="cash", store=chain.shop)
     key = uuid.uuid4().hex
     payments = [{"method": "stored_value", "amount": "700.00"}, {"method": "alipay", "amount": "300.00"}]
     results = run_together([lambda: Pos(Client(), keys["SH01"]).checkout(("SHIRT", 1), payments=payments, idem=key)

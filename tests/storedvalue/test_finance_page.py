@@ -13,8 +13,8 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from membercare.org.models import Role
-from membercare.storedvalue import services as sv
 from membercare.storedvalue.reconcile import reconcile
+from membercare.storedvalue.topup import top_up
 from tests.factories import StaffFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -24,10 +24,10 @@ DAY = dt.date(2026, 6, 1)
 
 @pytest.fixture
 def books(chain, member, hq):
-    sv.top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-              at=dt.datetime(2026, 6, 1, 10, tzinfo=TZ))
-    sv.top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop2, by=hq,
-              at=dt.datetime(2026, 6, 1, 11, tzinfo=TZ))
+    top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
+           at=dt.datetime(2026, 6, 1, 10, tzinfo=TZ))
+    top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop2, by=hq,
+           at=dt.datetime(2026, 6, 1, 11, tzinfo=TZ))
     return chain
 
 

@@ -12,11 +12,21 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from membercare.checkout.pipeline import CheckoutError, LineIn, PaymentIn, ReturnLineIn, checkout_post, return_post
+from membercare.core.crypto import decrypt
 from membercare.loyalty.models import PointsEntry
 from membercare.members.models import ExportLog
 from membercare.sales.models import Receipt, ReceiptPayment
 from membercare.storedvalue import giftcard_selectors as gsel
-from membercare.storedvalue import giftcards as gc
+from membercare.storedvalue.giftcard_batches import batch_create, batch_export, gift_cards_sell
+from membercare.storedvalue.giftcard_spend import gift_card_transfer, gift_card_void
+from membercare.storedvalue.giftcards import (
+    GUESS_LIMIT,
+    code_hash,
+    display_code,
+    is_well_formed,
+    new_code,
+    normalize_code,
+)
 from membercare.storedvalue.models import GiftCard, GiftCardEntry, GiftCardSale, GiftCardState
 from membercare.storedvalue.rules import rules_update
 from tests.factories import MemberFactory
@@ -28,19 +38,19 @@ D = Decimal
 
 def make_batch(hq, n=3, face="500.00", scope="", days=1095, name="端午礼品卡"):
     """A batch and its plain codes (as the one export gives them)."""
-    batch = gc.batch_create(by=hq, name=name, face_value=D(face), count=n, valid_days=days, scope=scope, at=AT)
-    codes = [gc.decrypt(c.code_sealed) for c in GiftCard.objects.filter(batch=batch).order_by("serial")]
+    batch = batch_create(by=hq, name=name, face_value=D(face), count=n, valid_days=days, scope=scope, at=AT)
+    codes = [decrypt(c.code_sealed) for c in GiftCard.objects.filter(batch=batch).order_by("serial")]
     return batch, codes
 
 
 def sold(chain, hq, n=1, face="500.00", **kw):
     batch, codes = make_batch(hq, n=n, face=face, **kw)
-    gc.gift_cards_sell(codes=codes, method="wechat_pay", store=chain.shop, by=chain.clerk, at=AT)
+    gift_cards_sell(codes=codes, method="wechat_pay", store=chain.shop, by=chain.clerk, at=AT)
     return batch, codes
 
 
 def card_of(code):
-    return GiftCard.objects.get(code_hash=gc.code_hash(code))
+    return GiftCard.objects.get(code_hash=code_hash(code))
 
 
 def pay(chain, lines, payments, member=None, at=AT, store=None):
@@ -63,13 +73,13 @@ def test_codes_are_long_unambiguous_checked_and_stored_only_as_a_hash(chain, hq)
     batch, codes = make_batch(hq, n=20)
     assert len(set(codes)) == 20
     for code in codes:
-        assert len(code) == 16 and gc.is_well_formed(code) and not set(code) & set("01OIL")
+        assert len(code) == 16 and is_well_formed(code) and not set(code) & set("01OIL")
         card = card_of(code)
         assert card.code_last4 == code[-4:] and code not in card.code_hash and card.serial.startswith("GC")
         assert card.status == GiftCardState.NEW and card.balance == 0
     typo = codes[0][:5] + ("A" if codes[0][5] != "A" else "B") + codes[0][6:]
-    assert not gc.is_well_formed(typo)  # one wrong character is caught before any look-up
-    assert gc.normalize_code(gc.display_code(codes[0]).lower()) == codes[0]
+    assert not is_well_formed(typo)  # one wrong character is caught before any look-up
+    assert normalize_code(display_code(codes[0]).lower()) == codes[0]
 
 
 def test_a_batch_respects_the_anonymous_card_rules_and_names_the_field(chain, hq, clerk_of=None):
@@ -79,30 +89,30 @@ def test_a_batch_respects_the_anonymous_card_rules_and_names_the_field(chain, hq
     for change, field in cases:
         args = {"name": "x", "face_value": D("100.00"), "count": 2, "valid_days": 1095, "scope": "", **change}
         with pytest.raises(CheckoutError) as exc:
-            gc.batch_create(by=hq, **args)
+            batch_create(by=hq, **args)
         assert exc.value.field == field, change
     assert not GiftCard.objects.exists()
     with pytest.raises(PermissionDenied):
-        gc.batch_create(by=chain.clerk, name="x", face_value=D("100.00"), count=1, valid_days=1095)
+        batch_create(by=chain.clerk, name="x", face_value=D("100.00"), count=1, valid_days=1095)
     # the rules are the source: HQ lowers the limit, the batch follows
     rules_update(by=hq, changes={"anonymous": {"max_balance": "200.00"}})
     with pytest.raises(CheckoutError):
-        gc.batch_create(by=hq, name="x", face_value=D("300.00"), count=1, valid_days=1095)
+        batch_create(by=hq, name="x", face_value=D("300.00"), count=1, valid_days=1095)
 
 
 def test_the_code_list_is_exported_once_logged_then_gone(chain, hq):
     batch, codes = make_batch(hq, n=3)
-    out, name = gc.batch_export(batch=batch, by=hq)
+    out, name = batch_export(batch=batch, by=hq)
     out.seek(0)
     sheet = zipfile.ZipFile(io.BytesIO(out.read())).read("xl/worksheets/sheet1.xml").decode()
-    assert all(gc.display_code(c) in sheet for c in codes) and name.endswith(".xlsx")
+    assert all(display_code(c) in sheet for c in codes) and name.endswith(".xlsx")
     assert ExportLog.objects.filter(kind="gift_card_codes", row_count=3, exported_by=hq).count() == 1
     assert not GiftCard.objects.exclude(code_sealed="").exists()  # nothing spendable left in the database
     with pytest.raises(CheckoutError) as exc:
-        gc.batch_export(batch=batch, by=hq)
+        batch_export(batch=batch, by=hq)
     assert exc.value.error_code == "codes_exported"
     with pytest.raises(PermissionDenied):
-        gc.batch_export(batch=batch, by=chain.clerk)
+        batch_export(batch=batch, by=chain.clerk)
 
 
 # --------------------------------------------------------------------------------------------------- sale
@@ -110,8 +120,8 @@ def test_the_code_list_is_exported_once_logged_then_gone(chain, hq):
 
 def test_selling_activates_with_the_face_value_and_validity_and_no_points(chain, hq):
     batch, codes = make_batch(hq, n=2)
-    done = gc.gift_cards_sell(codes=[gc.display_code(codes[0]).lower(), codes[1]], method="wechat_pay",
-                              store=chain.shop, by=chain.clerk, at=AT)
+    done = gift_cards_sell(codes=[display_code(codes[0]).lower(), codes[1]], method="wechat_pay",
+                           store=chain.shop, by=chain.clerk, at=AT)
     assert done.sale.number.startswith("GS") and done.sale.total == D("1000.00")
     for card in done.cards:
         card.refresh_from_db()
@@ -134,13 +144,13 @@ def test_a_refused_sale_says_why_and_writes_nothing(chain, hq, case):
             "real_name": "gift_card_real_name_required"}.get(case)
     sell = [codes[1]]
     if case == "again":
-        gc.gift_cards_sell(codes=[codes[0]], method="cash", store=store, by=chain.clerk, at=AT)
+        gift_cards_sell(codes=[codes[0]], method="cash", store=store, by=chain.clerk, at=AT)
         sell = [codes[1], codes[0]]
     elif case == "void":
-        gc.gift_card_void(card=card_of(codes[0]), by=hq, reason="遗失")
+        gift_card_void(card=card_of(codes[0]), by=hq, reason="遗失")
         sell = [codes[1], codes[0]]
     elif case == "unknown":
-        sell = [codes[1], gc.new_code()]
+        sell = [codes[1], new_code()]
     elif case == "twice":
         sell = [codes[1], codes[1].lower()]
     elif case == "stored_value":
@@ -155,10 +165,10 @@ def test_a_refused_sale_says_why_and_writes_nothing(chain, hq, case):
               list(GiftCard.objects.order_by("pk").values_list("status", "balance")))
     if case == "other_store_clerk":
         with pytest.raises(PermissionDenied):
-            gc.gift_cards_sell(codes=sell, method=method, store=chain.jd_shop, by=chain.clerk, at=AT)
+            gift_cards_sell(codes=sell, method=method, store=chain.jd_shop, by=chain.clerk, at=AT)
     else:
         with pytest.raises(CheckoutError) as exc:
-            gc.gift_cards_sell(codes=sell, method=method, store=store, by=chain.clerk, at=AT, **kw)
+            gift_cards_sell(codes=sell, method=method, store=store, by=chain.clerk, at=AT, **kw)
         assert exc.value.error_code == want
         assert "礼品卡" in exc.value.text or case in ("stored_value", "twice", "cash_limit", "real_name")
     assert before == (GiftCardEntry.objects.count(), GiftCardSale.objects.count(),
@@ -168,8 +178,8 @@ def test_a_refused_sale_says_why_and_writes_nothing(chain, hq, case):
 def test_a_large_sale_records_the_buyer_with_the_id_number_encrypted(chain, hq):
     rules_update(by=hq, changes={"real_name_from": "900.00"})
     batch, codes = make_batch(hq, n=2)
-    done = gc.gift_cards_sell(codes=codes, method="bank_card", store=chain.shop, by=chain.clerk, at=AT,
-                              buyer_name="李雷", buyer_id_number="110101199003074514")
+    done = gift_cards_sell(codes=codes, method="bank_card", store=chain.shop, by=chain.clerk, at=AT,
+                           buyer_name="李雷", buyer_id_number="110101199003074514")
     from django.db import connection
 
     with connection.cursor() as cur:
@@ -184,7 +194,7 @@ def test_a_large_sale_records_the_buyer_with_the_id_number_encrypted(chain, hq):
 
 def test_spent_across_visits_split_with_cash_bound_to_the_member_until_zero(chain, hq, member):
     batch, codes = sold(chain, hq)
-    code = gc.display_code(codes[0])
+    code = display_code(codes[0])
     r1 = pay(chain, [("BELT", 1)], [PaymentIn("gift_card", D("300.00"), code), PaymentIn("cash", D("699.00"))],
              member=member)
     card = card_of(codes[0])
@@ -221,20 +231,20 @@ def test_a_refused_gift_card_payment_says_why_and_writes_nothing(chain, hq, memb
     code, amount, at, store, who = codes[0], D("300.00"), AT, chain.shop, member
     payments = None
     if case == "unknown":
-        code = gc.new_code()
+        code = new_code()
     elif case == "wrong":
         code = code[:-1] + ("A" if code[-1] != "A" else "B")
     elif case == "new":
         code = make_batch(hq, n=1)[1][0]
     elif case == "void":
         fresh = make_batch(hq, n=1)[1][0]
-        gc.gift_card_void(card=card_of(fresh), by=hq, reason="遗失")
+        gift_card_void(card=card_of(fresh), by=hq, reason="遗失")
         code = fresh
     elif case == "expired":
         at = AT + dt.timedelta(days=1096)
     elif case == "other_scope":
         jd = make_batch(hq, n=1, scope="JUEDU", name="爵度")[1][0]
-        gc.gift_cards_sell(codes=[jd], method="cash", store=chain.jd_shop, by=None, at=AT)
+        gift_cards_sell(codes=[jd], method="cash", store=chain.jd_shop, by=None, at=AT)
         code = jd
     elif case == "other_member":
         other = MemberFactory(phone="13900009999")
@@ -261,18 +271,18 @@ def test_a_refused_gift_card_payment_says_why_and_writes_nothing(chain, hq, memb
 def test_wrong_codes_are_throttled_per_store_with_one_message(chain, hq, member):
     sold(chain, hq)
     messages = set()
-    for _i in range(gc.GUESS_LIMIT):
+    for _i in range(GUESS_LIMIT):
         with pytest.raises(CheckoutError) as exc:
-            pay(chain, [("BELT", 1)], [PaymentIn("gift_card", D("1.00"), gc.new_code()),
+            pay(chain, [("BELT", 1)], [PaymentIn("gift_card", D("1.00"), new_code()),
                                        PaymentIn("cash", D("998.00"))])
         messages.add((exc.value.error_code, exc.value.text))
     assert len(messages) == 1  # unknown and wrong look the same
     with pytest.raises(CheckoutError) as exc:
-        pay(chain, [("BELT", 1)], [PaymentIn("gift_card", D("1.00"), gc.new_code()), PaymentIn("cash", D("998.00"))])
+        pay(chain, [("BELT", 1)], [PaymentIn("gift_card", D("1.00"), new_code()), PaymentIn("cash", D("998.00"))])
     assert exc.value.error_code == "gift_card_locked"
     # another store is not locked
     with pytest.raises(CheckoutError) as exc:
-        pay(chain, [("BELT", 1)], [PaymentIn("gift_card", D("1.00"), gc.new_code()), PaymentIn("cash", D("998.00"))],
+        pay(chain, [("BELT", 1)], [PaymentIn("gift_card", D("1.00"), new_code()), PaymentIn("cash", D("998.00"))],
             store=chain.shop2)
     assert exc.value.error_code == "gift_card_unknown"
 
@@ -312,12 +322,12 @@ def test_staff_transfer_a_bound_card_to_another_member(chain, hq, member):
     pay(chain, [("BELT", 1)], [PaymentIn("gift_card", D("100.00"), codes[0]), PaymentIn("cash", D("899.00"))],
         member=member)
     other = MemberFactory(phone="13900009999", name="李娜")
-    card = gc.gift_card_transfer(card=card_of(codes[0]), to=other, by=chain.clerk, store=chain.shop)
+    card = gift_card_transfer(card=card_of(codes[0]), to=other, by=chain.clerk, store=chain.shop)
     assert card.member == other and card.balance == D("400.00")
     pay(chain, [("BELT", 1)], [PaymentIn("gift_card", D("100.00"), codes[0]), PaymentIn("cash", D("899.00"))],
         member=other)
     with pytest.raises(CheckoutError):
-        gc.gift_card_transfer(card=card_of(codes[0]), to=other, by=chain.clerk)
+        gift_card_transfer(card=card_of(codes[0]), to=other, by=chain.clerk)
     assert_books()
 
 
@@ -343,7 +353,7 @@ def test_the_reconciliation_checks_gift_cards_against_their_ledger(chain, hq, me
     pay(chain, [("BELT", 1)], [PaymentIn("gift_card", D("300.00"), codes[0]), PaymentIn("cash", D("699.00"))],
         member=member)
     assert reconcile(dt.date(2026, 6, 1)).ok
-    GiftCard.objects.filter(code_hash=gc.code_hash(codes[1])).update(balance=D("450.00"))  # a balance edited
+    GiftCard.objects.filter(code_hash=code_hash(codes[1])).update(balance=D("450.00"))  # a balance edited
     run = reconcile(dt.date(2026, 6, 1))
     assert not run.ok and run.cards_off == 1
     assert {"gift_card": card_of(codes[1]).serial, "balance": "450.00", "ledger": "500.00"} in run.differences

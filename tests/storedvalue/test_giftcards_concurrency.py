@@ -12,9 +12,10 @@ from django.db import connection
 
 from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.checkout.pipeline import CheckoutError, LineIn, PaymentIn, checkout_post, return_post
+from membercare.core.crypto import decrypt
 from membercare.core.sequences import reserve_numbers
 from membercare.sales.models import Receipt
-from membercare.storedvalue import giftcards as gc
+from membercare.storedvalue.giftcard_batches import Sold, batch_create, gift_cards_sell
 from membercare.storedvalue.models import GiftCard, GiftCardEntry, GiftCardSale
 from tests.api.conftest import Pos, hq_admin, keys  # noqa: F401
 from tests.loyalty.test_concurrency import run_together
@@ -60,10 +61,10 @@ def assert_invariants_in_sql():
 
 
 def one_card(hq, face="1000.00", sell=True, chain=None):
-    batch = gc.batch_create(by=hq, name="礼品卡", face_value=D(face), count=1, valid_days=1095)
-    code = gc.decrypt(GiftCard.objects.get(batch=batch).code_sealed)
+    batch = batch_create(by=hq, name="礼品卡", face_value=D(face), count=1, valid_days=1095)
+    code = decrypt(GiftCard.objects.get(batch=batch).code_sealed)
     if sell:
-        gc.gift_cards_sell(codes=[code], method="cash", store=chain.shop, by=None)
+        gift_cards_sell(codes=[code], method="cash", store=chain.shop, by=None)
     return code
 
 
@@ -105,10 +106,10 @@ def test_returns_racing_spends_on_one_card_are_each_correct(chain, hq_admin, mem
 
 def test_one_card_sold_at_two_counters_at_once_is_sold_once(chain, hq_admin):  # noqa: F811
     code = one_card(hq_admin, sell=False, chain=chain)
-    results = run_together([lambda i=i: gc.gift_cards_sell(codes=[code], method="cash",
+    results = run_together([lambda i=i: gift_cards_sell(codes=[code], method="cash",
                                                             store=chain.shop if i % 2 else chain.shop2, by=None)
                             for i in range(THREADS)])
-    sold = [r for r in results if isinstance(r, gc.Sold)]
+    sold = [r for r in results if isinstance(r, Sold)]
     refused = [r for r in results if isinstance(r, CheckoutError)]
     assert len(sold) == 1 and len(refused) == THREADS - 1, results
     assert {r.error_code for r in refused} == {"gift_card_already_active"}

@@ -19,9 +19,12 @@ from membercare.checkout.pipeline import (
     checkout_post,
     return_post,
 )
+from membercare.core.crypto import decrypt
 from membercare.sales.models import Receipt, ReceiptPayment
 from membercare.storedvalue import giftcard_selectors as gsel
-from membercare.storedvalue import giftcards as gc
+from membercare.storedvalue.giftcard_batches import batch_create, gift_cards_sell
+from membercare.storedvalue.giftcard_spend import gift_card_transfer
+from membercare.storedvalue.giftcards import code_hash
 from membercare.storedvalue.models import GiftCard, GiftCardEntry
 from tests.factories import MemberFactory
 from tests.storedvalue.machines import CENT, ZERO, D, LedgerMachine, q, run_machine
@@ -33,9 +36,9 @@ class GiftCardMachine(LedgerMachine):
     def __init__(self):
         super().__init__()
         self.members = [MemberFactory(home_store=self.chain.shop) for _ in range(2)]
-        batch = gc.batch_create(by=self.hq, name="礼品卡", face_value=D("800.00"), count=4, valid_days=1095)
+        batch = batch_create(by=self.hq, name="礼品卡", face_value=D("800.00"), count=4, valid_days=1095)
         self.batch = batch
-        self.codes = [gc.decrypt(c.code_sealed) for c in GiftCard.objects.filter(batch=batch).order_by("serial")]
+        self.codes = [decrypt(c.code_sealed) for c in GiftCard.objects.filter(batch=batch).order_by("serial")]
         self.balance: dict[str, Decimal | None] = {c: None for c in self.codes}  # None: not sold
         self.holder: dict[str, int | None] = {c: None for c in self.codes}
 
@@ -43,7 +46,7 @@ class GiftCardMachine(LedgerMachine):
     def sell(self, pick):
         code = self.codes[pick]
         try:
-            gc.gift_cards_sell(codes=[code], method="wechat_pay", store=self.chain.shop, by=None, at=self.tick())
+            gift_cards_sell(codes=[code], method="wechat_pay", store=self.chain.shop, by=None, at=self.tick())
         except CheckoutError as exc:
             assert exc.error_code == "gift_card_already_active" and self.balance[code] is not None
             return
@@ -107,15 +110,15 @@ class GiftCardMachine(LedgerMachine):
         ret = return_post(original=original, lines=lines, clerk=self.chain.clerk, store=self.chain.shop,
                           at=self.tick())
         for e in GiftCardEntry.objects.filter(receipt=ret).select_related("card"):
-            code = next(c for c in self.codes if gc.code_hash(c) == e.card.code_hash)
+            code = next(c for c in self.codes if code_hash(c) == e.card.code_hash)
             self.balance[code] += e.amount
 
     @rule(pick=st.integers(0, 3), to=st.integers(0, 1))
     def transfer(self, pick, to):
         code = self.codes[pick]
-        card = GiftCard.objects.get(code_hash=gc.code_hash(code))
+        card = GiftCard.objects.get(code_hash=code_hash(code))
         try:
-            gc.gift_card_transfer(card=card, to=self.members[to], by=self.hq, at=self.tick())
+            gift_card_transfer(card=card, to=self.members[to], by=self.hq, at=self.tick())
         except CheckoutError as exc:
             assert exc.error_code in {"gift_card_not_active", "gift_card_not_bound", "gift_card_same_member"}
             assert self.holder[code] in (None, self.members[to].pk)
@@ -125,7 +128,7 @@ class GiftCardMachine(LedgerMachine):
     @invariant()
     def balances_equal_the_ledger_and_the_model(self):
         for code in self.codes:
-            card = GiftCard.objects.get(code_hash=gc.code_hash(code))
+            card = GiftCard.objects.get(code_hash=code_hash(code))
             assert card.balance == q(card.entries.aggregate(t=Sum("amount"))["t"]) >= 0
             assert card.balance == (self.balance[code] if self.balance[code] is not None else ZERO)
             assert card.member_id == self.holder[code]

@@ -10,8 +10,10 @@ import time_machine
 from django.urls import reverse
 
 from membercare.checkout.pipeline import LineIn, PaymentIn, checkout_post
+from membercare.core.crypto import decrypt
 from membercare.members.models import ExportLog
-from membercare.storedvalue import giftcards as gc
+from membercare.storedvalue.giftcard_batches import batch_create, gift_cards_sell
+from membercare.storedvalue.giftcards import display_code, new_code
 from membercare.storedvalue.models import GiftCard, GiftCardBatch, GiftCardSale
 from tests.factories import MemberFactory
 
@@ -52,12 +54,12 @@ def test_hq_makes_a_batch_sees_it_and_exports_the_codes_once(client, chain, hq):
 
 
 def test_the_counter_sells_cards_once_per_form_and_clerks_cannot_open_hq_pages(client, chain, hq):
-    batch = gc.batch_create(by=hq, name="端午卡", face_value=D("300.00"), count=2, valid_days=1095)
-    codes = [gc.decrypt(c.code_sealed) for c in GiftCard.objects.filter(batch=batch)]
+    batch = batch_create(by=hq, name="端午卡", face_value=D("300.00"), count=2, valid_days=1095)
+    codes = [decrypt(c.code_sealed) for c in GiftCard.objects.filter(batch=batch)]
     client.force_login(chain.clerk)
     assert client.get(reverse("gift_card_batches")).status_code == 403
     assert client.post(reverse("gift_card_batch_export", args=[batch.pk])).status_code == 403
-    form = {"codes": "\n".join(gc.display_code(c) for c in codes), "method": "wechat_pay",
+    form = {"codes": "\n".join(display_code(c) for c in codes), "method": "wechat_pay",
             "store": chain.shop.pk, "token": "tok1"}
     sold = client.post(reverse("gift_card_sell"), form, HTTP_ACCEPT_LANGUAGE="zh-hans")
     text = sold.content.decode()
@@ -71,9 +73,9 @@ def test_the_counter_sells_cards_once_per_form_and_clerks_cannot_open_hq_pages(c
 
 
 def test_staff_move_a_bound_card_on_its_page(client, chain, hq, member):
-    batch = gc.batch_create(by=hq, name="端午卡", face_value=D("300.00"), count=1, valid_days=1095)
-    code = gc.decrypt(GiftCard.objects.get(batch=batch).code_sealed)
-    gc.gift_cards_sell(codes=[code], method="cash", store=chain.shop, by=chain.clerk)
+    batch = batch_create(by=hq, name="端午卡", face_value=D("300.00"), count=1, valid_days=1095)
+    code = decrypt(GiftCard.objects.get(batch=batch).code_sealed)
+    gift_cards_sell(codes=[code], method="cash", store=chain.shop, by=chain.clerk)
     checkout_post(store=chain.shop, clerk=chain.clerk, phone=member.phone, lines=[LineIn("BELT", 1)],
                   payments=[PaymentIn("gift_card", D("100.00"), code), PaymentIn("cash", D("899.00"))])
     card = GiftCard.objects.get()
@@ -91,9 +93,9 @@ def test_staff_move_a_bound_card_on_its_page(client, chain, hq, member):
 
 
 def test_the_stored_value_books_show_the_gift_cards_line(client, chain, hq, member):
-    batch = gc.batch_create(by=hq, name="端午卡", face_value=D("500.00"), count=2, valid_days=1095)
-    codes = [gc.decrypt(c.code_sealed) for c in GiftCard.objects.filter(batch=batch)]
-    gc.gift_cards_sell(codes=codes, method="cash", store=chain.shop, by=None)
+    batch = batch_create(by=hq, name="端午卡", face_value=D("500.00"), count=2, valid_days=1095)
+    codes = [decrypt(c.code_sealed) for c in GiftCard.objects.filter(batch=batch)]
+    gift_cards_sell(codes=codes, method="cash", store=chain.shop, by=None)
     checkout_post(store=chain.shop2, clerk=None, phone=member.phone, lines=[LineIn("BELT", 1)],
                   payments=[PaymentIn("gift_card", D("100.00"), codes[0]), PaymentIn("cash", D("899.00"))])
     client.force_login(hq)
@@ -130,14 +132,14 @@ def test_a_gift_card_pays_part_at_the_counter_checkout_and_refusals_say_why(clie
     from membercare.sales.models import Receipt
     from tests.web.test_checkout_views import form
 
-    batch = gc.batch_create(by=hq, name="端午卡", face_value=D("500.00"), count=1, valid_days=1095)
-    code = gc.decrypt(GiftCard.objects.get(batch=batch).code_sealed)
-    gc.gift_cards_sell(codes=[code], method="cash", store=chain.shop, by=chain.clerk)
+    batch = batch_create(by=hq, name="端午卡", face_value=D("500.00"), count=1, valid_days=1095)
+    code = decrypt(GiftCard.objects.get(batch=batch).code_sealed)
+    gift_cards_sell(codes=[code], method="cash", store=chain.shop, by=chain.clerk)
     client.force_login(chain.clerk)
     page = client.get(reverse("checkout"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "礼品卡卡密" in page
     refused = client.post(reverse("checkout"), form(chain, [("SHIRT", 1)], phone=member.phone, action="post",
-                                                    payment_method="cash", gift_card_code=gc.new_code(),
+                                                    payment_method="cash", gift_card_code=new_code(),
                                                     gift_card_amount="300.00"), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert refused.status_code == 422 and "没有与此卡密对应的礼品卡" in refused.content.decode()
     over = client.post(reverse("checkout"), form(chain, [("SHIRT", 1)], token="tok-2", phone=member.phone,
@@ -147,7 +149,7 @@ def test_a_gift_card_pays_part_at_the_counter_checkout_and_refusals_say_why(clie
     assert not Receipt.objects.exists()
     r = client.post(reverse("checkout"), form(chain, [("SHIRT", 1)], token="tok-3", phone=member.phone,
                                               action="post", payment_method="cash",
-                                              gift_card_code=gc.display_code(code).lower(),
+                                              gift_card_code=display_code(code).lower(),
                                               gift_card_amount="300.00"))
     assert r.status_code == 302, re.sub(r"\s+", " ", r.content.decode())[:1500]
     receipt = Receipt.objects.get(member=member)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.loyalty.models import IdempotencyRecord
 from membercare.org.models import Role
-from membercare.storedvalue import services as sv
+from membercare.storedvalue.lost_cards import transfer
 from membercare.storedvalue.models import (
     CardState,
     StoredValueCard,
@@ -23,7 +23,9 @@ from membercare.storedvalue.models import (
     StoredValueRefund,
     StoredValueSettings,
 )
+from membercare.storedvalue.refunds import approve_refund, request_refund
 from membercare.storedvalue.rules import current_rules
+from membercare.storedvalue.topup import top_up
 from tests.factories import MemberFactory, StaffFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -57,7 +59,7 @@ def text(response) -> str:
 
 
 def card_of(chain, member, amount="1000.00"):
-    return sv.top_up(member=member, amount=D(amount), method="wechat_pay", store=chain.shop, by=chain.clerk).card
+    return top_up(member=member, amount=D(amount), method="wechat_pay", store=chain.shop, by=chain.clerk).card
 
 
 def panel_url(name, member, card):
@@ -82,7 +84,7 @@ def test_a_refund_asked_on_the_panel_is_approved_in_the_queue(client, chain, mem
     refund = StoredValueRefund.objects.get()
     assert (refund.store, refund.requested_by, refund.reason) == (chain.shop, chain.clerk, "搬家到外地")
     # the card keeps working meanwhile: a top-up after the request is paid back too (the principal at approval)
-    sv.top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop, by=chain.clerk)
+    top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop, by=chain.clerk)
 
     client.force_login(staff["hq"])
     queue = text(client.get(reverse("stored_value_refunds"), **ZH))
@@ -118,7 +120,7 @@ def test_a_refund_asked_on_the_panel_is_approved_in_the_queue(client, chain, mem
 
 def test_a_rejected_refund_leaves_the_balance(client, chain, member, staff):
     card = card_of(chain, member)
-    refund = sv.request_refund(card=card, by=chain.clerk, reason="不想要了", store=chain.shop)
+    refund = request_refund(card=card, by=chain.clerk, reason="不想要了", store=chain.shop)
     client.force_login(staff["hq"])
     decide = reverse("stored_value_refund_decide", args=[refund.pk])
     r = client.post(decide, {"decision": "reject", "reject_reason": "  "}, **HX)  # a rejection says why
@@ -136,9 +138,9 @@ def test_a_rejected_refund_leaves_the_balance(client, chain, member, staff):
 
 def test_a_request_follows_a_lost_card_and_keeps_its_balances_when_asked(client, chain, member, staff):
     card = card_of(chain, member)
-    refund = sv.request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
-    sv.top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop, by=chain.clerk)
-    new = sv.transfer(card=card, by=chain.clerk, store=chain.shop)
+    refund = request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
+    top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop, by=chain.clerk)
+    new = transfer(card=card, by=chain.clerk, store=chain.shop)
     client.force_login(staff["hq"])
     row = re.search(rf'<tr id="refund-{refund.pk}".*?</tr>', text(client.get(reverse("stored_value_refunds"), **ZH)))
     row = row.group()
@@ -151,7 +153,7 @@ def test_a_request_follows_a_lost_card_and_keeps_its_balances_when_asked(client,
 
 def test_who_sees_the_queue_and_who_decides(client, chain, member, staff):
     card = card_of(chain, member)
-    refund = sv.request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
+    refund = request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
     queue, decide = reverse("stored_value_refunds"), reverse("stored_value_refund_decide", args=[refund.pk])
     for who in ("clerk", "other_clerk"):
         client.force_login(staff[who])
@@ -345,11 +347,11 @@ def test_the_new_pages_show_no_english_in_chinese(client, chain, member, staff):
     from tests.web.test_untranslated import english_in, visible_text
 
     card = card_of(chain, member)
-    sv.request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
-    other = sv.top_up(member=MemberFactory(phone="13900005678"), amount=D("300.00"), method="cash",
-                      store=chain.shop, by=chain.clerk).card
-    sv.approve_refund(refund=sv.request_refund(card=other, by=chain.clerk, reason="不用了", store=chain.shop),
-                      by=staff["hq"], method="cash")
+    request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
+    other = top_up(member=MemberFactory(phone="13900005678"), amount=D("300.00"), method="cash",
+                   store=chain.shop, by=chain.clerk).card
+    approve_refund(refund=request_refund(card=other, by=chain.clerk, reason="不用了", store=chain.shop),
+                   by=staff["hq"], method="cash")
     pages = []
     client.force_login(staff["hq"])
     pages.append(client.get(reverse("stored_value_refunds"), **ZH))

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from membercare.checkout.pipeline import LineIn, PaymentIn, checkout_post, return_post
 from membercare.storedvalue import liability as li
-from membercare.storedvalue import services as sv
 from membercare.storedvalue.models import EntryKind, StoredValueEntry
+from membercare.storedvalue.refunds import approve_refund, request_refund
+from membercare.storedvalue.topup import top_up
 from tests.factories import MemberFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -29,15 +30,15 @@ def story(chain, member, hq):
     """D1 12:00 top-up ¥1,000 at SH01 (bonus 100); D1 23:30 top-up ¥200 at BJ01; D2 00:30 (still D1 in UTC)
     spend ¥1,000 at SH01 (proportional: bonus 1000×100/1300 = 76.92, principal 923.08); D3 return of it all at
     SH01; D4 HQ approves the refund asked at SH01: principal 1,200 paid back, bonus 100 forfeited."""
-    sv.top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-              at=at(D1, 12))
-    sv.top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop2, by=hq, at=at(D1, 23, 30))
+    top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
+           at=at(D1, 12))
+    top_up(member=member, amount=D("200.00"), method="cash", store=chain.shop2, by=hq, at=at(D1, 23, 30))
     receipt = checkout_post(store=chain.shop, clerk=chain.clerk, phone=member.phone, lines=[LineIn("SHIRT", 1)],
                             payments=[PaymentIn("stored_value")], sold_at=at(D2, 0, 30))
     return_post(original=receipt, lines=None, clerk=chain.clerk, store=chain.shop, at=at(D3, 10))
     card = member.stored_value_cards.get()
-    refund = sv.request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
-    sv.approve_refund(refund=refund, by=hq, method="bank_card", at=at(D4, 15))
+    refund = request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
+    approve_refund(refund=refund, by=hq, method="bank_card", at=at(D4, 15))
 
 
 def test_outstanding_per_day_store_and_scope_by_hand(chain, member, hq):
@@ -85,8 +86,8 @@ def test_liability_as_of_any_day_is_the_sum_of_the_entries_up_to_it(chain, rows,
     start = dt.date(2026, 6, 1)
     with transaction.atomic():
         member = MemberFactory(home_store=chain.shop)
-        card = sv.top_up(member=member, amount=D("1.00"), method="cash", store=chain.shop, by=chain.clerk,
-                         at=at(dt.date(2026, 5, 20), 9)).card
+        card = top_up(member=member, amount=D("1.00"), method="cash", store=chain.shop, by=chain.clerk,
+                      at=at(dt.date(2026, 5, 20), 9)).card
         made = [(at(dt.date(2026, 5, 20), 9), chain.shop.pk, D("1.00"), D("0.00"))]
         for day, hour, minute, second_store, p, b in rows:
             when = at(start + dt.timedelta(days=day), hour, minute)

@@ -17,8 +17,10 @@ from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.checkout.pipeline import CheckoutError, LineIn, PaymentIn, checkout_post
 from membercare.core.sequences import reserve_numbers
 from membercare.sales.models import Receipt
-from membercare.storedvalue import services as sv
+from membercare.storedvalue.member_code import member_code_set
 from membercare.storedvalue.models import StoredValueCard, StoredValueEntry
+from membercare.storedvalue.topup import top_up
+from membercare.storedvalue.writes import StoredValueError
 from tests.api.conftest import Pos, hq_admin, keys  # noqa: F401
 from tests.loyalty.test_concurrency import run_together
 
@@ -38,9 +40,9 @@ def _ready(db):
 
 @pytest.fixture
 def card(chain, member):
-    done = sv.top_up(member=member, amount=D("2000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-                     at=START - dt.timedelta(days=1))
-    return sv.member_code_set(card=done.card, code=CODE, by=chain.clerk, store=chain.shop)
+    done = top_up(member=member, amount=D("2000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
+                  at=START - dt.timedelta(days=1))
+    return member_code_set(card=done.card, code=CODE, by=chain.clerk, store=chain.shop)
 
 
 def fresh(card):
@@ -58,13 +60,13 @@ def test_a_new_code_keeps_an_active_lock_and_only_the_stores_own_card(chain, mem
 
     locked_until = timezone.now() + dt.timedelta(minutes=20)
     StoredValueCard.objects.filter(pk=card.pk).update(code_failures=5, code_locked_until=locked_until)
-    sv.member_code_set(card=fresh(card), code="481592", by=chain.clerk, store=chain.shop)
+    member_code_set(card=fresh(card), code="481592", by=chain.clerk, store=chain.shop)
     after = fresh(card)
     assert after.code_failures == 0 and after.code_locked_until == locked_until  # no bypass by resetting
     other = StoredValueCard.objects.filter(pk=card.pk)
     other.update(scope="OTHER")  # a card of another brand's scope
-    with pytest.raises(sv.StoredValueError) as refused:
-        sv.member_code_set(card=fresh(card), code="481593", by=chain.clerk, store=chain.shop)
+    with pytest.raises(StoredValueError) as refused:
+        member_code_set(card=fresh(card), code="481593", by=chain.clerk, store=chain.shop)
     assert refused.value.error_code == "stored_value_other_scope"
 
 
@@ -74,7 +76,7 @@ def test_the_code_is_kept_hashed_and_must_be_six_digits(chain, card):
     assert check_password(CODE, stored)
     for bad, code in (("12345", "member_code_invalid"), ("12a456", "member_code_invalid"),
                       ("111111", "member_code_too_simple"), ("123456", "member_code_too_simple")):
-        exc = refused(lambda b=bad: sv.member_code_set(card=card, code=b, by=chain.clerk, store=chain.shop))
+        exc = refused(lambda b=bad: member_code_set(card=card, code=b, by=chain.clerk, store=chain.shop))
         assert exc.error_code == code and "会员密码" in exc.text
     assert fresh(card).code_hash == stored  # nothing written
 
@@ -98,7 +100,7 @@ def test_the_right_code_passes_and_a_missing_code_is_refused(chain, member, card
 
 
 def test_a_member_without_a_code_is_told_to_set_one(chain, member):
-    sv.top_up(member=member, amount=D("2000.00"), method="bank_card", store=chain.shop, by=chain.clerk)
+    top_up(member=member, amount=D("2000.00"), method="bank_card", store=chain.shop, by=chain.clerk)
     exc = refused(lambda: checkout_post(store=chain.shop, clerk=None, phone=member.phone, lines=[LineIn("SHIRT", 2)],
                                         payments=[PaymentIn("stored_value")], member_code="482915"))
     assert exc.error_code == "member_code_not_set" and not Receipt.objects.exists()

@@ -20,8 +20,10 @@ from membercare.core.sequences import reserve_numbers
 from membercare.messaging.backends import reset_backends
 from membercare.messaging.models import Message, OneTimeCode
 from membercare.sales.models import Receipt
-from membercare.storedvalue import services as sv
+from membercare.storedvalue.lost_cards import freeze, unfreeze
+from membercare.storedvalue.member_code import member_code_send, member_code_set
 from membercare.storedvalue.models import StoredValueCard
+from membercare.storedvalue.topup import top_up
 from tests.api.conftest import Pos, hq_admin, keys  # noqa: F401
 from tests.factories import MemberFactory
 
@@ -53,8 +55,8 @@ def sms(tmp_path):
 
 @pytest.fixture
 def card(chain, member):  # ¥2,100 on the card and no PIN set: only an SMS code can pay above ¥1,000
-    return sv.top_up(member=member, amount=D("2000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-                     at=START - dt.timedelta(days=1)).card
+    return top_up(member=member, amount=D("2000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
+                  at=START - dt.timedelta(days=1)).card
 
 
 def fresh(card):
@@ -79,7 +81,7 @@ def refused(call) -> CheckoutError:
 def test_an_sms_code_pays_once_for_its_member_without_a_pin(chain, member, card, sms):
     with time_machine.travel(START, tick=False):
         assert refused(lambda: pay(chain, member, "")).error_code == "member_code_not_set"  # no PIN, no code out
-        sent = sv.member_code_send(member=member, store=chain.shop, by=chain.clerk, ip="10.1.1.1")
+        sent = member_code_send(member=member, store=chain.shop, by=chain.clerk, ip="10.1.1.1")
         assert sent.sent and sms()[-1]["to"] == member.phone and "储值卡支付" in sms()[-1]["body"]
         code = last_code(sms)
         assert refused(lambda: pay(chain, member, "")).error_code == "member_code_required"
@@ -87,7 +89,7 @@ def test_an_sms_code_pays_once_for_its_member_without_a_pin(chain, member, card,
         assert receipt.pk and fresh(card).balance == D("100.00")
         assert OneTimeCode.objects.get().used_at is not None
         # used up: the same code pays no second sale (and with no PIN and no code out, the member is told)
-        sv.top_up(member=member, amount=D("2000.00"), method="bank_card", store=chain.shop, by=chain.clerk)
+        top_up(member=member, amount=D("2000.00"), method="bank_card", store=chain.shop, by=chain.clerk)
         assert refused(lambda: pay(chain, member, code)).error_code == "member_code_not_set"
     message = Message.objects.get(category="verification")
     assert code not in message.body and message.member == member and message.store == chain.shop
@@ -95,18 +97,18 @@ def test_an_sms_code_pays_once_for_its_member_without_a_pin(chain, member, card,
 
 def test_the_code_is_bound_to_its_member(chain, member, card, sms):
     other = MemberFactory(name="李雷", phone="13900005555", home_store=chain.shop)
-    sv.top_up(member=other, amount=D("2000.00"), method="bank_card", store=chain.shop, by=chain.clerk)
-    sv.member_code_set(card=other.stored_value_cards.get(), code="482915", by=chain.clerk, store=chain.shop)
+    top_up(member=other, amount=D("2000.00"), method="bank_card", store=chain.shop, by=chain.clerk)
+    member_code_set(card=other.stored_value_cards.get(), code="482915", by=chain.clerk, store=chain.shop)
     with time_machine.travel(START, tick=False):
-        sv.member_code_send(member=member, store=chain.shop, by=chain.clerk)
+        member_code_send(member=member, store=chain.shop, by=chain.clerk)
         exc = refused(lambda: pay(chain, other, last_code(sms)))
     assert exc.error_code == "member_code_wrong" and other.stored_value_cards.get().code_failures == 1
 
 
 def test_wrong_sms_codes_count_toward_the_same_lock_out_and_a_locked_card_gets_no_code(chain, member, card, sms):
-    sv.member_code_set(card=card, code="482915", by=chain.clerk, store=chain.shop)  # with a PIN set too
+    member_code_set(card=card, code="482915", by=chain.clerk, store=chain.shop)  # with a PIN set too
     with time_machine.travel(START, tick=False):
-        sv.member_code_send(member=member, store=chain.shop, by=chain.clerk)
+        member_code_send(member=member, store=chain.shop, by=chain.clerk)
         code = last_code(sms)
         wrong = f"{(int(code) + 1) % 1_000_000:06d}"
         wrong = wrong if wrong != "482915" else f"{(int(code) + 2) % 1_000_000:06d}"
@@ -114,23 +116,23 @@ def test_wrong_sms_codes_count_toward_the_same_lock_out_and_a_locked_card_gets_n
         assert codes == ["member_code_wrong"] * 4 + ["member_code_locked"]
         assert fresh(card).code_failures == 5
         assert refused(lambda: pay(chain, member, code)).error_code == "member_code_locked"  # even the right one
-        exc = refused(lambda: sv.member_code_send(member=member, store=chain.shop, by=chain.clerk))
+        exc = refused(lambda: member_code_send(member=member, store=chain.shop, by=chain.clerk))
         assert exc.error_code == "member_code_locked"
     assert len(sms()) == 1 and not Receipt.objects.exists()
 
 
 def test_sending_is_refused_with_the_reason(chain, member, card, sms):
     no_card = MemberFactory(name="韩梅梅", phone="13900006666", home_store=chain.shop)
-    assert refused(lambda: sv.member_code_send(member=no_card, store=chain.shop, by=chain.clerk)
+    assert refused(lambda: member_code_send(member=no_card, store=chain.shop, by=chain.clerk)
                    ).error_code == "stored_value_none"
-    sv.freeze(card=card, by=chain.clerk, reason="挂失", store=chain.shop)
-    assert refused(lambda: sv.member_code_send(member=member, store=chain.shop, by=chain.clerk)
+    freeze(card=card, by=chain.clerk, reason="挂失", store=chain.shop)
+    assert refused(lambda: member_code_send(member=member, store=chain.shop, by=chain.clerk)
                    ).error_code == "stored_value_frozen"
-    sv.unfreeze(card=card, by=chain.clerk, store=chain.shop)
+    unfreeze(card=card, by=chain.clerk, store=chain.shop)
     with time_machine.travel(START, tick=False):
-        sv.member_code_send(member=member, store=chain.shop, by=chain.clerk)
+        member_code_send(member=member, store=chain.shop, by=chain.clerk)
     with time_machine.travel(START + dt.timedelta(seconds=30), tick=False):
-        exc = refused(lambda: sv.member_code_send(member=member, store=chain.shop, by=chain.clerk))
+        exc = refused(lambda: member_code_send(member=member, store=chain.shop, by=chain.clerk))
     assert exc.error_code == "code_too_soon" and exc.retry_after == 31 and "31 秒" in exc.text
     assert len(sms()) == 1
 

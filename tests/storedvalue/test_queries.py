@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from membercare.checkout.pipeline import LineIn, PaymentIn, checkout_post
-from membercare.storedvalue import services as sv
+from membercare.storedvalue.topup import top_up
 
 TZ = ZoneInfo("Asia/Shanghai")
 AT = dt.datetime(2026, 6, 1, 12, tzinfo=TZ)
@@ -23,7 +23,7 @@ def sale(chain, member, payments, minute):
 
 
 def test_stored_value_adds_few_queries_to_a_sale(chain, member):
-    sv.top_up(member=member, amount=Decimal("3000.00"), method="bank_card", store=chain.shop, by=chain.clerk, at=AT)
+    top_up(member=member, amount=Decimal("3000.00"), method="bank_card", store=chain.shop, by=chain.clerk, at=AT)
     sale(chain, member, None, 1)  # warm: the sequences, the programme, the methods
     sale(chain, member, [PaymentIn("stored_value")], 2)
     plain = sale(chain, member, None, 3)

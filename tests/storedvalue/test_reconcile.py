@@ -10,10 +10,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from membercare.storedvalue import services as sv
 from membercare.storedvalue.models import StoredValueReconciliation
 from membercare.storedvalue.reconcile import reconcile
 from membercare.storedvalue.tasks import storedvalue_reconcile_task
+from membercare.storedvalue.topup import top_up
 from tests.factories import MemberFactory
 
 D = Decimal
@@ -22,8 +22,8 @@ D = Decimal
 @pytest.fixture
 def cards(chain, member):
     other = MemberFactory(name="李雷", phone="13900009999", home_store=chain.shop)
-    a = sv.top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk).card
-    b = sv.top_up(member=other, amount=D("300.00"), method="cash", store=chain.shop, by=chain.clerk).card
+    a = top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk).card
+    b = top_up(member=other, amount=D("300.00"), method="cash", store=chain.shop, by=chain.clerk).card
     return a, b
 
 

@@ -12,8 +12,8 @@ from django.db import connection, connections
 from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.checkout.pipeline import LineIn, PaymentIn, checkout_post
 from membercare.core.sequences import reserve_numbers
-from membercare.storedvalue import services as sv
 from membercare.storedvalue.reconcile import reconcile
+from membercare.storedvalue.topup import top_up
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 TZ = ZoneInfo("Asia/Shanghai")
@@ -30,7 +30,7 @@ def _postgres_only(db):
 
 
 def test_spends_committed_between_the_reads_raise_no_false_alarm(chain, member):
-    sv.top_up(member=member, amount=D("4000.00"), method="bank_card", store=chain.shop)  # 4100 on the card
+    top_up(member=member, amount=D("4000.00"), method="bank_card", store=chain.shop)  # 4100 on the card
     spent: list = []
 
     def spend_elsewhere():  # another connection, committed before the reconciliation reads on

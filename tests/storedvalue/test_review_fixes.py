@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from membercare.checkout.pipeline import LineIn, PaymentIn, ReturnLineIn, checkout_post, return_post
 from membercare.storedvalue import liability as li
-from membercare.storedvalue import services as sv
+from membercare.storedvalue.lost_cards import transfer
+from membercare.storedvalue.member_code import member_code_set
 from membercare.storedvalue.models import (
     CardState,
     RefundState,
@@ -19,7 +20,9 @@ from membercare.storedvalue.models import (
     StoredValueEntry,
     StoredValueRefund,
 )
+from membercare.storedvalue.refunds import approve_refund, request_refund
 from membercare.storedvalue.selectors import ledger_sums, liability
+from membercare.storedvalue.topup import top_up
 from tests.factories import MemberFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -33,12 +36,12 @@ def assert_ledger(card):
 
 
 def test_a_pending_refund_follows_the_lost_cards_balance_and_pays_it(chain, member, hq):
-    card = sv.top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-                     at=AT).card
-    refund = sv.request_refund(card=card, by=chain.clerk, reason="会员退卡", store=chain.shop)
-    new = sv.transfer(card=card, by=chain.clerk, store=chain.shop, at=AT + dt.timedelta(hours=1))
+    card = top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
+                  at=AT).card
+    refund = request_refund(card=card, by=chain.clerk, reason="会员退卡", store=chain.shop)
+    new = transfer(card=card, by=chain.clerk, store=chain.shop, at=AT + dt.timedelta(hours=1))
     assert StoredValueRefund.objects.get(pk=refund.pk).card_id == new.pk  # moved with the balance
-    done = sv.approve_refund(refund=refund, by=hq, method="bank_card", at=AT + dt.timedelta(hours=2))
+    done = approve_refund(refund=refund, by=hq, method="bank_card", at=AT + dt.timedelta(hours=2))
     assert (done.principal_refunded, done.bonus_forfeited) == (D("1000.00"), D("100.00"))  # not ¥0
     assert done.status == RefundState.APPROVED
     new.refresh_from_db()
@@ -51,12 +54,12 @@ def test_a_pending_refund_follows_the_lost_cards_balance_and_pays_it(chain, memb
 
 
 def test_a_return_after_a_refund_forfeits_its_bonus_part(chain, member, hq):
-    card = sv.top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-                     at=AT).card  # 1000 + 100
+    card = top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
+                  at=AT).card  # 1000 + 100
     receipt = checkout_post(store=chain.shop, clerk=chain.clerk, phone=member.phone, lines=[LineIn("SHIRT", 1)],
                             payments=[PaymentIn("stored_value")], sold_at=AT)  # -909.09 principal, -90.91 bonus
-    refund = sv.request_refund(card=card, by=chain.clerk, reason="退卡", store=chain.shop)
-    refund = sv.approve_refund(refund=refund, by=hq, method="bank_card", at=AT + dt.timedelta(hours=1))
+    refund = request_refund(card=card, by=chain.clerk, reason="退卡", store=chain.shop)
+    refund = approve_refund(refund=refund, by=hq, method="bank_card", at=AT + dt.timedelta(hours=1))
     assert (refund.principal_refunded, refund.bonus_forfeited) == (D("90.91"), D("9.09"))
     ret = return_post(original=receipt, lines=None, clerk=chain.clerk, store=chain.shop,
                       at=AT + dt.timedelta(hours=2))
@@ -70,11 +73,11 @@ def test_a_return_after_a_refund_forfeits_its_bonus_part(chain, member, hq):
 
 
 def test_a_return_without_a_refund_since_the_sale_keeps_its_bonus(chain, member, hq):
-    card = sv.top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
-                     at=AT - dt.timedelta(days=2)).card
-    old = sv.request_refund(card=card, by=chain.clerk, reason="退卡", store=chain.shop)
-    sv.approve_refund(refund=old, by=hq, method="bank_card", at=AT - dt.timedelta(days=1))  # before the sale
-    sv.top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk, at=AT)
+    card = top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk,
+                  at=AT - dt.timedelta(days=2)).card
+    old = request_refund(card=card, by=chain.clerk, reason="退卡", store=chain.shop)
+    approve_refund(refund=old, by=hq, method="bank_card", at=AT - dt.timedelta(days=1))  # before the sale
+    top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop, by=chain.clerk, at=AT)
     receipt = checkout_post(store=chain.shop, clerk=chain.clerk, phone=member.phone, lines=[LineIn("SHIRT", 3)],
                             payments=[PaymentIn("stored_value", D("600.00")), PaymentIn("cash", D("2400.00"))],
                             sold_at=AT + dt.timedelta(minutes=5))
@@ -87,12 +90,12 @@ def test_a_return_without_a_refund_since_the_sale_keeps_its_bonus(chain, member,
 
 
 def test_a_lost_card_keeps_the_codes_wrong_tries_lock_out_and_pin(chain, member):
-    card = sv.top_up(member=member, amount=D("500.00"), method="cash", store=chain.shop, by=chain.clerk,
-                     at=AT).card
-    card = sv.member_code_set(card=card, code="482915", by=chain.clerk, store=chain.shop)
+    card = top_up(member=member, amount=D("500.00"), method="cash", store=chain.shop, by=chain.clerk,
+                  at=AT).card
+    card = member_code_set(card=card, code="482915", by=chain.clerk, store=chain.shop)
     locked_until = timezone.now() + dt.timedelta(minutes=25)
     StoredValueCard.objects.filter(pk=card.pk).update(code_failures=5, code_locked_until=locked_until)
-    new = sv.transfer(card=card, by=chain.clerk, store=chain.shop)
+    new = transfer(card=card, by=chain.clerk, store=chain.shop)
     new = StoredValueCard.objects.get(pk=new.pk)
     assert new.code_failures == 5 and new.code_locked_until == locked_until  # a thief gets no fresh tries
     assert check_password("482915", new.code_hash)
@@ -101,8 +104,8 @@ def test_a_lost_card_keeps_the_codes_wrong_tries_lock_out_and_pin(chain, member)
 
 def test_the_chain_total_is_the_sum_of_balances_after_cross_store_movements(chain, member, hq):
     other = MemberFactory(name="李雷", phone="13900007777", home_store=chain.shop2)
-    sv.top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop2, by=hq, at=AT)
-    sv.top_up(member=other, amount=D("1000.00"), method="cash", store=chain.shop, by=hq, at=AT)
+    top_up(member=member, amount=D("1000.00"), method="bank_card", store=chain.shop2, by=hq, at=AT)
+    top_up(member=other, amount=D("1000.00"), method="cash", store=chain.shop, by=hq, at=AT)
     # money taken at BJ01 spent at SH01 and the rest refunded at SH01; the other's taken at SH01, spent at BJ01
     sale = checkout_post(store=chain.shop, clerk=None, phone=member.phone, lines=[LineIn("SHIRT", 1)],
                          payments=[PaymentIn("stored_value")], sold_at=AT + dt.timedelta(minutes=1))
@@ -110,8 +113,8 @@ def test_the_chain_total_is_the_sum_of_balances_after_cross_store_movements(chai
                   payments=[PaymentIn("stored_value")], sold_at=AT + dt.timedelta(minutes=2))
     return_post(original=sale, lines=None, clerk=None, store=chain.shop2, at=AT + dt.timedelta(minutes=3))
     card = member.stored_value_cards.get()
-    refund = sv.request_refund(card=card, by=None, reason="退卡", store=chain.shop)
-    sv.approve_refund(refund=refund, by=hq, method="bank_card", at=AT + dt.timedelta(minutes=4))
+    refund = request_refund(card=card, by=None, reason="退卡", store=chain.shop)
+    approve_refund(refund=refund, by=hq, method="bank_card", at=AT + dt.timedelta(minutes=4))
     day = AT.date()
     balances = sum((c.balance for c in StoredValueCard.objects.all()), D("0.00"))
     assert li.outstanding(day).total == balances == liability() == other.stored_value_cards.get().balance > 0

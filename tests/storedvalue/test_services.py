@@ -12,10 +12,12 @@ from membercare.checkout.pipeline import CheckoutError, LineIn, PaymentIn, Retur
 from membercare.loyalty.models import PointsEntry
 from membercare.org.models import Role
 from membercare.sales.models import ReceiptPayment
-from membercare.storedvalue import services as sv
+from membercare.storedvalue.lost_cards import freeze, transfer, unfreeze
 from membercare.storedvalue.models import CardState, StoredValueCard, StoredValueEntry
+from membercare.storedvalue.refunds import approve_refund, request_refund
 from membercare.storedvalue.rules import DEFAULTS, current_rules, rules_update
 from membercare.storedvalue.selectors import ledger_sums, liability
+from membercare.storedvalue.topup import top_up
 from tests.factories import MemberFactory, StaffFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -34,7 +36,7 @@ def assert_ledger(card):
 
 
 def topup(chain, member, amount, method="bank_card", **kw):
-    return sv.top_up(member=member, amount=D(amount), method=method, store=chain.shop, by=chain.clerk, at=AT, **kw)
+    return top_up(member=member, amount=D(amount), method=method, store=chain.shop, by=chain.clerk, at=AT, **kw)
 
 
 def sell(chain, member, lines, payments, **kw):
@@ -75,8 +77,8 @@ def test_bonus_tiers_per_level_and_period(chain, member, hq):
     ]})
     assert topup(chain, member, "500.00").bonus == D("50.00")  # June's campaign; no elite card
     july = dt.datetime(2026, 7, 1, 10, tzinfo=TZ)
-    assert sv.top_up(member=member, amount=D("500.00"), method="cash", store=chain.shop, by=chain.clerk,
-                     at=july).bonus == D("20.00")
+    assert top_up(member=member, amount=D("500.00"), method="cash", store=chain.shop, by=chain.clerk,
+                  at=july).bonus == D("20.00")
 
 
 def test_a_top_up_over_the_card_limit_is_refused_and_nothing_is_written(chain, member):
@@ -116,20 +118,20 @@ def test_cash_and_real_name_thresholds(chain, member, hq):
 ])
 def test_bad_top_ups_are_refused_with_the_reason(chain, member, amount, method, code):
     with pytest.raises(CheckoutError) as exc:
-        sv.top_up(member=member, amount=amount, method=method, store=chain.shop, by=chain.clerk, at=AT)
+        top_up(member=member, amount=amount, method=method, store=chain.shop, by=chain.clerk, at=AT)
     assert exc.value.error_code == code and exc.value.text
     assert entries_written() == 0 and not StoredValueCard.objects.exists()
 
 
 def test_a_clerk_tops_up_only_at_their_own_store(chain, member):
     with pytest.raises(PermissionDenied):
-        sv.top_up(member=member, amount=D("100"), method="cash", store=chain.shop2, by=chain.clerk, at=AT)
+        top_up(member=member, amount=D("100"), method="cash", store=chain.shop2, by=chain.clerk, at=AT)
 
 
 def test_chain_or_brand_scope(chain, member, hq):
     rules_update(by=hq, changes={"scope": "brand"})
     main = topup(chain, member, "100.00").card
-    jd = sv.top_up(member=member, amount=D("100.00"), method="cash", store=chain.jd_shop, by=None, at=AT).card
+    jd = top_up(member=member, amount=D("100.00"), method="cash", store=chain.jd_shop, by=None, at=AT).card
     assert main.pk != jd.pk and (main.scope, jd.scope) == ("MAIN", "JUEDU")
 
 
@@ -190,14 +192,14 @@ def test_no_card_frozen_or_expired_or_walk_in_is_refused(chain, member, hq):
         sell(chain, member, [("SHIRT", 1)], [PaymentIn("stored_value")])
     assert exc.value.error_code == "stored_value_none"
     card = topup(chain, member, "1000.00").card
-    sv.freeze(card=card, by=chain.clerk, reason="挂失")
+    freeze(card=card, by=chain.clerk, reason="挂失")
     with pytest.raises(CheckoutError) as exc:
         sell(chain, member, [("SHIRT", 1)], [PaymentIn("stored_value")])
     assert exc.value.error_code == "stored_value_frozen"
     with pytest.raises(CheckoutError) as exc:
         topup(chain, member, "100.00")
     assert exc.value.error_code == "stored_value_frozen"
-    sv.unfreeze(card=card, by=chain.clerk)
+    unfreeze(card=card, by=chain.clerk)
     StoredValueCard.objects.filter(pk=card.pk).update(expires_on=dt.date(2026, 5, 31))
     with pytest.raises(CheckoutError) as exc:
         sell(chain, member, [("SHIRT", 1)], [PaymentIn("stored_value")])
@@ -232,7 +234,7 @@ def test_partial_returns_give_back_exactly_the_spend_split(chain, member):
 def test_a_return_after_the_card_was_moved_goes_to_the_new_card(chain, member):
     card = topup(chain, member, "1000.00").card
     receipt = sell(chain, member, [("SHIRT", 1)], [PaymentIn("stored_value")])
-    new = sv.transfer(card=card, by=chain.clerk, store=chain.shop)
+    new = transfer(card=card, by=chain.clerk, store=chain.shop)
     return_post(original=receipt, lines=None, clerk=chain.clerk, store=chain.shop)
     new.refresh_from_db()
     card.refresh_from_db()
@@ -247,20 +249,20 @@ def test_a_return_after_the_card_was_moved_goes_to_the_new_card(chain, member):
 
 def test_a_refund_pays_the_principal_back_only_with_hq_approval_and_forfeits_the_bonus(chain, member, hq):
     card = topup(chain, member, "1000.00").card
-    refund = sv.request_refund(card=card, by=chain.clerk, reason="会员搬家", store=chain.shop)
+    refund = request_refund(card=card, by=chain.clerk, reason="会员搬家", store=chain.shop)
     with pytest.raises(CheckoutError):
-        sv.request_refund(card=card, by=chain.clerk, reason="again", store=chain.shop)
+        request_refund(card=card, by=chain.clerk, reason="again", store=chain.shop)
     with pytest.raises(PermissionDenied):
-        sv.approve_refund(refund=refund, by=chain.clerk, method="cash")
+        approve_refund(refund=refund, by=chain.clerk, method="cash")
     manager = StaffFactory(username="m1", role=Role.MANAGER, stores=[chain.shop])
     with pytest.raises(PermissionDenied):
-        sv.approve_refund(refund=refund, by=manager, method="cash")
-    refund = sv.approve_refund(refund=refund, by=hq, method="bank_card")
+        approve_refund(refund=refund, by=manager, method="cash")
+    refund = approve_refund(refund=refund, by=hq, method="bank_card")
     assert (refund.principal_refunded, refund.bonus_forfeited) == (D("1000.00"), D("100.00"))
     assert_ledger(card)
     assert card.balance == 0 and liability() == 0
     with pytest.raises(CheckoutError) as exc:
-        sv.approve_refund(refund=refund, by=hq, method="cash")
+        approve_refund(refund=refund, by=hq, method="cash")
     assert exc.value.error_code == "refund_decided"
 
 
@@ -269,7 +271,7 @@ def test_a_reason_is_needed_and_another_members_card_is_not_mixed_in(chain, memb
     card = topup(chain, member, "200.00").card
     topup(chain, other, "300.00")
     with pytest.raises(CheckoutError):
-        sv.freeze(card=card, by=chain.clerk, reason="  ")
+        freeze(card=card, by=chain.clerk, reason="  ")
     assert liability() == D("500.00")
 
 

@@ -20,8 +20,11 @@ from membercare.checkout.pipeline import (
     return_post,
 )
 from membercare.sales.models import Receipt, ReceiptPayment
-from membercare.storedvalue import services as sv
+from membercare.storedvalue.lost_cards import freeze, transfer, unfreeze
+from membercare.storedvalue.member_code import member_code_set
 from membercare.storedvalue.models import CardState, StoredValueCard, StoredValueEntry
+from membercare.storedvalue.refunds import approve_refund, request_refund
+from membercare.storedvalue.topup import top_up
 from tests.factories import MemberFactory
 from tests.storedvalue.machines import CENT, ZERO, D, LedgerMachine, q, run_machine
 
@@ -50,8 +53,8 @@ class StoredValueMachine(LedgerMachine):
         amount = D(cents) / 100
         bonus = D("100.00") if amount >= 1000 else ZERO
         try:
-            done = sv.top_up(member=member, amount=amount, method=method, store=self.chain.shop, by=None,
-                             at=self.tick())
+            done = top_up(member=member, amount=amount, method=method, store=self.chain.shop, by=None,
+                          at=self.tick())
         except CheckoutError as exc:
             expected = {"top_up_over_limit"} if self.balance[member.pk] + amount + bonus > 5000 else set()
             if self.frozen[member.pk]:
@@ -63,7 +66,7 @@ class StoredValueMachine(LedgerMachine):
         assert (done.principal, done.bonus) == (amount, bonus)
         self.balance[member.pk] += amount + bonus
         if not done.card.code_hash:  # the member sets the code a spend above the limit asks for
-            sv.member_code_set(card=done.card, code=CODE, by=None)
+            member_code_set(card=done.card, code=CODE, by=None)
 
     @rule(who=st.integers(0, 1), skus=st.lists(st.sampled_from(SKUS), min_size=1, max_size=3),
           share=st.sampled_from([None, D("0.3"), D("0.5"), D("1")]))
@@ -124,8 +127,8 @@ class StoredValueMachine(LedgerMachine):
         card = self.card(member)
         if card is None:
             return
-        request = sv.request_refund(card=card, by=None, reason="退卡")
-        done = sv.approve_refund(refund=request, by=self.hq, method="bank_card")
+        request = request_refund(card=card, by=None, reason="退卡")
+        done = approve_refund(refund=request, by=self.hq, method="bank_card")
         assert done.principal_refunded + done.bonus_forfeited == self.balance[member.pk]
         self.balance[member.pk] = ZERO
         self.refunded_after |= {s.pk for s in self.sales if s.member_id == member.pk}
@@ -137,9 +140,9 @@ class StoredValueMachine(LedgerMachine):
         if card is None:
             return
         if self.frozen[member.pk]:
-            sv.unfreeze(card=card, by=None)
+            unfreeze(card=card, by=None)
         else:
-            sv.freeze(card=card, by=None, reason="挂失")
+            freeze(card=card, by=None, reason="挂失")
         self.frozen[member.pk] = not self.frozen[member.pk]
 
     @rule(who=st.integers(0, 1))
@@ -148,7 +151,7 @@ class StoredValueMachine(LedgerMachine):
         card = self.card(member)
         if card is None:
             return
-        new = sv.transfer(card=card, by=None, at=self.tick())
+        new = transfer(card=card, by=None, at=self.tick())
         assert new.balance == self.balance[member.pk]
         self.frozen[member.pk] = False
 

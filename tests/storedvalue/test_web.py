@@ -84,11 +84,13 @@ def test_stored_value_above_the_amount_due_is_refused_at_the_counter(counter, ch
 
 def test_every_movement_is_in_the_members_timeline(client, chain, member, hq):
     from membercare.members.selectors import member_timeline
-    from membercare.storedvalue import services as sv
+    from membercare.storedvalue.refunds import approve_refund, request_refund
+    from membercare.storedvalue.topup import top_up as stored_value_top_up
 
-    card = sv.top_up(member=member, amount=Decimal("1000.00"), method="cash", store=chain.shop, by=chain.clerk).card
-    refund = sv.request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
-    sv.approve_refund(refund=refund, by=hq, method="cash")
+    card = stored_value_top_up(member=member, amount=Decimal("1000.00"), method="cash", store=chain.shop,
+                               by=chain.clerk).card
+    refund = request_refund(card=card, by=chain.clerk, reason="搬家", store=chain.shop)
+    approve_refund(refund=refund, by=hq, method="cash")
     kinds = [e.title for e in member_timeline(member) if e.kind == "stored_value"]
     assert len(kinds) == 3  # top-up, refund of the principal, bonus forfeited
     client.force_login(chain.clerk)

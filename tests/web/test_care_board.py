@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from membercare.care.contacts import contact_log
 from membercare.care.models import MemberSegments, Task, TaskStatus
 from membercare.care.selectors import BOARD_PAGE, task_board
-from membercare.care.services import contact_log
 from membercare.loyalty.models import Card
 from tests.factories import MemberFactory, StaffFactory
 from tests.web.test_care_pages import HTMX, TODAY, card_ids, task

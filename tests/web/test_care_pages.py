@@ -14,8 +14,8 @@ from django.utils.translation import gettext, ngettext, pgettext
 
 from membercare.analytics.measures import Scope, tasks_by_clerk
 from membercare.care.config import DEFAULTS, care_config
+from membercare.care.contacts import contact_log
 from membercare.care.models import CareConfig, CareEvent, Contact, MemberSegments, SegmentSpan, Task, TaskStatus
-from membercare.care.services import contact_log
 from membercare.org.models import Role
 from membercare.web.care.forms import CareSettingsForm
 from tests.factories import MemberFactory, StaffFactory

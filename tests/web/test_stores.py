@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import RequestFactory
 
-from membercare.care.services import can_manage_store_tasks
+from membercare.care.access import can_manage_store_tasks
 from membercare.org.models import Role
 from membercare.web.stores import picked_store, store_choices
 from tests.factories import StaffFactory, StoreFactory

@@ -21,9 +21,10 @@ from membercare.loyalty.models import Card, CardKind, CardStatus, LoyaltyAccount
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
 from membercare.sales.models import Receipt, ReceiptLine, ReceiptPayment
-from membercare.storedvalue.giftcards import gift_cards_sell
+from membercare.storedvalue.giftcard_batches import gift_cards_sell
 from membercare.storedvalue.rules import current_rules
-from membercare.storedvalue.services import live_card, scope_of, top_up
+from membercare.storedvalue.topup import top_up
+from membercare.storedvalue.writes import live_card, scope_of
 
 from . import pos_schemas as s
 from .auth import PosKeyAuth
@@ -363,7 +364,8 @@ def stored_value_code(request, member_no: str, idempotency_key: str | None = Ide
 
     from membercare.core.phone import mask_phone
     from membercare.messaging.otp import minutes_valid
-    from membercare.storedvalue.services import StoredValueError, member_code_send
+    from membercare.storedvalue.member_code import member_code_send
+    from membercare.storedvalue.writes import StoredValueError
 
     store = _store(request)
     key = require_key(idempotency_key)
@@ -445,7 +447,7 @@ def stored_value_movements(request, member_no: str, page: int = 1, page_size: in
                        _("page must be between 1 and 100000 and page_size between 1 and 100."),
                        "page_size" if 1 <= page <= 100_000 else "page")
     from membercare.storedvalue.rules import current_rules
-    from membercare.storedvalue.services import scope_of
+    from membercare.storedvalue.writes import scope_of
 
     store = _store(request)
     member = _member(member_no, store)

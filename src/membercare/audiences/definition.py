@@ -199,42 +199,26 @@ def condition_count(definition: dict) -> int:
     return sum(count(definition.get(part) or {}) for part in PARTS)
 
 
-def _q(node: dict, ctx: Context) -> Q | None:
-    """The group's filter; None when the group holds no condition (no constraint)."""
+def _q(node: dict, ctx: Context, *, negate: bool = False) -> Q | None:
+    """The group's filter; None when the group holds no condition (no constraint). `negate`: NOT the group, the
+    negation pushed down to its conditions (De Morgan: NOT (a OR b) = NOT a AND NOT b). So an exclude group of
+    EXISTS conditions reaches the database as NOT EXISTS terms of the WHERE's top-level AND, which PostgreSQL
+    runs as (parallel) hash anti-joins; a NOT (... OR ...) around them is evaluated member by member with hashed
+    subplans (issue 20: 6.6 s at 1M)."""
     parts = []
     for item in node["items"]:
         if "type" in item:
-            parts.append(CONDITIONS[item["type"]].build(item["params"], ctx))
+            built = CONDITIONS[item["type"]].build(item["params"], ctx)
+            parts.append(~built if negate else built)
         else:
-            sub = _q(item, ctx)
+            sub = _q(item, ctx, negate=negate)
             if sub is not None:
                 parts.append(sub)
     if not parts:
         return None
     out = parts[0]
     for part in parts[1:]:
-        out = (out & part) if node["op"] == "and" else (out | part)
-    return out
-
-
-def _negated_q(node: dict, ctx: Context) -> Q | None:
-    """NOT the group, the negation pushed down to its conditions (De Morgan: NOT (a OR b) = NOT a AND NOT b);
-    None when the group holds no condition. So an exclude group of EXISTS conditions reaches the database as
-    NOT EXISTS terms of the WHERE's top-level AND, which PostgreSQL runs as (parallel) hash anti-joins; a
-    NOT (... OR ...) around them is evaluated member by member with hashed subplans (issue 20: 6.6 s at 1M)."""
-    parts = []
-    for item in node["items"]:
-        if "type" in item:
-            parts.append(~CONDITIONS[item["type"]].build(item["params"], ctx))
-        else:
-            sub = _negated_q(item, ctx)
-            if sub is not None:
-                parts.append(sub)
-    if not parts:
-        return None
-    out = parts[0]
-    for part in parts[1:]:
-        out = (out | part) if node["op"] == "and" else (out & part)
+        out = (out & part) if (node["op"] == "and") != negate else (out | part)
     return out
 
 
@@ -246,6 +230,6 @@ def compile_definition(definition: Any, ctx: Context) -> tuple[Q | None, Q | Non
 
 def compile_filters(definition: Any, ctx: Context) -> tuple[Q | None, Q | None]:
     """(include filter, keep filter) of a definition (validated first): members = include AND keep, where keep
-    is NOT exclude with the negation pushed down to the conditions (_negated_q); None: no constraint."""
+    is NOT exclude with the negation pushed down to the conditions (_q's `negate`); None: no constraint."""
     clean = clean_definition(definition)
-    return _q(clean["include"], ctx), _negated_q(clean["exclude"], ctx)
+    return _q(clean["include"], ctx), _q(clean["exclude"], ctx, negate=True)

@@ -35,10 +35,10 @@ from membercare.core.timeline import TimelineEvent
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
 
+from .access import CareError, can_manage_store_tasks, is_chain_wide
 from .models import DailyRun, OwnerChange, OwnerPin, Task, TaskStatus
 from .rules.base import fires
 from .rules.lifecycle import month_day
-from .services import CareError, can_manage_store_tasks, is_chain_wide
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Win-back plans per dormancy reason (issue 20, part 4; seed 000: 询问…原因,并做综合分析…再计划挽回措施).
 
 The plan is data in the care settings (`plans.<reason>`: action, script, target, due_days), edited by HQ on
-the care settings page. When a clerk logs a contact with a reason (care.services.contact_log), the plan of
+the care settings page. When a clerk logs a contact with a reason (care.contacts.contact_log), the plan of
 that reason is applied in the same transaction:
 
 - "script": the member's next task carries the plan's call script (the script text, or the reason's default
@@ -79,7 +79,7 @@ def action_choices() -> list[tuple[str, str]]:
 
 
 def check_plan(reason: str, plan: dict[str, Any]) -> list[tuple[str, str]]:
-    """(field, message) for each problem of one reason's plan (care.services.care_config_validate)."""
+    """(field, message) for each problem of one reason's plan (care.config_writes.care_config_validate)."""
     problems = []
     action = ACTIONS.get(plan.get("action", ""))
     if action is None:

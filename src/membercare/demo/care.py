@@ -26,8 +26,8 @@ def _work_the_past(today: dt.date) -> int:
 
     from django.conf import settings
 
+    from membercare.care.contacts import REASON_RULES, contact_log
     from membercare.care.models import CareChannel, Outcome, TaskStatus
-    from membercare.care.services import REASON_RULES, contact_log
 
     zone = ZoneInfo(settings.TIME_ZONE)
     worked = 0

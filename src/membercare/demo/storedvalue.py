@@ -14,8 +14,8 @@ from django.utils import timezone
 from membercare.checkout.payments import payment_methods_ensure_default
 from membercare.members.models import Member
 from membercare.org.models import Role, Staff
-from membercare.storedvalue import services as stored_value
 from membercare.storedvalue.models import StoredValueCard
+from membercare.storedvalue.topup import top_up
 
 AMOUNTS = ["500.00", "1000.00", "2000.00", "1000.00", "3000.00", "800.00"]
 METHODS = ["wechat_pay", "cash", "bank_card", "alipay"]
@@ -39,8 +39,8 @@ def demo_stored_value(today: dt.date | None = None, *, members: int = 40) -> dic
             continue
         at = dt.datetime.combine(today - dt.timedelta(days=1 + (n * 7) % 40), dt.time(11 + n % 8, 5 * (n % 12)),
                                  tzinfo=zone)
-        stored_value.top_up(member=member, amount=Decimal(AMOUNTS[n % len(AMOUNTS)]), method=METHODS[n % 4],
-                            store=member.home_store, by=by, at=at)
+        top_up(member=member, amount=Decimal(AMOUNTS[n % len(AMOUNTS)]), method=METHODS[n % 4],
+               store=member.home_store, by=by, at=at)
         done += 1
     return {"stored_value_top_ups": done, **demo_gift_cards(today)}
 
@@ -49,7 +49,8 @@ def demo_gift_cards(today: dt.date, *, count: int = 20, sold: int = 5) -> dict[s
     """One HQ batch of gift cards (礼品卡, ¥500, chain-wide) with a few sold at the demo clerk's store in the
     last days: the batch page, the books' gift-card line and the counter's sale page have something to show.
     The codes stay unexported, so HQ can try the one export."""
-    from membercare.storedvalue import giftcards
+    from membercare.core.crypto import decrypt
+    from membercare.storedvalue.giftcard_batches import batch_create, gift_cards_sell
     from membercare.storedvalue.models import GiftCard, GiftCardBatch
 
     if GiftCardBatch.objects.exists():
@@ -60,12 +61,12 @@ def demo_gift_cards(today: dt.date, *, count: int = 20, sold: int = 5) -> dict[s
     if hq is None or store is None:
         return {}
     zone = ZoneInfo(settings.TIME_ZONE)
-    batch = giftcards.batch_create(by=hq, name="新春礼品卡", face_value=Decimal("500.00"), count=count,
-                                   valid_days=1095, at=dt.datetime.combine(today - dt.timedelta(days=20),
-                                                                           dt.time(10), tzinfo=zone))
+    batch = batch_create(by=hq, name="新春礼品卡", face_value=Decimal("500.00"), count=count,
+                         valid_days=1095, at=dt.datetime.combine(today - dt.timedelta(days=20),
+                                                                 dt.time(10), tzinfo=zone))
     cards = list(GiftCard.objects.filter(batch=batch).order_by("serial")[:sold])
     for n, card in enumerate(cards):
         at = dt.datetime.combine(today - dt.timedelta(days=1 + 3 * n), dt.time(15, 10 * n), tzinfo=zone)
-        giftcards.gift_cards_sell(codes=[giftcards.decrypt(card.code_sealed)], method=METHODS[n % 4], store=store,
-                                  by=clerk, at=at)
+        gift_cards_sell(codes=[decrypt(card.code_sealed)], method=METHODS[n % 4], store=store,
+                        by=clerk, at=at)
     return {"gift_cards_sold": len(cards)}

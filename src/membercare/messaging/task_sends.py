@@ -20,8 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.care.access import can_act_on_task
+from membercare.care.contacts import contact_log
 from membercare.care.models import Outcome, Task, TaskStatus
-from membercare.care.services import can_act_on_task, contact_log
 from membercare.members.models import Member
 from membercare.org.models import Staff
 

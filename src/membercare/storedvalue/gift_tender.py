@@ -21,16 +21,8 @@ from django.utils.translation import gettext_lazy
 from membercare.sales.models import ReceiptPayment
 from membercare.sales.pipeline import Adjustment, money, register
 
-from .giftcards import (
-    GIFT_METHOD_CODE,
-    MAX_GIFT_PAYMENTS,
-    GiftCardError,
-    GiftSpend,
-    check_spendable,
-    find_card,
-    return_credit,
-    spend_commit,
-)
+from .giftcard_spend import GiftSpend, return_credit, spend_commit
+from .giftcards import GIFT_METHOD_CODE, MAX_GIFT_PAYMENTS, GiftCardError, check_spendable, find_card
 
 ZERO = Decimal("0.00")
 

@@ -24,17 +24,10 @@ from django.utils.translation import gettext_lazy
 from membercare.sales.models import ReceiptPayment
 from membercare.sales.pipeline import Adjustment, CheckoutError, money, register
 
+from .member_code import member_code_check
 from .rules import METHOD_CODE
-from .services import (
-    check_usable,
-    member_code_check,
-    return_credit,
-    sale_card,
-    spend_applied,
-    spend_entry,
-    spend_statement,
-    split_spend,
-)
+from .spend import return_credit, sale_card, spend_applied, spend_entry, spend_statement, split_spend
+from .writes import check_usable
 
 ZERO = Decimal("0.00")
 

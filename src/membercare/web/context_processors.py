@@ -10,7 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from membercare.audiences.selectors import can_use_audiences
 from membercare.campaigns.services import can_run_campaigns, can_see_campaign_results
-from membercare.care.services import can_edit_care_settings, can_manage_store_tasks
+from membercare.care.access import can_edit_care_settings, can_manage_store_tasks
 from membercare.core.permissions import (
     can_administer,
     can_edit_programme,

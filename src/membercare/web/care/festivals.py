@@ -1,6 +1,6 @@
 """/care/festivals/: the festivals the care rules greet members for (HQ's data: name, solar or lunar date, an
 optional saved audience, greeting text and channel) — list, add, edit, switch off. VIP specialist and admin.
-Thin: care.services checks and writes, care.festivals computes the dates."""
+Thin: care.calendar_writes checks and writes, care.festivals computes the dates."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.care.access import can_edit_care_settings
+from membercare.care.calendar_writes import festival_create, festival_update
 from membercare.care.festivals import next_date
 from membercare.care.models import Festival
-from membercare.care.services import can_edit_care_settings, festival_create, festival_update
 from membercare.core.permissions import require
 
 from ..forms import add_service_errors

@@ -1,8 +1,8 @@
 """Care forms: the contact log (one screen, on each task card), the manager's reassignment and hand-over,
 the care settings editor (a form over care.config's settings tree, like the programme editor) and care events.
 
-The forms only convert what people type; the rules are checked by care.services, whose errors are put back
-next to the field they concern.
+The forms only convert what people type; the rules are checked by care's writes (contacts, assignment,
+config_writes, calendar_writes), whose errors are put back next to the field they concern.
 """
 
 from __future__ import annotations
@@ -330,7 +330,7 @@ class CareSettingsForm(forms.Form):
 
 
 class DaysListField(forms.CharField):
-    """"3, 7, 14" (or with Chinese commas) -> [3, 7, 14]; care.services checks the days themselves."""
+    """"3, 7, 14" (or with Chinese commas) -> [3, 7, 14]; care.config_writes checks the days themselves."""
 
     def __init__(self, **kwargs):
         super().__init__(max_length=100, **kwargs)
@@ -391,7 +391,7 @@ class CareEventForm(forms.Form):
 
 
 class FestivalForm(forms.Form):
-    """A festival (care.Festival): converted here, checked by care.services.festival_create / festival_update."""
+    """A festival (care.Festival): converted here, checked by care.calendar_writes.festival_create / festival_update."""
 
     name = forms.CharField(label=_("Festival name"), max_length=30)
     calendar = forms.ChoiceField(label=_("Calendar"), choices=FestivalCalendar.choices, widget=forms.RadioSelect)

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.care.access import can_manage_store_tasks, is_chain_wide
 from membercare.care.reasons import (
     GROUPS,
     ReasonFilters,
@@ -21,7 +22,6 @@ from membercare.care.reasons import (
     tier_labels,
     visible_clerks,
 )
-from membercare.care.services import can_manage_store_tasks, is_chain_wide
 from membercare.core.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
 from membercare.core.xlsx import write_xlsx
 

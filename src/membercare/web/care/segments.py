@@ -12,9 +12,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.care.access import can_manage_store_tasks, is_chain_wide
 from membercare.care.models import SEVEN_SEGMENTS, FollowUp, Lifecycle, MemberSegments, Pyramid, SpendClass
 from membercare.care.segment_selectors import segment_counts, segment_migration
-from membercare.care.services import can_manage_store_tasks, is_chain_wide
 
 from ..stores import picked_store, store_choices
 

@@ -1,6 +1,7 @@
 """Care pages: the clerk's task list with the one-screen contact log (htmx), the manager's view of the store's
 tasks by clerk (reassignment, a clerk leaving), the specialist's care settings and care events. Thin: the
-rules live in care.services and care.selectors; every page checks permissions on the server."""
+rules live in care's writes (contacts, assignment, config_writes, calendar_writes) and care.selectors; every
+page checks permissions on the server."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from membercare.analytics.measures import Scope, task_totals, tasks_by_clerk
+from membercare.care.access import can_act_on_member, can_act_on_task, can_edit_care_settings, can_manage_store_tasks
+from membercare.care.assignment import staff_leave, store_default_assignee_set, task_reassign
+from membercare.care.calendar_writes import care_event_create, care_event_update
 from membercare.care.config import care_config
+from membercare.care.config_writes import care_config_save
+from membercare.care.contacts import REASON_RULES, contact_log
 from membercare.care.models import CareConfig, CareEvent, Lifecycle, MemberSegments, StoreCareSettings, Task
 from membercare.care.selectors import (
     care_config_history,
@@ -26,20 +32,6 @@ from membercare.care.selectors import (
     store_open_tasks,
     store_staff,
     task_board,
-)
-from membercare.care.services import (
-    REASON_RULES,
-    can_act_on_member,
-    can_act_on_task,
-    can_edit_care_settings,
-    can_manage_store_tasks,
-    care_config_save,
-    care_event_create,
-    care_event_update,
-    contact_log,
-    staff_leave,
-    store_default_assignee_set,
-    task_reassign,
 )
 from membercare.core.permissions import can_work_members, require
 from membercare.members.models import Member

@@ -47,9 +47,10 @@ from membercare.sales.pipeline import after_rollback, provider_label
 from membercare.sales.selectors import product_by_code, product_search
 from membercare.storedvalue.giftcard_selectors import receipt_gift_cards
 from membercare.storedvalue.giftcards import GIFT_METHOD_CODE as GIFT_CARD
+from membercare.storedvalue.member_code import member_code_send
 from membercare.storedvalue.rules import METHOD_CODE as STORED_VALUE
 from membercare.storedvalue.rules import current_rules
-from membercare.storedvalue.services import live_card, member_code_send, scope_of
+from membercare.storedvalue.writes import live_card, scope_of
 
 from ..once import once
 from .forms import (
@@ -331,7 +332,7 @@ def checkout_quote(request: HttpRequest) -> HttpResponse:
 @require_POST
 def checkout_member_code_send(request: HttpRequest) -> HttpResponse:
     """The stored-value field's "send SMS code" (htmx): a one-time code to the identified member's phone, which
-    the member reads out or types as the member code; storedvalue.services.member_code_send decides."""
+    the member reads out or types as the member code; storedvalue.member_code.member_code_send decides."""
     from axes.helpers import get_client_ip_address
 
     stores = checkout_stores(request.user)

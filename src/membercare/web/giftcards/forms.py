@@ -1,5 +1,5 @@
 """Forms of the gift-card pages: bounded inputs; the rules (face value, validity, scope) are checked by
-storedvalue.giftcards, whose refusals are put next to their field."""
+storedvalue.giftcard_batches and giftcard_spend, whose refusals are put next to their field."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from membercare.org.models import Brand
-from membercare.storedvalue.giftcards import MAX_CARDS_PER_BATCH, MAX_CARDS_PER_SALE, MAX_VOID_REASON
+from membercare.storedvalue.giftcard_spend import MAX_VOID_REASON
+from membercare.storedvalue.giftcards import MAX_CARDS_PER_BATCH, MAX_CARDS_PER_SALE
 
 
 def scope_choices() -> list[tuple[str, str]]:

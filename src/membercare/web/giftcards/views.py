@@ -1,6 +1,7 @@
 """Gift-card pages: HQ's batches (list with what was sold, spent and is outstanding; a new batch; a batch's
 cards and its one export of the codes) and the counter's sale of gift cards and a card's page (its movements,
-moving a bound card to another member). Thin: the rules live in storedvalue.giftcards and its selectors."""
+moving a bound card to another member). Thin: the rules live in storedvalue.giftcards, giftcard_batches,
+giftcard_spend and their selectors."""
 
 from __future__ import annotations
 
@@ -23,17 +24,9 @@ from membercare.loyalty.models import IdempotencyRecord
 from membercare.members.models import Member
 from membercare.sales.models import PaymentMethod
 from membercare.storedvalue import giftcard_selectors as sel
-from membercare.storedvalue.giftcards import (
-    GIFT_METHOD_CODE,
-    batch_create,
-    batch_export,
-    batch_limits,
-    gift_card_transfer,
-    gift_card_void,
-    gift_cards_sell,
-    masked,
-    scope_label,
-)
+from membercare.storedvalue.giftcard_batches import batch_create, batch_export, batch_limits, gift_cards_sell
+from membercare.storedvalue.giftcard_spend import gift_card_transfer, gift_card_void
+from membercare.storedvalue.giftcards import GIFT_METHOD_CODE, masked, scope_label
 from membercare.storedvalue.models import GiftCard, GiftCardBatch, GiftCardState
 from membercare.storedvalue.rules import METHOD_CODE
 

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from membercare.audiences.selectors import can_use_audiences, visible_audiences
+from membercare.care.access import can_act_on_member
 from membercare.care.owners import owner_panel
 from membercare.care.selectors import member_segments_panel
-from membercare.care.services import can_act_on_member
 from membercare.core.permissions import (
     can_erase_members,
     can_export,

@@ -19,10 +19,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from membercare.care.access import can_act_on_member, can_act_on_task
 from membercare.care.catalogue import rule_label
 from membercare.care.models import Task, TaskStatus
 from membercare.care.selectors import my_task_counts
-from membercare.care.services import can_act_on_member, can_act_on_task
 from membercare.core.permissions import (
     can_edit_programme,
     can_see_full_phone,

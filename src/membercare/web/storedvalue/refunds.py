@@ -2,7 +2,7 @@
 requests and approves (the paying method chosen from the recorded methods; the principal on the card at
 approval is paid back, the bonus forfeited) or rejects them; a store manager sees their stores' requests and
 decisions, read-only; clerks are refused. Below: the decided requests, filtered by status, store and month,
-paged. Thin: storedvalue.selectors reads, storedvalue.services writes (and checks the permission again)."""
+paged. Thin: storedvalue.selectors reads, storedvalue.refunds writes (and checks the permission again)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ from membercare.core.permissions import can_edit_programme, can_see_stored_value
 from membercare.org.models import Store
 from membercare.sales.models import PaymentMethod
 from membercare.storedvalue.models import RefundState
+from membercare.storedvalue.refunds import approve_refund, reject_refund
 from membercare.storedvalue.rules import METHOD_CODE
 from membercare.storedvalue.selectors import refunds_decided, refunds_pending, refunds_visible
-from membercare.storedvalue.services import StoredValueError, approve_refund, reject_refund
+from membercare.storedvalue.writes import StoredValueError
 
 PAGE = 20
 

@@ -1,9 +1,9 @@
 """The member's stored-value panel on the profile (balance, principal and bonus, the latest entries) and what
 the counter does there: a top-up, the member's code, freezing and unfreezing the card, moving a lost card's
 balance to a new card, asking HQ to refund the balance. The rules (limits, bonus tiers, cash and real-name
-thresholds, who may act at which store) are checked by storedvalue.services; a refusal is shown with its reason
-and nothing is written. Each action answers htmx with the panel re-rendered (its notice inside), a plain post
-with the profile again."""
+thresholds, who may act at which store) are checked by storedvalue's writes (topup, member_code, lost_cards,
+refunds); a refusal is shown with its reason and nothing is written. Each action answers htmx with the panel
+re-rendered (its notice inside), a plain post with the profile again."""
 
 from __future__ import annotations
 
@@ -24,19 +24,14 @@ from membercare.core.permissions import can_work_members, require
 from membercare.members.models import Member
 from membercare.org.models import Store
 from membercare.sales.models import PaymentMethod
+from membercare.storedvalue.lost_cards import freeze, transfer, unfreeze
+from membercare.storedvalue.member_code import member_code_set
 from membercare.storedvalue.models import CardState, StoredValueCard, StoredValueEntry
+from membercare.storedvalue.refunds import request_refund
 from membercare.storedvalue.rules import METHOD_CODE
 from membercare.storedvalue.selectors import card_entries, card_refunds, member_cards
-from membercare.storedvalue.services import (
-    StoredValueError,
-    TopUp,
-    freeze,
-    member_code_set,
-    request_refund,
-    top_up,
-    transfer,
-    unfreeze,
-)
+from membercare.storedvalue.topup import TopUp, top_up
+from membercare.storedvalue.writes import StoredValueError
 
 from ..checkout.views import checkout_stores
 from ..once import once
