@@ -77,3 +77,14 @@ def test_the_card_page_shows_the_progress_in_chinese(client, chain, member):  # 
     # the window is the programme's, ending now (the receipt above is within it whatever today is)
     assert "再消费 ¥12000.00 即可升级为钻石卡" in html
     assert "满 ¥15000.00" in html
+
+
+def test_the_profile_shows_the_progress_for_the_staff(client, chain, member):  # noqa: F811
+    from membercare.org.models import Role
+    from tests.factories import StaffFactory
+
+    _card(member, CardKind.ELITE, chain.main, "E0004")
+    _paid(member, chain.shop, "8000.00", 20)
+    client.force_login(StaffFactory(role=Role.CLERK, stores=[chain.shop]))
+    html = client.get(f"/members/{member.pk}/").content.decode()
+    assert "升级进度" in html and "钻石卡：近 365 天已消费 ¥8000.00 / ¥20000.00，还差 ¥12000.00" in html

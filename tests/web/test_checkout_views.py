@@ -326,3 +326,11 @@ def test_the_receipt_shows_every_adjustment_and_the_new_balance(client, chain, m
     balance = re.search(r'id="points-balance">(\d+)<', html).group(1)
     assert int(balance) == LoyaltyAccount.objects.get(member=member).points
     assert "data-print" in html
+
+
+def test_the_counter_shows_the_progress_to_the_next_card(counter, chain, member, elite):  # noqa: F811
+    """Issue 19/22: what the member paid towards the next card, with what is left, beside the tier."""
+    html = counter.post(reverse("checkout_quote"), form(chain, card=elite.number)).content.decode()
+    panel = re.search(r'<dd id="level-progress">(.*?)</dd>', html, re.S).group(1)
+    assert "Diamond card: ¥5000.00 of ¥20000.00 paid in 365 days, ¥15000.00 to go" in panel
+    assert "¥15000.00 or more" in panel  # one receipt that large upgrades at once

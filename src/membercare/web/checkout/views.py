@@ -40,6 +40,7 @@ from membercare.loyalty.birthday_exceptions import approved_exception_on
 from membercare.loyalty.models import CardApplication, CardKind, LoyaltyAccount, PointsEntry
 from membercare.loyalty.points import balance_after_receipt
 from membercare.loyalty.programme_selectors import birthday_id_number_asked
+from membercare.loyalty.progress import level_progress
 from membercare.loyalty.sale import most_points_redeemable
 from membercare.org.models import Store
 from membercare.sales.models import Receipt, ReceiptLine
@@ -112,7 +113,7 @@ def _form_errors(form: CheckoutForm, formset) -> dict[str, list[str]]:
 
 def _blank_state() -> dict:
     return {"ident": None, "quote": None, "balance": 0, "birthday_month": False, "tier": "", "walk_in": False,
-            "coupons": [], "most_points": 0, "stored_value": None}
+            "coupons": [], "most_points": 0, "stored_value": None, "progress": []}
 
 
 def _request_options(form: CheckoutForm) -> dict:
@@ -149,7 +150,8 @@ def _evaluate(form: CheckoutForm, formset, errors: dict[str, list[str]]) -> dict
     stored_value = live_card(ident.member.pk, scope_of(store, current_rules()))
     state.update(ident=ident, balance=balance, stored_value=stored_value,
                  birthday_month=birthday_period(ident.member, timezone.localdate()) is not None,
-                 tier=CardKind(ident.card.kind).label if ident.card else "")
+                 tier=CardKind(ident.card.kind).label if ident.card else "",
+                 progress=level_progress(ident.member, cards=[ident.card] if ident.card else []))
     if not state["birthday_month"]:
         state["birthday_exception"] = approved_exception_on(ident.member, timezone.localdate())
     asked = _request_options(form)

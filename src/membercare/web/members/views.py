@@ -27,6 +27,7 @@ from membercare.core.permissions import (
     visible_stores,
 )
 from membercare.loyalty.points import points_balance, points_history
+from membercare.loyalty.progress import level_progress
 from membercare.members.exports import filtered_members
 from membercare.members.models import MAX_MEMBER_DATES, Member, MemberDate
 from membercare.members.selectors import (
@@ -149,6 +150,7 @@ def member_detail_page(request: HttpRequest, pk: int, date_form: MemberDateForm 
         "can_erase": can_erase_members(request.user),
         "sell_store_ids": set(checkout_stores(request.user).values_list("pk", flat=True)),
         "stored_value": stored_value_panel(member, request.user),
+        "progress": level_progress(member),
     })
 
 
