@@ -10,7 +10,19 @@ def test_lookup_of_a_member_without_a_card_yet(pos):
     status, body = pos.get("members/lookup", {"phone": "13800001234"})
     assert status == 200
     assert body == {"member_no": body["member_no"], "name": "王芳", "phone": "138****1234", "card": None, "tier": "",
-                    "points": 0, "stored_value": None}  # no stored-value card yet (issue 21)
+                    "points": 0, "stored_value": None,  # no stored-value card yet (issue 21)
+                    "progress": [{"brand": "MAIN", "next_tier": "elite", "window_days": 365, "paid": "0.00",
+                                  "goal": "8000.00", "short": "8000.00", "single_receipt": None}]}
+
+
+def test_lookup_shows_the_progress_to_the_next_card(pos, clock):
+    clock(2026, 6, 1)
+    pos.checkout(("SUIT", 1))  # ¥5,000 in the business series: an elite card at once
+    clock(2026, 6, 2)
+    status, body = pos.get("members/lookup", {"phone": "13800001234"})
+    assert status == 200 and body["tier"] == "elite"
+    assert body["progress"] == [{"brand": "MAIN", "next_tier": "diamond", "window_days": 365, "paid": "5000.00",
+                                 "goal": "20000.00", "short": "15000.00", "single_receipt": "15000.00"}]
 
 
 def test_a_quote_writes_nothing(pos, clock):

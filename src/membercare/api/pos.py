@@ -18,6 +18,7 @@ from ninja import Header, Query, Router
 from membercare.checkout import pipeline as core
 from membercare.checkout.payments import active_methods
 from membercare.loyalty.models import Card, CardKind, CardStatus, LoyaltyAccount, PointsEntry, normalize_card_number
+from membercare.loyalty.progress import level_progress
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
 from membercare.sales.models import Receipt, ReceiptLine, ReceiptPayment
@@ -78,6 +79,11 @@ def member_out(member: Member, card: Card | None, store: Store | None = None) ->
            "card": card_out(card), "tier": card.kind if card else "", "points": _balance(member.pk)}
     if store is not None:
         out["stored_value"] = stored_value_out(live_card(member.pk, scope_of(store, current_rules())))
+        out["progress"] = [
+            {"brand": p.brand_code, "next_tier": p.next_code, "window_days": p.window_days, "paid": str(p.paid),
+             "goal": str(p.goal) if p.goal is not None else None, "short": str(p.short),
+             "single_receipt": str(p.single_receipt) if p.single_receipt is not None else None}
+            for p in level_progress(member, cards=[card] if card else [])]
     return out
 
 

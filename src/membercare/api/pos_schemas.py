@@ -109,6 +109,17 @@ class StoredValueOut(Schema):
     valid_until: dt.date | None
 
 
+class ProgressOut(Schema):
+    brand: str = Field(..., description="The brand's code (its stores' sales count towards its cards).")
+    next_tier: str | None = Field(..., description="The next card's code; null: the member holds the brand's "
+                                                   "highest card.")
+    window_days: int = Field(..., description="The rolling window the paid amount is summed over.")
+    paid: Money = Field(..., description="Paid at the brand's stores in the window (returns counted).")
+    goal: Money | None = Field(..., description="The next card's rolling threshold (null: it has none).")
+    short: Money = Field(..., description="What is left to pay for the next card (0.00: reached).")
+    single_receipt: Money | None = Field(..., description="One receipt of at least this upgrades at once.")
+
+
 class MemberOut(Schema):
     member_no: str
     name: str
@@ -118,6 +129,8 @@ class MemberOut(Schema):
     points: int
     stored_value: StoredValueOut | None = Field(None, description="The stored-value card this store serves "
                                                                   "(none: the member has none here).")
+    progress: list[ProgressOut] = Field(default_factory=list, description="Progress to the next card at the "
+                                        "store's brand (at the till: the card in hand's brand).")
 
 
 class TopUpIn(In):

@@ -31,6 +31,8 @@ class LevelProgress:
     brand_name: str
     current_label: str
     next_label: str | None = None
+    brand_code: str = ""
+    next_code: str | None = None  # the next card's code (a programme tier's)
     window_days: int = 0
     paid: Decimal = ZERO
     goal: Decimal | None = None  # the rolling threshold (None: the next card has no rolling rule)
@@ -86,7 +88,7 @@ def level_progress(member: Member, *, now: dt.datetime | None = None, programme:
         current = card.get_kind_display() if card else ""
         nxt = _next_tier(card, brand, programme)
         if nxt is None:
-            out.append(LevelProgress(brand_name=names.get(brand, brand), current_label=current))
+            out.append(LevelProgress(brand_name=names.get(brand, brand), current_label=current, brand_code=brand))
             continue
         if nxt.single_receipt_by_series and series is None:
             series = dict(Series.objects.values_list("code", "name"))
@@ -94,6 +96,7 @@ def level_progress(member: Member, *, now: dt.datetime | None = None, programme:
         paid = max(paid, ZERO)  # returns of older sales can take the window below zero
         out.append(LevelProgress(
             brand_name=names.get(brand, brand), current_label=current, next_label=CardKind(nxt.code).label,
+            brand_code=brand, next_code=nxt.code,
             window_days=programme.window_days, paid=paid, goal=nxt.rolling_paid, single_receipt=nxt.single_receipt,
             by_series=[((series or {}).get(code, code), amount)
                        for code, amount in nxt.single_receipt_by_series.items()]))  # the programme's order
