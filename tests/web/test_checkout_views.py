@@ -334,3 +334,14 @@ def test_the_counter_shows_the_progress_to_the_next_card(counter, chain, member,
     panel = re.search(r'<dd id="level-progress">(.*?)</dd>', html, re.S).group(1)
     assert "Diamond card: ¥5000.00 of ¥20000.00 paid in 365 days, ¥15000.00 to go" in panel
     assert "¥15000.00 or more" in panel  # one receipt that large upgrades at once
+
+
+def test_the_receipt_shows_the_progress_after_the_sale(counter, chain, member, elite):  # noqa: F811
+    receipt = Receipt.objects.get()
+    html = counter.get(reverse("checkout_receipt", args=[receipt.pk])).content.decode()
+    panel = re.search(r'<dd id="level-progress">(.*?)</dd>', html, re.S).group(1)
+    assert "Diamond card: ¥5000.00 of ¥20000.00 paid in 365 days, ¥15000.00 to go" in panel
+    checkout_post(store=chain.shop, clerk=chain.clerk, phone=member.phone, lines=[LineIn("SHIRT", 1)],
+                  sold_at=dt.datetime(2026, 5, 30, 12, tzinfo=TZ))  # a later sale: this receipt's figure stays
+    html = counter.get(reverse("checkout_receipt", args=[receipt.pk])).content.decode()
+    assert "¥15000.00 to go" in html

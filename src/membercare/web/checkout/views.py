@@ -37,7 +37,7 @@ from membercare.checkout.receipts import receipt_search
 from membercare.core.permissions import require, visible_stores
 from membercare.loyalty.birthday import birthday_period
 from membercare.loyalty.birthday_exceptions import approved_exception_on
-from membercare.loyalty.models import CardApplication, CardKind, LoyaltyAccount, PointsEntry
+from membercare.loyalty.models import Card, CardApplication, CardKind, CardStatus, LoyaltyAccount, PointsEntry
 from membercare.loyalty.points import balance_after_receipt
 from membercare.loyalty.programme_selectors import birthday_id_number_asked
 from membercare.loyalty.progress import level_progress
@@ -394,7 +394,17 @@ def checkout_receipt(request: HttpRequest, pk: int) -> HttpResponse:
         "balance_after": balance_after_receipt(receipt),
         "payments": receipt.payments.select_related("method").order_by("pk"),
         "gift_cards": receipt_gift_cards(receipt.pk),
+        "progress": _progress_after(receipt),
     })
+
+
+def _progress_after(receipt: Receipt) -> list:
+    """The progress to the next card right after this sale (the rolling window up to its time), for the card it
+    was sold on while that card is active; none for a return or a sale without a member."""
+    if receipt.member is None or receipt.original_id is not None:
+        return []
+    card = Card.objects.select_related("brand").filter(number=receipt.card_number, status=CardStatus.ACTIVE).first()
+    return level_progress(receipt.member, now=receipt.sold_at, cards=[card] if card else [])
 
 
 def _returnable(receipt: Receipt) -> list[tuple[ReceiptLine, int]]:
