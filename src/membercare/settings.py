@@ -159,6 +159,10 @@ CACHES = {"default": ({"BACKEND": "django.core.cache.backends.redis.RedisCache",
                       if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
 # requests a minute one POS key may make before it is answered 429 (0: no limit)
 MEMBERCARE_POS_RATE_PER_MINUTE = int(os.environ.get("MEMBERCARE_POS_RATE_PER_MINUTE", "600"))
+# the member centre (/m/): days a member stays signed in after the last visit; points expiring within this many
+# days are called out on the card page
+MEMBERCARE_MEMBER_SESSION_DAYS = max(1, int(os.environ.get("MEMBERCARE_MEMBER_SESSION_DAYS", "30")))
+MEMBERCARE_POINTS_EXPIRING_DAYS = max(1, int(os.environ.get("MEMBERCARE_POINTS_EXPIRING_DAYS", "30")))
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username, or from one address,
 # that username or address is locked out for AXES_COOLOFF_TIME; the attempts are rows in the database (shared by

@@ -88,3 +88,24 @@ def test_the_profile_shows_the_progress_for_the_staff(client, chain, member):  #
     client.force_login(StaffFactory(role=Role.CLERK, stores=[chain.shop]))
     html = client.get(f"/members/{member.pk}/").content.decode()
     assert "升级进度" in html and "钻石卡：近 365 天已消费 ¥8000.00 / ¥20000.00，还差 ¥12000.00" in html
+
+
+def test_the_card_page_calls_out_points_expiring_within_the_setting(client, chain, member, settings):  # noqa: F811
+    from membercare.loyalty.models import LoyaltyAccount, PointsEntry
+
+    LoyaltyAccount.objects.create(member=member, points=300)
+    PointsEntry.objects.create(member=member, kind=PointsEntry.Kind.EARN, points=300, remaining=300, created_at=NOW,
+                               expires_on=timezone.localdate() + dt.timedelta(days=20))
+    client.cookies["mc_member"] = session_start(member=member)
+    settings.MEMBERCARE_POINTS_EXPIRING_DAYS = 30
+    assert "300 积分将于" in client.get("/m/card/").content.decode()
+    settings.MEMBERCARE_POINTS_EXPIRING_DAYS = 10
+    assert "300 积分将于" not in client.get("/m/card/").content.decode()
+
+
+def test_a_member_session_lasts_the_setting(chain, member, settings):  # noqa: F811
+    from membercare.membercentre.models import MemberSession
+
+    settings.MEMBERCARE_MEMBER_SESSION_DAYS = 7
+    session_start(member=member, now=NOW)
+    assert MemberSession.objects.get().expires_at == NOW + dt.timedelta(days=7)

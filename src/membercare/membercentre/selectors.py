@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Min, Sum
 from django.utils import timezone
 
@@ -24,7 +25,6 @@ from membercare.storedvalue.selectors import member_cards
 from .models import MemberSession
 from .services import key_hash
 
-EXPIRING_DAYS = 30  # points expiring within this many days are called out
 RECEIPTS_SHOWN = 10
 POINTS_SHOWN = 10
 
@@ -52,7 +52,7 @@ def card_page(member: Member, *, now: dt.datetime | None = None) -> dict[str, An
     cards = list(Card.objects.filter(member=member, status=CardStatus.ACTIVE).select_related("brand")
                  .order_by("brand__code", "-issued_at"))
     account = LoyaltyAccount.objects.filter(member=member).first()
-    soon = today + dt.timedelta(days=EXPIRING_DAYS)
+    soon = today + dt.timedelta(days=settings.MEMBERCARE_POINTS_EXPIRING_DAYS)  # called out on the card
     expiring = (PointsEntry.objects.filter(member=member, remaining__gt=0, expires_on__gte=today, expires_on__lte=soon)
                 .aggregate(points=Sum("remaining"), first=Min("expires_on")))
     points = list(PointsEntry.objects.filter(member=member).select_related("receipt__store")

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +23,6 @@ from membercare.org.models import Staff, Store
 
 from .models import MemberSession
 
-SESSION_DAYS = 30  # a member stays signed in on their phone this long after the last visit
 SEEN_EVERY = dt.timedelta(hours=1)  # last_seen_at (and the sliding expiry) written at most this often
 _POSTER_SALT = "membercare.membercentre.poster"
 CONSENTS = ("consent_sms", "consent_phone", "consent_wechat", "consent_email")
@@ -37,8 +37,8 @@ def session_start(*, member: Member, ip: str = "", user_agent: str = "", now: dt
     now = now or timezone.now()
     key = secrets.token_urlsafe(32)
     MemberSession.objects.create(member=member, key_hash=key_hash(key), created_at=now, last_seen_at=now,
-                                 expires_at=now + dt.timedelta(days=SESSION_DAYS), ip=(ip or "")[:45],
-                                 user_agent=(user_agent or "")[:200])
+                                 expires_at=now + dt.timedelta(days=settings.MEMBERCARE_MEMBER_SESSION_DAYS),
+                                 ip=(ip or "")[:45], user_agent=(user_agent or "")[:200])
     return key
 
 
@@ -47,7 +47,7 @@ def session_touch(session: MemberSession, now: dt.datetime | None = None) -> Non
     now = now or timezone.now()
     if now - session.last_seen_at >= SEEN_EVERY:
         MemberSession.objects.filter(pk=session.pk).update(
-            last_seen_at=now, expires_at=now + dt.timedelta(days=SESSION_DAYS))
+            last_seen_at=now, expires_at=now + dt.timedelta(days=settings.MEMBERCARE_MEMBER_SESSION_DAYS))
 
 
 def session_end(key: str, now: dt.datetime | None = None) -> None:
