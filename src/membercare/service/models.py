@@ -280,7 +280,7 @@ class ServiceKind(models.TextChoices):
 class ServiceStatus(models.TextChoices):
     """received → in workshop → ready → collected (forward only); cancelled from any open status."""
 
-    RECEIVED = "received", _("Received")
+    RECEIVED = "received", pgettext_lazy("service order", "Received")
     IN_WORKSHOP = "in_workshop", _("In the workshop")
     READY = "ready", _("Ready for collection")
     COLLECTED = "collected", _("Collected")
