@@ -111,3 +111,11 @@ def test_list_puts_overdue_first_and_marks_it(login, clerk, member, store):
     assert f'data-number="{late.number}" class="overdue"' in html
     assert f'data-number="{later.number}" class="overdue"' not in html
     assert "售后服务" in html and reverse("service_orders") in html
+
+
+def test_every_bad_field_is_reported_at_once(login, clerk, member, store):
+    response = login(clerk).post(reverse("service_order_new"), _form(
+        member, store, work="", promised_on="2020-01-01", charged="charged", amount="-1"))
+    assert response.status_code == 400
+    assert {"work", "promised_on", "amount"} <= set(response.context["form"].errors)
+    assert not ServiceOrder.objects.exists()

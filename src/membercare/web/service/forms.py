@@ -6,6 +6,7 @@ back next to the field they concern (web.forms.add_service_errors)."""
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from membercare.members.models import Member
@@ -184,6 +185,19 @@ class ServiceOrderForm(MemberPickMixin, forms.Form):
         self.fields["receipt_line"].choices = [("", _("Not in the purchases: describe the item"))] + [
             (line.pk, f"{line.receipt.sold_at:%Y-%m-%d} · {line.product.name} · {line.product.sku}")
             for line in lines]
+
+    # the service checks these too; here they are reported with the other fields' errors at once
+    def clean_promised_on(self):
+        value = self.cleaned_data["promised_on"]
+        if value < timezone.localdate():
+            raise forms.ValidationError(_("The promised date cannot be in the past."), code="promised_past")
+        return value
+
+    def clean_amount(self):
+        value = self.cleaned_data["amount"]
+        if value is not None and value < 0:
+            raise forms.ValidationError(_("The amount cannot be negative."), code="amount_negative")
+        return value
 
     def clean(self):
         data = super().clean()
