@@ -119,3 +119,9 @@ def test_every_bad_field_is_reported_at_once(login, clerk, member, store):
     assert response.status_code == 400
     assert {"work", "promised_on", "amount"} <= set(response.context["form"].errors)
     assert not ServiceOrder.objects.exists()
+
+
+def test_the_dashboard_counts_the_store_orders(login, clerk, manager, member, store, other_store):
+    _order(clerk, member, store)
+    html = login(manager).get(reverse("dashboard"), {"period": "this_month"}).content.decode()
+    assert 'id="tile-aftersales"' in html and "售后服务" in html
