@@ -108,7 +108,8 @@ def can_work_order(user: Staff, order: ServiceOrder) -> bool:
 
 def _locked(order: ServiceOrder, by: Staff) -> ServiceOrder:
     require(can_work_members(by))
-    order = (ServiceOrder.objects.select_for_update().select_related("member", "store", "receipt_line__product")
+    order = (ServiceOrder.objects.select_for_update(of=("self",))
+             .select_related("member", "store", "receipt_line__product")
              .get(pk=order.pk))
     if not can_work_order(by, order):
         raise ServiceError("not_yours", _("You can only work on the service orders of your own stores."))
