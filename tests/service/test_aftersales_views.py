@@ -125,3 +125,9 @@ def test_the_dashboard_counts_the_store_orders(login, clerk, manager, member, st
     _order(clerk, member, store)
     html = login(manager).get(reverse("dashboard"), {"period": "this_month"}).content.decode()
     assert 'id="tile-aftersales"' in html and "售后服务" in html
+
+
+def test_another_stores_figures_are_not_shown(login, clerk, other_clerk, member, store):
+    _order(clerk, member, store)
+    response = login(other_clerk).get(reverse("service_orders"), {"store": store.pk})
+    assert response.context["measures"]["opened"] == 0 and not list(response.context["page"])

@@ -370,8 +370,9 @@ def order_list_page(request: HttpRequest) -> HttpResponse:
     """The store's service orders: overdue ones (promised date passed, not yet ready) highlighted and first."""
     require(can_work_members(request.user))
     status = request.GET.get("status", "open")
-    store_id = _int(request.GET.get("store"))
     stores = _stores(request)
+    store_id = _int(request.GET.get("store"))
+    store_id = store_id if store_id and stores.filter(pk=store_id).exists() else None
     today = timezone.localdate()
     page = Paginator(aftersales.order_list(request.user, status=status, store_id=store_id, today=today), 30) \
         .get_page(request.GET.get("page"))
