@@ -142,6 +142,7 @@ def chain_dashboard(filters: Filters, point_value: Decimal | None = None) -> dic
     return {"tiles": [tile(*t) for t in tiles],
             "charts": charts, "sales": sales, "segments": seg, "churn": churn, "points": points, "tasks": tasks,
             "complaints": measures.complaint_tile(scope, filters.stores),
+            "aftersales": measures.aftersales_tile(scope, filters.stores),
             "campaigns": measures.campaign_tile(scope, filters.stores)}
 
 

@@ -37,6 +37,8 @@ RULE_LABELS = {
     # made by the complaint workflow (membercare.service.complaints), each task with its own title
     "complaint_follow_up": _("Complaint follow-up call"),
     "complaint_escalation": _("Complaint past its deadline"),
+    # made by after-sales service (membercare.service.aftersales) when an alteration or repair is ready
+    "service_order_ready": _("Service order ready: call the member"),
 }
 
 SCRIPT_HINTS = {

@@ -13,8 +13,8 @@ what the chain's books need stays, attached to the anonymised member row:
 - the remaining points are forfeited by a ledger entry (balance = ledger still), cards are voided, unused
   coupons expire, open tasks are cancelled, queued messages are not sent, open complaints are closed;
 - free text written about the member (contact notes, message texts and addresses, complaint statements,
-  survey comments, gift and application notes) is blanked; the edit history (old values) and opt-outs
-  are deleted.
+  survey comments, gift and application notes, after-sales items and work) is blanked; the edit history
+  (old values) and opt-outs are deleted.
 
 `Member.objects` leaves erased members out, so they never reappear in searches, lists, audiences, rules or
 exports; the task insert and message send check it too.
@@ -40,7 +40,14 @@ from membercare.members.signals import member_erased
 from membercare.messaging.models import InboundMessage, Message, MessageStatus, OneTimeCode, OptOut
 from membercare.org.models import Staff
 from membercare.prediction.models import MemberPrediction
-from membercare.service.models import Complaint, ComplaintState, ComplaintStep, GiftIssue, Survey
+from membercare.service.models import (
+    Complaint,
+    ComplaintState,
+    ComplaintStep,
+    GiftIssue,
+    ServiceOrder,
+    Survey,
+)
 
 from .models import Erasure
 
@@ -85,6 +92,8 @@ PERSONAL_DATA: dict[str, str] = {
     "service.Complaint": "kept for the counts; statement, remedy, settlement and step notes blanked, open ones "
                          "closed",
     "service.GiftIssue": "kept: gift stock; note blanked",
+    "service.ServiceOrder": "kept for the counts and the item still in the store's hands (the number and status "
+                            "stay); item description, work and cancelling reason blanked",
     "service.Survey": "kept for the scores; comment blanked, unanswered ones expire",
     "campaigns.Coupon": "kept; unused ones expire",
     "campaigns.CouponHoldout": "kept: the experiment's design",
@@ -188,6 +197,8 @@ def member_erase(*, member: Member, by: Staff, reason: str, confirm_member_no: s
         complaint.save(update_fields=["description", "settlement", "remedy", "state", "closed_at", "satisfied"])
     counts["complaints"] = ComplaintStep.objects.filter(complaint__member=member).update(note=placeholder)
     GiftIssue.objects.filter(member=member).update(note="")
+    counts["service_orders"] = ServiceOrder.objects.filter(member=member).update(
+        item=placeholder, work=placeholder, cancel_reason="")
     Survey.objects.filter(member=member).update(comment="")
     Survey.objects.filter(member=member, answered_at__isnull=True, expires_at__gt=now).update(expires_at=now)
 

@@ -267,3 +267,82 @@ class Survey(models.Model):
                                    name="survey_csat_range"),
             models.CheckConstraint(condition=Q(nps__isnull=True) | Q(nps__lte=10), name="survey_nps_range"),
         ]
+
+
+# ------------------------------------------------------------------------------- after-sales service
+
+
+class ServiceKind(models.TextChoices):
+    ALTERATION = "alteration", _("Alteration")
+    REPAIR = "repair", _("Repair")
+
+
+class ServiceStatus(models.TextChoices):
+    """received → in workshop → ready → collected (forward only); cancelled from any open status."""
+
+    RECEIVED = "received", pgettext_lazy("service order", "Received")
+    IN_WORKSHOP = "in_workshop", _("In the workshop")
+    READY = "ready", _("Ready for collection")
+    COLLECTED = "collected", _("Collected")
+    CANCELLED = "cancelled", pgettext_lazy("service order", "Cancelled")
+
+
+SERVICE_PATH = [ServiceStatus.RECEIVED, ServiceStatus.IN_WORKSHOP, ServiceStatus.READY, ServiceStatus.COLLECTED]
+SERVICE_OPEN = [ServiceStatus.RECEIVED, ServiceStatus.IN_WORKSHOP, ServiceStatus.READY]
+
+
+class ServiceOrder(models.Model):
+    """An alteration or repair taken in for a member (after-sales service): free or charged, walked through
+    the workshop; a care task asks to call the member when it is ready."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="service_orders",
+                              verbose_name=_("store"))
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="service_orders",
+                               verbose_name=_("member"))
+    receipt_line = models.ForeignKey("sales.ReceiptLine", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", verbose_name=_("purchase"))
+    item = models.CharField(_("item"), max_length=100, blank=True, default="")
+    kind = models.CharField(_("kind"), max_length=12, choices=ServiceKind.choices)
+    work = models.TextField(_("what to do"))
+    promised_on = models.DateField(_("promised date"))
+    charged = models.BooleanField(_("charged"), default=False)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2, default=0)
+    status = models.CharField(_("status"), max_length=12, choices=ServiceStatus.choices,
+                              default=ServiceStatus.RECEIVED)
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=200, blank=True, default="")
+    taken_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                 verbose_name=_("taken in by"))
+    received_at = models.DateTimeField(_("received at"))
+    workshop_at = models.DateTimeField(_("sent to the workshop at"), null=True, blank=True)
+    ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
+    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    ready_task = models.ForeignKey("care.Task", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("call task"))
+
+    class Meta:
+        verbose_name = _("service order")
+        verbose_name_plural = _("service orders")
+        ordering = ["-received_at", "-pk"]
+        indexes = [models.Index(fields=["store", "status", "promised_on"]),
+                   models.Index(fields=["member", "status"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="service_order_amount_not_negative"),
+            models.CheckConstraint(condition=Q(charged=True) | Q(amount=0), name="service_order_free_is_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in SERVICE_OPEN
+
+    @property
+    def item_label(self) -> str:
+        if self.item:
+            return self.item
+        if self.receipt_line_id:
+            return self.receipt_line.product.name
+        return ""

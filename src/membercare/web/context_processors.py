@@ -64,6 +64,7 @@ MENU: list[tuple[Promise, list[tuple[Promise, str, str | None, tuple[str, ...]]]
         (_("Store tasks"), "care_store", "care_store", ("care_store",)),
         (_("Dormancy reasons"), "care_reasons", "care_store", ("care_reasons",)),
         (_("Complaints"), "service_complaints", "complaints", ("service_complaint",)),
+        (_("After-sales service"), "service_orders", "complaints", ("service_order",)),
         (_("Gifts"), "service_gift_stock", "complaints", ("service_gift",)),
         (_("Surveys"), "service_survey_results", "service_reports", ("service_survey",)),
     ]),

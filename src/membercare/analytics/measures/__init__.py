@@ -17,10 +17,11 @@ from .points import points_by_month, points_outstanding, points_summary
 from .sales import SALES_FIELDS, sales_by_week, sales_summary
 from .segments import churn_by_month, churn_rate, members_registered, segment_summary, snapshot_day
 from .tasks import TASK_FIELDS, task_totals, tasks_by_clerk
-from .tiles import campaign_tile, complaint_tile, gift_card_summary, stored_value_summary
+from .tiles import aftersales_tile, campaign_tile, complaint_tile, gift_card_summary, stored_value_summary
 
 __all__ = [
-    "ACTIVE_BASE", "CENT", "CHURNED", "SALES_FIELDS", "TASK_FIELDS", "VIP_SHARE_TARGET", "Scope", "campaign_tile",
+    "ACTIVE_BASE", "CENT", "CHURNED", "SALES_FIELDS", "TASK_FIELDS", "VIP_SHARE_TARGET", "Scope", "aftersales_tile",
+    "campaign_tile",
     "churn_by_month", "churn_rate", "clerk_members", "clerk_sales", "clerk_tasks_by_week", "complaint_tile",
     "gift_card_summary", "members_registered", "money", "percent", "points_by_month", "points_outstanding",
     "points_summary", "rate", "sales_by_week", "sales_summary", "segment_summary", "snapshot_day",

@@ -16,6 +16,22 @@ def complaint_tile(scope: Scope, stores: list) -> dict[str, Any]:
     return complaint_stats(stores, scope.start, scope.end)
 
 
+def aftersales_tile(scope: Scope, stores: list) -> dict[str, Any]:
+    """After-sales service: orders taken in and collected in the period, overdue now, the average days from
+    received to ready (service.aftersales.order_measures)."""
+    from django.utils.translation import gettext as _
+
+    from membercare.service.aftersales import order_measures
+
+    ids = None if scope.store_ids is None else set(scope.store_ids)
+    m = order_measures(ids, scope.start, scope.end)
+    if not (m["opened"] or m["collected"] or m["overdue"]):
+        return {}
+    avg = m["avg_days_to_ready"]
+    return {_("Taken in"): m["opened"], _("Collected"): m["collected"], _("Overdue now"): m["overdue"],
+            _("Average days to ready"): "—" if avg is None else avg}
+
+
 def campaign_tile(scope: Scope, stores: list) -> list[dict[str, Any]]:
     """Campaigns running in the period, with the results the campaign results page shows, for the same scope:
     the chain (HQ), or for a store or region scope (a manager, a filter) the coupon batches of its stores'

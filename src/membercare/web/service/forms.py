@@ -6,12 +6,13 @@ back next to the field they concern (web.forms.add_service_errors)."""
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from membercare.members.models import Member
 from membercare.members.selectors import member_search
 from membercare.org.models import Staff, Store
-from membercare.service.models import ComplaintCategory, ComplaintState, Gift, GiftReason, Severity
+from membercare.service.models import ComplaintCategory, ComplaintState, Gift, GiftReason, ServiceKind, Severity
 from membercare.service.survey_form import SurveyAnswerForm  # noqa: F401  (the survey page's form)
 
 from ..forms import StaffChoiceField
@@ -159,3 +160,50 @@ class GiftForm(forms.Form):
 
 
 
+
+
+class ServiceOrderForm(MemberPickMixin, forms.Form):
+    """Taking in an alteration or repair: the service (membercare.service.aftersales) checks the rules."""
+
+    member = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    member_query = forms.CharField(label=_("Member"), required=False, widget=forms.TextInput(attrs={
+        "placeholder": _("Phone, card number, member number or name"), "autocomplete": "off"}))
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), empty_label=None)
+    kind = forms.ChoiceField(label=_("Kind"), choices=ServiceKind.choices, widget=forms.RadioSelect,
+                             initial=ServiceKind.ALTERATION)
+    receipt_line = forms.TypedChoiceField(label=_("The purchase"), required=False, coerce=int, empty_value=None)
+    item = forms.CharField(label=_("Item (when not in the purchases)"), required=False, max_length=100)
+    work = forms.CharField(label=_("Work to do"), max_length=1000, widget=forms.Textarea(attrs=TEXTAREA))
+    promised_on = forms.DateField(label=_("Promised date"), widget=forms.DateInput(attrs={"type": "date"}))
+    charged = forms.TypedChoiceField(label=_("Charge"), choices=[("free", _("Free")), ("charged", _("Charged"))],
+                                     widget=forms.RadioSelect, coerce=lambda v: v == "charged", initial="free")
+    amount = forms.DecimalField(label=_("Amount (yuan)"), required=False, max_digits=10, decimal_places=2)
+
+    def __init__(self, *args, stores, lines=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores
+        self.fields["receipt_line"].choices = [("", _("Not in the purchases: describe the item"))] + [
+            (line.pk, f"{line.receipt.sold_at:%Y-%m-%d} · {line.product.name} · {line.product.sku}")
+            for line in lines]
+
+    # the service checks these too; here they are reported with the other fields' errors at once
+    def clean_promised_on(self):
+        value = self.cleaned_data["promised_on"]
+        if value < timezone.localdate():
+            raise forms.ValidationError(_("The promised date cannot be in the past."), code="promised_past")
+        return value
+
+    def clean_amount(self):
+        value = self.cleaned_data["amount"]
+        if value is not None and value < 0:
+            raise forms.ValidationError(_("The amount cannot be negative."), code="amount_negative")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        data["member_obj"] = self.clean_member_pick()
+        return data
+
+
+class CancelOrderForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for cancelling"), max_length=200)

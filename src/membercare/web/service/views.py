@@ -1,4 +1,5 @@
-"""Service pages: complaints (list, open, the nine-step detail, report), gifts (stock per store, giving a
+"""Service pages: complaints (list, open, the nine-step detail, report), after-sales service orders (list,
+take in, the order with its next step), gifts (stock per store, giving a
 gift), survey results and the public survey page. Thin: the rules live in membercare.service; every page
 checks permissions on the server."""
 
@@ -14,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -21,10 +23,11 @@ from membercare.core.permissions import can_see_full_phone, can_work_members, re
 from membercare.members.models import Member
 from membercare.members.selectors import member_search
 from membercare.org.models import Role, Staff, Store
-from membercare.service import selectors
+from membercare.service import aftersales, selectors
 from membercare.service.complaints import complaint_assign, complaint_open, complaint_step_record
+from membercare.service.errors import ServiceError
 from membercare.service.gifts import gift_issue, gift_save, stock_adjust, stock_receive, stock_threshold_set
-from membercare.service.models import Complaint, ComplaintState, Gift, GiftReason
+from membercare.service.models import Complaint, ComplaintState, Gift, GiftReason, ServiceOrder, ServiceStatus
 from membercare.service.permissions import (
     can_edit_gift_catalogue,
     can_manage_stock,
@@ -37,9 +40,11 @@ from membercare.service.surveys import survey_answer, survey_by_token
 from ..forms import add_service_errors
 from .forms import (
     AssignForm,
+    CancelOrderForm,
     ComplaintOpenForm,
     GiftForm,
     GiftIssueForm,
+    ServiceOrderForm,
     StepForm,
     StockAdjustForm,
     StockReceiveForm,
@@ -350,3 +355,111 @@ def survey_public(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "web/service/survey_public.html", {"state": "thanks", "survey": survey})
     return render(request, "web/service/survey_public.html", {"state": "form", "survey": survey, "form": form},
                   status=400 if request.method == "POST" else 200)
+
+
+# ----------------------------------------------------------------------------- after-sales service
+
+ORDER_STEPS = {  # the button on the order page: the verb's service function and its success message
+    "workshop": (aftersales.service_order_to_workshop, _lazy("Sent to the workshop.")),
+    "ready": (aftersales.service_order_ready, _lazy("Marked ready: a care task asks to call the member.")),
+    "collect": (aftersales.service_order_collect, _lazy("Collected by the member.")),
+}
+
+
+def order_list_page(request: HttpRequest) -> HttpResponse:
+    """The store's service orders: overdue ones (promised date passed, not yet ready) highlighted and first."""
+    require(can_work_members(request.user))
+    status = request.GET.get("status", "open")
+    stores = _stores(request)
+    store_id = _int(request.GET.get("store"))
+    store_id = store_id if store_id and stores.filter(pk=store_id).exists() else None
+    today = timezone.localdate()
+    page = Paginator(aftersales.order_list(request.user, status=status, store_id=store_id, today=today), 30) \
+        .get_page(request.GET.get("page"))
+    ids = ({store_id} if store_id else set(stores.values_list("pk", flat=True))) if not (
+        is_chain_wide(request.user) and not store_id) else None
+    since = today.replace(day=1)
+    return render(request, "web/service/orders.html", {
+        "page": page, "status": status, "store_id": store_id, "stores": stores,
+        "statuses": ServiceStatus.choices, "today": today,
+        "measures": aftersales.order_measures(ids, since, today, today=today), "since": since})
+
+
+def order_new_page(request: HttpRequest) -> HttpResponse:
+    """Take in an alteration or repair: from the profile (the member set, their purchases to choose from) or
+    from the list (find the member, describe the item)."""
+    require(can_work_members(request.user))
+    stores = _stores(request)
+    member = _preset_member(request)
+    user_stores = list(request.user.stores.filter(is_active=True).order_by("code"))
+    home = member.home_store if member and stores.filter(pk=member.home_store_id).exists() else None
+    initial = {"member": member.pk if member else None,
+               "store": user_stores[0] if user_stores else home or stores.first(),
+               "promised_on": timezone.localdate() + dt.timedelta(days=3)}
+    lines = list(aftersales.member_lines(member)) if member else []
+    form = ServiceOrderForm(request.POST or None, stores=stores, lines=lines, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        line = next((x for x in lines if x.pk == data["receipt_line"]), None)
+        try:
+            if data["receipt_line"] and line is None:
+                raise ServiceError("line_other_member", _("This purchase is not the member's."), "receipt_line")
+            order = aftersales.service_order_open(
+                by=request.user, member=data["member_obj"], store=data["store"], kind=data["kind"],
+                work=data["work"], promised_on=data["promised_on"], receipt_line=line, item=data["item"],
+                charged=data["charged"], amount=data["amount"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Service order %(number)s taken in.") % {"number": order.number})
+            return redirect("service_order", pk=order.pk)
+    return render(request, "web/service/order_new.html", {"form": form, "member": member},
+                  status=400 if form.errors else 200)
+
+
+def _visible_order(request: HttpRequest, pk: int) -> ServiceOrder:
+    order = get_object_or_404(ServiceOrder.objects.select_related(
+        "member", "store", "taken_by", "receipt_line__product", "receipt_line__receipt", "ready_task"), pk=pk)
+    if not aftersales.can_work_order(request.user, order):
+        raise PermissionDenied
+    return order
+
+
+def order_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """The order and the next step's button (and cancelling, with a reason, while it is open)."""
+    order = _visible_order(request, pk)
+    cancel_form = CancelOrderForm(request.POST if request.POST.get("action") == "cancel" else None)
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if request.POST.get("status") != order.status:  # the page was out of date: never take a step twice
+            messages.error(request, _("Someone has already moved this order: here it is as it is now."))
+            return redirect("service_order", pk=pk)
+        try:
+            if action == "cancel":
+                if cancel_form.is_valid():
+                    aftersales.service_order_cancel(order=order, by=request.user,
+                                                    reason=cancel_form.cleaned_data["reason"])
+                    messages.success(request, _("Service order cancelled."))
+                    return redirect("service_order", pk=pk)
+            elif action in ORDER_STEPS:
+                step, done = ORDER_STEPS[action]
+                step(order=order, by=request.user)
+                messages.success(request, str(done))
+                return redirect("service_order", pk=pk)
+            else:
+                return HttpResponse(status=400)
+        except ValidationError as exc:
+            add_service_errors(cancel_form, exc)
+        status = 400
+    nxt = {ServiceStatus.RECEIVED: ("workshop", _("Send to the workshop")),
+           ServiceStatus.IN_WORKSHOP: ("ready", _("Back from the workshop: ready")),
+           ServiceStatus.READY: ("collect", _("Collected by the member"))}.get(order.status)
+    steps = [(ServiceStatus.RECEIVED.label, order.received_at), (ServiceStatus.IN_WORKSHOP.label, order.workshop_at),
+             (ServiceStatus.READY.label, order.ready_at), (ServiceStatus.COLLECTED.label, order.collected_at)]
+    if order.cancelled_at:
+        steps.append((ServiceStatus.CANCELLED.label, order.cancelled_at))
+    overdue = order.status in (ServiceStatus.RECEIVED, ServiceStatus.IN_WORKSHOP) and \
+        order.promised_on < timezone.localdate()
+    return render(request, "web/service/order_detail.html", {
+        "o": order, "next": nxt, "steps": steps, "cancel_form": cancel_form, "overdue": overdue}, status=status)
