@@ -191,3 +191,11 @@ def test_erasure_blanks_item_and_work(clerk, admin_user, member, store):
     member_erase(member=member, by=admin_user, reason="会员要求删除", confirm_member_no=member.member_no)
     order.refresh_from_db()
     assert "婚纱" not in order.item and "裤长" not in order.work and order.number
+
+
+def test_the_call_task_is_on_the_list_of_the_store_that_has_the_item(other_clerk, member, store, other_store):
+    """A member of one store has an item altered at another: the call shows on the other store's list."""
+    assert member.home_store == store
+    order = service_order_to_workshop(order=_open(other_clerk, member, other_store), by=other_clerk)
+    order = service_order_ready(order=order, by=other_clerk)
+    assert order.ready_task.store == other_store and order.ready_task.assignee == other_clerk

@@ -138,6 +138,7 @@ class NewTask:
     due_on: dt.date
     context: dict[str, Any] = field(default_factory=dict)
     assignee_id: int | None = None
+    store_id: int | None = None  # the store whose list shows it (default: the member's home store)
 
 
 def store_fallback_assignees(store_ids: Iterable[int]) -> dict[int, int | None]:
@@ -176,14 +177,14 @@ def create_tasks(spec: TaskSpec, rows: Iterable[NewTask]) -> int:
                    .values_list("pk", "home_store_id"))
     owners = dict(Member.objects.filter(pk__in=members).values_list("pk", "owner_id"))
     valid = valid_owner_ids(owners.values())
-    fallback = store_fallback_assignees(members.values())
+    fallback = store_fallback_assignees({*members.values(), *(r.store_id for r in rows if r.store_id)})
     existing = set(Task.objects.filter(rule=spec.rule, member_id__in=members,
                                        key__in={r.key for r in rows}).values_list("member_id", "key"))
     new = []
     for r in rows:
         if r.member_id not in members or (r.member_id, r.key) in existing:
             continue
-        store_id = members[r.member_id]
+        store_id = r.store_id or members[r.member_id]
         owner = owners.get(r.member_id)
         assignee = r.assignee_id or (owner if owner in valid else None) or fallback.get(store_id)
         new.append(Task(rule=spec.rule, key=r.key, member_id=r.member_id, store_id=store_id, assignee_id=assignee,

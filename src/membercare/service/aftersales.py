@@ -147,7 +147,8 @@ def _ready_task(order: ServiceOrder, at: dt.datetime) -> Task | None:
     create_tasks(TaskSpec(rule=READY_RULE, day=day, priority=70),
                  [NewTask(member_id=order.member_id, key=key, due_on=day,
                           context={"title": title, "script": script, "service_order": order.pk,
-                                   "number": order.number}, assignee_id=_assignee(order))])
+                                   "number": order.number}, assignee_id=_assignee(order),
+                          store_id=order.store_id)])  # on the list of the store that has the item
     return Task.objects.filter(rule=READY_RULE, member_id=order.member_id, key=key).first()
 
 
