@@ -19,3 +19,11 @@ def test_demo_service_data():
     assert Complaint.objects.filter(escalated_at__isnull=False).exists()
     assert GiftIssue.objects.filter(reason="compensation").exists()
     assert Survey.objects.filter(answered_at__isnull=False).count() >= 3
+    # after-sales: one overdue in the workshop, one ready with its call task open, one just taken in
+    from membercare.care.models import TaskStatus
+    from membercare.service.models import ServiceOrder
+
+    orders = {o.status: o for o in ServiceOrder.objects.select_related("ready_task")}
+    assert set(orders) == {"received", "in_workshop", "ready"}
+    assert orders["in_workshop"].promised_on < dt.date(2025, 6, 15)
+    assert orders["ready"].ready_task.status == TaskStatus.OPEN

@@ -1,15 +1,19 @@
 """The demo's service data: gifts with stock in every store (one running low at the demo clerk's store), a few
-complaints at different steps (one past its deadline and escalated, one closed), and a few survey answers."""
+complaints at different steps (one past its deadline and escalated, one closed), a few survey answers, and three
+after-sales service orders (one overdue in the workshop, one ready to collect, one just taken in)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from membercare.members.models import Member
 from membercare.org.models import Role, Staff, Store
+from membercare.sales.models import ReceiptLine
+from membercare.service.aftersales import service_order_open, service_order_ready, service_order_to_workshop
 from membercare.service.complaints import complaint_open, complaint_step_record, complaints_escalate
 from membercare.service.gifts import gift_issue, gift_save, stock_receive
 from membercare.service.models import STEPS, Complaint, Gift, GiftStock
@@ -73,4 +77,26 @@ def demo_service(today: dt.date | None = None) -> dict[str, int]:
         _survey, token = survey_send(member=member, store=store, clerk=clerk, source="callback",
                                      at=now - dt.timedelta(days=2))
         survey_answer(token=token, csat=csat, nps=nps, comment=comment, at=now - dt.timedelta(days=1))
-    return {"gifts": len(gifts), "complaints": Complaint.objects.count()}
+    orders = _service_orders(clerk, store, members, now)
+    return {"gifts": len(gifts), "complaints": Complaint.objects.count(), "service_orders": orders}
+
+
+def _service_orders(clerk: Staff, store: Store, members: list[Member], now: dt.datetime) -> int:
+    """After-sales: an alteration in the workshop past its promised date, a repair ready to collect (its call
+    task on the clerk's list), and one just taken in on a line of the member's last receipt."""
+    day = timezone.localdate(now)
+    late = service_order_open(by=clerk, member=members[0], store=store, kind="alteration", item="羊毛西裤",
+                              work="裤长改短2厘米，保留原边", promised_on=day - dt.timedelta(days=1),
+                              at=now - dt.timedelta(days=4))
+    service_order_to_workshop(order=late, by=clerk, at=now - dt.timedelta(days=3))
+    ready = service_order_open(by=clerk, member=members[1], store=store, kind="repair", item="真皮公文包",
+                               work="更换拉链（同色）", promised_on=day, charged=True, amount=Decimal("80.00"),
+                               at=now - dt.timedelta(days=2))
+    ready = service_order_to_workshop(order=ready, by=clerk, at=now - dt.timedelta(days=2))
+    service_order_ready(order=ready, by=clerk, at=now - dt.timedelta(hours=3))
+    line = (ReceiptLine.objects.filter(receipt__member=members[2], quantity__gt=0).select_related("product")
+            .order_by("-receipt__sold_at", "pk").first())
+    service_order_open(by=clerk, member=members[2], store=store, kind="alteration", receipt_line=line,
+                       item="" if line else "衬衫", work="袖口收窄1厘米", promised_on=day + dt.timedelta(days=5),
+                       at=now - dt.timedelta(hours=2))
+    return 3
