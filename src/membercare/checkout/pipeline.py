@@ -103,6 +103,7 @@ class Quote:
     coupon_discount: Decimal = ZERO
     unearned: Decimal = ZERO  # paid by tenders that earn no points (stored value's bonus)
     parts: dict[str, Any] = field(default_factory=dict)
+    reads: dict[str, Any] = field(default_factory=dict)  # read with the member's lock for the providers (by name)
     # what each adjustment and tender took off, in the pipeline's order: (provider name, amount > 0)
     adjustments: list[tuple[str, Decimal]] = field(default_factory=list)
     # set for a sale being written
@@ -160,10 +161,12 @@ def _member_options_refused(request: SaleRequest) -> None:
 def basket_quote(*, store: Store, ident: Identified | None, lines: list[LineIn], birthday: bool = False,
                  redeem_points: int = 0, on: dt.date | None = None, programme: Programme | None = None,
                  balance: int | None = None, coupon_code: str = "", products: dict[str, Product] | None = None,
-                 payments: list[PaymentIn] | None = None, member_code: str = "", id_number: str = "") -> Quote:
+                 payments: list[PaymentIn] | None = None, member_code: str = "", id_number: str = "",
+                 reads: dict[str, Any] | None = None) -> Quote:
     """Price the basket (writes nothing). `products`: the lines' products when the caller read them already.
     `ident` None: a sale without a member (only the providers that need no member run). `payments`: how it
-    will be paid, for the tenders that are payments (stored value)."""
+    will be paid, for the tenders that are payments (stored value). `reads`: what the providers asked read
+    with the member's lock (Adjustment.lock_read)."""
     on = on or timezone.localdate()
     programme = programme or programme_at(on)
     if not lines:
@@ -177,7 +180,7 @@ def basket_quote(*, store: Store, ident: Identified | None, lines: list[LineIn],
     card = ident.card if ident else None
     quote = Quote(member=ident.member if ident else None, card=card, tier=card.kind if card else "",
                   lines=price_lines(lines, products), store=store, ident=ident, programme=programme, on=on,
-                  request=request, balance=balance)
+                  request=request, balance=balance, reads=dict(reads or {}))
     stage = ""
     taken: dict[str, Decimal] = {}
     for provider in _steps(quote):
@@ -253,12 +256,18 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
                              coupon_code=coupon_code, sold_at=sold_at, on=on, group_purchase=group_purchase,
                              source=source, number=number, payments=payments)
     # 1. the member's account is locked first: it serialises every write for this member
+    # (with what the providers ask read with it: one statement)
+    asked = SaleRequest(birthday=birthday, redeem_points=redeem_points, coupon_code=coupon_code,
+                        payments=list(payments or ()), member_code=member_code or "", id_number=id_number or "")
+    reads = {p.name: read for p in providers() if (read := p.lock_read(asked)) is not None}
     locked: Locked = identify_locked(store=store, card_number=card_number, phone=phone, name=name,
-                                     birthday=birthday_date, at=sold_at, skus=[line.sku for line in lines])
+                                     birthday=birthday_date, at=sold_at, skus=[line.sku for line in lines],
+                                     reads=reads)
     # 2-3. the basket priced, the adjustments, tenders and rewards quoted
     sale = basket_quote(store=store, ident=locked.ident, lines=lines, birthday=birthday, redeem_points=redeem_points,
                         on=on, programme=locked.programme, balance=locked.account.points, coupon_code=coupon_code,
-                        products=locked.products, payments=payments, member_code=member_code, id_number=id_number)
+                        products=locked.products, payments=payments, member_code=member_code, id_number=id_number,
+                        reads=locked.reads)
     sale.account, sale.clerk, sale.before = locked.account, clerk, locked.before
     if sale.card is None:  # a first purchase without a card this store accepts: an accumulation card
         sale.card = issue_accumulation_card(sale.member, store, sale.programme, at=sold_at)

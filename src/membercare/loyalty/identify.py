@@ -9,7 +9,8 @@ another. The statements are hand-written (loyalty.rows): they are the checkout's
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import formats, timezone
@@ -126,7 +127,6 @@ _REPLACED_BY_FIELDS = rows.fields_of(Card, "id", "number")
 _PRODUCT_COLS, _PRODUCT_FIELDS = rows.columns(Product, "p")
 _SERIES_COLS, _SERIES_FIELDS = rows.columns(Series, "s")
 _PRODUCT_ROW = _PRODUCT_FIELDS + _SERIES_FIELDS
-_LOCKED_PRODUCTS_ROW = _LOCKED_ROW + _PRODUCT_ROW
 
 
 @dataclass
@@ -138,53 +138,63 @@ class Locked:
     programme: Programme
     before: RollingBefore  # paid at the store's brand in the window up to the sale, before it
     products: dict[str, Product] | None = None  # the basket's products when read with the lock (else None)
+    reads: dict[str, Any] = field(default_factory=dict)  # what the providers asked read with the lock (by name)
 
 
-def _locked_member(where: str, params: list, on: dt.date, join: str = "",
-                   skus: list[str] | tuple[str, ...] = ()) -> tuple[Member, LoyaltyAccount, Programme, dict] | None:
-    """Lock the account of the member found by `where`, read the member, the programme in force on `on` and
-    the products of `skus` (with their series), in one statement: one row per product found (the member's
+def _locked_member(where: str, params: list, on: dt.date, join: str = "", skus: list[str] | tuple[str, ...] = (),
+                   reads: dict[str, tuple[str, list]] | None = None
+                   ) -> tuple[Member, LoyaltyAccount, Programme, dict | None, dict[str, Any]] | None:
+    """Lock the account of the member found by `where`, read the member, the programme in force on `on`, the
+    products of `skus` (with their series) and the expressions of `reads` (name → SQL over `m` and its
+    parameters; sales.pipeline.Adjustment.lock_read), in one statement: one row per product found (the member's
     columns repeated), or one without a product. None when there is no such member or the member has no
     account yet."""
     cols, products_join = "", ""
+    reads = reads or {}
+    read_cols = "".join(f", ({sql})" for sql, _params in reads.values())
+    read_params = [p for _sql, params_ in reads.values() for p in params_]
     if skus:
         cols = f", {_PRODUCT_COLS}, {_SERIES_COLS}"
         products_join = (f" LEFT JOIN ({Product._meta.db_table} p JOIN {Series._meta.db_table} s "
                          f"ON s.id = p.series_id) ON p.sku IN ({', '.join(['%s'] * len(skus))})")
     found = rows.fetch_all(
-        f"SELECT {_MEMBER_COLS}, a.points, ({programme_text_sql()}){cols} FROM {Member._meta.db_table} m {join} "
-        f"JOIN {LoyaltyAccount._meta.db_table} a ON a.member_id = m.id{products_join} WHERE {where}"
+        f"SELECT {_MEMBER_COLS}, a.points, ({programme_text_sql()}){read_cols}{cols} FROM {Member._meta.db_table} m "
+        f"{join} JOIN {LoyaltyAccount._meta.db_table} a ON a.member_id = m.id{products_join} WHERE {where}"
         + rows.for_update("a"),
-        [programme_day_param(on), *skus, *params], _LOCKED_PRODUCTS_ROW if skus else _LOCKED_ROW)
+        [programme_day_param(on), *read_params, *skus, *params],
+        _LOCKED_ROW + (None,) * len(reads) + (_PRODUCT_ROW if skus else ()))
     if not found:
         return None
     row, n = found[0], len(_LOCKED_ROW)
     member = rows.instance(Member, _MEMBER_FIELDS, row[:n - 2])
     account = rows.instance(LoyaltyAccount, _ACCOUNT_FIELDS, [member.pk, row[n - 2]])
-    return member, account, programme_from_text(row[n - 1]), _products_of([r[n:] for r in found]) if skus else None
+    programme = programme_from_text(row[n - 1])
+    got, n = dict(zip(reads, row[n:n + len(reads)], strict=True)), n + len(reads)
+    return member, account, programme, _products_of([r[n:] for r in found]) if skus else None, got
 
 
-def _first_write(source: str, number: str, where: str, on: dt.date,
-                 join: str) -> tuple[Member, LoyaltyAccount, Programme, None] | None:
+def _first_write(source: str, number: str, where: str, on: dt.date, join: str,
+                 reads: dict[str, tuple[str, list]]) -> tuple[Member, LoyaltyAccount, Programme, None, dict] | None:
     """The member's first write: create the account (`source` selects the member's id, 0 and the time), then
     as _locked_member. On PostgreSQL one statement: the row it inserts is the member's lock (anyone else
     wanting it waits for this transaction), and when it inserts nothing (no such member, or another
-    request created the account meanwhile) the caller's _locked_member takes the lock as usual."""
+    request created the account meanwhile) the caller's _locked_member takes the lock as usual. `reads` are
+    read only where _locked_member runs (the providers read theirs themselves otherwise)."""
     now = rows.param(LoyaltyAccount, "updated_at", timezone.now())
     insert = (f"INSERT INTO {LoyaltyAccount._meta.db_table} (member_id, points, updated_at) {source} "
               "ON CONFLICT DO NOTHING")
     if rows.db().vendor != "postgresql":
         rows.execute(insert, [now, number])
-        return _locked_member(where, [number], on, join)
+        return _locked_member(where, [number], on, join, reads=reads)
     row = rows.fetch_one(
         f"WITH a AS ({insert} RETURNING member_id, points) SELECT {_MEMBER_COLS}, a.points, "
         f"({programme_text_sql()}) FROM a JOIN {Member._meta.db_table} m ON m.id = a.member_id",
         [now, number, programme_day_param(on)], _LOCKED_ROW)
     if row is None:
-        return _locked_member(where, [number], on, join)
+        return _locked_member(where, [number], on, join, reads=reads)
     member = rows.instance(Member, _MEMBER_FIELDS, row[:-2])
     account = rows.instance(LoyaltyAccount, _ACCOUNT_FIELDS, [member.pk, row[-2]])
-    return member, account, programme_from_text(row[-1]), None
+    return member, account, programme_from_text(row[-1]), None, {}
 
 
 def _card_by_number(number: str, rolling: list) -> tuple[Card | None, object]:
@@ -205,13 +215,14 @@ def _card_by_number(number: str, rolling: list) -> tuple[Card | None, object]:
 
 
 def identify_locked(*, store: Store, card_number: str = "", phone: str = "", name: str = "",
-                    birthday: str | dt.date = "", at: dt.datetime, skus: list[str] | tuple[str, ...] = ()
-                    ) -> Locked:
+                    birthday: str | dt.date = "", at: dt.datetime, skus: list[str] | tuple[str, ...] = (),
+                    reads: dict[str, tuple[str, list]] | None = None) -> Locked:
     """identify() for a write at `at`: the member's LoyaltyAccount is locked first (created on the member's
     first write) and the cards are read after the lock, so a card reported lost or upgraded a moment
     earlier is seen. The same refusals as identify(). Also reads the programme in force and what the
     member paid at the store's brand in the programme's window up to `at` (for the tier evaluation), and,
-    with the lock, the products of `skus` (Locked.products; None on a member's first write)."""
+    with the lock, the products of `skus` (Locked.products; None on a member's first write) and the providers'
+    `reads` (Locked.reads; absent on a member's first write)."""
     on = timezone.localtime(at).date()
     cards_table, members_table = Card._meta.db_table, Member._meta.db_table
     code = card_number if card_number and looks_like_card_code(card_number) else ""
@@ -233,15 +244,15 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
             raise CheckoutError("phone_invalid", exc.messages[0], "phone") from exc
         join, where = "", "m.phone = %s"
         first_write = f"SELECT m.id, 0, %s FROM {members_table} m WHERE m.phone = %s"
-    locked = _locked_member(where, [number], on, join, skus)
+    locked = _locked_member(where, [number], on, join, skus, reads)
     if locked is None:  # the member's first write (no account yet), or an unknown card or phone
-        locked = _first_write(first_write, number, where, on, join)
+        locked = _first_write(first_write, number, where, on, join, reads or {})
     if locked is None:
         programme = programme_at(on)
         ident = identify(store=store, card_number=card_number or code, phone=phone, name=name, birthday=birthday,
                          on=on, programme=programme)  # refuses the unknown card, code or phone
-        locked = ident.member, lock_account(ident.member), programme, None  # (a member registered this moment)
-    member, account, programme, products = locked
+        locked = ident.member, lock_account(ident.member), programme, None, {}  # (a member registered just now)
+    member, account, programme, products, got = locked
     if code and not card_code_use(code, member.pk):  # one code pays one sale (a unique row in this transaction)
         raise CheckoutError("card_code_used_up", _("This card code has already been used: ask the member to "
                                                    "refresh it on their phone."), "card")
@@ -252,7 +263,7 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
             raise refusal
         card.member = member
         return Locked(Identified(member, card), account, programme, rolling_before(paid, store, programme, at),
-                      products)
+                      products, got)
     _check_forgotten_card(member, name, birthday)
     cards, before = usable_cards_and_rolling(member.pk, store, programme, on=on, until=at)
     # the member's row was read with the lock's snapshot; an erasure (membercare.privacy) committed while this
@@ -264,7 +275,7 @@ def identify_locked(*, store: Store, card_number: str = "", phone: str = "", nam
                                                          "member to refresh it on their phone."), "card")
         raise CheckoutError("member_unknown", _("No member has the phone number %(phone)s.") % {"phone": phone},
                             "phone")
-    return Locked(Identified(member, cards[0] if cards else None), account, programme, before, products)
+    return Locked(Identified(member, cards[0] if cards else None), account, programme, before, products, got)
 
 
 def _check_forgotten_card(member: Member, name: str, birthday: str | dt.date) -> None:

@@ -137,6 +137,13 @@ class Adjustment:
     label: Any = ""  # what the receipt calls what it took off (translated); "" for rewards
     member_only: bool = True  # skipped on a sale without a member
 
+    def lock_read(self, request: SaleRequest) -> tuple[str, list] | None:
+        """What this provider wants read with the member's lock for a sale asking `request`: one SQL expression
+        over the member's row (alias `m`) and its parameters, read in the statement that locks the member (one
+        round trip less on the checkout's hot path); the value comes back as `sale.reads[name]` (absent when
+        the lock was taken another way, e.g. on the member's first write: read it yourself then). None: nothing."""
+        return None
+
     def quote(self, sale: Any) -> None:
         return None
 

@@ -26,7 +26,16 @@ from membercare.sales.pipeline import Adjustment, CheckoutError, money, register
 
 from .member_code import member_code_check
 from .rules import METHOD_CODE
-from .spend import return_credit, sale_card, spend_applied, spend_entry, spend_statement, split_spend
+from .spend import (
+    return_credit,
+    sale_card,
+    sale_card_from_read,
+    sale_card_read,
+    spend_applied,
+    spend_entry,
+    spend_statement,
+    split_spend,
+)
 from .writes import check_usable
 
 ZERO = Decimal("0.00")
@@ -66,6 +75,12 @@ class StoredValueTender(Adjustment):
     label = gettext_lazy("Stored value")
     member_only = False  # runs on every sale, to refuse stored value without a member
 
+    def lock_read(self, request) -> tuple[str, list] | None:
+        """A sale paid with stored value reads the card, the rules and the method with the member's lock."""
+        if not any(p.method == METHOD_CODE for p in request.payments or ()):
+            return None
+        return sale_card_read()
+
     def quote(self, sale) -> None:
         amount = asked_amount(sale)
         if not amount:
@@ -73,7 +88,9 @@ class StoredValueTender(Adjustment):
         if sale.member is None:
             raise CheckoutError("stored_value_member_required", _("Stored value is paid from a member's card: "
                                                                   "identify the member first."), "payments")
-        found = sale_card(sale.member.pk, sale.store)  # one statement: the card, the rules, the payment method
+        read = sale.reads.get(self.name)  # the card, the rules and the payment method: read with the lock …
+        found = (sale_card_from_read(read, sale.store) if read is not None
+                 else sale_card(sale.member.pk, sale.store))  # … or in one statement of their own
         rules, card = found.rules, check_usable(found.card, sale.on)
         if found.method is not None:  # the payment's row needs it: not read again (checkout.payments)
             sale.known_methods = {**(getattr(sale, "known_methods", None) or {}), METHOD_CODE: found.method}

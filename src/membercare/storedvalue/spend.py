@@ -18,7 +18,7 @@ from membercare.org.models import Staff, Store
 from membercare.sales.models import PaymentMethod, Receipt
 from membercare.sales.pipeline import money
 
-from .models import EntryKind, RefundState, StoredValueCard, StoredValueEntry, StoredValueRefund
+from .models import EntryKind, RefundState, StoredValueCard, StoredValueEntry, StoredValueRefund, StoredValueSettings
 from .rules import METHOD_CODE, Rules, parse_rules
 from .writes import ZERO, StoredValueError, _locked, _move, _successor, scope_of
 
@@ -35,8 +35,6 @@ _METHOD_FIELDS = tuple(_METHOD.get_field(name) for name in ("id", "code", "name"
 
 @functools.cache
 def _cards_and_rules_sql() -> str:
-    from .models import StoredValueSettings
-
     return (f"SELECT c.id, c.number, c.member_id, c.scope, c.named, c.status, c.principal, c.bonus, c.expires_on, "
             f"({latest_document_sql(StoredValueSettings)}), m.id, m.code, m.name, m.is_active, m.position "
             f"FROM (SELECT 1 AS one) o "
@@ -58,16 +56,54 @@ class SaleCard:
 
 def sale_card(member_id: int, store: Store | None) -> SaleCard:
     """The member's live card the store serves, the rules in force and the payment method, read in one
-    statement (the checkout's hot path; the rules of one stored document are parsed once per process)."""
+    statement (the checkout's hot path; the rules of one stored document are parsed once per process).
+    At checkout on PostgreSQL the same is read with the member's lock instead (sale_card_read)."""
     n = len(_SALE_FIELDS)
     found = rows.fetch_all(_cards_and_rules_sql(), [member_id, METHOD_CODE], (*_SALE_FIELDS, None, *_METHOD_FIELDS))
     first = found[0] if found else [None] * (n + 1 + len(_METHOD_FIELDS))
-    rules = _rules_of(first[n])
+    cards = [r[:n] for r in found if r[0] is not None]
+    return _sale_card(cards, first[n], first[n + 1:] if first[n + 1] is not None else None, store)
+
+
+def _sale_card(cards: list, document: str | None, method: list | None, store: Store | None) -> SaleCard:
+    """SaleCard from the live cards' values (in _SALE_FIELDS' order), the rules' document and the payment
+    method's values (None: switched off)."""
+    rules = _rules_of(document)
     scope = scope_of(store, rules)
-    card = next((rows.instance(StoredValueCard, _SALE_FIELDS, r[:n]) for r in found
-                 if r[0] is not None and r[3] == scope), None)
-    method = rows.instance(PaymentMethod, _METHOD_FIELDS, first[n + 1:]) if first[n + 1] is not None else None
-    return SaleCard(card, rules, method)
+    card = next((rows.instance(StoredValueCard, _SALE_FIELDS, values) for values in cards if values[3] == scope),
+                None)
+    return SaleCard(card, rules, rows.instance(PaymentMethod, _METHOD_FIELDS, method) if method else None)
+
+
+@functools.cache
+def sale_card_read_sql() -> str:
+    """sale_card as one expression over the member's row `m` of the statement that locks the member
+    (loyalty.identify; sales.pipeline.Adjustment.lock_read): the cards, the document and the method as one
+    JSON text (PostgreSQL only, where the checkout's round trips count; elsewhere sale_card runs as it is).
+    One parameter: the payment method's code."""
+    return (f"SELECT CAST(json_build_array("
+            f"(SELECT json_agg(json_build_array(svc.id, svc.number, svc.member_id, svc.scope, svc.named, svc.status, "
+            f"CAST(svc.principal AS text), CAST(svc.bonus AS text), svc.expires_on)) FROM {_CARD.db_table} svc "
+            f"WHERE svc.member_id = m.id AND svc.status <> 'closed'), "
+            f"({latest_document_sql(StoredValueSettings)}), "
+            f"(SELECT json_build_array(pm.id, pm.code, pm.name, pm.is_active, pm.position) FROM {_METHOD.db_table} pm "
+            f"WHERE pm.code = %s AND pm.is_active)) AS text)")
+
+
+def sale_card_read() -> tuple[str, list] | None:
+    """What the stored-value tender asks read with the member's lock (None where the database is not
+    PostgreSQL)."""
+    if rows.db().vendor != "postgresql":
+        return None
+    return sale_card_read_sql(), [METHOD_CODE]
+
+
+def sale_card_from_read(text: str, store: Store | None) -> SaleCard:
+    """sale_card from the value sale_card_read read with the member's lock."""
+    cards, document, method = json.loads(text)
+    cards = [[c[0], c[1], c[2], c[3], c[4], c[5], Decimal(c[6]), Decimal(c[7]),
+              dt.date.fromisoformat(c[8]) if c[8] else None] for c in cards or ()]
+    return _sale_card(cards, document, method, store)
 
 
 def spend_statement(card_id: int, principal: Decimal, bonus: Decimal, *, code_right: bool) -> tuple[str, list]:
