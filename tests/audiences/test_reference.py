@@ -14,10 +14,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from membercare.audiences.conditions import levels, years_before
+from membercare.audiences.conditions import Context, _stats_window, levels, years_before
 from membercare.audiences.selectors import members_queryset
 from membercare.care import purchase_days
+from membercare.care.config import care_config
 from membercare.care.models import SEVEN_SEGMENTS, Contact, Lifecycle, MemberSegments
+from membercare.care.segment_stats import Windows, build_stats
 from membercare.loyalty.birthday import birthday_period
 from membercare.loyalty.models import Card
 from membercare.members.models import Tag
@@ -338,11 +340,17 @@ def _build(specs: list[dict], today: dt.date) -> tuple[list[dict], dict]:
                                                                  HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(specs=st.lists(member_st, min_size=1, max_size=8), definitions=st.lists(definition_st, min_size=1,
                                                                                max_size=4),
-       today=st.sampled_from([dt.date(2026, 6, 30), dt.date(2026, 12, 20), dt.date(2027, 2, 28)]))
-def test_sql_equals_the_python_reference(db, specs, definitions, today):
+       today=st.sampled_from([dt.date(2026, 6, 30), dt.date(2026, 12, 20), dt.date(2027, 2, 28)]),
+       with_stats=st.booleans())
+def test_sql_equals_the_python_reference(db, specs, definitions, today, with_stats):
+    """`with_stats`: the care job's statistics were made for `today`, so the 365-day spend and purchase-day
+    conditions and the last purchase read them instead of the purchase days: the same members either way."""
     try:
         with transaction.atomic():
             members, ids = _build(specs, today)
+            if with_stats:
+                build_stats(Windows.of(today, care_config()["segments"]), touched=False)
+            assert _stats_window(Context(today)) == (365 if with_stats else None)
             for raw in definitions:
                 definition = resolve(raw, ids)
                 got = set(members_queryset(definition, today=today).values_list("pk", flat=True))
