@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -367,6 +368,14 @@ def main() -> None:
         raise SystemExit("no member with a card valid at the store")
     rng = random.Random(7)
     auth = {"Authorization": f"Bearer {key}"}
+    # members in turn (a shuffled round), the same for every kind of sale: each member is sold to about
+    # equally often, so no stored-value balance runs out before the others (a refused sale is cheaper)
+    order = list(phones)
+    rng.shuffle(order)
+    turn = itertools.count()
+
+    def next_phone() -> str:
+        return order[next(turn) % len(order)]
 
     baskets = small_baskets(products) if args.stored_value else []
     if args.stored_value and not baskets:
@@ -375,7 +384,7 @@ def main() -> None:
     def checkout_request(stored_value: bool = False, method: str = ""):
         basket = rng.choice(baskets) if baskets else rng.sample(products, 3)
         lines = [{"sku": sku, "quantity": 1, "full_price": price} for sku, price in basket]
-        body = {"phone": rng.choice(phones), "lines": lines}
+        body = {"phone": next_phone(), "lines": lines}
         if args.redeem_share and rng.random() < args.redeem_share:
             body["redeem_points"] = args.redeem_points  # a cash offset; the rest of the basket still earns
         if stored_value:
