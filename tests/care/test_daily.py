@@ -10,6 +10,7 @@ from membercare.care.config import DEFAULTS
 from membercare.care.daily import care_daily
 from membercare.care.models import CareEvent, DailyRun, MemberSegments, Task
 from membercare.care.rules import RULES
+from membercare.loyalty.models import PointsEntry
 from membercare.sales.models import Product
 from tests.factories import ProductFactory
 
@@ -41,6 +42,8 @@ def chain(member_with, sell, clerk, store):
     }
     for days_ago in (39, 25, 11):  # every 14 days, last on 09-11: next 09-25, reminded from 09-22
         sell(made["a"], DAY - dt.timedelta(days=days_ago), product=soap, clerk=clerk)
+    PointsEntry.objects.create(member=made["a"], kind=PointsEntry.Kind.EARN, points=300, remaining=300,
+                               expires_on=DAY + dt.timedelta(days=20), created_at=at(D(2025, 9, 1)))
     CareEvent.objects.create(kind=CareEvent.Kind.CAMPAIGN, title="会员日", starts_on=DAY + dt.timedelta(days=5),
                              created_at=at(D(2026, 9, 1)))
     CareEvent.objects.create(kind=CareEvent.Kind.NEW_STOCK, title="秋冬新品", starts_on=DAY + dt.timedelta(days=2),
@@ -68,7 +71,7 @@ def test_every_rule_runs_and_a_second_run_creates_nothing(keep_segments, chain, 
                 # issue 20's rhythm: "a" (A) and the two new members (C by the fixture's default), never
                 # contacted; no purchase days (the segment step is kept out) and no prospect
                 "follow_up_contact": 3, "develop_contact": 0, "purchase_callback": 0, "prospect_follow_up": 0,
-                "member_dates": 0}
+                "member_dates": 0, "points_expiring": 1}
     assert counts == expected
     first = task_keys()
     assert len(first) == sum(expected.values())
@@ -123,7 +126,7 @@ def test_killed_half_way_then_resumed(keep_segments, chain, monkeypatch):
     keys = task_keys()
     assert len(keys) == len(set(keys))
     assert Task.objects.filter(rule="dormant_review", member=chain["dormant"]).count() == 1
-    assert Task.objects.count() == 17  # as in a run that was never interrupted
+    assert Task.objects.count() == 18  # as in a run that was never interrupted
 
 
 @pytest.mark.django_db

@@ -337,6 +337,20 @@ def _last_purchase_q(params: dict, ctx: Context) -> Q:
     return q & Q(Exists(days.filter(day__lte=newest)))
 
 
+def _points_expiring_q(params: dict, ctx: Context) -> Q:
+    """At least `min` points of open lots (loyalty's FIFO lots, points remaining) expire from today to `days`
+    days ahead (the partial index on expires_on makes it a range read)."""
+    from membercare.loyalty.models import PointsEntry
+
+    lots = PointsEntry.objects.filter(remaining__gt=0, expires_on__gte=ctx.today,
+                                      expires_on__lte=ctx.today + dt.timedelta(days=params["days"]))
+    if (params.get("min") or 1) <= 1:
+        return Q(Exists(lots.filter(member=OuterRef("pk"))))
+    members = lots.values("member_id").annotate(total=Sum("remaining")).filter(
+        total__gte=params["min"]).values("member_id")
+    return Q(pk__in=members)
+
+
 def _series_choices() -> list[tuple[str, str]]:
     from membercare.sales.models import Series
 
@@ -458,6 +472,12 @@ def _builtins() -> list[ConditionType]:
             _last_purchase_q, check=_range_check("min", "max"), order=12),
         ConditionType("series", _("Series bought"), G_SPEND, (
             Param("values", _("any of"), "multi", choices=_series_choices), _window_param()), _series_q, order=13),
+        ConditionType("points_expiring", _("Points about to expire"), G_SPEND, (
+            Param("days", _("within (days)"), "int", min=1, max=366, default=30),
+            Param("min", _("at least (points)"), "int", min=1, max=100000000, required=False, default=100)),
+            _points_expiring_q, order=14,
+            help=_("Points of the member's lots that expire from today to the given day: e.g. the year-end "
+                   "reminder by SMS to everyone the care tasks do not reach.")),
         ConditionType("consent", _("Marketing consent"), G_CONTACT, (
             Param("channel", _("channel"), "choice", choices=_channel_choices, default="sms"),
             Param("given", _("given"), "choice", choices=_yes_no, default="yes")), _consent_q, order=50),

@@ -1,8 +1,8 @@
 """What each care rule is called, why it makes a task, and what the clerk might say (the script hint).
 
 Titles and hints may use the task's context: %(holiday)s, %(event)s, %(birthday)s, %(days)s,
-%(last_purchase)s, %(product)s, %(next_on)s. Shown on the task list; the specialist sees the labels
-in the rule editor.
+%(last_purchase)s, %(product)s, %(next_on)s, %(points)s, %(expires_on)s. Shown on the task list; the specialist
+sees the labels in the rule editor.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ RULE_LABELS = {
     "replenishment": _("Replenishment reminder"),
     "campaign_notice": _("Campaign notice"),
     "learn_surname": _("Learn the member's surname and introduce yourself"),
+    "points_expiring": _("Points about to expire"),
     "slipping_call": _("Likely to stop buying: call"),
     "follow_up": _("Follow-up"),
     # win-back plans per dormancy reason (care.plans)
@@ -76,6 +77,8 @@ SCRIPT_HINTS = {
                        "%(next_on)s: remind them kindly."),
     "campaign_notice": _("Tell them about %(event)s at least 5 days ahead."),
     "learn_surname": _("You have served this member several times: learn their surname and introduce yourself."),
+    "points_expiring": _("%(points)s points expire by %(expires_on)s: remind them kindly that they can use them "
+                         "at the counter or for a gift."),
     "slipping_call": _("The purchase model says they may be drifting away: a warm call, no hard selling; ask "
                        "how they are and whether anything put them off."),
     "follow_up": _("The next step agreed last time."),

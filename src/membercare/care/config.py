@@ -86,6 +86,9 @@ DEFAULTS: dict[str, Any] = {
         "campaign_notice": {"enabled": True, "days_before": 5, "follow_up": ["A", "B", "C", "D"], "channel": "sms",
                             "priority": 50},
         "learn_surname": {"enabled": True, "visits": 3, "channel": "visit", "priority": 70},
+        # issue 19 (seed 003): points about to expire, `days_before` the first lot's date, from `min_points`
+        "points_expiring": {"enabled": True, "days_before": 30, "min_points": 100, "follow_up": ["A", "B"],
+                            "channel": "sms", "priority": 58},
         # predicted probability of still being active below `threshold` (care.rules.slipping; off by default)
         "slipping_call": {"enabled": False, "threshold": 0.3, "cooldown_days": 90, "due_days": 7,
                           "channel": "phone", "priority": 28},

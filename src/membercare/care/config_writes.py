@@ -28,7 +28,7 @@ _RANGES = {
     "from_day": (0, 60), "to_day": (0, 60), "days_before": (0, 60), "visits": (1, 100),
     "min_purchases": (2, 100), "churn_min_baseline_days": (1, 365), "high_loyalty_max_gap_days": (1, 365),
     "grace_days": (0, 60), "catch_up_days": (1, 60), "turnover_days": (1, 366), "from_day_after": (0, 60),
-    "to_day_after": (0, 60),
+    "to_day_after": (0, 60), "min_points": (1, 1000000),
 }
 _MAX_PROSPECT_STEPS = 10
 _MAX_AMOUNT = Decimal("1000000.00")

@@ -48,6 +48,13 @@ DEFAULTS: dict[str, Any] = {
         "survey": [{"rule": gettext_noop("A survey message carries the survey link."), "require": ["{link}"]}],
         "event": [],
         "verification": [],  # transactional: the system's code message (messaging.otp)
+        "points_expiry": [
+            {"rule": gettext_noop("A points reminder names the points and the date they expire."),
+             "require": ["{points_expiring}", "{expires_on}"]},
+            {"rule": gettext_noop("A points reminder is a notice: no promotions."),
+             "forbid_words": [w for w in PROMOTION_WORDS if w != "积分兑换"],
+             "forbid_patterns": [r"\d+(\.\d+)?\s*折"]},
+        ],
     },
     "marketing_categories": ["new_arrivals", "promotion", "event"],
     "quiet_hours": {"start": "21:00", "end": "09:00"},

@@ -25,6 +25,7 @@ class Category(models.TextChoices):
     SURVEY = "survey", _("Survey link")
     EVENT = "event", _("Event invitation")
     VERIFICATION = "verification", _("Verification code")  # transactional: messaging.otp
+    POINTS_EXPIRY = "points_expiry", _("Points expiring")  # a service notice (care's points_expiring rule)
 
 
 class MessagingSettings(VersionedSettings):

@@ -6,6 +6,7 @@ list of known ones), and rendering never fails on a member whose data is incompl
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ PLACEHOLDERS: dict[str, Placeholder] = {
     "code": Placeholder(_("verification code (verification messages)"), "482915"),
     "minutes": Placeholder(_("minutes the verification code is valid"), "5"),
     "purpose": Placeholder(_("what the verification code is for"), "储值卡支付"),
+    "points_expiring": Placeholder(_("points expiring soon (points reminders)"), "320"),
+    "expires_on": Placeholder(_("date by which they expire"), "2026年12月31日"),
 }
 
 
@@ -64,6 +67,33 @@ def render(text: str, values: dict[str, object]) -> str:
     return PLACEHOLDER.sub(fill, text or "")
 
 
+def date_text(day: dt.date | str | None) -> str:
+    """A date as a message writes it (2026年12月31日 in Chinese); '' for none."""
+    if not day:
+        return ""
+    return formats.date_format(dt.date.fromisoformat(day) if isinstance(day, str) else day)
+
+
+def _expiring(member: Member) -> tuple[int, dt.date | None]:
+    """The member's points expiring within MEMBERCARE_POINTS_EXPIRING_DAYS (as the member centre's card page
+    counts them) and the date by which they expire (the last of their dates)."""
+    from django.conf import settings
+    from django.db.models import Max, Sum
+    from django.utils import timezone
+
+    from membercare.loyalty.models import PointsEntry
+
+    cache = getattr(member, "_expiring_points", None)
+    if cache is None:
+        today = timezone.localdate()
+        soon = today + dt.timedelta(days=settings.MEMBERCARE_POINTS_EXPIRING_DAYS)
+        found = PointsEntry.objects.filter(member=member, remaining__gt=0, expires_on__gte=today,
+                                           expires_on__lte=soon).aggregate(points=Sum("remaining"),
+                                                                           last=Max("expires_on"))
+        cache = member._expiring_points = (found["points"] or 0, found["last"])
+    return cache
+
+
 def member_values(member: Member, *, store=None, clerk=None, extra: dict | None = None,
                   tier_of: Callable[[Member], str] | None = None, only: set[str] | None = None) -> dict[str, object]:
     """The placeholder values for one member (only those in `only` when given: bulk sends compute what the
@@ -80,6 +110,8 @@ def member_values(member: Member, *, store=None, clerk=None, extra: dict | None 
         "member_no": lambda: member.member_no,
         "birthday": lambda: formats.date_format(member.birthday, "MONTH_DAY_FORMAT") if member.birthday else "",
         "tier": lambda: tier_of(member) if tier_of else "",
+        "points_expiring": lambda: _expiring(member)[0],
+        "expires_on": lambda: date_text(_expiring(member)[1]),
     }
     values = {key: get() for key, get in getters.items() if only is None or key in only}
     values.update(extra or {})

@@ -80,6 +80,7 @@ RULE_CATEGORY = {
     "new_member_callback": "callback",
     "new_stock_call": "new_arrivals",
     "campaign_notice": "promotion",
+    "points_expiring": "points_expiry",
 }
 
 

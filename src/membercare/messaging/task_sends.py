@@ -27,7 +27,7 @@ from membercare.members.models import Member
 from membercare.org.models import Staff
 
 from .models import Category, Message, MessageChannel, MessageTemplate
-from .placeholders import member_values, render
+from .placeholders import date_text, member_values, render
 from .policy import EXCLUSION_REASONS, MESSAGE_CHANNELS
 from .selectors import RULE_CATEGORY, task_message_channel, template_for
 from .services import SendRefused, message_send, tier_label
@@ -58,7 +58,12 @@ class TaskSend:
 
 
 def _extra(task: Task) -> dict:
-    return {key: task.context[key] for key in ("holiday", "event") if (task.context or {}).get(key)}
+    context = task.context or {}
+    extra = {key: context[key] for key in ("holiday", "event") if context.get(key)}
+    if task.rule == "points_expiring" and context.get("expires_on"):  # the figures the task was made with
+        extra["points_expiring"] = context.get("points", "")
+        extra["expires_on"] = date_text(context["expires_on"])
+    return extra
 
 
 def task_message_draft(task: Task, staff: Staff) -> tuple[str, MessageTemplate | None, str, str, str]:

@@ -22,6 +22,7 @@ from .lifecycle import (
     sleeping_call,
     spend_drop_call,
 )
+from .points import points_expiring
 from .purchases import learn_surname, replenishment
 
 Rule = Callable[[dt.date, dict], int]
@@ -46,6 +47,7 @@ RULES: dict[str, Rule] = {
     "learn_surname": learn_surname,
     "follow_up_contact": follow_up_contact,
     "develop_contact": develop_contact,
+    "points_expiring": points_expiring,
 }
 
 

@@ -130,6 +130,7 @@ FIELD_LABELS = {
     "threshold": _("Probability still active below (0 to 1)"),
     "cooldown_days": _("No second such task within (days)"),
     "visits": _("Visits served by the same clerk"),
+    "min_points": _("At least this many points expiring"),
     "channel": _("Channel"),
     "priority": _("Priority (lower comes first)"),
     "holidays": _("Holidays"),
