@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from membercare.checkout.pipeline import CheckoutError, LineIn, basket_quote, checkout_post, identify, return_post
 from membercare.loyalty.models import Card, PerkUse
-from membercare.loyalty.perks import perk_use, perk_use_reverse, perks_left, period_of
+from membercare.loyalty.perks import period_of, perk_use, perk_use_reverse, perks_left
 from membercare.loyalty.programme import DEFAULT_RULES, parse_programme
 from membercare.loyalty.programme_services import normalize_rules, programme_update
 
