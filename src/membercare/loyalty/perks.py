@@ -236,3 +236,4 @@ class PerkProvider(Adjustment):
         if plan:  # the card the quote checked (the tier evaluation may have upgraded sale.card since)
             PerkUse.objects.bulk_create(_rows(sale.member.pk, card, plan, store=sale.store, clerk=sale.clerk,
                                               at=receipt.sold_at, note="", receipt=receipt))
+        receipt.perks_used = [perk.code for perk, _key in plan]
