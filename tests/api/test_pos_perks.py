@@ -7,7 +7,7 @@ from membercare.loyalty.models import PerkUse
 from tests.api.conftest import Pos, clock, hq_admin, keys, pos  # noqa: F401
 
 
-def _elite(pos):
+def _elite(pos):  # noqa: F811
     status, body = pos.checkout(("SUIT", 1))  # ¥5,000 of business wear: elite card
     assert status == 201, body
     return body["card"]["number"]

@@ -18,8 +18,15 @@ from ninja import Header, Query, Router
 
 from membercare.checkout import pipeline as core
 from membercare.checkout.payments import active_methods
-from membercare.loyalty.models import Card, CardKind, CardStatus, LoyaltyAccount, PointsEntry, normalize_card_number
-from membercare.loyalty.models import PerkUse
+from membercare.loyalty.models import (
+    Card,
+    CardKind,
+    CardStatus,
+    LoyaltyAccount,
+    PerkUse,
+    PointsEntry,
+    normalize_card_number,
+)
 from membercare.loyalty.perks import PerkLeft, perk_use, perks_left
 from membercare.loyalty.progress import level_progress
 from membercare.members.models import Member
