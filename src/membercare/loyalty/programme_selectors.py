@@ -38,6 +38,10 @@ FIELD_LABELS = {
     "items": gettext_lazy("items"),
     "self_operated_only": gettext_lazy("self-operated stores only"),
     "id_number_required": gettext_lazy("ID number on the receipt"),
+    "perks": gettext_lazy("Perks"),
+    "name": gettext_lazy("name"),
+    "quota": gettext_lazy("quota"),
+    "period": gettext_lazy("period"),
 }
 
 
