@@ -109,11 +109,14 @@ def perks_left(member: Member | int, card: Card | None, on: dt.date | None = Non
     if tier is None or not tier.perks:
         return []
     member_id = member if isinstance(member, int) else member.pk
-    periods = {p.code: period_of(p.period, on, card.number) for p in tier.perks}
-    used = _used(member_id, ((code, key) for code, (key, _end) in periods.items()))
+    used = _used(member_id, {(p.code, period_of(p.period, on, card.number)[0]) for p in tier.perks})
+    return _left(tier, card, on, used)
+
+
+def _left(tier: Tier, card: Card, on: dt.date, used: dict[tuple[str, str], int]) -> list[PerkLeft]:
     out = []
     for perk in tier.perks:
-        key, end = periods[perk.code]
+        key, end = period_of(perk.period, on, card.number)
         n = used.get((perk.code, key), 0)
         out.append(PerkLeft(perk=perk, used=n, left=None if perk.quota is None else max(perk.quota - n, 0),
                             period_key=key, period_end=end))
@@ -237,3 +240,29 @@ class PerkProvider(Adjustment):
             PerkUse.objects.bulk_create(_rows(sale.member.pk, card, plan, store=sale.store, clerk=sale.clerk,
                                               at=receipt.sold_at, note="", receipt=receipt))
         receipt.perks_used = [perk.code for perk, _key in plan]
+
+
+@dataclass(frozen=True)
+class CardPerks:
+    card: Card
+    label: str
+    perks: list[PerkLeft]
+
+
+def member_perks(member: Member | int, *, cards: list[Card] | None = None, on: dt.date | None = None,
+                 programme: Programme | None = None) -> list[CardPerks]:
+    """Per active card with perks (the profile, the member centre): what is left this period. Uses of every card
+    counted in one query."""
+    on = on or timezone.localdate()
+    programme = programme or programme_at(on)
+    member_id = member if isinstance(member, int) else member.pk
+    if cards is None:
+        cards = list(Card.objects.filter(member_id=member_id, status=CardStatus.ACTIVE).order_by("pk"))
+    with_perks = [(c, programme.tier(c.kind)) for c in cards if c.status == CardStatus.ACTIVE]
+    with_perks = [(c, t) for c, t in with_perks if t is not None and t.perks]
+    if not with_perks:
+        return []
+    keys = {(p.code, period_of(p.period, on, c.number)[0]) for c, t in with_perks for p in t.perks}
+    used = _used(member_id, keys)
+    return [CardPerks(card=card, label=CardKind(card.kind).label if card.kind in CardKind.values else card.kind,
+                      perks=_left(tier, card, on, used)) for card, tier in with_perks]
