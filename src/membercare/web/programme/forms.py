@@ -120,7 +120,7 @@ class ProgrammeForm(forms.Form):
                 n = {"n": k + 1}
                 self.fields[f"{p}perk{k}_code"] = forms.CharField(
                     label=_("Perk %(n)d: code") % n, required=False, max_length=30,
-                    help_text=_("e.g. alteration") if k == 0 else "")
+                    help_text=_("Lowercase letters, digits or _") if k == 0 else "")
                 self.fields[f"{p}perk{k}_name"] = forms.CharField(label=_("Perk %(n)d: name") % n, required=False,
                                                                   max_length=40)
                 self.fields[f"{p}perk{k}_quota"] = forms.IntegerField(
