@@ -208,3 +208,22 @@ def test_a_sale_bounds_its_perks(chain, member, elite, perks):
         buy(chain, card=elite.number, when=at(2026, 5, 3), perks=perks)
     assert exc.value.error_code == "perks_invalid"
     assert not PerkUse.objects.exists()
+
+
+def test_a_first_version_stored_without_perks_shows_no_perk_change_in_the_history(db):
+    from membercare.loyalty.models import ProgrammeVersion
+    from membercare.loyalty.programme_selectors import programme_changes, programme_history
+
+    rules = copy.deepcopy(DEFAULT_RULES)
+    for tier in rules["tiers"]:
+        del tier["perks"]
+    version = ProgrammeVersion.objects.create(effective_from=dt.date(2000, 1, 1), rules=rules,
+                                              created_at=timezone.now())
+    assert programme_changes(version) == []
+    assert programme_history()[0].changes == []
+    rules["tiers"][0]["perks"] = []
+    version.rules = rules
+    version.save()
+    # an empty list is a choice: the default's free alterations are shown as removed
+    paths = [path for path, _old, _new in programme_changes(version)]
+    assert "tiers.elite.perks.alteration.quota" in paths and all(".elite." in p for p in paths)
