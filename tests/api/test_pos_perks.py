@@ -66,3 +66,12 @@ def test_a_checkout_uses_perks_and_the_receipt_lists_them(pos, member, clock):  
     status, body = pos.checkout(("SHIRT", 1), card=card, perks=[f"p{i}" for i in range(11)])
     assert status == 422
     assert PerkUse.objects.count() == 1
+
+
+def test_a_quote_checks_the_perks_and_writes_nothing(pos, member, clock):  # noqa: F811
+    clock(2026, 5, 10)
+    card = _elite(pos)
+    assert pos.quote(("SHIRT", 1), card=card, perks=["alteration"])[0] == 200
+    status, body = pos.quote(("SHIRT", 1), card=card, perks=["airport"])
+    assert (status, body["code"]) == (422, "perk_not_on_card")
+    assert not PerkUse.objects.exists()

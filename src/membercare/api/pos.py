@@ -206,7 +206,7 @@ def basket_quote(request, payload: s.BasketIn):
     ident = _identify(store, payload)
     quote = core.basket_quote(store=store, ident=ident, lines=_lines(payload), birthday=payload.birthday_privilege,
                               redeem_points=payload.redeem_points, balance=_balance(ident.member.pk),
-                              coupon_code=payload.coupon_code, id_number=payload.id_number)
+                              coupon_code=payload.coupon_code, id_number=payload.id_number, perks=payload.perks)
     return quote_out(quote)
 
 

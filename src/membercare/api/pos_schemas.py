@@ -49,6 +49,9 @@ class BasketIn(MemberRefIn):
     redeem_points: int = Field(0, le=10**9, description="Points to redeem as a cash offset.")
     coupon_code: str = Field("", max_length=30, description="A campaign coupon's code (one use; dashes and "
                                                         "case do not matter).")
+    perks: list[str] = Field([], max_length=10, description="Codes of the card's perks used with this sale, one use "
+                             "each, e.g. [\"alteration\"]: a quote checks them, a checkout records them; past the "
+                             "period's quota it is refused (422 perk_quota_used; perk_not_on_card, perks_invalid).")
 
 
 class PaymentIn(In):
@@ -77,9 +80,6 @@ class CheckoutIn(BasketIn):
     group_purchase: bool = False
     member_signed: bool = True
     clerk: str = Field("", max_length=150, description="Username of the clerk (optional).")
-    perks: list[str] = Field([], max_length=10, description="Codes of the card's perks used with this sale (one use "
-                             "each, e.g. [\"alteration\"]); past the period's quota the sale is refused (422 "
-                             "perk_quota_used; perk_not_on_card, perks_invalid).")
 
 
 class ReturnLineIn(In):
