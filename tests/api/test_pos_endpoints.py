@@ -12,7 +12,8 @@ def test_lookup_of_a_member_without_a_card_yet(pos):
     assert body == {"member_no": body["member_no"], "name": "王芳", "phone": "138****1234", "card": None, "tier": "",
                     "points": 0, "stored_value": None,  # no stored-value card yet (issue 21)
                     "progress": [{"brand": "MAIN", "next_tier": "elite", "window_days": 365, "paid": "0.00",
-                                  "goal": "8000.00", "short": "8000.00", "single_receipt": None}]}
+                                  "goal": "8000.00", "short": "8000.00", "single_receipt": None}],
+                    "perks": []}  # an accumulation card (none yet) has no perks
 
 
 def test_lookup_shows_the_progress_to_the_next_card(pos, clock):

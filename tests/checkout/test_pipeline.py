@@ -20,7 +20,7 @@ def test_the_providers_run_in_the_declared_order():
         ("adjustment", "promotion"), ("adjustment", "tier_discount"), ("adjustment", "exclusive_sale"),
         ("adjustment", "birthday"), ("adjustment", "coupon"), ("tender", "points_offset"), ("tender", "stored_value"),
         ("tender", "gift_card"),
-        ("reward", "points_earned"), ("reward", "tier_evaluation")]
+        ("reward", "points_earned"), ("reward", "tier_evaluation"), ("reward", "perks")]
 
 
 def test_a_provider_of_an_unknown_stage_is_refused():

@@ -199,3 +199,23 @@ def test_the_call_task_is_on_the_list_of_the_store_that_has_the_item(other_clerk
     order = service_order_to_workshop(order=_open(other_clerk, member, other_store), by=other_clerk)
     order = service_order_ready(order=order, by=other_clerk)
     assert order.ready_task.store == other_store and order.ready_task.assignee == other_clerk
+
+
+def test_a_free_alteration_from_the_perk_counts_against_the_quota(clerk, member, store):
+    from membercare.loyalty.models import Card, CardStatus, PerkUse
+    from membercare.service.errors import ServiceError
+
+    Card.objects.create(number="E0000001", member=member, kind="elite", status=CardStatus.ACTIVE, brand=store.brand,
+                        issued_at=timezone.now() - dt.timedelta(days=30))
+    first = _open(clerk, member, store, use_perk=True)
+    assert first.perk_use.perk_code == "alteration" and first.perk_use.note == first.number
+    assert first.perk_use.store_id == store.pk and not first.charged
+    _open(clerk, member, store, use_perk=True)
+    with pytest.raises(ServiceError) as exc:
+        _open(clerk, member, store, use_perk=True)  # elite: 2 a season
+    assert _code(exc.value) == ("use_perk", "perk_quota_used")
+    assert "免费改衣已用 2 次（每季度 2 次）" in exc.value.messages[0]
+    with pytest.raises(ServiceError) as exc:
+        _open(clerk, member, store, use_perk=True, charged=True, amount="30.00")
+    assert _code(exc.value) == ("charged", "perk_free_alteration")
+    assert ServiceOrder.objects.count() == 2 and PerkUse.objects.count() == 2

@@ -110,3 +110,26 @@ def test_a_concurrent_save_is_not_overwritten_silently(login, specialist, admin_
     response = client.post(reverse("programme_edit"), stale)
     assert response.status_code == 200 and response.context["form"].non_field_errors()
     assert ProgrammeVersion.objects.count() == 2
+
+
+def test_the_editor_edits_perks_and_names_the_row_of_a_bad_one(login, specialist, chain):  # noqa: F811
+    client = login(specialist)
+    page = client.get(reverse("programme_edit")).content.decode()
+    assert 'name="t_diamond_perk1_code" value="airport"' in page and 'value="机场绿色通道"' in page
+    # a new perk on the elite card (its second row), the free alterations down to one a season
+    response = client.post(reverse("programme_edit"), form_data(
+        t_elite_perk0_quota="1", t_elite_perk1_code="lane", t_elite_perk1_name="机场绿色通道",
+        t_elite_perk1_quota="1", t_elite_perk1_period="year", effective_from="2026-06-01"))
+    assert response.status_code == 302
+    elite = programme_at(dt.date(2026, 6, 1)).tier("elite")
+    assert [(p.code, p.name, p.quota, p.period) for p in elite.perks] == [
+        ("alteration", "免费改衣", 1, "season"), ("lane", "机场绿色通道", 1, "year")]
+    # the same code twice: refused next to the second row's code, in Chinese; nothing saved
+    response = client.post(reverse("programme_edit"), form_data(
+        t_knight_perk1_code="alteration", t_knight_perk1_name="再改", effective_from="2026-06-01"))
+    assert response.status_code == 200
+    assert response.context["form"].errors["t_knight_perk1_code"] == ["权益“alteration”在此会员卡上出现了两次。"]
+    response = client.post(reverse("programme_edit"), form_data(
+        t_knight_perk1_code="gift", t_knight_perk1_name="", effective_from="2026-06-01"))
+    assert response.context["form"].errors["t_knight_perk1_name"] == ["请填写权益名称。"]
+    assert ProgrammeVersion.objects.count() == 2

@@ -12,12 +12,22 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router
 
 from membercare.checkout import pipeline as core
 from membercare.checkout.payments import active_methods
-from membercare.loyalty.models import Card, CardKind, CardStatus, LoyaltyAccount, PointsEntry, normalize_card_number
+from membercare.loyalty.models import (
+    Card,
+    CardKind,
+    CardStatus,
+    LoyaltyAccount,
+    PerkUse,
+    PointsEntry,
+    normalize_card_number,
+)
+from membercare.loyalty.perks import PerkLeft, perk_use, perks_left
 from membercare.loyalty.progress import level_progress
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
@@ -84,7 +94,13 @@ def member_out(member: Member, card: Card | None, store: Store | None = None) ->
              "goal": str(p.goal) if p.goal is not None else None, "short": str(p.short),
              "single_receipt": str(p.single_receipt) if p.single_receipt is not None else None}
             for p in level_progress(member, cards=[card] if card else [])]
+        out["perks"] = [perk_out(p) for p in perks_left(member, card)]
     return out
+
+
+def perk_out(p: PerkLeft) -> dict[str, Any]:
+    return {"code": p.perk.code, "name": p.perk.name, "quota": p.quota, "period": p.perk.period, "used": p.used,
+            "left": p.left, "period_end": p.period_end}
 
 
 def _card_and_balance(number: str) -> tuple[dict[str, Any] | None, int | None]:
@@ -122,7 +138,15 @@ def receipt_out(receipt: Receipt, *, points_change: int, card: dict[str, Any] | 
         "card": card, "points_balance": balance, **_coupon_out(getattr(receipt, "coupon_applied", None)),
         "payments": [{"method": p.method.code, "name": p.method.name, "amount": money(p.amount)}
                      for p in _payments(receipt)],
+        "perks_used": _perks_used(receipt),
     }
+
+
+def _perks_used(receipt: Receipt) -> list[str]:
+    used = getattr(receipt, "perks_used", None)  # set by the sale that just used them
+    if used is None:
+        used = list(PerkUse.objects.filter(receipt_id=receipt.pk).order_by("pk").values_list("perk_code", flat=True))
+    return used
 
 
 def _payments(receipt: Receipt) -> list[ReceiptPayment]:
@@ -182,7 +206,7 @@ def basket_quote(request, payload: s.BasketIn):
     ident = _identify(store, payload)
     quote = core.basket_quote(store=store, ident=ident, lines=_lines(payload), birthday=payload.birthday_privilege,
                               redeem_points=payload.redeem_points, balance=_balance(ident.member.pk),
-                              coupon_code=payload.coupon_code, id_number=payload.id_number)
+                              coupon_code=payload.coupon_code, id_number=payload.id_number, perks=payload.perks)
     return quote_out(quote)
 
 
@@ -293,7 +317,7 @@ def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = Idemp
             redeem_points=payload.redeem_points, group_purchase=payload.group_purchase,
             member_signed=payload.member_signed, coupon_code=payload.coupon_code, walk_in=payload.walk_in,
             payments=[core.PaymentIn(p.method, p.amount, p.code) for p in payload.payments],
-            member_code=payload.member_code, id_number=payload.id_number,
+            member_code=payload.member_code, id_number=payload.id_number, perks=payload.perks,
             savepoint=False)  # a refusal rolls back the whole request
         # the card as it is after this sale (an upgrade included) and the balance, both known under the lock
         return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed,
@@ -350,6 +374,34 @@ def stored_value_top_up(request, member_no: str, payload: s.TopUpIn, idempotency
                      "method": payload.method, "stored_value": stored_value_out(done.card)}
 
     return idempotent(request, key=key, endpoint=f"top_up:{member_no}", body=payload.model_dump(mode="json"),
+                      run=run)
+
+
+@router.post("/members/{member_no}/perks/{code}/use", response={201: s.PerkUseOut, **ERRORS},
+             summary="Record one use of a perk (a free alteration, the airport fast lane…)",
+             auth=PosKeyAuth(for_write=True))
+def perk_use_endpoint(request, member_no: str, code: str, payload: s.PerkUseIn,
+                      idempotency_key: str | None = IdempotencyKey):
+    """One use of a perk of the member's card at this store, outside a sale (a sale uses them with `perks` in
+    POST /checkout). Counted against the programme's quota for the period (month, quarter, season = a calendar
+    quarter, year, or the card's lifetime) under the member's lock: past it the use is refused (422
+    perk_quota_used, with the perk, the quota and the period in the message) and nothing is written;
+    perk_not_on_card, perk_no_card. Needs an Idempotency-Key: a retry never uses it twice."""
+    store = _store(request)
+    key = require_key(idempotency_key)
+    if len(code) > 30:
+        raise ApiError(422, "perks_invalid", _("A perk is named by its code (at most 30 characters)."), "code")
+
+    def run() -> tuple[int, dict[str, Any]]:
+        member = _member(member_no, store)
+        use = perk_use(member=member, perk_code=code, store=store, clerk=_clerk(store, payload.clerk),
+                       note=payload.note)
+        left = next(p for p in perks_left(member, Card(number=use.card_number, kind=use.tier),
+                                          timezone.localtime(use.used_at).date()) if p.perk.code == code)
+        return 201, {"member_no": member.member_no, "card_number": use.card_number, "perk": perk_out(left),
+                     "used_at": use.used_at.isoformat()}
+
+    return idempotent(request, key=key, endpoint=f"perk:{member_no}:{code}", body=payload.model_dump(mode="json"),
                       run=run)
 
 

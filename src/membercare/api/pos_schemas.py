@@ -49,6 +49,9 @@ class BasketIn(MemberRefIn):
     redeem_points: int = Field(0, le=10**9, description="Points to redeem as a cash offset.")
     coupon_code: str = Field("", max_length=30, description="A campaign coupon's code (one use; dashes and "
                                                         "case do not matter).")
+    perks: list[str] = Field([], max_length=10, description="Codes of the card's perks used with this sale, one use "
+                             "each, e.g. [\"alteration\"]: a quote checks them, a checkout records them; past the "
+                             "period's quota it is refused (422 perk_quota_used; perk_not_on_card, perks_invalid).")
 
 
 class PaymentIn(In):
@@ -120,6 +123,18 @@ class ProgressOut(Schema):
     single_receipt: Money | None = Field(..., description="One receipt of at least this upgrades at once.")
 
 
+class PerkLeftOut(Schema):
+    code: str = Field(..., description="The perk's code in the programme (e.g. alteration).")
+    name: str = Field(..., description="What the programme calls it (免费改衣).")
+    quota: int | None = Field(..., description="Uses per period; null: no limit.")
+    period: str = Field(..., description="month, quarter, season (a calendar quarter), year, or none (the card's "
+                                         "lifetime).")
+    used: int = Field(..., description="Uses in the current period.")
+    left: int | None = Field(..., description="Uses left in the current period; null: no limit.")
+    period_end: dt.date | None = Field(..., description="The period's last day (Asia/Shanghai); null: the card's "
+                                                        "lifetime.")
+
+
 class MemberOut(Schema):
     member_no: str
     name: str
@@ -131,6 +146,20 @@ class MemberOut(Schema):
                                                                   "(none: the member has none here).")
     progress: list[ProgressOut] = Field(default_factory=list, description="Progress to the next card at the "
                                         "store's brand (at the till: the card in hand's brand).")
+    perks: list[PerkLeftOut] = Field(default_factory=list, description="The card's perks that are not discounts "
+                                     "(free alterations, the airport fast lane…) with what is left this period.")
+
+
+class PerkUseIn(In):
+    clerk: str = Field("", max_length=150, description="Username of the clerk (optional).")
+    note: str = Field("", max_length=200, description="What was done (optional), e.g. the item altered.")
+
+
+class PerkUseOut(Schema):
+    member_no: str
+    card_number: str
+    perk: PerkLeftOut = Field(..., description="The perk after this use.")
+    used_at: dt.datetime
 
 
 class TopUpIn(In):
@@ -235,6 +264,7 @@ class ReceiptOut(Schema):
     coupon_code: str | None = None
     coupon_discount: Money | None = None
     payments: list[PaymentOut] = []
+    perks_used: list[str] = Field([], description="Codes of the card's perks used with this sale.")
 
 
 class PointsEntryOut(Schema):

@@ -151,7 +151,7 @@ def price_lines(lines: list[LineIn], products: dict[str, Product]) -> list[Quote
 def _member_options_refused(request: SaleRequest) -> None:
     """A sale without a member asks for nothing only a member has."""
     for asked, name in ((request.birthday, "birthday"), (request.redeem_points, "redeem_points"),
-                        (request.coupon_code, "coupon_code")):
+                        (request.coupon_code, "coupon_code"), (request.perks, "perks")):
         if asked:
             raise CheckoutError("member_required_for_option", _(
                 "The birthday privilege, points and coupons are for members: identify the member first, or "
@@ -162,17 +162,19 @@ def basket_quote(*, store: Store, ident: Identified | None, lines: list[LineIn],
                  redeem_points: int = 0, on: dt.date | None = None, programme: Programme | None = None,
                  balance: int | None = None, coupon_code: str = "", products: dict[str, Product] | None = None,
                  payments: list[PaymentIn] | None = None, member_code: str = "", id_number: str = "",
-                 reads: dict[str, Any] | None = None) -> Quote:
+                 reads: dict[str, Any] | None = None, perks: list[str] | None = None) -> Quote:
     """Price the basket (writes nothing). `products`: the lines' products when the caller read them already.
     `ident` None: a sale without a member (only the providers that need no member run). `payments`: how it
     will be paid, for the tenders that are payments (stored value). `reads`: what the providers asked read
-    with the member's lock (Adjustment.lock_read)."""
+    with the member's lock (Adjustment.lock_read). `perks`: codes of the card's perks the sale uses
+    (loyalty.perks)."""
     on = on or timezone.localdate()
     programme = programme or programme_at(on)
     if not lines:
         raise CheckoutError("basket_empty", _("The basket is empty."), "lines")
     request = SaleRequest(birthday=birthday, redeem_points=redeem_points, coupon_code=coupon_code,
-                          payments=list(payments or ()), member_code=member_code or "", id_number=id_number or "")
+                          payments=list(payments or ()), member_code=member_code or "", id_number=id_number or "",
+                          perks=list(perks or ()))
     if ident is None:
         _member_options_refused(request)
     if products is None:
@@ -220,14 +222,16 @@ def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], car
                   redeem_points: int = 0, sold_at: dt.datetime | None = None, group_purchase: bool = False,
                   member_signed: bool = True, source: str = Receipt.Source.LIVE, number: str = "",
                   savepoint: bool = True, coupon_code: str = "", walk_in: bool = False,
-                  payments: list[PaymentIn] | None = None, member_code: str = "", id_number: str = "") -> Receipt:
+                  payments: list[PaymentIn] | None = None, member_code: str = "", id_number: str = "",
+                  perks: list[str] | None = None) -> Receipt:
     """Record a sale for a member (the steps in the module's docstring). In one transaction; inside the caller's
     transaction it is a savepoint unless `savepoint=False`, when a refusal leaves the caller's whole transaction
     to be rolled back (the POS API does, and records the refusal after). The receipt's lines are in
     `receipt.posted_lines`. `walk_in`: a sale without a member (card, phone and name are ignored);
     `payments`: how it was paid (none: not recorded); `member_code`: the member's code, which stored value asks for
     above its limit (a wrong one is counted even though the sale is refused); `id_number`: the member's ID number,
-    which the birthday privilege asks for where the programme says so."""
+    which the birthday privilege asks for where the programme says so; `perks`: the card's perks used on the sale
+    (loyalty.perks: refused past their quota)."""
     try:
         with transaction.atomic(savepoint=savepoint):
             receipt = _checkout_post(store=store, clerk=clerk, lines=lines, card_number=card_number, phone=phone,
@@ -235,7 +239,7 @@ def checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], car
                                      redeem_points=redeem_points, sold_at=sold_at, group_purchase=group_purchase,
                                      member_signed=member_signed, source=source, number=number,
                                      coupon_code=coupon_code, walk_in=walk_in, payments=payments,
-                                     member_code=member_code, id_number=id_number)
+                                     member_code=member_code, id_number=id_number, perks=perks)
     except CheckoutError as exc:
         count_checkout("refused", exc.error_code)
         after_rollback(exc)
@@ -248,17 +252,19 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
                    name: str, birthday_date: str | dt.date, birthday: bool, redeem_points: int,
                    sold_at: dt.datetime | None, group_purchase: bool, member_signed: bool, source: str,
                    number: str, coupon_code: str = "", walk_in: bool = False,
-                   payments: list[PaymentIn] | None = None, member_code: str = "", id_number: str = "") -> Receipt:
+                   payments: list[PaymentIn] | None = None, member_code: str = "", id_number: str = "",
+                   perks: list[str] | None = None) -> Receipt:
     sold_at = sold_at or timezone.now()
     on = timezone.localtime(sold_at).date()
     if walk_in:
         return _walk_in_post(store=store, clerk=clerk, lines=lines, birthday=birthday, redeem_points=redeem_points,
                              coupon_code=coupon_code, sold_at=sold_at, on=on, group_purchase=group_purchase,
-                             source=source, number=number, payments=payments)
+                             source=source, number=number, payments=payments, perks=perks)
     # 1. the member's account is locked first: it serialises every write for this member
     # (with what the providers ask read with it: one statement)
     asked = SaleRequest(birthday=birthday, redeem_points=redeem_points, coupon_code=coupon_code,
-                        payments=list(payments or ()), member_code=member_code or "", id_number=id_number or "")
+                        payments=list(payments or ()), member_code=member_code or "", id_number=id_number or "",
+                        perks=list(perks or ()))
     reads = {p.name: read for p in providers() if (read := p.lock_read(asked)) is not None}
     locked: Locked = identify_locked(store=store, card_number=card_number, phone=phone, name=name,
                                      birthday=birthday_date, at=sold_at, skus=[line.sku for line in lines],
@@ -267,7 +273,7 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
     sale = basket_quote(store=store, ident=locked.ident, lines=lines, birthday=birthday, redeem_points=redeem_points,
                         on=on, programme=locked.programme, balance=locked.account.points, coupon_code=coupon_code,
                         products=locked.products, payments=payments, member_code=member_code, id_number=id_number,
-                        reads=locked.reads)
+                        reads=locked.reads, perks=perks)
     sale.account, sale.clerk, sale.before = locked.account, clerk, locked.before
     if sale.card is None:  # a first purchase without a card this store accepts: an accumulation card
         sale.card = issue_accumulation_card(sale.member, store, sale.programme, at=sold_at)
@@ -332,13 +338,13 @@ def _insert(sale: Quote, receipt: Receipt, out: SaleRows, computed, payments: li
 
 def _walk_in_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], birthday: bool, redeem_points: int,
                   coupon_code: str, sold_at: dt.datetime, on: dt.date, group_purchase: bool, source: str,
-                  number: str, payments: list[PaymentIn] | None) -> Receipt:
+                  number: str, payments: list[PaymentIn] | None, perks: list[str] | None = None) -> Receipt:
     """A sale without a member: no lock (nobody's balance moves), priced by the providers that need no member."""
     if not lines:
         raise CheckoutError("basket_empty", _("The basket is empty."), "lines")
     sale = basket_quote(store=store, ident=None, lines=lines, birthday=birthday, redeem_points=redeem_points,
                         on=on, coupon_code=coupon_code, products=basket_products([line.sku for line in lines]),
-                        payments=payments)
+                        payments=payments, perks=perks)
     sale.clerk = clerk
     computed = None if number else next_number_sql("receipt", prefix=f"{store.code}-", width=10)
     receipt = Receipt(

@@ -145,6 +145,33 @@ class BirthdayUse(models.Model):
         constraints = [models.UniqueConstraint(fields=["member", "scope", "period"], name="birthday_once_per_month")]
 
 
+class PerkUse(models.Model):
+    """One use of a card's perk (a free alteration, the airport fast lane…), recorded at the counter or by the POS.
+    `perks.perk_use` counts the uses of the member's perk in the period (`period_key`: 2026-12, 2026-Q4, 2026, or
+    card:<number> for a quota over the card's lifetime) under the member's account lock and refuses one past the
+    quota. A use is never deleted: a mistaken one is marked reversed and no longer counts."""
+
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="perk_uses")
+    card_number = models.CharField(_("card number"), max_length=20)
+    tier = models.CharField(_("card"), max_length=20)
+    perk_code = models.CharField(_("perk"), max_length=30)
+    perk_name = models.CharField(_("perk name"), max_length=40)  # as the programme named it at the time
+    period_key = models.CharField(_("period"), max_length=30)
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="+", verbose_name=_("store"))
+    clerk = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", verbose_name=_("clerk"))
+    receipt = models.ForeignKey("sales.Receipt", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="perk_uses", verbose_name=_("receipt"))
+    used_at = models.DateTimeField(_("time"))
+    note = models.CharField(_("note"), max_length=200, blank=True, default="")
+    reversed = models.BooleanField(_("reversed"), default=False)
+
+    class Meta:
+        verbose_name = _("perk use")
+        verbose_name_plural = _("perk uses")
+        indexes = [models.Index(fields=["member", "perk_code", "period_key"], name="perk_use_count")]
+
+
 class BirthdayException(models.Model):
     """The birthday privilege outside the birthday month, approved by the VIP specialist (e.g. the member was
     away all month). It stands for one birthday month (`period`): using it counts as that month's use, so the

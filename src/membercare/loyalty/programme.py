@@ -9,12 +9,15 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from membercare.core.text import has_control
 
 DEFAULT_RULES: dict[str, Any] = {
     "points_per_yuan": 1,
@@ -33,17 +36,23 @@ DEFAULT_RULES: dict[str, Any] = {
          "single_receipt_by_series": {"business": "5000", "leather": "3000", "golf": "3000"},
          "single_receipt": None, "rolling_paid": "8000", "requires": None, "issue_brand": "MAIN",
          "birthday": {"items": 2, "discount": "0.40", "brands": ["MAIN"], "self_operated_only": True,
-                      "id_number_required": False}},
+                      "id_number_required": False},
+         "perks": [{"code": "alteration", "name": "免费改衣", "quota": 2, "period": "season"}]},
         {"code": "diamond", "rank": 2, "brands": ["MAIN", "JUEDU"], "discount": "0.20",
          "single_receipt_by_series": {}, "single_receipt": "15000", "rolling_paid": "20000",
          "requires": "elite", "issue_brand": "MAIN",
          "birthday": {"items": 3, "discount": "0.50", "brands": ["MAIN"], "self_operated_only": True,
-                      "id_number_required": False}},
+                      "id_number_required": False},
+         # seed 001: 深圳机场绿色通道, 邮寄会刊(限钻石卡), free alterations of the season's goods
+         "perks": [{"code": "alteration", "name": "免费改衣", "quota": 4, "period": "season"},
+                   {"code": "airport", "name": "机场绿色通道", "quota": 2, "period": "year"},
+                   {"code": "magazine", "name": "邮寄会刊", "quota": None, "period": "none"}]},
         {"code": "knight", "rank": 1, "brands": ["JUEDU"], "discount": "0.15",
          "single_receipt_by_series": {}, "single_receipt": "3000", "rolling_paid": "8000", "requires": None,
          "issue_brand": "JUEDU",
          "birthday": {"items": 2, "discount": "0.40", "brands": ["JUEDU"], "self_operated_only": True,
-                      "id_number_required": False}},
+                      "id_number_required": False},
+         "perks": [{"code": "alteration", "name": "免费改衣", "quota": 2, "period": "season"}]},
     ],
 }
 
@@ -61,6 +70,27 @@ class Birthday:
     id_number_required: bool = False
 
 
+# a perk's quota applies per calendar month, calendar quarter ("season" is a calendar quarter too: Jan-Mar,
+# Apr-Jun, Jul-Sep, Oct-Dec in Asia/Shanghai), calendar year, or for the lifetime of the card ("none")
+PERK_PERIODS = ("month", "quarter", "season", "year", "none")
+PERK_KEYS = {"code", "name", "quota", "period"}
+MAX_PERKS = 20  # perks of one card
+MAX_PERK_NAME = 40
+MAX_PERK_QUOTA = 999
+PERK_CODE = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+
+
+@dataclass(frozen=True)
+class Perk:
+    """A benefit that is not a discount (seed 001: free alterations, the airport fast lane, the magazine by post),
+    used at the counter against a quota per period. `quota` None: no limit."""
+
+    code: str
+    name: str
+    quota: int | None
+    period: str  # one of PERK_PERIODS
+
+
 @dataclass(frozen=True)
 class Tier:
     code: str
@@ -73,6 +103,11 @@ class Tier:
     requires: str | None  # the rolling threshold needs this card first (diamond: elite holders)
     issue_brand: str  # brand of the issued card; its stores' sales count
     birthday: Birthday | None
+    # a stored tier without the key has no perks (versions saved before perks existed keep what they said)
+    perks: tuple[Perk, ...] = ()
+
+    def perk(self, code: str) -> Perk | None:
+        return next((p for p in self.perks if p.code == code), None)
 
 
 @dataclass(frozen=True)
@@ -116,6 +151,53 @@ def _share(value: Any, field: str) -> Decimal:
     return share
 
 
+def _perks(raw: Any, prefix: str) -> tuple[Perk, ...]:
+    """A card's perks, checked: each error names its field (tiers[i].perks[j].name…)."""
+    if raw in (None, ""):
+        return ()
+    if not isinstance(raw, list):
+        raise ValidationError({f"{prefix}.perks": _("The perks must be a list.")})
+    if len(raw) > MAX_PERKS:
+        raise ValidationError({f"{prefix}.perks": _("At most %(n)d perks on one card.") % {"n": MAX_PERKS}})
+    perks: list[Perk] = []
+    for j, item in enumerate(raw):
+        at = f"{prefix}.perks[{j}]"
+        if not isinstance(item, dict):
+            raise ValidationError({at: _("Each perk must be a set of named settings.")})
+        extra = sorted(set(item) - PERK_KEYS)
+        if extra:
+            raise ValidationError({f"{at}.{extra[0]}": _("Unknown setting “%(name)s”.") % {"name": extra[0]}})
+        code = item.get("code")
+        if not isinstance(code, str) or not PERK_CODE.match(code):
+            raise ValidationError({f"{at}.code": _(
+                "A perk's code is 1 to 30 lowercase letters, digits or _, starting with a letter.")})
+        if any(p.code == code for p in perks):
+            raise ValidationError({f"{at}.code": _("Perk “%(code)s” appears twice on this card.") % {"code": code}})
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError({f"{at}.name": _("Give the perk's name.")})
+        if len(name.strip()) > MAX_PERK_NAME:
+            raise ValidationError({f"{at}.name": _("A perk's name has at most %(n)d characters.") % {
+                "n": MAX_PERK_NAME}})
+        if has_control(name):
+            raise ValidationError({f"{at}.name": _("The perk's name contains control characters.")})
+        quota = item.get("quota")
+        if quota in (None, ""):
+            quota = None
+        elif (isinstance(quota, bool) or not isinstance(quota, int | str)
+              or not str(quota).strip().isdigit() or not 1 <= int(str(quota).strip()) <= MAX_PERK_QUOTA):
+            raise ValidationError({f"{at}.quota": _(
+                "The quota is a whole number from 1 to %(max)d, or empty for no limit.") % {"max": MAX_PERK_QUOTA}})
+        else:
+            quota = int(str(quota).strip())
+        period = item.get("period", "none")
+        if period not in PERK_PERIODS:
+            raise ValidationError({f"{at}.period": _("Unknown period “%(value)s”: use month, quarter, season, year "
+                                                     "or none.") % {"value": str(period)[:20]}})
+        perks.append(Perk(code=code, name=name.strip(), quota=quota, period=period))
+    return tuple(perks)
+
+
 def parse_programme(rules: dict[str, Any]) -> Programme:
     """Check and convert a rules document; raises ValidationError naming the field."""
     try:
@@ -152,6 +234,7 @@ def _parse_programme(rules: dict[str, Any]) -> Programme:
                               brands=tuple(bday.get("brands") or ()),
                               self_operated_only=bool(bday.get("self_operated_only", True)),
                               id_number_required=bool(bday.get("id_number_required", False))) if bday else None,
+            perks=_perks(raw.get("perks"), prefix),
         ))
     for t in tiers:
         if t.requires and t.requires not in codes:

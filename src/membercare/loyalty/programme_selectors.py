@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -38,6 +39,10 @@ FIELD_LABELS = {
     "items": gettext_lazy("items"),
     "self_operated_only": gettext_lazy("self-operated stores only"),
     "id_number_required": gettext_lazy("ID number on the receipt"),
+    "perks": gettext_lazy("Perks"),
+    "name": gettext_lazy("name"),
+    "quota": gettext_lazy("quota"),
+    "period": gettext_lazy("period"),
 }
 
 
@@ -102,10 +107,21 @@ def previous_version(version: ProgrammeVersion) -> ProgrammeVersion | None:
             .order_by("-effective_from", "-pk").first())
 
 
+def _first_base(rules: dict[str, Any]) -> dict[str, Any]:
+    """DOMAIN.md's default as the first version's "before", without the perks of a card the version stored
+    without the key (a version saved before perks existed did not remove them)."""
+    base = copy.deepcopy(DEFAULT_RULES)
+    without = {t.get("code") for t in rules.get("tiers") or [] if isinstance(t, dict) and "perks" not in t}
+    for tier in base["tiers"]:
+        if tier["code"] in without:
+            del tier["perks"]
+    return base
+
+
 def programme_changes(version: ProgrammeVersion) -> list[Change]:
     """What `version` changed against the version before it (DOMAIN.md's default for the first)."""
     before = previous_version(version)
-    return diff_rules(before.rules if before else DEFAULT_RULES, version.rules)
+    return diff_rules(before.rules if before else _first_base(version.rules), version.rules)
 
 
 @dataclass
@@ -121,7 +137,7 @@ def programme_history() -> list[HistoryEntry]:
     current = version_in_force()
     today = timezone.localdate()
     entries = []
-    previous_rules = DEFAULT_RULES
+    previous_rules = None
     for version in versions:
         if current is not None and version.pk == current.pk:
             status = "in_force"
@@ -129,7 +145,8 @@ def programme_history() -> list[HistoryEntry]:
             status = "scheduled"
         else:
             status = "past"
-        entries.append(HistoryEntry(version, diff_rules(previous_rules, version.rules), status))
+        entries.append(HistoryEntry(version, diff_rules(previous_rules if previous_rules is not None
+                                                        else _first_base(version.rules), version.rules), status))
         previous_rules = version.rules
     return entries[::-1]
 

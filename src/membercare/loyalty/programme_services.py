@@ -31,7 +31,7 @@ _WHOLE_NUMBERS = {
     "offline_upload_working_days": 0,
 }
 _TIER_KEYS = {"code", "rank", "brands", "discount", "single_receipt_by_series", "single_receipt", "rolling_paid",
-              "requires", "issue_brand", "birthday"}
+              "requires", "issue_brand", "birthday", "perks"}
 
 
 def _whole(value: Any, field: str, minimum: int) -> int:
@@ -109,11 +109,15 @@ def normalize_rules(rules: dict[str, Any]) -> dict[str, Any]:
                 if not isinstance(bday[flag], bool):
                     raise ValidationError({f"{prefix}.birthday.{flag}": _("Must be yes or no.")})
     try:
-        parse_programme(merged)
+        programme = parse_programme(merged)
     except ValidationError:
         raise
     except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a value of the wrong shape
         raise ValidationError({"__all__": _("The programme is malformed: %(error)s") % {"error": exc}}) from exc
+    for tier, parsed in zip(tiers, programme.tiers, strict=True):  # perks as parsed: names trimmed, quotas numbers
+        if "perks" in tier:
+            tier["perks"] = [{"code": p.code, "name": p.name, "quota": p.quota, "period": p.period}
+                             for p in parsed.perks]
     return merged
 
 

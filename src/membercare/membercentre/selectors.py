@@ -16,6 +16,7 @@ from membercare.campaigns.codes import display_code
 from membercare.campaigns.models import Coupon
 from membercare.events.models import Invitation
 from membercare.loyalty.models import Card, CardStatus, LoyaltyAccount, PointsEntry
+from membercare.loyalty.perks import member_perks
 from membercare.loyalty.progress import level_progress
 from membercare.members.models import Member
 from membercare.sales.models import Receipt
@@ -69,6 +70,7 @@ def card_page(member: Member, *, now: dt.datetime | None = None) -> dict[str, An
     surveys = list(Survey.objects.filter(member=member, answered_at__isnull=True, expires_at__gt=now)
                    .select_related("store").order_by("-created_at")[:5])
     return {"cards": cards, "surveys": surveys, "progress": level_progress(member, now=now, cards=cards),
+            "perks": member_perks(member, cards=cards, on=today),
             "points": account.points if account else 0,
             "expiring_points": expiring["points"] or 0, "expiring_first": expiring["first"],
             "points_entries": points, "coupons": coupons,

@@ -33,7 +33,7 @@ from membercare.campaigns.models import Coupon
 from membercare.care.models import Contact, OwnerChange, OwnerPin, Task, TaskStatus
 from membercare.core.permissions import can_erase_members, require
 from membercare.events.models import ReferralCode
-from membercare.loyalty.models import BirthdayException, Card, CardApplication, CardStatus, PointsEntry
+from membercare.loyalty.models import BirthdayException, Card, CardApplication, CardStatus, PerkUse, PointsEntry
 from membercare.loyalty.points import lock_account, points_take
 from membercare.members.models import CardCodeUse, Member, MemberChange, MemberDate
 from membercare.members.signals import member_erased
@@ -62,6 +62,7 @@ PERSONAL_DATA: dict[str, str] = {
     "loyalty.LoyaltyAccount": "kept: balance forfeited to 0 by a ledger entry",
     "loyalty.PointsEntry": "kept: the ledger",
     "loyalty.BirthdayUse": "kept: the privilege's accounting",
+    "loyalty.PerkUse": "kept: the perks' accounting (anonymous counts); the note blanked",
     "loyalty.BirthdayException": "kept; reason and decision note blanked, pending ones rejected",
     "loyalty.CardApplication": "kept; note blanked, pending ones rejected",
     "sales.Receipt": "kept: the chain's sales",
@@ -166,6 +167,7 @@ def member_erase(*, member: Member, by: Staff, reason: str, confirm_member_no: s
     BirthdayException.objects.filter(member=member, status=BirthdayException.Status.PENDING).update(
         status=BirthdayException.Status.REJECTED, decided_by=by, decided_at=now)
     BirthdayException.objects.filter(member=member).update(reason="", decision_note="")
+    PerkUse.objects.filter(member=member).update(note="")
     CardApplication.objects.filter(member=member, status__in=[CardApplication.Status.PENDING,
                                                               CardApplication.Status.APPROVED]).update(
         status=CardApplication.Status.REJECTED, reviewed_by=by, reviewed_at=now)

@@ -114,6 +114,7 @@ class SaleRequest:
     payments: list[PaymentIn] = field(default_factory=list)  # how it is paid (a tender like stored value reads it)
     member_code: str = ""  # the member's code (PIN) the stored-value tender asks for above its limit
     id_number: str = ""  # the member's ID number, which the birthday privilege asks for where the programme says so
+    perks: list[str] = field(default_factory=list)  # codes of the card's perks used on this sale (loyalty.perks)
 
 
 @dataclass

@@ -27,9 +27,11 @@ from membercare.care.rules.base import default_language
 from membercare.care.taskgen import NewTask, TaskSpec, create_tasks
 from membercare.core.permissions import can_work_members, require
 from membercare.core.sequences import reserve_numbers
+from membercare.loyalty.perks import perk_use
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
 from membercare.sales.models import ReceiptLine
+from membercare.sales.pipeline import CheckoutError
 
 from .errors import ServiceError
 from .models import SERVICE_OPEN, ServiceKind, ServiceOrder, ServiceStatus
@@ -41,6 +43,7 @@ MAX_WORK = 1000
 MAX_REASON = 200
 MAX_AMOUNT = Decimal("99999999.99")
 MAX_PROMISE_DAYS = 365
+PERK_CODE = "alteration"  # the programme's perk of free alterations (seed 001: 免费改衣)
 CENT = Decimal("0.01")
 
 
@@ -65,8 +68,11 @@ def _amount(charged: bool, amount) -> Decimal:
 @transaction.atomic
 def service_order_open(*, by: Staff, member: Member, store: Store, kind: str, work: str,
                        promised_on: dt.date, receipt_line: ReceiptLine | None = None, item: str = "",
-                       charged: bool = False, amount=None, at: dt.datetime | None = None) -> ServiceOrder:
-    """Take in an alteration or repair for `member` at `store`."""
+                       charged: bool = False, amount=None, at: dt.datetime | None = None,
+                       use_perk: bool = False) -> ServiceOrder:
+    """Take in an alteration or repair for `member` at `store`. `use_perk`: a free alteration taken from the
+    member's card's perk (PERK_CODE, loyalty.perks): counted against its quota in the same transaction, refused
+    past it."""
     require(can_work_members(by))
     if store is None:
         raise ServiceError("store_required", _("Choose the store."), "store")
@@ -95,11 +101,20 @@ def service_order_open(*, by: Staff, member: Member, store: Store, kind: str, wo
     if promised_on > today + dt.timedelta(days=MAX_PROMISE_DAYS):
         raise ServiceError("promised_too_far", _("The promised date must be within a year."), "promised_on")
     value = _amount(bool(charged), amount)
+    if use_perk and (charged or kind != ServiceKind.ALTERATION):
+        raise ServiceError("perk_free_alteration", _("The perk gives free alterations: choose alteration and free."),
+                           "charged")
     number = f"S{reserve_numbers('service_order')[0]:08d}"
+    use = None
+    if use_perk:
+        try:
+            use = perk_use(member=member, perk_code=PERK_CODE, store=store, clerk=by, note=number, at=at)
+        except CheckoutError as exc:
+            raise ServiceError(exc.error_code, exc.text, "use_perk") from None
     return ServiceOrder.objects.create(
         number=number, store=store, member=member, receipt_line=receipt_line, item=item, kind=kind, work=work,
         promised_on=promised_on, charged=bool(charged), amount=value, status=ServiceStatus.RECEIVED,
-        taken_by=by, received_at=at)
+        taken_by=by, received_at=at, perk_use=use)
 
 
 def can_work_order(user: Staff, order: ServiceOrder) -> bool:

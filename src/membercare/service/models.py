@@ -320,6 +320,9 @@ class ServiceOrder(models.Model):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     ready_task = models.ForeignKey("care.Task", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", verbose_name=_("call task"))
+    # a free alteration taken from the member's perk (loyalty.perks: counted against the card's quota)
+    perk_use = models.ForeignKey("loyalty.PerkUse", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+", verbose_name=_("perk use"))
 
     class Meta:
         verbose_name = _("service order")

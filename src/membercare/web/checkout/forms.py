@@ -21,7 +21,22 @@ from membercare.sales.models import PaymentMethod
 BIG = {"autocomplete": "off", "class": "big"}
 FIELDS = ("store", "walk_in", "card", "phone", "name", "birthday_date", "scan", "lines", "birthday", "id_number",
           "redeem_points", "coupon_code", "payment_method", "stored_value_amount", "member_code", "gift_card_code",
-          "gift_card_amount", "__all__")
+          "gift_card_amount", "perks", "__all__")
+MAX_PERKS = 10  # perk codes one form may send (loyalty.perks refuses more on the sale too)
+
+
+class CodesField(forms.Field):
+    """Several short codes under one name (the member panel's perk boxes): bounded in number and length."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[str]:
+        if not value:
+            return []
+        codes = [str(v).strip() for v in value if str(v).strip()]
+        if len(codes) > MAX_PERKS or any(len(c) > 30 for c in codes):
+            raise forms.ValidationError(_("At most %(n)d perks, each a short code.") % {"n": MAX_PERKS})
+        return list(dict.fromkeys(codes))
 
 
 class CheckoutForm(forms.Form):
@@ -65,6 +80,7 @@ class CheckoutForm(forms.Form):
         label=_("Paid with the gift card"), required=False, min_value=Decimal("0.01"), max_digits=12,
         decimal_places=2, widget=forms.NumberInput(attrs={**BIG, "inputmode": "decimal", "step": "0.01"}),
         help_text=_("Empty: the whole amount due; the rest with the method chosen."))
+    perks = CodesField(label=_("Perks used"), required=False)  # ticked in the member panel (loyalty.perks)
     # a keyboard-wedge scanner types the code and presses Enter; a clerk types a SKU or part of a name
     scan = forms.CharField(label=_("Scan or search a product"), required=False, max_length=50,
                            widget=forms.TextInput(attrs={**BIG, "enterkeyhint": "enter", "inputmode": "search"}))

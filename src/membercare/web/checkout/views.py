@@ -38,6 +38,7 @@ from membercare.core.permissions import require, visible_stores
 from membercare.loyalty.birthday import birthday_period
 from membercare.loyalty.birthday_exceptions import approved_exception_on
 from membercare.loyalty.models import Card, CardApplication, CardKind, CardStatus, LoyaltyAccount, PointsEntry
+from membercare.loyalty.perks import perks_left, receipt_perks
 from membercare.loyalty.points import balance_after_receipt
 from membercare.loyalty.programme_selectors import birthday_id_number_asked
 from membercare.loyalty.progress import level_progress
@@ -113,13 +114,14 @@ def _form_errors(form: CheckoutForm, formset) -> dict[str, list[str]]:
 
 def _blank_state() -> dict:
     return {"ident": None, "quote": None, "balance": 0, "birthday_month": False, "tier": "", "walk_in": False,
-            "coupons": [], "most_points": 0, "stored_value": None, "progress": []}
+            "coupons": [], "most_points": 0, "stored_value": None, "progress": [], "perks": [], "perks_ticked": []}
 
 
 def _request_options(form: CheckoutForm) -> dict:
     return {"birthday": form.cleaned_data["birthday"], "redeem_points": form.cleaned_data["redeem_points"] or 0,
             "coupon_code": (form.cleaned_data.get("coupon_code") or "").strip(),
-            "id_number": (form.cleaned_data.get("id_number") or "").strip()}
+            "id_number": (form.cleaned_data.get("id_number") or "").strip(),
+            "perks": form.cleaned_data.get("perks") or []}
 
 
 def _evaluate(form: CheckoutForm, formset, errors: dict[str, list[str]]) -> dict:
@@ -171,6 +173,10 @@ def _evaluate(form: CheckoutForm, formset, errors: dict[str, list[str]]) -> dict
             state["quote"] = quote
         if quote is not None:
             state["most_points"] = most_points_redeemable(quote.programme, quote.total_paid, balance)
+    # the card's perks with what is left this period: one query with the basket priced (its programme)
+    state["perks"] = perks_left(ident.member, ident.card,
+                                programme=state["quote"].programme if state["quote"] else None)
+    state["perks_ticked"] = asked["perks"]
     return state
 
 
@@ -395,6 +401,7 @@ def checkout_receipt(request: HttpRequest, pk: int) -> HttpResponse:
         "payments": receipt.payments.select_related("method").order_by("pk"),
         "gift_cards": receipt_gift_cards(receipt.pk),
         "progress": _progress_after(receipt),
+        "perk_uses": receipt_perks(receipt),
     })
 
 

@@ -30,6 +30,15 @@ GENERAL = ("window_days", "accumulation_valid_days", "auto_approve_upgrades", "r
            "points_per_yuan", "point_value", "max_redeem_share_pct", "points_expiry", "points_expiry_days",
            "offline_upload_working_days")
 _TIER_ERROR = re.compile(r"^tiers\[(\d+)\](?:\.(.+))?$")
+_PERK_ERROR = re.compile(r"^perks\[(\d+)\](?:\.(\w+))?$")
+MAX_PERK_ROWS = 20  # loyalty.programme.MAX_PERKS
+PERIOD_CHOICES = [
+    ("season", _("per quarter (the season)")),
+    ("quarter", _("per quarter")),
+    ("month", _("per month")),
+    ("year", _("per year")),
+    ("none", _("for the card's lifetime")),
+]
 
 
 def _zhe_field(label, required=True):
@@ -80,6 +89,8 @@ class ProgrammeForm(forms.Form):
                 if code not in {b for b, _name in brands}:
                     brands.append((code, code))
         self.tier_fields: list[tuple[str, str, list[str]]] = []
+        self.perk_rows: dict[str, int] = {}
+        self.perk_row_of: dict[tuple[str, int], int] = {}  # (card, index in the rules' perks) -> the form's row
         for tier in self.base_rules["tiers"]:
             code = tier["code"]
             p = f"t_{code}_"
@@ -104,6 +115,21 @@ class ProgrammeForm(forms.Form):
                 help_text=_("The clerk enters the member's ID number; it must match the profile."))
             names += [p + "single_receipt", p + "rolling_paid", p + "bday_items", p + "bday_zhe", p + "bday_brands",
                       p + "bday_self_operated", p + "bday_id_required"]
+            rows = min(len([x for x in tier.get("perks") or [] if isinstance(x, dict)]) + 2, MAX_PERK_ROWS)
+            for k in range(rows):  # the card's perks, one row each, and two empty rows for new ones
+                n = {"n": k + 1}
+                self.fields[f"{p}perk{k}_code"] = forms.CharField(
+                    label=_("Perk %(n)d: code") % n, required=False, max_length=30,
+                    help_text=_("Lowercase letters, digits or _") if k == 0 else "")
+                self.fields[f"{p}perk{k}_name"] = forms.CharField(label=_("Perk %(n)d: name") % n, required=False,
+                                                                  max_length=40)
+                self.fields[f"{p}perk{k}_quota"] = forms.IntegerField(
+                    label=_("Perk %(n)d: uses per period") % n, required=False, min_value=1, max_value=999,
+                    help_text=_("Empty: no limit") if k == 0 else "")
+                self.fields[f"{p}perk{k}_period"] = forms.ChoiceField(label=_("Perk %(n)d: period") % n,
+                                                                      choices=PERIOD_CHOICES, required=False)
+                names += [f"{p}perk{k}_{part}" for part in ("code", "name", "quota", "period")]
+            self.perk_rows[code] = rows
             label = CardKind(code).label if code in CardKind.values else code
             self.tier_fields.append((code, label, names))
         if not self.is_bound:
@@ -134,6 +160,10 @@ class ProgrammeForm(forms.Form):
             data[p + "bday_brands"] = bday.get("brands") or []
             data[p + "bday_self_operated"] = bday.get("self_operated_only", True)
             data[p + "bday_id_required"] = bday.get("id_number_required", False)
+            for k, perk in enumerate(x for x in tier.get("perks") or [] if isinstance(x, dict)):
+                if k < MAX_PERK_ROWS:
+                    data.update({f"{p}perk{k}_code": perk.get("code"), f"{p}perk{k}_name": perk.get("name"),
+                                 f"{p}perk{k}_quota": perk.get("quota"), f"{p}perk{k}_period": perk.get("period")})
         return data
 
     def general_fields(self):
@@ -177,6 +207,15 @@ class ProgrammeForm(forms.Form):
                                     "id_number_required": bool(d.get(p + "bday_id_required"))}
             else:
                 tier["birthday"] = None
+            perks = []
+            for k in range(self.perk_rows.get(tier["code"], 0)):
+                code, name = (d.get(f"{p}perk{k}_code") or "").strip(), (d.get(f"{p}perk{k}_name") or "").strip()
+                if code or name:  # an empty row is no perk
+                    self.perk_row_of[(tier["code"], len(perks))] = k
+                    perks.append({"code": code, "name": name, "quota": d.get(f"{p}perk{k}_quota"),
+                                  "period": d.get(f"{p}perk{k}_period") or "none"})
+            if perks or "perks" in tier:  # a version without perks stays without the key when none are typed
+                tier["perks"] = perks
         return rules
 
     def add_service_errors(self, exc: ValidationError) -> None:
@@ -207,6 +246,12 @@ class ProgrammeForm(forms.Form):
                 p = f"t_{self.tier_fields[index][0]}_"
                 name = {"discount": "zhe", "single_receipt": "single_receipt", "rolling_paid": "rolling_paid",
                         "birthday": "bday_zhe", "birthday.items": "bday_items"}.get(rest)
+                perk = _PERK_ERROR.match(rest)
+                if perk:
+                    code = self.tier_fields[index][0]
+                    row = self.perk_row_of.get((code, int(perk.group(1))), 0)
+                    part = perk.group(2) if perk.group(2) in ("code", "name", "quota", "period") else "code"
+                    name = f"perk{row}_{part}"
                 if name:
                     return p + name
         return None

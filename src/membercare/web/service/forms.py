@@ -178,6 +178,8 @@ class ServiceOrderForm(MemberPickMixin, forms.Form):
     charged = forms.TypedChoiceField(label=_("Charge"), choices=[("free", _("Free")), ("charged", _("Charged"))],
                                      widget=forms.RadioSelect, coerce=lambda v: v == "charged", initial="free")
     amount = forms.DecimalField(label=_("Amount (yuan)"), required=False, max_digits=10, decimal_places=2)
+    use_perk = forms.BooleanField(label=_("A free alteration from the member's perks"), required=False,
+                                  help_text=_("Counted against the card's quota of free alterations."))
 
     def __init__(self, *args, stores, lines=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -407,7 +407,7 @@ def order_new_page(request: HttpRequest) -> HttpResponse:
             order = aftersales.service_order_open(
                 by=request.user, member=data["member_obj"], store=data["store"], kind=data["kind"],
                 work=data["work"], promised_on=data["promised_on"], receipt_line=line, item=data["item"],
-                charged=data["charged"], amount=data["amount"])
+                charged=data["charged"], amount=data["amount"], use_perk=data.get("use_perk", False))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

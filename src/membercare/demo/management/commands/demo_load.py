@@ -8,6 +8,7 @@ from membercare.demo.care import demo_care
 from membercare.demo.events import demo_events
 from membercare.demo.generator import GenConfig, demo_logins, generate
 from membercare.demo.membercentre import print_member_login
+from membercare.demo.perks import demo_perks
 from membercare.demo.service import demo_service
 from membercare.demo.storedvalue import demo_stored_value
 from membercare.members.models import Member
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         result.counts.update(demo_events(today))  # a salon with invitations and answers, a past show, a referral
         result.counts.update(demo_service(today))  # gifts, complaints at different steps, survey answers
         result.counts.update(demo_stored_value(today))  # stored value topped up at the counters in recent weeks
+        result.counts.update(demo_perks(today))  # free alterations and the airport fast lane used this period
         result.counts["dashboard_facts"] = sum(analytics_refresh(today).values())  # the nightly job, once
         counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.counts.items())
         self.stdout.write(self.style.SUCCESS(f"Loaded {counts} in {result.timings['total']:.1f}s."))
