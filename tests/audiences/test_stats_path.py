@@ -48,10 +48,10 @@ def _both(code: str, params: dict) -> tuple[set, set]:
     build = CONDITIONS[code].build
     assert _stats_window(Context(TODAY)) == 365
     fast = _members(build(params, Context(TODAY)))
-    CareCursor.objects.filter(name=CURSOR).update(updated_at=timezone.now() + dt.timedelta(minutes=5))
+    CareCursor.objects.filter(name=CURSOR).update(value=2)  # a receipt folded into the purchase days since
     assert _stats_window(Context(TODAY)) is None
     slow = _members(build(params, Context(TODAY)))
-    CareCursor.objects.filter(name=CURSOR).update(updated_at=timezone.now() - dt.timedelta(minutes=5))
+    CareCursor.objects.filter(name=CURSOR).update(value=1)
     return fast, slow
 
 
@@ -81,6 +81,9 @@ def test_the_statistics_are_read_only_when_they_are_todays(chain):
     build_stats(Windows.of(TODAY, care_config()["segments"]), touched=False)
     assert _stats_window(Context(TODAY)) == 365
     assert CareCursor.objects.get(name=STATS_CURSOR).key.startswith("v2 12m=365 ")
-    # the purchase days moved on after the statistics were made: they are not read
+    # a refresh that folded nothing new (the prediction job's, say) leaves them readable
     CareCursor.objects.filter(name=CURSOR).update(updated_at=timezone.now() + dt.timedelta(minutes=1))
+    assert _stats_window(Context(TODAY)) == 365
+    # the purchase days moved on after the statistics were made: they are not read
+    CareCursor.objects.filter(name=CURSOR).update(value=7)
     assert _stats_window(Context(TODAY)) is None

@@ -262,14 +262,15 @@ def _days_in_window(params: dict, ctx: Context):
 def _stats_window(ctx: Context) -> int | None:
     """The window (days) of care's per-member statistics (care_purchasestats: 12-month purchase days and spend,
     last purchase day) when they hold exactly what the purchase days would give for `ctx.today`: made for that
-    day, and not older than the purchase days' last refresh (which the statistics are built from). None: they
-    do not (the care job has not run today, or the purchase days moved on since): read the purchase days."""
+    day, from the purchase days as they are (no receipt folded into them since). None: they do not (the care
+    job has not run today yet, or a later refresh moved the purchase days on): read the purchase days."""
     from membercare.care.models import CareCursor
-    from membercare.care.purchase_days import CURSOR, STATS_CURSOR
+    from membercare.care.purchase_days import CURSOR, STATS_CURSOR, STATS_SOURCE_CURSOR
 
-    cursors = {c.name: c for c in CareCursor.objects.filter(name__in=[CURSOR, STATS_CURSOR])}
-    stats, days = cursors.get(STATS_CURSOR), cursors.get(CURSOR)
-    if stats is None or days is None or stats.value != ctx.today.toordinal() or days.updated_at > stats.updated_at:
+    cursors = {c.name: c for c in CareCursor.objects.filter(name__in=[CURSOR, STATS_CURSOR, STATS_SOURCE_CURSOR])}
+    stats, days, source = cursors.get(STATS_CURSOR), cursors.get(CURSOR), cursors.get(STATS_SOURCE_CURSOR)
+    if (stats is None or days is None or source is None or stats.value != ctx.today.toordinal()
+            or source.value != days.value):
         return None
     window = next((part[4:] for part in stats.key.split() if part.startswith("12m=")), "")
     return int(window) if window.isdigit() else None
@@ -288,17 +289,17 @@ def _aggregate_range_q(params: dict, ctx: Context, *, aggregate, scale) -> Q:
     high = None if params.get("max") is None else params["max"] * scale
     bounds = Q()
     if params["window"] == _stats_window(ctx):
-        from membercare.care.models import PurchaseStats
-
-        column = "cents_12m" if aggregate == "sum" else "days_12m"
+        column = "purchase_stats__cents_12m" if aggregate == "sum" else "purchase_stats__days_12m"
         if low is not None:
             bounds &= Q(**{f"{column}__gte": low})
         if high is not None:
             bounds &= Q(**{f"{column}__lte": high})
-        stats = PurchaseStats.objects.filter(member=OuterRef("pk"))
-        q = Q(Exists(stats.filter(bounds, days_12m__gt=0)))
+        # the member's one statistics row, LEFT JOINed: one pass over both tables whatever AND/OR/NOT the
+        # condition sits in (a correlated EXISTS under an OR probed the index once per member; an IN under a
+        # NOT needs its ids hashed in work_mem, or runs once per member)
+        q = Q(purchase_stats__days_12m__gt=0) & bounds
         if _in_range(low, high, 0):
-            q |= ~Q(Exists(stats.filter(days_12m__gt=0)))
+            q |= Q(purchase_stats__isnull=True) | Q(purchase_stats__days_12m=0)
         return q
     rows = _days_in_window(params, ctx).values("member_id").annotate(
         total=Sum("paid_cents") if aggregate == "sum" else Count("*"))
@@ -323,13 +324,13 @@ def _purchase_days_q(params: dict, ctx: Context) -> Q:
 def _last_purchase_q(params: dict, ctx: Context) -> Q:
     """The last purchase day between `min` and `max` days ago (a member who never bought does not match); from
     the care job's statistics (last_day, one row per member) where they are as of today (_stats_window)."""
-    from membercare.care.models import PurchaseDay, PurchaseStats
+    from membercare.care.models import PurchaseDay
 
     newest = ctx.today - dt.timedelta(days=params["min"] or 0)
     oldest = None if params.get("max") is None else ctx.today - dt.timedelta(days=params["max"])
     if _stats_window(ctx) is not None:
-        last = Q(last_day__lte=newest) & (Q() if oldest is None else Q(last_day__gte=oldest))
-        return Q(Exists(PurchaseStats.objects.filter(last, member=OuterRef("pk"))))
+        return Q(purchase_stats__last_day__lte=newest) & (
+            Q() if oldest is None else Q(purchase_stats__last_day__gte=oldest))
     days = PurchaseDay.objects.filter(member=OuterRef("pk"), day__lte=ctx.today)
     q = ~Q(Exists(days.filter(day__gt=newest)))
     if oldest is not None:

@@ -437,8 +437,9 @@ class PurchaseStats(models.Model):
     up to date incrementally (only members with a new, changed or window-leaving purchase day are re-read).
     Windows as in care.segments; amounts in cents."""
 
-    member = models.OneToOneField("members.Member", on_delete=models.CASCADE, primary_key=True, related_name="+",
-                                  db_constraint=False)
+    # related_name: the audiences' conditions join a member's row (Member.purchase_stats)
+    member = models.OneToOneField("members.Member", on_delete=models.CASCADE, primary_key=True,
+                                  related_name="purchase_stats", db_constraint=False)
     first_day = models.DateField()
     last_day = models.DateField()
     days_12m = models.IntegerField(default=0)

@@ -32,6 +32,7 @@ from .segment_sql import cents, days_between, run, temp
 LOOKBACK = 1000  # receipt ids re-read before the cursor: transactions that committed after a later id
 CURSOR = "purchase_days"
 STATS_CURSOR = "purchase_stats"  # the statistics' cursor (step 2): dropped when the table is rebuilt
+STATS_SOURCE_CURSOR = "purchase_stats_src"  # value: CURSOR's value when the statistics were last made
 BRAND_CURSOR = "brand_days"  # the per-brand tables' cursor: value as CURSOR's, key the last day folded in
 SERIES_CURSOR = "series_days"  # care_seriespurchaseday's cursor: value as CURSOR's
 
@@ -285,5 +286,6 @@ def refresh_purchase_days(*, keep_touched: bool = False) -> int:
 
 def rebuild_purchase_days() -> int:
     """Forget the cursors and build care_purchaseday (then the statistics) again from every receipt."""
-    CareCursor.objects.filter(name__in=[CURSOR, STATS_CURSOR, BRAND_CURSOR, SERIES_CURSOR]).delete()
+    CareCursor.objects.filter(name__in=[CURSOR, STATS_CURSOR, STATS_SOURCE_CURSOR, BRAND_CURSOR,
+                                        SERIES_CURSOR]).delete()
     return refresh_purchase_days()

@@ -17,7 +17,7 @@ from django.utils import timezone
 from membercare.core.sql import lit, pg
 
 from .models import CareCursor
-from .purchase_days import STATS_CURSOR
+from .purchase_days import CURSOR, STATS_CURSOR, STATS_SOURCE_CURSOR
 from .segment_sql import days_between, run, temp
 
 
@@ -127,6 +127,11 @@ def build_stats(w: Windows, touched: bool) -> str:
         how = "incremental"
     CareCursor.objects.update_or_create(name=STATS_CURSOR, defaults={
         "value": w.day.toordinal(), "key": w.key(), "updated_at": timezone.now()})
+    # the purchase days they were made from (the last receipt folded in): while it is the purchase days' cursor,
+    # the statistics hold what the purchase days would give (audiences read them then)
+    source = CareCursor.objects.filter(name=CURSOR).values_list("value", flat=True).first()
+    CareCursor.objects.update_or_create(name=STATS_SOURCE_CURSOR, defaults={
+        "value": -1 if source is None else source, "updated_at": timezone.now()})
     if pg():
         run("ANALYZE care_purchasestats")
     return how
