@@ -43,6 +43,10 @@ FIELD_LABELS = {
     "name": gettext_lazy("name"),
     "quota": gettext_lazy("quota"),
     "period": gettext_lazy("period"),
+    "points_multiplier": gettext_lazy("points multiplier"),
+    "series_points_per_yuan": gettext_lazy("Points per ¥1 paid by series"),
+    "accumulation_points_multiplier": gettext_lazy("Accumulation card: points multiplier"),
+    "points_promotions": gettext_lazy("Points promotions"),
 }
 
 
