@@ -211,7 +211,8 @@ class PointsEarned(Adjustment):
     name, stage, order = "points_earned", "reward", 10
 
     def quote(self, sale) -> None:
-        kind = sale.card.kind if sale.card else ""
+        # a member without a card yet: the sale issues an accumulation card, and earns as one
+        kind = sale.card.kind if sale.card else "accumulation"
         earning = points_earned(
             sale.programme, [EarnLine(ql.product.series.code, ql.paid - ql.birthday_paid) for ql in sale.lines],
             unearned=sale.offset + getattr(sale, "unearned", ZERO), on=sale.on, card_kind=kind,
