@@ -307,3 +307,42 @@ def test_points_earned_match_a_brute_force_and_the_ledger_holds(chain, programme
                 check_ledger(member)
     finally:
         version.delete()
+
+
+# ------------------------------------------------------------------------------------------------ cost and output
+
+
+def _sale_queries(chain, member, minute):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        receipt = checkout_post(store=chain.shop, clerk=None, phone=member.phone, lines=[LineIn("BELT", 1)],
+                                sold_at=dt.datetime(2026, 12, 7, 12, minute, tzinfo=TZ))
+    return receipt, len(ctx.captured_queries)
+
+
+def test_earning_rules_cost_a_sale_no_query_and_the_receipt_says_what_raised_the_points(chain, member):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from membercare.api.pos import receipt_out
+
+    plain = _programme(rules())
+    _sale_queries(chain, member, 1)  # warm: the sequences, the programme, the methods
+    _r, without = _sale_queries(chain, member, 2)
+    plain.delete()
+    _programme(rules(tier_mult={"elite": "1.5"}, accumulation_points_multiplier="1.2",
+                     series_points_per_yuan={"leather": "2"},
+                     points_promotions=[{**PROMO, "name": "周一", "weekdays": [1]}, PROMO] * 10))
+    _sale_queries(chain, member, 3)
+    receipt, with_rules = _sale_queries(chain, member, 4)
+    assert with_rules == without
+    assert receipt.points_earned == math.floor(999 * 2 * 2 * D("1.2"))
+    with CaptureQueriesContext(connection) as ctx:
+        out = receipt_out(receipt, points_change=receipt.points_earned)
+    assert out["points_note"] == receipt.points_note
+    assert "会员日双倍积分 ×2" in out["points_note"]
+    assert not [q for q in ctx.captured_queries if "loyalty_pointsentry" in q["sql"]]  # just written: no read
+    again = Receipt.objects.select_related("store", "member", "original").get(pk=receipt.pk)
+    assert receipt_out(again, points_change=0)["points_note"] == receipt.points_note  # read back from the ledger
