@@ -177,3 +177,18 @@ def test_a_bad_promotion_is_refused_next_to_its_row_and_nothing_saved(login, spe
                                                                 effective_from="2026-06-01"))
     assert "t_diamond_points_mult" in response.context["form"].errors
     assert ProgrammeVersion.objects.count() == 1
+
+
+def test_a_version_stored_before_the_earning_rules_is_not_shown_as_changing_them(login, specialist,
+                                                                                  chain):  # noqa: F811
+    from membercare.loyalty.programme import DEFAULT_RULES
+    from membercare.loyalty.programme_selectors import programme_changes
+
+    old = {k: v for k, v in DEFAULT_RULES.items()
+           if k not in ("series_points_per_yuan", "accumulation_points_multiplier", "points_promotions")}
+    ProgrammeVersion.objects.create(effective_from=dt.date(2000, 1, 1), rules=old,
+                                    created_at=dt.datetime(2020, 1, 1, tzinfo=TZ))
+    client = login(specialist)
+    assert client.post(reverse("programme_edit"), form_data(effective_from="2026-06-01",
+                                                            window_days="200")).status_code == 302
+    assert [c[0] for c in programme_changes(latest_version())] == ["window_days"]
