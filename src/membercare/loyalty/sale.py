@@ -8,8 +8,10 @@ return). Registered in LoyaltyConfig.ready; the order is declared by each provid
   stores); outside the month only with an approved exception;
 - points offset (tender 10): points redeemed as cash, within the balance and the programme's share of the
   receipt; taken from the oldest lots in the receipt's statement;
-- points earned (reward 10): on what was paid, less birthday units and the offset; the net balance change of
-  every points entry of the sale in one UPDATE; a return reverses them in proportion;
+- points earned (reward 10): on what was paid, less birthday units and the offset, at the series' rate, the card
+  level's multiplier and the best promotion per line (loyalty.earning: one floor on the total); the net balance
+  change of every points entry of the sale in one UPDATE; a return reverses them in proportion to the amount
+  returned (cumulative targets: partial returns never reverse more than the sale earned, a full one exactly that);
 - tier evaluation (reward 20): after the sale (an upgrade at once or a proposal); a return of the receipt
   that caused an upgrade undoes it when the member no longer qualifies.
 """
