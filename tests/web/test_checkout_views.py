@@ -345,3 +345,21 @@ def test_the_receipt_shows_the_progress_after_the_sale(counter, chain, member, e
                   sold_at=dt.datetime(2026, 5, 30, 12, tzinfo=TZ))  # a later sale: this receipt's figure stays
     html = counter.get(reverse("checkout_receipt", args=[receipt.pk])).content.decode()
     assert "¥15000.00 to go" in html
+
+
+def test_the_quote_and_the_receipt_show_the_points_promotion(counter, chain, member, elite):  # noqa: F811
+    from membercare.loyalty.programme import DEFAULT_RULES
+    from membercare.loyalty.programme_services import programme_update
+
+    rules = {**DEFAULT_RULES, "points_promotions": [{"name": "会员日双倍积分", "from": "2026-06-01", "to": "2026-06-30",
+                                                     "multiplier": "2", "series": ["leather"]}]}
+    programme_update(rules=rules, effective_from=dt.date(2026, 6, 1), by=None)
+    html = counter.post(reverse("checkout_quote"), form(chain, card=elite.number, lines=[("BELT", 1), ("SHIRT", 1)])
+                        ).content.decode()
+    # BELT 999 × 0.85 = 849.15 at 2 points per ¥1, SHIRT 850 at 1: floor(1698.30 + 850)
+    assert '<dd id="points-earned">2548 <span class="tag" id="points-note">会员日双倍积分 ×2</span></dd>' in html
+    receipt = checkout_post(store=chain.shop, clerk=chain.clerk, card_number=elite.number,
+                            lines=[LineIn("BELT", 1)], sold_at=dt.datetime(2026, 6, 1, 9, tzinfo=TZ))
+    html = counter.get(reverse("checkout_receipt", args=[receipt.pk])).content.decode()
+    assert receipt.points_earned == 1698
+    assert '1698 <span class="tag" id="points-note">会员日双倍积分 ×2</span>' in html

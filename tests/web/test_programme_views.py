@@ -133,3 +133,62 @@ def test_the_editor_edits_perks_and_names_the_row_of_a_bad_one(login, specialist
         t_knight_perk1_code="gift", t_knight_perk1_name="", effective_from="2026-06-01"))
     assert response.context["form"].errors["t_knight_perk1_name"] == ["请填写权益名称。"]
     assert ProgrammeVersion.objects.count() == 2
+
+
+def test_the_editor_sets_multipliers_series_rates_and_promotions(login, specialist, chain):  # noqa: F811
+    client = login(specialist)
+    page = client.get(reverse("programme_edit")).content.decode()
+    assert 'name="t_elite_points_mult"' in page and 'name="series_rate_leather"' in page
+    assert 'name="promo0_name"' in page and 'name="promo1_name"' in page and 'name="promo2_name"' not in page
+    data = form_data(t_elite_points_mult="1.5", accumulation_points_multiplier="0.5", series_rate_leather="2",
+                     promo0_name="会员日双倍积分", promo0_from="2026-12-01", promo0_to="2026-12-31",
+                     promo0_multiplier="2", promo0_stores="SH01, BJ01", effective_from="2026-06-01")
+    data.update({"promo0_weekdays": ["0", "6"], "promo0_tiers": ["elite", "diamond"]})
+    response = client.post(reverse("programme_edit"), data)
+    assert response.status_code == 302
+    p = programme_at(dt.date(2026, 6, 1))
+    assert p.tier("elite").points_multiplier == Decimal("1.5") and p.accumulation_points_multiplier == Decimal("0.5")
+    assert p.series_points_per_yuan == {"leather": Decimal("2")}
+    (promo,) = p.points_promotions
+    assert (promo.name, promo.start, promo.end, promo.multiplier, promo.weekdays, promo.tiers, promo.stores) == (
+        "会员日双倍积分", dt.date(2026, 12, 1), dt.date(2026, 12, 31), Decimal("2"), (0, 6), ("elite", "diamond"),
+        ("SH01", "BJ01"))
+    page = client.get(reverse("programme_edit")).content.decode()  # the saved promotion is its first row
+    assert 'name="promo0_name" value="会员日双倍积分"' in page and 'name="promo2_name"' in page
+
+
+def test_a_bad_promotion_is_refused_next_to_its_row_and_nothing_saved(login, specialist, chain):  # noqa: F811
+    client = login(specialist)
+    client.get(reverse("programme_edit"))
+    # the first row empty, the second one's last day before its first: the error is on the second row
+    response = client.post(reverse("programme_edit"), form_data(
+        promo1_name="双倍", promo1_from="2026-12-31", promo1_to="2026-12-01", promo1_multiplier="2",
+        effective_from="2026-06-01"))
+    assert response.status_code == 200
+    assert response.context["form"].errors["promo1_to"] == ["结束日期早于开始日期。"]
+    response = client.post(reverse("programme_edit"), form_data(
+        promo0_name="双倍", promo0_from="2026-12-01", promo0_to="2026-12-31", promo0_multiplier="2",
+        promo0_stores="SH01 NOPE", effective_from="2026-06-01"))
+    assert response.context["form"].errors["promo0_stores"] == ["未知代码“NOPE”。"]
+    response = client.post(reverse("programme_edit"), form_data(
+        promo0_name="双倍", promo0_from="2026-12-01", promo0_to="2026-12-31", effective_from="2026-06-01"))
+    assert "promo0_multiplier" in response.context["form"].errors
+    response = client.post(reverse("programme_edit"), form_data(t_diamond_points_mult="11",
+                                                                effective_from="2026-06-01"))
+    assert "t_diamond_points_mult" in response.context["form"].errors
+    assert ProgrammeVersion.objects.count() == 1
+
+
+def test_a_version_stored_before_the_earning_rules_is_not_shown_as_changing_them(login, specialist,
+                                                                                  chain):  # noqa: F811
+    from membercare.loyalty.programme import DEFAULT_RULES
+    from membercare.loyalty.programme_selectors import programme_changes
+
+    old = {k: v for k, v in DEFAULT_RULES.items()
+           if k not in ("series_points_per_yuan", "accumulation_points_multiplier", "points_promotions")}
+    ProgrammeVersion.objects.create(effective_from=dt.date(2000, 1, 1), rules=old,
+                                    created_at=dt.datetime(2020, 1, 1, tzinfo=TZ))
+    client = login(specialist)
+    assert client.post(reverse("programme_edit"), form_data(effective_from="2026-06-01",
+                                                            window_days="200")).status_code == 302
+    assert [c[0] for c in programme_changes(latest_version())] == ["window_days"]

@@ -28,6 +28,7 @@ from membercare.loyalty.models import (
     normalize_card_number,
 )
 from membercare.loyalty.perks import PerkLeft, perk_use, perks_left
+from membercare.loyalty.points import receipt_points_note
 from membercare.loyalty.progress import level_progress
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
@@ -131,7 +132,8 @@ def receipt_out(receipt: Receipt, *, points_change: int, card: dict[str, Any] | 
                    "paid": money(paid), "on_promotion": promo, "birthday_items": bday, "original_line_id": orig}
                   for pk, sku, name, qty, full, paid, promo, bday, orig in lines],
         "total_full_price": money(receipt.total_full_price), "total_paid": money(receipt.total_paid),
-        "points_earned": receipt.points_earned, "points_redeemed": receipt.points_redeemed,
+        "points_earned": receipt.points_earned, "points_note": receipt_points_note(receipt),
+        "points_redeemed": receipt.points_redeemed,
         "points_offset": money(receipt.points_offset), "points_change": points_change,
         "birthday_privilege": receipt.birthday_privilege, "group_purchase": receipt.is_group_purchase,
         "original": receipt.original.number if receipt.original_id else None,
@@ -171,7 +173,9 @@ def quote_out(quote: core.Quote) -> dict[str, Any]:
                    "birthday_items": ql.birthday_items} for ql in quote.lines],
         "total_full_price": money(quote.total_full_price), "total_paid": money(quote.total_paid),
         "points_redeemed": quote.points_redeemed, "points_offset": money(quote.points_offset),
-        "to_pay": money(quote.to_pay), "points_earned": quote.points_earned, "birthday_items": quote.birthday_items,
+        "to_pay": money(quote.to_pay), "points_earned": quote.points_earned,
+        "points_note": quote.parts.get("points_note", "") if quote.points_earned else "",
+        "birthday_items": quote.birthday_items,
         "coupon_code": quote.coupon.code if quote.coupon else None,
         "coupon_discount": money(quote.coupon_discount) if quote.coupon else None,
     }

@@ -214,6 +214,8 @@ class QuoteOut(Schema):
     points_offset: Money
     to_pay: Money
     points_earned: int
+    points_note: str = Field("", description="What raised the points: a promotion, the card level's multiplier "
+                                             "(e.g. “会员日双倍积分 ×2”).")
     birthday_items: int
     coupon_code: str | None = None
     coupon_discount: Money | None = None
@@ -253,6 +255,8 @@ class ReceiptOut(Schema):
     total_full_price: Money
     total_paid: Money
     points_earned: int
+    points_note: str = Field("", description="What raised the points: a promotion, the card level's multiplier "
+                                             "(e.g. “会员日双倍积分 ×2”).")
     points_redeemed: int
     points_offset: Money
     points_change: int

@@ -190,6 +190,18 @@ def points_history(member: Member, *, limit: int = 20):
             .order_by("-created_at", "-pk")[:limit])
 
 
+def receipt_points_note(receipt) -> str:
+    """What raised a sale's points (a promotion, the card level's multiplier: "会员日双倍积分 ×2"), as its earn
+    entry recorded it; the sale that was just written carries it without a query."""
+    note = getattr(receipt, "points_note", None)
+    if note is not None:
+        return note
+    if receipt.original_id is not None or not receipt.points_earned:
+        return ""
+    return PointsEntry.objects.filter(receipt_id=receipt.pk, kind=PointsEntry.Kind.EARN).values_list(
+        "reason", flat=True).first() or ""
+
+
 def balance_after_receipt(receipt) -> int | None:
     """The member's points balance right after this receipt's points moved (None: no member or no move): the
     ledger summed up to the receipt's last entry."""

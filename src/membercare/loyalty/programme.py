@@ -10,7 +10,7 @@ import copy
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,11 @@ DEFAULT_RULES: dict[str, Any] = {
     "offline_upload_working_days": 3,
     # a member who brings a new member: points to both on the new member's first purchase (events.referrals)
     "referral": {"referrer_points": 200, "referred_points": 100},
+    # earning (issue 19): points per yuan by series (overrides points_per_yuan for that series' lines), the
+    # accumulation card's multiplier (a tier's own is its points_multiplier), dated promotions (PointsPromotion)
+    "series_points_per_yuan": {},
+    "accumulation_points_multiplier": "1",
+    "points_promotions": [],
     "tiers": [
         {"code": "elite", "rank": 1, "brands": ["MAIN", "JUEDU"], "discount": "0.15",
          "single_receipt_by_series": {"business": "5000", "leather": "3000", "golf": "3000"},
@@ -105,9 +110,41 @@ class Tier:
     birthday: Birthday | None
     # a stored tier without the key has no perks (versions saved before perks existed keep what they said)
     perks: tuple[Perk, ...] = ()
+    # what a sale with this card earns is multiplied by this (a stored tier without the key: 1)
+    points_multiplier: Decimal = Decimal("1")
 
     def perk(self, code: str) -> Perk | None:
         return next((p for p in self.perks if p.code == code), None)
+
+
+MAX_MULTIPLIER = Decimal("10")
+MAX_SERIES_RATE = Decimal("100")
+MAX_PROMOTIONS = 50
+MAX_PROMOTION_NAME = 40
+MAX_PROMOTION_CODES = 50  # codes in one promotion's series, tiers or stores
+PROMOTION_KEYS = {"name", "from", "to", "weekdays", "multiplier", "series", "tiers", "stores"}
+CARD_CODES = ("accumulation", "elite", "diamond", "knight")
+
+
+@dataclass(frozen=True)
+class PointsPromotion:
+    """Extra points as dated programme data (e.g. 会员日双倍积分): on a local date from `start` to `end` (and
+    one of `weekdays`, 0 = Monday, when given) the earning of a sale's lines of `series` by cards of `tiers` in
+    `stores` (each: empty = all) is multiplied by `multiplier`. Promotions do not stack: a line gets the best one."""
+
+    name: str
+    start: dt.date
+    end: dt.date
+    multiplier: Decimal
+    weekdays: tuple[int, ...] = ()
+    series: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    stores: tuple[str, ...] = ()
+
+    def applies(self, on: dt.date, *, series: str, tier: str, store: str) -> bool:
+        return (self.start <= on <= self.end and (not self.weekdays or on.weekday() in self.weekdays)
+                and (not self.series or series in self.series) and (not self.tiers or tier in self.tiers)
+                and (not self.stores or store in self.stores))
 
 
 @dataclass(frozen=True)
@@ -122,9 +159,34 @@ class Programme:
     max_redeem_share: Decimal  # at most this share of a receipt may be paid with points
     offline_upload_working_days: int
     tiers: tuple[Tier, ...]
+    # earning (a stored version without the keys: points_per_yuan for every series, no multiplier, no promotion)
+    series_points_per_yuan: dict[str, Decimal] = field(default_factory=dict)
+    accumulation_points_multiplier: Decimal = Decimal("1")
+    points_promotions: tuple[PointsPromotion, ...] = ()
 
     def tier(self, code: str) -> Tier | None:
         return next((t for t in self.tiers if t.code == code), None)
+
+    def points_rate(self, series: str) -> Decimal:
+        """Points per ¥1 paid on a line of `series`."""
+        rate = self.series_points_per_yuan.get(series)
+        return Decimal(self.points_per_yuan) if rate is None else rate
+
+    def points_multiplier(self, card_kind: str) -> Decimal:
+        """The multiplier of a card's level (the accumulation card's is the programme's; no card: 1)."""
+        if card_kind == "accumulation":
+            return self.accumulation_points_multiplier
+        tier = self.tier(card_kind) if card_kind else None
+        return tier.points_multiplier if tier else Decimal("1")
+
+    def best_promotion(self, on: dt.date, *, series: str, tier: str, store: str) -> PointsPromotion | None:
+        """The promotion with the highest multiplier that applies to a line (the first listed among equals)."""
+        best = None
+        for promo in self.points_promotions:
+            if promo.applies(on, series=series, tier=tier, store=store) and (
+                    best is None or promo.multiplier > best.multiplier):
+                best = promo
+        return best
 
     def points_expire_on(self, earned: dt.date) -> dt.date | None:
         if self.points_expiry == "never":
@@ -198,6 +260,107 @@ def _perks(raw: Any, prefix: str) -> tuple[Perk, ...]:
     return tuple(perks)
 
 
+def _multiplier(value: Any, field_name: str, minimum: Decimal = Decimal("0")) -> Decimal:
+    """A multiplier from `minimum` to 10 with at most 2 decimal places."""
+    if isinstance(value, bool):
+        raise ValidationError({field_name: _("“%(value)s” is not a number.") % {"value": value}})
+    try:
+        number = Decimal(str(value).strip())
+    except Exception as exc:
+        raise ValidationError({field_name: _("“%(value)s” is not a number.") % {"value": str(value)[:20]}}) from exc
+    if not number.is_finite() or number < minimum or number > MAX_MULTIPLIER:
+        raise ValidationError({field_name: _("A multiplier is from %(min)s to %(max)s.") % {
+            "min": minimum, "max": MAX_MULTIPLIER}})
+    if number != number.quantize(Decimal("0.01")):
+        raise ValidationError({field_name: _("At most 2 decimal places.")})
+    return number.quantize(Decimal("0.01"))
+
+
+def _series_rates(raw: Any) -> dict[str, Decimal]:
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, dict):
+        raise ValidationError({"series_points_per_yuan": _("Points per yuan by series must be a set of series codes "
+                                                          "and numbers.")})
+    rates = {}
+    for code, value in raw.items():
+        at = f"series_points_per_yuan.{str(code)[:20]}"
+        if not isinstance(code, str) or not code.strip() or len(code) > 20:
+            raise ValidationError({at: _("Unknown series “%(code)s”.") % {"code": str(code)[:20]}})
+        try:
+            rate = Decimal(str(value).strip()) if not isinstance(value, bool) else None
+        except Exception:
+            rate = None
+        if rate is None or not rate.is_finite() or not 0 <= rate <= MAX_SERIES_RATE or rate != rate.quantize(
+                Decimal("0.01")):
+            raise ValidationError({at: _("Points per ¥1 is a number from 0 to %(max)s with at most 2 decimal "
+                                         "places.") % {"max": MAX_SERIES_RATE}})
+        rates[code] = rate.quantize(Decimal("0.01"))
+    return rates
+
+
+def _date(value: Any, field_name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({field_name: _("Give a date as YYYY-MM-DD.")}) from exc
+
+
+def _codes(raw: Any, field_name: str, known: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    if raw in (None, ""):
+        return ()
+    if not isinstance(raw, list | tuple) or len(raw) > MAX_PROMOTION_CODES:
+        raise ValidationError({field_name: _("Give a list of at most %(n)d codes.") % {"n": MAX_PROMOTION_CODES}})
+    codes: list[str] = []
+    for code in raw:
+        if not isinstance(code, str) or not code.strip() or len(code) > 20 or (known is not None
+                                                                               and code not in known):
+            raise ValidationError({field_name: _("Unknown code “%(code)s”.") % {"code": str(code)[:20]}})
+        if code not in codes:
+            codes.append(code)
+    return tuple(codes)
+
+
+def _promotions(raw: Any, tier_codes: tuple[str, ...]) -> tuple[PointsPromotion, ...]:
+    """The points promotions, checked: each error names its field (points_promotions[i].to…)."""
+    if raw in (None, ""):
+        return ()
+    if not isinstance(raw, list):
+        raise ValidationError({"points_promotions": _("The points promotions must be a list.")})
+    if len(raw) > MAX_PROMOTIONS:
+        raise ValidationError({"points_promotions": _("At most %(n)d points promotions.") % {"n": MAX_PROMOTIONS}})
+    promotions = []
+    for i, item in enumerate(raw):
+        at = f"points_promotions[{i}]"
+        if not isinstance(item, dict):
+            raise ValidationError({at: _("Each points promotion must be a set of named settings.")})
+        extra = sorted(set(item) - PROMOTION_KEYS)
+        if extra:
+            raise ValidationError({f"{at}.{extra[0]}": _("Unknown setting “%(name)s”.") % {"name": extra[0]}})
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError({f"{at}.name": _("Give the promotion's name.")})
+        if len(name.strip()) > MAX_PROMOTION_NAME:
+            raise ValidationError({f"{at}.name": _("A promotion's name has at most %(n)d characters.") % {
+                "n": MAX_PROMOTION_NAME}})
+        if has_control(name):
+            raise ValidationError({f"{at}.name": _("The promotion's name contains control characters.")})
+        start, end = _date(item.get("from"), f"{at}.from"), _date(item.get("to"), f"{at}.to")
+        if end < start:
+            raise ValidationError({f"{at}.to": _("The last day is before the first.")})
+        weekdays = item.get("weekdays") or []
+        if not isinstance(weekdays, list | tuple) or any(
+                isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 6 for d in weekdays):
+            raise ValidationError({f"{at}.weekdays": _("Weekdays are numbers from 0 (Monday) to 6 (Sunday).")})
+        promotions.append(PointsPromotion(
+            name=name.strip(), start=start, end=end, weekdays=tuple(sorted(set(weekdays))),
+            multiplier=_multiplier(item.get("multiplier"), f"{at}.multiplier", Decimal("1")),
+            series=_codes(item.get("series"), f"{at}.series"),
+            tiers=_codes(item.get("tiers"), f"{at}.tiers", tier_codes),
+            stores=_codes(item.get("stores"), f"{at}.stores")))
+    return tuple(promotions)
+
+
 def parse_programme(rules: dict[str, Any]) -> Programme:
     """Check and convert a rules document; raises ValidationError naming the field."""
     try:
@@ -235,6 +398,7 @@ def _parse_programme(rules: dict[str, Any]) -> Programme:
                               self_operated_only=bool(bday.get("self_operated_only", True)),
                               id_number_required=bool(bday.get("id_number_required", False))) if bday else None,
             perks=_perks(raw.get("perks"), prefix),
+            points_multiplier=_multiplier(raw.get("points_multiplier", "1"), f"{prefix}.points_multiplier"),
         ))
     for t in tiers:
         if t.requires and t.requires not in codes:
@@ -250,6 +414,11 @@ def _parse_programme(rules: dict[str, Any]) -> Programme:
         point_value=_money(merged["point_value"], "point_value"),
         max_redeem_share=_money(merged["max_redeem_share"], "max_redeem_share"),
         offline_upload_working_days=int(merged["offline_upload_working_days"]), tiers=tuple(tiers),
+        series_points_per_yuan=_series_rates(merged.get("series_points_per_yuan")),
+        accumulation_points_multiplier=_multiplier(merged.get("accumulation_points_multiplier", "1"),
+                                                   "accumulation_points_multiplier"),
+        points_promotions=_promotions(merged.get("points_promotions"),
+                                      ("accumulation", *(t.code for t in tiers))),
     )
 
 

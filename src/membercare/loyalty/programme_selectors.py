@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from .models import CardKind, ProgrammeVersion
 from .programme import DEFAULT_RULES, programme_at
 
+EARNING_KEYS = ("series_points_per_yuan", "accumulation_points_multiplier", "points_promotions")
 Change = tuple[str, Any, Any]  # (field path, old, new); None where a field did not exist
 
 FIELD_LABELS = {
@@ -43,6 +44,10 @@ FIELD_LABELS = {
     "name": gettext_lazy("name"),
     "quota": gettext_lazy("quota"),
     "period": gettext_lazy("period"),
+    "points_multiplier": gettext_lazy("points multiplier"),
+    "series_points_per_yuan": gettext_lazy("Points per ¥1 paid by series"),
+    "accumulation_points_multiplier": gettext_lazy("Accumulation card: points multiplier"),
+    "points_promotions": gettext_lazy("Points promotions"),
 }
 
 
@@ -121,7 +126,10 @@ def _first_base(rules: dict[str, Any]) -> dict[str, Any]:
 def programme_changes(version: ProgrammeVersion) -> list[Change]:
     """What `version` changed against the version before it (DOMAIN.md's default for the first)."""
     before = previous_version(version)
-    return diff_rules(before.rules if before else _first_base(version.rules), version.rules)
+    old = before.rules if before else _first_base(version.rules)
+    # a version stored before the earning rules existed earned as their defaults: not shown as a change
+    old = {**{k: DEFAULT_RULES[k] for k in EARNING_KEYS}, **old}
+    return diff_rules(old, version.rules)
 
 
 @dataclass

@@ -15,10 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from membercare.org.models import Staff
+from membercare.org.models import Staff, Store
+from membercare.sales.models import Series
 
 from .models import ProgrammeVersion
-from .programme import DEFAULT_RULES, parse_programme
+from .programme import DEFAULT_RULES, PointsPromotion, Programme, parse_programme
 
 DEFAULT_EFFECTIVE_FROM = dt.date(2000, 1, 1)
 
@@ -31,7 +32,7 @@ _WHOLE_NUMBERS = {
     "offline_upload_working_days": 0,
 }
 _TIER_KEYS = {"code", "rank", "brands", "discount", "single_receipt_by_series", "single_receipt", "rolling_paid",
-              "requires", "issue_brand", "birthday", "perks"}
+              "requires", "issue_brand", "birthday", "perks", "points_multiplier"}
 
 
 def _whole(value: Any, field: str, minimum: int) -> int:
@@ -118,7 +119,40 @@ def normalize_rules(rules: dict[str, Any]) -> dict[str, Any]:
         if "perks" in tier:
             tier["perks"] = [{"code": p.code, "name": p.name, "quota": p.quota, "period": p.period}
                              for p in parsed.perks]
+        if "points_multiplier" in tier:
+            tier["points_multiplier"] = str(parsed.points_multiplier)
+    _earning_codes_known(programme)
+    merged["series_points_per_yuan"] = {k: str(v) for k, v in programme.series_points_per_yuan.items()}
+    merged["accumulation_points_multiplier"] = str(programme.accumulation_points_multiplier)
+    merged["points_promotions"] = [_promotion_doc(p) for p in programme.points_promotions]
     return merged
+
+
+def _promotion_doc(promo: PointsPromotion) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name": promo.name, "from": promo.start.isoformat(), "to": promo.end.isoformat(),
+                           "multiplier": str(promo.multiplier)}
+    for key in ("weekdays", "series", "tiers", "stores"):
+        if getattr(promo, key):
+            doc[key] = list(getattr(promo, key))
+    return doc
+
+
+def _earning_codes_known(programme: Programme) -> None:
+    """Series and store codes of the earning rules must exist (the programme's parse checks the cards)."""
+    wanted = set(programme.series_points_per_yuan) | {c for p in programme.points_promotions for c in p.series}
+    series = set(Series.objects.filter(code__in=wanted).values_list("code", flat=True)) if wanted else set()
+    for code in programme.series_points_per_yuan:
+        if code not in series:
+            raise ValidationError({f"series_points_per_yuan.{code}": _("Unknown series “%(code)s”.") % {
+                "code": code}})
+    stores = {c for p in programme.points_promotions for c in p.stores}
+    known_stores = set(Store.objects.filter(code__in=stores).values_list("code", flat=True)) if stores else set()
+    for i, promo in enumerate(programme.points_promotions):
+        for key, known in (("series", series), ("stores", known_stores)):
+            unknown = [c for c in getattr(promo, key) if c not in known]
+            if unknown:
+                raise ValidationError({f"points_promotions[{i}].{key}": _("Unknown code “%(code)s”.") % {
+                    "code": unknown[0]}})
 
 
 @transaction.atomic

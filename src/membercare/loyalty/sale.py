@@ -8,8 +8,10 @@ return). Registered in LoyaltyConfig.ready; the order is declared by each provid
   stores); outside the month only with an approved exception;
 - points offset (tender 10): points redeemed as cash, within the balance and the programme's share of the
   receipt; taken from the oldest lots in the receipt's statement;
-- points earned (reward 10): on what was paid, less birthday units and the offset; the net balance change of
-  every points entry of the sale in one UPDATE; a return reverses them in proportion;
+- points earned (reward 10): on what was paid, less birthday units and the offset, at the series' rate, the card
+  level's multiplier and the best promotion per line (loyalty.earning: one floor on the total); the net balance
+  change of every points entry of the sale in one UPDATE; a return reverses them in proportion to the amount
+  returned (cumulative targets: partial returns never reverse more than the sale earned, a full one exactly that);
 - tier evaluation (reward 20): after the sale (an upgrade at once or a proposal); a return of the receipt
   that caused an upgrade undoes it when the member no longer qualifies.
 """
@@ -30,7 +32,8 @@ from membercare.sales.pipeline import Adjustment, CheckoutError, SaleRows, money
 
 from .birthday import birthday_period, not_birthday_month_text
 from .birthday_exceptions import approved_exception_on
-from .models import BirthdayUse, PointsEntry
+from .earning import EarnLine, points_earned
+from .models import BirthdayUse, CardKind, PointsEntry
 from .points import balance_change, consume_statement, earn_entry, lots_agree, points_earn, points_take, redeem_entry
 from .programme import programme_at
 from .tiers import evaluate_after_sale, revert_upgrade_of
@@ -202,19 +205,29 @@ class PointsOffset(Adjustment):
 
 
 class PointsEarned(Adjustment):
+    """Points earned by the sale: loyalty.earning.points_earned (rates by series, the card level's multiplier,
+    the best promotion per line, no stacking; one floor on the total). What the points offset and stored value's
+    bonus (sale.unearned) paid earns nothing. What raised the points (a promotion, the level's multiplier) is the
+    earn entry's reason, shown on the receipt."""
+
     name, stage, order = "points_earned", "reward", 10
 
     def quote(self, sale) -> None:
-        # less what tenders that earn nothing paid (stored value's bonus: sale.unearned)
-        earnable = (sum((ql.paid - ql.birthday_paid for ql in sale.lines), ZERO) - sale.offset
-                    - getattr(sale, "unearned", ZERO))
-        sale.points_earned = int((max(earnable, ZERO) * sale.programme.points_per_yuan)
-                                 .to_integral_value(rounding=ROUND_DOWN))
+        # a member without a card yet: the sale issues an accumulation card, and earns as one
+        kind = sale.card.kind if sale.card else "accumulation"
+        earning = points_earned(
+            sale.programme, [EarnLine(ql.product.series.code, ql.paid - ql.birthday_paid) for ql in sale.lines],
+            unearned=sale.offset + getattr(sale, "unearned", ZERO), on=sale.on, card_kind=kind,
+            store_code=sale.store.code if sale.store else "")
+        sale.points_earned = earning.points
+        label = CardKind(kind).label if kind in CardKind.values else kind
+        sale.parts["points_note"] = "、".join(earning.labels(str(label)))[:200]
 
     def rows(self, sale, receipt, out: SaleRows) -> None:
         receipt.points_earned = sale.points_earned
+        receipt.points_note = sale.parts.get("points_note", "") if sale.points_earned else ""
         earn = earn_entry(sale.account, sale.points_earned, expires_on=sale.programme.points_expire_on(sale.on),
-                          receipt=receipt, operator=sale.clerk, at=receipt.sold_at)
+                          receipt=receipt, operator=sale.clerk, at=receipt.sold_at, reason=receipt.points_note)
         if earn:
             out.linked.append(earn)
         # the balance moves once for every points entry of the sale (the offset's and this one)

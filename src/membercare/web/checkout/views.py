@@ -39,7 +39,7 @@ from membercare.loyalty.birthday import birthday_period
 from membercare.loyalty.birthday_exceptions import approved_exception_on
 from membercare.loyalty.models import Card, CardApplication, CardKind, CardStatus, LoyaltyAccount, PointsEntry
 from membercare.loyalty.perks import perks_left, receipt_perks
-from membercare.loyalty.points import balance_after_receipt
+from membercare.loyalty.points import balance_after_receipt, receipt_points_note
 from membercare.loyalty.programme_selectors import birthday_id_number_asked
 from membercare.loyalty.progress import level_progress
 from membercare.loyalty.sale import most_points_redeemable
@@ -402,6 +402,7 @@ def checkout_receipt(request: HttpRequest, pk: int) -> HttpResponse:
         "gift_cards": receipt_gift_cards(receipt.pk),
         "progress": _progress_after(receipt),
         "perk_uses": receipt_perks(receipt),
+        "points_note": receipt_points_note(receipt),
     })
 
 

@@ -32,6 +32,11 @@ GENERAL = ("window_days", "accumulation_valid_days", "auto_approve_upgrades", "r
 _TIER_ERROR = re.compile(r"^tiers\[(\d+)\](?:\.(.+))?$")
 _PERK_ERROR = re.compile(r"^perks\[(\d+)\](?:\.(\w+))?$")
 MAX_PERK_ROWS = 20  # loyalty.programme.MAX_PERKS
+MAX_PROMO_ROWS = 50  # loyalty.programme.MAX_PROMOTIONS
+_PROMO_ERROR = re.compile(r"^points_promotions\[(\d+)\](?:\.(\w+))?$")
+PROMO_PARTS = ("name", "from", "to", "multiplier", "weekdays", "series", "tiers", "stores")
+WEEKDAY_CHOICES = [(0, _("Mon")), (1, _("Tue")), (2, _("Wed")), (3, _("Thu")), (4, _("Fri")), (5, _("Sat")),
+                   (6, _("Sun"))]
 PERIOD_CHOICES = [
     ("season", _("per quarter (the season)")),
     ("quarter", _("per quarter")),
@@ -51,6 +56,16 @@ def _zhe_field(label, required=True):
 def _money_field(label, required=False):
     return forms.DecimalField(label=label, required=required, min_value=Decimal("0"), decimal_places=2,
                               max_digits=12, widget=forms.NumberInput(attrs={"step": "1", "inputmode": "decimal"}))
+
+
+def _multiplier_field(label, minimum="0", required=True):
+    return forms.DecimalField(label=label, required=required, min_value=Decimal(minimum), max_value=Decimal("10"),
+                              decimal_places=2, max_digits=4,
+                              widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
+
+
+def _codes_text(value: str) -> list[str]:
+    return [c for c in re.split(r"[\s,，、]+", value or "") if c]
 
 
 def _share_from_zhe(value: Decimal) -> str:
@@ -88,6 +103,48 @@ class ProgrammeForm(forms.Form):
             for code in (tier.get("birthday") or {}).get("brands") or []:
                 if code not in {b for b, _name in brands}:
                     brands.append((code, code))
+        self.fields["accumulation_points_multiplier"] = _multiplier_field(
+            _("Accumulation card: points multiplier (×)"))
+        self.fields["accumulation_points_multiplier"].help_text = _("1 = the points per ¥1 as they are")
+        self.earning_names = ["accumulation_points_multiplier"]
+        for s in self.series:
+            self.fields["series_rate_" + s] = forms.DecimalField(
+                label=_("Points per ¥1 paid in %(series)s") % {"series": db_series.get(s, s)}, required=False,
+                min_value=Decimal("0"), max_value=Decimal("100"), decimal_places=2, max_digits=5,
+                widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+                help_text=_("Empty: the points per ¥1 paid above"))
+            self.earning_names.append("series_rate_" + s)
+        card_choices = [(c, CardKind(c).label) for c in ("accumulation", *(t["code"] for t in self.base_rules["tiers"]))
+                        if c in CardKind.values]
+        series_choices = [(s, db_series.get(s, s)) for s in self.series]
+        promos = [x for x in self.base_rules.get("points_promotions") or [] if isinstance(x, dict)]
+        self.promo_rows: list[list[str]] = []
+        self.promo_row_of: dict[int, int] = {}  # index in the rules' promotions -> the form's row
+        for k in range(min(len(promos) + 2, MAX_PROMO_ROWS)):  # the promotions, and two empty rows for new ones
+            n = {"n": k + 1}
+            f = f"promo{k}_"
+            self.fields[f + "name"] = forms.CharField(label=_("Promotion %(n)d: name") % n, required=False,
+                                                      max_length=40,
+                                                      help_text=_("e.g. double points on member day") if k == 0 else "")
+            self.fields[f + "from"] = forms.DateField(label=_("First day"), required=False,
+                                                      widget=forms.DateInput(attrs={"type": "date"},
+                                                                             format="%Y-%m-%d"))
+            self.fields[f + "to"] = forms.DateField(label=_("Last day"), required=False,
+                                                    widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+            self.fields[f + "multiplier"] = _multiplier_field(_("Points multiplier (×)"), "1", required=False)
+            self.fields[f + "weekdays"] = forms.TypedMultipleChoiceField(
+                label=_("Only on"), choices=WEEKDAY_CHOICES, coerce=int, required=False,
+                widget=forms.CheckboxSelectMultiple, help_text=_("None ticked: every day"))
+            self.fields[f + "series"] = forms.MultipleChoiceField(
+                label=_("Only in the series"), choices=series_choices, required=False,
+                widget=forms.CheckboxSelectMultiple, help_text=_("None ticked: every series"))
+            self.fields[f + "tiers"] = forms.MultipleChoiceField(
+                label=_("Only with the cards"), choices=card_choices, required=False,
+                widget=forms.CheckboxSelectMultiple, help_text=_("None ticked: every card"))
+            self.fields[f + "stores"] = forms.CharField(
+                label=_("Only at the stores (codes)"), required=False, max_length=400,
+                help_text=_("Store codes separated by commas; empty: every store"))
+            self.promo_rows.append([f + part for part in PROMO_PARTS])
         self.tier_fields: list[tuple[str, str, list[str]]] = []
         self.perk_rows: dict[str, int] = {}
         self.perk_row_of: dict[tuple[str, int], int] = {}  # (card, index in the rules' perks) -> the form's row
@@ -95,7 +152,9 @@ class ProgrammeForm(forms.Form):
             code = tier["code"]
             p = f"t_{code}_"
             self.fields[p + "zhe"] = _zhe_field(_("Full-price discount (折)"))
-            names = [p + "zhe"]
+            self.fields[p + "points_mult"] = _multiplier_field(_("Points multiplier (×)"))
+            self.fields[p + "points_mult"].help_text = _("What a sale with this card earns is multiplied by it")
+            names = [p + "zhe", p + "points_mult"]
             for s in self.series:
                 self.fields[p + "series_" + s] = _money_field(
                     _("One receipt ≥ ¥ in %(series)s") % {"series": db_series.get(s, s)})
@@ -147,9 +206,20 @@ class ProgrammeForm(forms.Form):
             "points_expiry": "days" if expiry.startswith("days:") else expiry,
             "points_expiry_days": int(expiry[5:]) if expiry.startswith("days:") else None,
         }
+        data["accumulation_points_multiplier"] = Decimal(str(r.get("accumulation_points_multiplier") or "1"))
+        for s in self.series:
+            data["series_rate_" + s] = (r.get("series_points_per_yuan") or {}).get(s)
+        for k, promo in enumerate(x for x in r.get("points_promotions") or [] if isinstance(x, dict)):
+            if k < MAX_PROMO_ROWS:
+                f = f"promo{k}_"
+                data.update({f + "name": promo.get("name"), f + "from": promo.get("from"), f + "to": promo.get("to"),
+                             f + "multiplier": promo.get("multiplier"), f + "weekdays": promo.get("weekdays") or [],
+                             f + "series": promo.get("series") or [], f + "tiers": promo.get("tiers") or [],
+                             f + "stores": ", ".join(promo.get("stores") or [])})
         for tier in r["tiers"]:
             p = f"t_{tier['code']}_"
             data[p + "zhe"] = zhe(tier.get("discount") or 0)
+            data[p + "points_mult"] = Decimal(str(tier.get("points_multiplier") or "1"))
             for s in self.series:
                 data[p + "series_" + s] = (tier.get("single_receipt_by_series") or {}).get(s)
             data[p + "single_receipt"] = tier.get("single_receipt")
@@ -168,6 +238,12 @@ class ProgrammeForm(forms.Form):
 
     def general_fields(self):
         return [self[name] for name in GENERAL]
+
+    def earning_fields(self):
+        return [self[name] for name in self.earning_names]
+
+    def promotions(self):
+        return [[self[n] for n in names] for names in self.promo_rows]
 
     def tiers(self):
         return [(label, [self[n] for n in names]) for _code, label, names in self.tier_fields]
@@ -193,9 +269,32 @@ class ProgrammeForm(forms.Form):
         rules["max_redeem_share"] = str((d["max_redeem_share_pct"] / 100).quantize(Decimal("0.01")))
         rules["points_expiry"] = (f"days:{d['points_expiry_days']}" if d["points_expiry"] == "days"
                                   else d["points_expiry"])
+        rules["accumulation_points_multiplier"] = str(d["accumulation_points_multiplier"])
+        rules["series_points_per_yuan"] = {s: str(d["series_rate_" + s]) for s in self.series
+                                           if d.get("series_rate_" + s) is not None}
+        promos = []
+        for k in range(len(self.promo_rows)):
+            f = f"promo{k}_"
+            name = (d.get(f + "name") or "").strip()
+            if not (name or d.get(f + "from") or d.get(f + "to") or d.get(f + "multiplier") is not None):
+                continue  # an empty row is no promotion
+            self.promo_row_of[len(promos)] = k
+            promo: dict[str, Any] = {
+                "name": name, "from": d[f + "from"].isoformat() if d.get(f + "from") else "",
+                "to": d[f + "to"].isoformat() if d.get(f + "to") else "",
+                "multiplier": str(d[f + "multiplier"]) if d.get(f + "multiplier") is not None else ""}
+            for part in ("weekdays", "series", "tiers"):
+                if d.get(f + part):
+                    promo[part] = list(d[f + part])
+            if _codes_text(d.get(f + "stores") or ""):
+                promo["stores"] = _codes_text(d[f + "stores"])
+            promos.append(promo)
+        rules["points_promotions"] = promos
         for tier in rules["tiers"]:
             p = f"t_{tier['code']}_"
             tier["discount"] = _share_from_zhe(d[p + "zhe"])
+            if d[p + "points_mult"] != 1 or "points_multiplier" in tier:
+                tier["points_multiplier"] = str(d[p + "points_mult"])
             tier["single_receipt_by_series"] = {s: str(d[p + "series_" + s]) for s in self.series
                                                 if d.get(p + "series_" + s) is not None}
             for name in ("single_receipt", "rolling_paid"):
@@ -239,12 +338,23 @@ class ProgrammeForm(forms.Form):
             return "max_redeem_share_pct"
         if key in self.fields:
             return key
+        if key.startswith("series_points_per_yuan."):
+            name = "series_rate_" + key.split(".", 1)[1]
+            return name if name in self.fields else None
+        promo = _PROMO_ERROR.match(key)
+        if promo:
+            row = self.promo_row_of.get(int(promo.group(1)), 0)
+            part = promo.group(2) if promo.group(2) in PROMO_PARTS else "name"
+            return f"promo{row}_{part}" if row < len(self.promo_rows) else None
+        if key == "points_promotions":
+            return "promo0_name"
         match = _TIER_ERROR.match(key)
         if match:
             index, rest = int(match.group(1)), match.group(2) or ""
             if index < len(self.tier_fields):
                 p = f"t_{self.tier_fields[index][0]}_"
-                name = {"discount": "zhe", "single_receipt": "single_receipt", "rolling_paid": "rolling_paid",
+                name = {"discount": "zhe", "points_multiplier": "points_mult", "single_receipt": "single_receipt",
+                        "rolling_paid": "rolling_paid",
                         "birthday": "bday_zhe", "birthday.items": "bday_items"}.get(rest)
                 perk = _PERK_ERROR.match(rest)
                 if perk:
