@@ -91,7 +91,8 @@ def audience_edit_page(request: HttpRequest, pk: int | None = None) -> HttpRespo
         name = audience.name if audience else ""
         chosen = set(audience.stores.values_list("pk", flat=True)) if audience else set()
         brand_id = audience.brand_id if audience else None
-    context = {"audience": audience, "name": name, "tree": view_tree(tree, problems), "condition_menu": condition_menu(),
+    context = {"audience": audience, "name": name, "tree": view_tree(tree, problems),
+               "condition_menu": condition_menu(),
                "errors": errors, "brands": Brand.objects.order_by("code"), "brand_id": brand_id,
                "stores": [(s.pk, s.name, s.pk in chosen) for s in visible_stores(request.user).order_by("code")],
                "hq": is_hq(request.user)}
