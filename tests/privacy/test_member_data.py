@@ -1,15 +1,17 @@
 """A member's whole record on request (HQ only, logged), and the profile's erasure page."""
 
+import datetime as dt
 import io
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from membercare.members.models import ExportLog, Member, SensitiveAccessLog
 from membercare.privacy.models import Erasure
-from tests.privacy.conftest import ADDRESS, EMAIL, ID_NUMBER, NAME
+from tests.privacy.conftest import ADDRESS, EMAIL, ID_NUMBER, NAME, TZ
 
 pytestmark = pytest.mark.django_db
 LATIN = re.compile(r"[A-Za-z]")
@@ -67,3 +69,24 @@ def test_the_erasure_page_asks_then_erases(client, victim, specialist_):
     assert "个人信息已删除" in r.content.decode()
     assert not Member.objects.filter(pk=victim.pk).exists() and Erasure.objects.filter(member_id=victim.pk).exists()
     assert client.get(reverse("member_detail", args=[victim.pk])).status_code == 404
+
+
+def test_the_record_holds_perk_uses_member_dates_and_every_kind_of_row(client, victim, specialist_):
+    """PIPL: what the chain holds of the member beyond receipts (perks used, the dates they gave, birthday
+    privilege uses, after-sales orders, gifts, stored value) is in the download, each on its own sheet."""
+    from membercare.loyalty.models import PerkUse
+    from membercare.members.services import member_date_add
+
+    with time_machine.travel(dt.datetime(2025, 6, 15, 15, 0, tzinfo=TZ), tick=False):
+        PerkUse.objects.create(member=victim, card_number="E0000001", tier="elite", perk_code="alteration",
+                               perk_name="免费改衣", period_key="2025-Q2", store=victim.home_store,
+                               used_at=dt.datetime(2025, 6, 1, 11, 0, tzinfo=TZ), note="裤脚改短")
+        member_date_add(member=victim, by=specialist_, name="结婚纪念日", calendar="solar", month=10, day=1)
+        r = _download(client, specialist_, victim)
+    book = load_workbook(io.BytesIO(b"".join(r.streaming_content)))
+    sheets = {ws.title: list(ws.iter_rows(values_only=True)) for ws in book.worksheets}
+    assert {"权益使用记录", "纪念日", "生日特权使用记录", "售后服务", "领取的赠品", "储值卡"} <= set(sheets)
+    perks = sheets["权益使用记录"]
+    assert perks[0][:2] == ("时间", "权益名称")
+    assert [row[1] for row in perks[1:]] == ["免费改衣"] and perks[1][6] == "裤脚改短"
+    assert [row[0] for row in sheets["纪念日"][1:]] == ["结婚纪念日"]

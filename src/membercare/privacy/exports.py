@@ -24,13 +24,14 @@ from membercare.care.models import Contact
 from membercare.core.permissions import can_erase_members, require
 from membercare.core.xlsx import Sheet, write_xlsx
 from membercare.events.models import Attendance, Invitation
-from membercare.loyalty.models import Card, PointsEntry
-from membercare.members.models import ExportLog, Member, MemberChange, SensitiveAccessLog
+from membercare.loyalty.models import BirthdayUse, Card, PerkUse, PointsEntry
+from membercare.members.models import ExportLog, Member, MemberChange, MemberDate, SensitiveAccessLog
 from membercare.members.selectors import change_rows
 from membercare.messaging.models import Message, OptOut
 from membercare.org.models import Staff
 from membercare.sales.models import Receipt, ReceiptLine
-from membercare.service.models import Complaint, Survey
+from membercare.service.models import Complaint, GiftIssue, ServiceOrder, Survey
+from membercare.storedvalue.models import StoredValueEntry
 
 PROFILE_FIELDS = (
     "member_no", "name", "phone", "gender", "birthday", "lunar_birthday_month", "lunar_birthday_day",
@@ -61,7 +62,7 @@ def _value(obj: models.Model, name: str) -> Any:
 
 # foreign keys whose models name them only in English: their header here
 LABELS = {"receipt": gettext_lazy("Receipt number"), "batch": gettext_lazy("Coupon batch"),
-          "event": gettext_lazy("VIP event")}
+          "event": gettext_lazy("VIP event"), "card": gettext_lazy("stored-value card number")}
 
 
 def _label(model: type[models.Model], name: str) -> str:
@@ -91,6 +92,15 @@ def member_data_sheets(member: Member) -> list[Sheet]:
         _sheet(_("Points"), PointsEntry, PointsEntry.objects.filter(member=member).select_related("receipt")
                .order_by("created_at", "pk")[:ROWS_MAX],
                ("created_at", "kind", "points", "expires_on", "receipt", "reason")),
+        _sheet(_("Birthday privilege uses"), BirthdayUse, BirthdayUse.objects.filter(member=member)
+               .select_related("store", "receipt").order_by("used_at", "pk")[:ROWS_MAX],
+               ("used_at", "period", "card_number", "store", "receipt", "items", "exception", "reversed")),
+        _sheet(_("Perk uses"), PerkUse, PerkUse.objects.filter(member=member).select_related("store", "receipt")
+               .order_by("used_at", "pk")[:ROWS_MAX],
+               ("used_at", "perk_name", "card_number", "period_key", "store", "receipt", "note", "reversed")),
+        _sheet(_("Stored value"), StoredValueEntry, StoredValueEntry.objects.filter(member=member)
+               .select_related("card", "store", "receipt").order_by("created_at", "pk")[:ROWS_MAX],
+               ("created_at", "card", "kind", "principal", "bonus", "store", "receipt", "reason")),
         _sheet(pgettext("member data", "Receipts"), Receipt, receipts[:ROWS_MAX],
                ("number", "sold_at", "store", "card_number", "total_full_price", "total_paid", "points_earned",
                 "points_redeemed")),
@@ -110,6 +120,13 @@ def member_data_sheets(member: Member) -> list[Sheet]:
                .order_by("opened_at"),
                ("number", "opened_at", "store", "category", "sku", "description", "state", "remedy", "satisfied",
                 "settlement", "closed_at")),
+        _sheet(_("After-sales service"), ServiceOrder, ServiceOrder.objects.filter(member=member)
+               .select_related("store").order_by("received_at", "pk")[:ROWS_MAX],
+               ("number", "received_at", "store", "kind", "item", "work", "promised_on", "charged", "amount",
+                "status", "collected_at")),
+        _sheet(_("Gifts received"), GiftIssue, GiftIssue.objects.filter(member=member)
+               .select_related("gift", "store").order_by("at", "pk")[:ROWS_MAX],
+               ("at", "gift", "store", "reason", "points", "note")),
         _sheet(_("Surveys"), Survey, Survey.objects.filter(member=member).order_by("created_at"),
                ("created_at", "answered_at", "csat", "nps", "comment")),
         _sheet(_("Coupons"), Coupon, Coupon.objects.filter(member=member).select_related("batch")
@@ -121,6 +138,8 @@ def member_data_sheets(member: Member) -> list[Sheet]:
         _sheet(_("Event attendance"), Attendance, Attendance.objects.filter(member=member)
                .select_related("event", "store").order_by("checked_in_at"),
                ("event", "store", "checked_in_at", "points")),
+        _sheet(_("Member dates"), MemberDate, MemberDate.objects.filter(member=member).order_by("month", "day", "pk"),
+               ("name", "calendar", "month", "day", "leap")),
         (_("Edit history"), [_("Time"), _("Change"), _("Fields")],
          ([_value(c, "changed_at"), c.get_action_display(), _changes_text(c)]
           for c in MemberChange.objects.filter(member=member).order_by("changed_at", "pk")[:ROWS_MAX])),
