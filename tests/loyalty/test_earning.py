@@ -346,3 +346,21 @@ def test_earning_rules_cost_a_sale_no_query_and_the_receipt_says_what_raised_the
     assert not [q for q in ctx.captured_queries if "loyalty_pointsentry" in q["sql"]]  # just written: no read
     again = Receipt.objects.select_related("store", "member", "original").get(pk=receipt.pk)
     assert receipt_out(again, points_change=0)["points_note"] == receipt.points_note  # read back from the ledger
+
+
+def test_returning_the_line_of_a_richer_series_takes_back_what_that_line_earned(chain, member):
+    """Golf earns 3 points per yuan, business 1: returning the golf shirt takes back its 4,500 points, not a
+    share by amount (5,500 × 1,500 / 2,500 = 3,300); the business line's return then takes back the rest."""
+    _programme(rules(series_points_per_yuan={"golf": "3"}))
+    at = dt.datetime(2026, 12, 7, 15, tzinfo=TZ)
+    sale = checkout_post(store=chain.shop, clerk=chain.clerk, phone=member.phone, sold_at=at,
+                         lines=[LineIn("POLO", 1), LineIn("SHIRT", 1)])
+    assert sale.points_earned == 1500 * 3 + 1000
+    polo, shirt = (sale.lines.get(product__sku=sku) for sku in ("POLO", "SHIRT"))
+    ret = return_post(original=sale, lines=[ReturnLineIn(polo.pk, 1)], clerk=chain.clerk, store=chain.shop,
+                      at=at + dt.timedelta(hours=1))
+    assert -sum(e.points for e in PointsEntry.objects.filter(receipt=ret, kind="reverse")) == 4500
+    ret = return_post(original=sale, lines=[ReturnLineIn(shirt.pk, 1)], clerk=chain.clerk, store=chain.shop,
+                      at=at + dt.timedelta(hours=2))
+    assert -sum(e.points for e in PointsEntry.objects.filter(receipt=ret, kind="reverse")) == 1000
+    assert LoyaltyAccount.objects.get(member=member).points == ledger_sum(member) == 0

@@ -10,8 +10,10 @@ return). Registered in LoyaltyConfig.ready; the order is declared by each provid
   receipt; taken from the oldest lots in the receipt's statement;
 - points earned (reward 10): on what was paid, less birthday units and the offset, at the series' rate, the card
   level's multiplier and the best promotion per line (loyalty.earning: one floor on the total); the net balance
-  change of every points entry of the sale in one UPDATE; a return reverses them in proportion to the amount
-  returned (cumulative targets: partial returns never reverse more than the sale earned, a full one exactly that);
+  change of every points entry of the sale in one UPDATE; a return takes back the points of the lines returned
+  (their share of the sale's earning weight, amount × the line's points factor) and refunds the offset's points in
+  proportion to the amount (cumulative targets: partial returns never reverse more than the sale earned, a full
+  one exactly that);
 - tier evaluation (reward 20): after the sale (an upgrade at once or a proposal); a return of the receipt
   that caused an upgrade undoes it when the member no longer qualifies.
 """
@@ -247,18 +249,47 @@ def _returned_share(original) -> tuple[Decimal, Decimal]:
     return returned, original.total_paid
 
 
+def _returned_earning_share(original) -> tuple[Decimal, Decimal]:
+    """(earning weight returned so far, earning weight of the sale): each line weighs what it paid × the points
+    factor of its series on the sale's day (the series' rate, the card level's multiplier, the best promotion:
+    loyalty.earning), so returning a line of a double-points series takes back what that line earned, not a share
+    by amount. With one factor for every line this is the share by amount."""
+    on = timezone.localtime(original.sold_at).date()
+    programme = programme_at(on)
+    kind = original.tier or "accumulation"
+    store_code = original.store.code if original.store_id else ""
+    multiplier = programme.points_multiplier(kind)
+    factors: dict[int, Decimal] = {}
+    total = ZERO
+    for line in original.lines.select_related("product__series"):
+        series = line.product.series.code
+        promo = programme.best_promotion(on, series=series, tier=kind, store=store_code)
+        factors[line.pk] = programme.points_rate(series) * multiplier * (promo.multiplier if promo else 1)
+        total += max(line.paid_amount, ZERO) * factors[line.pk]
+    returned = ZERO
+    for line in original.lines.model.objects.filter(receipt__original=original, original_line__isnull=False):
+        returned += max(-line.paid_amount, ZERO) * factors.get(line.original_line_id, ZERO)
+    return min(returned, total), total
+
+
+def _part(points: int, returned: Decimal, whole: Decimal) -> int:
+    """points × returned / whole, rounded down (multiply first: 3000 x 1000 / 3000 is exactly 1000); all of them
+    once everything has come back."""
+    if not whole or returned >= whole:
+        return points
+    return int((points * returned / whole).to_integral_value(rounding=ROUND_DOWN))
+
+
 def _reverse_points(account, original, ret, clerk, at) -> None:
     returned, paid = _returned_share(original)
     returned = min(returned, paid)
-
-    def part(points: int) -> int:  # multiply first: 3000 x 1000 / 3000 is exactly 1000
-        return int((points * returned / paid).to_integral_value(rounding=ROUND_DOWN)) if paid else points
-
-    # cumulative targets, so a series of partial returns reverses exactly what a full return would
-    target_reversed, target_refund = part(original.points_earned), part(original.points_redeemed)
-    share = returned / paid if paid else Decimal("1")
-    if share == 1:
-        target_reversed, target_refund = original.points_earned, original.points_redeemed
+    # cumulative targets, so a series of partial returns reverses exactly what a full return would: the points
+    # earned by the share of the earning weight returned, the offset's points by the share of the amount
+    weight_back, weight = _returned_earning_share(original) if original.points_earned else (ZERO, ZERO)
+    target_reversed = _part(original.points_earned, weight_back, weight)
+    target_refund = _part(original.points_redeemed, returned, paid)
+    if paid and returned >= paid:
+        target_reversed = original.points_earned
     done_reversed = -sum(e.points for e in PointsEntry.objects.filter(
         receipt__original=original, kind=PointsEntry.Kind.REVERSE).exclude(receipt=ret))
     done_refund = sum(e.points for e in PointsEntry.objects.filter(
