@@ -240,3 +240,32 @@ def test_sale_dates_in_the_spellings_stores_use(date, time, expected):
 def test_bad_sale_dates(date):
     with pytest.raises(ValueError):
         parse_sold_at(date)
+
+
+def test_an_id_number_column_serves_the_birthday_rule_and_the_file_is_not_kept(offline, member, specialist):
+    """Seed 001: where the programme asks for the ID number on a birthday receipt, the offline store's file
+    carries it in a 身份证号 column: the right number posts the privilege (checked), a wrong or malformed one is
+    a row error naming the column and never echoing the number; once posted, the file is deleted."""
+    from tests.loyalty.test_birthday_stores_and_id import ID_NUMBER, OTHER_ID, give_id, set_programme
+
+    set_programme(specialist, id_number_required=True)
+    give_id(member)
+    checkout_post(store=offline.shop2, clerk=None, phone=member.phone, lines=[LineIn("SUIT", 1)],
+                  sold_at=at(2026, 2, 1))  # an elite card
+    header = [*HEADER, "身份证号"]
+    rows = [("ID1", "2026-03-10", "", "13800001234", "SHIRT", 1, "", "是", ID_NUMBER.lower()),
+            ("ID1", "2026-03-10", "", "", "BELT", 1, "", "", ""),  # blank: the receipt's first row's
+            ("ID2", "2026-03-11", "", "13800001234", "SHIRT", 1, "", "是", OTHER_ID),
+            ("ID3", "2026-03-11", "", "13800001234", "SHIRT", 1, "", "", "123456")]
+    upload = preview_upload(upload=xlsx(rows, header=header), store=offline.shop, user=offline.clerk,
+                            now=at(2026, 3, 12))
+    with translation.override("zh-hans"):
+        errors = {(e["row"], e["column"], e["code"]) for e in upload.summary["errors"]}
+    assert errors == {(4, "身份证号", "birthday_id_mismatch"), (5, "身份证号", "id_invalid")}
+    assert ID_NUMBER not in str(upload.summary) and OTHER_ID not in str(upload.summary)
+    assert upload.file
+    upload = confirm_upload(upload=upload, user=offline.clerk)
+    assert upload.summary["result"]["posted"] == 1
+    use = BirthdayUse.objects.get(receipt__number="SH01/ID1")
+    assert use.id_number_checked is True and use.items == 2  # the receipt's two full-price items
+    assert not upload.file and not SalesUpload.objects.get(pk=upload.pk).file

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.core.idnumber import normalize_id_number
 from membercare.core.phone import normalize_phone
 from membercare.core.spreadsheet import columns_problem
 from membercare.loyalty.models import Card, normalize_card_number
@@ -41,6 +42,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "quantity": ("数量", "quantity", "件数", "qty"),
     "promo_price": ("促销价", "promotion price", "活动价", "促销单价", "promo price"),
     "birthday": ("生日特权", "birthday privilege", "生日优惠", "生日折扣", "birthday"),
+    # seed 001: the birthday receipt carries the member's ID number where the programme asks for it
+    "id_number": ("身份证号", "ID number", "身份证号码", "身份证", "证件号码", "id no"),
     "clerk": ("导购", "clerk", "导购账号", "营业员", "店员", "sales clerk"),
     "store_code": ("门店编码", "store code", "门店代码", "门店编号", "店铺编码"),
     "_ignored": ("品名", "product name", "商品名称", "名称", "会员姓名", "member name", "姓名", "name", "吊牌价",
@@ -79,6 +82,7 @@ class ParsedRow:
     card_number: str = ""
     phone: str = ""
     birthday: bool | None = None
+    id_number: str = ""  # normalised; never echoed in a message or the preview
     clerk: Staff | None = None
     sku: str = ""
     quantity: int | None = None
@@ -97,6 +101,7 @@ class UploadReceipt:
     clerk: Staff | None
     lines: list[LineIn]
     member_name: str = ""
+    id_number: str = ""  # checked against the profile by the birthday privilege; not in as_dict (the preview)
     paid: Decimal | None = None
     points: int | None = None
     late: bool = False
@@ -287,6 +292,12 @@ def parse_row(number: int, values: list[Any], by_index: dict[int, str], columns:
             row.birthday = parse_bool(flag)
         except ValidationError as exc:
             error("birthday", "flag_invalid", exc.messages[0])
+    id_number = _text(raw.get("id_number"))
+    if id_number:
+        try:
+            row.id_number = normalize_id_number(id_number[:40])
+        except ValidationError as exc:
+            error("id_number", "id_invalid", exc.messages[0])
     clerk = _text(raw.get("clerk"))
     if clerk:
         row.clerk = staff.get(clerk.lower())
@@ -347,7 +358,7 @@ def check_references(rows: list[ParsedRow], columns: dict[str, str]) -> tuple[di
     return products, errors
 
 
-_SHARED = ("sold_at", "card_number", "phone", "birthday", "clerk")
+_SHARED = ("sold_at", "card_number", "phone", "birthday", "id_number", "clerk")
 
 
 def group_receipts(rows: list[ParsedRow], columns: dict[str, str]) -> tuple[list[UploadReceipt], list[RowError]]:
@@ -384,5 +395,5 @@ def group_receipts(rows: list[ParsedRow], columns: dict[str, str]) -> tuple[list
         receipts.append(UploadReceipt(
             number=number, rows=[r.row for r in members], sold_at=sold_at or timezone.now(), card_number=card,
             phone=phone, birthday=bool(first.get("birthday", (False, 0))[0]),
-            clerk=first.get("clerk", (None, 0))[0], lines=lines))
+            clerk=first.get("clerk", (None, 0))[0], lines=lines, id_number=first.get("id_number", ("", 0))[0]))
     return receipts, errors

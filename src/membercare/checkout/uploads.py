@@ -116,7 +116,10 @@ def _late(sold_at: dt.datetime, uploaded_on: dt.date) -> tuple[bool, dt.date, bo
 
 def _column_of(columns: dict[str, str], checkout_field: str | None) -> str:
     target = {"card": "card_number", "phone": "phone", "name": "card_number", "lines": "sku",
-              "birthday": "birthday", "receipt": "receipt_no"}.get(checkout_field or "", "receipt_no")
+              "birthday": "birthday", "receipt": "receipt_no", "id_number": "id_number"}.get(checkout_field or "",
+                                                                                             "receipt_no")
+    if target == "id_number" and target not in columns:
+        target = "birthday"
     if target == "card_number" and target not in columns:
         target = "phone"
     return columns.get(target, columns.get("receipt_no", ""))
@@ -131,7 +134,7 @@ def _dry_run(receipt: UploadReceipt, store: Store, columns: dict[str, str], vali
         ident = identify(store=store, card_number=receipt.card_number, phone=receipt.phone, on=day,
                          programme=programme)
         quote = basket_quote(store=store, ident=ident, lines=receipt.lines, birthday=receipt.birthday, on=day,
-                             programme=programme, balance=0)
+                             programme=programme, balance=0, id_number=receipt.id_number)
     except CheckoutError as exc:
         validation.add(RowError(receipt.rows[0], _column_of(columns, exc.field), exc.error_code, exc.text))
         return
@@ -303,7 +306,8 @@ def _post_all(record: SalesUpload, validation: Validation, user: Staff) -> Sales
                 posted_receipt = checkout_post(
                     store=store, clerk=receipt.clerk or user, lines=receipt.lines, card_number=receipt.card_number,
                     phone="" if receipt.card_number else receipt.phone, birthday=receipt.birthday,
-                    sold_at=receipt.sold_at, source=Receipt.Source.UPLOAD, number=number)
+                    sold_at=receipt.sold_at, source=Receipt.Source.UPLOAD, number=number,
+                    id_number=receipt.id_number)
                 if receipt.late:
                     posted_receipt.late_upload = True
                     posted_receipt.save(update_fields=["late_upload"])
@@ -330,7 +334,13 @@ def _post_all(record: SalesUpload, validation: Validation, user: Staff) -> Sales
     record.status = SalesUpload.Status.POSTED
     record.posted_by = user
     record.posted_at = timezone.now()
-    record.save(update_fields=["summary", "status", "posted_by", "posted_at"])
+    fields = ["summary", "status", "posted_by", "posted_at"]
+    if "id_number" in validation.columns and record.file:
+        # a file with members' ID numbers is not kept once posted (the profile keeps them encrypted; the
+        # summary, which never holds them, stays)
+        record.file.delete(save=False)
+        fields.append("file")
+    record.save(update_fields=fields)
     return record
 
 
