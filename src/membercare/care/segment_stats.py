@@ -120,7 +120,7 @@ def build_stats(w: Windows, touched: bool) -> str:
             if before < now:
                 ranges.append(f"(day >= {lit(before)} AND day < {lit(now)})")
         temp("care_tmp_affected", f"""
-            SELECT member_id FROM care_purchaseday WHERE {' OR '.join(ranges)}
+            SELECT DISTINCT member_id FROM care_purchaseday WHERE {' OR '.join(ranges)}
             {'UNION SELECT member_id FROM care_tmp_touched' if touched else ''}""")
         run("DELETE FROM care_purchasestats WHERE member_id IN (SELECT member_id FROM care_tmp_affected)")
         run(_stats_sql(w, "care_tmp_affected"))
