@@ -145,7 +145,7 @@ def test_perks_left_counts_the_period_and_a_reversed_use_gives_it_back(chain, me
     [left] = perks_left(member, elite, dt.date(2026, 5, 2))
     assert (left.perk.code, left.used, left.quota, left.left, left.period_end) == (
         "alteration", 1, 2, 1, dt.date(2026, 6, 30))
-    perk_use_reverse(use=first, by=chain.clerk)
+    perk_use_reverse(use=first, by=chain.clerk, reason="误操作")
     assert perks_left(member, elite, dt.date(2026, 5, 2))[0].left == 2
     assert perks_left(member, elite, dt.date(2026, 7, 2))[0].used == 0
 

@@ -59,3 +59,35 @@ def test_the_member_centre_card_shows_my_perks(client, chain, member, diamond): 
     html = client.get("/m/card/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     block = _text(html[html.index('id="my-perks"'):])
     assert "我的权益" in block and "免费改衣 至 2026-12-31 剩 3/4 次，每季度" in block
+
+
+def test_a_mistaken_use_is_reversed_with_a_reason_by_its_clerk_that_day_or_the_manager(client, chain, member,  # noqa: F811
+                                                                                      diamond):
+    from tests.factories import StaffFactory
+
+    client.force_login(chain.clerk)
+    client.post(reverse("member_perk_use", args=[member.pk]), {"perk": "airport", "note": "订错了"})
+    use = PerkUse.objects.get()
+    url = reverse("member_perk_reverse", args=[member.pk, use.pk])
+    page = client.get(reverse("member_detail", args=[member.pk])).content.decode()
+    assert f'action="{url}"' in page and "撤销原因" in page
+    # a reason is required: nothing changes without one
+    page = client.get(client.post(url, {"reason": "  "})["Location"]).content.decode()
+    assert "请填写撤销原因。" in page and not PerkUse.objects.get().reversed
+    # another clerk may not; nor may the recording clerk on a later day
+    other = StaffFactory(role="clerk", stores=[chain.shop])
+    client.force_login(other)
+    assert client.post(url, {"reason": "误操作"}).status_code == 403
+    client.force_login(chain.clerk)
+    with time_machine.travel(dt.datetime(2026, 11, 21, 10, tzinfo=TZ), tick=False):
+        assert client.post(url, {"reason": "误操作"}).status_code == 403
+    page = client.get(client.post(url, {"reason": "误操作，会员未使用"})["Location"]).content.decode()
+    use.refresh_from_db()
+    assert use.reversed and use.reversed_by == chain.clerk and use.reverse_reason == "误操作，会员未使用"
+    assert "已撤销 2026-11-20 的机场绿色通道使用记录。" in page
+    panel = _text(page[page.index('id="member-perks"'):page.index("</div>", page.index('id="member-perks"'))])
+    assert "机场绿色通道 剩 2/2 次" in panel  # the quota is given back
+    assert f'action="{url}"' not in page and "误操作，会员未使用" in page
+    # twice: refused with the reason, still one reversal
+    page = client.get(client.post(url, {"reason": "再来"})["Location"]).content.decode()
+    assert "这次使用已撤销。" in page and PerkUse.objects.get().reverse_reason == "误操作，会员未使用"

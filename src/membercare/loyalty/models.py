@@ -165,6 +165,10 @@ class PerkUse(models.Model):
     used_at = models.DateTimeField(_("time"))
     note = models.CharField(_("note"), max_length=200, blank=True, default="")
     reversed = models.BooleanField(_("reversed"), default=False)
+    reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
+    reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name=_("reversed by"))
+    reverse_reason = models.CharField(_("reason for reversing"), max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = _("perk use")

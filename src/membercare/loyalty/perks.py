@@ -23,9 +23,10 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.core.permissions import visible_stores
 from membercare.core.text import has_control
 from membercare.members.models import Member
-from membercare.org.models import Staff, Store
+from membercare.org.models import Role, Staff, Store
 from membercare.sales.pipeline import Adjustment, CheckoutError
 
 from .models import Card, CardKind, CardStatus, PerkUse
@@ -201,13 +202,45 @@ def perk_use(*, member: Member, perk_code: str, store: Store, clerk: Staff | Non
     return use
 
 
+def can_reverse_perk_use(user: Staff, use: PerkUse, *, today: dt.date | None = None) -> bool:
+    """HQ, the manager of the use's store, or the clerk who recorded it on that same local day."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active or use.reversed:
+        return False
+    role = Role.ADMIN if user.is_superuser else user.role
+    if role in (Role.SPECIALIST, Role.ADMIN):
+        return True
+    if role == Role.MANAGER:
+        return visible_stores(user).filter(pk=use.store_id).exists()
+    today = today or timezone.localdate()
+    return use.clerk_id == user.pk and timezone.localtime(use.used_at).date() == today
+
+
 @transaction.atomic
-def perk_use_reverse(*, use: PerkUse, by: Staff | None) -> PerkUse:
-    """A use recorded by mistake no longer counts (the row stays, marked reversed)."""
+def perk_use_reverse(*, use: PerkUse, by: Staff | None, reason: str = "") -> PerkUse:
+    """A use recorded by mistake no longer counts (the row stays, marked reversed, with who, when and why). Refused
+    (CheckoutError, nothing written) when it is reversed already or the reason is too long or has control
+    characters; a reason is required when a person reverses it (`by`)."""
+    reason = (reason or "").strip()
+    if len(reason) > MAX_NOTE or has_control(reason):
+        raise CheckoutError("reason_invalid", _("The reason has at most %(n)d characters and no control "
+                                                "characters.") % {"n": MAX_NOTE}, "reason")
+    if by is not None and not reason:
+        raise CheckoutError("reason_required", _("Give the reason for reversing the use."), "reason")
     lock_account(use.member_id)
-    PerkUse.objects.filter(pk=use.pk).update(reversed=True)
-    use.reversed = True
+    changed = PerkUse.objects.filter(pk=use.pk, reversed=False).update(
+        reversed=True, reversed_at=timezone.now(), reversed_by=by, reverse_reason=reason)
+    if not changed:
+        raise CheckoutError("perk_use_reversed", _("This use was reversed already."), "use")
+    use.refresh_from_db()
     return use
+
+
+def recent_perk_uses(member: Member | int, *, limit: int = 10) -> list[PerkUse]:
+    """The member's latest perk uses, reversed ones too (the profile's list)."""
+    member_id = member if isinstance(member, int) else member.pk
+    return list(PerkUse.objects.filter(member_id=member_id).select_related("store", "clerk", "receipt",
+                                                                             "reversed_by")
+                .order_by("-used_at", "-pk")[:limit])
 
 
 def receipt_perks(receipt) -> list[PerkUse]:

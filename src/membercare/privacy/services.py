@@ -62,7 +62,7 @@ PERSONAL_DATA: dict[str, str] = {
     "loyalty.LoyaltyAccount": "kept: balance forfeited to 0 by a ledger entry",
     "loyalty.PointsEntry": "kept: the ledger",
     "loyalty.BirthdayUse": "kept: the privilege's accounting",
-    "loyalty.PerkUse": "kept: the perks' accounting (anonymous counts); the note blanked",
+    "loyalty.PerkUse": "kept: the perks' accounting (anonymous counts); the note and the reason for a reversal blanked",
     "loyalty.BirthdayException": "kept; reason and decision note blanked, pending ones rejected",
     "loyalty.CardApplication": "kept; note blanked, pending ones rejected",
     "sales.Receipt": "kept: the chain's sales",
@@ -167,7 +167,7 @@ def member_erase(*, member: Member, by: Staff, reason: str, confirm_member_no: s
     BirthdayException.objects.filter(member=member, status=BirthdayException.Status.PENDING).update(
         status=BirthdayException.Status.REJECTED, decided_by=by, decided_at=now)
     BirthdayException.objects.filter(member=member).update(reason="", decision_note="")
-    PerkUse.objects.filter(member=member).update(note="")
+    PerkUse.objects.filter(member=member).update(note="", reverse_reason="")
     CardApplication.objects.filter(member=member, status__in=[CardApplication.Status.PENDING,
                                                               CardApplication.Status.APPROVED]).update(
         status=CardApplication.Status.REJECTED, reviewed_by=by, reviewed_at=now)

@@ -12,6 +12,8 @@ urlpatterns = [
     path("members/<int:pk>/edit/", views.member_edit_page, name="member_edit"),
     path("members/<int:pk>/dates/", views.member_date_add_page, name="member_date_add"),
     path("members/<int:pk>/perks/use/", views.member_perk_use_page, name="member_perk_use"),
+    path("members/<int:pk>/perks/uses/<int:use_pk>/reverse/", views.member_perk_reverse_page,
+         name="member_perk_reverse"),
     path("members/<int:pk>/dates/<int:date_pk>/remove/", views.member_date_remove_page, name="member_date_remove"),
     path("members/<int:pk>/reveal-id/", views.member_reveal_id, name="member_reveal_id"),
     path("members/<int:pk>/data.xlsx", privacy.member_data_download, name="member_data_download"),

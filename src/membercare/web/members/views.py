@@ -26,7 +26,14 @@ from membercare.core.permissions import (
     visible_staff,
     visible_stores,
 )
-from membercare.loyalty.perks import member_perks, perk_use
+from membercare.loyalty.models import PerkUse
+from membercare.loyalty.perks import (
+    can_reverse_perk_use,
+    member_perks,
+    perk_use,
+    perk_use_reverse,
+    recent_perk_uses,
+)
 from membercare.loyalty.points import points_balance, points_history
 from membercare.loyalty.progress import level_progress
 from membercare.members.exports import filtered_members
@@ -154,6 +161,7 @@ def member_detail_page(request: HttpRequest, pk: int, date_form: MemberDateForm 
         "stored_value": stored_value_panel(member, request.user),
         "progress": level_progress(member),
         "perks": member_perks(member),
+        "perk_uses": [(u, can_reverse_perk_use(request.user, u)) for u in recent_perk_uses(member)],
         "perk_stores": list(checkout_stores(request.user)),
     })
 
@@ -195,6 +203,22 @@ def member_perk_use_page(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("%(perk)s recorded at %(store)s.") % {"perk": use.perk_name, "store": store.name})
     return redirect("member_detail", pk=member.pk)
+
+
+@require_POST
+def member_perk_reverse_page(request: HttpRequest, pk: int, use_pk: int) -> HttpResponse:
+    """Reverse a perk use recorded by mistake (HQ, the store's manager, or its clerk on the same day), with a
+    reason; the use stays on the list, marked reversed, and no longer counts against the quota."""
+    use = get_object_or_404(PerkUse, pk=use_pk, member_id=pk)
+    require(can_reverse_perk_use(request.user, use) or use.reversed)
+    try:
+        perk_use_reverse(use=use, by=request.user, reason=request.POST.get("reason", "")[:400])
+    except CheckoutError as exc:
+        messages.error(request, exc.text)
+    else:
+        messages.success(request, _("The use of %(perk)s on %(date)s was reversed.") % {
+            "perk": use.perk_name, "date": timezone.localtime(use.used_at).strftime("%Y-%m-%d")})
+    return redirect("member_detail", pk=pk)
 
 
 @require_POST
