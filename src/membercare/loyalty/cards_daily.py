@@ -35,8 +35,12 @@ class RetentionChange:
     threshold: Decimal
 
 
-def _one_level_down(tier: Tier) -> str:
-    return tier.requires or CardKind.ACCUMULATION
+def _one_level_down(tier: Tier, programme: Programme) -> str:
+    """The prerequisite card, else the brand's next lower rank, else the accumulation card."""
+    if tier.requires:
+        return tier.requires
+    lower = [t for t in programme.tiers if t.issue_brand == tier.issue_brand and t.rank < tier.rank]
+    return max(lower, key=lambda t: t.rank).code if lower else CardKind.ACCUMULATION
 
 
 def card_anniversary_base(card: Card) -> dt.date:
@@ -107,7 +111,7 @@ def _retain_one(pk: int, today: dt.date, until: dt.datetime, programme: Programm
     while dropped < grace and tier is not None and tier.rolling_paid is not None:
         if rolling_paid(card.member, tier.issue_brand, until=until, days=programme.window_days) >= tier.rolling_paid:
             break
-        kind = _one_level_down(tier)
+        kind = _one_level_down(tier, programme)
         dropped += 1
         tier = programme.tier(kind)
     if kind == old_kind:
@@ -123,6 +127,6 @@ def _retain_one(pk: int, today: dt.date, until: dt.datetime, programme: Programm
         filed_at=now, reviewed_at=now,
         note=_("Anniversary retention: ¥%(paid)s paid in the last 12 months, below ¥%(threshold)s; the card "
                "goes from %(old)s to %(new)s.") % {
-            "paid": paid, "threshold": threshold, "old": CardKind(old_kind).label, "new": CardKind(kind).label},
+            "paid": paid, "threshold": threshold, "old": programme.label(old_kind), "new": programme.label(kind)},
     )
     return RetentionChange(card.pk, card.number, old_kind, kind, paid, threshold)

@@ -6,6 +6,9 @@ from membercare.core.models import VersionedSettings
 
 
 class CardKind(models.TextChoices):
+    """The default programme's level codes (a chain's programme may define others: Card.kind is any code;
+    labels come from the programme, `programme.card_label`)."""
+
     ACCUMULATION = "accumulation", _("Accumulation card")
     ELITE = "elite", _("Elite card")
     DIAMOND = "diamond", _("Diamond card")
@@ -24,7 +27,7 @@ class Card(models.Model):
 
     number = models.CharField(_("card number"), max_length=20, unique=True)
     member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="cards")
-    kind = models.CharField(_("card"), max_length=20, choices=CardKind.choices)
+    kind = models.CharField(_("card"), max_length=20)  # a level code of the programme (programme.card_label)
     status = models.CharField(_("status"), max_length=10, choices=CardStatus.choices, default=CardStatus.ACTIVE)
     brand = models.ForeignKey("org.Brand", on_delete=models.PROTECT, related_name="cards", verbose_name=_("brand"))
     issued_at = models.DateTimeField(_("issued at"))
@@ -48,6 +51,14 @@ class Card(models.Model):
     def save(self, *args, **kwargs):
         self.number = normalize_card_number(self.number)  # looked up by exact match, so one spelling
         super().save(*args, **kwargs)
+
+    @property
+    def kind_label(self) -> str:
+        """The level's name in the programme in force (one statement; pass the programme where it is at hand:
+        `programme.label(card.kind)`)."""
+        from .programme import card_label
+
+        return card_label(self.kind)
 
 
 def normalize_card_number(value: str) -> str:
@@ -254,7 +265,7 @@ class CardApplication(models.Model):
 
     member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="card_applications")
     kind = models.CharField(_("application"), max_length=20, choices=Kind.choices)
-    card_kind = models.CharField(_("card"), max_length=20, choices=CardKind.choices)
+    card_kind = models.CharField(_("card"), max_length=20)  # a level code of the programme
     old_card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                  verbose_name=_("old card"))
     new_card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -276,3 +287,9 @@ class CardApplication(models.Model):
         verbose_name = _("card application")
         verbose_name_plural = _("card applications")
         indexes = [models.Index(fields=["status", "filed_at"])]
+
+    @property
+    def card_kind_label(self) -> str:
+        from .programme import card_label
+
+        return card_label(self.card_kind)

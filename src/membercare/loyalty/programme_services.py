@@ -32,7 +32,8 @@ _WHOLE_NUMBERS = {
     "offline_upload_working_days": 0,
 }
 _TIER_KEYS = {"code", "rank", "brands", "discount", "single_receipt_by_series", "single_receipt", "rolling_paid",
-              "requires", "issue_brand", "birthday", "perks", "points_multiplier"}
+              "requires", "issue_brand", "birthday", "perks", "points_multiplier", "name", "color", "purchase_days",
+              "qualify"}
 
 
 def _whole(value: Any, field: str, minimum: int) -> int:
@@ -91,7 +92,7 @@ def normalize_rules(rules: dict[str, Any]) -> dict[str, Any]:
             raise ValidationError({f"{prefix}.{extra[0]}": _("Unknown setting “%(name)s”.") % {"name": extra[0]}})
         code = tier.get("code")
         if code in seen:
-            raise ValidationError({prefix: _("Card “%(code)s” appears twice.") % {"code": code}})
+            raise ValidationError({f"{prefix}.code": _("Card “%(code)s” appears twice.") % {"code": code}})
         seen.add(code)
         tier["rank"] = _whole(tier.get("rank", 1), f"{prefix}.rank", 1)
         bday = tier.get("birthday")
@@ -121,6 +122,10 @@ def normalize_rules(rules: dict[str, Any]) -> dict[str, Any]:
                              for p in parsed.perks]
         if "points_multiplier" in tier:
             tier["points_multiplier"] = str(parsed.points_multiplier)
+        for key in ("name", "color", "purchase_days", "qualify"):
+            if key in tier:
+                tier[key] = getattr(parsed, key)
+    merged["accumulation_name"] = programme.accumulation_name
     _earning_codes_known(programme)
     merged["series_points_per_yuan"] = {k: str(v) for k, v in programme.series_points_per_yuan.items()}
     merged["accumulation_points_multiplier"] = str(programme.accumulation_points_multiplier)

@@ -17,7 +17,7 @@ from membercare.members.models import Member
 from membercare.org.models import Brand
 from membercare.sales.models import Series
 
-from .models import Card, CardKind, CardStatus
+from .models import Card, CardStatus
 from .programme import Programme, Tier, programme_at
 from .tiers import card_rank, rolling_paid
 
@@ -85,7 +85,7 @@ def level_progress(member: Member, *, now: dt.datetime | None = None, programme:
     order = [t.issue_brand for t in programme.tiers]  # the programme's order: the main brand first
     for brand in sorted(best, key=lambda code: (order.index(code), code)):
         card = best[brand]
-        current = card.get_kind_display() if card else ""
+        current = programme.label(card.kind) if card else ""
         nxt = _next_tier(card, brand, programme)
         if nxt is None:
             out.append(LevelProgress(brand_name=names.get(brand, brand), current_label=current, brand_code=brand))
@@ -95,7 +95,7 @@ def level_progress(member: Member, *, now: dt.datetime | None = None, programme:
         paid = rolling_paid(member, brand, until=now, days=programme.window_days) if nxt.rolling_paid else ZERO
         paid = max(paid, ZERO)  # returns of older sales can take the window below zero
         out.append(LevelProgress(
-            brand_name=names.get(brand, brand), current_label=current, next_label=CardKind(nxt.code).label,
+            brand_name=names.get(brand, brand), current_label=current, next_label=programme.label(nxt.code),
             brand_code=brand, next_code=nxt.code,
             window_days=programme.window_days, paid=paid, goal=nxt.rolling_paid, single_receipt=nxt.single_receipt,
             by_series=[((series or {}).get(code, code), amount)

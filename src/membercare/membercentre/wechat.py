@@ -107,7 +107,7 @@ def card_state(member: Member) -> WeChatCardState:
     balance = sum((c.principal + c.bonus for c in StoredValueCard.objects.filter(member=member)
                    .exclude(status=CardState.CLOSED)), start=0)
     return WeChatCardState(card_no=card.number if card else member.member_no,
-                      level=str(card.get_kind_display()) if card else "",
+                      level=card.kind_label if card else "",
                       points=account.points if account else 0, balance=f"{balance:.2f}")
 
 
