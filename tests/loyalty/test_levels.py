@@ -137,3 +137,56 @@ def test_a_programme_without_purchase_days_reads_no_purchase_days(chain, member)
         [p] = level_progress(member, now=at(2))
     assert p.days_goal is None and p.steps == "再消费 ¥7,001升级精英卡"
     assert not [q for q in ctx.captured_queries if "MIN(" in q["sql"].upper()]
+
+
+# ------------------------------------------------------------------------------------------ protecting members
+
+@pytest.fixture
+def specialist(db):
+    from membercare.org.models import Role
+    from tests.factories import StaffFactory
+
+    return StaffFactory(username="vip", role=Role.SPECIALIST)
+
+
+def _update(rules, by):
+    from django.utils import timezone
+
+    from membercare.loyalty.programme_services import programme_update
+
+    return programme_update(rules=rules, effective_from=timezone.localdate(), by=by)
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"gold": {"rank": 1}}, "tiers[1].rank", "级别同为 1"),
+    ({"silver": {"requires": "gold"}, "gold": {"requires": "silver"}}, "tiers[0].requires", "循环"),
+    ({"silver": {"requires": "silver"}}, "tiers[0].requires", "循环"),
+    ({"silver": {"requires": "platinum"}}, "tiers[0].requires", "不存在"),
+    ({"diamond": {"rolling_paid": "1000", "single_receipt": "100"},
+      "gold": {"single_receipt": "5000"}}, "tiers[2].rolling_paid", "门槛却更低"),
+])
+def test_an_edit_that_cannot_order_the_levels_is_refused_and_nothing_saved(specialist, change, field, words):
+    from membercare.loyalty.models import ProgrammeVersion
+
+    with pytest.raises(ValidationError) as exc:
+        _update(four_levels(**change), specialist)
+    assert field in exc.value.message_dict and words in exc.value.message_dict[field][0]
+    assert not ProgrammeVersion.objects.exists()
+
+
+def test_removing_a_level_that_cards_hold_is_refused(chain, member, specialist):
+    from membercare.loyalty.models import ProgrammeVersion
+
+    store_programme(four_levels())
+    buy(chain, at(1), lines=(("SUIT", 1),))
+    assert Card.objects.get(member=member).kind == "gold"
+    rules = four_levels()
+    rules["tiers"] = [t for t in rules["tiers"] if t["code"] != "gold"]
+    with pytest.raises(ValidationError) as exc:
+        _update(rules, specialist)
+    assert "金卡" not in exc.value.message_dict["tiers"][0] and "gold" in exc.value.message_dict["tiers"][0]
+    assert ProgrammeVersion.objects.count() == 1
+    rules["tiers"] = [t for t in four_levels()["tiers"] if t["code"] != "silver"]  # nobody holds silver
+    rules["tiers"][0]["rank"], rules["tiers"][1]["rank"] = 1, 2
+    _update(rules, specialist)
+    assert ProgrammeVersion.objects.count() == 2
