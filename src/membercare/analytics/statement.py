@@ -19,7 +19,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from membercare.loyalty.models import BirthdayUse, Card, CardStatus, PointsEntry
-from membercare.loyalty.programme import Programme, programme_at
+from membercare.loyalty.programme import Programme, label_cards, programme_at
 from membercare.members.models import Member
 from membercare.org.models import Brand
 from membercare.sales.models import Receipt
@@ -162,5 +162,5 @@ def member_statement(member: Member, start: dt.date, end: dt.date) -> dict[str, 
         "points_reversed": -kinds.get("reverse", 0), "points_expired": -kinds.get("expire", 0),
         "points_adjusted": kinds.get("adjust", 0), "points_balance": balance,
         "birthday_uses": uses,
-        "cards": list(Card.objects.filter(member=member, status=CardStatus.ACTIVE).order_by("-issued_at")),
+        "cards": label_cards(Card.objects.filter(member=member, status=CardStatus.ACTIVE).order_by("-issued_at")),
     }

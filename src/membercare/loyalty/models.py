@@ -52,14 +52,6 @@ class Card(models.Model):
         self.number = normalize_card_number(self.number)  # looked up by exact match, so one spelling
         super().save(*args, **kwargs)
 
-    @property
-    def kind_label(self) -> str:
-        """The level's name in the programme in force (one statement; pass the programme where it is at hand:
-        `programme.label(card.kind)`)."""
-        from .programme import card_label
-
-        return card_label(self.kind)
-
 
 def normalize_card_number(value: str) -> str:
     return "".join((value or "").split()).replace("-", "").upper()
@@ -287,9 +279,3 @@ class CardApplication(models.Model):
         verbose_name = _("card application")
         verbose_name_plural = _("card applications")
         indexes = [models.Index(fields=["status", "filed_at"])]
-
-    @property
-    def card_kind_label(self) -> str:
-        from .programme import card_label
-
-        return card_label(self.card_kind)

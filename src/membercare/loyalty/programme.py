@@ -536,6 +536,17 @@ def card_label(code: str, programme: Programme | None = None) -> str:
     return (programme or programme_at()).label(code)
 
 
+def label_cards(cards, programme: Programme | None = None) -> list:
+    """The cards (a list) each with `label`, its level's name in `programme` (the one in force when not given:
+    one statement for them all)."""
+    cards = list(cards)
+    if cards:
+        programme = programme or programme_at()
+        for card in cards:
+            card.label = programme.label(card.kind)
+    return cards
+
+
 _PARSED: dict[str, Programme] = {}  # rules document (as stored) -> parsed programme, per process
 
 

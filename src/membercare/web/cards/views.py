@@ -21,7 +21,7 @@ from membercare.loyalty.cards import (
     card_report_lost,
 )
 from membercare.loyalty.models import Card, CardApplication, CardKind, CardStatus
-from membercare.loyalty.programme import programme_at
+from membercare.loyalty.programme import card_label, programme_at
 from membercare.loyalty.selectors import (
     application_counts,
     application_get,
@@ -61,7 +61,7 @@ def apply_page(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Application filed: %(kind)s, %(card)s, for %(name)s.") % {
-                "kind": app.get_kind_display(), "card": app.card_kind_label, "name": member.name})
+                "kind": app.get_kind_display(), "card": card_label(app.card_kind), "name": member.name})
             return redirect("card_member", pk=member.pk)
     return render(request, "web/cards/apply.html", {"form": form, "member": member})
 
