@@ -181,7 +181,7 @@ class ProgrammeForm(forms.Form):
         if new:
             self.fields[p + "code"] = forms.CharField(
                 label=_("Level code"), required=False, max_length=20,
-                help_text=_("Lowercase letters, digits or _, e.g. silver"))
+                help_text=_("Lowercase letters, digits or _; it cannot change once saved"))
             names.append(p + "code")
         self.fields[p + "name"] = forms.CharField(
             label=_("Level name"), required=False, max_length=20,
