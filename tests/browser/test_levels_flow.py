@@ -53,6 +53,7 @@ def test_a_chain_configures_four_levels_and_a_counter_sale_upgrades_a_member(pag
     page.check("[name=t_elite_remove]")
     page.check("[name=t_knight_remove]")
     _level(page, "t_diamond_", requires="", rank="3", rolling_paid="10000", purchase_days="10", qualify="all",
+           single_receipt="",
            points_mult="2", name="钻石卡")
     _level(page, "new0_", code="silver", name="银卡", color="#a8a9ad", rank="1", issue_brand="MAIN", zhe="9.5",
            rolling_paid="2000", purchase_days="3", qualify="any", points_mult="1.2", perk0_code="alteration",

@@ -126,6 +126,11 @@ def test_progress_says_amount_or_days_to_the_next_level_and_what_keeps_the_curre
     assert p.steps == "再消费 ¥1,100 或再购物 3 天升级金卡"
     assert p.deadline == dt.date(2027, 6, 1)  # the first purchase counted leaves the 365-day window then
     assert p.keep == "保级银卡：365 天内消费 ¥2,000 或购物 3 天"
+    # 钻石卡 asks for every rule: its single receipt too, and no "or at once with one receipt"
+    from dataclasses import replace
+    diamond = replace(p, next_label="钻石卡", goal=Decimal("10000"), days_goal=10, qualify="all",
+                      single_receipt=Decimal("15000"))
+    assert diamond.steps == "再消费 ¥6,100 并再购物 7 天 并单张小票满 ¥15,000升级钻石卡"
 
 
 def test_a_programme_without_purchase_days_reads_no_purchase_days(chain, member):

@@ -67,6 +67,8 @@ class LevelProgress:
             parts.append(_("spend ¥%(amount)s more") % {"amount": _yuan(self.short)})
         if self.days_goal is not None and self.days_short:
             parts.append(_("shop on %(n)d more days") % {"n": self.days_short})
+        if parts and self.qualify == "all" and self.single_receipt is not None:  # every rule: this one too
+            parts.append(_("one receipt of ¥%(amount)s") % {"amount": _yuan(self.single_receipt)})
         if not parts or self.next_label is None:
             return ""
         joined = (_(" and ") if self.qualify == "all" else _(" or ")).join(parts)
