@@ -56,7 +56,10 @@ def test_a_past_date_is_refused_and_nothing_is_stored(db, specialist, today):
     (rules_with(knight__single_receipt="-1"), "tiers[2].single_receipt"),
     (rules_with(elite__rolling_paid="-8000"), "tiers[0].rolling_paid"),
     (rules_with(elite__single_receipt_by_series={"business": "-5"}), "tiers[0].single_receipt_by_series"),
-    (rules_with(elite__code="platinum"), "tiers[0]"),
+    (rules_with(elite__code="Platinum"), "tiers[0].code"),  # any code now, but lowercase letters/digits/_
+    (rules_with(elite__code="accumulation"), "tiers[0].code"),
+    (rules_with(elite__code="platinum"), "tiers[0].name"),  # a new code needs its name
+    (rules_with(elite__code="diamond"), "tiers[1].code"),  # twice
     (rules_with(elite__birthday={"items": 2, "discount": "1", "brands": ["MAIN"]}), "tiers[0].birthday"),
     (rules_with(elite__birthday={"items": -1, "discount": "0.4", "brands": ["MAIN"]}), "tiers[0].birthday.items"),
     ({"window_days": 0}, "window_days"),

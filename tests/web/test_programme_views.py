@@ -13,7 +13,7 @@ from membercare.loyalty.models import ProgrammeVersion
 from membercare.loyalty.programme import programme_at
 from membercare.loyalty.programme_selectors import latest_version
 from membercare.web.programme.forms import ProgrammeForm
-from tests.loyalty.conftest import chain  # noqa: F401
+from tests.loyalty.conftest import chain, member  # noqa: F401
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -192,3 +192,67 @@ def test_a_version_stored_before_the_earning_rules_is_not_shown_as_changing_them
     assert client.post(reverse("programme_edit"), form_data(effective_from="2026-06-01",
                                                             window_days="200")).status_code == 302
     assert [c[0] for c in programme_changes(latest_version())] == ["window_days"]
+
+
+def four_levels_data(**more):
+    """普通卡 / 银卡 / 金卡 / 钻石卡 typed into the editor over DOMAIN.md's programme: the elite and knight cards
+    removed, two levels added, amount-or-days rules, multipliers and 免费改衣 on 金卡."""
+    return form_data(**{**dict(
+        accumulation_name="普通卡", t_elite_remove="on", t_knight_remove="on",
+        t_diamond_requires="", t_diamond_rank="3", t_diamond_rolling_paid="10000", t_diamond_purchase_days="10",
+        t_diamond_qualify="all", t_diamond_points_mult="2", t_diamond_color="#6d6d8a",
+        new0_code="silver", new0_name="银卡", new0_color="#a8a9ad", new0_rank="1", new0_issue_brand="MAIN",
+        new0_zhe="9.5", new0_rolling_paid="2000", new0_purchase_days="3", new0_qualify="any", new0_points_mult="1.2",
+        new1_code="gold", new1_name="金卡", new1_rank="2", new1_issue_brand="MAIN", new1_zhe="9",
+        new1_rolling_paid="5000", new1_purchase_days="6", new1_points_mult="1.5", new1_perk0_code="alteration",
+        new1_perk0_name="免费改衣", new1_perk0_quota="2", new1_perk0_period="season", effective_from="2026-06-01"),
+        **more})
+
+
+def test_the_editor_adds_and_removes_levels(login, specialist, chain):  # noqa: F811
+    client = login(specialist)
+    page = client.get(reverse("programme_edit")).content.decode()
+    assert 'name="new0_code"' in page and 'name="t_elite_remove"' in page and 'name="accumulation_name"' in page
+    assert "新增等级" in page and "滚动期内购物天数" in page
+    response = client.post(reverse("programme_edit"), four_levels_data())
+    assert response.status_code == 302, response.context["form"].errors
+    p = programme_at(dt.date(2026, 6, 1))
+    assert [(c, label) for c, label in p.levels()] == [
+        ("accumulation", "普通卡"), ("silver", "银卡"), ("gold", "金卡"), ("diamond", "钻石卡")]
+    silver, gold, diamond = p.tier("silver"), p.tier("gold"), p.tier("diamond")
+    assert (silver.rolling_paid, silver.purchase_days, silver.qualify, silver.points_multiplier, silver.discount,
+            silver.color, silver.brands) == (Decimal("2000"), 3, "any", Decimal("1.2"), Decimal("0.05"), "#a8a9ad",
+                                             ("MAIN",))
+    assert [(x.code, x.name, x.quota, x.period) for x in gold.perks] == [("alteration", "免费改衣", 2, "season")]
+    assert (diamond.qualify, diamond.purchase_days, diamond.requires) == ("all", 10, None)
+    page = client.get(reverse("programme_edit")).content.decode()
+    assert 'name="t_silver_name"' in page and 'value="银卡"' in page and 'name="t_elite_zhe"' not in page
+    page = client.get(reverse("programme_history")).content.decode()
+    assert "银卡" in page
+
+
+def test_the_editor_refuses_levels_naming_the_field(login, specialist, chain):  # noqa: F811
+    client = login(specialist)
+    client.get(reverse("programme_edit"))
+    response = client.post(reverse("programme_edit"), four_levels_data(new1_rank="1"))
+    assert response.status_code == 200
+    assert "级别同为 1" in response.context["form"].errors["new1_rank"][0]
+    response = client.post(reverse("programme_edit"), four_levels_data(new1_name=""))
+    assert response.context["form"].errors["new1_name"] == ["请填写等级名称。"]
+    response = client.post(reverse("programme_edit"), four_levels_data(new0_code="Silver!"))
+    assert "等级代码" in response.context["form"].errors["new0_code"][0]
+    assert ProgrammeVersion.objects.count() == 1
+
+
+def test_the_editor_refuses_to_remove_a_level_cards_hold(login, specialist, chain, member):  # noqa: F811
+    from membercare.loyalty.models import Card
+    from membercare.loyalty.tiers import issue_accumulation_card
+
+    client = login(specialist)
+    client.get(reverse("programme_edit"))
+    card = issue_accumulation_card(member, chain.shop, programme_at(), at=dt.datetime(2026, 5, 1, tzinfo=TZ))
+    Card.objects.filter(pk=card.pk).update(kind="knight")
+    response = client.post(reverse("programme_edit"), four_levels_data())
+    assert response.status_code == 200
+    assert "不能删除等级“knight”" in " ".join(response.context["form"].non_field_errors())
+    assert ProgrammeVersion.objects.count() == 1

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from membercare.care.models import SEVEN_SEGMENTS, FollowUp, Lifecycle, Pyramid, SpendClass
-from membercare.loyalty.models import CardKind
+from membercare.loyalty.programme import programme_at
 from membercare.org.models import Staff
 
 from . import measures
@@ -83,7 +83,7 @@ def chain_dashboard(filters: Filters, point_value: Decimal | None = None) -> dic
               [(_("New members"), [w["new_members"] for w in weeks])]),
     ]
     if seg.get("day"):
-        labels, values = _choice_rows(CardKind.choices, seg["tier"], [("", _("No active card"))])
+        labels, values = _choice_rows(programme_at().levels(), seg["tier"], [("", _("No active card"))])
         charts.append(chart("tiers", _("Members by card"), "bar", labels, [(_("Members"), values)]))
         labels, values = _choice_rows(Lifecycle.choices, seg["lifecycle"])
         charts.append(chart("lifecycle", _("Members by lifecycle"), "bar", labels, [(_("Members"), values)]))

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from membercare.care.models import SEVEN_SEGMENTS
+from membercare.loyalty.programme import programme_at
 
 from . import sql
 from .models import AnalyticsCursor, Cohort, PointsDay, SegmentDay, SegmentMove, StoreDay, TaskDay
@@ -42,7 +43,6 @@ COHORT_MONTHS = 24
 COHORT_OFFSETS = 12
 MOVE_DIMENSIONS = ["lifecycle", "spend_class", "pyramid", "follow_up"]
 FLAG_FIELDS = [code for code, _label in SEVEN_SEGMENTS]
-TIER_RANK = {"diamond": 4, "elite": 3, "knight": 2, "accumulation": 1}
 TIMINGS: dict[str, float] = {}
 
 Progress = Callable[[int, int | None, str | None], None]
@@ -214,14 +214,16 @@ def snapshot_segments(day: dt.date) -> int:
             add(store_id, "repurchase_12m", "repeat", n)
     for store_id, n in sql.fetch("SELECT home_store_id, COUNT(*) FROM members_member GROUP BY home_store_id"):
         add(store_id, "members", "all", n)
-    rank = " ".join(f"WHEN '{kind}' THEN {r}" for kind, r in TIER_RANK.items())
+    # the programme's order of the levels (codes are [a-z0-9_] by the programme's check: safe in the SQL text)
+    tier_rank = programme_at().positions()
+    rank = " ".join(f"WHEN '{kind}' THEN {r}" for kind, r in tier_rank.items())
     for store_id, best, n in sql.fetch(f"""
             SELECT m.home_store_id, b.best, COUNT(*)
             FROM (SELECT member_id, MAX(CASE kind {rank} ELSE 0 END) AS best FROM loyalty_card
                   WHERE status = 'active' GROUP BY member_id) b
             JOIN members_member m ON m.id = b.member_id
             GROUP BY m.home_store_id, b.best"""):
-        kind = next((k for k, r in TIER_RANK.items() if r == best), "")
+        kind = next((k for k, r in tier_rank.items() if r == best), "")
         add(store_id, "tier", kind, n)
     for store_id, points, n in sql.fetch("""
             SELECT m.home_store_id, SUM(a.points), COUNT(*) FROM loyalty_loyaltyaccount a

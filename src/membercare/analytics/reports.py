@@ -21,7 +21,7 @@ from membercare.core.jobs import job_file_save
 from membercare.core.permissions import can_export, can_see_full_phone, require, visible_stores
 from membercare.core.phone import mask_phone
 from membercare.core.replica import from_replica
-from membercare.loyalty.models import CardKind
+from membercare.loyalty.programme import programme_at
 from membercare.members.models import ExportLog
 from membercare.org.models import Brand, Staff, Store
 
@@ -70,7 +70,7 @@ def store_monthly_sheets(report: dict[str, Any]) -> list[Sheet]:
         [_("Points issued"), pts["issued"]], [_("Points redeemed"), pts["redeemed"]],
         [_("Points outstanding"), pts["outstanding"]],
     ]
-    for code, label in CardKind.choices:
+    for code, label in programme_at().levels():
         summary.append([str(label), seg.get("tier", {}).get(code, 0)])
     summary.append([_("No active card"), seg.get("tier", {}).get("", 0)])
     for code, label in Lifecycle.choices:  # named apart from the figures above (新会员 is both a count and a segment)

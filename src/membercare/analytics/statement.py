@@ -18,7 +18,8 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from membercare.loyalty.models import BirthdayUse, Card, CardKind, CardStatus, PointsEntry
+from membercare.loyalty.models import BirthdayUse, Card, CardStatus, PointsEntry
+from membercare.loyalty.programme import Programme, label_cards, programme_at
 from membercare.members.models import Member
 from membercare.org.models import Brand
 from membercare.sales.models import Receipt
@@ -69,13 +70,8 @@ def _birthday_uses(member_ids: list[int], start: dt.datetime, end: dt.datetime) 
     return out
 
 
-def _card_label(kind: str) -> str:
-    """The card level as people read it (精英卡), not its code."""
-    return str(CardKind(kind).label) if kind in CardKind.values else kind
-
-
-def _best_cards(member_ids: list[int]) -> dict[int, str]:
-    rank = {"diamond": 4, "elite": 3, "knight": 2, "accumulation": 1}
+def _best_cards(member_ids: list[int], programme: Programme) -> dict[int, str]:
+    rank = programme.positions()
     out: dict[int, str] = {}
     for i in range(0, len(member_ids), CHUNK):
         for member_id, kind in Card.objects.filter(member_id__in=member_ids[i:i + CHUNK],
@@ -111,7 +107,8 @@ def vip_statement_list(brand: Brand, start: dt.date, end: dt.date, *, limit: int
     members = Member.objects.in_bulk(ids)
     points = _points_by_member(ids, begin, stop)
     uses = _birthday_uses(ids, begin, stop)
-    cards = _best_cards(ids)
+    programme = programme_at()
+    cards = _best_cards(ids, programme)
     if progress:
         progress(2, 3, "extras")
     from membercare.campaigns.selectors import member_coupon_counts
@@ -126,7 +123,7 @@ def vip_statement_list(brand: Brand, start: dt.date, end: dt.date, *, limit: int
                      receipts=r["receipts"], points_earned=p.get("earn", 0),
                      points_redeemed=-p.get("redeem", 0) - p.get("refund", 0),
                      birthday_uses=uses.get(r["member_id"], 0),
-                     card=_card_label(cards.get(r["member_id"], "")))
+                     card=programme.label(cards[r["member_id"]]) if r["member_id"] in cards else "")
         if r["member_id"] in extras:
             row.extras["events"] = extras[r["member_id"]]
         if r["member_id"] in coupons:
@@ -165,5 +162,5 @@ def member_statement(member: Member, start: dt.date, end: dt.date) -> dict[str, 
         "points_reversed": -kinds.get("reverse", 0), "points_expired": -kinds.get("expire", 0),
         "points_adjusted": kinds.get("adjust", 0), "points_balance": balance,
         "birthday_uses": uses,
-        "cards": list(Card.objects.filter(member=member, status=CardStatus.ACTIVE).order_by("-issued_at")),
+        "cards": label_cards(Card.objects.filter(member=member, status=CardStatus.ACTIVE).order_by("-issued_at")),
     }

@@ -20,7 +20,6 @@ from membercare.checkout import pipeline as core
 from membercare.checkout.payments import active_methods
 from membercare.loyalty.models import (
     Card,
-    CardKind,
     CardStatus,
     LoyaltyAccount,
     PerkUse,
@@ -29,6 +28,7 @@ from membercare.loyalty.models import (
 )
 from membercare.loyalty.perks import PerkLeft, perk_use, perks_left
 from membercare.loyalty.points import receipt_points_note
+from membercare.loyalty.programme import Programme, card_label, programme_at
 from membercare.loyalty.progress import level_progress
 from membercare.members.models import Member
 from membercare.org.models import Staff, Store
@@ -62,14 +62,14 @@ def money(value: Decimal | int | None) -> str:
     return f"{Decimal(value or 0):.2f}"
 
 
-KIND_LABELS = dict(CardKind.choices)
 STATUS_LABELS = dict(CardStatus.choices)
 
 
-def card_out(card: Card | None) -> dict[str, Any] | None:
+def card_out(card: Card | None, programme: Programme | None = None) -> dict[str, Any] | None:
+    """The card as the POS sees it; its level's name from `programme` (the one in force when not given)."""
     if card is None:
         return None
-    return {"number": card.number, "kind": card.kind, "kind_label": str(KIND_LABELS.get(card.kind, card.kind)),
+    return {"number": card.number, "kind": card.kind, "kind_label": card_label(card.kind, programme),
             "status": card.status, "status_label": str(STATUS_LABELS.get(card.status, card.status)),
             "valid_until": card.valid_until.isoformat() if card.valid_until else None}
 
@@ -85,17 +85,20 @@ def stored_value_out(card) -> dict[str, Any] | None:  # a storedvalue.StoredValu
             "principal": money(card.principal), "bonus": money(card.bonus), "valid_until": card.expires_on}
 
 
-def member_out(member: Member, card: Card | None, store: Store | None = None) -> dict[str, Any]:
+def member_out(member: Member, card: Card | None, store: Store | None = None,
+               programme: Programme | None = None) -> dict[str, Any]:
+    if programme is None and (card is not None or store is not None):
+        programme = programme_at()
     out = {"member_no": member.member_no, "name": member.name, "phone": member.masked_phone,
-           "card": card_out(card), "tier": card.kind if card else "", "points": _balance(member.pk)}
+           "card": card_out(card, programme), "tier": card.kind if card else "", "points": _balance(member.pk)}
     if store is not None:
         out["stored_value"] = stored_value_out(live_card(member.pk, scope_of(store, current_rules())))
         out["progress"] = [
             {"brand": p.brand_code, "next_tier": p.next_code, "window_days": p.window_days, "paid": str(p.paid),
              "goal": str(p.goal) if p.goal is not None else None, "short": str(p.short),
              "single_receipt": str(p.single_receipt) if p.single_receipt is not None else None}
-            for p in level_progress(member, cards=[card] if card else [])]
-        out["perks"] = [perk_out(p) for p in perks_left(member, card)]
+            for p in level_progress(member, cards=[card] if card else [], programme=programme)]
+        out["perks"] = [perk_out(p) for p in perks_left(member, card, programme=programme)]
     return out
 
 
@@ -166,7 +169,7 @@ def _coupon_out(redemption) -> dict[str, Any]:  # a campaigns.CouponRedemption m
 
 def quote_out(quote: core.Quote) -> dict[str, Any]:
     return {
-        "member": member_out(quote.member, quote.card), "tier": quote.tier,
+        "member": member_out(quote.member, quote.card, programme=quote.programme), "tier": quote.tier,
         "lines": [{"sku": ql.product.sku, "name": ql.product.name, "quantity": ql.quantity,
                    "full_price": money(ql.full_price), "on_promotion": ql.on_promotion,
                    "unit_prices": [money(p) for p in ql.unit_prices], "paid": money(ql.paid),
@@ -325,7 +328,8 @@ def checkout(request, payload: s.CheckoutIn, idempotency_key: str | None = Idemp
             savepoint=False)  # a refusal rolls back the whole request
         # the card as it is after this sale (an upgrade included) and the balance, both known under the lock
         return 201, receipt_out(receipt, points_change=receipt.points_earned - receipt.points_redeemed,
-                                card=card_out(receipt.card), balance=receipt.points_balance)
+                                card=card_out(receipt.card, getattr(receipt, "programme", None)),
+                                balance=receipt.points_balance)
 
     # the member code (PIN) never enters the stored request hash: 10^6 codes would be tried against it offline;
     # nor the ID number (sensitive personal data, kept only encrypted on the profile)

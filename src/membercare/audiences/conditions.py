@@ -102,13 +102,12 @@ def _yes_no() -> list[tuple[str, str]]:
 def levels() -> list[tuple[str, str, int]]:
     """The card levels in order, lowest first: (code, label, rank), from loyalty's programme (the accumulation
     card at rank 0, then the programme's tiers by rank): a tier the chain adds is a level here at once."""
-    from membercare.loyalty.models import CardKind
     from membercare.loyalty.programme import programme_at
 
-    names = dict(CardKind.choices)
-    out = [(CardKind.ACCUMULATION.value, str(names[CardKind.ACCUMULATION]), 0)]
-    for tier in sorted(programme_at().tiers, key=lambda t: (t.rank, t.code)):
-        out.append((tier.code, str(names.get(tier.code, tier.code)), tier.rank))
+    programme = programme_at()
+    out = [("accumulation", programme.label("accumulation"), 0)]
+    for tier in sorted(programme.tiers, key=lambda t: (t.rank, t.code)):
+        out.append((tier.code, programme.label(tier.code), tier.rank))
     return out
 
 

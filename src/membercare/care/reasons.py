@@ -19,7 +19,8 @@ from django.db.models import Case, CharField, Count, F, IntegerField, OuterRef, 
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
 
-from membercare.loyalty.models import Card, CardKind, CardStatus
+from membercare.loyalty.models import Card, CardStatus
+from membercare.loyalty.programme import programme_at
 from membercare.org.models import Staff, Store
 
 from .models import Contact, DormancyReason
@@ -42,8 +43,8 @@ def stage_labels() -> dict[str, str]:
 
 
 def tier_labels() -> dict[str, str]:
-    labels = {code: str(label) for code, label in CardKind.choices}
-    return {**{code: labels.get(code, code) for code in CARD_ORDER}, NO_TIER: _("No active card")}
+    programme = programme_at()  # the levels' names are the programme's
+    return {**{code: programme.label(code) for code in CARD_ORDER}, NO_TIER: _("No active card")}
 
 
 def month_start(day: dt.date) -> dt.date:

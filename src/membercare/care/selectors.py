@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from membercare.core.timeline import TimelineEvent
 from membercare.loyalty.models import Card, CardStatus
+from membercare.loyalty.programme import programme_at
 from membercare.members.models import Member
 from membercare.org.models import Role, Staff, Store
 from membercare.sales.models import Receipt
@@ -121,12 +122,13 @@ def task_rows(tasks: list[Task], day: dt.date) -> list[TaskRow]:
     contact_ids = [t.last_contact_id for t in tasks if getattr(t, "last_contact_id", None)]
     contacts = {c.member_id: c for c in Contact.objects.filter(pk__in=contact_ids).select_related("staff")}
     complaints = open_complaints_count(member_ids)
+    programme = programme_at(day)  # the levels' names
     rows = []
     for task in tasks:
         member = task.member
         card = cards.get(member.pk)
         facts = MemberFacts(
-            card=card.get_kind_display() if card else "",
+            card=programme.label(card.kind) if card else "",
             last_purchase_on=last_purchase.get(member.pk),
             clothing_size=member.clothing_size, shoe_size=member.shoe_size,
             tags=tags.get(member.pk, []),

@@ -297,6 +297,7 @@ def _checkout_post(*, store: Store, clerk: Staff | None, lines: list[LineIn], ca
         provider.commit(sale, receipt)
     receipt.points_balance = sale.account.points
     receipt.card = card  # as it is now (an upgrade by this sale included)
+    receipt.programme = sale.programme  # for the level's name where the caller shows the card
     # 5. notify (bought_before: the member paid at this brand in the window before)
     if sale_posted.has_listeners(Receipt):
         sale_posted.send(Receipt, receipt=receipt, store=store, bought_before=locked.before.paid > 0)

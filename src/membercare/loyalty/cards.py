@@ -52,7 +52,13 @@ class CardError(ValidationError):
 def new_card_number(kind: str) -> str:
     if kind == CardKind.ACCUMULATION:
         return f"{ACCUMULATION_PREFIX}{reserve_numbers(ACCUMULATION_SEQUENCE)[0]:09d}"
-    return f"{CARD_PREFIX[kind]}{reserve_numbers(CARD_SEQUENCE)[0]:09d}"
+    return f"{card_prefix(kind)}{reserve_numbers(CARD_SEQUENCE)[0]:09d}"
+
+
+def card_prefix(kind: str) -> str:
+    """A card number's letter: E/D/K for the default levels, else the code's first letter upper-case (a code
+    starting with a digit or _ keeps it: numbers are upper-cased anyway)."""
+    return CARD_PREFIX.get(kind) or kind[:1].upper()
 
 
 # ------------------------------------------------------------------------------------------- applications
@@ -137,10 +143,10 @@ def card_apply(*, member: Member, kind: str, card_kind: str, store: Store, by: S
     else:
         tier = programme.tier(card_kind)
         if tier is None:
-            raise CardError("card_kind_invalid", _("Choose an elite, diamond or knight card."), "card_kind")
+            raise CardError("card_kind_invalid", _("Choose a level of the programme."), "card_kind")
         if old is not None and card_rank(old, programme) > tier.rank:
             raise CardError("card_kind_lower", _("An exchange cannot lower the card: %(number)s is a %(kind)s.")
-                            % {"number": old.number, "kind": old.get_kind_display()}, "card_kind")
+                            % {"number": old.number, "kind": programme.label(old.kind)}, "card_kind")
         if kind == CardApplication.Kind.NEW and member.cards.filter(kind=card_kind, status=CardStatus.ACTIVE).exists():
             raise CardError("card_held", _("%(name)s already holds an active card of this kind.") % {
                 "name": member.name}, "card_kind")

@@ -6,6 +6,9 @@ from membercare.core.models import VersionedSettings
 
 
 class CardKind(models.TextChoices):
+    """The default programme's level codes (a chain's programme may define others: Card.kind is any code;
+    labels come from the programme, `programme.card_label`)."""
+
     ACCUMULATION = "accumulation", _("Accumulation card")
     ELITE = "elite", _("Elite card")
     DIAMOND = "diamond", _("Diamond card")
@@ -24,7 +27,7 @@ class Card(models.Model):
 
     number = models.CharField(_("card number"), max_length=20, unique=True)
     member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="cards")
-    kind = models.CharField(_("card"), max_length=20, choices=CardKind.choices)
+    kind = models.CharField(_("card"), max_length=20)  # a level code of the programme (programme.card_label)
     status = models.CharField(_("status"), max_length=10, choices=CardStatus.choices, default=CardStatus.ACTIVE)
     brand = models.ForeignKey("org.Brand", on_delete=models.PROTECT, related_name="cards", verbose_name=_("brand"))
     issued_at = models.DateTimeField(_("issued at"))
@@ -258,7 +261,7 @@ class CardApplication(models.Model):
 
     member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="card_applications")
     kind = models.CharField(_("application"), max_length=20, choices=Kind.choices)
-    card_kind = models.CharField(_("card"), max_length=20, choices=CardKind.choices)
+    card_kind = models.CharField(_("card"), max_length=20)  # a level code of the programme
     old_card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                  verbose_name=_("old card"))
     new_card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",

@@ -29,7 +29,7 @@ from membercare.members.models import Member
 from membercare.org.models import Role, Staff, Store
 from membercare.sales.pipeline import Adjustment, CheckoutError
 
-from .models import Card, CardKind, CardStatus, PerkUse
+from .models import Card, CardStatus, PerkUse
 from .points import lock_account
 from .programme import Perk, Programme, Tier, programme_at
 
@@ -156,7 +156,7 @@ def _plan(member_id: int, card: Card | None, codes: list[str], on: dt.date,
           programme: Programme) -> list[tuple[Perk, str]]:
     """Each perk asked for with its period key, or the refusal: no such perk on the card, or its quota used."""
     tier = _tier_of(card, programme)
-    label = (CardKind(card.kind).label if card and card.kind in CardKind.values else "")
+    label = programme.label(card.kind) if card else ""
     perks = []
     for code in codes:
         perk = tier.perk(code) if tier else None
@@ -297,5 +297,5 @@ def member_perks(member: Member | int, *, cards: list[Card] | None = None, on: d
         return []
     keys = {(p.code, period_of(p.period, on, c.number)[0]) for c, t in with_perks for p in t.perks}
     used = _used(member_id, keys)
-    return [CardPerks(card=card, label=CardKind(card.kind).label if card.kind in CardKind.values else card.kind,
+    return [CardPerks(card=card, label=programme.label(card.kind),
                       perks=_left(tier, card, on, used)) for card, tier in with_perks]

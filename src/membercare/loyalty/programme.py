@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from membercare.core.text import has_control
 
@@ -36,6 +37,8 @@ DEFAULT_RULES: dict[str, Any] = {
     "series_points_per_yuan": {},
     "accumulation_points_multiplier": "1",
     "points_promotions": [],
+    # the accumulation card's display name (issue 19: a chain calls it 普通卡); "" = the translated default
+    "accumulation_name": "",
     "tiers": [
         {"code": "elite", "rank": 1, "brands": ["MAIN", "JUEDU"], "discount": "0.15",
          "single_receipt_by_series": {"business": "5000", "leather": "3000", "golf": "3000"},
@@ -112,6 +115,13 @@ class Tier:
     perks: tuple[Perk, ...] = ()
     # what a sale with this card earns is multiplied by this (a stored tier without the key: 1)
     points_multiplier: Decimal = Decimal("1")
+    # the level's display name ("" for a default code: its translated name) and card face colour (#rrggbb)
+    name: str = ""
+    color: str = ""
+    # frequency rule: distinct local purchase days at the issuing brand's stores in the rolling window (None: none)
+    purchase_days: int | None = None
+    # "any": one rule met upgrades; "all": every rule the tier has (single receipt, rolling amount, purchase days)
+    qualify: str = "any"
 
     def perk(self, code: str) -> Perk | None:
         return next((p for p in self.perks if p.code == code), None)
@@ -124,6 +134,16 @@ MAX_PROMOTION_NAME = 40
 MAX_PROMOTION_CODES = 50  # codes in one promotion's series, tiers or stores
 PROMOTION_KEYS = {"name", "from", "to", "weekdays", "multiplier", "series", "tiers", "stores"}
 CARD_CODES = ("accumulation", "elite", "diamond", "knight")
+# the default codes' names (a stored tier without `name` keeps them) and card face colours
+DEFAULT_NAMES = {"accumulation": gettext_lazy("Accumulation card"), "elite": gettext_lazy("Elite card"),
+                 "diamond": gettext_lazy("Diamond card"), "knight": gettext_lazy("Knight card")}
+DEFAULT_COLORS = {"accumulation": "#4a6fa5", "elite": "#b08d3c", "diamond": "#6d6d8a", "knight": "#8a3c3c"}
+OTHER_COLOR = "#1f3a5f"
+TIER_CODE = re.compile(r"^[a-z0-9_]{1,20}$")
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+MAX_LEVEL_NAME = 20
+MAX_PURCHASE_DAYS = 366
+QUALIFY_MODES = ("any", "all")
 
 
 @dataclass(frozen=True)
@@ -164,8 +184,44 @@ class Programme:
     accumulation_points_multiplier: Decimal = Decimal("1")
     points_promotions: tuple[PointsPromotion, ...] = ()
 
+    accumulation_name: str = ""
+
     def tier(self, code: str) -> Tier | None:
         return next((t for t in self.tiers if t.code == code), None)
+
+    def label(self, code: str) -> str:
+        """A card level's display name: the programme's name, else the default code's translated one, else
+        the code (a card of a level since removed)."""
+        if code == "accumulation":
+            return self.accumulation_name or str(DEFAULT_NAMES["accumulation"])
+        tier = self.tier(code)
+        if tier is not None and tier.name:
+            return tier.name
+        return str(DEFAULT_NAMES[code]) if code in DEFAULT_NAMES else (code or "")
+
+    def color(self, code: str) -> str:
+        tier = self.tier(code)
+        if tier is not None and tier.color:
+            return tier.color
+        return DEFAULT_COLORS.get(code, OTHER_COLOR)
+
+    def rank(self, code: str) -> int:
+        """The level's rank (accumulation and unknown codes: 0, below every tier)."""
+        tier = self.tier(code)
+        return tier.rank if tier else 0
+
+    def positions(self) -> dict[str, int]:
+        """Every level's place, 1 = the accumulation card, higher = better: by rank, and among tiers of equal
+        rank the one listed first is the better (the default: accumulation 1, knight 2, elite 3, diamond 4).
+        For "the member's best card" where cards of several brands compete."""
+        index = {t.code: i for i, t in enumerate(self.tiers)}
+        ordered = sorted(self.tiers, key=lambda t: (t.rank, -index[t.code]))
+        return {"accumulation": 1, **{t.code: i + 2 for i, t in enumerate(ordered)}}
+
+    def levels(self) -> list[tuple[str, str]]:
+        """(code, label) of every level, accumulation first, then by rank (the programme's order among equals)."""
+        ordered = sorted(self.tiers, key=lambda t: t.rank)
+        return [("accumulation", self.label("accumulation")), *((t.code, self.label(t.code)) for t in ordered)]
 
     def points_rate(self, series: str) -> Decimal:
         """Points per ¥1 paid on a line of `series`."""
@@ -378,10 +434,14 @@ def _parse_programme(rules: dict[str, Any]) -> Programme:
     codes = set()
     for i, raw in enumerate(merged["tiers"]):
         prefix = f"tiers[{i}]"
-        code = str(raw.get("code", "")).strip()
-        if code not in {"elite", "diamond", "knight"}:
-            raise ValidationError({prefix: _("Unknown card “%(code)s”.") % {"code": code}})
+        code = raw.get("code")
+        if not isinstance(code, str) or not TIER_CODE.match(code) or code == "accumulation":
+            raise ValidationError({f"{prefix}.code": _(
+                "A level's code is 1 to 20 lowercase letters, digits or _, and not “accumulation”.")})
+        if code in codes:
+            raise ValidationError({f"{prefix}.code": _("Card “%(code)s” appears twice.") % {"code": code}})
         codes.add(code)
+        name = _level_name(raw.get("name"), f"{prefix}.name", required=code not in DEFAULT_NAMES)
         bday = raw.get("birthday")
         tiers.append(Tier(
             code=code, rank=int(raw.get("rank", 1)), brands=tuple(raw.get("brands") or ()),
@@ -399,10 +459,14 @@ def _parse_programme(rules: dict[str, Any]) -> Programme:
                               id_number_required=bool(bday.get("id_number_required", False))) if bday else None,
             perks=_perks(raw.get("perks"), prefix),
             points_multiplier=_multiplier(raw.get("points_multiplier", "1"), f"{prefix}.points_multiplier"),
+            name=name, color=_color(raw.get("color"), f"{prefix}.color"),
+            purchase_days=_purchase_days(raw.get("purchase_days"), f"{prefix}.purchase_days"),
+            qualify=_qualify(raw.get("qualify"), f"{prefix}.qualify"),
         ))
-    for t in tiers:
+    for i, t in enumerate(tiers):
         if t.requires and t.requires not in codes:
-            raise ValidationError({"tiers": _("“%(code)s” requires an unknown card.") % {"code": t.code}})
+            raise ValidationError({f"tiers[{i}].requires": _("“%(code)s” requires an unknown card.") % {
+                "code": t.code}})
     expiry = str(merged["points_expiry"])
     if expiry not in ("end_of_next_year", "never") and not (expiry.startswith("days:") and expiry[5:].isdigit()):
         raise ValidationError({"points_expiry": _("Use end_of_next_year, never or days:N.")})
@@ -419,7 +483,68 @@ def _parse_programme(rules: dict[str, Any]) -> Programme:
                                                    "accumulation_points_multiplier"),
         points_promotions=_promotions(merged.get("points_promotions"),
                                       ("accumulation", *(t.code for t in tiers))),
+        accumulation_name=_level_name(merged.get("accumulation_name"), "accumulation_name", required=False),
     )
+
+
+def _level_name(value: Any, field_name: str, *, required: bool) -> str:
+    """A level's display name: at most 20 characters, no control characters ("" when not required: the
+    default code's translated name)."""
+    if value in (None, ""):
+        if required:
+            raise ValidationError({field_name: _("Give the level's name.")})
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError({field_name: _("Give the level's name.")})
+    if has_control(value):
+        raise ValidationError({field_name: _("The level's name contains control characters.")})
+    if len(value.strip()) > MAX_LEVEL_NAME:
+        raise ValidationError({field_name: _("A level's name has at most %(n)d characters.") % {
+            "n": MAX_LEVEL_NAME}})
+    return value.strip()
+
+
+def _color(value: Any, field_name: str) -> str:
+    """A card face colour as #rrggbb ("" or none: the code's default)."""
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not COLOR.match(value.strip()):
+        raise ValidationError({field_name: _("A colour is written #rrggbb, e.g. #b08d3c.")})
+    return value.strip().lower()
+
+
+def _purchase_days(value: Any, field_name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not str(value).strip().isdigit() or not 1 <= int(str(value).strip()) <= (
+            MAX_PURCHASE_DAYS):
+        raise ValidationError({field_name: _("Purchase days are a whole number from 1 to %(max)d, or empty.") % {
+            "max": MAX_PURCHASE_DAYS}})
+    return int(str(value).strip())
+
+
+def _qualify(value: Any, field_name: str) -> str:
+    if value in (None, ""):
+        return "any"
+    if value not in QUALIFY_MODES:
+        raise ValidationError({field_name: _("Use “any” (one rule met upgrades) or “all” (every rule).")})
+    return value
+
+
+def card_label(code: str, programme: Programme | None = None) -> str:
+    """A card level's display name in `programme` (the one in force today when not given: one statement)."""
+    return (programme or programme_at()).label(code)
+
+
+def label_cards(cards, programme: Programme | None = None) -> list:
+    """The cards (a list) each with `label`, its level's name in `programme` (the one in force when not given:
+    one statement for them all)."""
+    cards = list(cards)
+    if cards:
+        programme = programme or programme_at()
+        for card in cards:
+            card.label = programme.label(card.kind)
+    return cards
 
 
 _PARSED: dict[str, Programme] = {}  # rules document (as stored) -> parsed programme, per process

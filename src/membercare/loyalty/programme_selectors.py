@@ -12,10 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import CardKind, ProgrammeVersion
-from .programme import DEFAULT_RULES, programme_at
+from .models import ProgrammeVersion
+from .programme import DEFAULT_NAMES, DEFAULT_RULES, Programme, programme_at
 
 EARNING_KEYS = ("series_points_per_yuan", "accumulation_points_multiplier", "points_promotions")
+# keys a version stored before issue 19's levels lacked (their defaults: not shown as a change)
+LEVEL_KEYS = ("accumulation_name",)
 Change = tuple[str, Any, Any]  # (field path, old, new); None where a field did not exist
 
 FIELD_LABELS = {
@@ -48,6 +50,10 @@ FIELD_LABELS = {
     "series_points_per_yuan": gettext_lazy("Points per ¥1 paid by series"),
     "accumulation_points_multiplier": gettext_lazy("Accumulation card: points multiplier"),
     "points_promotions": gettext_lazy("Points promotions"),
+    "color": gettext_lazy("card colour"),
+    "purchase_days": gettext_lazy("purchase days within the rolling window"),
+    "qualify": gettext_lazy("rules to meet"),
+    "accumulation_name": gettext_lazy("Accumulation card: name"),
 }
 
 
@@ -128,7 +134,7 @@ def programme_changes(version: ProgrammeVersion) -> list[Change]:
     before = previous_version(version)
     old = before.rules if before else _first_base(version.rules)
     # a version stored before the earning rules existed earned as their defaults: not shown as a change
-    old = {**{k: DEFAULT_RULES[k] for k in EARNING_KEYS}, **old}
+    old = {**{k: DEFAULT_RULES[k] for k in (*EARNING_KEYS, *LEVEL_KEYS)}, **old}
     return diff_rules(old, version.rules)
 
 
@@ -168,11 +174,11 @@ def zhe(discount: Any) -> str:
     return format(value, "f")
 
 
-def change_label(path: str) -> str:
+def change_label(path: str, programme: Programme | None = None) -> str:
     parts = path.split(".")
     if parts[0] == "tiers" and len(parts) >= 3:
         code = parts[1]
-        card = CardKind(code).label if code in CardKind.values else code
+        card = programme.label(code) if programme else str(DEFAULT_NAMES.get(code, code))
         rest = parts[2:]
         if rest[0] == "single_receipt_by_series" and len(rest) > 1:
             return f"{card} · {FIELD_LABELS['single_receipt_by_series']} {rest[1]}"
@@ -197,4 +203,5 @@ def change_value(path: str, value: Any) -> str:
 
 
 def describe_changes(changes: list[Change]) -> list[tuple[str, str, str]]:
-    return [(change_label(p), change_value(p, old), change_value(p, new)) for p, old, new in changes]
+    programme = programme_at() if changes else None
+    return [(change_label(p, programme), change_value(p, old), change_value(p, new)) for p, old, new in changes]

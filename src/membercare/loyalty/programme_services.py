@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,7 +33,8 @@ _WHOLE_NUMBERS = {
     "offline_upload_working_days": 0,
 }
 _TIER_KEYS = {"code", "rank", "brands", "discount", "single_receipt_by_series", "single_receipt", "rolling_paid",
-              "requires", "issue_brand", "birthday", "perks", "points_multiplier"}
+              "requires", "issue_brand", "birthday", "perks", "points_multiplier", "name", "color", "purchase_days",
+              "qualify"}
 
 
 def _whole(value: Any, field: str, minimum: int) -> int:
@@ -91,7 +93,7 @@ def normalize_rules(rules: dict[str, Any]) -> dict[str, Any]:
             raise ValidationError({f"{prefix}.{extra[0]}": _("Unknown setting “%(name)s”.") % {"name": extra[0]}})
         code = tier.get("code")
         if code in seen:
-            raise ValidationError({prefix: _("Card “%(code)s” appears twice.") % {"code": code}})
+            raise ValidationError({f"{prefix}.code": _("Card “%(code)s” appears twice.") % {"code": code}})
         seen.add(code)
         tier["rank"] = _whole(tier.get("rank", 1), f"{prefix}.rank", 1)
         bday = tier.get("birthday")
@@ -121,11 +123,62 @@ def normalize_rules(rules: dict[str, Any]) -> dict[str, Any]:
                              for p in parsed.perks]
         if "points_multiplier" in tier:
             tier["points_multiplier"] = str(parsed.points_multiplier)
+        for key in ("name", "color", "purchase_days", "qualify"):
+            if key in tier:
+                tier[key] = getattr(parsed, key)
+    merged["accumulation_name"] = programme.accumulation_name
+    _levels_order(programme)
     _earning_codes_known(programme)
     merged["series_points_per_yuan"] = {k: str(v) for k, v in programme.series_points_per_yuan.items()}
     merged["accumulation_points_multiplier"] = str(programme.accumulation_points_multiplier)
     merged["points_promotions"] = [_promotion_doc(p) for p in programme.points_promotions]
     return merged
+
+
+def _levels_order(programme: Programme) -> None:
+    """Levels that protect members: two levels of one brand never share a rank, a prerequisite chain ends (no
+    cycle), and a higher rank never asks less on every threshold it shares with a lower rank of its brand (its
+    single receipt and its rolling amount both lower: the lower level could never be reached in order)."""
+    tiers = list(programme.tiers)
+    for i, tier in enumerate(tiers):
+        for other in tiers[:i]:
+            if other.issue_brand == tier.issue_brand and other.rank == tier.rank:
+                raise ValidationError({f"tiers[{i}].rank": _(
+                    "“%(a)s” and “%(b)s” of the same brand have the same rank %(rank)d: give each level its own "
+                    "rank.") % {"a": programme.label(other.code), "b": programme.label(tier.code),
+                                "rank": tier.rank}})
+        seen, code = {tier.code}, tier.requires
+        while code:
+            if code in seen:
+                raise ValidationError({f"tiers[{i}].requires": _(
+                    "The prerequisites of “%(code)s” go round in a circle.") % {"code": programme.label(tier.code)}})
+            seen.add(code)
+            required = programme.tier(code)
+            code = required.requires if required else None
+    for i, high in enumerate(tiers):
+        for low in tiers:
+            if low.issue_brand != high.issue_brand or low.rank >= high.rank:
+                continue
+            pairs = [(h, lo) for h, lo in ((high.single_receipt, low.single_receipt),
+                                           (high.rolling_paid, low.rolling_paid)) if h is not None and lo is not None]
+            if pairs and all(h < lo for h, lo in pairs):
+                field = "rolling_paid" if high.rolling_paid is not None and low.rolling_paid is not None \
+                    else "single_receipt"
+                raise ValidationError({f"tiers[{i}].{field}": _(
+                    "“%(high)s” ranks above “%(low)s” but asks less: raise its thresholds or lower its rank.") % {
+                    "high": programme.label(high.code), "low": programme.label(low.code)}})
+
+
+def _levels_held(programme: Programme) -> None:
+    """A level that active (or to-be-signed) cards hold cannot be removed."""
+    from .models import Card, CardStatus
+
+    kept = {"accumulation", *(t.code for t in programme.tiers)}
+    held = (Card.objects.filter(status__in=[CardStatus.ACTIVE, CardStatus.PENDING]).exclude(kind__in=kept)
+            .values("kind").annotate(n=Count("pk")).order_by("kind"))
+    for row in held[:1]:
+        raise ValidationError({"tiers": _(
+            "Level “%(code)s” cannot be removed: %(n)d active cards hold it.") % {"code": row["kind"], "n": row["n"]}})
 
 
 def _promotion_doc(promo: PointsPromotion) -> dict[str, Any]:
@@ -164,6 +217,7 @@ def programme_update(*, rules: dict[str, Any], effective_from: dt.date, by: Staf
     if effective_from < timezone.localdate():
         raise ValidationError({"effective_from": _("A change cannot apply from a past date.")})
     complete = normalize_rules(rules)
+    _levels_held(parse_programme(complete))
     return ProgrammeVersion.objects.create(
         effective_from=effective_from, rules=complete, note=(note or "").strip()[:200], created_by=by,
         created_at=timezone.now(),

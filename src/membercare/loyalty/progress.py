@@ -12,16 +12,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from membercare.members.models import Member
 from membercare.org.models import Brand
 from membercare.sales.models import Series
 
-from .models import Card, CardKind, CardStatus
+from .models import Card, CardStatus
 from .programme import Programme, Tier, programme_at
-from .tiers import card_rank, rolling_paid
+from .tiers import card_rank, purchase_days_since, rolling_paid, window_rules
 
 ZERO = Decimal("0")
+
+
+def _yuan(amount: Decimal) -> str:
+    """¥1,200 / ¥1,200.50: thousands separated, cents only when there are any."""
+    return f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,49 @@ class LevelProgress:
     goal: Decimal | None = None  # the rolling threshold (None: the next card has no rolling rule)
     single_receipt: Decimal | None = None
     by_series: list[tuple[str, Decimal]] = field(default_factory=list)  # (series name, amount on one receipt)
+    # the frequency rule (issue 19): purchase days in the window towards the next card's `days_goal`
+    days: int = 0
+    days_goal: int | None = None
+    qualify: str = "any"  # the next card's: "any" rule met upgrades, or "all"
+    deadline: dt.date | None = None  # the last day of the current window: the oldest purchase counted drops out after
+    # what keeps the current card at its anniversary (its window rules; None: nothing to keep)
+    keep_goal: Decimal | None = None
+    keep_days: int | None = None
+    keep_qualify: str = "any"
+
+    @property
+    def days_short(self) -> int:
+        return max(self.days_goal - self.days, 0) if self.days_goal is not None else 0
+
+    @property
+    def steps(self) -> str:
+        """"再消费 ¥1,200 或再购物 2 天升级钻石卡": what is left by the window's rules ("" when none is left or
+        the next card has no window rule)."""
+        parts = []
+        if self.goal is not None and self.short:
+            parts.append(_("spend ¥%(amount)s more") % {"amount": _yuan(self.short)})
+        if self.days_goal is not None and self.days_short:
+            parts.append(_("shop on %(n)d more days") % {"n": self.days_short})
+        if parts and self.qualify == "all" and self.single_receipt is not None:  # every rule: this one too
+            parts.append(_("one receipt of ¥%(amount)s") % {"amount": _yuan(self.single_receipt)})
+        if not parts or self.next_label is None:
+            return ""
+        joined = (_(" and ") if self.qualify == "all" else _(" or ")).join(parts)
+        return _("%(steps)s to get the %(card)s") % {"steps": joined, "card": self.next_label}
+
+    @property
+    def keep(self) -> str:
+        """What keeps the current card ("" when it has no window rule)."""
+        parts = []
+        if self.keep_goal is not None:
+            parts.append(_("¥%(amount)s paid") % {"amount": _yuan(self.keep_goal)})
+        if self.keep_days is not None:
+            parts.append(_("%(n)d purchase days") % {"n": self.keep_days})
+        if not parts:
+            return ""
+        joined = (_(" and ") if self.keep_qualify == "all" else _(" or ")).join(parts)
+        return _("Keeps the %(card)s: %(rules)s within %(days)d days") % {
+            "card": self.current_label, "rules": joined, "days": self.window_days}
 
     @property
     def short(self) -> Decimal:
@@ -85,19 +134,30 @@ def level_progress(member: Member, *, now: dt.datetime | None = None, programme:
     order = [t.issue_brand for t in programme.tiers]  # the programme's order: the main brand first
     for brand in sorted(best, key=lambda code: (order.index(code), code)):
         card = best[brand]
-        current = card.get_kind_display() if card else ""
+        current = programme.label(card.kind) if card else ""
+        held = programme.tier(card.kind) if card else None
+        keep = {"keep_goal": held.rolling_paid, "keep_days": held.purchase_days, "keep_qualify": held.qualify,
+                "window_days": programme.window_days} if held is not None and window_rules(held) else {}
         nxt = _next_tier(card, brand, programme)
         if nxt is None:
-            out.append(LevelProgress(brand_name=names.get(brand, brand), current_label=current, brand_code=brand))
+            out.append(LevelProgress(brand_name=names.get(brand, brand), current_label=current, brand_code=brand,
+                                     **keep))
             continue
         if nxt.single_receipt_by_series and series is None:
             series = dict(Series.objects.values_list("code", "name"))
         paid = rolling_paid(member, brand, until=now, days=programme.window_days) if nxt.rolling_paid else ZERO
         paid = max(paid, ZERO)  # returns of older sales can take the window below zero
+        days, deadline = 0, None
+        if nxt.purchase_days is not None:  # only then: a programme without the rule reads nothing more
+            days, first = purchase_days_since(member, brand, until=now, days=programme.window_days)
+            deadline = (timezone.localtime(first) + dt.timedelta(days=programme.window_days)).date() \
+                if first else None
+        keep.pop("window_days", None)
         out.append(LevelProgress(
-            brand_name=names.get(brand, brand), current_label=current, next_label=CardKind(nxt.code).label,
+            brand_name=names.get(brand, brand), current_label=current, next_label=programme.label(nxt.code),
             brand_code=brand, next_code=nxt.code,
             window_days=programme.window_days, paid=paid, goal=nxt.rolling_paid, single_receipt=nxt.single_receipt,
             by_series=[((series or {}).get(code, code), amount)
-                       for code, amount in nxt.single_receipt_by_series.items()]))  # the programme's order
+                       for code, amount in nxt.single_receipt_by_series.items()],  # the programme's order
+            days=days, days_goal=nxt.purchase_days, qualify=nxt.qualify, deadline=deadline, **keep))
     return out

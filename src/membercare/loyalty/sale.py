@@ -35,7 +35,7 @@ from membercare.sales.pipeline import Adjustment, CheckoutError, SaleRows, money
 from .birthday import birthday_period, not_birthday_month_text
 from .birthday_exceptions import approved_exception_on
 from .earning import EarnLine, points_earned
-from .models import BirthdayUse, CardKind, PointsEntry
+from .models import BirthdayUse, PointsEntry
 from .points import balance_change, consume_statement, earn_entry, lots_agree, points_earn, points_take, redeem_entry
 from .programme import programme_at
 from .tiers import evaluate_after_sale, revert_upgrade_of
@@ -222,7 +222,7 @@ class PointsEarned(Adjustment):
             unearned=sale.offset + getattr(sale, "unearned", ZERO), on=sale.on, card_kind=kind,
             store_code=sale.store.code if sale.store else "")
         sale.points_earned = earning.points
-        label = CardKind(kind).label if kind in CardKind.values else kind
+        label = sale.programme.label(kind)
         sale.parts["points_note"] = "、".join(earning.labels(str(label)))[:200]
 
     def rows(self, sale, receipt, out: SaleRows) -> None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db.models import (
     Case,
+    CharField,
     Count,
     DecimalField,
     F,
@@ -32,7 +33,7 @@ from membercare.members.models import Member
 from membercare.org.models import Brand, Staff
 from membercare.sales.models import Receipt, ReceiptLine, Series
 
-from .models import Card, CardApplication, CardKind, CardStatus, normalize_card_number
+from .models import Card, CardApplication, CardStatus, normalize_card_number
 from .programme import programme_at
 
 # pending first (the specialist's work), then approved (waiting for the member's signature), then the rest
@@ -142,6 +143,7 @@ def with_spend_context(apps: Sequence[CardApplication], *, now: dt.datetime | No
     wanted = [a for a in apps if a.kind not in _NO_THRESHOLD and programme.tier(a.card_kind)]
     for app in apps:
         app.spend = None
+        app.card_label = programme.label(app.card_kind)  # the level's name in the programme
     if not wanted:
         return apps
     member_ids = sorted({a.member_id for a in wanted})
@@ -184,13 +186,13 @@ def with_spend_context(apps: Sequence[CardApplication], *, now: dt.datetime | No
             mine = held.get(app.member_id, set())
             needs = tier.requires if tier.requires and not mine & {tier.requires, tier.code} else ""
             checks.append(SpendCheck("rolling", sum(receipts, ZERO), tier.rolling_paid,
-                                     needs_card=str(CardKind(needs).label) if needs in CardKind.values else needs))
+                                     needs_card=programme.label(needs) if needs else ""))
         if tier.single_receipt is not None:
             checks.append(SpendCheck("receipt", max([ZERO, *receipts]), tier.single_receipt))
         for code, amount in tier.single_receipt_by_series.items():
             checks.append(SpendCheck("series", series_best.get((app.member_id, tier.issue_brand, code), ZERO),
                                      amount, series=series_names.get(code, code)))
-        app.spend = SpendContext(card=str(CardKind(tier.code).label), brand=brands.get(tier.issue_brand,
+        app.spend = SpendContext(card=programme.label(tier.code), brand=brands.get(tier.issue_brand,
                                                                                        tier.issue_brand),
                                  window_days=programme.window_days, checks=checks)
     return apps
@@ -240,9 +242,12 @@ def members_with_loyalty(members: QuerySet[Member], *, now: dt.datetime | None =
     programme = programme_at(today)
     rank = Case(*[When(kind=t.code, then=Value(t.rank)) for t in programme.tiers], default=Value(0),
                 output_field=IntegerField())
+    # the level's name in the programme (the best card's label, not its code: the export shows it as is)
+    label = Case(*[When(kind=code, then=Value(name)) for code, name in programme.levels()], default=F("kind"),
+                 output_field=CharField())
     best = (Card.objects.filter(member=OuterRef("pk"), status=CardStatus.ACTIVE)
             .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
-            .annotate(rank=rank).order_by("-rank", "-issued_at", "-pk").values("kind")[:1])
+            .annotate(rank=rank, label=label).order_by("-rank", "-issued_at", "-pk").values("label")[:1])
 
     def paid(receipts: QuerySet[Receipt]):
         total = receipts.filter(member=OuterRef("pk")).order_by().values("member").annotate(
@@ -258,8 +263,7 @@ def members_with_loyalty(members: QuerySet[Member], *, now: dt.datetime | None =
 
 
 def _card_label(row: dict) -> str:
-    kind = row["best_card"]
-    return str(CardKind(kind).label) if kind in CardKind.values else ""
+    return row["best_card"] or ""
 
 
 def register_export_columns() -> None:

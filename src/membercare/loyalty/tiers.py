@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from membercare.core.sequences import reserve_numbers
@@ -127,6 +129,31 @@ def rolling_paid(member: Member | int, brand_code: str, *, until: dt.datetime, d
     return _cents(row[0] if row else None)
 
 
+def purchase_days(member: Member | int, brand_code: str, *, until: dt.datetime, days: int) -> int:
+    """Distinct local days (Asia/Shanghai) the member bought at the brand's stores within the window ending at
+    `until`, returns netted as the rolling amount nets them: a receipt counts with its returns in the window,
+    and a day counts when one of its receipts still has something paid (a sale returned in full is no purchase)."""
+    return purchase_days_since(member, brand_code, until=until, days=days)[0]
+
+
+def purchase_days_since(member: Member | int, brand_code: str, *, until: dt.datetime,
+                        days: int) -> tuple[int, dt.datetime | None]:
+    """purchase_days, and the time of the oldest purchase counted (None: none)."""
+    member_id = member if isinstance(member, int) else member.pk
+    groups = (Receipt.objects.filter(member_id=member_id, store__brand__code=brand_code,
+                                     sold_at__gt=until - dt.timedelta(days=days), sold_at__lte=until)
+              .annotate(key=Coalesce("original_id", "id")).order_by().values("key")
+              .annotate(net=Sum("total_paid"), first=Min("sold_at"), originals=Count("pk", filter=Q(
+                  original__isnull=True))))
+    counted = [g["first"] for g in groups if g["originals"] and _cents(g["net"]) > 0]
+    return len({timezone.localtime(at).date() for at in counted}), min(counted, default=None)
+
+
+def window_rules(tier: Tier) -> int:
+    """How many rules over the rolling window the tier has (amount, purchase days)."""
+    return (tier.rolling_paid is not None) + (tier.purchase_days is not None)
+
+
 def _series_paid(receipt) -> dict[str, Decimal]:
     out: dict[str, Decimal] = {}
     for line in receipt.lines.select_related("product__series"):
@@ -137,33 +164,54 @@ def _series_paid(receipt) -> dict[str, Decimal]:
 
 def qualifies(tier: Tier, member: Member, receipt, *, current: Card | None, programme: Programme,
               series_paid: dict[str, Decimal] | None = None, before: RollingBefore | None = None) -> bool:
-    """Does this sale (or the rolling window up to it) earn `tier`? A group purchase earns at most rank 1.
+    """Does this sale (or the rolling window up to it) earn `tier`? A group purchase earns at most rank 1, and only
+    by a single receipt. The tier's rules: one receipt (in total or in a series), the amount paid in the rolling
+    window, purchase days in the window; `qualify` "any": one of them met is enough, "all": every rule the tier
+    has. The window's rules need the prerequisite card (`requires`), a single receipt does not.
     `series_paid`: the receipt's paid amount per series when the caller has it (else read from its lines);
     `before`: the rolling amount before this sale when the caller read it (else summed now)."""
     if receipt.store.brand.code != tier.issue_brand:
         return False
-    if tier.requires and not (current and current.kind in (tier.requires, tier.code)):
-        rolling_ok = False  # the rolling rule needs the prerequisite card; a single receipt does not
-    else:
-        rolling_ok = True
+    rolling_ok = not (tier.requires and not (current and current.kind in (tier.requires, tier.code)))
     if receipt.is_group_purchase and tier.rank > 1:
         return False
-    if tier.single_receipt is not None and receipt.total_paid >= tier.single_receipt:
-        return True
-    if tier.single_receipt_by_series:
-        by_series = series_paid if series_paid is not None else _series_paid(receipt)
-        if any(by_series.get(s, Decimal("0")) >= amount for s, amount in tier.single_receipt_by_series.items()):
+    every = tier.qualify == "all"
+
+    def single() -> bool:
+        if tier.single_receipt is not None and receipt.total_paid >= tier.single_receipt:
             return True
-    if receipt.is_group_purchase:
+        if tier.single_receipt_by_series:
+            by_series = series_paid if series_paid is not None else _series_paid(receipt)
+            return any(by_series.get(s, Decimal("0")) >= amount
+                       for s, amount in tier.single_receipt_by_series.items())
         return False
-    if tier.rolling_paid is not None and rolling_ok:
+
+    def amount() -> bool:
+        if receipt.is_group_purchase or not rolling_ok:
+            return False
         if before and (before.brand_code, before.until, before.days) == (tier.issue_brand, receipt.sold_at,
                                                                           programme.window_days):
             paid = before.paid + receipt.total_paid
         else:
             paid = rolling_paid(member, tier.issue_brand, until=receipt.sold_at, days=programme.window_days)
         return paid >= tier.rolling_paid
-    return False
+
+    def frequency() -> bool:
+        if receipt.is_group_purchase or not rolling_ok:
+            return False
+        return purchase_days(member, tier.issue_brand, until=receipt.sold_at,
+                             days=programme.window_days) >= tier.purchase_days
+
+    rules = []
+    if tier.single_receipt is not None or tier.single_receipt_by_series:
+        rules.append(single)
+    if tier.rolling_paid is not None:
+        rules.append(amount)
+    if tier.purchase_days is not None:
+        rules.append(frequency)
+    if not rules:
+        return False
+    return all(rule() for rule in rules) if every else any(rule() for rule in rules)
 
 
 def issue_accumulation_card(member: Member, store, programme: Programme, *, at: dt.datetime) -> Card:
@@ -211,16 +259,34 @@ def revert_upgrade_of(receipt) -> None:
 
 
 def _still_qualifies(tier: Tier, card: Card, receipt, net_paid: Decimal, programme: Programme) -> bool:
-    if tier.single_receipt is not None and net_paid >= tier.single_receipt:
-        return True
-    if tier.single_receipt_by_series:
-        by_series = _series_paid(receipt)
-        for ret in receipt.returns.all():
-            for code, amount in _series_paid(ret).items():
-                by_series[code] = by_series.get(code, Decimal("0")) + amount
-        if any(by_series.get(s, Decimal("0")) >= a for s, a in tier.single_receipt_by_series.items()):
+    """After a return of the upgrading receipt: the tier's rules (as `qualifies` combines them) with the receipt
+    netted and the window up to now."""
+    def single() -> bool:
+        if tier.single_receipt is not None and net_paid >= tier.single_receipt:
             return True
-    if tier.rolling_paid is not None and not receipt.is_group_purchase:
-        paid = rolling_paid(card.member, tier.issue_brand, until=timezone.now(), days=programme.window_days)
-        return paid >= tier.rolling_paid
-    return False
+        if tier.single_receipt_by_series:
+            by_series = _series_paid(receipt)
+            for ret in receipt.returns.all():
+                for code, amount in _series_paid(ret).items():
+                    by_series[code] = by_series.get(code, Decimal("0")) + amount
+            return any(by_series.get(s, Decimal("0")) >= a for s, a in tier.single_receipt_by_series.items())
+        return False
+
+    def amount() -> bool:
+        return not receipt.is_group_purchase and rolling_paid(
+            card.member, tier.issue_brand, until=timezone.now(), days=programme.window_days) >= tier.rolling_paid
+
+    def frequency() -> bool:
+        return not receipt.is_group_purchase and purchase_days(
+            card.member, tier.issue_brand, until=timezone.now(), days=programme.window_days) >= tier.purchase_days
+
+    rules = []
+    if tier.single_receipt is not None or tier.single_receipt_by_series:
+        rules.append(single)
+    if tier.rolling_paid is not None:
+        rules.append(amount)
+    if tier.purchase_days is not None:
+        rules.append(frequency)
+    if not rules:
+        return False
+    return all(rule() for rule in rules) if tier.qualify == "all" else any(rule() for rule in rules)

@@ -17,6 +17,7 @@ from membercare.campaigns.models import Coupon
 from membercare.events.models import Invitation
 from membercare.loyalty.models import Card, CardStatus, LoyaltyAccount, PointsEntry
 from membercare.loyalty.perks import member_perks
+from membercare.loyalty.programme import programme_at
 from membercare.loyalty.progress import level_progress
 from membercare.members.models import Member
 from membercare.sales.models import Receipt
@@ -69,8 +70,12 @@ def card_page(member: Member, *, now: dt.datetime | None = None) -> dict[str, An
                        .select_related("event").order_by("event__starts_at")[:10])
     surveys = list(Survey.objects.filter(member=member, answered_at__isnull=True, expires_at__gt=now)
                    .select_related("store").order_by("-created_at")[:5])
-    return {"cards": cards, "surveys": surveys, "progress": level_progress(member, now=now, cards=cards),
-            "perks": member_perks(member, cards=cards, on=today),
+    programme = programme_at(today)
+    for card in cards:  # the level's name and card face colour are the programme's
+        card.label, card.face_color = programme.label(card.kind), programme.color(card.kind)
+    return {"cards": cards, "surveys": surveys,
+            "progress": level_progress(member, now=now, cards=cards, programme=programme),
+            "perks": member_perks(member, cards=cards, on=today, programme=programme),
             "points": account.points if account else 0,
             "expiring_points": expiring["points"] or 0, "expiring_first": expiring["first"],
             "points_entries": points, "coupons": coupons,

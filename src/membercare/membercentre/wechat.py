@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from membercare.loyalty.models import Card, CardStatus, LoyaltyAccount
+from membercare.loyalty.programme import card_label
 from membercare.members.models import Member
 from membercare.storedvalue.models import CardState, StoredValueCard
 
@@ -107,7 +108,7 @@ def card_state(member: Member) -> WeChatCardState:
     balance = sum((c.principal + c.bonus for c in StoredValueCard.objects.filter(member=member)
                    .exclude(status=CardState.CLOSED)), start=0)
     return WeChatCardState(card_no=card.number if card else member.member_no,
-                      level=str(card.get_kind_display()) if card else "",
+                      level=card_label(card.kind) if card else "",
                       points=account.points if account else 0, balance=f"{balance:.2f}")
 
 

@@ -150,16 +150,19 @@ def marketing_sent_this_week(member_ids, at: dt.datetime) -> dict[int, int]:
 
 
 def member_tiers(member_ids: list[int]) -> dict[int, str]:
-    """{member id: label of the best active card} (diamond > elite > knight > accumulation)."""
-    from membercare.loyalty.models import Card, CardKind, CardStatus
+    """{member id: label of the best active card} (the programme's order: by rank, the default diamond > elite >
+    knight > accumulation)."""
+    from membercare.loyalty.models import Card, CardStatus
+    from membercare.loyalty.programme import programme_at
 
-    rank = {CardKind.DIAMOND: 4, CardKind.ELITE: 3, CardKind.KNIGHT: 2, CardKind.ACCUMULATION: 1}
+    programme = programme_at()
+    rank = programme.positions()
     best: dict[int, str] = {}
     for member_id, kind in Card.objects.filter(member_id__in=member_ids, status=CardStatus.ACTIVE).values_list(
             "member_id", "kind"):
         if rank.get(kind, 0) > rank.get(best.get(member_id), 0):
             best[member_id] = kind
-    return {m: str(CardKind(k).label) for m, k in best.items()}
+    return {m: programme.label(k) for m, k in best.items()}
 
 
 def bulk_send_marketing_receipts(window) -> tuple[str, list]:

@@ -6,12 +6,13 @@ from django import forms
 from django.utils.translation import gettext_lazy
 
 from membercare.core.permissions import visible_stores
-from membercare.loyalty.models import CardApplication, CardKind, CardStatus
+from membercare.loyalty.models import CardApplication, CardStatus
+from membercare.loyalty.programme import programme_at
 
 
 class CardApplicationForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Application"), choices=CardApplication.Kind.choices)
-    card_kind = forms.ChoiceField(label=gettext_lazy("Card"), choices=CardKind.choices, required=False,
+    card_kind = forms.ChoiceField(label=gettext_lazy("Card"), choices=(), required=False,
                                   help_text=gettext_lazy("A reissue keeps the old card's kind."))
     old_card_number = forms.CharField(label=gettext_lazy("Old card number"), max_length=20, required=False,
                                       help_text=gettext_lazy("Required for a lost-card reissue or an exchange."))
@@ -20,6 +21,7 @@ class CardApplicationForm(forms.Form):
 
     def __init__(self, *args, user, member, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["card_kind"].choices = programme_at().levels()  # the programme's levels, by rank
         self.fields["store"].queryset = visible_stores(user).filter(is_active=True).order_by("code")
         numbers = [c.number for c in member.cards.exclude(status=CardStatus.PENDING).order_by("-issued_at")]
         self.fields["old_card_number"].widget.attrs["list"] = "member-cards"

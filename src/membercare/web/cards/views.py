@@ -21,6 +21,7 @@ from membercare.loyalty.cards import (
     card_report_lost,
 )
 from membercare.loyalty.models import Card, CardApplication, CardKind, CardStatus
+from membercare.loyalty.programme import card_label, programme_at
 from membercare.loyalty.selectors import (
     application_counts,
     application_get,
@@ -60,7 +61,7 @@ def apply_page(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Application filed: %(kind)s, %(card)s, for %(name)s.") % {
-                "kind": app.get_kind_display(), "card": app.get_card_kind_display(), "name": member.name})
+                "kind": app.get_kind_display(), "card": card_label(app.card_kind), "name": member.name})
             return redirect("card_member", pk=member.pk)
     return render(request, "web/cards/apply.html", {"form": form, "member": member})
 
@@ -144,9 +145,11 @@ def member_cards_page(request: HttpRequest, pk: int) -> HttpResponse:
     require(can_work_members(request.user))
     member = get_object_or_404(Member, pk=pk)
     cards = list(card_list_of_member(member))
+    programme = programme_at()
     for card in cards:
         card.awaiting = card_awaiting_signature(card) if card.status == CardStatus.PENDING else None
-        card.previous_label = CardKind(card.previous_kind).label if card.previous_kind in CardKind.values else ""
+        card.label = programme.label(card.kind)
+        card.previous_label = programme.label(card.previous_kind) if card.previous_kind else ""
     return render(request, "web/cards/member.html", {
         "member": member, "cards": cards,
         "applications": with_spend_context(list(application_list(request.user, member=member))),

@@ -37,9 +37,10 @@ from membercare.checkout.receipts import receipt_search
 from membercare.core.permissions import require, visible_stores
 from membercare.loyalty.birthday import birthday_period
 from membercare.loyalty.birthday_exceptions import approved_exception_on
-from membercare.loyalty.models import Card, CardApplication, CardKind, CardStatus, LoyaltyAccount, PointsEntry
+from membercare.loyalty.models import Card, CardApplication, CardStatus, LoyaltyAccount, PointsEntry
 from membercare.loyalty.perks import perks_left, receipt_perks
 from membercare.loyalty.points import balance_after_receipt, receipt_points_note
+from membercare.loyalty.programme import programme_at
 from membercare.loyalty.programme_selectors import birthday_id_number_asked
 from membercare.loyalty.progress import level_progress
 from membercare.loyalty.sale import most_points_redeemable
@@ -150,10 +151,12 @@ def _evaluate(form: CheckoutForm, formset, errors: dict[str, list[str]]) -> dict
         return state
     balance = LoyaltyAccount.objects.filter(member=ident.member).values_list("points", flat=True).first() or 0
     stored_value = live_card(ident.member.pk, scope_of(store, current_rules()))
+    programme = programme_at()  # the progress reads it anyway: one statement for both
     state.update(ident=ident, balance=balance, stored_value=stored_value,
                  birthday_month=birthday_period(ident.member, timezone.localdate()) is not None,
-                 tier=CardKind(ident.card.kind).label if ident.card else "",
-                 progress=level_progress(ident.member, cards=[ident.card] if ident.card else []))
+                 tier=programme.label(ident.card.kind) if ident.card else "",
+                 progress=level_progress(ident.member, cards=[ident.card] if ident.card else [],
+                                         programme=programme))
     if not state["birthday_month"]:
         state["birthday_exception"] = approved_exception_on(ident.member, timezone.localdate())
     asked = _request_options(form)
@@ -388,31 +391,32 @@ def checkout_receipt(request: HttpRequest, pk: int) -> HttpResponse:
     proposed = CardApplication.objects.filter(receipt=receipt, status=CardApplication.Status.PENDING,
                                               proposed_by_rules=True).first()
     returnable = (receipt.original_id is None and any(left > 0 for _line, left in _returnable(receipt)))
+    programme = programme_at(timezone.localtime(receipt.sold_at).date())
     return render(request, "web/checkout/receipt.html", {
         "receipt": receipt, "lines": receipt.lines.select_related("product").order_by("pk"),
-        "upgraded": upgraded, "upgraded_label": CardKind(upgraded.kind).label if upgraded else "",
+        "upgraded": upgraded, "upgraded_label": programme.label(upgraded.kind) if upgraded else "",
         "proposed": proposed, "returns": receipt.returns.order_by("sold_at"), "returnable": returnable,
         "points_moves": [(PointsEntry.Kind(row["kind"]).label, row["total"]) for row in
                          PointsEntry.objects.filter(receipt=receipt).values("kind").annotate(total=Sum("points"))
                          .order_by("kind")],
-        "tier_label": CardKind(receipt.tier).label if receipt.tier in CardKind.values else receipt.tier,
+        "tier_label": programme.label(receipt.tier) if receipt.tier else "",
         "adjustments": [(provider_label(a.kind), a.amount) for a in receipt.adjustments.order_by("pk")],
         "balance_after": balance_after_receipt(receipt),
         "payments": receipt.payments.select_related("method").order_by("pk"),
         "gift_cards": receipt_gift_cards(receipt.pk),
-        "progress": _progress_after(receipt),
+        "progress": _progress_after(receipt, programme),
         "perk_uses": receipt_perks(receipt),
         "points_note": receipt_points_note(receipt),
     })
 
 
-def _progress_after(receipt: Receipt) -> list:
+def _progress_after(receipt: Receipt, programme=None) -> list:
     """The progress to the next card right after this sale (the rolling window up to its time), for the card it
     was sold on while that card is active; none for a return or a sale without a member."""
     if receipt.member is None or receipt.original_id is not None:
         return []
     card = Card.objects.select_related("brand").filter(number=receipt.card_number, status=CardStatus.ACTIVE).first()
-    return level_progress(receipt.member, now=receipt.sold_at, cards=[card] if card else [])
+    return level_progress(receipt.member, now=receipt.sold_at, cards=[card] if card else [], programme=programme)
 
 
 def _returnable(receipt: Receipt) -> list[tuple[ReceiptLine, int]]:

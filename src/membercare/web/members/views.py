@@ -35,6 +35,7 @@ from membercare.loyalty.perks import (
     recent_perk_uses,
 )
 from membercare.loyalty.points import points_balance, points_history
+from membercare.loyalty.programme import label_cards
 from membercare.loyalty.progress import level_progress
 from membercare.members.exports import filtered_members
 from membercare.members.models import MAX_MEMBER_DATES, Member, MemberDate
@@ -143,7 +144,7 @@ def member_detail_page(request: HttpRequest, pk: int, date_form: MemberDateForm 
         "max_member_dates": MAX_MEMBER_DATES,
         "date_form": date_form or MemberDateForm(),
         "member": member,
-        "cards": member.cards.order_by("-issued_at"),
+        "cards": label_cards(member.cards.order_by("-issued_at")),
         "points": points_balance(member),
         "points_history": points_history(member, limit=10),
         "birthday_uses": member.birthday_uses.select_related("store").order_by("-used_at")[:5],
