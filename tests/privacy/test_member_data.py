@@ -31,6 +31,9 @@ def test_the_member_gets_their_whole_record_in_chinese(client, victim, specialis
     latin = [(title, h) for title, rows in sheets.items() for h in (title, *rows[0])
              if not h or LATIN.search(str(h).replace("VIP", ""))]
     assert latin == [], latin
+    cards = sheets["会员卡"]
+    kinds = [row[1] for row in cards[1:]]  # the column of the level (Card.kind)
+    assert kinds and all(k and not LATIN.search(k) for k in kinds), kinds  # 精英卡, 累积卡: the level's name
     profile = dict(sheets["个人档案"][1:])
     assert profile["姓名"] == NAME and profile["手机号"] == victim.phone and profile["身份证号"] == ID_NUMBER
     assert profile["地址"] == ADDRESS and profile["电子邮箱"] == EMAIL

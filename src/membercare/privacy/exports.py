@@ -25,6 +25,7 @@ from membercare.core.permissions import can_erase_members, require
 from membercare.core.xlsx import Sheet, write_xlsx
 from membercare.events.models import Attendance, Invitation
 from membercare.loyalty.models import BirthdayUse, Card, PerkUse, PointsEntry
+from membercare.loyalty.programme import label_cards
 from membercare.members.models import ExportLog, Member, MemberChange, MemberDate, SensitiveAccessLog
 from membercare.members.selectors import change_rows
 from membercare.messaging.models import Message, OptOut
@@ -78,6 +79,14 @@ def _changes_text(change: MemberChange) -> str:
     return "; ".join(f"{label}: {old} → {new}" for label, old, new in change_rows(change))
 
 
+def _cards_sheet(member: Member) -> Sheet:
+    """The cards, each level by its name in the programme (a level is the chain's data, not a fixed choice)."""
+    fields = ("number", "kind", "status", "brand", "issued_at", "valid_until")
+    cards = label_cards(Card.objects.filter(member=member).select_related("brand").order_by("issued_at"))
+    return (_("Cards"), [_label(Card, f) for f in fields],
+            ([c.label if f == "kind" else _value(c, f) for f in fields] for c in cards))
+
+
 def member_data_sheets(member: Member) -> list[Sheet]:
     profile = (_("Profile"), [pgettext("member data", "Field"), pgettext("member data", "Value")],
                [[_label(Member, f), _value(member, f)] for f in PROFILE_FIELDS]
@@ -87,8 +96,7 @@ def member_data_sheets(member: Member) -> list[Sheet]:
              .order_by("receipt__sold_at", "pk"))
     return [
         profile,
-        _sheet(_("Cards"), Card, Card.objects.filter(member=member).select_related("brand").order_by("issued_at"),
-               ("number", "kind", "status", "brand", "issued_at", "valid_until")),
+        _cards_sheet(member),
         _sheet(_("Points"), PointsEntry, PointsEntry.objects.filter(member=member).select_related("receipt")
                .order_by("created_at", "pk")[:ROWS_MAX],
                ("created_at", "kind", "points", "expires_on", "receipt", "reason")),
