@@ -256,3 +256,17 @@ def test_the_editor_refuses_to_remove_a_level_cards_hold(login, specialist, chai
     assert response.status_code == 200
     assert "不能删除等级“knight”" in " ".join(response.context["form"].non_field_errors())
     assert ProgrammeVersion.objects.count() == 1
+
+
+def test_the_editor_sets_the_points_that_buy_a_level(login, specialist, chain):  # noqa: F811
+    client = login(specialist)
+    page = client.get(reverse("programme_edit"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'name="t_diamond_upgrade_points"' in page and "积分升级所需积分" in page
+    response = client.post(reverse("programme_edit"), form_data(t_diamond_upgrade_points="0",
+                                                                effective_from="2026-06-01"))
+    assert response.status_code == 200 and programme_at(dt.date(2026, 6, 1)).tier("diamond").upgrade_points is None
+    response = client.post(reverse("programme_edit"), form_data(t_diamond_upgrade_points="30000",
+                                                                effective_from="2026-06-01"))
+    assert response.status_code == 302
+    assert programme_at(dt.date(2026, 6, 1)).tier("diamond").upgrade_points == 30000
+    assert programme_at(dt.date(2026, 6, 1)).tier("elite").upgrade_points is None

@@ -122,6 +122,9 @@ class Tier:
     purchase_days: int | None = None
     # "any": one rule met upgrades; "all": every rule the tier has (single receipt, rolling amount, purchase days)
     qualify: str = "any"
+    # seed 003 (积分可以升级): a member holding a lower card of the issuing brand may buy this level for this many
+    # points (loyalty.points_upgrade); None: not for points
+    upgrade_points: int | None = None
 
     def perk(self, code: str) -> Perk | None:
         return next((p for p in self.perks if p.code == code), None)
@@ -462,6 +465,7 @@ def _parse_programme(rules: dict[str, Any]) -> Programme:
             name=name, color=_color(raw.get("color"), f"{prefix}.color"),
             purchase_days=_purchase_days(raw.get("purchase_days"), f"{prefix}.purchase_days"),
             qualify=_qualify(raw.get("qualify"), f"{prefix}.qualify"),
+            upgrade_points=_upgrade_points(raw.get("upgrade_points"), f"{prefix}.upgrade_points"),
         ))
     for i, t in enumerate(tiers):
         if t.requires and t.requires not in codes:
@@ -520,6 +524,19 @@ def _purchase_days(value: Any, field_name: str) -> int | None:
             MAX_PURCHASE_DAYS):
         raise ValidationError({field_name: _("Purchase days are a whole number from 1 to %(max)d, or empty.") % {
             "max": MAX_PURCHASE_DAYS}})
+    return int(str(value).strip())
+
+
+MAX_UPGRADE_POINTS = 10_000_000
+
+
+def _upgrade_points(value: Any, field_name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not str(value).strip().isdigit() or not 1 <= int(str(value).strip()) <= (
+            MAX_UPGRADE_POINTS):
+        raise ValidationError({field_name: _("The points for an upgrade are a whole number from 1 to %(max)s, or "
+                                             "empty (not for points).") % {"max": f"{MAX_UPGRADE_POINTS:,}"}})
     return int(str(value).strip())
 
 

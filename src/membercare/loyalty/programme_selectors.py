@@ -53,6 +53,7 @@ FIELD_LABELS = {
     "color": gettext_lazy("card colour"),
     "purchase_days": gettext_lazy("purchase days within the rolling window"),
     "qualify": gettext_lazy("rules to meet"),
+    "upgrade_points": gettext_lazy("points to buy the level"),
     "accumulation_name": gettext_lazy("Accumulation card: name"),
 }
 

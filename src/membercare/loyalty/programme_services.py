@@ -34,7 +34,7 @@ _WHOLE_NUMBERS = {
 }
 _TIER_KEYS = {"code", "rank", "brands", "discount", "single_receipt_by_series", "single_receipt", "rolling_paid",
               "requires", "issue_brand", "birthday", "perks", "points_multiplier", "name", "color", "purchase_days",
-              "qualify"}
+              "qualify", "upgrade_points"}
 
 
 def _whole(value: Any, field: str, minimum: int) -> int:
@@ -123,7 +123,7 @@ def normalize_rules(rules: dict[str, Any]) -> dict[str, Any]:
                              for p in parsed.perks]
         if "points_multiplier" in tier:
             tier["points_multiplier"] = str(parsed.points_multiplier)
-        for key in ("name", "color", "purchase_days", "qualify"):
+        for key in ("name", "color", "purchase_days", "qualify", "upgrade_points"):
             if key in tier:
                 tier[key] = getattr(parsed, key)
     merged["accumulation_name"] = programme.accumulation_name

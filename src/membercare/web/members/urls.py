@@ -12,6 +12,7 @@ urlpatterns = [
     path("members/<int:pk>/edit/", views.member_edit_page, name="member_edit"),
     path("members/<int:pk>/dates/", views.member_date_add_page, name="member_date_add"),
     path("members/<int:pk>/perks/use/", views.member_perk_use_page, name="member_perk_use"),
+    path("members/<int:pk>/points-upgrade/", views.member_points_upgrade_page, name="member_points_upgrade"),
     path("members/<int:pk>/perks/uses/<int:use_pk>/reverse/", views.member_perk_reverse_page,
          name="member_perk_reverse"),
     path("members/<int:pk>/dates/<int:date_pk>/remove/", views.member_date_remove_page, name="member_date_remove"),

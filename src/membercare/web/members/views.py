@@ -35,7 +35,8 @@ from membercare.loyalty.perks import (
     recent_perk_uses,
 )
 from membercare.loyalty.points import points_balance, points_history
-from membercare.loyalty.programme import label_cards
+from membercare.loyalty.points_upgrade import points_upgrades, upgrade_with_points
+from membercare.loyalty.programme import card_label, label_cards
 from membercare.loyalty.progress import level_progress
 from membercare.members.exports import filtered_members
 from membercare.members.models import MAX_MEMBER_DATES, Member, MemberDate
@@ -145,7 +146,8 @@ def member_detail_page(request: HttpRequest, pk: int, date_form: MemberDateForm 
         "date_form": date_form or MemberDateForm(),
         "member": member,
         "cards": label_cards(member.cards.order_by("-issued_at")),
-        "points": points_balance(member),
+        "points": (balance := points_balance(member)),
+        "points_upgrades": points_upgrades(member, balance=balance),
         "points_history": points_history(member, limit=10),
         "birthday_uses": member.birthday_uses.select_related("store").order_by("-used_at")[:5],
         "birthday_exceptions": member.birthday_exceptions.order_by("-requested_at")[:3],
@@ -203,6 +205,25 @@ def member_perk_use_page(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.text)
     else:
         messages.success(request, _("%(perk)s recorded at %(store)s.") % {"perk": use.perk_name, "store": store.name})
+    return redirect("member_detail", pk=member.pk)
+
+
+@require_POST
+def member_points_upgrade_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Buy the next level with points at one of the user's stores (loyalty.points_upgrade)."""
+    member = get_object_or_404(Member, pk=pk)
+    stores = checkout_stores(request.user)
+    require(stores.exists())
+    store_pk = request.POST.get("store", "")[:12]
+    store = (stores.filter(pk=int(store_pk)).first() if store_pk.isdigit() else None) or stores.first()
+    try:
+        card = upgrade_with_points(member=member, card_number=request.POST.get("card", "")[:20],
+                                   tier_code=request.POST.get("tier", "")[:20], store=store, by=request.user)
+    except CheckoutError as exc:
+        messages.error(request, exc.text)
+    else:
+        messages.success(request, _("Card %(number)s is now %(level)s.") % {
+            "number": card.number, "level": card_label(card.kind)})
     return redirect("member_detail", pk=member.pk)
 
 

@@ -215,7 +215,11 @@ class ProgrammeForm(forms.Form):
             label=_("Rolling rules need the card"), required=False,
             choices=[("", _("No prerequisite"))] + [(c, self._level_label(c, t)) for c, t in (
                 (t["code"], t) for t in self.base_rules["tiers"]) if c != code])
-        names += [p + "single_receipt", p + "rolling_paid", p + "purchase_days", p + "qualify", p + "requires"]
+        self.fields[p + "upgrade_points"] = forms.IntegerField(
+            label=_("Points to buy this level"), required=False, min_value=1, max_value=10_000_000,
+            help_text=_("Empty: this level cannot be bought with points"))
+        names += [p + "single_receipt", p + "rolling_paid", p + "purchase_days", p + "qualify", p + "requires",
+                  p + "upgrade_points"]
         if not new:
             self.fields[p + "bday_items"] = forms.IntegerField(label=_("Birthday privilege: items"), min_value=0,
                                                                help_text=_("0 = no birthday privilege"))
@@ -287,7 +291,7 @@ class ProgrammeForm(forms.Form):
             data.update({p + "name": tier.get("name") or "", p + "color": tier.get("color") or "",
                          p + "rank": tier.get("rank", 1), p + "issue_brand": tier.get("issue_brand") or "MAIN",
                          p + "purchase_days": tier.get("purchase_days"), p + "qualify": tier.get("qualify") or "any",
-                         p + "requires": tier.get("requires") or ""})
+                         p + "requires": tier.get("requires") or "", p + "upgrade_points": tier.get("upgrade_points")})
             bday = tier.get("birthday") or {}
             data[p + "bday_items"] = bday.get("items", 0)
             data[p + "bday_zhe"] = zhe(bday["discount"]) if bday.get("discount") is not None else None
@@ -416,6 +420,8 @@ class ProgrammeForm(forms.Form):
         if qualify != "any" or "qualify" in tier:
             tier["qualify"] = qualify
         tier["requires"] = d.get(p + "requires") or None
+        if d.get(p + "upgrade_points") is not None or "upgrade_points" in tier:
+            tier["upgrade_points"] = d.get(p + "upgrade_points")
         if p + "bday_items" in self.fields:
             if d[p + "bday_items"]:
                 tier["birthday"] = {"items": d[p + "bday_items"], "discount": _share_from_zhe(d[p + "bday_zhe"]),
@@ -476,7 +482,7 @@ class ProgrammeForm(forms.Form):
                 name = {"discount": "zhe", "points_multiplier": "points_mult", "single_receipt": "single_receipt",
                         "rolling_paid": "rolling_paid", "birthday": "bday_zhe", "birthday.items": "bday_items",
                         **{k: k for k in ("name", "color", "rank", "issue_brand", "purchase_days", "qualify",
-                                          "requires", "code")}}.get(rest)
+                                          "requires", "code", "upgrade_points")}}.get(rest)
                 perk = _PERK_ERROR.match(rest)
                 if perk:
                     row = self.perk_row_of.get((p, int(perk.group(1))), 0)
