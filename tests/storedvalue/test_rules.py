@@ -147,3 +147,36 @@ def test_a_random_edit_is_saved_and_parses_back_equal_or_refused_with_a_field(hq
     assert StoredValueSettings.objects.count() == before + 1
     respects_legal(rules)
     assert current_rules() == rules  # the stored version parses back equal
+
+
+def test_bonus_tiers_name_the_chains_own_levels(hq, client):
+    """Levels are the chain's data (issue 19): a bonus tier may name any level of the programme in force (金卡), by
+    its name on the rules page; an unknown one is refused naming the tier; a stored tier whose level was removed
+    since still reads at a sale (it matches no card)."""
+    import datetime as dt
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from membercare.loyalty.programme import DEFAULT_RULES
+    from membercare.loyalty.programme_services import programme_update
+    from membercare.storedvalue.rules import current_rules, rules_update
+
+    payment_methods_ensure_default()
+    rules = copy.deepcopy(DEFAULT_RULES)
+    rules["tiers"].append({"code": "gold", "name": "金卡", "rank": 3, "brands": ["MAIN"], "issue_brand": "MAIN",
+                           "discount": "0.25", "single_receipt": "30000", "rolling_paid": "50000",
+                           "requires": "diamond", "single_receipt_by_series": {}, "birthday": None, "perks": []})
+    programme_update(rules=rules, effective_from=timezone.localdate(), by=hq)
+    saved = rules_update(by=hq, changes={"bonus_tiers": [{**TIER, "tiers": ["gold", "elite"]}]})
+    assert saved.bonus_tiers[0].tiers == ("gold", "elite")
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
+        rules_update(by=hq, changes={"bonus_tiers": [{**TIER, "tiers": ["platinum"]}]})
+    assert list(exc.value.message_dict) == ["bonus_tiers[0].tiers"]
+    assert "platinum" in exc.value.message_dict["bonus_tiers[0].tiers"][0]
+    client.force_login(hq)
+    page = client.get(reverse("stored_value_rules"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'value="gold"' in page and "金卡" in page
+    # the programme drops the level later: the stored tier still parses where sales read it
+    programme_update(rules=DEFAULT_RULES, effective_from=timezone.localdate() + dt.timedelta(days=1), by=hq)
+    assert current_rules().bonus_tiers[0].tiers == ("gold", "elite")

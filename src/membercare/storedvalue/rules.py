@@ -108,7 +108,8 @@ MAX_TIERS = 20  # bonus tiers in one version (the form's table; bounds the work 
 MAX_AMOUNT = Decimal("99999999.99")  # the largest amount a setting may name (the ledger's columns hold 12 digits)
 MAX_CODE_TRIES = 20
 MAX_LOCK_MINUTES = 7 * 24 * 60
-CARD_LEVELS = tuple(CardKind.values)  # the bonus tiers' card levels
+CARD_LEVELS = tuple(CardKind.values)  # the default programme's card levels (a chain's own come from its programme)
+LEVEL_CODE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")  # loyalty.programme's level codes
 TIER_KEYS = ("min_amount", "bonus", "tiers", "from", "until")
 
 LABELS = {
@@ -234,7 +235,7 @@ def _cards(d: dict[str, Any]) -> dict[str, CardRules]:
     return cards
 
 
-def _tiers(raw_tiers: Any) -> tuple[BonusTier, ...]:
+def _tiers(raw_tiers: Any, known_levels: tuple[str, ...] | None) -> tuple[BonusTier, ...]:
     if not isinstance(raw_tiers, (list, tuple)):
         raise refuse("bonus_tiers", _("Must be a list of tiers."))
     if len(raw_tiers) > MAX_TIERS:
@@ -250,7 +251,8 @@ def _tiers(raw_tiers: Any) -> tuple[BonusTier, ...]:
         if "min_amount" not in raw or "bonus" not in raw:
             raise refuse(field, _("Give the top-up amount and the bonus."))
         levels = _codes(raw.get("tiers") or [], f"{field}.tiers")
-        wrong = [level for level in levels if level not in CARD_LEVELS]
+        wrong = [level for level in levels if not LEVEL_CODE.match(level)
+                 or (known_levels is not None and level not in known_levels)]
         if wrong:
             raise refuse(f"{field}.tiers", _("Unknown card level “%(level)s”.") % {"level": wrong[0]})
         tier = BonusTier(min_amount=_money(raw["min_amount"], f"{field}.min_amount"),
@@ -273,10 +275,12 @@ def _tiers(raw_tiers: Any) -> tuple[BonusTier, ...]:
     return tuple(tiers)
 
 
-def parse_rules(document: dict[str, Any]) -> Rules:
+def parse_rules(document: dict[str, Any], *, levels: tuple[str, ...] | None = CARD_LEVELS) -> Rules:
     """The rules of a complete document (DEFAULTS merged under it), checked against the law's limits (LEGAL)
     and for sense; a ValidationError keyed by the setting's path ("bonus_tiers[1].bonus") whose message names
-    the setting (and the tier's row) in the user's language."""
+    the setting (and the tier's row) in the user's language. `levels`: the card levels a bonus tier may name
+    (rules_update passes the programme's; None, for reading a stored version at a sale: any well-formed code —
+    a level the programme has since removed simply matches no card)."""
     if not isinstance(document, dict):
         raise ValidationError({"__all__": _("The stored-value rules must be a set of named settings.")})
     unknown = sorted(set(document) - set(DEFAULTS))
@@ -294,7 +298,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
             cash_methods=_codes(d["cash_methods"], "cash_methods"),
             non_cash_from=_money(d["non_cash_from"], "non_cash_from", optional=True),
             real_name_from=_money(d["real_name_from"], "real_name_from", optional=True),
-            bonus_tiers=_tiers(d["bonus_tiers"]),
+            bonus_tiers=_tiers(d["bonus_tiers"], levels),
             member_code_above=_money(d["member_code_above"], "member_code_above", optional=True, positive=False),
             member_code_tries=_whole(d["member_code_tries"], "member_code_tries", 1, MAX_CODE_TRIES),
             member_code_lock_minutes=_whole(d["member_code_lock_minutes"], "member_code_lock_minutes", 1,
@@ -319,7 +323,14 @@ def rules_document() -> dict[str, Any]:
 
 
 def current_rules() -> Rules:
-    return parse_rules(rules_document())
+    return parse_rules(rules_document(), levels=None)
+
+
+def programme_levels() -> tuple[str, ...]:
+    """The card levels of the programme in force (the accumulation card first)."""
+    from membercare.loyalty.programme import programme_at
+
+    return ("accumulation", *(t.code for t in programme_at().tiers))
 
 
 def methods_check(rules: Rules) -> None:
@@ -344,7 +355,7 @@ def rules_update(*, by: Staff, changes: dict[str, Any]) -> Rules:
     if not isinstance(changes, dict):
         raise ValidationError({"__all__": _("The stored-value rules must be a set of named settings.")})
     document = merge(rules_document(), copy.deepcopy(changes))
-    rules = parse_rules(document)
+    rules = parse_rules(document, levels=programme_levels())
     methods_check(rules)
     StoredValueSettings.objects.create(params=document, created_by=by, created_at=timezone.now())
     return rules

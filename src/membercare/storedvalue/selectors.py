@@ -160,10 +160,10 @@ def describe_setting(path: str, value) -> str:
 def describe_tier(tier: dict) -> str:
     from django.utils.translation import gettext as _
 
-    from membercare.loyalty.models import CardKind
+    from membercare.loyalty.programme import card_label
 
     text = _("top up ¥%(amount)s, bonus ¥%(bonus)s") % {"amount": tier.get("min_amount"), "bonus": tier.get("bonus")}
-    levels = [str(CardKind(t).label) if t in CardKind.values else str(t) for t in tier.get("tiers") or []]
+    levels = [card_label(str(t)) for t in tier.get("tiers") or []]
     if levels:
         text += " (" + ", ".join(levels) + ")"
     if tier.get("from") or tier.get("until"):

@@ -44,7 +44,7 @@ def _cards_and_rules_sql() -> str:
 
 @functools.lru_cache(maxsize=8)
 def _rules_of(document: str | None) -> Rules:
-    return parse_rules(json.loads(document) if document else {})
+    return parse_rules(json.loads(document) if document else {}, levels=None)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from membercare.loyalty.models import CardKind
+from membercare.loyalty.programme import programme_at
 from membercare.sales.models import PaymentMethod
 from membercare.storedvalue.rules import MAX_TIERS, METHOD_CODE, field_label
 
@@ -133,11 +133,17 @@ class TierForm(forms.Form):
                                max_value=MAX_AMOUNT,
                                widget=forms.TextInput(attrs={"inputmode": "decimal", "maxlength": 14}))
     levels = forms.MultipleChoiceField(label=_("Card levels (none ticked: every member)"), required=False,
-                                       choices=CardKind.choices, widget=forms.CheckboxSelectMultiple)
+                                       choices=[], widget=forms.CheckboxSelectMultiple)
     start = forms.DateField(label=_("Valid from"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     end = forms.DateField(label=_("Valid until"), required=False,
                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        programme = programme_at()  # the chain's levels, by their names
+        self.fields["levels"].choices = [(code, programme.label(code)) for code in (
+            "accumulation", *(t.code for t in programme.tiers))]
 
     def is_blank(self) -> bool:
         c = getattr(self, "cleaned_data", {}) or {}
