@@ -271,3 +271,19 @@ def balance_after_receipt(receipt) -> int | None:
     upto = PointsEntry.objects.filter(member_id=receipt.member_id).filter(
         Q(created_at__lt=last.created_at) | Q(created_at=last.created_at, pk__lte=last.pk))
     return upto.aggregate(s=Sum("points"))["s"] or 0
+
+
+def points_liability(*, point_value=None) -> dict:
+    """The points the chain owes its members: the balances, the ledger and the open lots summed (equal when
+    the books hold), by kind of entry, and their value in yuan at the programme's point value (2 places)."""
+    from decimal import Decimal
+
+    from .programme import programme_at
+
+    balances = LoyaltyAccount.objects.aggregate(s=Sum("points"))["s"] or 0
+    ledger = PointsEntry.objects.aggregate(s=Sum("points"))["s"] or 0
+    lots = PointsEntry.objects.filter(remaining__gt=0).aggregate(s=Sum("remaining"))["s"] or 0
+    by_kind = dict(PointsEntry.objects.values_list("kind").annotate(s=Sum("points")).order_by("kind"))
+    value = Decimal(point_value if point_value is not None else programme_at().point_value)
+    return {"balances": balances, "ledger": ledger, "open_lots": lots, "by_kind": by_kind,
+            "value": (Decimal(balances) * value).quantize(Decimal("0.01"))}
