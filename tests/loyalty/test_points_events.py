@@ -160,3 +160,27 @@ def test_a_manual_adjustment_needs_a_category_a_reason_and_stays_in_its_bounds(c
     assert _balance(member) == 700 == ledger_sum(member)
     with pytest.raises(PermissionDenied):  # a clerk may not
         points_adjust(member=member, points=10, reason="x", by=chain.clerk, category="other")
+
+
+def test_the_points_liability_sums_balances_ledger_and_open_lots(chain, member):
+    from decimal import Decimal
+
+    from membercare.loyalty.donations import points_donate
+    from membercare.loyalty.points import points_liability
+
+    _programme(charities=[{"code": "school", "name": "希望工程助学"}])
+    other = MemberFactory(home_store=chain.shop)
+    at = dt.datetime(2026, 3, 1, 10, tzinfo=TZ)
+    earn_event(member=member, event="survey", key="1", at=at)
+    earn_event(member=other, event="member_date", key="2026", at=at)
+    points_donate(member=other, charity="school", points=50, at=at)
+    books = points_liability()
+    assert books["balances"] == books["ledger"] == books["open_lots"] == 20 + 200 - 50
+    assert books["by_kind"] == {"earn": 220, "donation": -50}
+    assert books["value"] == Decimal("1.70")  # at ¥0.01 a point
+    with pytest.raises(ValidationError) as exc:
+        points_donate(member=member, charity="school", points=21, at=at)
+    assert "points" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        points_donate(member=member, charity="nowhere", points=1, at=at)
+    assert "charity" in exc.value.message_dict
