@@ -48,6 +48,16 @@ FIELD_LABELS = {
     "series_points_per_yuan": gettext_lazy("Points per ¥1 paid by series"),
     "accumulation_points_multiplier": gettext_lazy("Accumulation card: points multiplier"),
     "points_promotions": gettext_lazy("Points promotions"),
+    # points for events and charity items (issue 19 part 2)
+    "earn_events": gettext_lazy("Points for events"),
+    "survey": gettext_lazy("Survey answered"),
+    "profile": gettext_lazy("Profile completed"),
+    "member_date": gettext_lazy("Membership anniversary"),
+    "manual": gettext_lazy("Manual adjustments"),
+    "points": gettext_lazy("points"),
+    "yearly_cap": gettext_lazy("yearly cap per member"),
+    "valid_days": gettext_lazy("valid for (days)"),
+    "charities": gettext_lazy("Charity items"),
 }
 
 

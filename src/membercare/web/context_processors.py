@@ -87,6 +87,7 @@ MENU: list[tuple[Promise, list[tuple[Promise, str, str | None, tuple[str, ...]]]
     ]),
     (pgettext_lazy("menu", "Settings"), [
         (_("Loyalty programme"), "programme_edit", "programme", ("programme_",)),
+        (_("Points for events"), "points_rules", "programme", ("points_rules",)),
         (_("Stored-value rules"), "stored_value_rules", "programme", ("stored_value_rules",)),
         (_("Birthday exceptions"), "birthday_exceptions", "programme", ("birthday_exception",)),
         (_("Care settings"), "care_settings", "care_settings", ("care_settings", "care_event")),
