@@ -156,3 +156,19 @@ def test_redemptions_sum_to_the_ledgers_redeemed_points(chain, member, mall):
     mall_redeem(member=member, item=mall["gift"], channel="counter", store=chain.shop, by=chain.clerk, at=AT)
     redeemed = -PointsEntry.objects.filter(member=member, kind="redeem").aggregate(s=Sum("points"))["s"]
     assert redeemed == MallRedemption.objects.filter(member=member).aggregate(s=Sum("points"))["s"] == 1300
+
+
+def test_the_mall_shows_only_what_can_be_redeemed(mall, make_batch, hq):
+    from membercare.campaigns.mall import mall_items
+
+    assert {i.name for i in mall_items()} == {"品牌雨伞"}  # the coupons' batch ended in June
+    batch = mall["coupon"].batch
+    batch.valid_to = dt.date(2099, 12, 31)
+    batch.save()
+    assert {i.name for i in mall_items()} == {"品牌雨伞", "百元优惠券"}
+    mall["gift_obj"].is_active = False
+    mall["gift_obj"].save()
+    over = make_batch(name="旧券", valid_from=dt.date(2020, 1, 1), valid_to=dt.date(2020, 1, 31))
+    mall_item_save(by=hq, kind="coupon", name="旧券", points=10, batch=over)
+    assert {i.name for i in mall_items()} == {"百元优惠券"}
+    assert len(mall_items(active_only=False)) == 3

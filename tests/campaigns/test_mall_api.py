@@ -1,6 +1,8 @@
 """The POS's points mall: the items of the store, a redemption at the till (idempotent: a retry spends once),
 handing over a pickup voucher at its store only; refusals are 422 with the mall's codes, in Chinese."""
 
+import datetime as dt
+
 import pytest
 
 from membercare.campaigns.mall import mall_redeem
@@ -18,6 +20,9 @@ def pos2(client, keys, member):  # noqa: F811
 
 
 def test_the_store_lists_what_it_can_give(pos, pos2, mall):
+    batch = mall["coupon"].batch
+    batch.valid_to = dt.date(2099, 12, 31)  # the fixture's batch ended in June
+    batch.save()
     status, items = pos.get("mall/items")
     assert status == 200
     assert {(i["name"], i["in_stock"]) for i in items} == {("品牌雨伞", 2), ("百元优惠券", 1)}

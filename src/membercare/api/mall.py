@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from pydantic import BaseModel, Field
 
+from membercare.campaigns.mall import mall_items as on_sale
 from membercare.campaigns.mall import mall_pickup, mall_redeem
 from membercare.campaigns.models import MallItem, MallRedemption
 from membercare.loyalty.points import points_balance
@@ -69,8 +70,7 @@ def mall_items(request):
     """Items on sale that this store can give now: coupons, and gifts it holds (with how many)."""
     store = _store(request)
     stock = dict(GiftStock.objects.filter(store=store).values_list("gift_id", "quantity"))
-    items = (MallItem.objects.filter(is_active=True).filter(Q(kind=MallItem.Kind.COUPON) | Q(
-        gift__is_active=True, gift_id__in=[g for g, n in stock.items() if n > 0])).order_by("points", "pk"))
+    items = on_sale().filter(Q(kind=MallItem.Kind.COUPON) | Q(gift_id__in=[g for g, n in stock.items() if n > 0]))
     return [{"id": i.pk, "kind": i.kind, "name": i.name, "points": i.points,
              "in_stock": stock.get(i.gift_id, 0) if i.kind == MallItem.Kind.GIFT else i.coupon_stock} for i in items]
 

@@ -87,7 +87,11 @@ def mall_item_save(*, by: Staff, kind: str, name: str, points, gift: Gift | None
 
 def mall_items(*, active_only: bool = True):
     qs = MallItem.objects.select_related("gift", "batch")
-    return qs.filter(is_active=True) if active_only else qs
+    if not active_only:
+        return qs
+    # on sale: the item, and a gift item's gift; a coupon item's batch not over yet
+    return (qs.filter(is_active=True).exclude(kind=MallItem.Kind.GIFT, gift__is_active=False)
+            .exclude(kind=MallItem.Kind.COUPON, batch__valid_to__lt=timezone.localdate()))
 
 
 def gift_stores(item: MallItem) -> list[tuple[Store, int]]:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from membercare.campaigns.mall import mall_item_save, mall_pickup, mall_redeem
+from membercare.campaigns.mall import mall_item_save, mall_items, mall_pickup, mall_redeem
 from membercare.campaigns.models import CouponBatch, MallItem, MallRedemption
 from membercare.core.permissions import can_see_full_phone, can_work_members, require, visible_stores
 from membercare.loyalty.donations import donation_totals
@@ -340,8 +340,8 @@ def mall_counter_page(request: HttpRequest) -> HttpResponse:
     store = _pick_store(request, stores)
     member = _preset_member(request)
     hq = can_edit_gift_catalogue(request.user)
-    items = (MallItem.objects.filter(is_active=True).select_related("gift", "batch")
-             .filter(Q(kind=MallItem.Kind.COUPON) | Q(gift__stocks__store=store, gift__stocks__quantity__gt=0))
+    items = (mall_items().filter(Q(kind=MallItem.Kind.COUPON)
+                                 | Q(gift__stocks__store=store, gift__stocks__quantity__gt=0))
              .distinct().order_by("points", "pk"))
     batches = CouponBatch.objects.filter(valid_to__gte=timezone.localdate()).order_by("-created_at")
     action = request.POST.get("action", "") if request.method == "POST" else ""
