@@ -184,3 +184,16 @@ def test_the_points_liability_sums_balances_ledger_and_open_lots(chain, member):
     with pytest.raises(ValidationError) as exc:
         points_donate(member=member, charity="nowhere", points=1, at=at)
     assert "charity" in exc.value.message_dict
+
+
+def test_the_analytics_points_summary_counts_donations(chain, member):
+    from membercare.analytics import measures
+    from membercare.analytics.measures import Scope
+    from membercare.loyalty.donations import points_donate
+
+    _programme(charities=[{"code": "school", "name": "希望工程助学"}])
+    at = dt.datetime(2026, 3, 1, 10, tzinfo=TZ)
+    earn_event(member=member, event="member_date", key="2026", at=at)
+    points_donate(member=member, charity="school", points=80, at=at)
+    summary = measures.points_summary(Scope(None, dt.date(2026, 3, 1), dt.date(2026, 3, 31)))
+    assert (summary["issued"], summary["donated"], summary["outstanding"]) == (200, 80, 120)
