@@ -98,3 +98,17 @@ def test_the_member_redeems_in_the_mall_and_the_clerk_hands_it_over(transactiona
     shot(p, "counter_mall_refused_1024x768")
     assert LoyaltyAccount.objects.get(member=member).points == 700
     desk.close()
+
+    hq = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
+                             viewport={"width": 1024, "height": 768})
+    h = hq.new_page()
+    login_as(h, items["coupon"].created_by)
+    h.goto(f"/service/mall/?store={chain.shop.pk}&member={member.pk}")
+    h.fill("#id_a-points", "100")
+    h.select_option("#id_a-category", "compensation")
+    h.fill("#id_a-reason", "活动积分补发")
+    with h.expect_navigation():
+        h.click("#points-adjust button[type=submit]")
+    assert LoyaltyAccount.objects.get(member=member).points == 800
+    shot(h, "counter_mall_hq_1024x768", full=True)
+    hq.close()

@@ -81,3 +81,33 @@ def test_hq_adds_an_item_and_sees_the_donations(login, specialist, rich, gift):
     assert page.status_code == 302 and MallItem.objects.get().points == 900
     html = client.get(reverse("service_mall"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "希望工程助学" in html and "300" in html and "积分捐赠汇总" in html
+
+
+def test_hq_adjusts_a_members_points_with_a_category_and_a_reason(login, specialist, clerk, rich, store):
+    from membercare.loyalty.models import PointsEntry
+
+    url = reverse("service_mall") + f"?store={store.pk}&member={rich.pk}"
+    assert login(clerk).post(url, {"action": "adjust", "a-points": 50, "a-category": "goodwill",
+                                   "a-reason": "x"}).status_code == 403
+    client = login(specialist)
+    page = client.post(url, {"action": "adjust", "a-points": 50, "a-category": "goodwill", "a-reason": ""})
+    assert page.status_code == 400
+    page = client.post(url, {"action": "adjust", "a-points": -900, "a-category": "correction", "a-reason": "重复"},
+                       HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert page.status_code == 400 and "800" in page.content.decode()  # only 800 available
+    page = client.post(url, {"action": "adjust", "a-points": 50, "a-category": "goodwill", "a-reason": "生日补发"})
+    assert page.status_code == 302
+    entry = PointsEntry.objects.filter(member=rich).latest("pk")
+    assert (entry.kind, entry.source, entry.points, entry.operator) == ("adjust", "goodwill", 50, specialist)
+    assert "生日补发" in entry.reason
+    assert LoyaltyAccount.objects.get(member=rich).points == 850
+
+
+def test_hq_takes_an_item_off_sale_and_back(login, specialist, clerk, item, store):
+    url = reverse("service_mall") + f"?store={store.pk}"
+    assert login(clerk).post(url, {"action": "toggle", "item_id": item.pk}).status_code == 403
+    client = login(specialist)
+    assert client.post(url, {"action": "toggle", "item_id": item.pk}).status_code == 302
+    assert not MallItem.objects.get(pk=item.pk).is_active
+    assert client.post(url, {"action": "toggle", "item_id": item.pk}).status_code == 302
+    assert MallItem.objects.get(pk=item.pk).is_active

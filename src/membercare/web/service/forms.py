@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from membercare.loyalty.models import PointsEntry
 from membercare.members.models import Member
 from membercare.members.selectors import member_search
 from membercare.org.models import Staff, Store
@@ -250,3 +251,13 @@ class MallItemForm(forms.Form):
     def __init__(self, *args, batches, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["batch"].queryset = batches
+
+
+class PointsAdjustForm(forms.Form):
+    """HQ's manual adjustment of a member's points: a category and a reason, both kept in the ledger."""
+
+    points = forms.IntegerField(label=_("Points (+ to add, - to take)"), min_value=-1_000_000, max_value=1_000_000)
+    category = forms.ChoiceField(label=_("Category"), choices=[
+        (c.value, c.label) for c in (PointsEntry.Source.CORRECTION, PointsEntry.Source.COMPENSATION,
+                                     PointsEntry.Source.GOODWILL, PointsEntry.Source.OTHER)])
+    reason = forms.CharField(label=_("Reason"), max_length=150)

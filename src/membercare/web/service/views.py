@@ -24,7 +24,7 @@ from membercare.campaigns.mall import mall_item_save, mall_items, mall_pickup, m
 from membercare.campaigns.models import CouponBatch, MallItem, MallRedemption
 from membercare.core.permissions import can_see_full_phone, can_work_members, require, visible_stores
 from membercare.loyalty.donations import donation_totals
-from membercare.loyalty.points import points_balance
+from membercare.loyalty.points import points_adjust, points_balance
 from membercare.members.models import Member
 from membercare.members.selectors import member_search
 from membercare.org.models import Role, Staff, Store
@@ -53,6 +53,7 @@ from .forms import (
     MallItemForm,
     MallPickupForm,
     MallRedeemForm,
+    PointsAdjustForm,
     ServiceOrderForm,
     StepForm,
     StockAdjustForm,
@@ -349,9 +350,17 @@ def mall_counter_page(request: HttpRequest) -> HttpResponse:
     forms = {"redeem": MallRedeemForm(data if action == "redeem" else None, items=items, prefix="r",
                                       initial={"member": member.pk if member else None}),
              "pickup": MallPickupForm(data if action == "pickup" else None, prefix="p"),
-             "item": MallItemForm(data if action == "item" else None, batches=batches, prefix="i")}
+             "item": MallItemForm(data if action == "item" else None, batches=batches, prefix="i"),
+             "adjust": PointsAdjustForm(data if action == "adjust" else None, prefix="a")}
+    if request.method == "POST" and action == "toggle":  # HQ takes an item off sale or puts it back
+        require(hq)
+        item = get_object_or_404(MallItem, pk=_int(request.POST.get("item_id")) or 0)
+        mall_item_save(by=request.user, kind=item.kind, name=item.name, points=item.points, gift=item.gift,
+                       batch=item.batch, coupon_stock=item.coupon_stock, is_active=not item.is_active, item=item)
+        messages.success(request, _("Saved."))
+        return redirect(f"{request.path}?store={store.pk}")
     if request.method == "POST":
-        if action not in forms or (action == "item" and not hq):
+        if action not in forms or (action in ("item", "adjust") and not hq) or (action == "adjust" and not member):
             raise PermissionDenied
         if not works_in(request.user, store):
             raise PermissionDenied
@@ -368,6 +377,10 @@ def mall_counter_page(request: HttpRequest) -> HttpResponse:
                     done = mall_pickup(code=d["code"], store=store, by=request.user)
                     messages.success(request, _("%(item)s handed over to %(name)s.") % {
                         "item": done.item_name, "name": done.member.name})
+                elif action == "adjust":
+                    points_adjust(member=member, points=d["points"], category=d["category"], reason=d["reason"],
+                                  by=request.user)
+                    messages.success(request, _("Points adjusted."))
                 else:
                     mall_item_save(by=request.user, kind=d["kind"], name=d["name"], points=d["points"],
                                    gift=d["gift"], batch=d["batch"], coupon_stock=d["coupon_stock"])
