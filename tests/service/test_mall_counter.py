@@ -111,3 +111,12 @@ def test_hq_takes_an_item_off_sale_and_back(login, specialist, clerk, item, stor
     assert not MallItem.objects.get(pk=item.pk).is_active
     assert client.post(url, {"action": "toggle", "item_id": item.pk}).status_code == 302
     assert MallItem.objects.get(pk=item.pk).is_active
+
+
+def test_a_double_tap_at_the_counter_redeems_once(login, clerk, rich, item, store):
+    client = login(clerk)
+    body = {"action": "redeem", "r-member": rich.pk, "r-item": item.pk, "token": "tap-1"}
+    url = reverse("service_mall") + f"?store={store.pk}"
+    assert client.post(url, body).status_code == 302
+    assert client.post(url, body).status_code == 302  # the same form again: the first result
+    assert MallRedemption.objects.count() == 1 and LoyaltyAccount.objects.get(member=rich).points == 300

@@ -6,6 +6,7 @@ checks permissions on the server."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -44,6 +45,7 @@ from membercare.service.permissions import (
 from membercare.service.surveys import survey_answer, survey_by_token
 
 from ..forms import add_service_errors
+from ..once import once
 from .forms import (
     AssignForm,
     CancelOrderForm,
@@ -369,8 +371,16 @@ def mall_counter_page(request: HttpRequest) -> HttpResponse:
             d = form.cleaned_data
             try:
                 if action == "redeem":
-                    done = mall_redeem(member=d["member_obj"], item=d["item"], channel=MallRedemption.Channel.COUNTER,
-                                       store=store, by=request.user)
+                    token = (request.POST.get("token") or "")[:60]
+
+                    def write(d=d) -> MallRedemption:
+                        return mall_redeem(member=d["member_obj"], item=d["item"],
+                                           channel=MallRedemption.Channel.COUNTER, store=store, by=request.user)
+
+                    # one redemption per form, even on a double tap or a reload (the checkout's guard)
+                    done = once(store, f"web-mall:{token}", write, save=lambda r: {"redemption": r.pk},
+                                load=lambda saved: MallRedemption.objects.select_related("member").get(
+                                    pk=saved["redemption"]))[0] if token else write()
                     messages.success(request, _("%(item)s redeemed for %(name)s: %(points)d points.") % {
                         "item": done.item_name, "name": done.member.name, "points": done.points})
                 elif action == "pickup":
@@ -391,7 +401,7 @@ def mall_counter_page(request: HttpRequest) -> HttpResponse:
                 keep = f"&member={member.pk}" if member else ""
                 return redirect(f"{request.path}?store={store.pk}{keep}")
     return render(request, "web/service/mall_counter.html", {
-        "store": store, "stores": stores, "member": member, "hq": hq, **forms,
+        "token": secrets.token_urlsafe(16), "store": store, "stores": stores, "member": member, "hq": hq, **forms,
         "balance": points_balance(member) if member else None,
         "recent": MallRedemption.objects.filter(store=store).select_related("member").order_by("-created_at")[:10],
         "all_items": MallItem.objects.select_related("gift", "batch").order_by("-is_active", "points") if hq else (),
