@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.core.text import has_control
 from membercare.loyalty.models import PointsEntry
 from membercare.loyalty.points import lock_account, points_spend
 from membercare.members.models import Member
@@ -51,7 +52,7 @@ def mall_item_save(*, by: Staff, kind: str, name: str, points, gift: Gift | None
     if kind not in MallItem.Kind.values:
         raise ServiceError("kind_invalid", _("Choose a gift or a coupon."), "kind")
     name = (name or "").strip()
-    if not name or len(name) > 60:
+    if not name or len(name) > 60 or has_control(name):
         raise ServiceError("name_invalid", _("Name the item in 1 to 60 characters."), "name")
     try:
         points = int(str(points).strip())

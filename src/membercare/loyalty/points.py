@@ -96,10 +96,9 @@ def points_earn(account: LoyaltyAccount, points: int, *, expires_on: dt.date | N
                 at: dt.datetime | None = None, source: str = "", source_key: str = "") -> PointsEntry | None:
     entry = earn_entry(account, points, expires_on=expires_on, receipt=receipt, reason=reason, operator=operator,
                        kind=kind, at=at)
-    if entry is not None:
-        entry.source, entry.source_key = source, source_key
     if entry is None:
         return None
+    entry.source, entry.source_key = source, source_key
     rows.insert([entry])
     _apply(account, points)
     return entry
@@ -117,8 +116,7 @@ def earn_entry(account: LoyaltyAccount, points: int, *, expires_on: dt.date | No
 
 
 def points_take(account: LoyaltyAccount, points: int, *, kind: str, receipt=None, reason: str = "",
-                operator: Staff | None = None, at: dt.datetime | None = None, allow_short: bool = False,
-                source: str = "") -> int:
+                operator: Staff | None = None, at: dt.datetime | None = None, allow_short: bool = False) -> int:
     """Redeem, reverse or adjust down. Returns the points actually taken (a reversal of points already
     spent takes only what is left when `allow_short`; the shortfall is written in the reason)."""
     if points <= 0:
@@ -130,9 +128,7 @@ def points_take(account: LoyaltyAccount, points: int, *, kind: str, receipt=None
         take = account.points
     if take:
         _consume(account.member_id, take)
-        entry = redeem_entry(account, take, kind=kind, receipt=receipt, reason=reason, operator=operator, at=at)
-        entry.source = source
-        rows.insert([entry])
+        rows.insert([redeem_entry(account, take, kind=kind, receipt=receipt, reason=reason, operator=operator, at=at)])
         _apply(account, -take)
     return take
 
@@ -164,6 +160,7 @@ def points_adjust(*, member: Member, points: int, reason: str, by: Staff, catego
     programme's earn_events.manual bounds it: at most `points` either way at once, at most `yearly_cap` added
     per member in a calendar year; added points are valid per its valid_days (empty: the programme's expiry)."""
     from membercare.core.permissions import can_edit_programme, require
+    from membercare.core.text import has_control
 
     from .programme import programme_at
 
@@ -175,6 +172,8 @@ def points_adjust(*, member: Member, points: int, reason: str, by: Staff, catego
         raise ValidationError({"reason": _("Give a reason for the adjustment.")})
     if len(reason) > 150:
         raise ValidationError({"reason": _("Keep the reason under 150 characters.")})
+    if has_control(reason):
+        raise ValidationError({"reason": _("The reason contains control characters.")})
     if isinstance(points, bool) or not isinstance(points, int):
         raise ValidationError({"points": _("Must be a whole number.")})
     if points == 0:
