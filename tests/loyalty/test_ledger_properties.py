@@ -76,7 +76,7 @@ def test_ledger_invariants_hold_after_any_sequence(chain, ops):
                 return_post(original=sale, lines=None if full else [ReturnLineIn(line.pk, qty)], clerk=chain.clerk,
                             store=chain.shop, at=now)
             elif step[0] == "adjust":
-                points_adjust(member=member, points=step[1], reason="盘点更正", by=specialist)
+                points_adjust(member=member, points=step[1], reason="盘点更正", by=specialist, category="correction")
             elif step[0] == "expire":
                 now += dt.timedelta(days=step[1])
                 points_expire_due(today=now.date())

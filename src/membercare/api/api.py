@@ -14,6 +14,7 @@ from membercare.core.permissions import can_see_full_phone
 from membercare.members.selectors import member_search
 
 from .errors import install_error_handlers
+from .mall import router as mall_router
 from .pos import router as pos_router
 
 
@@ -35,6 +36,7 @@ class MemberCareAPI(NinjaAPI):
 api = MemberCareAPI(title="MemberCare API", version="1", auth=SessionAuth(), urls_namespace="api")
 install_error_handlers(api)
 api.add_router("/pos/", pos_router)
+api.add_router("/pos/", mall_router)  # the points mall at the till
 api.add_router("/messaging/", "membercare.api.messaging.router")
 
 if os.environ.get("MEMBERCARE_BENCH_ENDPOINT") == "1":  # the benchmark's reference endpoint, never in production

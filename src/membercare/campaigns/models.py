@@ -10,6 +10,7 @@ transaction, and the redemption row is unique per coupon.
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CouponBatch(models.Model):
@@ -111,3 +112,94 @@ class CouponRedemption(models.Model):
     class Meta:
         verbose_name = _("coupon redemption")
         verbose_name_plural = _("coupon redemptions")
+
+
+# --------------------------------------------------------------------------------- the points mall
+
+
+class MallItem(models.Model):
+    """An item of the points mall (积分商城): a gift of the catalogue (stock per store: service.GiftStock) or a
+    coupon of a batch (stock: `coupon_stock`, empty for no limit), for `points` points."""
+
+    class Kind(models.TextChoices):
+        GIFT = "gift", _("Gift")
+        COUPON = "coupon", _("Coupon")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=60)
+    points = models.PositiveIntegerField(_("points"))
+    gift = models.ForeignKey("service.Gift", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("gift"))
+    batch = models.ForeignKey(CouponBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("coupon batch"))
+    coupon_stock = models.PositiveIntegerField(_("coupons left"), null=True, blank=True)
+    # the coupons given for points hang on one issue of the batch (created at the first redemption)
+    coupon_issue = models.ForeignKey(CouponIssue, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    is_active = models.BooleanField(_("on sale"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("points mall item")
+        verbose_name_plural = _("points mall items")
+        ordering = ["points", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="mall_item_points_positive"),
+            models.CheckConstraint(condition=models.Q(kind="gift", gift__isnull=False, batch__isnull=True)
+                                   | models.Q(kind="coupon", batch__isnull=False, gift__isnull=True),
+                                   name="mall_item_gift_or_coupon"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MallRedemption(models.Model):
+    """An item redeemed for points, at the counter or by the member in the member centre. A coupon goes to the
+    member's coupons at once; a gift redeemed at the counter is handed over at once, one redeemed in the member
+    centre is a pickup voucher (`code`) at the chosen store, whose stock was taken for it."""
+
+    class Channel(models.TextChoices):
+        COUNTER = "counter", _("At the counter")
+        MEMBER_CENTRE = "member_centre", _("Member centre")
+
+    class Status(models.TextChoices):
+        DONE = "done", pgettext_lazy("points mall", "Done")
+        TO_COLLECT = "to_collect", _("To collect at the store")
+        COLLECTED = "collected", pgettext_lazy("points mall", "Collected")
+
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="mall_redemptions",
+                               verbose_name=_("member"))
+    item = models.ForeignKey(MallItem, on_delete=models.PROTECT, related_name="redemptions", verbose_name=_("item"))
+    item_name = models.CharField(_("item"), max_length=60)
+    points = models.PositiveIntegerField(_("points"))
+    entry = models.OneToOneField("loyalty.PointsEntry", on_delete=models.PROTECT, related_name="mall_redemption")
+    channel = models.CharField(_("channel"), max_length=15, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    store = models.ForeignKey("org.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("store"))
+    code = models.CharField(_("pickup code"), max_length=12, null=True, blank=True, unique=True)
+    coupon = models.OneToOneField(Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    gift_issue = models.OneToOneField("service.GiftIssue", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+", verbose_name=_("by"))
+    created_at = models.DateTimeField(_("redeemed at"))
+    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+    collected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+
+    class Meta:
+        verbose_name = _("points mall redemption")
+        verbose_name_plural = _("points mall redemptions")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["member", "created_at"])]
+        constraints = [models.CheckConstraint(condition=models.Q(points__gt=0), name="mall_redemption_points")]
+
+    @property
+    def display_code(self) -> str:
+        """The pickup code as shown and read out: XXXX-XXXX-XXXX."""
+        from .codes import display_code
+
+        return display_code(self.code or "")

@@ -103,6 +103,19 @@ class PointsEntry(models.Model):
         REVERSE = "reverse", _("Reversed")
         ADJUST = "adjust", _("Adjusted")
         REFUND = "refund", _("Refunded")
+        DONATION = "donation", _("Donated")
+
+    class Source(models.TextChoices):
+        """What an entry came from besides a sale: an event of the programme's earn_events, or a manual
+        adjustment's category."""
+
+        SURVEY = "survey", _("Survey answered")
+        PROFILE = "profile", _("Profile completed")
+        MEMBER_DATE = "member_date", _("Membership anniversary")
+        CORRECTION = "correction", _("Correction")
+        COMPENSATION = "compensation", _("Compensation")
+        GOODWILL = "goodwill", _("Goodwill")
+        OTHER = "other", _("Other")
 
     member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="points_entries",
                                db_index=False)  # (member, created_at) below serves it
@@ -116,6 +129,9 @@ class PointsEntry(models.Model):
     operator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+", verbose_name=_("operator"))
     created_at = models.DateTimeField(_("time"))
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True, default="")
+    # an event earns once per key ("survey:17", "profile", "member_date:2026"): unique per member
+    source_key = models.CharField(max_length=60, blank=True, default="")
 
     class Meta:
         verbose_name = _("points entry")
@@ -123,6 +139,8 @@ class PointsEntry(models.Model):
         indexes = [models.Index(fields=["member", "created_at"]),
                    models.Index(fields=["expires_on"], condition=models.Q(remaining__gt=0),
                                 name="points_open_lots")]
+        constraints = [models.UniqueConstraint(fields=["member", "source_key"], condition=~models.Q(source_key=""),
+                                               name="points_event_once")]
 
 
 class BirthdayUse(models.Model):
@@ -283,3 +301,24 @@ class CardApplication(models.Model):
         verbose_name = _("card application")
         verbose_name_plural = _("card applications")
         indexes = [models.Index(fields=["status", "filed_at"])]
+
+
+class PointsDonation(models.Model):
+    """Points a member gave to one of the programme's charity items (the ledger entry of kind "donation" took
+    them); HQ sees the totals per item."""
+
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="points_donations",
+                               verbose_name=_("member"))
+    charity = models.CharField(_("charity item"), max_length=30)
+    charity_name = models.CharField(_("charity item"), max_length=40)
+    points = models.PositiveIntegerField(_("points"))
+    entry = models.OneToOneField(PointsEntry, on_delete=models.PROTECT, related_name="donation")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+", verbose_name=_("operator"))
+    created_at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("points donation")
+        verbose_name_plural = _("points donations")
+        indexes = [models.Index(fields=["charity", "created_at"])]
+        constraints = [models.CheckConstraint(condition=models.Q(points__gt=0), name="points_donation_positive")]

@@ -93,11 +93,12 @@ def redeem_entry(account: LoyaltyAccount, points: int, *, kind: str = PointsEntr
 
 def points_earn(account: LoyaltyAccount, points: int, *, expires_on: dt.date | None, receipt=None,
                 reason: str = "", operator: Staff | None = None, kind: str = PointsEntry.Kind.EARN,
-                at: dt.datetime | None = None) -> PointsEntry | None:
+                at: dt.datetime | None = None, source: str = "", source_key: str = "") -> PointsEntry | None:
     entry = earn_entry(account, points, expires_on=expires_on, receipt=receipt, reason=reason, operator=operator,
                        kind=kind, at=at)
     if entry is None:
         return None
+    entry.source, entry.source_key = source, source_key
     rows.insert([entry])
     _apply(account, points)
     return entry
@@ -132,24 +133,82 @@ def points_take(account: LoyaltyAccount, points: int, *, kind: str, receipt=None
     return take
 
 
+def points_spend(account: LoyaltyAccount, points: int, *, kind: str, reason: str = "",
+                 operator: Staff | None = None, at: dt.datetime | None = None, source: str = "") -> PointsEntry:
+    """Take `points` (> 0) from the account (its lock held), oldest lots first; refused when the balance is
+    short. Returns the ledger entry (mall redemptions and donations link it)."""
+    if points <= 0:
+        raise ValidationError({"points": _("Give a number of points above zero.")})
+    if account.points < points:
+        raise ValidationError({"points": _("Only %(n)d points are available.") % {"n": account.points}})
+    _consume(account.member_id, points)
+    entry = redeem_entry(account, points, kind=kind, reason=reason, operator=operator, at=at)
+    entry.source = source
+    rows.insert([entry])
+    _apply(account, -points)
+    return entry
+
+
+MANUAL_CATEGORIES = (PointsEntry.Source.CORRECTION, PointsEntry.Source.COMPENSATION, PointsEntry.Source.GOODWILL,
+                     PointsEntry.Source.OTHER)
+
+
 @transaction.atomic
-def points_adjust(*, member: Member, points: int, reason: str, by: Staff) -> PointsEntry:
-    """A manual correction by the specialist, with a reason (kept in the ledger)."""
+def points_adjust(*, member: Member, points: int, reason: str, by: Staff, category: str,
+                  at: dt.datetime | None = None) -> PointsEntry:
+    """A manual correction by the specialist, with a category and a reason (both kept in the ledger). The
+    programme's earn_events.manual bounds it: at most `points` either way at once, at most `yearly_cap` added
+    per member in a calendar year; added points are valid per its valid_days (empty: the programme's expiry)."""
     from membercare.core.permissions import can_edit_programme, require
+    from membercare.core.text import has_control
+
+    from .programme import programme_at
 
     require(can_edit_programme(by))
-    if not reason.strip():
+    if category not in MANUAL_CATEGORIES:
+        raise ValidationError({"category": _("Choose the category of the adjustment.")})
+    reason = (reason or "").strip()
+    if not reason:
         raise ValidationError({"reason": _("Give a reason for the adjustment.")})
+    if len(reason) > 150:
+        raise ValidationError({"reason": _("Keep the reason under 150 characters.")})
+    if has_control(reason):
+        raise ValidationError({"reason": _("The reason contains control characters.")})
+    if isinstance(points, bool) or not isinstance(points, int):
+        raise ValidationError({"points": _("Must be a whole number.")})
     if points == 0:
         raise ValidationError({"points": _("The adjustment must not be zero.")})
+    at = at or timezone.now()
+    on = timezone.localtime(at).date()
+    rule = programme_at(on).earn_event("manual")
+    if abs(points) > rule.points:
+        raise ValidationError({"points": _("One adjustment moves at most %(n)d points.") % {"n": rule.points}})
     account = lock_account(member)
+    label = PointsEntry.Source(category).label
+    text = f"{label}: {reason}"
     if points > 0:
-        from .programme import programme_at
+        added = year_total(member.pk, list(MANUAL_CATEGORIES), on)
+        if added + points > rule.yearly_cap:
+            raise ValidationError({"points": _(
+                "Manual adjustments may add at most %(cap)d points to a member in a year; %(left)d are left.") % {
+                "cap": rule.yearly_cap, "left": max(rule.yearly_cap - added, 0)}})
+        return points_earn(account, points, expires_on=rule.expires_on(on), reason=text, operator=by,
+                           kind=PointsEntry.Kind.ADJUST, at=at, source=category)
+    return points_spend(account, -points, kind=PointsEntry.Kind.ADJUST, reason=text, operator=by, at=at,
+                        source=category)
 
-        return points_earn(account, points, expires_on=programme_at().points_expire_on(timezone.localdate()),
-                           reason=reason, operator=by, kind=PointsEntry.Kind.ADJUST)
-    points_take(account, -points, kind=PointsEntry.Kind.ADJUST, reason=reason, operator=by)
-    return PointsEntry.objects.filter(member=member).latest("pk")
+
+def year_bounds(on: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The calendar year of `on` in Asia/Shanghai, as aware datetimes [start, end)."""
+    tz = timezone.get_default_timezone()
+    return (dt.datetime(on.year, 1, 1, tzinfo=tz), dt.datetime(on.year + 1, 1, 1, tzinfo=tz))
+
+
+def year_total(member_id: int, sources: list[str], on: dt.date) -> int:
+    """Points the member earned (positive entries) from these sources in the calendar year of `on`."""
+    start, end = year_bounds(on)
+    return PointsEntry.objects.filter(member_id=member_id, source__in=sources, points__gt=0, created_at__gte=start,
+                                      created_at__lt=end).aggregate(s=Sum("points"))["s"] or 0
 
 
 def points_expire_due(*, today: dt.date | None = None) -> int:
@@ -211,3 +270,19 @@ def balance_after_receipt(receipt) -> int | None:
     upto = PointsEntry.objects.filter(member_id=receipt.member_id).filter(
         Q(created_at__lt=last.created_at) | Q(created_at=last.created_at, pk__lte=last.pk))
     return upto.aggregate(s=Sum("points"))["s"] or 0
+
+
+def points_liability(*, point_value=None) -> dict:
+    """The points the chain owes its members: the balances, the ledger and the open lots summed (equal when
+    the books hold), by kind of entry, and their value in yuan at the programme's point value (2 places)."""
+    from decimal import Decimal
+
+    from .programme import programme_at
+
+    balances = LoyaltyAccount.objects.aggregate(s=Sum("points"))["s"] or 0
+    ledger = PointsEntry.objects.aggregate(s=Sum("points"))["s"] or 0
+    lots = PointsEntry.objects.filter(remaining__gt=0).aggregate(s=Sum("remaining"))["s"] or 0
+    by_kind = dict(PointsEntry.objects.values_list("kind").annotate(s=Sum("points")).order_by("kind"))
+    value = Decimal(point_value if point_value is not None else programme_at().point_value)
+    return {"balances": balances, "ledger": ledger, "open_lots": lots, "by_kind": by_kind,
+            "value": (Decimal(balances) * value).quantize(Decimal("0.01"))}

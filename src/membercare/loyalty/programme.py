@@ -62,6 +62,19 @@ DEFAULT_RULES: dict[str, Any] = {
                       "id_number_required": False},
          "perks": [{"code": "alteration", "name": "免费改衣", "quota": 2, "period": "season"}]},
     ],
+    # points for events (issue 19 part 2): per event the points (0: off), the most one member earns from it in a
+    # calendar year, and how long its points stay valid (valid_days None: the programme's points_expiry). Off
+    # until the chain sets the points: existing members do not start earning on the day of an upgrade.
+    # "manual": points are the most one manual adjustment may add or take; the cap bounds what manual
+    # adjustments add per member and year.
+    "earn_events": {
+        "survey": {"points": 0, "yearly_cap": 100, "valid_days": None},
+        "profile": {"points": 0, "yearly_cap": 200, "valid_days": None},
+        "member_date": {"points": 0, "yearly_cap": 500, "valid_days": None},
+        "manual": {"points": 5000, "yearly_cap": 20000, "valid_days": None},
+    },
+    # charity items members may donate points to (ledger kind "donation"); inactive ones take no new donation
+    "charities": [],
 }
 
 
@@ -170,6 +183,41 @@ class PointsPromotion:
                 and (not self.stores or store in self.stores))
 
 
+EARN_EVENTS = ("survey", "profile", "member_date", "manual")
+EARN_EVENT_KEYS = {"points", "yearly_cap", "valid_days"}
+MAX_EVENT_POINTS = 100_000
+MAX_VALID_DAYS = 3660
+MAX_CHARITIES = 20
+MAX_CHARITY_NAME = 40
+CHARITY_KEYS = {"code", "name", "active"}
+
+
+@dataclass(frozen=True)
+class EarnEvent:
+    """Points for an event that is not a sale: `points` each time (0: off), at most `yearly_cap` per member
+    in a calendar year (Asia/Shanghai), valid `valid_days` (None: the programme's points_expiry)."""
+
+    code: str
+    points: int
+    yearly_cap: int
+    valid_days: int | None
+    points_expiry: str = "end_of_next_year"
+
+    def expires_on(self, earned: dt.date) -> dt.date | None:
+        if self.valid_days is not None:
+            return earned + dt.timedelta(days=self.valid_days)
+        return _expire_on(self.points_expiry, earned)
+
+
+@dataclass(frozen=True)
+class Charity:
+    """A charity item members may donate points to (e.g. 希望工程助学)."""
+
+    code: str
+    name: str
+    active: bool = True
+
+
 @dataclass(frozen=True)
 class Programme:
     points_per_yuan: int
@@ -186,6 +234,17 @@ class Programme:
     series_points_per_yuan: dict[str, Decimal] = field(default_factory=dict)
     accumulation_points_multiplier: Decimal = Decimal("1")
     points_promotions: tuple[PointsPromotion, ...] = ()
+    # points for events (survey, profile, member_date, manual) and charity items (issue 19 part 2)
+    earn_events: dict[str, EarnEvent] = field(default_factory=dict)
+    charities: tuple[Charity, ...] = ()
+
+    def earn_event(self, code: str) -> EarnEvent:
+        """The rule of an event (a stored version without it: DOMAIN.md's default, i.e. off)."""
+        found = self.earn_events.get(code)
+        return found if found is not None else _earn_events(DEFAULT_RULES["earn_events"], self)[code]
+
+    def charity(self, code: str) -> Charity | None:
+        return next((c for c in self.charities if c.code == code), None)
 
     accumulation_name: str = ""
 
@@ -248,11 +307,86 @@ class Programme:
         return best
 
     def points_expire_on(self, earned: dt.date) -> dt.date | None:
-        if self.points_expiry == "never":
-            return None
-        if self.points_expiry.startswith("days:"):
-            return earned + dt.timedelta(days=int(self.points_expiry[5:]))
-        return dt.date(earned.year + 1, 12, 31)
+        return _expire_on(self.points_expiry, earned)
+
+
+def _expire_on(points_expiry: str, earned: dt.date) -> dt.date | None:
+    if points_expiry == "never":
+        return None
+    if points_expiry.startswith("days:"):
+        return earned + dt.timedelta(days=int(points_expiry[5:]))
+    return dt.date(earned.year + 1, 12, 31)
+
+
+def _whole_number(value: Any, field_name: str, low: int, high: int, *, empty_ok: bool = False) -> int | None:
+    if empty_ok and value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit() or not (
+            low <= int(str(value).strip()) <= high):
+        raise ValidationError({field_name: _("A whole number from %(low)d to %(high)d.") % {"low": low, "high": high}
+                               + (_(" Leave it empty for the programme's expiry.") if empty_ok else "")})
+    return int(str(value).strip())
+
+
+def _earn_events(raw: Any, programme_or_expiry: Any) -> dict[str, EarnEvent]:
+    """The points for events, checked: each error names its field (earn_events.survey.points…). Events the
+    document leaves out keep their defaults."""
+    expiry = programme_or_expiry if isinstance(programme_or_expiry, str) else programme_or_expiry.points_expiry
+    if raw in (None, ""):
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ValidationError({"earn_events": _("The points for events must be a set of named events.")})
+    unknown = sorted(str(k)[:20] for k in raw if k not in EARN_EVENTS)
+    if unknown:
+        raise ValidationError({f"earn_events.{unknown[0]}": _("Unknown event “%(name)s”.") % {"name": unknown[0]}})
+    events = {}
+    for code in EARN_EVENTS:
+        item = raw.get(code, DEFAULT_RULES["earn_events"][code])
+        at = f"earn_events.{code}"
+        if not isinstance(item, dict):
+            raise ValidationError({at: _("Each event must be a set of named settings.")})
+        extra = sorted(set(item) - EARN_EVENT_KEYS)
+        if extra:
+            raise ValidationError({f"{at}.{extra[0]}": _("Unknown setting “%(name)s”.") % {"name": extra[0]}})
+        default = DEFAULT_RULES["earn_events"][code]
+        points = _whole_number(item.get("points", default["points"]), f"{at}.points", 0, MAX_EVENT_POINTS)
+        cap = _whole_number(item.get("yearly_cap", default["yearly_cap"]), f"{at}.yearly_cap", 0, MAX_EVENT_POINTS * 10)
+        if code != "manual" and points and cap < points:
+            raise ValidationError({f"{at}.yearly_cap": _("The yearly cap is below the points of one event: "
+                                                         "nobody could earn them.")})
+        valid = _whole_number(item.get("valid_days", default["valid_days"]), f"{at}.valid_days", 1, MAX_VALID_DAYS,
+                              empty_ok=True)
+        events[code] = EarnEvent(code=code, points=points, yearly_cap=cap, valid_days=valid, points_expiry=expiry)
+    return events
+
+
+def _charities(raw: Any) -> tuple[Charity, ...]:
+    if raw in (None, ""):
+        return ()
+    if not isinstance(raw, list):
+        raise ValidationError({"charities": _("The charity items must be a list.")})
+    if len(raw) > MAX_CHARITIES:
+        raise ValidationError({"charities": _("At most %(n)d charity items.") % {"n": MAX_CHARITIES}})
+    found: list[Charity] = []
+    for i, item in enumerate(raw):
+        at = f"charities[{i}]"
+        if not isinstance(item, dict):
+            raise ValidationError({at: _("Each charity item must be a set of named settings.")})
+        extra = sorted(set(item) - CHARITY_KEYS)
+        if extra:
+            raise ValidationError({f"{at}.{extra[0]}": _("Unknown setting “%(name)s”.") % {"name": extra[0]}})
+        code = item.get("code")
+        if not isinstance(code, str) or not PERK_CODE.match(code):
+            raise ValidationError({f"{at}.code": _(
+                "A charity item's code is 1 to 30 lowercase letters, digits or _, starting with a letter.")})
+        if any(c.code == code for c in found):
+            raise ValidationError({f"{at}.code": _("Charity item “%(code)s” appears twice.") % {"code": code}})
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_CHARITY_NAME or has_control(name):
+            raise ValidationError({f"{at}.name": _("Name the charity item in 1 to %(n)d characters.") % {
+                "n": MAX_CHARITY_NAME}})
+        found.append(Charity(code=code, name=name.strip(), active=bool(item.get("active", True))))
+    return tuple(found)
 
 
 def _money(value: Any, field: str) -> Decimal:
@@ -488,6 +622,8 @@ def _parse_programme(rules: dict[str, Any]) -> Programme:
         points_promotions=_promotions(merged.get("points_promotions"),
                                       ("accumulation", *(t.code for t in tiers))),
         accumulation_name=_level_name(merged.get("accumulation_name"), "accumulation_name", required=False),
+        earn_events=_earn_events(merged.get("earn_events"), expiry),
+        charities=_charities(merged.get("charities")),
     )
 
 

@@ -55,6 +55,16 @@ FIELD_LABELS = {
     "qualify": gettext_lazy("rules to meet"),
     "upgrade_points": gettext_lazy("points to buy the level"),
     "accumulation_name": gettext_lazy("Accumulation card: name"),
+    # points for events and charity items (issue 19 part 2)
+    "earn_events": gettext_lazy("Points for events"),
+    "survey": gettext_lazy("Survey answered"),
+    "profile": gettext_lazy("Profile completed"),
+    "member_date": gettext_lazy("Membership anniversary"),
+    "manual": gettext_lazy("Manual adjustments"),
+    "points": gettext_lazy("points"),
+    "yearly_cap": gettext_lazy("yearly cap per member"),
+    "valid_days": gettext_lazy("valid for (days)"),
+    "charities": gettext_lazy("Charity items"),
 }
 
 

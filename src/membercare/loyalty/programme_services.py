@@ -132,6 +132,10 @@ def normalize_rules(rules: dict[str, Any]) -> dict[str, Any]:
     merged["series_points_per_yuan"] = {k: str(v) for k, v in programme.series_points_per_yuan.items()}
     merged["accumulation_points_multiplier"] = str(programme.accumulation_points_multiplier)
     merged["points_promotions"] = [_promotion_doc(p) for p in programme.points_promotions]
+    # points for events and charity items as parsed (issue 19 part 2)
+    merged["earn_events"] = {code: {"points": e.points, "yearly_cap": e.yearly_cap, "valid_days": e.valid_days}
+                             for code, e in programme.earn_events.items()}
+    merged["charities"] = [{"code": c.code, "name": c.name, "active": c.active} for c in programme.charities]
     return merged
 
 

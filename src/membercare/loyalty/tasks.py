@@ -11,6 +11,7 @@ from membercare.members.cardcode import card_codes_purge
 
 from .cards_daily import cards_expire_due, cards_retention_due
 from .points import points_expire_due
+from .points_events import member_date_points_due
 
 
 def run_loyalty_daily(today: dt.date | None = None) -> dict[str, int]:
@@ -21,7 +22,9 @@ def run_loyalty_daily(today: dt.date | None = None) -> dict[str, int]:
     points_expired = points_expire_due(today=today)
     retention = cards_retention_due(today)
     card_codes_purge(timezone.now() - dt.timedelta(days=1))  # the member codes' uses: a day is plenty
-    return {"cards_expired": cards_expired, "points_expired": points_expired, "tiers_dropped": len(retention)}
+    anniversaries = member_date_points_due(today)  # the membership anniversary's points, once a year
+    return {"cards_expired": cards_expired, "points_expired": points_expired, "tiers_dropped": len(retention),
+            "anniversary_points": anniversaries}
 
 
 @shared_task(name="membercare.loyalty.tasks.loyalty_daily")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("m/feedback/", views.feedback, name="m_feedback"),
     path("m/surveys/<int:pk>/", views.survey, name="m_survey"),
     path("m/data/", views.my_data, name="m_data"),
+    path("m/mall/", views.points_mall, name="m_mall"),
     path("m/join/", views.join, name="m_join"),
     path("m/join/code/", views.join_code, name="m_join_code"),
     path("member-centre/posters/", posters.poster_list, name="m_posters"),

@@ -20,8 +20,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from membercare.campaigns.mall import gift_stores, mall_items, mall_redeem, member_redemptions
+from membercare.campaigns.models import MallItem, MallRedemption
 from membercare.core.phone import normalize_phone
 from membercare.events.models import Invitation
+from membercare.loyalty.donations import member_donations, points_donate
+from membercare.loyalty.points import points_balance
+from membercare.loyalty.programme import programme_at
 from membercare.members.cardcode import WINDOW_SECONDS, card_code
 from membercare.members.models import Member
 from membercare.members.services import member_update
@@ -30,6 +35,7 @@ from membercare.messaging.models import MessageChannel, OptOut
 from membercare.messaging.otp import CodeRefused, code_send, code_verify
 from membercare.messaging.policy import MESSAGE_CHANNELS
 from membercare.messaging.services import opt_out
+from membercare.org.models import Store
 from membercare.privacy.requests import data_request_create, member_data_requests
 from membercare.service.complaints import complaint_from_member
 from membercare.service.errors import ServiceError
@@ -342,3 +348,48 @@ def survey(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             state = "thanks"
     return render(request, "membercentre/survey.html", {"survey": found, "form": form, "state": state})
+
+
+def _first_error(exc: ValidationError) -> str:
+    return getattr(exc, "text", None) or next(iter(m for msgs in exc.message_dict.values() for m in msgs), "")
+
+
+@member_required
+def points_mall(request: HttpRequest) -> HttpResponse:
+    """/m/mall/: the points mall (积分商城) — gifts (collected at a store the member chooses, against a pickup
+    code) and coupons (into the member's coupons at once) for points; donating points to a charity item."""
+    member = request.member
+    error, done, donated = "", None, None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "redeem":
+                item = get_object_or_404(MallItem, pk=_int_or_none(request.POST.get("item")) or 0)
+                store_id = _int_or_none(request.POST.get("store"))
+                store = Store.objects.filter(pk=store_id, is_active=True).first() if store_id else None
+                redemption = mall_redeem(member=member, item=item, channel=MallRedemption.Channel.MEMBER_CENTRE,
+                                         store=store)
+                return redirect(f"{request.path}?done={redemption.pk}")
+            if action == "donate":
+                points_donate(member=member, charity=request.POST.get("charity", "")[:30],
+                              points=request.POST.get("points", "")[:9])
+                return redirect(f"{request.path}?donated=1")
+            raise Http404
+        except ValidationError as exc:
+            error = _first_error(exc)
+    done_id = _int_or_none(request.GET.get("done"))
+    if done_id:
+        done = MallRedemption.objects.filter(pk=done_id, member=member).select_related("store", "coupon").first()
+    donated = request.GET.get("donated") == "1"
+    items = [{"item": i, "stores": sorted(gift_stores(i), key=lambda s: s[0].pk != member.home_store_id)}
+             for i in mall_items()]  # the member's own store first
+    charities = [c for c in programme_at().charities if c.active]
+    return render(request, "membercentre/mall.html", {
+        "points": points_balance(member), "items": items, "error": error, "done": done, "donated": donated,
+        "redemptions": list(member_redemptions(member)), "charities": charities,
+        "donations": list(member_donations(member))}, status=400 if error else 200)
+
+
+def _int_or_none(value) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None

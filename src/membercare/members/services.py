@@ -16,7 +16,7 @@ from membercare.core.text import has_control
 from membercare.org.models import Staff, Store
 
 from .models import MAX_MEMBER_DATES, Member, MemberChange, MemberDate, SensitiveAccessLog, Tag
-from .signals import member_referred
+from .signals import member_referred, member_saved
 from .validation import clean_member_data
 
 # Fields a user edits directly (tags handled separately; derived fields never).
@@ -93,6 +93,7 @@ def member_create(*, data: dict[str, Any], store: Store, by: Staff | None, owner
     )
     if (referral_code or "").strip():  # events.referrals records it (members.signals)
         member_referred.send(sender=Member, member=member, code=referral_code, by=by)
+    member_saved.send(sender=Member, member=member, created=True)
     return member
 
 
@@ -121,6 +122,7 @@ def member_update(*, member: Member, data: dict[str, Any], by: Staff | None, cle
         MemberChange.objects.create(
             member=member, action=action, changed_by=by, changed_at=timezone.now(), changes=changes
         )
+        member_saved.send(sender=Member, member=member, created=False)
     return member
 
 

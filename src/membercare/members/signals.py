@@ -12,3 +12,7 @@ member_referred = Signal()
 # a member's personal data was erased (privacy.member_erase), inside its transaction: receivers delete or blank
 # what their app keeps about the person and may add to `counts`
 member_erased = Signal()
+
+# a member was registered or changed (member_create, member_update), inside its transaction (kwargs: `member`,
+# `created`): loyalty gives the profile-completed points the first time the profile is complete
+member_saved = Signal()

@@ -19,12 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from membercare.campaigns.models import Coupon
+from membercare.campaigns.models import Coupon, MallRedemption
 from membercare.care.models import Contact
 from membercare.core.permissions import can_erase_members, require
 from membercare.core.xlsx import Sheet, write_xlsx
 from membercare.events.models import Attendance, Invitation
-from membercare.loyalty.models import BirthdayUse, Card, PerkUse, PointsEntry
+from membercare.loyalty.models import BirthdayUse, Card, PerkUse, PointsDonation, PointsEntry
 from membercare.loyalty.programme import label_cards
 from membercare.members.models import ExportLog, Member, MemberChange, MemberDate, SensitiveAccessLog
 from membercare.members.selectors import change_rows
@@ -140,6 +140,11 @@ def member_data_sheets(member: Member) -> list[Sheet]:
         _sheet(_("Coupons"), Coupon, Coupon.objects.filter(member=member).select_related("batch")
                .order_by("issued_at"),
                ("code", "batch", "issued_at", "redeemed_at", "expired_on")),
+        _sheet(_("Points mall"), MallRedemption, MallRedemption.objects.filter(member=member)
+               .select_related("store").order_by("created_at", "pk")[:ROWS_MAX],
+               ("created_at", "item_name", "points", "channel", "status", "store", "collected_at")),
+        _sheet(_("Points donations"), PointsDonation, PointsDonation.objects.filter(member=member)
+               .order_by("created_at", "pk")[:ROWS_MAX], ("created_at", "charity_name", "points")),
         _sheet(_("Event invitations"), Invitation, Invitation.objects.filter(member=member)
                .select_related("event").order_by("invited_at"),
                ("event", "invited_at", "rsvp", "party_size", "responded_at")),

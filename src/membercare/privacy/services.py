@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.campaigns.mall import mall_vouchers_void
 from membercare.campaigns.models import Coupon
 from membercare.care.models import Contact, OwnerChange, OwnerPin, Task, TaskStatus
 from membercare.core.permissions import can_erase_members, require
@@ -97,6 +98,9 @@ PERSONAL_DATA: dict[str, str] = {
                             "stay); item description, work and cancelling reason blanked",
     "service.Survey": "kept for the scores; comment blanked, unanswered ones expire",
     "campaigns.Coupon": "kept; unused ones expire",
+    "campaigns.MallRedemption": "kept: the points mall's books (points, item, store); a gift not yet collected is "
+                                "not handed over any more (its pickup code blanked, the gift back in stock)",
+    "loyalty.PointsDonation": "kept: the charity item's total (points and date only)",
     "campaigns.CouponHoldout": "kept: the experiment's design",
     "events.Invitation": "kept: the event's counts",
     "events.Attendance": "kept: the event's counts",
@@ -206,6 +210,7 @@ def member_erase(*, member: Member, by: Staff, reason: str, confirm_member_no: s
 
     counts["coupons_expired"] = Coupon.objects.filter(member=member, redeemed_at__isnull=True,
                                                       expired_on__isnull=True).update(expired_on=today)
+    counts["mall_pickups_voided"] = mall_vouchers_void(member, reason=_("Pickup voided: member erased"), at=now)
     ReferralCode.objects.filter(member=member).delete()
     MemberPrediction.objects.filter(member=member).delete()
     OwnerPin.objects.filter(member=member).delete()

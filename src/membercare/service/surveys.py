@@ -23,6 +23,8 @@ from django.utils.translation import gettext as _
 
 from membercare.care.models import Contact, Outcome
 from membercare.core.public import public_base_url
+from membercare.loyalty.points import lock_account
+from membercare.loyalty.points_events import earn_event
 from membercare.members.models import Member
 from membercare.messaging.models import MessageChannel
 from membercare.messaging.policy import MESSAGE_CHANNELS
@@ -136,8 +138,11 @@ def survey_answer(*, token: str = "", csat, nps, comment: str = "", at: dt.datet
     if survey.expires_at < at:
         raise ServiceError("expired", _("This survey link has expired."))
     with transaction.atomic():
+        lock_account(survey.member_id)  # the member's writes one at a time (the survey's points below)
         answered = Survey.objects.filter(pk=survey.pk, answered_at__isnull=True).update(
             answered_at=at, csat=csat, nps=nps, comment=comment)
+        if answered:  # the programme's earn_events.survey: once per survey (its key in the ledger)
+            earn_event(member=survey.member_id, event="survey", key=str(survey.pk), at=at)
     if not answered:
         raise ServiceError("already_answered", _("This survey has already been answered. Thank you!"))
     survey.refresh_from_db()

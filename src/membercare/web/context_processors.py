@@ -51,6 +51,7 @@ MENU: list[tuple[Promise, list[tuple[Promise, str, str | None, tuple[str, ...]]]
         (_("Card applications"), "card_applications", None, ("card_",)),
         (_("Sales upload"), "sales_upload", None, ("sales_upload",)),
         (_("Sell gift cards"), "gift_card_sell", None, ("gift_card_sell", "gift_card_detail")),
+        (_("Points mall"), "service_mall", "complaints", ("service_mall",)),
     ]),
     (pgettext_lazy("menu", "Members"), [
         (_("Members"), "member_list", None, ("member_list", "member_detail", "member_edit", "member_import",
@@ -86,6 +87,7 @@ MENU: list[tuple[Promise, list[tuple[Promise, str, str | None, tuple[str, ...]]]
     ]),
     (pgettext_lazy("menu", "Settings"), [
         (_("Loyalty programme"), "programme_edit", "programme", ("programme_",)),
+        (_("Points for events"), "points_rules", "programme", ("points_rules",)),
         (_("Stored-value rules"), "stored_value_rules", "programme", ("stored_value_rules",)),
         (_("Birthday exceptions"), "birthday_exceptions", "programme", ("birthday_exception",)),
         (_("Care settings"), "care_settings", "care_settings", ("care_settings", "care_event")),

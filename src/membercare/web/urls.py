@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("membercare.web.storedvalue.urls")),
     path("", include("membercare.web.giftcards.urls")),
     path("", include("membercare.web.programme.urls")),
+    path("", include("membercare.web.points.urls")),
     path("", include("membercare.web.sales_upload.urls")),
     path("", include("membercare.web.apikeys.urls")),
     path("", include("membercare.web.care.urls")),

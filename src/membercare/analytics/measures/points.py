@@ -103,7 +103,8 @@ def points_summary(scope: Scope, point_value: Decimal | None = None) -> dict[str
     the nightly facts (PointsDay) plus the entries made since (live, so today's activity counts):
     issued = earned (kind earn: purchases and non-purchase actions); redeemed ("points used") = spent (kind
     redeem, as a positive number) minus what returns refunded (kind refund); reversed = taken back by returns
-    (kind reverse); expired (kind expire); adjusted = manual adjustments (kind adjust, signed).
+    (kind reverse); expired (kind expire); adjusted = manual adjustments (kind adjust, signed); donated = given
+    to the programme's charity items (kind donation, as a positive number).
     outstanding = the balance of the members registered at the stores at the end of the period
     (points_outstanding), and liability = outstanding x `point_value` (yuan per point as a cash offset, from
     the programme) when given."""
@@ -118,6 +119,7 @@ def points_summary(scope: Scope, point_value: Decimal | None = None) -> dict[str
         "reversed": -by_kind.get("reverse", 0),
         "expired": -by_kind.get("expire", 0),
         "adjusted": by_kind.get("adjust", 0),
+        "donated": -by_kind.get("donation", 0),
         "outstanding": outstanding,
         "holders": balance["holders"],
         "liability": (Decimal(outstanding) * point_value).quantize(CENT) if point_value is not None else None,

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loyalty', '0008_card_levels_as_data'),
+        ('loyalty', '0009_points_events'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from membercare.loyalty.models import PointsEntry
 from membercare.members.models import Member
 from membercare.members.selectors import member_search
 from membercare.org.models import Staff, Store
@@ -209,3 +210,54 @@ class ServiceOrderForm(MemberPickMixin, forms.Form):
 
 class CancelOrderForm(forms.Form):
     reason = forms.CharField(label=_("Reason for cancelling"), max_length=200)
+
+
+class MallRedeemForm(MemberPickMixin, forms.Form):
+    """The counter: an item of the points mall for a member (points taken from the balance)."""
+
+    member = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    member_query = forms.CharField(label=_("Member"), required=False, max_length=50, widget=forms.TextInput(attrs={
+        "placeholder": _("Phone, card number, member number or name"), "autocomplete": "off"}))
+    item = forms.ModelChoiceField(label=_("Points mall item"), queryset=None, empty_label=_("Choose an item"))
+
+    def __init__(self, *args, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].queryset = items
+        self.fields["item"].label_from_instance = lambda i: _("%(name)s · %(points)s points") % {
+            "name": i.name, "points": i.points}
+
+    def clean(self):
+        data = super().clean()
+        data["member_obj"] = self.clean_member_pick()
+        return data
+
+
+class MallPickupForm(forms.Form):
+    code = forms.CharField(label=_("Pickup code"), max_length=20, widget=forms.TextInput(attrs={
+        "autocomplete": "off", "placeholder": "XXXX-XXXX-XXXX"}))
+
+
+class MallItemForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("gift", _("Gift")), ("coupon", _("Coupon"))])
+    name = forms.CharField(label=_("Name"), max_length=60)
+    points = forms.IntegerField(label=_("Points"), min_value=1, max_value=1_000_000)
+    gift = forms.ModelChoiceField(label=_("Gift"), queryset=Gift.objects.filter(is_active=True), required=False,
+                                  empty_label=_("Choose a gift"))
+    batch = forms.ModelChoiceField(label=_("Coupon batch"), queryset=None, required=False,
+                                   empty_label=_("Choose the coupon batch"))
+    coupon_stock = forms.IntegerField(label=_("Coupons left (empty: no limit)"), min_value=0, max_value=1_000_000,
+                                      required=False)
+
+    def __init__(self, *args, batches, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["batch"].queryset = batches
+
+
+class PointsAdjustForm(forms.Form):
+    """HQ's manual adjustment of a member's points: a category and a reason, both kept in the ledger."""
+
+    points = forms.IntegerField(label=_("Points (+ to add, - to take)"), min_value=-1_000_000, max_value=1_000_000)
+    category = forms.ChoiceField(label=_("Category"), choices=[
+        (c.value, c.label) for c in (PointsEntry.Source.CORRECTION, PointsEntry.Source.COMPENSATION,
+                                     PointsEntry.Source.GOODWILL, PointsEntry.Source.OTHER)])
+    reason = forms.CharField(label=_("Reason"), max_length=150)

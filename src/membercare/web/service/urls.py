@@ -16,6 +16,7 @@ urlpatterns = [
     path("service/member-pick/", views.member_pick, name="service_member_pick"),
     path("service/gifts/", views.gift_stock_page, name="service_gift_stock"),
     path("service/gifts/give/", views.gift_issue_page, name="service_gift_issue"),
+    path("service/mall/", views.mall_counter_page, name="service_mall"),
     path("service/surveys/", views.survey_results_page, name="service_survey_results"),
     # the public survey link (no login: web.middleware.PUBLIC_PREFIXES)
     path("s/<str:token>/", views.survey_public, name="survey_public"),

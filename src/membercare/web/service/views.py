@@ -6,10 +6,12 @@ checks permissions on the server."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,7 +21,11 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from membercare.campaigns.mall import mall_item_save, mall_items, mall_pickup, mall_redeem
+from membercare.campaigns.models import CouponBatch, MallItem, MallRedemption
 from membercare.core.permissions import can_see_full_phone, can_work_members, require, visible_stores
+from membercare.loyalty.donations import donation_totals
+from membercare.loyalty.points import points_adjust, points_balance
 from membercare.members.models import Member
 from membercare.members.selectors import member_search
 from membercare.org.models import Role, Staff, Store
@@ -34,16 +40,22 @@ from membercare.service.permissions import (
     can_see_reports,
     can_work_complaint,
     is_chain_wide,
+    works_in,
 )
 from membercare.service.surveys import survey_answer, survey_by_token
 
 from ..forms import add_service_errors
+from ..once import once
 from .forms import (
     AssignForm,
     CancelOrderForm,
     ComplaintOpenForm,
     GiftForm,
     GiftIssueForm,
+    MallItemForm,
+    MallPickupForm,
+    MallRedeemForm,
+    PointsAdjustForm,
     ServiceOrderForm,
     StepForm,
     StockAdjustForm,
@@ -316,6 +328,85 @@ def gift_issue_page(request: HttpRequest) -> HttpResponse:
     return render(request, "web/service/gift_issue.html", {"form": form, "store": store, "stores": stores,
                                                            "member": member},
                   status=400 if request.method == "POST" else 200)
+
+
+# ------------------------------------------------------------------------------------- points mall
+
+
+def mall_counter_page(request: HttpRequest) -> HttpResponse:
+    """The counter's points mall: redeem an item for a member (a gift from this store's stock, a coupon into the
+    member's coupons), hand over a gift redeemed in the member centre against its pickup code; HQ adds items and
+    sees the points donated per charity item."""
+    require(can_work_members(request.user))
+    stores = _stores(request).filter(pk__in=request.user.stores.values("pk")) if not is_chain_wide(
+        request.user) else _stores(request)
+    store = _pick_store(request, stores)
+    member = _preset_member(request)
+    hq = can_edit_gift_catalogue(request.user)
+    items = (mall_items().filter(Q(kind=MallItem.Kind.COUPON)
+                                 | Q(gift__stocks__store=store, gift__stocks__quantity__gt=0))
+             .distinct().order_by("points", "pk"))
+    batches = CouponBatch.objects.filter(valid_to__gte=timezone.localdate()).order_by("-created_at")
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    data = request.POST if request.method == "POST" else None
+    forms = {"redeem": MallRedeemForm(data if action == "redeem" else None, items=items, prefix="r",
+                                      initial={"member": member.pk if member else None}),
+             "pickup": MallPickupForm(data if action == "pickup" else None, prefix="p"),
+             "item": MallItemForm(data if action == "item" else None, batches=batches, prefix="i"),
+             "adjust": PointsAdjustForm(data if action == "adjust" else None, prefix="a")}
+    if request.method == "POST" and action == "toggle":  # HQ takes an item off sale or puts it back
+        require(hq)
+        item = get_object_or_404(MallItem, pk=_int(request.POST.get("item_id")) or 0)
+        mall_item_save(by=request.user, kind=item.kind, name=item.name, points=item.points, gift=item.gift,
+                       batch=item.batch, coupon_stock=item.coupon_stock, is_active=not item.is_active, item=item)
+        messages.success(request, _("Saved."))
+        return redirect(f"{request.path}?store={store.pk}")
+    if request.method == "POST":
+        if action not in forms or (action in ("item", "adjust") and not hq) or (action == "adjust" and not member):
+            raise PermissionDenied
+        if not works_in(request.user, store):
+            raise PermissionDenied
+        form = forms[action]
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                if action == "redeem":
+                    token = (request.POST.get("token") or "")[:60]
+
+                    def write(d=d) -> MallRedemption:
+                        return mall_redeem(member=d["member_obj"], item=d["item"],
+                                           channel=MallRedemption.Channel.COUNTER, store=store, by=request.user)
+
+                    # one redemption per form, even on a double tap or a reload (the checkout's guard)
+                    done = once(store, f"web-mall:{token}", write, save=lambda r: {"redemption": r.pk},
+                                load=lambda saved: MallRedemption.objects.select_related("member").get(
+                                    pk=saved["redemption"]))[0] if token else write()
+                    messages.success(request, _("%(item)s redeemed for %(name)s: %(points)d points.") % {
+                        "item": done.item_name, "name": done.member.name, "points": done.points})
+                elif action == "pickup":
+                    done = mall_pickup(code=d["code"], store=store, by=request.user)
+                    messages.success(request, _("%(item)s handed over to %(name)s.") % {
+                        "item": done.item_name, "name": done.member.name})
+                elif action == "adjust":
+                    points_adjust(member=member, points=d["points"], category=d["category"], reason=d["reason"],
+                                  by=request.user)
+                    messages.success(request, _("Points adjusted."))
+                else:
+                    mall_item_save(by=request.user, kind=d["kind"], name=d["name"], points=d["points"],
+                                   gift=d["gift"], batch=d["batch"], coupon_stock=d["coupon_stock"])
+                    messages.success(request, _("Saved."))
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                keep = f"&member={member.pk}" if member else ""
+                return redirect(f"{request.path}?store={store.pk}{keep}")
+    return render(request, "web/service/mall_counter.html", {
+        "token": secrets.token_urlsafe(16), "store": store, "stores": stores, "member": member, "hq": hq, **forms,
+        "balance": points_balance(member) if member else None,
+        "recent": MallRedemption.objects.filter(store=store).select_related("member").order_by("-created_at")[:10],
+        "all_items": MallItem.objects.select_related("gift", "batch").order_by("-is_active", "points") if hq else (),
+        "donations": donation_totals() if is_chain_wide(request.user) else ()},
+        status=400 if request.method == "POST" else 200)
 
 
 # --------------------------------------------------------------------------------------- surveys

@@ -22,3 +22,4 @@ class Command(BaseCommand):
         self.stdout.write(f"cards expired: {counts['cards_expired']}")
         self.stdout.write(f"points expired: {counts['points_expired']}")
         self.stdout.write(f"tiers dropped on anniversary: {counts['tiers_dropped']}")
+        self.stdout.write(f"membership anniversary points given: {counts['anniversary_points']}")
