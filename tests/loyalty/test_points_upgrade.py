@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 
 from membercare.checkout.pipeline import CheckoutError, LineIn, checkout_post
 from membercare.loyalty.models import Card, CardApplication, LoyaltyAccount, PointsEntry
-from membercare.loyalty.points import ledger_sum, points_adjust
+from membercare.loyalty.points import ledger_sum, lock_account, points_earn
 from membercare.loyalty.points_upgrade import points_upgrades, upgrade_with_points
 from membercare.loyalty.programme import DEFAULT_RULES, parse_programme
 from membercare.loyalty.programme_services import programme_update
@@ -45,7 +45,9 @@ def elite(chain, member):
 
 
 def _give(member, points, specialist):
-    points_adjust(member=member, points=points, reason="测试", by=specialist)
+    """Points earned outside a sale (a manual adjustment is capped by the programme), as one lot."""
+    with transaction.atomic():
+        points_earn(lock_account(member), points, expires_on=None, reason="测试")
 
 
 def test_the_level_is_bought_with_points_and_the_card_keeps_its_number(chain, member, elite, priced, specialist):
