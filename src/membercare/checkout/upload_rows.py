@@ -43,7 +43,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "promo_price": ("促销价", "promotion price", "活动价", "促销单价", "promo price"),
     "birthday": ("生日特权", "birthday privilege", "生日优惠", "生日折扣", "birthday"),
     # seed 001: the birthday receipt carries the member's ID number where the programme asks for it
-    "id_number": ("身份证号", "ID number", "身份证号码", "身份证", "证件号码", "id no"),
+    "id_number": ("身份证号", "id number", "身份证号码", "身份证", "证件号码", "id no"),
     "clerk": ("导购", "clerk", "导购账号", "营业员", "店员", "sales clerk"),
     "store_code": ("门店编码", "store code", "门店代码", "门店编号", "店铺编码"),
     "_ignored": ("品名", "product name", "商品名称", "名称", "会员姓名", "member name", "姓名", "name", "吊牌价",
