@@ -4,7 +4,12 @@ column changes type (a table rewrite holds an exclusive lock for minutes at 10,0
 Every migration after the ones already applied in the field (GRANDFATHERED: each app's numbers up to these)
 is checked: AddIndex, AddConstraint, AlterField and a plain RunSQL that creates an index on a big table are
 refused; django.contrib.postgres's AddIndexConcurrently / RemoveIndexConcurrently, or RunSQL/RunPython whose
-CREATE INDEX says CONCURRENTLY in a non-atomic migration, are the way."""
+CREATE INDEX says CONCURRENTLY in a non-atomic migration, are the way.
+
+A column added to an existing table after the last release (RELEASED: each app's numbers at it) must not be
+NOT NULL without a default kept in the database (db_default): deploy.md migrates before the web servers restart,
+and the old code still running inserts rows without the new column (Django's plain `default` lives in Python
+only, so every checkout earning points would fail until the restart)."""
 
 from __future__ import annotations
 
@@ -26,6 +31,10 @@ BIG_TABLES = {
 GRANDFATHERED = {"analytics": 2, "campaigns": 2, "care": 5, "core": 2, "events": 1, "loyalty": 5, "members": 4,
                  "messaging": 5, "org": 1, "prediction": 2, "privacy": 1, "sales": 9, "service": 1,
                  "storedvalue": 0, "membercentre": 0, "audiences": 0}
+# each app's last migration in the release in the field (8a53602): later ones have not run anywhere yet
+RELEASED = {"analytics": 2, "audiences": 1, "campaigns": 2, "care": 11, "core": 2, "events": 1, "loyalty": 7,
+            "membercentre": 1, "members": 6, "messaging": 7, "org": 2, "prediction": 5, "privacy": 2, "sales": 9,
+            "service": 3, "storedvalue": 6}
 BLOCKING = (migrations.AddIndex, migrations.AddConstraint, migrations.AlterField, migrations.RemoveIndex)
 
 
@@ -60,6 +69,61 @@ def problems_of(app: str, migration) -> list[str]:
         if re.search(r"CONCURRENTLY", sql, re.I) and getattr(migration, "atomic", True):
             found.append("CREATE INDEX CONCURRENTLY inside a transaction: set atomic = False")
     return found
+
+
+def columns_old_code_cannot_insert(migration) -> list[str]:
+    """The NOT NULL columns `migration` adds to tables that existed before it without a database default."""
+    from django.db.models import NOT_PROVIDED
+
+    created = {op.name.lower() for op in migration.operations if isinstance(op, migrations.CreateModel)}
+    found = []
+    for op in migration.operations:
+        ops = op.database_operations if isinstance(op, migrations.SeparateDatabaseAndState) else [op]
+        for added in ops:
+            if not isinstance(added, migrations.AddField) or added.model_name.lower() in created:
+                continue
+            field = added.field
+            if not field.null and not field.many_to_many and field.db_default is NOT_PROVIDED:
+                found.append(f"{added.model_name}.{added.name} is NOT NULL without db_default: the code still "
+                             "running during the deploy cannot insert a row")
+    return found
+
+
+def test_new_columns_let_the_old_code_insert_during_a_deploy():
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    offending = {}
+    for (app, name), migration in loader.disk_migrations.items():
+        if not migration.__module__.startswith("membercare."):
+            continue
+        number = int(name[:4]) if name[:4].isdigit() else 0
+        if number <= RELEASED.get(app, 0):
+            continue
+        if problems := columns_old_code_cannot_insert(migration):
+            offending[(app, name)] = problems
+    assert not offending, offending
+
+
+def test_the_deploy_check_catches_a_python_only_default():
+    from django.db import models
+
+    class PythonDefault(migrations.Migration):
+        operations = [migrations.AddField("pointsentry", "source", models.CharField(max_length=20, default=""))]
+
+    class DatabaseDefault(migrations.Migration):
+        operations = [migrations.AddField("pointsentry", "source",
+                                          models.CharField(max_length=20, default="", db_default=""))]
+
+    class Nullable(migrations.Migration):
+        operations = [migrations.AddField("pointsentry", "note", models.CharField(max_length=20, null=True))]
+
+    class NewTable(migrations.Migration):
+        operations = [migrations.CreateModel("Fresh", [("id", models.BigAutoField(primary_key=True))]),
+                      migrations.AddField("fresh", "name", models.CharField(max_length=20, default=""))]
+
+    assert columns_old_code_cannot_insert(PythonDefault("x", "loyalty"))
+    assert not columns_old_code_cannot_insert(DatabaseDefault("x", "loyalty"))
+    assert not columns_old_code_cannot_insert(Nullable("x", "loyalty"))
+    assert not columns_old_code_cannot_insert(NewTable("x", "loyalty"))
 
 
 def test_new_migrations_never_block_the_big_tables():

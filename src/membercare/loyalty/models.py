@@ -129,9 +129,10 @@ class PointsEntry(models.Model):
     operator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+", verbose_name=_("operator"))
     created_at = models.DateTimeField(_("time"))
-    source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True, default="")
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True, default="",
+                              db_default="")
     # an event earns once per key ("survey:17", "profile", "member_date:2026"): unique per member
-    source_key = models.CharField(max_length=60, blank=True, default="")
+    source_key = models.CharField(max_length=60, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("points entry")
@@ -189,7 +190,8 @@ class PerkUse(models.Model):
     reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
     reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", verbose_name=_("reversed by"))
-    reverse_reason = models.CharField(_("reason for reversing"), max_length=200, blank=True, default="")
+    reverse_reason = models.CharField(_("reason for reversing"), max_length=200, blank=True, default="",
+                                      db_default="")
 
     class Meta:
         verbose_name = _("perk use")

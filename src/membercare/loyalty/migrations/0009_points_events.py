@@ -46,12 +46,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='pointsentry',
             name='source',
-            field=models.CharField(blank=True, choices=[('survey', 'Survey answered'), ('profile', 'Profile completed'), ('member_date', 'Membership anniversary'), ('correction', 'Correction'), ('compensation', 'Compensation'), ('goodwill', 'Goodwill'), ('other', 'Other')], default='', max_length=20, verbose_name='source'),
+            field=models.CharField(blank=True, choices=[('survey', 'Survey answered'), ('profile', 'Profile completed'), ('member_date', 'Membership anniversary'), ('correction', 'Correction'), ('compensation', 'Compensation'), ('goodwill', 'Goodwill'), ('other', 'Other')], db_default='', default='', max_length=20, verbose_name='source'),
         ),
         migrations.AddField(
             model_name='pointsentry',
             name='source_key',
-            field=models.CharField(blank=True, default='', max_length=60),
+            field=models.CharField(blank=True, db_default='', default='', max_length=60),
         ),
         # the new kind is a choice only: nothing changes in the table
         migrations.SeparateDatabaseAndState(state_operations=[

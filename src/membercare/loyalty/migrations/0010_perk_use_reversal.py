@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='perkuse',
             name='reverse_reason',
-            field=models.CharField(blank=True, default='', max_length=200, verbose_name='reason for reversing'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=200, verbose_name='reason for reversing'),
         ),
         migrations.AddField(
             model_name='perkuse',
