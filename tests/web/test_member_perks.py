@@ -91,3 +91,35 @@ def test_a_mistaken_use_is_reversed_with_a_reason_by_its_clerk_that_day_or_the_m
     # twice: refused with the reason, still one reversal
     page = client.get(client.post(url, {"reason": "再来"})["Location"]).content.decode()
     assert "这次使用已撤销。" in page and PerkUse.objects.get().reverse_reason == "误操作，会员未使用"
+
+
+def test_a_manager_may_reverse_their_stores_uses_read_in_one_query_for_the_list(client, chain, member,  # noqa: F811
+                                                                              diamond):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import StaffFactory
+
+    def add_uses(store, n):
+        for i in range(n):
+            PerkUse.objects.create(member=member, card_number=diamond.number, tier="diamond", perk_code="magazine",
+                                   perk_name="邮寄会刊", period_key="", store=store,
+                                   used_at=dt.datetime(2026, 11, 2, 10, i, tzinfo=TZ))
+
+    manager = StaffFactory(role="manager", stores=[chain.shop])
+    client.force_login(manager)
+    add_uses(chain.shop, 2)
+    add_uses(chain.shop2, 2)
+    page = client.get(reverse("member_detail", args=[member.pk])).content.decode()
+    own = [u.pk for u in PerkUse.objects.filter(store=chain.shop)]
+    other = [u.pk for u in PerkUse.objects.filter(store=chain.shop2)]
+    for pk in own:
+        assert f'action="{reverse("member_perk_reverse", args=[member.pk, pk])}"' in page
+    for pk in other:
+        assert f'action="{reverse("member_perk_reverse", args=[member.pk, pk])}"' not in page
+    with CaptureQueriesContext(connection) as four:
+        client.get(reverse("member_detail", args=[member.pk]))
+    add_uses(chain.shop2, 6)  # ten uses listed now
+    with CaptureQueriesContext(connection) as ten:
+        client.get(reverse("member_detail", args=[member.pk]))
+    assert len(ten.captured_queries) == len(four.captured_queries)

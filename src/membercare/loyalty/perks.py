@@ -202,17 +202,29 @@ def perk_use(*, member: Member, perk_code: str, store: Store, clerk: Staff | Non
     return use
 
 
-def can_reverse_perk_use(user: Staff, use: PerkUse, *, today: dt.date | None = None) -> bool:
-    """HQ, the manager of the use's store, or the clerk who recorded it on that same local day."""
+def can_reverse_perk_use(user: Staff, use: PerkUse, *, today: dt.date | None = None,
+                         store_ids: set[int] | None = None) -> bool:
+    """HQ, the manager of the use's store, or the clerk who recorded it on that same local day. `store_ids`: the
+    manager's visible stores when the caller read them once for a list (see `perk_uses_with_reversal`)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active or use.reversed:
         return False
     role = Role.ADMIN if user.is_superuser else user.role
     if role in (Role.SPECIALIST, Role.ADMIN):
         return True
     if role == Role.MANAGER:
+        if store_ids is not None:
+            return use.store_id in store_ids
         return visible_stores(user).filter(pk=use.store_id).exists()
     today = today or timezone.localdate()
     return use.clerk_id == user.pk and timezone.localtime(use.used_at).date() == today
+
+
+def perk_uses_with_reversal(user: Staff, uses: list[PerkUse]) -> list[tuple[PerkUse, bool]]:
+    """Each use with whether `user` may reverse it, the manager's stores read once for the whole list."""
+    manager = uses and not user.is_superuser and getattr(user, "role", None) == Role.MANAGER
+    store_ids = set(visible_stores(user).values_list("pk", flat=True)) if manager else None
+    today = timezone.localdate()
+    return [(use, can_reverse_perk_use(user, use, today=today, store_ids=store_ids)) for use in uses]
 
 
 @transaction.atomic

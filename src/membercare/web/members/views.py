@@ -32,6 +32,7 @@ from membercare.loyalty.perks import (
     member_perks,
     perk_use,
     perk_use_reverse,
+    perk_uses_with_reversal,
     recent_perk_uses,
 )
 from membercare.loyalty.points import points_balance, points_history
@@ -164,7 +165,7 @@ def member_detail_page(request: HttpRequest, pk: int, date_form: MemberDateForm 
         "stored_value": stored_value_panel(member, request.user),
         "progress": level_progress(member),
         "perks": member_perks(member),
-        "perk_uses": [(u, can_reverse_perk_use(request.user, u)) for u in recent_perk_uses(member)],
+        "perk_uses": perk_uses_with_reversal(request.user, list(recent_perk_uses(member))),
         "perk_stores": list(checkout_stores(request.user)),
     })
 
