@@ -284,7 +284,9 @@ _INSERT_FIELDS: dict = {}
 def _insert_fields(model: type[Model]) -> list[Field]:
     found = _INSERT_FIELDS.get(model)
     if found is None:
-        found = _INSERT_FIELDS[model] = [f for f in model._meta.concrete_fields if not f.db_returning]  # not the id
+        # every column but a generated id; a field with a database default is db_returning too, yet written
+        found = _INSERT_FIELDS[model] = [f for f in model._meta.concrete_fields
+                                         if not (f.primary_key and f.db_returning)]
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -175,8 +176,6 @@ def qualifies(tier: Tier, member: Member, receipt, *, current: Card | None, prog
     rolling_ok = not (tier.requires and not (current and current.kind in (tier.requires, tier.code)))
     if receipt.is_group_purchase and tier.rank > 1:
         return False
-    every = tier.qualify == "all"
-
     def single() -> bool:
         if tier.single_receipt is not None and receipt.total_paid >= tier.single_receipt:
             return True
@@ -202,16 +201,7 @@ def qualifies(tier: Tier, member: Member, receipt, *, current: Card | None, prog
         return purchase_days(member, tier.issue_brand, until=receipt.sold_at,
                              days=programme.window_days) >= tier.purchase_days
 
-    rules = []
-    if tier.single_receipt is not None or tier.single_receipt_by_series:
-        rules.append(single)
-    if tier.rolling_paid is not None:
-        rules.append(amount)
-    if tier.purchase_days is not None:
-        rules.append(frequency)
-    if not rules:
-        return False
-    return all(rule() for rule in rules) if every else any(rule() for rule in rules)
+    return _combine(tier, single, amount, frequency)
 
 
 def issue_accumulation_card(member: Member, store, programme: Programme, *, at: dt.datetime) -> Card:
@@ -280,6 +270,13 @@ def _still_qualifies(tier: Tier, card: Card, receipt, net_paid: Decimal, program
         return not receipt.is_group_purchase and purchase_days(
             card.member, tier.issue_brand, until=timezone.now(), days=programme.window_days) >= tier.purchase_days
 
+    return _combine(tier, single, amount, frequency)
+
+
+def _combine(tier: Tier, single: Callable[[], bool], amount: Callable[[], bool],
+             frequency: Callable[[], bool]) -> bool:
+    """The rules `tier` has (one receipt, the window's amount, its purchase days), each evaluated only when needed:
+    "all" needs every one of them, "any" one; a tier with no rule is never earned."""
     rules = []
     if tier.single_receipt is not None or tier.single_receipt_by_series:
         rules.append(single)
