@@ -38,12 +38,34 @@ def chromium_path() -> str:
     return str(CHROMIUM)
 
 
+BROWSER_TEST_TIMEOUT = 180  # seconds; the longest browser test takes about 20 s here
+_not_started: list[str] = []  # why Playwright or Chromium did not start (once: the later tests fail at once)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.nodeid.startswith("tests/browser/") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(BROWSER_TEST_TIMEOUT))
+
+
 @pytest.fixture
 def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+    if _not_started:
+        pytest.fail(f"Playwright or Chromium did not start in an earlier test ({_not_started[0]}): not tried again")
+    manager = sync_playwright()
+    try:
+        pw = manager.__enter__()
+    except BaseException as exc:  # a timeout from pytest-timeout too: one hung start costs one test, not the run
+        _not_started.append(f"Playwright: {type(exc).__name__}: {str(exc)[:200]}")
+        raise
+    try:
+        try:
+            browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        except BaseException as exc:
+            _not_started.append(f"Chromium: {type(exc).__name__}: {str(exc)[:200]}")
+            raise
         try:
             yield browser
         finally:
@@ -53,6 +75,8 @@ def browser(chromium_path):
             # which pytest-django's teardown does not see. Close them while that slot is visible,
             # or PostgreSQL refuses to drop the test database ("being accessed by other users").
             connections.close_all()
+    finally:
+        manager.__exit__(None, None, None)
 
 
 class PageProblems:
