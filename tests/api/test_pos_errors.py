@@ -54,9 +54,9 @@ def test_forgotten_card_by_name_phone_and_birthday(pos, elite):
 
 def test_a_card_of_another_brand_scope(jd_pos, pos, clock):
     clock(2026, 6, 1)
-    knight = jd_pos.checkout(("JDCOAT", 1))[1]["card"]["number"]
-    assert_error(pos.checkout(("SHIRT", 1), card=knight), 422, "card_wrong_brand", "card")
-    status, body = pos.get(f"cards/{knight}")
+    sub_brands = jd_pos.checkout(("JDTEE", 1))[1]["card"]["number"]  # the sub-brand's accumulation card
+    assert_error(pos.checkout(("SHIRT", 1), card=sub_brands), 422, "card_wrong_brand", "card")
+    status, body = pos.get(f"cards/{sub_brands}")
     assert status == 200 and body["usable_here"] is False and body["code"] == "card_wrong_brand"
     assert Receipt.objects.count() == 1
 

@@ -70,7 +70,7 @@ def test_a_key_reads_only_members_its_brand_knows(client, keys, chain, member, c
     clock(2026, 6, 1)
     main, juedu = Pos(client, keys["SH01"]), Pos(client, keys["JD01"])
     only_juedu = MemberFactory(name="爵度会员", phone="13900009999", home_store=chain.jd_shop)
-    status, sale = juedu.checkout(("JDCOAT", 1), phone=only_juedu.phone)
+    status, sale = juedu.checkout(("JDTEE", 1), phone=only_juedu.phone)  # the sub-brand's accumulation card
     assert status == 201
     # the sub-brand's own key reads its member; the main brand's key does not know the number
     assert juedu.get(f"members/{only_juedu.member_no}/points")[0] == 200

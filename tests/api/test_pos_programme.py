@@ -215,8 +215,17 @@ def test_knight_by_one_receipt_of_3000_at_a_sub_brand_store(jd_pos, pos, clock):
     number = body["card"]["number"]
     _s, body = jd_pos.checkout(("JDTEE", 1), card=number)
     assert body["total_paid"] == "425.00"  # 8.5折
-    status, body = pos.checkout(("SHIRT", 1), card=number)  # a knight card is for the sub-brand's stores
-    assert status == 422 and body["code"] == "card_wrong_brand"
+    # seed 001: XXXX系列享有8.5折优惠 — the main brand's stores honour it too, and it stays a knight card
+    status, body = pos.checkout(("SHIRT", 1), card=number)
+    assert status == 201 and body["total_paid"] == "850.00" and body["card"]["kind"] == "knight"
+    assert body["level_card"] is None
+    status, body = pos.get(f"cards/{number}")
+    assert status == 200 and body["usable_here"] is True
+    # ¥17,000 on one receipt there: the main brand's diamond card for the member, the knight card kept
+    status, body = pos.checkout(("SUIT", 4), card=number)
+    assert status == 201 and body["card"]["number"] == number and body["card"]["kind"] == "knight"
+    assert body["level_card"]["kind"] == "diamond" and body["level_card"]["number"] != number
+    assert Card.objects.get(number=body["level_card"]["number"]).brand.code == "MAIN"
 
 
 def test_knight_by_8000_within_12_months_at_sub_brand_stores(jd_pos, clock):
@@ -243,8 +252,9 @@ def test_knight_birthday_at_own_stores_only(jd_pos, pos, clock):
     clock(2026, 3, 10)
     _s, body = jd_pos.checkout(("JDTEE", 3), card=number, birthday_privilege=True)
     assert body["total_paid"] == "1025.00" and body["points_earned"] == 425  # 300 + 300 + 425
-    # an elite card works at 爵度 stores, but its birthday privilege is the main brand's
-    elite = pos.checkout(("SUIT", 1))[1]["card"]["number"]
+    # an elite card works at 爵度 stores, but its birthday privilege is the main brand's (two suits at the knight
+    # card's 8.5折: ¥8,500 in the business series make the member an elite card of the main brand)
+    elite = pos.checkout(("SUIT", 2))[1]["level_card"]["number"]
     status, body = jd_pos.checkout(("JDTEE", 1), card=elite, birthday_privilege=True)
     assert status == 422 and body["code"] == "birthday_wrong_store"
 

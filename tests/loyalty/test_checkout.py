@@ -113,10 +113,37 @@ def test_price_mismatch(chain, member):
     assert exc.value.error_code == "price_mismatch"
 
 
-def test_knight_card_is_refused_at_a_main_brand_store(chain, member):
+def test_a_knight_card_is_honoured_at_the_main_brand_and_the_sale_counts_for_a_main_brand_card(chain, member):
+    """Seed 001: the knight card (the sub-brand's) also has 8.5折 on the main brand's goods. A sale there with it
+    leaves the knight card as it is and counts for the main brand: a card of that brand when the member qualifies."""
     buy(chain, store=chain.jd_shop, lines=[("JDCOAT", 1)])
+    knight = Card.objects.get(member=member)
+    assert knight.kind == "knight" and knight.brand == chain.juedu
+    receipt = buy(chain, card=knight.number, lines=[("SHIRT", 2)], when=at(2026, 6, 2))
+    assert receipt.total_paid == Decimal("1700.00") and receipt.tier == "knight"  # 8.5折 at a main-brand store
+    assert Card.objects.filter(member=member).count() == 1  # below every main-brand level: nothing issued
+    big = buy(chain, card=knight.number, lines=[("SUIT", 4)], when=at(2026, 6, 3))  # ¥17,000 paid on one receipt
+    assert big.total_paid == Decimal("17000.00")
+    knight.refresh_from_db()
+    assert knight.kind == "knight" and knight.upgraded_by != big  # never upgraded in place to a main-brand level
+    main_card = Card.objects.get(member=member, brand=chain.main)
+    assert main_card.kind == "diamond" and main_card.upgraded_by == big and main_card.status == CardStatus.ACTIVE
+    # the member's best card is now the diamond card (8折), at the sub-brand too (爵度店铺享有8折优惠)
+    assert buy(chain, lines=[("SHIRT", 1)], when=at(2026, 6, 4)).total_paid == Decimal("800.00")
+    assert buy(chain, store=chain.jd_shop, lines=[("JDTEE", 1)], when=at(2026, 6, 4)).card_number == main_card.number
+    knight.refresh_from_db()
+    assert knight.kind == "knight"
+    # the upgrading receipt returned: the main-brand card goes back, the knight card is untouched
+    return_post(original=big, lines=None, clerk=chain.clerk, store=chain.shop, at=at(2026, 6, 5))
+    main_card.refresh_from_db()
+    knight.refresh_from_db()
+    assert main_card.kind == "accumulation" and knight.kind == "knight"
+
+
+def test_a_card_of_the_other_brand_only_is_refused(chain, member):
+    buy(chain, store=chain.jd_shop, lines=[("JDTEE", 1)])  # the sub-brand's accumulation card
     card = Card.objects.get(member=member)
-    assert card.kind == "knight"
+    assert card.kind == "accumulation" and card.brand == chain.juedu
     with pytest.raises(CheckoutError) as exc:
         buy(chain, card=card.number)
     assert exc.value.error_code == "card_wrong_brand"

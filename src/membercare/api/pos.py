@@ -141,6 +141,7 @@ def receipt_out(receipt: Receipt, *, points_change: int, card: dict[str, Any] | 
         "birthday_privilege": receipt.birthday_privilege, "group_purchase": receipt.is_group_purchase,
         "original": receipt.original.number if receipt.original_id else None,
         "card": card, "points_balance": balance, **_coupon_out(getattr(receipt, "coupon_applied", None)),
+        "level_card": card_out(level_card) if (level_card := getattr(receipt, "level_card", None)) else None,
         "payments": [{"method": p.method.code, "name": p.method.name, "amount": money(p.amount)}
                      for p in _payments(receipt)],
         "perks_used": _perks_used(receipt),

@@ -269,6 +269,10 @@ class ReceiptOut(Schema):
     coupon_discount: Money | None = None
     payments: list[PaymentOut] = []
     perks_used: list[str] = Field([], description="Codes of the card's perks used with this sale.")
+    level_card: CardOut | None = Field(None, description="The member's card of this store's own brand that the "
+                                                         "sale issued or raised to a level, when the card presented "
+                                                         "is another brand's honoured here (seed 001: the knight "
+                                                         "card at the main brand's stores); else null.")
 
 
 class PointsEntryOut(Schema):

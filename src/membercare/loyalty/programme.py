@@ -55,7 +55,9 @@ DEFAULT_RULES: dict[str, Any] = {
          "perks": [{"code": "alteration", "name": "免费改衣", "quota": 4, "period": "season"},
                    {"code": "airport", "name": "机场绿色通道", "quota": 2, "period": "year"},
                    {"code": "magazine", "name": "邮寄会刊", "quota": None, "period": "none"}]},
-        {"code": "knight", "rank": 1, "brands": ["JUEDU"], "discount": "0.15",
+        # seed 001: the knight card is the sub-brand's, and its holder also has 8.5折 on the main brand's goods
+        # (XXXX系列享有8.5折优惠): accepted at both; its birthday privilege stays at the sub-brand's own stores
+        {"code": "knight", "rank": 1, "brands": ["JUEDU", "MAIN"], "discount": "0.15",
          "single_receipt_by_series": {}, "single_receipt": "3000", "rolling_paid": "8000", "requires": None,
          "issue_brand": "JUEDU",
          "birthday": {"items": 2, "discount": "0.40", "brands": ["JUEDU"], "self_operated_only": True,

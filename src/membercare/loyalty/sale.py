@@ -326,8 +326,10 @@ class TierEvaluation(Adjustment):
         for line in receipt.posted_lines:
             code = line.product.series.code
             series_paid[code] = series_paid.get(code, ZERO) + line.paid_amount
-        evaluate_after_sale(sale.member, receipt, sale.card, sale.programme, series_paid=series_paid,
-                            before=sale.before)
+        upgraded = evaluate_after_sale(sale.member, receipt, sale.card, sale.programme, series_paid=series_paid,
+                                       before=sale.before)
+        # a card of the store's own brand raised by this sale when the card presented is another brand's
+        receipt.level_card = upgraded if upgraded is not None and upgraded.pk != sale.card.pk else None
 
     def reverse(self, ret) -> None:
         revert_upgrade_of(ret.original)

@@ -52,7 +52,8 @@ def _usable(found: list, store, programme: Programme, on: dt.date) -> list[Card]
         card.brand = rows.instance(Brand, _BRAND_FIELDS, row[n:n + len(_BRAND_FIELDS)])
         if (card.valid_until is None or card.valid_until >= on) and store.brand.code in card_brands(card, programme):
             cards.append(card)
-    return sorted(cards, key=lambda c: (-card_rank(c, programme), c.pk))
+    # best first; between equal ranks the store's own brand's card (the one its sales upgrade)
+    return sorted(cards, key=lambda c: (-card_rank(c, programme), c.brand_id != store.brand_id, c.pk))
 
 
 def usable_cards(member: Member | int, store, programme: Programme, *, on: dt.date) -> list[Card]:
@@ -218,7 +219,15 @@ def evaluate_after_sale(member: Member, receipt, card: Card | None, programme: P
                         before: RollingBefore | None = None) -> Card | None:
     """After a sale: the best tier the member now qualifies for at this brand. With auto-approval the
     card is upgraded at once (same number; the next sale gets the new discount); otherwise a proposal
-    is left for the specialist. Returns the upgraded card, if any."""
+    is left for the specialist. Returns the upgraded card, if any.
+
+    The card upgraded is the member's card of the store's own brand: a card of another brand that this store
+    honours (seed 001's knight card at the main brand) keeps its level, and the sale counts for the store's brand
+    (a new card of that brand when the member qualifies and has none)."""
+    if card is not None and card.brand_id != receipt.store.brand_id:
+        on = timezone.localtime(receipt.sold_at).date()
+        card = next((c for c in usable_cards(member, receipt.store, programme, on=on)
+                     if c.brand_id == receipt.store.brand_id), None)
     current_rank = card_rank(card, programme) if card else 0
     best: Tier | None = None
     for tier in sorted(programme.tiers, key=lambda t: -t.rank):
@@ -228,6 +237,8 @@ def evaluate_after_sale(member: Member, receipt, card: Card | None, programme: P
             break
     if best is None:
         return None
+    if card is None and programme.auto_approve_upgrades:
+        card = issue_accumulation_card(member, receipt.store, programme, at=receipt.sold_at)
     return propose_upgrade(member=member, card=card, tier=best, receipt=receipt, programme=programme)
 
 
