@@ -22,7 +22,7 @@ from membercare.care.reasons import (
     parse_month,
     reason_report,
 )
-from membercare.care.selectors import CARD_ORDER
+from membercare.care.selectors import card_order
 from membercare.loyalty.models import Card, CardStatus
 from membercare.org.models import Role
 from tests.factories import MemberFactory, StaffFactory, StoreFactory
@@ -42,13 +42,13 @@ def _chain(seed: int, n_contacts: int = 60):
     members, tiers = [], {}
     for i in range(12):
         member = MemberFactory(home_store=rnd.choice(stores))
-        kinds = rnd.sample([*CARD_ORDER, None, None], k=rnd.randint(0, 2))
+        kinds = rnd.sample([*card_order(), None, None], k=rnd.randint(0, 2))
         for j, kind in enumerate(k for k in kinds if k):
             status = rnd.choice([CardStatus.ACTIVE, CardStatus.ACTIVE, CardStatus.VOID])
             Card.objects.create(number=f"C{seed}{i:03d}{j}", member=member, kind=kind, status=status,
                                 brand=member.home_store.brand, issued_at=timezone.now())
         active = [c.kind for c in Card.objects.filter(member=member, status=CardStatus.ACTIVE)]
-        tiers[member.pk] = min(active, key=CARD_ORDER.__getitem__) if active else NO_TIER
+        tiers[member.pk] = min(active, key=card_order().__getitem__) if active else NO_TIER
         members.append(member)
     facts = []
     for k in range(n_contacts):
@@ -94,8 +94,8 @@ def test_counts_match_a_plain_count_for_every_grouping_and_filter(seed):
     rnd = random.Random(seed * 7)
     year = (dt.date(2024, 12, 1), dt.date(2025, 12, 1))
     cases = [{}, {"store_ids": [stores[0].pk]}, {"store_ids": [s.pk for s in stores[1:]]},
-             {"clerk_id": rnd.choice(clerks).pk}, {"tier": NO_TIER}, {"tier": rnd.choice(list(CARD_ORDER))},
-             {"store_ids": [stores[2].pk], "tier": rnd.choice([*CARD_ORDER, NO_TIER])}]
+             {"clerk_id": rnd.choice(clerks).pk}, {"tier": NO_TIER}, {"tier": rnd.choice(list(card_order()))},
+             {"store_ids": [stores[2].pk], "tier": rnd.choice([*card_order(), NO_TIER])}]
     for group_by in ("month", "store", "clerk", "tier", "stage"):
         for case in cases:
             for month_from, month_to in (year, (dt.date(2025, 3, 1), dt.date(2025, 6, 1))):
@@ -131,6 +131,7 @@ def test_a_contact_counts_in_its_local_month():
     assert april.total == 1
 
 
+@pytest.mark.django_db  # the cards a filter may name are the programme's levels
 def test_bad_filters_are_refused_with_a_message():
     with pytest.raises(ReasonReportError, match="年-月"):
         parse_month("2025/03")
@@ -201,3 +202,23 @@ def test_the_xlsx_has_a_row_per_group_and_the_totals(client, two_stores, special
     by_store = {r[0]: r for r in rows[1:]}
     assert by_store[store.name][with_labels["质量"]] == 3
     assert by_store["合计"][-1] == 8
+
+
+@pytest.mark.django_db
+def test_the_card_order_follows_the_programmes_levels():
+    import json
+
+    from membercare.loyalty.programme import DEFAULT_RULES, programme_from_text
+
+    # the default: by rank, 骑士卡 before 精英卡 on the same rank (listed later), the accumulation card last
+    assert card_order() == {"diamond": 0, "knight": 1, "elite": 2, "accumulation": 3}
+    rules = json.loads(json.dumps(DEFAULT_RULES))
+    rules["tiers"] = [
+        {**rules["tiers"][0], "code": "silver", "name": "银卡", "rank": 1, "single_receipt_by_series": {},
+         "rolling_paid": "3000"},
+        {**rules["tiers"][0], "code": "gold", "name": "金卡", "rank": 2, "single_receipt_by_series": {},
+         "rolling_paid": "8000", "requires": "silver"},
+        {**rules["tiers"][1], "code": "platinum", "name": "白金卡", "rank": 3, "requires": "gold"},
+    ]
+    order = card_order(programme_from_text(json.dumps(rules)))
+    assert sorted(order, key=order.__getitem__) == ["platinum", "gold", "silver", "accumulation"]

@@ -4,7 +4,7 @@ A clerk who reaches a dormant or sleeping member records the reason (care.Contac
 dormant_review and sleeping_call tasks; any contact may carry one). This module counts those reasons, in SQL
 (one grouped query), by store (the contact's store), clerk (who logged it), month (of the contact, in
 Asia/Shanghai), the member's card tier (the best active card now: knight, diamond, elite, accumulation, or
-none — care.selectors.CARD_ORDER) and the stage the member was asked in (the task's rule: dormant review,
+none — care.selectors.card_order) and the stage the member was asked in (the task's rule: dormant review,
 sleeping call, or another contact). Managers see the contacts logged in their stores, HQ the chain.
 """
 
@@ -24,7 +24,7 @@ from membercare.loyalty.programme import programme_at
 from membercare.org.models import Staff, Store
 
 from .models import Contact, DormancyReason
-from .selectors import CARD_ORDER
+from .selectors import card_order
 
 TZ = ZoneInfo("Asia/Shanghai")
 GROUPS = ("month", "store", "clerk", "tier", "stage")
@@ -44,7 +44,7 @@ def stage_labels() -> dict[str, str]:
 
 def tier_labels() -> dict[str, str]:
     programme = programme_at()  # the levels' names are the programme's
-    return {**{code: programme.label(code) for code in CARD_ORDER}, NO_TIER: _("No active card")}
+    return {**{code: programme.label(code) for code in card_order(programme)}, NO_TIER: _("No active card")}
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -86,7 +86,7 @@ class ReasonFilters:
             raise ReasonReportError(_("Show at most %(n)d months at once.") % {"n": MAX_MONTHS})
         if self.group_by not in GROUPS:
             raise ReasonReportError(_("Unknown grouping."))
-        if self.tier and self.tier not in (*CARD_ORDER, NO_TIER):
+        if self.tier and self.tier not in (*card_order(), NO_TIER):
             raise ReasonReportError(_("Unknown card."))
 
     @property
@@ -143,9 +143,9 @@ class ReasonReport:
 
 def _tier_expr() -> Coalesce:
     """The member's best active card kind now ("none" without one)."""
-    ranks = [When(kind=kind, then=Value(rank)) for kind, rank in CARD_ORDER.items()]
+    ranks = [When(kind=kind, then=Value(rank)) for kind, rank in card_order().items()]
     best = (Card.objects.filter(member_id=OuterRef("member_id"), status=CardStatus.ACTIVE)
-            .annotate(rank=Case(*ranks, default=Value(9), output_field=IntegerField()))
+            .annotate(rank=Case(*ranks, default=Value(99), output_field=IntegerField()))
             .order_by("rank", "pk").values("kind")[:1])
     return Coalesce(Subquery(best, output_field=CharField()), Value(NO_TIER), output_field=CharField())
 

@@ -53,8 +53,17 @@ from .models import (
     TaskStatus,
 )
 
-# highest card first when a member holds several
-CARD_ORDER = {"knight": 0, "diamond": 1, "elite": 2, "accumulation": 3}
+
+def card_order(programme=None) -> dict[str, int]:
+    """Level code → its place when a member holds several cards, best first: the programme's levels by rank,
+    highest first (within one rank the level listed later first: the default keeps 骑士卡 before 精英卡), then
+    the accumulation card. A chain's own levels (普通卡/银卡/金卡/钻石卡) order as their ranks say."""
+    programme = programme or programme_at()
+    listed = list(programme.tiers)
+    ordered = sorted(range(len(listed)), key=lambda i: (-listed[i].rank, -i))
+    order = {listed[i].code: place for place, i in enumerate(ordered)}
+    order.setdefault("accumulation", len(order))
+    return order
 
 
 def open_complaints_count(member_ids: list[int]) -> dict[int, int]:
@@ -103,10 +112,11 @@ def task_rows(tasks: list[Task], day: dt.date) -> list[TaskRow]:
     last contacts), whatever the number of tasks."""
     member_ids = list({t.member_id for t in tasks})
     cards: dict[int, Card] = {}
+    order = card_order()
     for card in Card.objects.filter(member_id__in=member_ids, status=CardStatus.ACTIVE).only(
             "member_id", "kind", "number"):
         best = cards.get(card.member_id)
-        if best is None or CARD_ORDER.get(card.kind, 9) < CARD_ORDER.get(best.kind, 9):
+        if best is None or order.get(card.kind, 99) < order.get(best.kind, 99):
             cards[card.member_id] = card
     last_purchase = dict(MemberSegments.objects.filter(member_id__in=member_ids, last_purchase_on__isnull=False)
                          .values_list("member_id", "last_purchase_on"))
@@ -202,9 +212,9 @@ class TaskBoard:
 
 
 def _tier_rank() -> Subquery:
-    ranks = [When(kind=kind, then=Value(rank)) for kind, rank in CARD_ORDER.items()]
+    ranks = [When(kind=kind, then=Value(rank)) for kind, rank in card_order().items()]
     return Subquery(Card.objects.filter(member_id=OuterRef("member_id"), status=CardStatus.ACTIVE)
-                    .annotate(rank=Case(*ranks, default=Value(9), output_field=IntegerField()))
+                    .annotate(rank=Case(*ranks, default=Value(99), output_field=IntegerField()))
                     .order_by("rank").values("rank")[:1], output_field=IntegerField())
 
 
@@ -236,7 +246,7 @@ def task_board(staff: Staff, day: dt.date | None = None, *, rule: str = "", chan
     spend = Subquery(MemberSegments.objects.filter(member_id=OuterRef("member_id")).values("spend_12m")[:1])
     members = (tasks.values("member_id").annotate(
         first_due=Min("due_on"), top=Min("priority"), n=Count("pk"))
-        .annotate(tier=Coalesce(_tier_rank(), Value(9)),
+        .annotate(tier=Coalesce(_tier_rank(), Value(999)),
                   value=Coalesce(spend, Value(0), output_field=DecimalField(max_digits=14, decimal_places=2)),
                   late=Case(When(first_due__lt=day, then=Value(0)), default=Value(1), output_field=IntegerField()))
         .order_by("late", "top", "tier", "-value", "member_id"))
