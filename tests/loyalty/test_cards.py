@@ -334,7 +334,8 @@ def test_celery_task_wraps_the_daily_job(chain, member):
 
     buy(chain, when=at(2024, 5, 1))
     assert loyalty_daily.apply(kwargs={"today": "2026-01-02"}).get() == {
-        "cards_expired": 1, "points_expired": 1000, "tiers_dropped": 0, "anniversary_points": 0}
+        "cards_expired": 1, "points_expired": 1000, "tiers_dropped": 0, "anniversary_points": 0,
+        "own_date_points": 0}
 
 
 # -------------------------------------------------------------------------------------------- retention

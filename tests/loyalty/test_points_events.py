@@ -9,7 +9,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from membercare.loyalty.models import LoyaltyAccount, PointsEntry, ProgrammeVersion
 from membercare.loyalty.points import ledger_sum, points_adjust
-from membercare.loyalty.points_events import earn_event, member_date_points_due, profile_complete
+from membercare.loyalty.points_events import (
+    earn_event,
+    member_date_points_due,
+    own_date_points_due,
+    profile_complete,
+)
 from membercare.loyalty.programme import parse_programme
 from membercare.loyalty.programme_services import normalize_rules
 from membercare.members.services import member_update
@@ -22,6 +27,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 EVENTS = {"survey": {"points": 20, "yearly_cap": 50, "valid_days": 90},
           "profile": {"points": 100, "yearly_cap": 100, "valid_days": None},
           "member_date": {"points": 200, "yearly_cap": 200, "valid_days": None},
+          "own_date": {"points": 50, "yearly_cap": 80, "valid_days": 30},
           "manual": {"points": 1000, "yearly_cap": 1500, "valid_days": None}}
 
 
@@ -41,7 +47,7 @@ def _balance(member):
 def test_default_programme_has_every_event_off_but_manual():
     programme = parse_programme({})
     assert {c: e.points for c, e in programme.earn_events.items()} == {
-        "survey": 0, "profile": 0, "member_date": 0, "manual": 5000}
+        "survey": 0, "profile": 0, "member_date": 0, "own_date": 0, "manual": 5000}
     assert programme.charities == ()
 
 
@@ -132,6 +138,43 @@ def test_the_anniversary_earns_once_a_year_on_the_day(chain):
     assert PointsEntry.objects.get(member=joined).source_key == "member_date:2026"
     assert member_date_points_due(dt.date(2026, 2, 28)) == 1 and _balance(leap) == 200  # 29 Feb in a common year
     assert member_date_points_due(dt.date(2027, 6, 15)) == 2 and _balance(joined) == 400 and _balance(new) == 200
+
+
+def test_the_dates_a_member_gave_earn_once_a_year_solar_and_lunar_within_the_cap(chain):
+    from membercare.members.models import MemberDate
+
+    _programme()
+    wed = MemberFactory(home_store=chain.shop)
+    two = MemberFactory(home_store=chain.shop)
+    erased = MemberFactory(home_store=chain.shop, erased_at=dt.datetime(2026, 1, 1, tzinfo=TZ))
+    made = dt.datetime(2025, 1, 1, tzinfo=TZ)
+    wedding = MemberDate.objects.create(member=wed, name="结婚纪念日", month=6, day=15, created_at=made)
+    MemberDate.objects.create(member=erased, name="结婚纪念日", month=6, day=15, created_at=made)
+    # two dates of one member: a leap day (kept on 28 February in a common year) and a lunar 八月十五
+    MemberDate.objects.create(member=two, name="孩子生日", month=2, day=29, created_at=made)
+    lunar = MemberDate.objects.create(member=two, name="父亲农历生日", calendar="lunar", month=8, day=15,
+                                      created_at=made)
+    assert own_date_points_due(dt.date(2026, 6, 14)) == 0
+    assert own_date_points_due(dt.date(2026, 6, 15)) == 1
+    assert own_date_points_due(dt.date(2026, 6, 15)) == 0  # a second run the same day
+    entry = PointsEntry.objects.get(member=wed)
+    assert entry.points == 50 and entry.source == "own_date" and entry.source_key == f"own_date:{wedding.pk}:2026"
+    assert "结婚纪念日" in entry.reason and entry.expires_on == dt.date(2026, 7, 15)  # valid 30 days
+    assert not PointsEntry.objects.filter(member=erased).exists()
+    assert own_date_points_due(dt.date(2026, 2, 28)) == 1 and _balance(two) == 50
+    # 2026's 八月十五 is 25 September: the second date that year reaches the yearly cap of 80 (30 more, not 50)
+    assert own_date_points_due(dt.date(2026, 9, 25)) == 1 and _balance(two) == 80
+    assert PointsEntry.objects.get(source_key=f"own_date:{lunar.pk}:2026").points == 30
+    assert own_date_points_due(dt.date(2027, 6, 15)) == 1 and _balance(wed) == 100
+
+
+def test_the_dates_earn_nothing_while_the_event_is_off(chain):
+    from membercare.members.models import MemberDate
+
+    wed = MemberFactory(home_store=chain.shop)
+    MemberDate.objects.create(member=wed, name="结婚纪念日", month=6, day=15,
+                              created_at=dt.datetime(2025, 1, 1, tzinfo=TZ))
+    assert own_date_points_due(dt.date(2026, 6, 15)) == 0 and _balance(wed) == 0
 
 
 # ---------------------------------------------------------------------------------- manual adjustments

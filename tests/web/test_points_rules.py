@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def _form(**over):
     data = {"effective_from": timezone.localdate().isoformat()}
-    for code, points in (("survey", 20), ("profile", 100), ("member_date", 200), ("manual", 5000)):
+    for code, points in (("survey", 20), ("profile", 100), ("member_date", 200), ("own_date", 30), ("manual", 5000)):
         data.update({f"{code}_points": points, f"{code}_yearly_cap": max(points, 100) * 2, f"{code}_valid_days": ""})
     data.update({"c0_code": "school", "c0_name": "希望工程助学", "c0_active": "on"})
     data.update(over)
@@ -23,11 +23,12 @@ def _form(**over):
 def test_hq_saves_the_points_for_events_and_the_charities(login, specialist):
     client = login(specialist)
     page = client.get(reverse("points_rules"), HTTP_ACCEPT_LANGUAGE="zh-hans")
-    assert page.status_code == 200 and "事件积分" in page.content.decode()
+    assert page.status_code == 200 and "事件积分" in page.content.decode() and "会员纪念日" in page.content.decode()
     assert client.post(reverse("points_rules"), _form(survey_valid_days="90")).status_code == 302
     programme = programme_at()
     assert programme.earn_event("survey").points == 20 and programme.earn_event("survey").valid_days == 90
     assert programme.earn_event("member_date").yearly_cap == 400
+    assert (programme.earn_event("own_date").points, programme.earn_event("own_date").yearly_cap) == (30, 200)
     assert [(c.code, c.name, c.active) for c in programme.charities] == [("school", "希望工程助学", True)]
     assert ProgrammeVersion.objects.latest("pk").rules["tiers"]  # the rest of the programme kept
 

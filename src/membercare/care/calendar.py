@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from lunardate import LunarDate
 
 from membercare.core.workdays import calendar_covers
+from membercare.members import dates as member_dates
 
 LUNAR_FESTIVALS: list[tuple[str, int, int, Promise]] = [
     ("spring_festival", 1, 1, _("Spring Festival")),
@@ -56,7 +57,7 @@ FESTIVAL_CODES: list[str] = [code for code, _m, _d, _n in SOLAR_FESTIVALS + LUNA
 FESTIVAL_NAMES: dict[str, Promise] = {code: name for code, _m, _d, name in LUNAR_FESTIVALS + SOLAR_FESTIVALS}
 SEASON_NAMES: dict[str, Promise] = dict(SEASON_TERMS.values())
 
-LUNAR_RANGE = (1900, 2099)  # lunardate
+LUNAR_RANGE = member_dates.LUNAR_RANGE  # lunardate
 SOLAR_TERM_RANGE = (1900, 2100)  # chinese_calendar.get_solar_terms
 
 

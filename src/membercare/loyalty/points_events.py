@@ -1,9 +1,9 @@
 """Points for events that are not sales (issue 19 part 2): a survey answered, the profile completed, the
-membership anniversary. The programme's `earn_events` says how many points, the yearly cap per member and how
-long they stay valid.
+membership anniversary, the dates the member gave (seed 000: 纪念日). The programme's `earn_events` says how many
+points, the yearly cap per member and how long they stay valid.
 
-Each event earns once per key: the ledger entry carries `source_key` ("survey:17", "profile",
-"member_date:2026"), unique per member in the database, and the member's account lock is held while the
+Each event earns once per key: the ledger entry carries `source_key` ("survey:17", "profile", "member_date:2026",
+"own_date:17:2026"), unique per member in the database, and the member's account lock is held while the
 ledger is looked at and written, so a double submit (two requests at once) earns once.
 """
 
@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.members.dates import member_dates_on
 from membercare.members.models import Member
 
 from .models import PointsEntry
@@ -28,6 +29,7 @@ _REASONS = {
     "survey": lambda: _("Survey answered"),
     "profile": lambda: _("Profile completed"),
     "member_date": lambda: _("Membership anniversary"),
+    "own_date": lambda: _("Member's own date"),
 }
 
 
@@ -96,5 +98,22 @@ def member_date_points_due(today: dt.date | None = None) -> int:
     earned = 0
     for member_id in list(anniversary_members(today).values_list("pk", flat=True)):
         if earn_event(member=member_id, event="member_date", key=str(today.year), at=at) is not None:
+            earned += 1
+    return earned
+
+
+def own_date_points_due(today: dt.date | None = None) -> int:
+    """The daily step: points on each date a member gave (solar or lunar, as the care greeting keeps it), once
+    per date and year, the occasion named on the ledger entry. Returns how many dates earned."""
+    today = today or timezone.localdate()
+    if programme_at(today).earn_event("own_date").points <= 0:
+        return 0
+    at = timezone.now()
+    if timezone.localtime(at).date() != today:  # a catch-up run for another day: the points are dated that day
+        at = dt.datetime(today.year, today.month, today.day, 9, tzinfo=timezone.get_default_timezone())
+    earned = 0
+    for date_id, member_id, name in list(member_dates_on(today).values_list("pk", "member_id", "name")):
+        if earn_event(member=member_id, event="own_date", key=f"{date_id}:{today.year}", at=at,
+                      note=name) is not None:
             earned += 1
     return earned

@@ -73,6 +73,9 @@ DEFAULT_RULES: dict[str, Any] = {
         "survey": {"points": 0, "yearly_cap": 100, "valid_days": None},
         "profile": {"points": 0, "yearly_cap": 200, "valid_days": None},
         "member_date": {"points": 0, "yearly_cap": 500, "valid_days": None},
+        # seed 000: points given on the dates the member asked us to remember (纪念日: a wedding, a child's
+        # birthday), once per date and year
+        "own_date": {"points": 0, "yearly_cap": 500, "valid_days": None},
         "manual": {"points": 5000, "yearly_cap": 20000, "valid_days": None},
     },
     # charity items members may donate points to (ledger kind "donation"); inactive ones take no new donation
@@ -185,7 +188,7 @@ class PointsPromotion:
                 and (not self.stores or store in self.stores))
 
 
-EARN_EVENTS = ("survey", "profile", "member_date", "manual")
+EARN_EVENTS = ("survey", "profile", "member_date", "own_date", "manual")
 EARN_EVENT_KEYS = {"points", "yearly_cap", "valid_days"}
 MAX_EVENT_POINTS = 100_000
 MAX_VALID_DAYS = 3660

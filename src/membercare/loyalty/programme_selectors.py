@@ -60,6 +60,7 @@ FIELD_LABELS = {
     "survey": gettext_lazy("Survey answered"),
     "profile": gettext_lazy("Profile completed"),
     "member_date": gettext_lazy("Membership anniversary"),
+    "own_date": gettext_lazy("Member's own dates"),
     "manual": gettext_lazy("Manual adjustments"),
     "points": gettext_lazy("points"),
     "yearly_cap": gettext_lazy("yearly cap per member"),

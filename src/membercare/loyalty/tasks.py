@@ -11,7 +11,7 @@ from membercare.members.cardcode import card_codes_purge
 
 from .cards_daily import cards_expire_due, cards_retention_due
 from .points import points_expire_due
-from .points_events import member_date_points_due
+from .points_events import member_date_points_due, own_date_points_due
 
 
 def run_loyalty_daily(today: dt.date | None = None) -> dict[str, int]:
@@ -23,8 +23,9 @@ def run_loyalty_daily(today: dt.date | None = None) -> dict[str, int]:
     retention = cards_retention_due(today)
     card_codes_purge(timezone.now() - dt.timedelta(days=1))  # the member codes' uses: a day is plenty
     anniversaries = member_date_points_due(today)  # the membership anniversary's points, once a year
+    own_dates = own_date_points_due(today)  # the points on the dates members gave, once a date and year
     return {"cards_expired": cards_expired, "points_expired": points_expired, "tiers_dropped": len(retention),
-            "anniversary_points": anniversaries}
+            "anniversary_points": anniversaries, "own_date_points": own_dates}
 
 
 @shared_task(name="membercare.loyalty.tasks.loyalty_daily")

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
-from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Case, CharField, F, IntegerField, Q, Value, When
 from django.db.models.functions import Cast, Concat, ExtractDay, ExtractMonth, JSONObject
 from django.utils.translation import gettext
 
+from membercare.members.dates import lunar_codes_on, solar_month_days_on
 from membercare.members.models import Member
-from membercare.members.validation import lunar_birthday_in_year
 
 from .. import calendar as care_calendar
 from .. import festivals as care_festivals
@@ -112,46 +110,6 @@ def season_greeting(day: dt.date, config: dict[str, Any]) -> int:
 
 
 # --- birthdays ---------------------------------------------------------------------------------------------
-
-def _lunar_code(month: int, day: int, leap: bool) -> int:
-    return (10000 if leap else 0) + month * 100 + day
-
-
-@functools.cache
-def _lunar_birthdays(year: int) -> dict[dt.date, tuple[int, ...]]:
-    """Solar date -> the lunar birthdays (as _lunar_code) celebrated on it, for lunar year `year`, converted
-    exactly as the member archive does (members.validation.lunar_birthday_in_year: a leap-month birthday in
-    the leap month when the year has one, else in the ordinary month; day 30 on day 29 in a short month)."""
-    out: dict[dt.date, list[int]] = {}
-    if not care_calendar.LUNAR_RANGE[0] <= year <= care_calendar.LUNAR_RANGE[1]:
-        return {}
-    for month in range(1, 13):
-        for lday in range(1, 31):
-            for leap in (False, True):
-                person = SimpleNamespace(lunar_birthday_month=month, lunar_birthday_day=lday,
-                                         lunar_birthday_leap=leap)
-                on = lunar_birthday_in_year(person, year)  # type: ignore[arg-type]
-                if on is not None:
-                    out.setdefault(on, []).append(_lunar_code(month, lday, leap))
-    return {on: tuple(codes) for on, codes in out.items()}
-
-
-def lunar_codes_on(on: dt.date) -> tuple[int, ...]:
-    """The lunar birthdays celebrated on solar date `on` (the lunar year is on's year or the one before)."""
-    return tuple(c for year in (on.year - 1, on.year) for c in _lunar_birthdays(year).get(on, ()))
-
-
-def solar_month_days_on(on: dt.date) -> tuple[int, ...]:
-    """month*100+day of the solar birthdays celebrated on `on`: Feb 29 birthdays on Feb 28 in a common year."""
-    codes = [on.month * 100 + on.day]
-    if on.month == 2 and on.day == 28 and not _is_leap(on.year):
-        codes.append(229)
-    return tuple(codes)
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
 
 def birthday_greeting(day: dt.date, config: dict[str, Any]) -> int:
     """Greeting and gift reminder `days_before` (7) the birthday: every birthday from today to today + 7

@@ -23,3 +23,4 @@ class Command(BaseCommand):
         self.stdout.write(f"points expired: {counts['points_expired']}")
         self.stdout.write(f"tiers dropped on anniversary: {counts['tiers_dropped']}")
         self.stdout.write(f"membership anniversary points given: {counts['anniversary_points']}")
+        self.stdout.write(f"points given on members' own dates: {counts['own_date_points']}")
