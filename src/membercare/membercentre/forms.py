@@ -26,7 +26,8 @@ class JoinForm(_Form):
     name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=50)
     phone = forms.CharField(label=_("Mobile phone"), max_length=20,
                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
-    birthday = forms.DateField(label=_("Birthday (solar)"), widget=forms.DateInput(attrs={"type": "date"}))
+    birthday = forms.DateField(label=_("Birthday (solar)"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=forms.RadioSelect)
     consent_sms = forms.BooleanField(label=_("New arrivals and offers by SMS"), required=False)
     consent_phone = forms.BooleanField(label=_("Calls from my clerk"), required=False)

@@ -13,8 +13,10 @@ from membercare.org.models import Store
 
 class ExceptionRequestForm(forms.Form):
     period = forms.ChoiceField(label=gettext_lazy("Birthday month it stands for"))
-    valid_from = forms.DateField(label=gettext_lazy("First day"), widget=forms.DateInput(attrs={"type": "date"}))
-    valid_to = forms.DateField(label=gettext_lazy("Last day"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_from = forms.DateField(label=gettext_lazy("First day"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    valid_to = forms.DateField(label=gettext_lazy("Last day"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     store = forms.ModelChoiceField(label=gettext_lazy("Store"), queryset=None, empty_label=None)
     reason = forms.CharField(label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 3}),
                              help_text=gettext_lazy("E.g. the member was abroad during the whole birthday month."))
@@ -28,8 +30,10 @@ class ExceptionRequestForm(forms.Form):
 
 class AuditFilterForm(forms.Form):
     since = forms.DateField(label=gettext_lazy("From"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    until = forms.DateField(label=gettext_lazy("To"), required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     store = forms.ModelChoiceField(label=gettext_lazy("Store"), required=False,
                                    queryset=Store.objects.order_by("code"), empty_label=gettext_lazy("All stores"))
     flagged = forms.BooleanField(label=gettext_lazy("Flagged only"), required=False)

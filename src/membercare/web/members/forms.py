@@ -20,7 +20,8 @@ class MemberForm(forms.Form):
     phone = forms.CharField(label=_("Mobile phone"), max_length=30,
                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=forms.RadioSelect)
-    birthday = forms.CharField(label=_("Birthday (solar)"), widget=forms.DateInput(attrs={"type": "date"}))
+    birthday = forms.CharField(label=_("Birthday (solar)"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     lunar_birthday_month = forms.CharField(label=_("Lunar birthday: month"), required=False,
                                            widget=forms.NumberInput(attrs={"min": 1, "max": 12}))
     lunar_birthday_day = forms.CharField(label=_("Lunar birthday: day"), required=False,

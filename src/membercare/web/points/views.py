@@ -26,7 +26,8 @@ CHARITY_ROWS = 6
 
 
 class PointsRulesForm(forms.Form):
-    effective_from = forms.DateField(label=_lazy("Applies from"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = forms.DateField(label=_lazy("Applies from"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args, rules: dict, **kwargs):
         super().__init__(*args, **kwargs)

@@ -175,7 +175,8 @@ class ServiceOrderForm(MemberPickMixin, forms.Form):
     receipt_line = forms.TypedChoiceField(label=_("The purchase"), required=False, coerce=int, empty_value=None)
     item = forms.CharField(label=_("Item (when not in the purchases)"), required=False, max_length=100)
     work = forms.CharField(label=_("Work to do"), max_length=1000, widget=forms.Textarea(attrs=TEXTAREA))
-    promised_on = forms.DateField(label=_("Promised date"), widget=forms.DateInput(attrs={"type": "date"}))
+    promised_on = forms.DateField(label=_("Promised date"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     charged = forms.TypedChoiceField(label=_("Charge"), choices=[("free", _("Free")), ("charged", _("Charged"))],
                                      widget=forms.RadioSelect, coerce=lambda v: v == "charged", initial="free")
     amount = forms.DecimalField(label=_("Amount (yuan)"), required=False, max_digits=10, decimal_places=2)
