@@ -251,3 +251,16 @@ def test_a_redemption_never_takes_from_the_lot_the_same_sale_earns(chain, member
                 .values_list("points", "remaining"))
     assert lots == {500: 200, receipt.points_earned: receipt.points_earned} and receipt.points_earned == 997
     assert member.loyalty.points == 200 + 997 == ledger_sum(member)
+
+
+def test_a_sale_reuses_the_row_converters_of_the_ones_before(chain, member):
+    """The hand-written statements' converters are cached by their field tuples' identity: a tuple built anew on
+    every sale (as the locked read's once was) missed the cache on every sale and rebuilt its converters."""
+    from membercare.loyalty import rows
+
+    for minute in range(2):
+        buy(chain, lines=[("SHIRT", 1)], when=at(2026, 6, 1) + dt.timedelta(minutes=minute))
+    cached = len(rows._CONVERTERS)
+    for minute in range(2, 6):
+        buy(chain, lines=[("SHIRT", 1)], when=at(2026, 6, 1) + dt.timedelta(minutes=minute))
+    assert len(rows._CONVERTERS) == cached

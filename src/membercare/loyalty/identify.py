@@ -129,6 +129,18 @@ _SERIES_COLS, _SERIES_FIELDS = rows.columns(Series, "s")
 _PRODUCT_ROW = _PRODUCT_FIELDS + _SERIES_FIELDS
 
 
+_LOCKED_ROWS: dict[tuple[int, bool], tuple] = {}
+
+
+def _locked_row(reads: int, products: bool) -> tuple:
+    """The locked read's row fields, one tuple per shape kept for good: rows caches its converters by the
+    tuple's identity, so a tuple built anew on every sale would be converted the slow way every time."""
+    found = _LOCKED_ROWS.get((reads, products))
+    if found is None:
+        found = _LOCKED_ROWS[(reads, products)] = _LOCKED_ROW + (None,) * reads + (_PRODUCT_ROW if products else ())
+    return found
+
+
 @dataclass
 class Locked:
     """What a write for a member starts from, read under the member's lock (identify_locked)."""
@@ -162,7 +174,7 @@ def _locked_member(where: str, params: list, on: dt.date, join: str = "", skus: 
         f"{join} JOIN {LoyaltyAccount._meta.db_table} a ON a.member_id = m.id{products_join} WHERE {where}"
         + rows.for_update("a"),
         [programme_day_param(on), *read_params, *skus, *params],
-        _LOCKED_ROW + (None,) * len(reads) + (_PRODUCT_ROW if skus else ()))
+        _locked_row(len(reads), bool(skus)))
     if not found:
         return None
     row, n = found[0], len(_LOCKED_ROW)

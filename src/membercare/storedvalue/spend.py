@@ -31,6 +31,7 @@ _SALE_FIELDS = tuple(_CARD.get_field(name) for name in (
 
 _METHOD = PaymentMethod._meta
 _METHOD_FIELDS = tuple(_METHOD.get_field(name) for name in ("id", "code", "name", "is_active", "position"))
+_SALE_ROW = (*_SALE_FIELDS, None, *_METHOD_FIELDS)  # built once: rows caches its converters by this tuple
 
 
 @functools.cache
@@ -59,7 +60,7 @@ def sale_card(member_id: int, store: Store | None) -> SaleCard:
     statement (the checkout's hot path; the rules of one stored document are parsed once per process).
     At checkout on PostgreSQL the same is read with the member's lock instead (sale_card_read)."""
     n = len(_SALE_FIELDS)
-    found = rows.fetch_all(_cards_and_rules_sql(), [member_id, METHOD_CODE], (*_SALE_FIELDS, None, *_METHOD_FIELDS))
+    found = rows.fetch_all(_cards_and_rules_sql(), [member_id, METHOD_CODE], _SALE_ROW)
     first = found[0] if found else [None] * (n + 1 + len(_METHOD_FIELDS))
     cards = [r[:n] for r in found if r[0] is not None]
     return _sale_card(cards, first[n], first[n + 1:] if first[n + 1] is not None else None, store)
