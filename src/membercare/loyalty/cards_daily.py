@@ -13,6 +13,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from membercare.members.dates import is_leap_year
+
 from .models import Card, CardApplication, CardKind, CardStatus
 from .points import lock_account
 from .programme import Programme, Tier, programme_at
@@ -76,7 +78,7 @@ def cards_retention_due(today: dt.date | None = None) -> list[RetentionChange]:
     if grace <= 0:
         return []
     days = [(today.month, today.day)]
-    if today.month == 2 and today.day == 28 and not _is_leap(today.year):
+    if today.month == 2 and today.day == 28 and not is_leap_year(today.year):
         days.append((2, 29))
     codes = [t.code for t in programme.tiers if window_rules(t)]
     start_of_today = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
@@ -92,10 +94,6 @@ def cards_retention_due(today: dt.date | None = None) -> list[RetentionChange]:
         if change:
             changes.append(change)
     return changes
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 @transaction.atomic

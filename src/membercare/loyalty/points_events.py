@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from membercare.members.dates import member_dates_on
+from membercare.members.dates import is_leap_year, member_dates_on
 from membercare.members.models import Member
 
 from .models import PointsEntry
@@ -76,14 +76,19 @@ def anniversary_members(today: dt.date):
     """Members whose registration anniversary is `today` (registered in an earlier year; registered on
     29 February: the 28th in a common year)."""
     qs = Member.objects.filter(created_at__month=today.month, created_at__day=today.day)
-    if today.month == 2 and today.day == 28 and not _leap(today.year):
+    if today.month == 2 and today.day == 28 and not is_leap_year(today.year):
         qs = Member.objects.filter(created_at__month=2, created_at__day__in=(28, 29))
     start = dt.datetime(today.year, 1, 1, tzinfo=timezone.get_default_timezone())
     return qs.filter(created_at__lt=start)
 
 
-def _leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+def _dated(today: dt.date) -> dt.datetime:
+    """When a daily step's points are dated: now, or 09:00 of `today` for a catch-up run of another day."""
+    at = timezone.now()
+    if timezone.localtime(at).date() != today:
+        at = dt.datetime(today.year, today.month, today.day, 9, tzinfo=timezone.get_default_timezone())
+    return at
 
 
 def member_date_points_due(today: dt.date | None = None) -> int:
@@ -92,9 +97,7 @@ def member_date_points_due(today: dt.date | None = None) -> int:
     today = today or timezone.localdate()
     if programme_at(today).earn_event("member_date").points <= 0:
         return 0
-    at = timezone.now()
-    if timezone.localtime(at).date() != today:  # a catch-up run for another day: the points are dated that day
-        at = dt.datetime(today.year, today.month, today.day, 9, tzinfo=timezone.get_default_timezone())
+    at = _dated(today)
     earned = 0
     for member_id in list(anniversary_members(today).values_list("pk", flat=True)):
         if earn_event(member=member_id, event="member_date", key=str(today.year), at=at) is not None:
@@ -108,9 +111,7 @@ def own_date_points_due(today: dt.date | None = None) -> int:
     today = today or timezone.localdate()
     if programme_at(today).earn_event("own_date").points <= 0:
         return 0
-    at = timezone.now()
-    if timezone.localtime(at).date() != today:  # a catch-up run for another day: the points are dated that day
-        at = dt.datetime(today.year, today.month, today.day, 9, tzinfo=timezone.get_default_timezone())
+    at = _dated(today)
     earned = 0
     for date_id, member_id, name in list(member_dates_on(today).values_list("pk", "member_id", "name")):
         if earn_event(member=member_id, event="own_date", key=f"{date_id}:{today.year}", at=at,
