@@ -221,7 +221,7 @@ def _tier_rank() -> Subquery:
 def task_board(staff: Staff, day: dt.date | None = None, *, rule: str = "", channel: str = "", due: str = "",
                store: int | None = None, page: int | str = 1, per_page: int = BOARD_PAGE) -> TaskBoard:
     """The clerk's open tasks due by `day`, one card per member, in the order a clerk calls: members with an
-    overdue task first, then by the most urgent task's priority, the member's card (knight first) and their
+    overdue task first, then by the most urgent task's priority, the member's best card (card_order) and their
     spending in 12 months; filtered by rule, channel, due ("overdue" or "today") and store, paged by member.
     Counts per rule, channel and store for the filter chips. A fixed number of queries whatever the number of
     tasks."""
