@@ -383,6 +383,22 @@ def test_grace_zero_keeps_every_tier(chain, member):
     assert the_card(member).kind == "elite"
 
 
+@pytest.mark.parametrize(("qualify", "kind"), [("any", "elite"), ("all", "accumulation")])
+def test_retention_combines_the_window_rules_as_the_level_says(chain, member, qualify, kind):
+    """Elite earned on 1 June 2025 with two purchase days; a year on, the spend is kept (5,000 >= 4,000) but only
+    one purchase day of the two asked is in the window: "any" keeps the level, "all" drops it."""
+    tiers = [{**t, "rolling_paid": "4000", "purchase_days": 2, "qualify": qualify} if t["code"] == "elite" else t
+             for t in DEFAULT_RULES["tiers"]]
+    ProgrammeVersion.objects.create(effective_from=dt.date(2020, 1, 1), created_at=timezone.now(),
+                                    rules={**DEFAULT_RULES, "tiers": tiers})
+    buy(chain, when=at(2025, 5, 1))
+    buy(chain, lines=[("SUIT", 1)], when=at(2025, 6, 1))
+    assert the_card(member).kind == "elite"
+    with time_machine.travel(at(2026, 6, 1, 3), tick=False):
+        cards_retention_due()
+    assert the_card(member).kind == kind
+
+
 # ------------------------------------------------------------------------------- lost card vs checkout race
 
 

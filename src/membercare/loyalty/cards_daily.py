@@ -18,7 +18,7 @@ from membercare.members.dates import is_leap_year
 from .models import Card, CardApplication, CardKind, CardStatus
 from .points import lock_account
 from .programme import Programme, Tier, programme_at
-from .tiers import purchase_days, rolling_paid, window_rules
+from .tiers import combine_rules, purchase_days, rolling_paid, window_rules
 
 
 def cards_expire_due(today: dt.date | None = None) -> int:
@@ -142,12 +142,12 @@ def _retain_one(pk: int, today: dt.date, until: dt.datetime, programme: Programm
 
 
 def _keeps(tier: Tier, card: Card, until: dt.datetime, programme: Programme) -> bool:
-    """Does the member still meet the level's window rules (amount, purchase days; "any" one or "all")?"""
-    met = []
-    if tier.rolling_paid is not None:
-        met.append(rolling_paid(card.member, tier.issue_brand, until=until, days=programme.window_days)
-                   >= tier.rolling_paid)
-    if tier.purchase_days is not None:
-        met.append(purchase_days(card.member, tier.issue_brand, until=until, days=programme.window_days)
-                   >= tier.purchase_days)
-    return all(met) if tier.qualify == "all" else any(met)
+    """Does the member still meet the level's window rules (amount, purchase days), combined as a sale's are?"""
+    def amount() -> bool:
+        return rolling_paid(card.member, tier.issue_brand, until=until, days=programme.window_days) >= tier.rolling_paid
+
+    def frequency() -> bool:
+        return purchase_days(card.member, tier.issue_brand, until=until,
+                             days=programme.window_days) >= tier.purchase_days
+
+    return combine_rules(tier, single=None, amount=amount, frequency=frequency)

@@ -202,7 +202,7 @@ def qualifies(tier: Tier, member: Member, receipt, *, current: Card | None, prog
         return purchase_days(member, tier.issue_brand, until=receipt.sold_at,
                              days=programme.window_days) >= tier.purchase_days
 
-    return _combine(tier, single, amount, frequency)
+    return combine_rules(tier, single=single, amount=amount, frequency=frequency)
 
 
 def issue_accumulation_card(member: Member, store, programme: Programme, *, at: dt.datetime) -> Card:
@@ -260,7 +260,7 @@ def revert_upgrade_of(receipt) -> None:
 
 
 def _still_qualifies(tier: Tier, card: Card, receipt, net_paid: Decimal, programme: Programme) -> bool:
-    """After a return of the upgrading receipt: the tier's rules (as `qualifies` combines them) with the receipt
+    """After a return of the upgrading receipt: the tier's rules (combined as `qualifies` does) with the receipt
     netted and the window up to now."""
     def single() -> bool:
         if tier.single_receipt is not None and net_paid >= tier.single_receipt:
@@ -281,15 +281,16 @@ def _still_qualifies(tier: Tier, card: Card, receipt, net_paid: Decimal, program
         return not receipt.is_group_purchase and purchase_days(
             card.member, tier.issue_brand, until=timezone.now(), days=programme.window_days) >= tier.purchase_days
 
-    return _combine(tier, single, amount, frequency)
+    return combine_rules(tier, single=single, amount=amount, frequency=frequency)
 
 
-def _combine(tier: Tier, single: Callable[[], bool], amount: Callable[[], bool],
-             frequency: Callable[[], bool]) -> bool:
+def combine_rules(tier: Tier, *, single: Callable[[], bool] | None, amount: Callable[[], bool],
+                  frequency: Callable[[], bool]) -> bool:
     """The rules `tier` has (one receipt, the window's amount, its purchase days), each evaluated only when needed:
-    "all" needs every one of them, "any" one; a tier with no rule is never earned."""
+    "all" needs every one of them, "any" one; a tier with no rule is never earned. `single` None: the check
+    leaves the one-receipt rule out (the anniversary retention looks at the window only)."""
     rules = []
-    if tier.single_receipt is not None or tier.single_receipt_by_series:
+    if single is not None and (tier.single_receipt is not None or tier.single_receipt_by_series):
         rules.append(single)
     if tier.rolling_paid is not None:
         rules.append(amount)
