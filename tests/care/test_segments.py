@@ -228,3 +228,40 @@ def test_no_write_reads_the_table_it_fills(shop):
     assert [(s.valid_from, s.valid_to, s.lifecycle) for s in spans] == [
         (DAY, DAY + dt.timedelta(days=100), "new"), (DAY + dt.timedelta(days=100), None, "dormant")]
     assert SegmentSpan.objects.filter(valid_to__isnull=True).count() == 3  # one open span per member
+
+
+STATS_COLUMNS = ["member_id", "first_day", "last_day", "days_12m", "cents_12m", "receipts_t", "cents_t", "days_recent",
+                 "days_base", "full_12m", "cents_recent", "cents_base", "rfm_last", "rfm_days", "rfm_cents",
+                 "median_gap"]
+
+
+@pytest.mark.parametrize("step", [1, 7, 45, 320])  # 320: days leave the recent window and the 12 months
+def test_statistics_moved_forward_equal_the_statistics_made_afresh(shop, step, monkeypatch):
+    """Issue 20: a later day updates the members whose days only left the ticket, recent or RFM window by the
+    difference; the figures equal a computation from scratch on that day, field by field (windows of different
+    lengths, so that each edge is crossed by itself; days on each edge and beside it)."""
+    from membercare.care import purchase_days
+    from membercare.care.models import CareCursor, PurchaseStats
+    from membercare.care.purchase_days import STATS_CURSOR
+
+    monkeypatch.setattr(purchase_days, "LOOKBACK", 0)  # else every receipt here is re-read as a late upload
+
+    config = merge(DEFAULTS, {"segments": {"rfm": {"window_days": 200}, "seven": {"ticket_window_days": 120,
+                                                                                 "churn_recent_days": 60}}})
+    earlier = DAY - dt.timedelta(days=step)
+    for window in (60, 120, 200, 365):
+        for offset in sorted({0, 1, 2, step - 1, step, step + 1}):
+            member = MemberFactory(home_store=shop)  # a day on (or beside) one window's edge, one inside all
+            buy(member, earlier - dt.timedelta(days=window - 1) + dt.timedelta(days=offset),
+                amount=f"{100 + window}.00")
+            buy(member, earlier - dt.timedelta(days=5), amount="77.00")
+    lone = MemberFactory(home_store=shop)  # one day in the RFM window, gone from it on DAY: RFM last day NULL
+    buy(lone, earlier - dt.timedelta(days=199))
+    buy(lone, DAY - dt.timedelta(days=300))
+    segments_compute(earlier, config)
+    segments_compute(DAY, config)
+    moved = list(PurchaseStats.objects.order_by("member_id").values_list(*STATS_COLUMNS))
+    assert any(row[0] == lone.pk and row[12] is None for row in moved)
+    CareCursor.objects.filter(name=STATS_CURSOR).delete()
+    segments_compute(DAY, config)
+    assert list(PurchaseStats.objects.order_by("member_id").values_list(*STATS_COLUMNS)) == moved

@@ -1,8 +1,9 @@
 """Daily segments, step 2: each member's windowed figures (care_purchasestats) as of the day, incrementally.
 
 A later day re-reads only the members with a re-derived purchase day, a purchase day after the day of the
-last computation, or one that left a window since; other window lengths or an earlier day recompute them
-all. See care.segments for the windows and the figures.
+last computation, or one that left the 12 months since; a member who only lost days from the ticket, recent or
+RFM window gets the difference; other window lengths or an earlier day recompute them all. See care.segments
+for the windows and the figures.
 """
 
 from __future__ import annotations
@@ -103,10 +104,75 @@ def _stats_sql(w: Windows, only: str = "") -> str:
           GROUP BY member_id) g ON g.member_id = a.member_id"""
 
 
+def _range(start: dt.date, end: dt.date) -> str:
+    return f"(day >= {lit(start)} AND day < {lit(end)})"
+
+
+def _incremental(w: Windows, previous: dt.date, touched: bool) -> None:
+    """care_purchasestats from `previous` to `w.day`, same window lengths.
+
+    Re-read in full (care_tmp_affected): the members with a touched purchase day or one after `previous`, and those
+    with a day leaving the 12 months (their median gap needs the days themselves). The members that only lost days
+    from the ticket, recent or RFM window get the difference instead: the leaving days' sums subtracted, a day
+    leaving the recent window added to the baseline, and the RFM window's last day gone only when its last day
+    went (a recent window longer than the 12 months, where the baseline is empty, re-reads them all). So a day
+    costs reads of the members whose purchases changed or crossed the 12 months' edge, plus one read, by day, of
+    the purchase days that crossed another window's edge (issue 20: the whole history of these members was read
+    before, a hash join over every purchase day)."""
+    p = Windows.of_starts(previous, w)
+    full = [f"(day > {lit(previous)} AND day <= {lit(w.day)})"]
+    if p.w12 < w.w12:
+        full.append(_range(p.w12, w.w12))
+    edges = [(name, p_start, w_start) for name, p_start, w_start in (
+        ("t", p.ticket, w.ticket), ("r", p.recent, w.recent), ("rfm", p.rfm, w.rfm)) if p_start < w_start]
+    # a day leaving the recent window moves into the baseline: it is still inside the 12 months, since a member
+    # with a day leaving the 12 months is re-read in full and the recent window lies inside the 12 months
+    delta = w.baseline_days >= 0
+    if not delta:
+        full += [_range(start, end) for _name, start, end in edges]
+    temp("care_tmp_affected", f"""
+        SELECT DISTINCT member_id FROM care_purchaseday WHERE {' OR '.join(full)}
+        {'UNION SELECT member_id FROM care_tmp_touched' if touched else ''}""")
+    run("DELETE FROM care_purchasestats WHERE member_id IN (SELECT member_id FROM care_tmp_affected)")
+    run(_stats_sql(w, "care_tmp_affected"))
+    if not (delta and edges):
+        return
+    ranges = {name: _range(start, end) for name, start, end in edges}
+
+    def count(name: str) -> str:
+        return f"COUNT(*) FILTER (WHERE {ranges[name]})" if name in ranges else "0"
+
+    def total(column: str, name: str) -> str:
+        return f"COALESCE(SUM({column}) FILTER (WHERE {ranges[name]}), 0)" if name in ranges else "0"
+
+    temp("care_tmp_left", f"""
+        SELECT member_id, {total('receipts', 't')} AS receipts_t, {total('paid_cents', 't')} AS cents_t,
+               {count('r')} AS days_recent, {total('paid_cents', 'r')} AS cents_recent,
+               {count('rfm')} AS rfm_days, {total('paid_cents', 'rfm')} AS rfm_cents
+        FROM care_purchaseday
+        WHERE ({' OR '.join(ranges.values())})
+          AND member_id NOT IN (SELECT member_id FROM care_tmp_affected)
+        GROUP BY member_id""")
+    run("""
+        UPDATE care_purchasestats SET receipts_t = care_purchasestats.receipts_t - x.receipts_t,
+               cents_t = care_purchasestats.cents_t - x.cents_t,
+               days_recent = care_purchasestats.days_recent - x.days_recent,
+               cents_recent = care_purchasestats.cents_recent - x.cents_recent,
+               days_base = care_purchasestats.days_base + x.days_recent,
+               cents_base = care_purchasestats.cents_base + x.cents_recent,
+               rfm_days = care_purchasestats.rfm_days - x.rfm_days,
+               rfm_cents = care_purchasestats.rfm_cents - x.rfm_cents,
+               rfm_last = CASE WHEN care_purchasestats.rfm_days = x.rfm_days THEN NULL
+                               ELSE care_purchasestats.rfm_last END
+        FROM care_tmp_left x WHERE x.member_id = care_purchasestats.member_id""")
+    run("DROP TABLE IF EXISTS care_tmp_left")
+
+
 def build_stats(w: Windows, touched: bool) -> str:
     """Bring care_purchasestats to `w.day`: incrementally from the day they were made for (same windows, not
     later), re-reading only the members with a touched purchase day (`touched`: care_tmp_touched exists),
-    a purchase day after that day, or one that left a window since; otherwise all of them."""
+    a purchase day after that day, or one that left the 12 months since, and updating those that only lost days
+    from a shorter window by the difference (_incremental); otherwise all of them."""
     state = CareCursor.objects.select_for_update().filter(name=STATS_CURSOR).first()
     previous = dt.date.fromordinal(state.value) if state else None
     if state is None or state.key != w.key() or previous > w.day:
@@ -114,16 +180,7 @@ def build_stats(w: Windows, touched: bool) -> str:
         run(_stats_sql(w))
         how = "full"
     else:
-        p = Windows.of_starts(previous, w)
-        ranges = [f"(day > {lit(previous)} AND day <= {lit(w.day)})"]
-        for before, now in ((p.w12, w.w12), (p.ticket, w.ticket), (p.recent, w.recent), (p.rfm, w.rfm)):
-            if before < now:
-                ranges.append(f"(day >= {lit(before)} AND day < {lit(now)})")
-        temp("care_tmp_affected", f"""
-            SELECT DISTINCT member_id FROM care_purchaseday WHERE {' OR '.join(ranges)}
-            {'UNION SELECT member_id FROM care_tmp_touched' if touched else ''}""")
-        run("DELETE FROM care_purchasestats WHERE member_id IN (SELECT member_id FROM care_tmp_affected)")
-        run(_stats_sql(w, "care_tmp_affected"))
+        _incremental(w, previous, touched)
         how = "incremental"
     CareCursor.objects.update_or_create(name=STATS_CURSOR, defaults={
         "value": w.day.toordinal(), "key": w.key(), "updated_at": timezone.now()})

@@ -13,7 +13,8 @@ receipt; later runs re-derive only the (member, day) pairs of receipts posted si
 id above a stored cursor, with a look-back of LOOKBACK ids for transactions that committed late), so the
 daily job never scans the receipts table. `PurchaseStats` holds each member's windowed figures as of the day
 of CareCursor "purchase_stats"; a later day re-reads only the members with a re-derived purchase day, a
-purchase day after that day, or one that left a window since (about 4 % of the members a day); a change of
+purchase day after that day, or one that left the 12 months since, and subtracts the days that left a shorter
+window from the others' figures (segment_stats._incremental); a change of
 window lengths, an earlier day or a rebuild recomputes them all. Ranks are not materialised per member: each
 ordering is reduced to its few cut-off rows (one narrow sort each, or a histogram for dates and day counts),
 and every member is compared with them.
