@@ -65,13 +65,18 @@ def top_count(share: float, population: int) -> int:
 
 def _stats_sql(w: Windows, only: str = "") -> str:
     """INSERT of the statistics (care_purchasestats) of every member with a purchase day by `w.day`, or of the
-    members in the temporary table `only` (joined, so that their rows are read through the primary key)."""
+    members in the temporary table `only`: their purchase days are read once (a materialised CTE) for both the
+    sums and the median gap, since a join of a few ten thousand members reads the whole purchase-day table (a
+    hash join: the table is not in member order, so the index's random reads cost more, measured 3x)."""
     d, w12, wt, wr, wrfm = (lit(x) for x in (w.day, w.w12, w.ticket, w.recent, w.rfm))
-    source = (f"{only} x JOIN care_purchaseday p ON p.member_id = x.member_id" if only
-              else "care_purchaseday p")
+    source = "pd p" if only else "care_purchaseday p"
+    prefix = (f"""WITH pd AS MATERIALIZED (
+                    SELECT p.member_id, p.day, p.paid_cents, p.full_cents, p.receipts
+                    FROM {only} x JOIN care_purchaseday p ON p.member_id = x.member_id WHERE p.day <= {d})"""
+              if only else "")
     # median gap between consecutive purchase days inside the 12 months, rounded up: ceil((a + b) / 2) of the
     # middle one or two gaps
-    return f"""
+    return f"""{prefix}
         INSERT INTO care_purchasestats (member_id, first_day, last_day, days_12m, cents_12m, receipts_t, cents_t,
                                         days_recent, days_base, rfm_last, rfm_days, rfm_cents, full_12m,
                                         cents_recent, cents_base, median_gap)
