@@ -265,3 +265,43 @@ def test_statistics_moved_forward_equal_the_statistics_made_afresh(shop, step, m
     CareCursor.objects.filter(name=STATS_CURSOR).delete()
     segments_compute(DAY, config)
     assert list(PurchaseStats.objects.order_by("member_id").values_list(*STATS_COLUMNS)) == moved
+
+
+def test_the_next_day_classifies_only_who_can_change_and_equals_classifying_everyone(shop, monkeypatch):
+    """Issue 20: after a classification of the day before, only the members whose figures changed, whose dates
+    crossed a threshold, whom a cut-off passed or who are new are classified again; the result equals classifying
+    every member. Each member here changes for one of those reasons alone."""
+    from membercare.care import purchase_days, segments
+    from membercare.care.models import SegmentCuts
+
+    monkeypatch.setattr(purchase_days, "LOOKBACK", 0)
+    monkeypatch.setattr(segments, "NEW_MEMBERS_LOOKBACK", 0)
+    before = DAY - dt.timedelta(days=1)
+    crossing = {}
+    for name, days_ago in (("sleeping", 180), ("active", 30), ("lost", 365), ("dormant", 90)):
+        crossing[name] = MemberFactory(home_store=shop)  # one purchase day: the day makes it cross, nothing else
+        buy(crossing[name], DAY - dt.timedelta(days=days_ago))
+    left = MemberFactory(home_store=shop)  # loses a day from the recent window, nothing else
+    buy(left, DAY - dt.timedelta(days=90))
+    buy(left, DAY - dt.timedelta(days=20))
+    steady = [MemberFactory(home_store=shop) for _ in range(8)]
+    for i, member in enumerate(steady):
+        buy(member, DAY - dt.timedelta(days=10 + i), amount=f"{1000 + 100 * i}.00")
+    segments_compute(before, CONFIG)
+    assert MemberSegments.objects.get(member=crossing["sleeping"]).lifecycle == "dormant"
+    assert MemberSegments.objects.get(member=crossing["active"]).lifecycle == "new"
+    newcomer = MemberFactory(home_store=shop)  # registered since: a prospect's row
+    rich = steady[0]
+    buy(rich, DAY, amount="90000.00")  # new figures, and the A class's cut-off moves past others
+    segments_compute(DAY, CONFIG)
+    assert segments.TIMINGS["classified"] != "all"
+    assert int(segments.TIMINGS["classified"]) < MemberSegments.objects.count()
+    got = {row["member_id"]: row for row in MemberSegments.objects.values()}
+    assert {name: got[m.pk]["lifecycle"] for name, m in crossing.items()} == {
+        "sleeping": "sleeping", "active": "active", "lost": "lost", "dormant": "dormant"}
+    assert got[newcomer.pk]["lifecycle"] == "prospect"
+    assert got[left.pk]["purchase_days_3m"] == 1
+    SegmentCuts.objects.all().delete()  # everyone classified again: the same rows
+    segments_compute(DAY, CONFIG)
+    assert segments.TIMINGS["classified"] == "all"
+    assert {row["member_id"]: row for row in MemberSegments.objects.values()} == got

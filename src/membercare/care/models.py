@@ -466,6 +466,19 @@ class CareCursor(models.Model):
     updated_at = models.DateTimeField()
 
 
+class SegmentCuts(models.Model):
+    """What the last classification of the daily segments was made with (care.segments): its day, the settings
+    and windows (`key`), the highest member id then, and the cut-off rows of each ranking (`cuts`). The next day
+    re-classifies only the members whose figures changed, whose dates crossed a threshold, who lie between an old
+    and a new cut-off, who respond to marketing, or who are new; a change of settings classifies everyone."""
+
+    name = models.CharField(max_length=30, primary_key=True)  # one row: "segments"
+    day = models.DateField()
+    key = models.CharField(max_length=64)
+    max_member = models.BigIntegerField(default=0)
+    cuts = models.JSONField(default=dict)
+
+
 class ConsumableDay(models.Model):
     """The replenishment rule's input, kept up to date from the receipts (care.rules.incremental): one row per
     member and local day on which they bought a consumable (a line of a Product.is_consumable product with a

@@ -123,15 +123,15 @@ def _marketing_flags(seven: dict) -> tuple[str, str, list]:
     return high, low, []
 
 
-def classify(w: Windows, seg: dict) -> tuple[str, list]:
-    """The SELECT of every member's new segments and figures: the ranks are reduced to a few cut-off rows
-    (found with narrow sorts or histograms), then every member is compared with them."""
-    life, abc, seven = seg["lifecycle"], seg["abc"], seg["seven"]
+def cuts_of(w: Windows, seg: dict) -> dict:
+    """The cut-off rows of each ranking as of `w` (JSON-ready: dates as ISO text): the population counts, the
+    12-month spend order's rows at the A, A+B, high-value and high-loyalty positions, the average receipt's row at
+    the high-ticket position and the RFM quintiles' values."""
+    abc, seven = seg["abc"], seg["seven"]
     ticket = f"({as_float('cents_t')} / NULLIF(receipts_t, 0))"
     n12, nt, nr = fetch("""SELECT COUNT(*) FILTER (WHERE days_12m > 0), COUNT(*) FILTER (WHERE receipts_t > 0),
                                    COUNT(*) FILTER (WHERE rfm_days > 0) FROM care_purchasestats""")[0]
     # 12-month spend, descending then member id: A, A+B, high value, high loyalty, the bottom share
-    sales_keys = [("cents_12m", "DESC"), ("member_id", "ASC")]
     k = {"a": top_count(abc["a_share"], n12),
          "ab": top_count(Fraction(str(abc["a_share"])) + Fraction(str(abc["b_share"])), n12),
          "hv": top_count(seven["high_value_share"], n12), "hl": top_count(seven["high_loyalty_share"], n12)}
@@ -141,6 +141,7 @@ def classify(w: Windows, seg: dict) -> tuple[str, list]:
     sales = _positions("cents_12m DESC, member_id", "days_12m > 0", ["cents_12m", "member_id"], sales_at)
     k_ht = top_count(seven["high_ticket_share"], nt)
     tickets = _positions(f"{ticket} DESC, member_id", "receipts_t > 0", [ticket, "member_id"], {k_ht})
+    r_cut = f_cut = m_cut = []
     if nr:
         r_cut = _smallest("rfm_last", "rfm_days > 0", quint)
         f_cut = _smallest("rfm_days", "rfm_days > 0", quint)
@@ -149,6 +150,59 @@ def classify(w: Windows, seg: dict) -> tuple[str, list]:
         else:
             at = _positions("rfm_cents, member_id", "rfm_days > 0", ["rfm_cents"], set(quint))
             m_cut = [at[t][0] for t in quint]
+
+    def plain(value: object) -> object:
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+    def row(cut: tuple | None) -> list | None:
+        return None if cut is None else [plain(v) for v in cut]
+
+    return {"n12": n12, "nt": nt, "nr": nr,
+            "sales": {key: row(sales.get(pos)) for key, pos in k.items()}, "ticket": row(tickets.get(k_ht)),
+            "r": [plain(v) for v in r_cut], "f": [plain(v) for v in f_cut], "m": [plain(v) for v in m_cut]}
+
+
+SALES_KEYS = [("s.cents_12m", "DESC"), ("s.member_id", "ASC")]
+
+
+def _ticket_keys() -> list[tuple[str, str]]:
+    return [(f"({as_float('s.cents_t')} / NULLIF(s.receipts_t, 0))", "DESC"), ("s.member_id", "ASC")]
+
+
+def _one(cond: str) -> str:
+    return f"CASE WHEN {cond} THEN 1 ELSE 0 END"
+
+
+def moved_sql(old: dict, new: dict) -> str:
+    """SQL on a care_purchasestats row `s`: a member whose place against the cut-offs differs between `old` and
+    `new` (cuts_of), so whose rank segments may change although their figures did not. FALSE when no cut moved."""
+    conds = []
+    for key in new["sales"]:
+        if old["sales"].get(key) != new["sales"][key]:
+            conds.append(f"{_one(_top(old['sales'].get(key), SALES_KEYS))} <> "
+                         f"{_one(_top(new['sales'][key], SALES_KEYS))}")
+    if old["ticket"] != new["ticket"]:
+        conds.append(f"{_one(_top(old['ticket'], _ticket_keys()))} <> {_one(_top(new['ticket'], _ticket_keys()))}")
+    for letter, column in (("r", "s.rfm_last"), ("f", "s.rfm_days"), ("m", "s.rfm_cents")):
+        for before, now in zip(old[letter], new[letter], strict=True):
+            if before != now:
+                conds.append(f"{_one(f'{column} > {_value_sql(before)}')} <> {_one(f'{column} > {_value_sql(now)}')}")
+    return " OR ".join(f"({c})" for c in conds) or "FALSE"
+
+
+def comparable(old: dict, new: dict) -> bool:
+    """Can the members be re-classified against `old` cut-offs only where they moved? Not when a population
+    emptied or filled (the scores of everyone change), or the RFM quintiles are of another length."""
+    return all(bool(old[n]) == bool(new[n]) for n in ("n12", "nt", "nr")) and all(
+        len(old[x]) == len(new[x]) for x in ("r", "f", "m")) and set(old["sales"]) == set(new["sales"])
+
+
+def classify(w: Windows, seg: dict, cuts: dict, only: str = "") -> tuple[str, list]:
+    """The SELECT of every member's new segments and figures (or of the members listed in the temporary table
+    `only`): each is compared with the cut-off rows `cuts` (cuts_of)."""
+    life, seven = seg["lifecycle"], seg["seven"]
+    nr = cuts["nr"]
+    r_cut, f_cut, m_cut = cuts["r"], cuts["f"], cuts["m"]
     ratio = Fraction(str(seven["churn_ratio"]))
     d = lit(w.day)
     since_last = days_between(d, "s.last_day")
@@ -156,18 +210,17 @@ def classify(w: Windows, seg: dict) -> tuple[str, list]:
     def flag(cond: str) -> str:
         return f"CASE WHEN {cond} THEN TRUE ELSE FALSE END"
 
-    def score(column: str, cuts: list) -> str:
+    def score(column: str, values: list) -> str:
         if not nr:
             return "0"
-        steps = " + ".join(f"CASE WHEN s.{column} > {_value_sql(c)} THEN 1 ELSE 0 END" for c in cuts)
+        steps = " + ".join(f"CASE WHEN s.{column} > {_value_sql(c)} THEN 1 ELSE 0 END" for c in values)
         return f"CASE WHEN s.rfm_days > 0 THEN 1 + {steps} ELSE 0 END"
 
     def in_sales(key: str) -> str:
-        return f"(s.days_12m > 0 AND {_top(sales.get(k[key]), [('s.' + c, o) for c, o in sales_keys])})"
+        return f"(s.days_12m > 0 AND {_top(cuts['sales'][key], SALES_KEYS)})"
 
     low_ticket_high_freq, low_ticket_low_freq, params = _marketing_flags(seven)
-    s_ticket = f"({as_float('s.cents_t')} / NULLIF(s.receipts_t, 0))"
-    top_ticket = _top(tickets.get(k_ht), [(s_ticket, "DESC"), ("s.member_id", "ASC")])
+    top_ticket = _top(cuts["ticket"], _ticket_keys())
     return f"""
         SELECT c.*,
           CASE WHEN c.rfm_r = 0 THEN 'target' WHEN c.rfm_r + c.rfm_f + c.rfm_m >= 13 THEN 'key'
@@ -202,5 +255,6 @@ def classify(w: Windows, seg: dict) -> tuple[str, list]:
           COALESCE(s.days_recent, 0) AS purchase_days_3m, s.median_gap AS median_gap_days,
           {money('COALESCE(s.full_12m, 0)')} AS full_price_12m, {money('COALESCE(s.cents_recent, 0)')} AS spend_3m,
           {money('COALESCE(s.cents_base, 0)')} AS spend_before_3m
-        FROM members_member m LEFT JOIN care_purchasestats s ON s.member_id = m.id
+        FROM members_member m {f'JOIN {only} q ON q.member_id = m.id' if only else ''}
+        LEFT JOIN care_purchasestats s ON s.member_id = m.id
         LEFT JOIN care_tmp_marketing mk ON mk.member_id = m.id) c""", params

@@ -114,7 +114,8 @@ def _range(start: dt.date, end: dt.date) -> str:
 
 
 def _incremental(w: Windows, previous: dt.date, touched: bool) -> None:
-    """care_purchasestats from `previous` to `w.day`, same window lengths.
+    """care_purchasestats from `previous` to `w.day`, same window lengths. Leaves the members re-read in
+    care_tmp_affected and those updated by the difference in care_tmp_left (the classification's candidates).
 
     Re-read in full (care_tmp_affected): the members with a touched purchase day or one after `previous`, and those
     with a day leaving the 12 months (their median gap needs the days themselves). The members that only lost days
@@ -141,6 +142,7 @@ def _incremental(w: Windows, previous: dt.date, touched: bool) -> None:
     run("DELETE FROM care_purchasestats WHERE member_id IN (SELECT member_id FROM care_tmp_affected)")
     run(_stats_sql(w, "care_tmp_affected"))
     if not (delta and edges):
+        temp("care_tmp_left", "SELECT member_id FROM care_tmp_affected WHERE 1 = 0")
         return
     ranges = {name: _range(start, end) for name, start, end in edges}
 
@@ -170,7 +172,6 @@ def _incremental(w: Windows, previous: dt.date, touched: bool) -> None:
                rfm_last = CASE WHEN care_purchasestats.rfm_days = x.rfm_days THEN NULL
                                ELSE care_purchasestats.rfm_last END
         FROM care_tmp_left x WHERE x.member_id = care_purchasestats.member_id""")
-    run("DROP TABLE IF EXISTS care_tmp_left")
 
 
 def build_stats(w: Windows, touched: bool) -> str:

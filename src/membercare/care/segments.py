@@ -73,6 +73,8 @@ History only moves forward: a member whose current row was computed on a later d
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import time
 
 from django.db import transaction
@@ -80,14 +82,14 @@ from django.db import transaction
 from membercare.core.sql import fetch, lit, pg
 
 from .marketing import build_marketing
-from .models import SEGMENT_FIELD_NAMES, CareCursor
+from .models import SEGMENT_FIELD_NAMES, CareCursor, SegmentCuts
 from .purchase_days import CURSOR, LOOKBACK, STATS_CURSOR, rebuild_purchase_days, refresh_purchase_days
-from .segment_ranks import classify
+from .segment_ranks import classify, comparable, cuts_of, moved_sql
 from .segment_sql import is_distinct, run, temp
 from .segment_stats import Windows, build_stats, top_count
 
-TEMP_TABLES = ["care_tmp_touched", "care_tmp_affected", "care_tmp_new", "care_tmp_changed", "care_tmp_open",
-               "care_tmp_merge", "care_tmp_mkt_cents", "care_tmp_marketing"]
+TEMP_TABLES = ["care_tmp_touched", "care_tmp_affected", "care_tmp_left", "care_tmp_cand", "care_tmp_new",
+               "care_tmp_changed", "care_tmp_open", "care_tmp_merge", "care_tmp_mkt_cents", "care_tmp_marketing"]
 TIMINGS: dict[str, float | str] = {}  # seconds per stage of the last segments_compute (for the benchmark)
 FLAG_FIELDS = ["high_value", "high_loyalty", "high_ticket", "low_ticket_high_freq", "low_ticket_low_freq",
                "sleeping", "churning"]
@@ -175,10 +177,66 @@ def segments_compute(day: dt.date, config: dict) -> int:
             run("SET LOCAL work_mem = '256MB'")
         TIMINGS["statistics how"] = _timed("statistics", build_stats, w, had_cursor)
         _timed("marketing", build_marketing, w.w12, w.day, seg["seven"]["marketing_response_days"])
-        classified = _timed("ranks", classify, w, seg)
-        changed = _timed("writes", _write, w, classified)
+        top = fetch("SELECT MAX(id) FROM members_member")[0][0] or 0  # before the classification reads them
+        cuts = _timed("ranks", cuts_of, w, seg)
+        only = _timed("candidates", _candidates, w, seg, cuts, TIMINGS["statistics how"])
+        TIMINGS["classified"] = "all" if not only else str(fetch(f"SELECT COUNT(*) FROM {only}")[0][0])
+        changed = _timed("writes", _write, w, classify(w, seg, cuts, only))
+        _save_cuts(w, seg, cuts, top)
         _drop_temp()
     return changed
+
+
+# ---- step 3b: whom to classify ----------------------------------------------------------------------------
+
+CUTS = "segments"
+NEW_MEMBERS_LOOKBACK = 1000  # member ids re-classified below the highest of the last run (late commits)
+
+
+def _cuts_key(w: Windows, seg: dict) -> str:
+    """The settings and windows a classification depends on besides the day and the figures."""
+    return hashlib.sha256(f"{w.key()} {json.dumps(seg, sort_keys=True, default=str)}".encode()).hexdigest()
+
+
+def _candidates(w: Windows, seg: dict, cuts: dict, how: str) -> str:
+    """The temporary table of the members to classify, or "" for every member. After a classification of an
+    earlier (or the same) day with the same settings, a member's segments can change only when
+    - their figures changed (re-read or updated by the difference: care_tmp_affected, care_tmp_left);
+    - the day crossed one of their thresholds: the days since their last purchase day reached the lifecycle's
+      or the sleeping flag's, or their first purchase day stopped being new;
+    - a ranking's cut-off moved past them (segment_ranks.moved_sql, against the cut-offs stored then);
+    - they respond to marketing now or did then (the low-ticket segments rank the responders among themselves);
+    - they are new (an id above the highest then, less NEW_MEMBERS_LOOKBACK for registrations that committed
+      after the classification read the members).
+    Otherwise (first run, statistics rebuilt, other settings, an earlier day, a population emptied) everyone."""
+    state = SegmentCuts.objects.filter(name=CUTS).first()
+    if (how != "incremental" or state is None or state.key != _cuts_key(w, seg) or state.day > w.day
+            or not comparable(state.cuts, cuts)):
+        return ""
+    life, seven = seg["lifecycle"], seg["seven"]
+    conds = [moved_sql(state.cuts, cuts)]
+    if state.day < w.day:
+        for days in (life["lost_days"], life["sleeping_days"], life["dormant_days"], seven["sleeping_days"]):
+            conds.append(_crossed("s.last_day", state.day, w.day, int(days)))
+        conds.append(_crossed("s.first_day", state.day, w.day, int(life["new_days"])))
+    temp("care_tmp_cand", f"""
+        SELECT s.member_id FROM care_purchasestats s WHERE {' OR '.join(f'({c})' for c in conds)}
+        UNION SELECT member_id FROM care_tmp_affected
+        UNION SELECT member_id FROM care_tmp_left
+        UNION SELECT member_id FROM care_tmp_marketing
+        UNION SELECT member_id FROM care_membersegments WHERE low_ticket_high_freq OR low_ticket_low_freq
+        UNION SELECT id FROM members_member WHERE id > %s""", [state.max_member - NEW_MEMBERS_LOOKBACK])
+    return "care_tmp_cand"
+
+
+def _crossed(column: str, before: dt.date, day: dt.date, days: int) -> str:
+    """SQL: `days` days after the date in `column` fell after `before` and by `day`."""
+    return f"{column} > {lit(before - dt.timedelta(days=days))} AND {column} <= {lit(day - dt.timedelta(days=days))}"
+
+
+def _save_cuts(w: Windows, seg: dict, cuts: dict, top: int) -> None:
+    SegmentCuts.objects.update_or_create(name=CUTS, defaults={
+        "day": w.day, "key": _cuts_key(w, seg), "max_member": top, "cuts": cuts})
 
 
 def _timed(name: str, fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
