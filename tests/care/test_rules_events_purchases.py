@@ -154,6 +154,23 @@ class TestLearnSurname:
         sell(member, D(2026, 5, 2), clerk=clerk)
         assert run_rule("learn_surname", D(2026, 5, 2)) == 0
 
+    def test_the_pairs_of_the_new_receipts_only(self, member_with, run_rule, sell, store, clerk, monkeypatch):
+        """Issue 20: once the counter exists, a run looks only at the pairs its new receipts touched."""
+        from membercare.care.rules import incremental
+
+        monkeypatch.setattr(incremental, "LOOKBACK", 0)  # the cursor alone: only receipts posted since
+        member, other = member_with(last=D(2026, 5, 1)), member_with(last=D(2026, 5, 1))
+        for day in (D(2026, 4, 28), D(2026, 4, 29)):
+            sell(member, day, clerk=clerk)
+            sell(other, day, clerk=clerk)
+        assert run_rule("learn_surname", D(2026, 4, 29)) == 0  # builds the counter: two visits each
+        sell(member, D(2026, 4, 30), clerk=clerk)
+        assert run_rule("learn_surname", D(2026, 4, 30)) == 1
+        assert [t.member_id for t in tasks("learn_surname")] == [member.pk]
+        sell(other, D(2026, 4, 20), clerk=clerk)  # a late upload, dated in the window: counts
+        assert run_rule("learn_surname", D(2026, 5, 1)) == 1
+        assert sorted(t.member_id for t in tasks("learn_surname")) == sorted([member.pk, other.pk])
+
     def test_clerk_who_left_gets_no_reminder(self, member_with, run_rule, sell, clerk):
         member = member_with(last=D(2026, 5, 1))
         for day in (1, 2, 3):

@@ -157,8 +157,10 @@ def refresh_consumable_cycles(day: dt.date, history_days: int) -> str:
 
 # ---- clerk visits -----------------------------------------------------------------------------------------
 
-def refresh_clerk_visits() -> str:
-    """Bring care_clerkvisits up to date with the receipts; returns "full" or "incremental"."""
+def refresh_clerk_visits(*, keep_pairs: bool = False) -> str:
+    """Bring care_clerkvisits up to date with the receipts; returns "full" or "incremental". With `keep_pairs`,
+    an incremental refresh leaves the pairs it counted again in the temporary table care_tmp_visit_pairs
+    (clerk_id, member_id, last_sold: the latest of the new receipts), for the caller to drop."""
     state = _cursor(VISITS_CURSOR)
     high = _max_receipt_id()
     sales = "r.original_id IS NULL AND r.clerk_id IS NOT NULL AND r.member_id IS NOT NULL"
@@ -174,8 +176,9 @@ def refresh_clerk_visits() -> str:
         _save_cursor(VISITS_CURSOR, high)
         return "full"
     low = max(state.value - LOOKBACK, 0)
-    temp_table("care_tmp_visit_pairs", f"SELECT DISTINCT r.clerk_id, r.member_id FROM sales_receipt r "
-                                  f"WHERE r.id > %s AND {sales}", [low])
+    temp_table("care_tmp_visit_pairs", f"SELECT r.clerk_id, r.member_id, MAX(r.sold_at) AS last_sold "
+                                       f"FROM sales_receipt r WHERE r.id > %s AND {sales} "
+                                       f"GROUP BY r.clerk_id, r.member_id", [low])
     # a count per pair (a correlated subquery: the member's few receipts through the (member, sold_at) index)
     execute("""
         INSERT INTO care_clerkvisits (clerk_id, member_id, visits)
@@ -184,6 +187,7 @@ def refresh_clerk_visits() -> str:
                 WHERE r.member_id = p.member_id AND r.clerk_id = p.clerk_id AND r.original_id IS NULL)
         FROM care_tmp_visit_pairs p WHERE TRUE
         ON CONFLICT (clerk_id, member_id) DO UPDATE SET visits = excluded.visits""")
-    execute("DROP TABLE IF EXISTS care_tmp_visit_pairs")
+    if not keep_pairs:
+        execute("DROP TABLE IF EXISTS care_tmp_visit_pairs")
     _save_cursor(VISITS_CURSOR, max(high, state.value))
     return "incremental"
