@@ -126,7 +126,9 @@ class MemberSegments(SegmentFields):
 class SegmentSpan(SegmentFields):
     """History: the member had these segments from `valid_from` until the day before `valid_to` (open: now)."""
 
-    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="segment_spans")
+    # no index of its own: (member, valid_from) below serves it, one index less to write per daily change
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="segment_spans",
+                               db_index=False)
     valid_from = models.DateField(_("from"))
     valid_to = models.DateField(_("until"), null=True, blank=True)
 
