@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from membercare.care.models import CareCursor, ClerkVisits, ConsumableCycle, ConsumableDay
+from membercare.care.models import CareCursor, ClerkVisitSeen, ClerkVisits, ConsumableCycle, ConsumableDay
 from membercare.care.rules import incremental
 from tests.factories import ProductFactory, ReceiptFactory, ReceiptLineFactory
 
@@ -113,3 +113,28 @@ class TestClerkVisits:
         assert visits() == {(clerk.pk, member.pk): 3}
         assert tasks("learn_surname")[0].context == {"visits": 3, "clerk_id": clerk.pk}
         assert rebuilt(D(2026, 4, 23))[2] == visits()
+
+    def test_a_late_commit_counts_once_and_an_older_counter_is_brought_up(self, member_with, sell, clerk):
+        """Issue 20: receipts re-read below the cursor are added only when not seen yet; a counter made before the
+        seen receipts were kept (cursor key "") is counted again once, then moves by the difference."""
+        member = member_with(last=D(2026, 5, 1))
+        sell(member, D(2026, 4, 1), clerk=clerk)
+        assert incremental.refresh_clerk_visits() == "full"
+        late = sell(member, D(2026, 4, 2), clerk=clerk)
+        # the refresh before it read a higher id while this sale was not committed yet: the cursor is past it
+        CareCursor.objects.filter(name=incremental.VISITS_CURSOR).update(value=late.pk + 5)
+        assert incremental.refresh_clerk_visits() == "incremental"
+        assert visits() == {(clerk.pk, member.pk): 2}
+        assert incremental.refresh_clerk_visits() == "incremental"
+        assert visits() == {(clerk.pk, member.pk): 2}
+        CareCursor.objects.filter(name=incremental.VISITS_CURSOR).update(key="")  # a counter of the code before
+        ClerkVisitSeen.objects.all().delete()
+        ClerkVisits.objects.update(visits=7)  # whatever it held: the re-read pairs are counted from the receipts
+        sell(member, D(2026, 4, 3), clerk=clerk)
+        incremental.refresh_clerk_visits()
+        assert visits() == {(clerk.pk, member.pk): 3}
+        assert CareCursor.objects.get(name=incremental.VISITS_CURSOR).key == incremental.SEEN
+        sell(member, D(2026, 4, 4), clerk=clerk)
+        incremental.refresh_clerk_visits()
+        incremental.refresh_clerk_visits()
+        assert visits() == {(clerk.pk, member.pk): 4} == rebuilt(D(2026, 4, 4))[2]

@@ -532,6 +532,14 @@ class ClerkVisits(models.Model):
     visits = models.IntegerField(default=0)
 
 
+class ClerkVisitSeen(models.Model):
+    """The sale receipts ClerkVisits has counted among the last LOOKBACK ids below its cursor and the ones after it
+    (care.rules.incremental): a later refresh adds only the receipts not seen yet, so a transaction that committed
+    late is counted once, without counting every re-read pair again from all its receipts."""
+
+    receipt_id = models.BigIntegerField(primary_key=True)
+
+
 class OwnerPin(models.Model):
     """A manager fixed the member's relationship owner: the monthly re-derivation (care.owners) leaves the
     member alone while the pin stands."""
