@@ -17,7 +17,8 @@ purchase day after that day, or one that left the 12 months since, and subtracts
 window from the others' figures (segment_stats._incremental); a change of
 window lengths, an earlier day or a rebuild recomputes them all. Ranks are not materialised per member: each
 ordering is reduced to its few cut-off rows (one narrow sort each, or a histogram for dates and day counts),
-and every member is compared with them.
+and every member is compared with them — after a classification of an earlier day with the same settings, only
+the members that can have changed (_candidates; the cut-offs are kept in care.SegmentCuts).
 
 Windows, as of day D (inclusive), with the thresholds of config["segments"] (care.config.DEFAULTS):
 "12 months" = the abc window, days D-364..D for window_days=365; "ticket window" = ticket_window_days
