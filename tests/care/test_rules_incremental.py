@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from membercare.care.models import CareCursor, ClerkVisitSeen, ClerkVisits, ConsumableCycle, ConsumableDay
+from membercare.care.models import CareCursor, ClerkVisits, ClerkVisitSeen, ConsumableCycle, ConsumableDay
 from membercare.care.rules import incremental
 from tests.factories import ProductFactory, ReceiptFactory, ReceiptLineFactory
 

@@ -305,3 +305,31 @@ def test_the_next_day_classifies_only_who_can_change_and_equals_classifying_ever
     segments_compute(DAY, CONFIG)
     assert segments.TIMINGS["classified"] == "all"
     assert {row["member_id"]: row for row in MemberSegments.objects.values()} == got
+
+
+def test_a_responder_whose_rank_among_responders_moved_is_classified_again(shop, monkeypatch):
+    """Issue 20: the low-ticket segments rank the marketing responders among themselves, so a member can enter one
+    while no figure and no other cut-off moved: Y's receipt is attributed to a coupon after the day's computation;
+    recomputed, Y (now the bottom responder of five) is low-ticket low-frequency and X (the bottom of four
+    before) no longer is."""
+    from membercare.care import purchase_days, segments
+    from tests.care.test_segments_properties import _mark
+
+    monkeypatch.setattr(purchase_days, "LOOKBACK", 0)
+    monkeypatch.setattr(segments, "NEW_MEMBERS_LOOKBACK", 0)
+    for amount in ("100000.00", "80000.00", "60000.00"):  # three big responders, three purchase days each
+        member = MemberFactory(home_store=shop)
+        for days_ago in (20, 40, 60):
+            sale = buy(member, DAY - dt.timedelta(days=days_ago), amount=amount)
+        _mark(sale, 1)
+    x, y = MemberFactory(home_store=shop), MemberFactory(home_store=shop)
+    _mark(buy(x, DAY - dt.timedelta(days=10), amount="100.00"), 1)
+    y_sale = buy(y, DAY - dt.timedelta(days=5), amount="50.00")
+    segments_compute(DAY, CONFIG)
+    assert (MemberSegments.objects.get(member=x).low_ticket_low_freq,
+            MemberSegments.objects.get(member=y).low_ticket_low_freq) == (True, False)
+    _mark(y_sale, 1)
+    segments_compute(DAY, CONFIG)
+    assert segments.TIMINGS["classified"] != "all"
+    assert (MemberSegments.objects.get(member=x).low_ticket_low_freq,
+            MemberSegments.objects.get(member=y).low_ticket_low_freq) == (False, True)
