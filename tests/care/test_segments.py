@@ -333,3 +333,18 @@ def test_a_responder_whose_rank_among_responders_moved_is_classified_again(shop,
     assert segments.TIMINGS["classified"] != "all"
     assert (MemberSegments.objects.get(member=x).low_ticket_low_freq,
             MemberSegments.objects.get(member=y).low_ticket_low_freq) == (False, True)
+
+
+def test_after_recomputing_an_earlier_day_the_next_day_classifies_everyone(shop):
+    """The rows computed on a later day stay as they were when an earlier day is recomputed, so they follow no
+    single set of cut-offs: the next run must not classify only the members those cut-offs would move."""
+    from membercare.care import segments
+
+    member = MemberFactory(home_store=shop)
+    buy(member, DAY - dt.timedelta(days=40))
+    segments_compute(DAY, CONFIG)
+    segments_compute(DAY - dt.timedelta(days=10), CONFIG)
+    segments_compute(DAY + dt.timedelta(days=1), CONFIG)
+    assert segments.TIMINGS["classified"] == "all"
+    segments_compute(DAY + dt.timedelta(days=2), CONFIG)
+    assert segments.TIMINGS["classified"] != "all"

@@ -236,6 +236,13 @@ def _crossed(column: str, before: dt.date, day: dt.date, days: int) -> str:
 
 
 def _save_cuts(w: Windows, seg: dict, cuts: dict, top: int) -> None:
+    """Keep the cut-offs for the next day. A recomputation of a day before the last one leaves the rows
+    computed later alone (history only moves forward), so the rows no longer all follow one set of cut-offs:
+    the cut-offs are dropped then, and the next day classifies everyone."""
+    later = SegmentCuts.objects.filter(name=CUTS, day__gt=w.day)
+    if later.exists():
+        later.delete()
+        return
     SegmentCuts.objects.update_or_create(name=CUTS, defaults={
         "day": w.day, "key": _cuts_key(w, seg), "max_member": top, "cuts": cuts})
 
