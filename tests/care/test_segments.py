@@ -348,3 +348,28 @@ def test_after_recomputing_an_earlier_day_the_next_day_classifies_everyone(shop)
     assert segments.TIMINGS["classified"] == "all"
     segments_compute(DAY + dt.timedelta(days=2), CONFIG)
     assert segments.TIMINGS["classified"] != "all"
+
+
+def test_a_member_flagged_low_ticket_who_stops_responding_is_classified_again(shop, monkeypatch):
+    """Issue 20: a member flagged low-ticket the day before is classified again although their figures did not
+    change and they are no longer a responder (here the coupon redemption that made them one was withdrawn)."""
+    from membercare.campaigns.models import CouponRedemption
+    from membercare.care import purchase_days, segments
+    from tests.care.test_segments_properties import _mark
+
+    monkeypatch.setattr(purchase_days, "LOOKBACK", 0)
+    monkeypatch.setattr(segments, "NEW_MEMBERS_LOOKBACK", 0)
+    for amount in ("100000.00", "80000.00", "60000.00"):  # three big responders, three purchase days each
+        member = MemberFactory(home_store=shop)
+        for days_ago in (20, 40, 60):
+            sale = buy(member, DAY - dt.timedelta(days=days_ago), amount=amount)
+        _mark(sale, 1)
+    x = MemberFactory(home_store=shop)
+    x_sale = buy(x, DAY - dt.timedelta(days=10), amount="100.00")
+    _mark(x_sale, 1)
+    segments_compute(DAY, CONFIG)
+    assert MemberSegments.objects.get(member=x).low_ticket_low_freq is True
+    CouponRedemption.objects.filter(receipt=x_sale).delete()
+    segments_compute(DAY, CONFIG)
+    assert segments.TIMINGS["classified"] != "all"
+    assert MemberSegments.objects.get(member=x).low_ticket_low_freq is False
